@@ -1,0 +1,49 @@
+# pg_backtest — PGXS build.  The version lives only in pg_backtest.control.
+EXTENSION  = pg_backtest
+EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+
+MODULE_big = pg_backtest
+
+# The engine: plain C99, no PostgreSQL headers (unit-tested without a server)
+ENGINE_SRCS = $(sort $(wildcard src/engine/*.c))
+# The PostgreSQL glue
+PG_SRCS     = $(sort $(wildcard src/pg/*.c))
+OBJS        = $(ENGINE_SRCS:.c=.o) $(PG_SRCS:.c=.o)
+
+# Install script built from one source; step scripts are shipped as they are
+DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA        = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+
+# Regression tests: every sql/*.sql that is not an install or upgrade script
+REGRESS     = $(sort $(filter-out $(EXTENSION) $(EXTENSION)--%,$(basename $(notdir $(wildcard sql/*.sql)))))
+REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
+
+EXTRA_CLEAN = $(DATA_built) test/unit/run_unit_tests test/bench/bench_engine
+
+PG_CPPFLAGS = -I$(srcdir)/src/engine
+PG_CFLAGS  += -std=gnu99
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(DATA_built): sql/$(EXTENSION).sql $(EXTENSION).control
+	cp $< $@
+
+# ---- engine unit tests (no server) --------------------------------------
+UNIT_CC      ?= cc
+UNIT_CFLAGS  ?= -std=c99 -O2 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L
+UNIT_SRCS    = $(sort $(wildcard test/unit/*.c))
+
+test/unit/run_unit_tests: $(ENGINE_SRCS) $(UNIT_SRCS) src/engine/bt_engine.h test/unit/unit.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc/engine -Itest/unit -o $@ $(ENGINE_SRCS) $(UNIT_SRCS) -lm
+
+.PHONY: unittest bench
+unittest: test/unit/run_unit_tests
+	test/unit/run_unit_tests test/data
+
+test/bench/bench_engine: $(ENGINE_SRCS) test/bench/bench_engine.c src/engine/bt_engine.h
+	$(UNIT_CC) -std=c99 -O2 -D_POSIX_C_SOURCE=200809L -Isrc/engine -o $@ $(ENGINE_SRCS) test/bench/bench_engine.c -lm
+
+bench: test/bench/bench_engine
+	scripts/bench.sh

@@ -1,0 +1,421 @@
+/*-------------------------------------------------------------------------
+ *
+ * bt_engine.h
+ *	  The pg_backtest engine: indicators, strategies, the fill/portfolio
+ *	  simulator and metrics, in plain C99 with no PostgreSQL headers.
+ *
+ * Data flows one way: columnar arrays in, structs out.  The engine never
+ * calls malloc directly: every allocation goes through a BtAlloc supplied by
+ * the caller (palloc in a per-run memory context in the server, realloc in
+ * the unit tests), so an error thrown through a callback cannot leak.
+ *
+ * Undefined indicator values (warm-up rows, undefined rows) are NaN.
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * src/engine/bt_engine.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef BT_ENGINE_H
+#define BT_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BT_USECS_PER_DAY	INT64_C(86400000000)
+
+/* ------------------------------------------------------------------------
+ * Allocation
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * realloc_fn(ctx, NULL, size) allocates; realloc_fn(ctx, ptr, size) grows.
+ * It never returns NULL (it reports out-of-memory itself).  Memory is freed
+ * by the owner of ctx (a memory context, or bt_free_all in tests).
+ */
+typedef struct BtAlloc
+{
+	void	   *(*realloc_fn) (void *ctx, void *ptr, size_t size);
+	void	   *ctx;
+} BtAlloc;
+
+/* ------------------------------------------------------------------------
+ * Errors
+ * ------------------------------------------------------------------------
+ */
+typedef enum BtErrCode
+{
+	BT_OK = 0,
+	BT_ERR_PARAM,				/* invalid parameter value */
+	BT_ERR_DATA,				/* invalid bar data (NULL/NaN/inf, high<low, order) */
+	BT_ERR_CANCELLED			/* progress callback asked to stop */
+} BtErrCode;
+
+typedef struct BtError
+{
+	BtErrCode	code;
+	int64_t		bar;			/* offending bar index for BT_ERR_DATA, else -1 */
+	char		msg[256];		/* lowercase, no trailing period */
+	char		detail[256];	/* full sentence or "" */
+	char		hint[256];		/* full sentence or "" */
+} BtError;
+
+/* ------------------------------------------------------------------------
+ * Input series
+ * ------------------------------------------------------------------------
+ */
+typedef struct BtSeries
+{
+	int64_t		n;
+	const int64_t *ts;			/* microseconds since the Unix epoch, strictly increasing */
+	const double *open;
+	const double *high;
+	const double *low;
+	const double *close;
+	const double *volume;		/* may be NULL when no strategy needs it */
+	const double *signal;		/* `signal` strategy only: -1, 0, 1 or NaN (= keep) */
+} BtSeries;
+
+/*
+ * Check a series before a run: every price finite, low <= high, volume finite
+ * and >= 0 when present, ts strictly increasing, signal in {-1,0,1,NaN}.
+ * On failure fills err (code BT_ERR_DATA, bar = offending index; msg does not
+ * name the timestamp, the caller adds it) and returns false.
+ */
+extern bool bt_validate_series(const BtSeries *s, bool need_volume, BtError *err);
+
+/* ------------------------------------------------------------------------
+ * Parameters (shared by strategies, the simulator and indicators)
+ * ------------------------------------------------------------------------
+ */
+typedef enum BtParamType
+{
+	BT_PARAM_INT,				/* jsonb number with no fractional part */
+	BT_PARAM_NUM,				/* jsonb number */
+	BT_PARAM_BOOL,				/* jsonb boolean */
+	BT_PARAM_ENUM				/* jsonb string, one of choices[] */
+} BtParamType;
+
+#define BT_MAX_CHOICES 4
+
+typedef struct BtParamDef
+{
+	const char *name;
+	BtParamType type;
+	double		def;			/* default; for ENUM the index into choices */
+	double		min;			/* inclusive bounds (INT/NUM) */
+	double		max;
+	bool		min_exclusive;	/* min is exclusive (e.g. size > 0) */
+	const char *choices[BT_MAX_CHOICES];	/* ENUM only, NULL-terminated */
+	const char *doc;
+} BtParamDef;
+
+/* ------------------------------------------------------------------------
+ * Indicators (indicators.c)
+ *
+ * Conventions: windows include the current bar and are computed only when
+ * full; EMA-family values are seeded with the SMA of the first `period`
+ * defined inputs (TTR convention); see test/data/golden/README.md.  All
+ * outputs are arrays of length n filled with values or NaN.  Scales:
+ * oscillators 0-100, ROC in percent, MACD/ATR in price units.
+ * Window sums are compensated (exact ties stay ties).
+ * ------------------------------------------------------------------------
+ */
+extern void bt_sma(const double *x, int64_t n, int period, double *out);
+extern void bt_ema(const double *x, int64_t n, int period, double *out);
+/* EMA with smoothing alpha, seeded with the mean of the first `period` defined values */
+extern void bt_ema_alpha(const double *x, int64_t n, int period, double alpha, double *out);
+extern void bt_wma(const double *x, int64_t n, int period, double *out);
+extern void bt_rsi(const double *close, int64_t n, int period, double *out);
+extern void bt_macd(const double *close, int64_t n, int fast, int slow, int signal,
+					double *macd, double *sig, double *hist);
+extern void bt_bbands(const double *close, int64_t n, int period, double k,
+					  double *lower, double *middle, double *upper);
+extern void bt_stoch(const double *high, const double *low, const double *close,
+					 int64_t n, int k_period, int d_period, int slow_period,
+					 double *fastk, double *fastd, double *slowd);
+extern void bt_kdj(const double *high, const double *low, const double *close,
+				   int64_t n, int period, int k_smooth, int d_smooth,
+				   double *rsv, double *k, double *d, double *j);
+extern void bt_atr(const double *high, const double *low, const double *close,
+				   int64_t n, int period, double *tr, double *atr);
+extern void bt_donchian(const double *high, const double *low, int64_t n, int period,
+						double *upper, double *mid, double *lower);
+extern void bt_obv(const double *close, const double *volume, int64_t n, double *out);
+extern void bt_roc(const double *close, int64_t n, int period, double *out);
+
+/*
+ * Indicator registry: lets the SQL layer expose every indicator by name
+ * (backtest_indicator(), window functions) without a switch per indicator.
+ */
+#define BT_IND_MAX_PARAMS	4
+#define BT_IND_MAX_OUTPUTS	4
+
+typedef enum BtInput
+{
+	BT_IN_CLOSE = 1 << 0,
+	BT_IN_HIGH = 1 << 1,
+	BT_IN_LOW = 1 << 2,
+	BT_IN_VOLUME = 1 << 3
+} BtInput;
+
+typedef struct BtIndicatorDef
+{
+	const char *name;			/* "sma", "macd", ... */
+	int			inputs;			/* BtInput bit mask */
+	int			nparams;
+	BtParamDef	params[BT_IND_MAX_PARAMS];
+	int			noutputs;
+	const char *outputs[BT_IND_MAX_OUTPUTS];	/* "value" for single-output ones */
+	const char *description;
+	/* params[] values in the order of params; out[] has noutputs arrays of n */
+	void		(*compute) (const BtSeries *s, const double *params, double **out);
+} BtIndicatorDef;
+
+extern const BtIndicatorDef bt_indicators[];
+extern const int bt_n_indicators;
+extern const BtIndicatorDef *bt_find_indicator(const char *name);
+
+/* ------------------------------------------------------------------------
+ * Strategies (strategies.c)
+ *
+ * A strategy fills target[t] for each bar from data up to and including
+ * bar t only: +1 long, 0 flat, -1 short (the simulator turns -1 into 0 when
+ * shorts are not allowed), BT_KEEP = no change.  Before its warm-up bar it
+ * emits BT_KEEP.
+ * ------------------------------------------------------------------------
+ */
+#define BT_KEEP				((int8_t) 2)
+#define BT_STRAT_MAX_PARAMS	8
+
+typedef struct BtStrategyDef
+{
+	const char *name;
+	int			nparams;
+	BtParamDef	params[BT_STRAT_MAX_PARAMS];
+	bool		needs_volume;
+	bool		needs_signal;
+	const char *description;
+	/* cross-parameter checks (e.g. fast < slow); returns false and fills err */
+	bool		(*check) (const double *p, BtError *err);
+	/*
+	 * Fills target[0..n-1]; returns the warm-up bar: the first bar on which
+	 * the strategy's indicators are all defined (n if never).
+	 */
+	int64_t		(*compute) (const BtSeries *s, const double *p, int8_t *target,
+							const BtAlloc *a);
+} BtStrategyDef;
+
+extern const BtStrategyDef bt_strategies[];
+extern const int bt_n_strategies;
+extern const BtStrategyDef *bt_find_strategy(const char *name);
+
+/* ------------------------------------------------------------------------
+ * Simulator parameters (simulator.c): common to every strategy
+ * ------------------------------------------------------------------------
+ */
+typedef enum BtFill
+{
+	BT_FILL_OPEN = 0,			/* decided on bar t's close, fill at bar t+1's open */
+	BT_FILL_CLOSE = 1			/* fill at bar t's close */
+} BtFill;
+
+typedef enum BtStampSide
+{
+	BT_STAMP_SELL = 0,
+	BT_STAMP_BUY = 1,
+	BT_STAMP_BOTH = 2
+} BtStampSide;
+
+typedef struct BtSimParams
+{
+	double		initial_capital;	/* default 10000 */
+	double		size;			/* fraction of equity per position, (0, 1] */
+	double		lot_size;		/* quantity rounds down to whole lots, default 1 */
+	bool		fractional;		/* quantities need not be whole lots */
+	bool		allow_short;
+	BtFill		fill;
+	double		commission;		/* fraction of notional per order */
+	double		commission_min; /* minimum of the percentage commission per order */
+	double		commission_fixed;	/* added per order */
+	double		stamp_duty;		/* fraction of notional */
+	BtStampSide stamp_duty_on;
+	double		slippage_bps;	/* adverse, basis points of price */
+	double		stop_loss;		/* fraction from entry, 0 = off */
+	double		take_profit;	/* fraction from entry, 0 = off */
+	double		trailing_stop;	/* fraction from the best price since entry, 0 = off */
+	double		periods_per_year;	/* 0 = infer from bar spacing */
+	double		risk_free_rate; /* annual, fraction; for Sharpe/Sortino */
+} BtSimParams;
+
+/* The simulator's parameter table, in the field order of BtSimParams */
+extern const BtParamDef bt_sim_params[];
+extern const int bt_n_sim_params;
+
+/* Fill sim with the defaults of bt_sim_params */
+extern void bt_sim_defaults(BtSimParams *sim);
+
+/* Set field `idx` of bt_sim_params from a double (bools 0/1, enums index) */
+extern void bt_sim_set(BtSimParams *sim, int idx, double value);
+
+/* Cross-field checks of the simulator parameters */
+extern bool bt_sim_check(const BtSimParams *sim, BtError *err);
+
+/* A complete, validated run configuration */
+typedef struct BtConfig
+{
+	const BtStrategyDef *strategy;
+	double		sp[BT_STRAT_MAX_PARAMS];	/* strategy params, in def order */
+	BtSimParams sim;
+} BtConfig;
+
+/* Fill cfg with the strategy's and simulator's defaults */
+extern void bt_config_defaults(BtConfig *cfg, const BtStrategyDef *strategy);
+
+/*
+ * Check one parameter value against its definition (bounds, integrality,
+ * enum range).  Fills err naming the parameter on failure.
+ */
+extern bool bt_param_check(const BtParamDef *def, double value, BtError *err);
+
+/* ------------------------------------------------------------------------
+ * Results
+ * ------------------------------------------------------------------------
+ */
+typedef enum BtExitReason
+{
+	BT_EXIT_SIGNAL = 0,
+	BT_EXIT_STOP_LOSS,
+	BT_EXIT_TAKE_PROFIT,
+	BT_EXIT_TRAILING_STOP,
+	BT_EXIT_END					/* still open at the end: marked to market */
+} BtExitReason;
+
+extern const char *bt_exit_reason_name(BtExitReason r);
+
+typedef struct BtTrade
+{
+	int			side;			/* +1 long, -1 short */
+	int64_t		entry_bar;
+	int64_t		exit_bar;
+	int64_t		entry_ts;
+	int64_t		exit_ts;
+	double		entry_price;	/* fill price, slippage included */
+	double		exit_price;		/* fill price; last close for an open trade */
+	double		quantity;		/* > 0 */
+	double		pnl;			/* net of every cost of both legs */
+	double		return_pct;		/* pnl / (entry_price * quantity) * 100 */
+	double		commission;		/* all costs of both legs (commission + stamp duty) */
+	BtExitReason exit_reason;
+	bool		is_open;
+} BtTrade;
+
+typedef struct BtMetrics
+{
+	int64_t		start_ts;
+	int64_t		end_ts;
+	int64_t		duration;		/* usecs */
+	int64_t		bars;
+	int64_t		warmup_bars;	/* first bar a decision can be made on */
+	double		exposure_pct;
+	double		equity_final;
+	double		equity_peak;
+	double		commissions;
+	double		return_pct;
+	double		buy_hold_return_pct;
+	double		return_ann_pct;
+	double		volatility_ann_pct;
+	double		cagr_pct;
+	double		sharpe_ratio;
+	double		sortino_ratio;
+	double		calmar_ratio;
+	double		max_drawdown_pct;	/* <= 0 */
+	double		avg_drawdown_pct;	/* <= 0 */
+	double		max_drawdown_duration;	/* usecs, NaN if none */
+	double		avg_drawdown_duration;	/* usecs, NaN if none */
+	int64_t		trades_count;	/* closed trades */
+	int64_t		open_trades;	/* 0 or 1: a position open at the end */
+	double		win_rate_pct;
+	double		best_trade_pct;
+	double		worst_trade_pct;
+	double		avg_trade_pct;
+	double		max_trade_duration; /* usecs */
+	double		avg_trade_duration; /* usecs */
+	double		profit_factor;
+	double		expectancy_pct;
+	double		sqn;
+	double		kelly_criterion;
+	double		omega_ratio;
+	double		periods_per_year;
+} BtMetrics;
+
+typedef struct BtResult
+{
+	int64_t		n;
+	double	   *equity;			/* n: cash + position * close at each bar's close */
+	double	   *position;		/* n: signed quantity held at each bar's close */
+	BtTrade    *trades;			/* closed trades, then the open one (if any) */
+	int64_t		ntrades;
+	BtMetrics	metrics;
+} BtResult;
+
+/* ------------------------------------------------------------------------
+ * Running
+ * ------------------------------------------------------------------------
+ */
+
+/* Steps reported to the progress callback */
+typedef enum BtStep
+{
+	BT_STEP_INDICATORS = 0,
+	BT_STEP_SIMULATE,
+	BT_STEP_METRICS
+} BtStep;
+
+/*
+ * Called between chunks of bars with done/total of the current step.
+ * Return nonzero to cancel (the run then fails with BT_ERR_CANCELLED).  The
+ * server's callback may also throw (CHECK_FOR_INTERRUPTS): the engine holds
+ * no resource outside BtAlloc.
+ */
+typedef int (*BtProgressFn) (void *arg, BtStep step, int64_t done, int64_t total);
+
+/* Bars between two progress callbacks */
+#define BT_PROGRESS_CHUNK	65536
+
+/*
+ * Run one backtest.  s must have passed bt_validate_series; cfg must have
+ * passed bt_config_check.  Returns BT_OK and fills out, or an error code and
+ * fills err.
+ */
+extern BtErrCode bt_run(const BtSeries *s, const BtConfig *cfg, const BtAlloc *a,
+						BtProgressFn progress, void *progress_arg,
+						BtResult *out, BtError *err);
+
+/* The simulator alone, on precomputed targets (also used by bt_run) */
+extern BtErrCode bt_simulate(const BtSeries *s, const int8_t *target, int64_t warmup,
+							 const BtSimParams *sim, const BtAlloc *a,
+							 BtProgressFn progress, void *progress_arg,
+							 BtResult *out, BtError *err);
+
+/* Metrics from a simulated result (metrics.c) */
+extern void bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim,
+							   BtResult *res);
+
+/* Inferred annualisation factor for a series (see README, "Metrics") */
+extern double bt_infer_periods_per_year(const int64_t *ts, int64_t n);
+
+/* Check a whole configuration: each parameter, then cross-parameter rules */
+extern bool bt_config_check(const BtConfig *cfg, BtError *err);
+
+/* Utility: error formatting */
+extern void bt_set_error(BtError *err, BtErrCode code, const char *fmt,...)
+#if defined(__GNUC__)
+			__attribute__((format(printf, 3, 4)))
+#endif
+			;
+
+#endif							/* BT_ENGINE_H */

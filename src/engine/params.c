@@ -1,0 +1,297 @@
+/*-------------------------------------------------------------------------
+ *
+ * params.c
+ *	  Parameter tables and checks of the engine: the simulator's parameters,
+ *	  per-parameter validation, run configurations, and series validation.
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * src/engine/params.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bt_engine.h"
+
+#define NO_CHOICES {NULL}
+
+/*
+ * The simulator's parameters, in the field order of BtSimParams (bt_sim_set
+ * relies on that order).
+ */
+const BtParamDef bt_sim_params[] = {
+	{"initial_capital", BT_PARAM_NUM, 10000, 0, 1e15, true, NO_CHOICES,
+	"Starting cash."},
+	{"size", BT_PARAM_NUM, 1.0, 0, 1, true, NO_CHOICES,
+	"Fraction of equity committed to each position (1 = all-in)."},
+	{"lot_size", BT_PARAM_NUM, 1, 0, 1e12, true, NO_CHOICES,
+	"Quantities round down to whole lots (e.g. 100 shares for 0700.HK)."},
+	{"fractional", BT_PARAM_BOOL, 0, 0, 1, false, NO_CHOICES,
+	"Allow fractional quantities (crypto); lot_size is then ignored."},
+	{"allow_short", BT_PARAM_BOOL, 0, 0, 1, false, NO_CHOICES,
+	"Take short positions on sell signals instead of going flat."},
+	{"fill", BT_PARAM_ENUM, BT_FILL_OPEN, 0, 1, false, {"open", "close", NULL},
+	"\"open\": a decision on bar t's close fills at bar t+1's open; \"close\": at bar t's close."},
+	{"commission", BT_PARAM_NUM, 0, 0, 0.5, false, NO_CHOICES,
+	"Commission as a fraction of notional per order."},
+	{"commission_min", BT_PARAM_NUM, 0, 0, 1e12, false, NO_CHOICES,
+	"Minimum of the percentage commission per order."},
+	{"commission_fixed", BT_PARAM_NUM, 0, 0, 1e12, false, NO_CHOICES,
+	"Fixed fee added to every order."},
+	{"stamp_duty", BT_PARAM_NUM, 0, 0, 0.5, false, NO_CHOICES,
+	"Stamp duty as a fraction of notional (HK: 0.001)."},
+	{"stamp_duty_on", BT_PARAM_ENUM, BT_STAMP_SELL, 0, 2, false, {"sell", "buy", "both", NULL},
+	"Which orders pay stamp duty."},
+	{"slippage_bps", BT_PARAM_NUM, 0, 0, 10000, false, NO_CHOICES,
+	"Adverse slippage in basis points of the fill price."},
+	{"stop_loss", BT_PARAM_NUM, 0, 0, 1, false, NO_CHOICES,
+	"Exit when price moves this fraction against the entry (0 = off)."},
+	{"take_profit", BT_PARAM_NUM, 0, 0, 1e6, false, NO_CHOICES,
+	"Exit when price moves this fraction in favour of the entry (0 = off)."},
+	{"trailing_stop", BT_PARAM_NUM, 0, 0, 1, false, NO_CHOICES,
+	"Exit when price retreats this fraction from the best price since entry (0 = off)."},
+	{"periods_per_year", BT_PARAM_NUM, 0, 0, 1e9, false, NO_CHOICES,
+	"Bars per year for annualised metrics (0 = infer from the bar spacing)."},
+	{"risk_free_rate", BT_PARAM_NUM, 0, -1, 1, false, NO_CHOICES,
+	"Annual risk-free rate for Sharpe and Sortino, as a fraction."},
+};
+const int	bt_n_sim_params = sizeof(bt_sim_params) / sizeof(bt_sim_params[0]);
+
+/*
+ * bt_set_error
+ *		Fill err with a code and a printf-style message; clears detail/hint.
+ */
+void
+bt_set_error(BtError *err, BtErrCode code, const char *fmt,...)
+{
+	va_list		ap;
+
+	err->code = code;
+	err->bar = -1;
+	err->detail[0] = '\0';
+	err->hint[0] = '\0';
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * bt_param_check
+ *		Check one value against its definition: finite, integral for INT,
+ *		within [min, max] (min exclusive when so marked), enum index valid.
+ */
+bool
+bt_param_check(const BtParamDef *def, double value, BtError *err)
+{
+	if (!isfinite(value))
+	{
+		bt_set_error(err, BT_ERR_PARAM, "parameter \"%s\" must be a finite number", def->name);
+		return false;
+	}
+	switch (def->type)
+	{
+		case BT_PARAM_BOOL:
+			return true;
+		case BT_PARAM_ENUM:
+			{
+				int			nchoices = 0;
+
+				while (nchoices < BT_MAX_CHOICES && def->choices[nchoices])
+					nchoices++;
+				if (value < 0 || value >= nchoices || value != floor(value))
+				{
+					bt_set_error(err, BT_ERR_PARAM, "parameter \"%s\" has an invalid value", def->name);
+					return false;
+				}
+				return true;
+			}
+		case BT_PARAM_INT:
+			if (value != floor(value))
+			{
+				bt_set_error(err, BT_ERR_PARAM, "parameter \"%s\" must be an integer", def->name);
+				return false;
+			}
+			/* FALLTHROUGH */
+		case BT_PARAM_NUM:
+			if (value < def->min || (def->min_exclusive && value == def->min) ||
+				value > def->max)
+			{
+				bt_set_error(err, BT_ERR_PARAM, "parameter \"%s\" is out of range: %.15g",
+							 def->name, value);
+				snprintf(err->hint, sizeof(err->hint),
+						 "\"%s\" must be %s %.15g and at most %.15g.", def->name,
+						 def->min_exclusive ? "greater than" : "at least", def->min, def->max);
+				return false;
+			}
+			return true;
+	}
+	return true;
+}
+
+/*
+ * bt_sim_set
+ *		Store a value into the idx-th simulator field (bt_sim_params order).
+ */
+void
+bt_sim_set(BtSimParams *sim, int idx, double v)
+{
+	switch (idx)
+	{
+		case 0: sim->initial_capital = v; break;
+		case 1: sim->size = v; break;
+		case 2: sim->lot_size = v; break;
+		case 3: sim->fractional = v != 0; break;
+		case 4: sim->allow_short = v != 0; break;
+		case 5: sim->fill = (BtFill) (int) v; break;
+		case 6: sim->commission = v; break;
+		case 7: sim->commission_min = v; break;
+		case 8: sim->commission_fixed = v; break;
+		case 9: sim->stamp_duty = v; break;
+		case 10: sim->stamp_duty_on = (BtStampSide) (int) v; break;
+		case 11: sim->slippage_bps = v; break;
+		case 12: sim->stop_loss = v; break;
+		case 13: sim->take_profit = v; break;
+		case 14: sim->trailing_stop = v; break;
+		case 15: sim->periods_per_year = v; break;
+		case 16: sim->risk_free_rate = v; break;
+		default: break;
+	}
+}
+
+/*
+ * bt_sim_defaults
+ *		Every simulator field at its documented default.
+ */
+void
+bt_sim_defaults(BtSimParams *sim)
+{
+	memset(sim, 0, sizeof(*sim));
+	for (int i = 0; i < bt_n_sim_params; i++)
+		bt_sim_set(sim, i, bt_sim_params[i].def);
+}
+
+/*
+ * bt_sim_check
+ *		Cross-field rules of the simulator parameters.
+ */
+bool
+bt_sim_check(const BtSimParams *sim, BtError *err)
+{
+	if (sim->stop_loss >= 1.0 && !sim->allow_short)
+	{
+		/* a long position cannot fall more than 100% */
+		bt_set_error(err, BT_ERR_PARAM, "parameter \"stop_loss\" must be less than 1");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * bt_config_defaults
+ *		A configuration with the strategy's and the simulator's defaults.
+ */
+void
+bt_config_defaults(BtConfig *cfg, const BtStrategyDef *strategy)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->strategy = strategy;
+	for (int i = 0; i < strategy->nparams; i++)
+		cfg->sp[i] = strategy->params[i].def;
+	bt_sim_defaults(&cfg->sim);
+}
+
+/*
+ * bt_config_check
+ *		Check a whole configuration: each strategy parameter against its
+ *		definition, the strategy's cross-parameter rules, and the simulator's.
+ *		(Simulator fields are checked one by one where they are parsed.)
+ */
+bool
+bt_config_check(const BtConfig *cfg, BtError *err)
+{
+	const BtStrategyDef *st = cfg->strategy;
+
+	for (int i = 0; i < st->nparams; i++)
+		if (!bt_param_check(&st->params[i], cfg->sp[i], err))
+			return false;
+	if (st->check && !st->check(cfg->sp, err))
+		return false;
+	return bt_sim_check(&cfg->sim, err);
+}
+
+/*
+ * bt_exit_reason_name
+ *		The name a trade's exit reason is reported under.
+ */
+const char *
+bt_exit_reason_name(BtExitReason r)
+{
+	switch (r)
+	{
+		case BT_EXIT_SIGNAL: return "signal";
+		case BT_EXIT_STOP_LOSS: return "stop_loss";
+		case BT_EXIT_TAKE_PROFIT: return "take_profit";
+		case BT_EXIT_TRAILING_STOP: return "trailing_stop";
+		case BT_EXIT_END: return "end";
+	}
+	return "unknown";
+}
+
+/* Report bad data at bar i; the caller names the timestamp */
+static bool
+data_error(BtError *err, int64_t i, const char *msg, const char *hint)
+{
+	bt_set_error(err, BT_ERR_DATA, "%s", msg);
+	err->bar = i;
+	if (hint)
+		snprintf(err->hint, sizeof(err->hint), "%s", hint);
+	return false;
+}
+
+/*
+ * bt_validate_series
+ *		Check bars before a run.  Fills err with the first offending bar.
+ */
+bool
+bt_validate_series(const BtSeries *s, bool need_volume, BtError *err)
+{
+	for (int64_t i = 0; i < s->n; i++)
+	{
+		double		o = s->open[i],
+					h = s->high[i],
+					l = s->low[i],
+					c = s->close[i];
+
+		if (!isfinite(o) || !isfinite(h) || !isfinite(l) || !isfinite(c))
+		{
+			const char *col = !isfinite(o) ? "open" : !isfinite(h) ? "high" :
+			!isfinite(l) ? "low" : "close";
+			char		msg[64];
+
+			snprintf(msg, sizeof(msg), "%s price is NaN or infinite", col);
+			return data_error(err, i, msg,
+							  "Remove or repair the bar, or exclude it with a query source.");
+		}
+		if (h < l)
+			return data_error(err, i, "high is below low", NULL);
+		if (o <= 0 || h <= 0 || l <= 0 || c <= 0)
+			return data_error(err, i, "prices must be positive",
+							  "Returns and sizing are undefined for zero or negative prices.");
+		if (need_volume && s->volume && (!isfinite(s->volume[i]) || s->volume[i] < 0))
+			return data_error(err, i, "volume is negative, NaN or infinite", NULL);
+		if (s->signal && !isnan(s->signal[i]) &&
+			s->signal[i] != 1 && s->signal[i] != 0 && s->signal[i] != -1)
+			return data_error(err, i, "signal must be -1, 0, 1 or NULL", NULL);
+		if (i > 0 && s->ts[i] <= s->ts[i - 1])
+			return data_error(err, i,
+							  s->ts[i] == s->ts[i - 1] ? "duplicate timestamp" :
+							  "timestamps are not in ascending order",
+							  "A backtest needs one bar per timestamp in ascending order; "
+							  "filter the source to one symbol and ORDER BY the timestamp.");
+	}
+	return true;
+}

@@ -1,0 +1,395 @@
+/*-------------------------------------------------------------------------
+ *
+ * simulator.c
+ *	  The fill/portfolio simulator: turns per-bar targets into orders, fills,
+ *	  costs, trades and an equity curve.
+ *
+ * The fill contract (README, "The fill contract"):
+ *	- A target decided on bar t's close fills at bar t+1's open (default), or
+ *	  at bar t's close with fill = "close".  A decision on the last bar with
+ *	  next-open fills never executes.
+ *	- A target of -1 means short when allow_short, else flat.
+ *	- Stops (stop_loss, take_profit, trailing_stop, fractions of the entry
+ *	  price) are checked against each bar's range from the bar the position
+ *	  was entered on (open fills) or the next bar (close fills).  A gap
+ *	  through a level fills at the open; if the stop and the take-profit both
+ *	  lie inside one bar, the stop is assumed hit first.  The trailing level
+ *	  follows the best high (low for shorts) of the bars before the current
+ *	  one, never the current bar's own extreme.
+ *	- Costs: max(commission * notional, commission_min) + commission_fixed per
+ *	  order, stamp_duty * notional on the configured side, and slippage_bps
+ *	  moving every fill price against the trader.
+ *	- Sizing: the largest quantity (whole lots unless fractional) whose
+ *	  notional plus costs fits in size * equity.
+ *	- A position still open at the end is marked to market at the last close
+ *	  and reported as an open trade.
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * src/engine/simulator.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <math.h>
+#include <string.h>
+
+#include "bt_engine.h"
+
+typedef struct SimState
+{
+	const BtSeries *s;
+	const BtSimParams *p;
+	const BtAlloc *a;
+	double		cash;
+	double		pos;			/* signed quantity */
+	BtTrade		cur;			/* the open trade, when pos != 0 */
+	double		entry_fee;
+	double		best;			/* best price since entry (bars before now) */
+	double		commissions;	/* all costs paid */
+	BtTrade    *trades;
+	int64_t		ntrades;
+	int64_t		cap;
+} SimState;
+
+/* Costs of one order of `notional` on the buy (side > 0) or sell side */
+static inline double
+order_cost(const BtSimParams *p, double notional, int side)
+{
+	double		c = 0.0;
+
+	if (p->commission > 0 || p->commission_min > 0)
+	{
+		c = notional * p->commission;
+		if (c < p->commission_min)
+			c = p->commission_min;
+	}
+	c += p->commission_fixed;
+	if (p->stamp_duty > 0 &&
+		(p->stamp_duty_on == BT_STAMP_BOTH ||
+		 (side > 0 ? p->stamp_duty_on == BT_STAMP_BUY : p->stamp_duty_on == BT_STAMP_SELL)))
+		c += notional * p->stamp_duty;
+	return c;
+}
+
+/* The fill price of an order on `side` at raw price `px`, after slippage */
+static inline double
+slipped(const BtSimParams *p, double px, int side)
+{
+	return p->slippage_bps > 0 ? px * (1.0 + side * p->slippage_bps * 1e-4) : px;
+}
+
+/*
+ * Largest quantity whose notional plus costs fits in budget, in whole lots
+ * unless fractional.  Returns 0 when not even one lot fits.
+ */
+static double
+size_order(const BtSimParams *p, double budget, double px, int side)
+{
+	double		stamp = (p->stamp_duty_on == BT_STAMP_BOTH ||
+						 (side > 0 ? p->stamp_duty_on == BT_STAMP_BUY :
+						  p->stamp_duty_on == BT_STAMP_SELL)) ? p->stamp_duty : 0.0;
+	double		q;
+
+	if (!(budget > 0) || !(px > 0))
+		return 0;
+	/* proportional commission applies... */
+	q = (budget - p->commission_fixed) / (px * (1.0 + p->commission + stamp));
+	/* ...unless the minimum commission does */
+	if (q * px * p->commission < p->commission_min)
+		q = (budget - p->commission_fixed - p->commission_min) / (px * (1.0 + stamp));
+	if (!p->fractional)
+		q = floor(q / p->lot_size) * p->lot_size;
+	/* guard against rounding: never spend more than the budget */
+	for (int i = 0; i < 4 && q > 0 && q * px + order_cost(p, q * px, side) > budget; i++)
+		q = p->fractional ? q * (1.0 - 1e-12) : q - p->lot_size;
+	return q > 0 ? q : 0;
+}
+
+/* Append a trade to the result list, growing it geometrically */
+static void
+push_trade(SimState *st, const BtTrade *t)
+{
+	if (st->ntrades == st->cap)
+	{
+		st->cap = st->cap ? st->cap * 2 : 64;
+		st->trades = st->a->realloc_fn(st->a->ctx, st->trades, (size_t) st->cap * sizeof(BtTrade));
+	}
+	st->trades[st->ntrades++] = *t;
+}
+
+/* Close the open position at raw price px on bar i */
+static void
+close_position(SimState *st, int64_t i, double px, BtExitReason reason)
+{
+	const BtSimParams *p = st->p;
+	int			side = st->pos > 0 ? 1 : -1;
+	double		q = fabs(st->pos);
+	double		fill = slipped(p, px, -side);
+	double		notional = q * fill;
+	double		fee = order_cost(p, notional, -side);
+	BtTrade    *t = &st->cur;
+
+	st->cash += side * notional - fee;
+	st->commissions += fee;
+	st->pos = 0;
+	t->exit_bar = i;
+	t->exit_ts = st->s->ts[i];
+	t->exit_price = fill;
+	t->commission = st->entry_fee + fee;
+	t->pnl = side * (fill - t->entry_price) * q - st->entry_fee - fee;
+	t->return_pct = t->pnl / (t->entry_price * q) * 100.0;
+	t->exit_reason = reason;
+	t->is_open = false;
+	push_trade(st, t);
+}
+
+/* Open a position on `side` at raw price px on bar i, sized from equity */
+static void
+open_position(SimState *st, int64_t i, double px, int side)
+{
+	const BtSimParams *p = st->p;
+	double		fill = slipped(p, px, side);
+	double		equity = st->cash;	/* flat now, so equity is cash */
+	double		q = size_order(p, equity * p->size, fill, side);
+	double		fee;
+
+	if (q <= 0)
+		return;					/* cannot afford one lot: stay flat */
+	fee = order_cost(p, q * fill, side);
+	st->cash -= side * q * fill + fee;
+	st->commissions += fee;
+	st->pos = side * q;
+	st->entry_fee = fee;
+	st->best = fill;
+	memset(&st->cur, 0, sizeof(st->cur));
+	st->cur.side = side;
+	st->cur.entry_bar = i;
+	st->cur.entry_ts = st->s->ts[i];
+	st->cur.entry_price = fill;
+	st->cur.quantity = q;
+}
+
+/* Move to direction dir (-1, 0, 1) at raw price px on bar i */
+static void
+execute(SimState *st, int64_t i, double px, int dir)
+{
+	int			cur = st->pos > 0 ? 1 : st->pos < 0 ? -1 : 0;
+
+	if (dir == cur)
+		return;
+	if (cur != 0)
+		close_position(st, i, px, BT_EXIT_SIGNAL);
+	if (dir != 0)
+		open_position(st, i, px, dir);
+}
+
+/*
+ * Check stops of the open position on bar i (whose open the position already
+ * held through).  Closes it and returns true when a level was hit.
+ */
+static bool
+check_stops(SimState *st, int64_t i)
+{
+	const BtSimParams *p = st->p;
+	const BtSeries *s = st->s;
+	double		entry = st->cur.entry_price;
+	double		o = s->open[i],
+				h = s->high[i],
+				l = s->low[i];
+	double		stop = NAN,
+				tp = NAN;
+	BtExitReason stop_reason = BT_EXIT_STOP_LOSS;
+
+	if (st->pos > 0)
+	{
+		if (p->stop_loss > 0)
+			stop = entry * (1.0 - p->stop_loss);
+		if (p->trailing_stop > 0)
+		{
+			double		trail = st->best * (1.0 - p->trailing_stop);
+
+			if (isnan(stop) || trail > stop)
+			{
+				stop = trail;
+				stop_reason = BT_EXIT_TRAILING_STOP;
+			}
+		}
+		if (p->take_profit > 0)
+			tp = entry * (1.0 + p->take_profit);
+		if (o <= stop)
+			close_position(st, i, o, stop_reason);
+		else if (o >= tp)
+			close_position(st, i, o, BT_EXIT_TAKE_PROFIT);
+		else if (l <= stop)
+			close_position(st, i, stop, stop_reason);
+		else if (h >= tp)
+			close_position(st, i, tp, BT_EXIT_TAKE_PROFIT);
+		else
+		{
+			if (h > st->best)
+				st->best = h;
+			return false;
+		}
+	}
+	else
+	{
+		if (p->stop_loss > 0)
+			stop = entry * (1.0 + p->stop_loss);
+		if (p->trailing_stop > 0)
+		{
+			double		trail = st->best * (1.0 + p->trailing_stop);
+
+			if (isnan(stop) || trail < stop)
+			{
+				stop = trail;
+				stop_reason = BT_EXIT_TRAILING_STOP;
+			}
+		}
+		if (p->take_profit > 0 && p->take_profit < 1)
+			tp = entry * (1.0 - p->take_profit);
+		if (o >= stop)
+			close_position(st, i, o, stop_reason);
+		else if (o <= tp)
+			close_position(st, i, o, BT_EXIT_TAKE_PROFIT);
+		else if (h >= stop)
+			close_position(st, i, stop, stop_reason);
+		else if (l <= tp)
+			close_position(st, i, tp, BT_EXIT_TAKE_PROFIT);
+		else
+		{
+			if (l < st->best)
+				st->best = l;
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * bt_simulate
+ *		Run the simulator over precomputed targets.  Decisions before `warmup`
+ *		are ignored (strategies emit BT_KEEP there anyway).  Fills out with
+ *		the equity curve, positions and trades (metrics are left to
+ *		bt_compute_metrics).
+ */
+BtErrCode
+bt_simulate(const BtSeries *s, const int8_t *target, int64_t warmup,
+			const BtSimParams *p, const BtAlloc *a,
+			BtProgressFn progress, void *progress_arg,
+			BtResult *out, BtError *err)
+{
+	SimState	st;
+	int64_t		n = s->n;
+	bool		stops = p->stop_loss > 0 || p->take_profit > 0 || p->trailing_stop > 0;
+	bool		at_open = p->fill == BT_FILL_OPEN;
+	int			pending = BT_KEEP;	/* direction to fill at the next open */
+
+	memset(&st, 0, sizeof(st));
+	st.s = s;
+	st.p = p;
+	st.a = a;
+	st.cash = p->initial_capital;
+
+	memset(out, 0, sizeof(*out));
+	out->n = n;
+	out->equity = a->realloc_fn(a->ctx, NULL, (size_t) (n > 0 ? n : 1) * sizeof(double));
+	out->position = a->realloc_fn(a->ctx, NULL, (size_t) (n > 0 ? n : 1) * sizeof(double));
+
+	for (int64_t chunk = 0; chunk < n; chunk += BT_PROGRESS_CHUNK)
+	{
+		int64_t		end = chunk + BT_PROGRESS_CHUNK < n ? chunk + BT_PROGRESS_CHUNK : n;
+
+		if (progress && progress(progress_arg, BT_STEP_SIMULATE, chunk, n))
+		{
+			bt_set_error(err, BT_ERR_CANCELLED, "backtest cancelled");
+			return BT_ERR_CANCELLED;
+		}
+		for (int64_t i = chunk; i < end; i++)
+		{
+			int			t;
+
+			/* 1. the order decided on the previous bar fills at this open */
+			if (pending != BT_KEEP)
+			{
+				execute(&st, i, s->open[i], pending);
+				pending = BT_KEEP;
+			}
+
+			/*
+			 * 2. stops, over this bar's range, for a position held through
+			 * its open (close fills enter at the close, so the entry bar's
+			 * range lies before the entry)
+			 */
+			if (stops && st.pos != 0 && (at_open || st.cur.entry_bar < i))
+				check_stops(&st, i);
+
+			/* 3. the decision on this bar's close */
+			t = target[i];
+			if (t != BT_KEEP && i >= warmup)
+			{
+				int			dir = (t < 0 && !p->allow_short) ? 0 : t;
+
+				if (!at_open)
+					execute(&st, i, s->close[i], dir);
+				else if (i + 1 < n)
+					pending = dir;
+			}
+			out->equity[i] = st.cash + st.pos * s->close[i];
+			out->position[i] = st.pos;
+		}
+	}
+
+	/* a position open at the end: marked to market, reported as open */
+	if (st.pos != 0)
+	{
+		BtTrade		t = st.cur;
+		double		q = fabs(st.pos);
+
+		t.exit_bar = n - 1;
+		t.exit_ts = s->ts[n - 1];
+		t.exit_price = s->close[n - 1];
+		t.commission = st.entry_fee;
+		t.pnl = t.side * (t.exit_price - t.entry_price) * q - st.entry_fee;
+		t.return_pct = t.pnl / (t.entry_price * q) * 100.0;
+		t.exit_reason = BT_EXIT_END;
+		t.is_open = true;
+		push_trade(&st, &t);
+	}
+	out->trades = st.trades;
+	out->ntrades = st.ntrades;
+	out->metrics.commissions = st.commissions;
+	(void) err;
+	return BT_OK;
+}
+
+/*
+ * bt_run
+ *		One backtest: strategy targets, simulation, metrics.
+ */
+BtErrCode
+bt_run(const BtSeries *s, const BtConfig *cfg, const BtAlloc *a,
+	   BtProgressFn progress, void *progress_arg, BtResult *out, BtError *err)
+{
+	int8_t	   *target;
+	int64_t		warmup;
+	BtErrCode	rc;
+
+	if (progress && progress(progress_arg, BT_STEP_INDICATORS, 0, s->n))
+	{
+		bt_set_error(err, BT_ERR_CANCELLED, "backtest cancelled");
+		return BT_ERR_CANCELLED;
+	}
+	target = a->realloc_fn(a->ctx, NULL, (size_t) (s->n > 0 ? s->n : 1));
+	warmup = cfg->strategy->compute(s, cfg->sp, target, a);
+
+	rc = bt_simulate(s, target, warmup, &cfg->sim, a, progress, progress_arg, out, err);
+	if (rc != BT_OK)
+		return rc;
+	if (progress && progress(progress_arg, BT_STEP_METRICS, 0, s->n))
+	{
+		bt_set_error(err, BT_ERR_CANCELLED, "backtest cancelled");
+		return BT_ERR_CANCELLED;
+	}
+	bt_compute_metrics(s, warmup, &cfg->sim, out);
+	return BT_OK;
+}
