@@ -1,0 +1,418 @@
+/*-------------------------------------------------------------------------
+ *
+ * loader.c
+ *	  Reading K-lines through SPI into the engine's columnar arrays.
+ *
+ * A table (or view) source is read with one query,
+ *	  SELECT ts, open, ... FROM schema.table
+ *	  WHERE symbol = $1 AND ts >= $2 AND ts <= $3 ORDER BY ts
+ * with every identifier quoted and the parameters cast to the columns' own
+ * types, so an index on (symbol, ts) serves it.  A query source is run as
+ * given.  Either way the rows go straight from the executor into the arrays
+ * through a DestReceiver (no SPI tuple table), and values are converted from
+ * their native types in C.  SPI applies the caller's privileges and
+ * row-level security.
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * src/pg/loader.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "lib/stringinfo.h"
+#include "nodes/params.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+
+#include "pg_backtest.h"
+
+typedef struct LoadReceiver
+{
+	DestReceiver pub;
+	const BtLoadSpec *spec;
+	const char *source_name;	/* for messages */
+	int			attidx[BTCOL_COUNT];	/* 0-based attribute index, -1 = unused */
+	Oid			atttype[BTCOL_COUNT];
+	int			natts_needed;
+	int64		n;
+	int64		cap;
+	int64_t    *ts;
+	double	   *col[BTCOL_COUNT];	/* OPEN..SIGNAL */
+	MemoryContext cxt;
+	int			nstarted;		/* result sets seen: must be exactly 1 */
+} LoadReceiver;
+
+/* Is typid one of the types a price/volume/signal column may have? */
+static bool
+numeric_type_ok(Oid typid)
+{
+	return typid == FLOAT8OID || typid == FLOAT4OID || typid == NUMERICOID ||
+		typid == INT2OID || typid == INT4OID || typid == INT8OID;
+}
+
+/* Is typid one of the types a timestamp column may have? */
+static bool
+ts_type_ok(Oid typid)
+{
+	return typid == TIMESTAMPTZOID || typid == TIMESTAMPOID || typid == DATEOID;
+}
+
+/* Check a column's type; errors name the column and the source */
+static void
+check_column_type(BtColumn c, const char *colname, Oid typid, const char *source)
+{
+	if (c == BTCOL_SYMBOL)
+		return;
+	if (c == BTCOL_TS ? !ts_type_ok(typid) : !numeric_type_ok(typid))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of %s has type %s", colname, source,
+						format_type_be(typid)),
+				 c == BTCOL_TS ?
+				 errhint("The timestamp column must be timestamptz, timestamp or date.") :
+				 errhint("Price, volume and signal columns must be double precision, real, numeric, smallint, integer or bigint.")));
+}
+
+/* Convert a numeric-ish datum to double */
+static inline double
+datum_to_double(Datum d, Oid typid)
+{
+	switch (typid)
+	{
+		case FLOAT8OID:
+			return DatumGetFloat8(d);
+		case FLOAT4OID:
+			return (double) DatumGetFloat4(d);
+		case INT2OID:
+			return (double) DatumGetInt16(d);
+		case INT4OID:
+			return (double) DatumGetInt32(d);
+		case INT8OID:
+			return (double) DatumGetInt64(d);
+		case NUMERICOID:
+			return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
+	}
+	elog(ERROR, "unexpected type %u", typid);
+	return 0;
+}
+
+/* Convert a timestamp-ish datum to a timestamptz (session time zone) */
+static inline TimestampTz
+datum_to_tstz(Datum d, Oid typid)
+{
+	switch (typid)
+	{
+		case TIMESTAMPTZOID:
+			return DatumGetTimestampTz(d);
+		case TIMESTAMPOID:
+			return DatumGetTimestampTz(DirectFunctionCall1(timestamp_timestamptz, d));
+		case DATEOID:
+			return DatumGetTimestampTz(DirectFunctionCall1(date_timestamptz, d));
+	}
+	elog(ERROR, "unexpected type %u", typid);
+	return 0;
+}
+
+/* rStartup: find the columns in the result and check their types */
+static void
+load_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	LoadReceiver *r = (LoadReceiver *) self;
+
+	if (++r->nstarted > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the query source must be a single SELECT")));
+	r->natts_needed = 0;
+	for (int c = 0; c < BTCOL_COUNT; c++)
+	{
+		const char *name = r->spec->cols.name[c];
+
+		r->attidx[c] = -1;
+		if (name == NULL || c == BTCOL_SYMBOL)
+			continue;
+		for (int i = 0; i < typeinfo->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(typeinfo, i);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			{
+				r->attidx[c] = i;
+				r->atttype[c] = att->atttypid;
+				break;
+			}
+		}
+		if (r->attidx[c] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("%s has no column \"%s\"", r->source_name, name),
+					 errhint("Name the %s column with \"columns\": {\"%s\": \"...\"} in the parameters.",
+							 btpg_column_keys[c], btpg_column_keys[c])));
+		check_column_type(c, name, r->atttype[c], r->source_name);
+		if (r->attidx[c] + 1 > r->natts_needed)
+			r->natts_needed = r->attidx[c] + 1;
+	}
+}
+
+/* Grow the arrays to hold at least one more row */
+static void
+load_grow(LoadReceiver *r)
+{
+	int64		newcap = r->cap ? r->cap * 2 : 4096;
+
+	if (r->ts == NULL)
+		r->ts = MemoryContextAllocHuge(r->cxt, newcap * sizeof(int64_t));
+	else
+		r->ts = repalloc_huge(r->ts, newcap * sizeof(int64_t));
+	for (int c = BTCOL_OPEN; c < BTCOL_COUNT; c++)
+	{
+		if (r->attidx[c] < 0)
+			continue;
+		if (r->col[c] == NULL)
+			r->col[c] = MemoryContextAllocHuge(r->cxt, newcap * sizeof(double));
+		else
+			r->col[c] = repalloc_huge(r->col[c], newcap * sizeof(double));
+	}
+	r->cap = newcap;
+}
+
+/* rReceiveSlot: append one row */
+static bool
+load_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	LoadReceiver *r = (LoadReceiver *) self;
+	int64		i = r->n;
+	TimestampTz t;
+
+	if (i == r->cap)
+		load_grow(r);
+	slot_getsomeattrs(slot, r->natts_needed);
+
+	if (slot->tts_isnull[r->attidx[BTCOL_TS]])
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s has a NULL timestamp in column \"%s\" (row %lld)",
+						r->source_name, r->spec->cols.name[BTCOL_TS], (long long) i + 1)));
+	t = datum_to_tstz(slot->tts_values[r->attidx[BTCOL_TS]], r->atttype[BTCOL_TS]);
+	if (TIMESTAMP_NOT_FINITE(t))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("%s has an infinite timestamp in column \"%s\"",
+						r->source_name, r->spec->cols.name[BTCOL_TS])));
+	r->ts[i] = btpg_ts_to_engine(t);
+
+	for (int c = BTCOL_OPEN; c < BTCOL_COUNT; c++)
+	{
+		int			a = r->attidx[c];
+
+		if (a < 0)
+			continue;
+		if (slot->tts_isnull[a])
+		{
+			if (c == BTCOL_SIGNAL)
+			{
+				r->col[c][i] = NAN; /* keep the current position */
+				continue;
+			}
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("invalid bar at %s: %s is NULL", timestamptz_to_str(t),
+							r->spec->cols.name[c]),
+					 errhint("Remove or repair the bar, or exclude it with a query source.")));
+		}
+		r->col[c][i] = datum_to_double(slot->tts_values[a], r->atttype[c]);
+	}
+	r->n++;
+	return true;
+}
+
+static void
+load_shutdown(DestReceiver *self)
+{
+}
+
+static void
+load_destroy(DestReceiver *self)
+{
+}
+
+/* Resolve a table column: must exist, right type; returns its type */
+static Oid
+table_column_type(Oid relid, BtColumn c, const char *colname, const char *source)
+{
+	AttrNumber	attnum = get_attnum(relid, colname);
+	Oid			typid;
+
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" does not exist in %s", colname, source),
+				 errhint("Name the %s column with \"columns\": {\"%s\": \"...\"} in the parameters.",
+						 btpg_column_keys[c], btpg_column_keys[c])));
+	typid = get_atttype(relid, attnum);
+	check_column_type(c, colname, typid, source);
+	return typid;
+}
+
+/*
+ * Build the query for a table source, and its parameters.  Returns the query;
+ * fills params (symbol, start, end as used).
+ */
+static char *
+table_query(const BtLoadSpec *spec, const char *source, ParamListInfo *params_out)
+{
+	StringInfoData q;
+	const BtColumns *cols = &spec->cols;
+	char	   *rel;
+	ParamListInfo params = makeParamList(3);
+	int			np = 0;
+	Oid			ts_type;
+	bool		first = true;
+	const char *tsq = quote_identifier(cols->name[BTCOL_TS]);
+
+	rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(spec->relid)),
+									 get_rel_name(spec->relid));
+	initStringInfo(&q);
+	appendStringInfoString(&q, "SELECT ");
+	for (int c = BTCOL_TS; c < BTCOL_COUNT; c++)
+	{
+		if (cols->name[c] == NULL)
+			continue;
+		table_column_type(spec->relid, c, cols->name[c], source);
+		appendStringInfo(&q, "%s%s", first ? "" : ", ", quote_identifier(cols->name[c]));
+		first = false;
+	}
+	ts_type = table_column_type(spec->relid, BTCOL_TS, cols->name[BTCOL_TS], source);
+	appendStringInfo(&q, " FROM %s", rel);
+
+	if (spec->symbol != NULL)
+	{
+		const char *symcol = cols->name[BTCOL_SYMBOL];
+		Oid			symtype;
+
+		if (symcol == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a symbol was given but the \"columns\" mapping says %s has no symbol column",
+							source),
+					 errhint("Pass NULL as the symbol to read every row.")));
+		if (get_attnum(spec->relid, symcol) == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" does not exist in %s", symcol, source),
+					 errhint("Name the symbol column with \"columns\": {\"symbol\": \"...\"}, or pass NULL as the symbol for a single-series table.")));
+		symtype = get_atttype(spec->relid, get_attnum(spec->relid, symcol));
+		params->params[np].value = CStringGetTextDatum(spec->symbol);
+		params->params[np].isnull = false;
+		params->params[np].pflags = PARAM_FLAG_CONST;
+		params->params[np].ptype = TEXTOID;
+		np++;
+		/* cast the parameter to the column's type so an index applies */
+		appendStringInfo(&q, " WHERE %s OPERATOR(pg_catalog.=) CAST($%d AS %s)",
+						 quote_identifier(symcol), np, format_type_be_qualified(symtype));
+	}
+	if (spec->has_start || spec->has_end)
+	{
+		const char *tstype = format_type_be_qualified(ts_type);
+
+		for (int k = 0; k < 2; k++)
+		{
+			if (k == 0 ? !spec->has_start : !spec->has_end)
+				continue;
+			params->params[np].value = TimestampTzGetDatum(k == 0 ? spec->start_ts : spec->end_ts);
+			params->params[np].isnull = false;
+			params->params[np].pflags = PARAM_FLAG_CONST;
+			params->params[np].ptype = TIMESTAMPTZOID;
+			np++;
+			appendStringInfo(&q, " %s %s OPERATOR(pg_catalog.%s) CAST($%d AS %s)",
+							 np == 1 ? "WHERE" : "AND", tsq, k == 0 ? ">=" : "<=", np, tstype);
+		}
+	}
+	appendStringInfo(&q, " ORDER BY %s", tsq);
+	params->numParams = np;
+	*params_out = params;
+	return q.data;
+}
+
+/*
+ * btpg_load_series
+ *		See pg_backtest.h.
+ */
+void
+btpg_load_series(const BtLoadSpec *spec, BtSeries *out)
+{
+	LoadReceiver r;
+	SPIExecuteOptions opts;
+	char	   *query;
+	ParamListInfo params = NULL;
+	int			rc;
+	BtError		err;
+
+	memset(&r, 0, sizeof(r));
+	r.pub.receiveSlot = load_receive;
+	r.pub.rStartup = load_startup;
+	r.pub.rShutdown = load_shutdown;
+	r.pub.rDestroy = load_destroy;
+	r.pub.mydest = DestNone;
+	r.spec = spec;
+	r.cxt = CurrentMemoryContext;
+	for (int c = 0; c < BTCOL_COUNT; c++)
+		r.attidx[c] = -1;
+
+	if (OidIsValid(spec->relid))
+	{
+		r.source_name = psprintf("relation \"%s\"", get_rel_name(spec->relid));
+		if (get_rel_name(spec->relid) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("relation with OID %u does not exist", spec->relid)));
+		query = table_query(spec, r.source_name, &params);
+	}
+	else
+	{
+		if (spec->query == NULL || spec->query[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the query source is empty")));
+		r.source_name = "the query";
+		query = (char *) spec->query;
+	}
+
+	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
+	memset(&opts, 0, sizeof(opts));
+	opts.params = params;
+	opts.read_only = true;
+	opts.dest = (DestReceiver *) &r;
+	rc = SPI_execute_extended(query, &opts);
+	/* our receiver's mydest is DestNone, so SPI says OK_UTILITY for a SELECT */
+	if (rc < 0 || r.nstarted != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("the query source must be a SELECT returning K-line rows"),
+				 errdetail("SPI returned %s.", SPI_result_code_string(rc))));
+	SPI_finish();
+
+	memset(out, 0, sizeof(*out));
+	out->n = r.n;
+	out->ts = r.ts;
+	out->open = r.col[BTCOL_OPEN];
+	out->high = r.col[BTCOL_HIGH];
+	out->low = r.col[BTCOL_LOW];
+	out->close = r.col[BTCOL_CLOSE];
+	out->volume = r.col[BTCOL_VOLUME];
+	out->signal = r.col[BTCOL_SIGNAL];
+	if (!bt_validate_series(out, out->volume != NULL, &err))
+		btpg_report(&err, out->ts);
+}

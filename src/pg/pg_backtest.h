@@ -1,0 +1,135 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_backtest.h
+ *	  Declarations shared by the PostgreSQL glue of pg_backtest: parameter
+ *	  parsing (jsonb), loading K-lines through SPI into columnar arrays, and
+ *	  turning engine errors into ereport.
+ *
+ * Only files under src/pg include PostgreSQL headers; the engine
+ * (src/engine) never does.
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * src/pg/pg_backtest.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG_BACKTEST_H
+#define PG_BACKTEST_H
+
+#include "postgres.h"
+
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+#include "bt_engine.h"
+
+/* Unix epoch minus PostgreSQL epoch, in microseconds */
+#define BTPG_EPOCH_SHIFT \
+	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
+
+static inline int64_t
+btpg_ts_to_engine(TimestampTz t)
+{
+	return (int64_t) t + BTPG_EPOCH_SHIFT;
+}
+
+static inline TimestampTz
+btpg_ts_from_engine(int64_t t)
+{
+	return (TimestampTz) (t - BTPG_EPOCH_SHIFT);
+}
+
+/* ---- memory ------------------------------------------------------------ */
+
+/* A BtAlloc that pallocs (huge allowed) in the given memory context */
+extern void btpg_alloc_init(BtAlloc *a, MemoryContext cxt);
+
+/* ---- errors ------------------------------------------------------------ */
+
+/*
+ * Report an engine error with ereport(ERROR).  For BT_ERR_DATA the bar's
+ * timestamp (ts[err->bar], engine epoch) is named in the message.
+ */
+extern void btpg_report(const BtError *err, const int64_t *ts) pg_attribute_noreturn();
+
+/* ---- column mapping ---------------------------------------------------- */
+
+typedef enum BtColumn
+{
+	BTCOL_SYMBOL = 0,
+	BTCOL_TS,
+	BTCOL_OPEN,
+	BTCOL_HIGH,
+	BTCOL_LOW,
+	BTCOL_CLOSE,
+	BTCOL_VOLUME,
+	BTCOL_SIGNAL,
+	BTCOL_COUNT
+} BtColumn;
+
+extern const char *const btpg_column_keys[BTCOL_COUNT];
+
+/* Column names of a source; NULL = the column is not used */
+typedef struct BtColumns
+{
+	const char *name[BTCOL_COUNT];
+} BtColumns;
+
+/* Defaults: symbol, ts, open, high, low, close, volume, signal */
+extern void btpg_columns_defaults(BtColumns *cols);
+
+/*
+ * Parse a "columns" jsonb object into cols: keys are btpg_column_keys, values
+ * strings (or null for volume/symbol: "not present").  Unknown keys and wrong
+ * types are errors naming the key.
+ */
+extern void btpg_parse_columns(JsonbValue *obj, BtColumns *cols);
+
+/* ---- parameters -------------------------------------------------------- */
+
+/*
+ * Convert one jsonb value to a double for a parameter definition: checks the
+ * jsonb type (number, integer, boolean, string for enums) and the bounds.
+ * `what` names the context in messages, e.g. "strategy \"sma_cross\"".
+ */
+extern double btpg_param_value(const BtParamDef *def, JsonbValue *v, const char *what);
+
+/*
+ * Parse a backtest's params jsonb (may be NULL = '{}') for a strategy: its
+ * own parameters, the simulator's, and "columns".  Errors name the key and
+ * hint at the valid ones.  Runs bt_config_check.
+ */
+extern void btpg_parse_backtest_params(Jsonb *params, const BtStrategyDef *strategy,
+									   BtConfig *cfg, BtColumns *cols);
+
+/* Look up a strategy by name or ereport (hint lists the valid names) */
+extern const BtStrategyDef *btpg_lookup_strategy(const char *name);
+
+/* ---- loading ----------------------------------------------------------- */
+
+typedef struct BtLoadSpec
+{
+	Oid			relid;			/* table/view source, or InvalidOid */
+	const char *query;			/* query source when relid is invalid */
+	const char *symbol;			/* filter; NULL = no filter */
+	bool		has_start;
+	TimestampTz start_ts;		/* inclusive */
+	bool		has_end;
+	TimestampTz end_ts;			/* inclusive */
+	BtColumns	cols;
+	bool		need_volume;
+	bool		need_signal;
+} BtLoadSpec;
+
+/*
+ * Read the bars into columnar arrays allocated in CurrentMemoryContext and
+ * validate them (bt_validate_series): NULL/NaN/inf prices, high < low,
+ * unsorted or duplicate timestamps are errors naming the timestamp.  Reads
+ * through SPI, so the caller's privileges and row-level security apply.  A
+ * table source is read with one query ordered by ts (an index on
+ * (symbol, ts) serves it); a query source must return its rows in ts order.
+ */
+extern void btpg_load_series(const BtLoadSpec *spec, BtSeries *out);
+
+#endif							/* PG_BACKTEST_H */
