@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# pg_backtest demo: install everything on a fresh Debian machine, build the
+# extension, start a throwaway PostgreSQL 15 with pg_cron and pg_backtest
+# preloaded, load sample K-lines and run backtests.  The cluster is dropped
+# when the demo ends.  Works as root or as a user with sudo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+scripts/install-deps.sh
+export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+echo "== build and install"
+make -s PG_CONFIG="$PG_CONFIG" >/dev/null
+$SUDO make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+
+echo "== throwaway PostgreSQL with shared_preload_libraries = pg_cron, pg_backtest"
+pg_virtualenv -t -c "-p ${PGDEMO_PORT:-$((20000 + RANDOM % 20000))}" \
+  -o "shared_preload_libraries=pg_cron,pg_backtest" -o "cron.database_name=postgres" \
+  psql -X -q -v ON_ERROR_STOP=1 -d postgres -f scripts/demo.sql
