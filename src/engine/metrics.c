@@ -211,7 +211,8 @@ bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim, Bt
 		m->return_pct = 0;
 		m->buy_hold_return_pct = m->return_ann_pct = m->volatility_ann_pct = m->cagr_pct = NAN;
 		m->sharpe_ratio = m->sortino_ratio = m->calmar_ratio = NAN;
-		m->avg_drawdown_pct = m->max_drawdown_duration = m->avg_drawdown_duration = NAN;
+		m->max_drawdown_pct = m->avg_drawdown_pct = NAN;
+		m->max_drawdown_duration = m->avg_drawdown_duration = NAN;
 		m->win_rate_pct = m->best_trade_pct = m->worst_trade_pct = m->avg_trade_pct = NAN;
 		m->max_trade_duration = m->avg_trade_duration = m->profit_factor = NAN;
 		m->expectancy_pct = m->sqn = m->kelly_criterion = m->omega_ratio = NAN;
