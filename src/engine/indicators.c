@@ -305,6 +305,12 @@ rolling_extremes(const double *high, const double *low, int64_t n, int period,
 				bad_l = t;
 			run_h = (h > run_h) ? h : run_h;
 			run_l = (l < run_l) ? l : run_l;
+			if (start < 0)
+			{
+				/* before the first full window (first block only) */
+				hh[t] = ll[t] = NAN;
+				continue;
+			}
 			if (i == p)
 			{
 				/* the window is exactly this block */
@@ -316,8 +322,8 @@ rolling_extremes(const double *high, const double *low, int64_t n, int period,
 				wh = (suf_h[i] > run_h) ? suf_h[i] : run_h;
 				wl = (suf_l[i] < run_l) ? suf_l[i] : run_l;
 			}
-			hh[t] = (start >= 0 && bad_h < start) ? wh : NAN;
-			ll[t] = (start >= 0 && bad_l < start) ? wl : NAN;
+			hh[t] = (bad_h < start) ? wh : NAN;
+			ll[t] = (bad_l < start) ? wl : NAN;
 		}
 
 		/* suffix extremes of this block, for the windows ending in the next */
@@ -395,7 +401,7 @@ sma_general(const double *x, int64_t n, int period, double *out)
  *		after f.  The window sum S is kept as hi + lo exactly:
  *
  *		- d = xin - xout is exact when the two are within a factor of two of
- *		  each other (Sterbenz), which holds for prices bar to bar; the bit
+ *		  each other (Sterbenz), which holds for prices a window apart; the bit
  *		  patterns tell cheaply (same sign, |bits difference| <= 2^52).
  *		- hi + e = hi + d exactly (TwoSum); lo += e is exact too as long as
  *		  the window sum fits in ~106 bits (see the file header).
@@ -597,7 +603,9 @@ wma_window(const double *x, int64_t end, int period, DDSum *s, DDSum *w)
  * bt_wma
  *		Linearly weighted moving average (weights 1..period, newest heaviest),
  *		O(n): W_t = W_{t-1} + period * x_t - S_{t-1}, S the plain window sum,
- *		both kept exactly.  A window holding a non-finite value gives NaN; the
+ *		both kept exactly (for period < 2^26), and wma = fl(W) / (period *
+ *		(period + 1) / 2); a window of equal values gives exactly that value,
+ *		as in bt_sma.  A window holding a non-finite value gives NaN; the
  *		sums are rebuilt from scratch at the next full clean window.
  */
 void
@@ -610,6 +618,7 @@ bt_wma(const double *x, int64_t n, int period, double *out)
 	int64_t		last_bad = -1;
 	bool		valid = false;	/* s and w hold the window ending at t-1 */
 	int64_t		since_norm = 0;
+	int64_t		run = 0;		/* bit-equal neighbours ending at t */
 
 	if (n <= 0 || out == NULL)
 		return;
@@ -625,6 +634,7 @@ bt_wma(const double *x, int64_t n, int period, double *out)
 	{
 		int64_t		start = t - period + 1;
 
+		run = (t > 0 && dbits(x[t]) == dbits(x[t - 1])) ? run + 1 : 0;
 		if (!isfinite(x[t]))
 			last_bad = t;
 		if (start < 0 || last_bad >= start)
@@ -656,7 +666,7 @@ bt_wma(const double *x, int64_t n, int period, double *out)
 				since_norm = 0;
 			}
 		}
-		out[t] = dd_value(&w) / denom;
+		out[t] = (run >= period - 1) ? x[t] : dd_value(&w) / denom;
 	}
 }
 
@@ -747,9 +757,10 @@ bt_macd(const double *close, int64_t n, int fast, int slow, int signal,
  * bt_bbands
  *		Bollinger Bands on close: middle = SMA, bands = middle -/+ k * sigma
  *		with the population standard deviation of the window.  sigma comes
- *		from running exact sums of d = x - K and d*d for a shift K that is
- *		reset to the current close every `period` bars (the sums are then
- *		rebuilt, O(1) amortised), so there is no catastrophic cancellation.
+ *		from running compensated sums of d = x - K and d*d for a shift K that
+ *		is reset to the current close every `period` bars (the sums are then
+ *		rebuilt, O(1) amortised), so there is no catastrophic cancellation
+ *		and no drift.
  *		A window of equal values has sigma = 0 exactly (lower = middle =
  *		upper).
  */

@@ -382,6 +382,12 @@ check_flat_tie(double c)
 	}
 	CHECK_MSG(ties == FLAT - 29, "flat stretch of %.17g: sma(10) == sma(30) == c on %d of %d bars",
 			  c, ties, FLAT - 29);
+	bt_wma(x, N, 10, f);
+	ties = 0;
+	for (int t = PRE + 9; t < PRE + FLAT; t++)
+		ties += (f[t] == c);
+	CHECK_MSG(ties == FLAT - 9, "flat stretch of %.17g: wma(10) == c on %d of %d bars",
+			  c, ties, FLAT - 9);
 	check_sma_exact("flat stretch", x, N, 10);
 	check_sma_exact("flat stretch", x, N, 30);
 }
@@ -831,6 +837,26 @@ test_naive(void)
 				bad_st = t;
 		}
 		CHECK_MSG(bad_st < 0, "stoch(%d,3,3) differs from the naive loop at %d", p, bad_st);
+	}
+
+	/* a NaN high blanks exactly the windows holding it */
+	{
+		double	   *up = new_array(N);
+		double	   *lo = new_array(N);
+		int			bad = -1;
+
+		bt_donchian(h, l, N, 20, o[0], o[1], o[2]);
+		h[500] = NAN;
+		bt_donchian(h, l, N, 20, up, o[3], lo);
+		for (int t = 0; t < N && bad < 0; t++)
+		{
+			bool		holds = t >= 500 && t < 520;
+
+			if (!(holds ? isnan(up[t]) : same_value(up[t], o[0][t])) ||
+				!same_value(lo[t], o[2][t]))
+				bad = t;
+		}
+		CHECK_MSG(bad < 0, "donchian with a NaN high differs at %d", bad);
 	}
 }
 
