@@ -91,7 +91,7 @@ bt_infer_periods_per_year(const int64_t *ts, int64_t n)
 	int64_t		m = 0,
 				step,
 				days = 0,
-				last_day = INT64_MIN;
+				next_day = INT64_MIN;
 	double		median,
 				span_days,
 				days_per_week,
@@ -109,16 +109,19 @@ bt_infer_periods_per_year(const int64_t *ts, int64_t n)
 	if (median >= 7.0 * BT_USECS_PER_DAY)
 		return 52.0;
 
-	/* distinct calendar days (UTC) that have bars */
+	/*
+	 * Distinct calendar days (UTC) that have bars.  ts is ascending, so a
+	 * division is needed only when a bar crosses into a new day.
+	 */
 	for (int64_t i = 0; i < n; i++)
 	{
-		int64_t		d = ts[i] >= 0 ? ts[i] / BT_USECS_PER_DAY :
-		-((-ts[i] - 1) / BT_USECS_PER_DAY) - 1;
-
-		if (d != last_day)
+		if (ts[i] >= next_day)
 		{
+			int64_t		d = ts[i] >= 0 ? ts[i] / BT_USECS_PER_DAY :
+			-((-ts[i] - 1) / BT_USECS_PER_DAY) - 1;
+
 			days++;
-			last_day = d;
+			next_day = (d + 1) * BT_USECS_PER_DAY;
 		}
 	}
 	span_days = (double) (ts[n - 1] - ts[0]) / BT_USECS_PER_DAY + 1.0;
@@ -166,8 +169,7 @@ bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim, Bt
 				sumsq = 0.0,
 				down_sq = 0.0,
 				gain = 0.0,
-				loss = 0.0,
-				logsum = 0.0;
+				loss = 0.0;
 	bool		ruined = false;
 	int64_t		nr = n > 0 ? n - 1 : 0,
 				exposed = 0,
@@ -279,11 +281,9 @@ bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim, Bt
 			}
 			else
 				gain += r;
-			if (1.0 + r <= 0)
-				ruined = true;
-			else
-				logsum += log1p(r);
 		}
+		if (eq[i] <= 0)
+			ruined = true;
 	}
 	m->equity_peak = peak;
 	m->return_pct = (eq[n - 1] - sim->initial_capital) / sim->initial_capital * 100.0;
@@ -295,7 +295,12 @@ bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim, Bt
 	m->avg_drawdown_duration = nperiods ? sum_dur / nperiods : NAN;
 
 	/* annualised return and volatility (backtesting.py's formulas) */
-	gmean = ruined ? 0.0 : expm1(logsum / (double) n);
+	/*
+	 * The product of (1 + r_t) telescopes to equity_last / equity_first, so
+	 * the geometric mean needs no per-bar logarithm.  Ruin (equity <= 0) makes
+	 * it 0, as backtesting.py's geometric_mean does.
+	 */
+	gmean = (ruined || eq[0] <= 0) ? 0.0 : pow(eq[n - 1] / eq[0], 1.0 / (double) n) - 1.0;
 	ann = pow(1.0 + gmean, ppy) - 1.0;
 	var = nr > 1 ? (sumsq - sum * sum / nr) / (nr - 1) : NAN;
 	if (var < 0)
