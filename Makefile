@@ -7,12 +7,22 @@ MODULE_big = pg_backtest
 # The engine: plain C99, no PostgreSQL headers (unit-tested without a server)
 ENGINE_SRCS = $(sort $(wildcard src/engine/*.c))
 # The PostgreSQL glue
-PG_SRCS     = $(sort $(wildcard src/pg/*.c))
+PG_SRCS     = $(sort $(wildcard src/pg/*.c src/pg/worker/*.c))
 OBJS        = $(ENGINE_SRCS:.c=.o) $(PG_SRCS:.c=.o)
 
-# Install script built from one source; step scripts are shipped as they are
+# Install scripts.  sql/pg_backtest.sql creates the first release
+# ($(BASE_VERSION)); each later release adds a step script
+# sql/pg_backtest--<from>--<to>.sql.  The full script of a version is the base
+# followed by every step script, so a fresh install and an upgrade create the
+# same objects by construction.  (Step scripts are sorted by name: keep
+# versions sortable.)
+BASE_VERSION = 0.1.0
+UPGRADES    = $(sort $(wildcard sql/$(EXTENSION)--*--*.sql))
 DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA        = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+ifneq ($(EXTVERSION),$(BASE_VERSION))
+DATA_built += sql/$(EXTENSION)--$(BASE_VERSION).sql
+endif
+DATA        = $(UPGRADES)
 
 # Regression tests: every sql/*.sql that is not an install or upgrade script
 REGRESS     = $(sort $(filter-out $(EXTENSION) $(EXTENSION)--%,$(basename $(notdir $(wildcard sql/*.sql)))))
@@ -27,8 +37,13 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(DATA_built): sql/$(EXTENSION).sql $(EXTENSION).control
+sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql $(UPGRADES) $(EXTENSION).control
+	cat sql/$(EXTENSION).sql $(UPGRADES) > $@
+
+ifneq ($(EXTVERSION),$(BASE_VERSION))
+sql/$(EXTENSION)--$(BASE_VERSION).sql: sql/$(EXTENSION).sql
 	cp $< $@
+endif
 
 # ---- engine unit tests (no server) --------------------------------------
 UNIT_CC      ?= cc

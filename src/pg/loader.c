@@ -33,6 +33,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
+#include "utils/plancache.h"
 #include "utils/timestamp.h"
 
 #include "pg_backtest.h"
@@ -345,6 +346,8 @@ table_query(const BtLoadSpec *spec, const char *source, ParamListInfo *params_ou
 	return q.data;
 }
 
+static void receiver_init(LoadReceiver *r, const BtLoadSpec *spec);
+
 /*
  * btpg_load_series
  *		See pg_backtest.h.
@@ -359,16 +362,7 @@ btpg_load_series(const BtLoadSpec *spec, BtSeries *out)
 	int			rc;
 	BtError		err;
 
-	memset(&r, 0, sizeof(r));
-	r.pub.receiveSlot = load_receive;
-	r.pub.rStartup = load_startup;
-	r.pub.rShutdown = load_shutdown;
-	r.pub.rDestroy = load_destroy;
-	r.pub.mydest = DestNone;
-	r.spec = spec;
-	r.cxt = CurrentMemoryContext;
-	for (int c = 0; c < BTCOL_COUNT; c++)
-		r.attidx[c] = -1;
+	receiver_init(&r, spec);
 
 	if (OidIsValid(spec->relid))
 	{
@@ -415,4 +409,70 @@ btpg_load_series(const BtLoadSpec *spec, BtSeries *out)
 	out->signal = r.col[BTCOL_SIGNAL];
 	if (!bt_validate_series(out, out->volume != NULL, &err))
 		btpg_report(&err, out->ts);
+}
+
+/* Set up a receiver for spec (shared by loading and validation) */
+static void
+receiver_init(LoadReceiver *r, const BtLoadSpec *spec)
+{
+	memset(r, 0, sizeof(*r));
+	r->pub.receiveSlot = load_receive;
+	r->pub.rStartup = load_startup;
+	r->pub.rShutdown = load_shutdown;
+	r->pub.rDestroy = load_destroy;
+	r->pub.mydest = DestNone;
+	r->spec = spec;
+	r->cxt = CurrentMemoryContext;
+	for (int c = 0; c < BTCOL_COUNT; c++)
+		r->attidx[c] = -1;
+}
+
+/*
+ * btpg_validate_source
+ *		Check a source without reading it: a table's columns exist with usable
+ *		types; a query parses as one SELECT whose result has the columns.
+ *		Used by backtest_submit so bad input fails at submit time.
+ */
+void
+btpg_validate_source(const BtLoadSpec *spec)
+{
+	LoadReceiver r;
+
+	receiver_init(&r, spec);
+	if (OidIsValid(spec->relid))
+	{
+		ParamListInfo params;
+
+		if (get_rel_name(spec->relid) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("relation with OID %u does not exist", spec->relid)));
+		(void) table_query(spec, psprintf("relation \"%s\"", get_rel_name(spec->relid)), &params);
+	}
+	else
+	{
+		SPIPlanPtr	plan;
+		List	   *sources;
+		CachedPlanSource *ps;
+
+		if (spec->query == NULL || spec->query[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the query source is empty")));
+		r.source_name = "the query";
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		plan = SPI_prepare(spec->query, 0, NULL);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		sources = SPI_plan_get_plan_sources(plan);
+		if (list_length(sources) != 1 ||
+			(ps = (CachedPlanSource *) linitial(sources))->resultDesc == NULL ||
+			ps->commandTag != CMDTAG_SELECT)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the query source must be a single SELECT")));
+		load_startup((DestReceiver *) &r, CMD_SELECT, ps->resultDesc);
+		SPI_finish();
+	}
 }

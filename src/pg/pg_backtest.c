@@ -22,7 +22,10 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 
+#include "miscadmin.h"
+
 #include "pg_backtest.h"
+#include "worker/worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -33,12 +36,20 @@ void		_PG_init(void);
 
 /*
  * _PG_init
- *		Module load: reserve our GUC prefix.
+ *		Module load: define the GUCs; when preloaded, also request shared
+ *		memory and register the launcher (not during binary upgrade).
  */
 void
 _PG_init(void)
 {
+	btpg_define_gucs();
 	MarkGUCPrefixReserved("pg_backtest");
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	btpg_shmem_init_hooks();
+	if (!IsBinaryUpgrade)
+		btpg_register_launcher();
 }
 
 /* A parameter's default as jsonb text */

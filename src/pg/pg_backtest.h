@@ -132,4 +132,7 @@ typedef struct BtLoadSpec
  */
 extern void btpg_load_series(const BtLoadSpec *spec, BtSeries *out);
 
+/* Check a source's columns (and a query's syntax) without reading rows */
+extern void btpg_validate_source(const BtLoadSpec *spec);
+
 #endif							/* PG_BACKTEST_H */

@@ -1,0 +1,183 @@
+/*-------------------------------------------------------------------------
+ *
+ * shmem.c
+ *	  GUCs, shared memory and launcher registration of the worker pool.
+ *
+ * Locking: see worker.h (one LWLock protects BtShared).
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * src/pg/worker/shmem.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "utils/guc.h"
+
+#include "worker.h"
+
+char	   *btpg_database_name = NULL;
+int			btpg_max_concurrent = 3;
+int			btpg_max_attempts = 3;
+int			btpg_launcher_naptime = 1000;
+
+BtShared   *btpg_shared = NULL;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static bool wake_registered = false;
+static bool wake_pending = false;
+
+/*
+ * btpg_define_gucs
+ *		Define the pg_backtest.* settings.  Runtime ones are always defined;
+ *		database_name only matters when preloaded (PGC_POSTMASTER).
+ */
+void
+btpg_define_gucs(void)
+{
+	DefineCustomIntVariable("pg_backtest.max_concurrent",
+							"Most backtest tasks that run at once.",
+							"Further tasks wait, oldest first.  Each running task uses one "
+							"background worker slot (max_worker_processes).",
+							&btpg_max_concurrent, 3, 1, BTPG_MAX_SLOTS,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_backtest.max_attempts",
+							"Times a task is started before a dying worker marks it failed.",
+							"A task whose worker died (crash, kill -9, immediate shutdown) is "
+							"requeued until it has been started this many times.",
+							&btpg_max_attempts, 3, 1, 100,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_backtest.launcher_naptime",
+							"Longest time the launcher sleeps between looks at the queue.",
+							"Submissions wake it at once; this bounds retries when worker slots "
+							"were short.",
+							&btpg_launcher_naptime, 1000, 10, 60000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_backtest.database_name",
+							   "Database whose backtest queue the launcher serves.",
+							   "Create the extension in this database to submit tasks.",
+							   &btpg_database_name, "postgres",
+							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+}
+
+/* Request our shared memory and LWLock tranche (PG15 shmem_request_hook) */
+static void
+btpg_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(BtShared)));
+	RequestNamedLWLockTranche("pg_backtest", 1);
+}
+
+/* Create or attach to BtShared */
+static void
+btpg_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	btpg_shared = ShmemInitStruct("pg_backtest", sizeof(BtShared), &found);
+	if (!found)
+	{
+		memset(btpg_shared, 0, sizeof(BtShared));
+		btpg_shared->lock = &(GetNamedLWLockTranche("pg_backtest"))->lock;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * btpg_shmem_init_hooks
+ *		Install the shmem hooks; call from _PG_init while preloading.
+ */
+void
+btpg_shmem_init_hooks(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = btpg_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = btpg_shmem_startup;
+}
+
+/*
+ * btpg_register_launcher
+ *		Register the launcher background worker; call from _PG_init while
+ *		preloading (not during binary upgrade).
+ */
+void
+btpg_register_launcher(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 5;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_backtest");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "btpg_launcher_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_backtest launcher");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_backtest launcher");
+	RegisterBackgroundWorker(&worker);
+}
+
+/*
+ * btpg_require_shared
+ *		Error unless the library was preloaded (the worker pool needs it).
+ */
+void
+btpg_require_shared(void)
+{
+	if (btpg_shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_backtest must be loaded via shared_preload_libraries to run tasks in the background"),
+				 errhint("Add pg_backtest to shared_preload_libraries and restart the server; "
+						 "backtest_run() works without it.")));
+}
+
+/* At commit of a transaction that submitted a task, wake the launcher */
+static void
+wake_xact_callback(XactEvent event, void *arg)
+{
+	if (!wake_pending)
+		return;
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
+	{
+		Latch	   *latch = NULL;
+
+		LWLockAcquire(btpg_shared->lock, LW_SHARED);
+		latch = btpg_shared->launcher_latch;
+		LWLockRelease(btpg_shared->lock);
+		if (latch)
+			SetLatch(latch);
+		wake_pending = false;
+	}
+	else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		wake_pending = false;
+}
+
+/*
+ * btpg_wake_launcher_at_commit
+ *		Arrange for the launcher to be woken when the current transaction
+ *		commits (so it sees the new row at once, with no polling delay).
+ */
+void
+btpg_wake_launcher_at_commit(void)
+{
+	if (!wake_registered)
+	{
+		RegisterXactCallback(wake_xact_callback, NULL);
+		wake_registered = true;
+	}
+	wake_pending = true;
+}

@@ -1,0 +1,597 @@
+/*-------------------------------------------------------------------------
+ *
+ * task.c
+ *	  A task worker: runs one submitted backtest as the role that submitted
+ *	  it, reporting progress, and stores the results.
+ *
+ * Transactions: the worker runs a short transaction per step (read the task,
+ * load the bars, each progress report, save the results).  The engine runs
+ * between transactions; everything that must survive them (the task, the
+ * bars, the engine's output) lives in the run context, a child of
+ * TopMemoryContext deleted when the task ends.
+ *
+ * Identity: the worker connects as the task's owner, so the owner's
+ * privileges and row-level security apply to the K-line read.  Writes to
+ * the extension's tables run as the extension owner
+ * (SetUserIdAndSecContext), like pg_cron's bookkeeping.
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * src/pg/worker/task.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "tcop/tcopprot.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "../pg_backtest.h"
+#include "../run.h"
+#include "worker.h"
+
+#define TOTAL_STEPS 5
+
+/* One task's run state (in the run context) */
+typedef struct TaskRun
+{
+	int64		task_id;
+	int			slot;
+	Oid			ext_owner;
+	TimestampTz started;
+	TimestampTz last_report;
+	double		last_progress;
+	int			step;
+	BtLoadSpec	spec;
+	BtConfig	cfg;
+	MemoryContext cxt;			/* the run context */
+} TaskRun;
+
+static const char *const step_names[TOTAL_STEPS + 1] = {
+	"starting", "loading data", "computing indicators", "simulating",
+	"computing metrics", "saving results"
+};
+
+static int	my_slot = -1;
+
+/* Clear our slot on any exit (normal, ERROR exit, FATAL) */
+static void
+task_shmem_exit(int code, Datum arg)
+{
+	LWLockAcquire(btpg_shared->lock, LW_EXCLUSIVE);
+	if (my_slot >= 0 && btpg_shared->slots[my_slot].pid == MyProcPid)
+	{
+		btpg_shared->slots[my_slot].in_use = false;
+		btpg_shared->slots[my_slot].pid = 0;
+	}
+	LWLockRelease(btpg_shared->lock);
+}
+
+/* Has backtest_cancel asked this worker to stop? */
+static bool
+cancel_requested(void)
+{
+	bool		c;
+
+	LWLockAcquire(btpg_shared->lock, LW_SHARED);
+	c = btpg_shared->slots[my_slot].cancel_requested;
+	LWLockRelease(btpg_shared->lock);
+	return c;
+}
+
+/* Transaction with SPI and a snapshot; as_owner runs it as the extension owner */
+static void
+begin_txn(const char *activity)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, activity);
+}
+
+static void
+end_txn(void)
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/* Execute sql with args as the extension owner; returns the SPI code */
+static int
+exec_as_owner(TaskRun *run, const char *sql, int nargs, Oid *types, Datum *values,
+			  const char *nulls)
+{
+	Oid			save_userid;
+	int			save_sec;
+	int			rc;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(run->ext_owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	if (rc < 0)
+		elog(ERROR, "pg_backtest bookkeeping failed: %s", SPI_result_code_string(rc));
+	return rc;
+}
+
+/* Seconds since the task started */
+static double
+elapsed_s(TaskRun *run)
+{
+	return (double) (GetCurrentTimestamp() - run->started) / 1e6;
+}
+
+/*
+ * Commit a progress report to the task row and NOTIFY.  Throttled: at most
+ * every 100 ms and only when progress moved 1% or more, unless `force`.
+ */
+static void
+report(TaskRun *run, int step, double progress, const char *message, bool force)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	double		el,
+				eta;
+	Oid			types[6] = {INT8OID, FLOAT8OID, TEXTOID, INT4OID, TEXTOID, FLOAT8OID};
+	Datum		values[6];
+	char		nulls[6] = "      ";
+	MemoryContext old;
+
+	if (!force && (now - run->last_report < 100000 || progress - run->last_progress < 1.0))
+		return;
+	old = MemoryContextSwitchTo(run->cxt);
+	el = elapsed_s(run);
+	eta = progress > 0 ? el / progress * (100.0 - progress) : NAN;
+	values[0] = Int64GetDatum(run->task_id);
+	values[1] = Float8GetDatum(progress);
+	values[2] = CStringGetTextDatum(step_names[step]);
+	values[3] = Int32GetDatum(step);
+	values[4] = message ? CStringGetTextDatum(message) : (Datum) 0;
+	if (!message)
+		nulls[4] = 'n';
+	values[5] = Float8GetDatum(isfinite(eta) ? eta : 0);
+	if (!isfinite(eta))
+		nulls[5] = 'n';
+
+	begin_txn("pg_backtest: reporting progress");
+	exec_as_owner(run,
+				  "UPDATE backtest.tasks SET progress = $2, current_step = $3, step_index = $4, "
+				  "message = $5, elapsed = pg_catalog.now() - started_at, "
+				  "eta = pg_catalog.make_interval(secs => $6) WHERE id = $1 AND status = 'running'",
+				  6, types, values, nulls);
+	btpg_notify_task(run->task_id, "running", progress, step_names[step], step, TOTAL_STEPS,
+					 message, el, eta, NULL);
+	end_txn();
+	MemoryContextSwitchTo(old);
+	run->last_report = now;
+	run->last_progress = progress;
+	run->step = step;
+}
+
+/* Engine progress callback: cancel flag, interrupts, throttled reports */
+static int
+task_progress(void *arg, BtStep step, int64_t done, int64_t total)
+{
+	TaskRun    *run = (TaskRun *) arg;
+	double		frac = total > 0 ? (double) done / (double) total : 0;
+
+	CHECK_FOR_INTERRUPTS();
+	if (cancel_requested())
+		return 1;
+	switch (step)
+	{
+		case BT_STEP_INDICATORS:
+			report(run, 2, 30.0, NULL, false);
+			break;
+		case BT_STEP_SIMULATE:
+			report(run, 3, 40.0 + 40.0 * frac, NULL, false);
+			break;
+		case BT_STEP_METRICS:
+			report(run, 4, 80.0, NULL, false);
+			break;
+	}
+	return 0;
+}
+
+/*
+ * Read the task (as the extension owner, waiting on the launcher's row lock
+ * until it has committed its claim) into run.  Returns false when there is
+ * nothing to do (cancelled or otherwise no longer ours).
+ */
+static bool
+read_task(TaskRun *run, MemoryContext runcxt)
+{
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		values[2] = {Int64GetDatum(run->task_id), Int32GetDatum(MyProcPid)};
+	HeapTuple	tup;
+	TupleDesc	td;
+	bool		isnull;
+	bool		ok = false;
+	MemoryContext old;
+
+	begin_txn("pg_backtest: reading the task");
+	exec_as_owner(run,
+				  "UPDATE backtest.tasks SET worker_pid = $2 WHERE id = $1 "
+				  "AND status = 'running' AND NOT cancel_requested "
+				  "RETURNING source::oid, query, symbol, strategy, params::text, start_ts, end_ts",
+				  2, types, values, NULL);
+	if (SPI_processed == 1)
+	{
+		char	   *strategy;
+		char	   *params;
+		Datum		d;
+
+		tup = SPI_tuptable->vals[0];
+		td = SPI_tuptable->tupdesc;
+		old = MemoryContextSwitchTo(runcxt);
+		memset(&run->spec, 0, sizeof(run->spec));
+		d = SPI_getbinval(tup, td, 1, &isnull);
+		run->spec.relid = isnull ? InvalidOid : DatumGetObjectId(d);
+		run->spec.query = SPI_getvalue(tup, td, 2);
+		run->spec.symbol = SPI_getvalue(tup, td, 3);
+		strategy = SPI_getvalue(tup, td, 4);
+		params = SPI_getvalue(tup, td, 5);
+		d = SPI_getbinval(tup, td, 6, &isnull);
+		run->spec.has_start = !isnull;
+		if (!isnull)
+			run->spec.start_ts = DatumGetTimestampTz(d);
+		d = SPI_getbinval(tup, td, 7, &isnull);
+		run->spec.has_end = !isnull;
+		if (!isnull)
+			run->spec.end_ts = DatumGetTimestampTz(d);
+		{
+			const BtStrategyDef *st = btpg_lookup_strategy(strategy);
+			Jsonb	   *jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(params)));
+
+			btpg_parse_backtest_params(jb, st, &run->cfg, &run->spec.cols);
+			run->spec.need_volume = run->spec.cols.name[BTCOL_VOLUME] != NULL;
+			run->spec.need_signal = st->needs_signal;
+		}
+		MemoryContextSwitchTo(old);
+		ok = true;
+	}
+	else
+	{
+		/* cancelled while it was starting: finish the cancellation */
+		if (exec_as_owner(run, "UPDATE backtest.tasks SET status = 'cancelled', finished_at = pg_catalog.now(), "
+						  "elapsed = pg_catalog.now() - started_at, eta = NULL, worker_pid = NULL "
+						  "WHERE id = $1 AND status = 'running' RETURNING id",
+						  1, types, values, NULL) == SPI_OK_UPDATE_RETURNING && SPI_processed == 1)
+			btpg_notify_task(run->task_id, "cancelled", 0, NULL, 0, TOTAL_STEPS,
+							 "cancelled before it started", elapsed_s(run), NAN, NULL);
+	}
+	end_txn();
+	return ok;
+}
+
+/* Build a 1-D array of n Datums of a by-value or text element type */
+static Datum
+make_array(Datum *elems, bool *nulls, int64 n, Oid type)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1] = {(int) n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
+	if (n == 0)
+		return PointerGetDatum(construct_empty_array(type));
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, type,
+											  typlen, typbyval, typalign));
+}
+
+/*
+ * Store the results (one results row, the trades in one INSERT ... unnest,
+ * the equity curve as one row of arrays) and mark the task completed, in one
+ * transaction as the extension owner.
+ */
+static void
+save_results(TaskRun *run, const BtSeries *s, const BtResult *res, Oid owner)
+{
+	Datum		mvalues[2 + BTPG_METRICS_NATTS];
+	bool		mnulls[2 + BTPG_METRICS_NATTS];
+	char		cnulls[2 + BTPG_METRICS_NATTS];
+	Oid			mtypes[2 + BTPG_METRICS_NATTS];
+	StringInfoData sql;
+	const BtMetrics *m = &res->metrics;
+	int64		n = res->n;
+	int64		nt = res->ntrades;
+
+	begin_txn("pg_backtest: saving results");
+
+	/* metrics: task_id, owner, then the backtest_metrics columns */
+	mvalues[0] = Int64GetDatum(run->task_id);
+	mvalues[1] = ObjectIdGetDatum(owner);
+	btpg_metrics_values(m, mvalues + 2, mnulls + 2);
+	mnulls[0] = mnulls[1] = false;
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "INSERT INTO backtest.results SELECT $1, $2");
+	for (int i = 0; i < BTPG_METRICS_NATTS; i++)
+		appendStringInfo(&sql, ", $%d", i + 3);
+	mtypes[0] = INT8OID;
+	mtypes[1] = REGROLEOID;
+	for (int i = 0; i < BTPG_METRICS_NATTS; i++)
+	{
+		/* by position in backtest_metrics: see btpg_metrics_values */
+		static const Oid types[BTPG_METRICS_NATTS] = {
+			TIMESTAMPTZOID, TIMESTAMPTZOID, INTERVALOID, INT8OID, INT8OID,
+			FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
+			FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
+			INTERVALOID, INTERVALOID, INT8OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
+			FLOAT8OID, INTERVALOID, INTERVALOID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
+			FLOAT8OID, FLOAT8OID
+		};
+
+		mtypes[i + 2] = types[i];
+	}
+	for (int i = 0; i < 2 + BTPG_METRICS_NATTS; i++)
+		cnulls[i] = mnulls[i] ? 'n' : ' ';
+	exec_as_owner(run, sql.data, 2 + BTPG_METRICS_NATTS, mtypes, mvalues, cnulls);
+
+	/* trades: 13 arrays, one INSERT */
+	if (nt > 0)
+	{
+		static const Oid ttypes[BTPG_TRADES_NATTS] = {
+			INT4OID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID, TIMESTAMPTZOID, FLOAT8OID, FLOAT8OID,
+			FLOAT8OID, FLOAT8OID, INT4OID, TEXTOID, BOOLOID, FLOAT8OID
+		};
+		static const Oid tarrtypes[BTPG_TRADES_NATTS] = {
+			INT4ARRAYOID, TEXTARRAYOID, 1185 /* timestamptz[] */ , FLOAT8ARRAYOID, 1185,
+			FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT4ARRAYOID,
+			TEXTARRAYOID, 1000 /* bool[] */ , FLOAT8ARRAYOID
+		};
+		Datum	   *cols[BTPG_TRADES_NATTS];
+		Datum		avalues[2 + BTPG_TRADES_NATTS];
+		Oid			atypes[2 + BTPG_TRADES_NATTS];
+		Datum		row[BTPG_TRADES_NATTS];
+		bool		rnulls[BTPG_TRADES_NATTS];
+
+		for (int c = 0; c < BTPG_TRADES_NATTS; c++)
+			cols[c] = palloc(sizeof(Datum) * nt);
+		for (int64 k = 0; k < nt; k++)
+		{
+			btpg_trade_values(&res->trades[k], k, row, rnulls);
+			for (int c = 0; c < BTPG_TRADES_NATTS; c++)
+				cols[c][k] = row[c];
+		}
+		avalues[0] = Int64GetDatum(run->task_id);
+		avalues[1] = ObjectIdGetDatum(owner);
+		atypes[0] = INT8OID;
+		atypes[1] = REGROLEOID;
+		resetStringInfo(&sql);
+		appendStringInfoString(&sql, "INSERT INTO backtest.trades SELECT $1, $2, u.* FROM ROWS FROM (");
+		for (int c = 0; c < BTPG_TRADES_NATTS; c++)
+		{
+			avalues[c + 2] = make_array(cols[c], NULL, nt, ttypes[c]);
+			atypes[c + 2] = tarrtypes[c];
+			appendStringInfo(&sql, "%spg_catalog.unnest($%d)", c ? ", " : "", c + 3);
+		}
+		appendStringInfoString(&sql, ") AS u");
+		exec_as_owner(run, sql.data, 2 + BTPG_TRADES_NATTS, atypes, avalues, NULL);
+	}
+
+	/* the equity curve: one row of arrays (backtest.equity unnests it) */
+	{
+		Datum	   *ts = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+		Datum	   *close = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+		Datum	   *pos = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+		Datum	   *eq = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+		Datum	   *dd = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+		Datum		evalues[7];
+		Oid			etypes[7] = {INT8OID, REGROLEOID, 1185, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
+		FLOAT8ARRAYOID, FLOAT8ARRAYOID};
+		double		peak = -INFINITY;
+
+		for (int64 i = 0; i < n; i++)
+		{
+			double		e = res->equity[i];
+
+			if (e > peak)
+				peak = e;
+			ts[i] = TimestampTzGetDatum(btpg_ts_from_engine(s->ts[i]));
+			close[i] = Float8GetDatum(s->close[i]);
+			pos[i] = Float8GetDatum(res->position[i]);
+			eq[i] = Float8GetDatum(e);
+			dd[i] = Float8GetDatum(peak > 0 ? (e / peak - 1.0) * 100.0 : 0.0);
+		}
+		evalues[0] = Int64GetDatum(run->task_id);
+		evalues[1] = ObjectIdGetDatum(owner);
+		evalues[2] = make_array(ts, NULL, n, TIMESTAMPTZOID);
+		evalues[3] = make_array(close, NULL, n, FLOAT8OID);
+		evalues[4] = make_array(pos, NULL, n, FLOAT8OID);
+		evalues[5] = make_array(eq, NULL, n, FLOAT8OID);
+		evalues[6] = make_array(dd, NULL, n, FLOAT8OID);
+		exec_as_owner(run, "INSERT INTO backtest.equity_curves VALUES ($1, $2, $3, $4, $5, $6, $7)",
+					  7, etypes, evalues, NULL);
+	}
+
+	/* completed, with the summary in the final event */
+	{
+		Oid			types[2] = {INT8OID, TEXTOID};
+		Datum		values[2];
+		char	   *msg = psprintf(INT64_FORMAT " bars, " INT64_FORMAT " trades", n, m->trades_count);
+		StringInfoData extra;
+
+		values[0] = Int64GetDatum(run->task_id);
+		values[1] = CStringGetTextDatum(msg);
+		exec_as_owner(run, "UPDATE backtest.tasks SET status = 'completed', progress = 100, "
+					  "current_step = 'done', step_index = 5, message = $2, "
+					  "finished_at = pg_catalog.now(), elapsed = pg_catalog.now() - started_at, "
+					  "eta = '0', worker_pid = NULL WHERE id = $1",
+					  2, types, values, NULL);
+		initStringInfo(&extra);
+		appendStringInfoString(&extra, ", \"total_return\": ");
+		appendStringInfoString(&extra, isfinite(m->return_pct) ? psprintf("%.10g", m->return_pct) : "null");
+		appendStringInfoString(&extra, ", \"sharpe_ratio\": ");
+		appendStringInfoString(&extra, isfinite(m->sharpe_ratio) ? psprintf("%.10g", m->sharpe_ratio) : "null");
+		appendStringInfoString(&extra, ", \"max_drawdown\": ");
+		appendStringInfoString(&extra, isfinite(m->max_drawdown_pct) ? psprintf("%.10g", m->max_drawdown_pct) : "null");
+		appendStringInfo(&extra, ", \"trades_count\": " INT64_FORMAT, m->trades_count);
+		btpg_notify_task(run->task_id, "completed", 100, "done", TOTAL_STEPS, TOTAL_STEPS,
+						 msg, elapsed_s(run), 0, extra.data);
+	}
+	end_txn();
+}
+
+/* After an error: mark the task failed or cancelled in a new transaction */
+static void
+finish_with_error(TaskRun *run, ErrorData *edata, bool cancelled)
+{
+	Oid			types[3] = {INT8OID, TEXTOID, TEXTOID};
+	Datum		values[3];
+	const char *status = cancelled ? "cancelled" : "failed";
+	StringInfoData extra;
+
+	values[0] = Int64GetDatum(run->task_id);
+	values[1] = CStringGetTextDatum(status);
+	values[2] = CStringGetTextDatum(cancelled ? "cancelled while running" :
+									edata->message ? edata->message : "unknown error");
+	begin_txn("pg_backtest: recording the outcome");
+	exec_as_owner(run, "UPDATE backtest.tasks SET status = $2, "
+				  "error = CASE WHEN $2 = 'failed' THEN $3 END, "
+				  "message = CASE WHEN $2 = 'cancelled' THEN $3 END, "
+				  "finished_at = pg_catalog.now(), elapsed = pg_catalog.now() - started_at, "
+				  "eta = NULL, worker_pid = NULL WHERE id = $1 AND status = 'running'",
+				  3, types, values, NULL);
+	initStringInfo(&extra);
+	if (!cancelled)
+	{
+		appendStringInfoString(&extra, ", \"error\": ");
+		escape_json(&extra, pnstrdup(edata->message ? edata->message : "unknown error", 1000));
+	}
+	btpg_notify_task(run->task_id, status, run->last_progress, step_names[run->step], run->step,
+					 TOTAL_STEPS, cancelled ? "cancelled while running" : NULL,
+					 elapsed_s(run), NAN, extra.data);
+	end_txn();
+}
+
+/* Run the task: read, load, simulate, save; errors mark it failed/cancelled */
+static void
+run_task(TaskRun *run, Oid owner)
+{
+	MemoryContext runcxt = AllocSetContextCreate(TopMemoryContext, "pg_backtest task",
+												 ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old;
+
+	run->cxt = runcxt;
+	PG_TRY();
+	{
+		BtSeries	s;
+		BtResult	res;
+		BtAlloc		a;
+		BtError		err;
+
+		if (!read_task(run, runcxt))
+		{
+			MemoryContextDelete(runcxt);
+			return;
+		}
+		report(run, 1, 0.0, NULL, true);
+
+		/* load the bars as the owner (privileges and RLS apply) */
+		begin_txn("pg_backtest: loading data");
+		old = MemoryContextSwitchTo(runcxt);
+		btpg_load_series(&run->spec, &s);
+		MemoryContextSwitchTo(old);
+		end_txn();
+		report(run, 1, 30.0, psprintf(INT64_FORMAT " bars loaded", (int64) s.n), false);
+
+		/* the engine, outside any transaction */
+		btpg_alloc_init(&a, runcxt);
+		if (bt_run(&s, &run->cfg, &a, task_progress, run, &res, &err) != BT_OK)
+		{
+			if (err.code == BT_ERR_CANCELLED)
+				ereport(ERROR,
+						(errcode(ERRCODE_QUERY_CANCELED),
+						 errmsg("backtest cancelled")));
+			btpg_report(&err, s.ts);
+		}
+		report(run, 5, 85.0, NULL, false);
+		old = MemoryContextSwitchTo(runcxt);
+		save_results(run, &s, &res, owner);
+		MemoryContextSwitchTo(old);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		bool		cancelled;
+
+		MemoryContextSwitchTo(runcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		/* a second cancel signal must not interrupt the bookkeeping below */
+		QueryCancelPending = false;
+		cancelled = cancel_requested();
+		ereport(LOG,
+				(errmsg("pg_backtest: task " INT64_FORMAT " %s: %s", run->task_id,
+						cancelled ? "cancelled" : "failed", edata->message)));
+		finish_with_error(run, edata, cancelled);
+	}
+	PG_END_TRY();
+	MemoryContextDelete(runcxt);
+}
+
+/*
+ * btpg_task_main
+ *		Entry point of a task worker; main_arg is its slot, bgw_extra a
+ *		BtTaskStart.
+ */
+void
+btpg_task_main(Datum main_arg)
+{
+	BtTaskStart start;
+	TaskRun		run;
+
+	memcpy(&start, MyBgworkerEntry->bgw_extra, sizeof(start));
+	my_slot = DatumGetInt32(main_arg);
+
+	pqsignal(SIGTERM, die);
+	pqsignal(SIGINT, StatementCancelHandler);
+	BackgroundWorkerUnblockSignals();
+
+	/* publish our pid so backtest_cancel can signal us */
+	LWLockAcquire(btpg_shared->lock, LW_EXCLUSIVE);
+	if (btpg_shared->slots[my_slot].in_use && btpg_shared->slots[my_slot].task_id == start.task_id)
+		btpg_shared->slots[my_slot].pid = MyProcPid;
+	LWLockRelease(btpg_shared->lock);
+	before_shmem_exit(task_shmem_exit, (Datum) 0);
+
+	BackgroundWorkerInitializeConnectionByOid(start.dbid, start.owner, 0);
+	pgstat_report_appname("pg_backtest task");
+
+	memset(&run, 0, sizeof(run));
+	run.task_id = start.task_id;
+	run.slot = my_slot;
+	run.started = GetCurrentTimestamp();
+	run.last_progress = -100;
+
+	StartTransactionCommand();
+	run.ext_owner = btpg_extension_owner();
+	CommitTransactionCommand();
+
+	run_task(&run, start.owner);
+	proc_exit(0);
+}

@@ -1,0 +1,475 @@
+/*-------------------------------------------------------------------------
+ *
+ * tasks.c
+ *	  SQL functions of the task queue: backtest_submit, backtest_submit_query,
+ *	  backtest_cancel, backtest_running_tasks; and helpers shared with the
+ *	  launcher and the workers (extension owner/schema, NOTIFY payloads).
+ *
+ * Users have no write privilege on backtest.tasks: these functions write
+ * the rows as the extension owner (SetUserIdAndSecContext, as pg_cron does)
+ * after checking what the caller may do.  Reads that decide permissions run
+ * as the caller, so row-level security applies.
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * src/pg/worker/tasks.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+#include <signal.h>
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "commands/dbcommands.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "../pg_backtest.h"
+#include "worker.h"
+
+PG_FUNCTION_INFO_V1(backtest_submit);
+PG_FUNCTION_INFO_V1(backtest_submit_query);
+PG_FUNCTION_INFO_V1(backtest_cancel);
+PG_FUNCTION_INFO_V1(backtest_running_tasks);
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* The pg_extension row of pg_backtest, or NULL tuple (caller frees) */
+static HeapTuple
+extension_tuple(void)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup,
+				copy = NULL;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("pg_backtest"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		copy = heap_copytuple(tup);
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return copy;
+}
+
+/*
+ * btpg_extension_owner
+ *		The role that owns the extension (and its tables).  Caller must be
+ *		in a transaction; errors if the extension is missing.
+ */
+Oid
+btpg_extension_owner(void)
+{
+	HeapTuple	tup = extension_tuple();
+	Oid			owner;
+
+	if (tup == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("extension \"pg_backtest\" is not installed in this database")));
+	owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+	heap_freetuple(tup);
+	return owner;
+}
+
+/*
+ * btpg_extension_schema
+ *		The quoted name of the schema holding the extension's functions.
+ */
+char *
+btpg_extension_schema(void)
+{
+	HeapTuple	tup = extension_tuple();
+	Oid			nsp;
+
+	if (tup == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("extension \"pg_backtest\" is not installed in this database")));
+	nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+	heap_freetuple(tup);
+	return (char *) quote_identifier(get_namespace_name(nsp));
+}
+
+/* Append "key": number or null to a JSON object being built */
+static void
+json_num(StringInfo buf, const char *key, double v)
+{
+	appendStringInfo(buf, ", \"%s\": ", key);
+	if (isfinite(v))
+		appendStringInfo(buf, "%.10g", v);
+	else
+		appendStringInfoString(buf, "null");
+}
+
+/* Append "key": "escaped string" or null */
+static void
+json_str(StringInfo buf, const char *key, const char *s)
+{
+	appendStringInfo(buf, ", \"%s\": ", key);
+	if (s)
+		escape_json(buf, s);
+	else
+		appendStringInfoString(buf, "null");
+}
+
+/*
+ * btpg_notify_task
+ *		Queue a NOTIFY backtest_progress event for a task (sent when the
+ *		current transaction commits).  extra_json, if given, is appended
+ *		inside the object (", \"k\": v, ...").  Strings are escaped with
+ *		PostgreSQL's JSON escaping; long messages are cut so the payload stays
+ *		far below NOTIFY's 8000-byte limit.
+ */
+void
+btpg_notify_task(int64 task_id, const char *status, double progress,
+				 const char *step, int step_index, int total_steps,
+				 const char *message, double elapsed_s, double eta_s,
+				 const char *extra_json)
+{
+	StringInfoData buf;
+	char	   *msg = NULL;
+
+	if (message)
+		msg = pnstrdup(message, 1000);
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"task_id\": " INT64_FORMAT, task_id);
+	json_str(&buf, "status", status);
+	json_num(&buf, "progress", progress);
+	json_str(&buf, "current_step", step);
+	appendStringInfo(&buf, ", \"step_index\": %d, \"total_steps\": %d", step_index, total_steps);
+	json_str(&buf, "message", msg);
+	json_num(&buf, "elapsed_s", elapsed_s);
+	json_num(&buf, "eta_s", eta_s);
+	if (extra_json)
+		appendStringInfoString(&buf, extra_json);
+	appendStringInfoChar(&buf, '}');
+	Async_Notify(BTPG_CHANNEL, buf.data);
+}
+
+/* Error unless the current database is the one the launcher serves */
+static void
+require_queue_database(void)
+{
+	char	   *db = get_database_name(MyDatabaseId);
+
+	if (btpg_database_name == NULL || strcmp(db, btpg_database_name) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the pg_backtest worker pool serves database \"%s\", not \"%s\"",
+						btpg_database_name ? btpg_database_name : "", db),
+				 errhint("Submit from database \"%s\", or set pg_backtest.database_name and restart.",
+						 btpg_database_name ? btpg_database_name : "")));
+}
+
+/* Error unless role `roleid` may log in (a background worker connects as it) */
+static void
+require_login_role(Oid roleid)
+{
+	HeapTuple	tup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(roleid));
+	bool		canlogin;
+	char	   *name;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for role %u", roleid);
+	canlogin = ((Form_pg_authid) GETSTRUCT(tup))->rolcanlogin;
+	name = pstrdup(NameStr(((Form_pg_authid) GETSTRUCT(tup))->rolname));
+	ReleaseSysCache(tup);
+	if (!canlogin)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("role \"%s\" cannot log in, so a background worker cannot run a backtest as it",
+						name),
+				 errhint("Submit as a role with LOGIN (tasks run as the role that submitted them).")));
+}
+
+/*
+ * Checks of the environment a task needs, after the input is validated: the
+ * library preloaded, this database served, a role that can log in.
+ */
+static void
+require_environment(void)
+{
+	btpg_require_shared();
+	require_queue_database();
+	require_login_role(GetUserId());
+}
+
+/*
+ * Insert the task row as the extension owner and return its id.  The
+ * caller's role becomes the task's owner.
+ */
+static int64
+insert_task(Oid relid, const char *query, const char *symbol, const char *strategy,
+			Jsonb *params, bool has_start, TimestampTz start_ts, bool has_end, TimestampTz end_ts)
+{
+	Oid			caller = GetUserId();
+	Oid			save_userid;
+	int			save_sec;
+	Oid			argtypes[8] = {REGCLASSOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID,
+		TIMESTAMPTZOID, TIMESTAMPTZOID, REGROLEOID};
+	Datum		values[8];
+	char		nulls[8];
+	char	   *sql;
+	int64		id;
+	bool		isnull;
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = ObjectIdGetDatum(relid);
+	if (!OidIsValid(relid))
+		nulls[0] = 'n';
+	values[1] = query ? CStringGetTextDatum(query) : (Datum) 0;
+	if (!query)
+		nulls[1] = 'n';
+	values[2] = symbol ? CStringGetTextDatum(symbol) : (Datum) 0;
+	if (!symbol)
+		nulls[2] = 'n';
+	values[3] = CStringGetTextDatum(strategy);
+	values[4] = JsonbPGetDatum(params);
+	values[5] = TimestampTzGetDatum(start_ts);
+	if (!has_start)
+		nulls[5] = 'n';
+	values[6] = TimestampTzGetDatum(end_ts);
+	if (!has_end)
+		nulls[6] = 'n';
+	values[7] = ObjectIdGetDatum(caller);
+
+	sql = "INSERT INTO backtest.tasks (source, query, symbol, strategy, params, start_ts, end_ts, owner) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(btpg_extension_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	if (SPI_execute_with_args(sql, 8, argtypes, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "could not insert the task");
+	SetUserIdAndSecContext(save_userid, save_sec);
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+
+	btpg_notify_task(id, "pending", 0, NULL, 0, 5, "queued", 0, NAN, NULL);
+	btpg_wake_launcher_at_commit();
+	return id;
+}
+
+/* Parse and check the common arguments (strategy, params); returns the strategy */
+static const BtStrategyDef *
+check_strategy_params(FunctionCallInfo fcinfo, int sarg, BtLoadSpec *spec)
+{
+	const BtStrategyDef *st;
+	BtConfig	cfg;
+
+	if (PG_ARGISNULL(sarg))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the strategy must not be NULL"),
+				 errhint("See SELECT * FROM backtest_strategies().")));
+	st = btpg_lookup_strategy(text_to_cstring(PG_GETARG_TEXT_PP(sarg)));
+	btpg_parse_backtest_params(PG_ARGISNULL(sarg + 1) ? NULL : PG_GETARG_JSONB_P(sarg + 1),
+							   st, &cfg, &spec->cols);
+	spec->need_volume = spec->cols.name[BTCOL_VOLUME] != NULL;
+	spec->need_signal = st->needs_signal;
+	return st;
+}
+
+/*
+ * backtest_submit(source regclass, symbol text, strategy text, params jsonb,
+ *				   start_ts timestamptz, end_ts timestamptz) returns bigint
+ *		Validate like backtest_run, queue, and return the task id at once.
+ */
+Datum
+backtest_submit(PG_FUNCTION_ARGS)
+{
+	BtLoadSpec	spec;
+	const BtStrategyDef *st;
+	Jsonb	   *params;
+
+	memset(&spec, 0, sizeof(spec));
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the source must not be NULL")));
+	st = check_strategy_params(fcinfo, 2, &spec);
+	spec.relid = PG_GETARG_OID(0);
+	spec.symbol = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	spec.has_start = !PG_ARGISNULL(4);
+	if (spec.has_start)
+		spec.start_ts = PG_GETARG_TIMESTAMPTZ(4);
+	spec.has_end = !PG_ARGISNULL(5);
+	if (spec.has_end)
+		spec.end_ts = PG_GETARG_TIMESTAMPTZ(5);
+	if (spec.has_start && spec.has_end && spec.start_ts > spec.end_ts)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("start_ts is after end_ts")));
+	btpg_validate_source(&spec);
+	require_environment();
+	params = PG_ARGISNULL(3) ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")))
+		: PG_GETARG_JSONB_P(3);
+	PG_RETURN_INT64(insert_task(spec.relid, NULL, spec.symbol, st->name, params,
+								spec.has_start, spec.start_ts, spec.has_end, spec.end_ts));
+}
+
+/*
+ * backtest_submit_query(query text, strategy text, params jsonb) returns bigint
+ *		The query-source form: the query is parsed and its columns checked
+ *		now; it runs in the worker as the submitting role.
+ */
+Datum
+backtest_submit_query(PG_FUNCTION_ARGS)
+{
+	BtLoadSpec	spec;
+	const BtStrategyDef *st;
+	Jsonb	   *params;
+
+	memset(&spec, 0, sizeof(spec));
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the query must not be NULL")));
+	st = check_strategy_params(fcinfo, 1, &spec);
+	spec.query = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	btpg_validate_source(&spec);
+	require_environment();
+	params = PG_ARGISNULL(2) ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")))
+		: PG_GETARG_JSONB_P(2);
+	PG_RETURN_INT64(insert_task(InvalidOid, spec.query, NULL, st->name, params,
+								false, 0, false, 0));
+}
+
+/* Is the caller the owner, a superuser or a member of backtest_admin? */
+static bool
+may_manage(Oid owner)
+{
+	Oid			admin = get_role_oid("backtest_admin", true);
+
+	return owner == GetUserId() || superuser() ||
+		(OidIsValid(admin) && has_privs_of_role(GetUserId(), admin));
+}
+
+/* Run an UPDATE on one task as the extension owner; returns rows updated */
+static uint64
+update_task_as_owner(const char *sql, int64 task_id)
+{
+	Oid			save_userid;
+	int			save_sec;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(task_id)};
+	int			rc;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(btpg_extension_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	rc = SPI_execute_with_args(sql, 1, argtypes, values, NULL, false, 0);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	if (rc < 0)
+		elog(ERROR, "task update failed: %s", SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+/*
+ * backtest_cancel(task_id bigint) returns boolean
+ *		Cancel a pending task at once, or ask a running one to stop; false
+ *		when the task had already finished.
+ */
+Datum
+backtest_cancel(PG_FUNCTION_ARGS)
+{
+	int64		task_id = PG_GETARG_INT64(0);
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(task_id)};
+	Oid			owner;
+	bool		isnull;
+	bool		result = false;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* as the caller: row-level security hides other roles' tasks */
+	if (SPI_execute_with_args("SELECT owner::oid FROM backtest.tasks WHERE id = $1",
+							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the task");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("task " INT64_FORMAT " does not exist", task_id),
+				 errhint("Only your own tasks are visible to you.")));
+	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (!may_manage(owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to cancel task " INT64_FORMAT, task_id),
+				 errhint("Only the task's owner, a superuser or a member of backtest_admin can cancel it.")));
+
+	if (update_task_as_owner("UPDATE backtest.tasks SET status = 'cancelled', finished_at = now(), "
+							 "message = 'cancelled before it started', eta = NULL "
+							 "WHERE id = $1 AND status = 'pending'", task_id) > 0)
+	{
+		btpg_notify_task(task_id, "cancelled", 0, NULL, 0, 5, "cancelled before it started",
+						 0, NAN, NULL);
+		result = true;
+	}
+	else if (update_task_as_owner("UPDATE backtest.tasks SET cancel_requested = true "
+								  "WHERE id = $1 AND status = 'running'", task_id) > 0)
+	{
+		pid_t		pid = 0;
+
+		result = true;
+		if (btpg_shared)
+		{
+			LWLockAcquire(btpg_shared->lock, LW_EXCLUSIVE);
+			for (int i = 0; i < BTPG_MAX_SLOTS; i++)
+				if (btpg_shared->slots[i].in_use && btpg_shared->slots[i].task_id == task_id)
+				{
+					btpg_shared->slots[i].cancel_requested = true;
+					pid = btpg_shared->slots[i].pid;
+				}
+			LWLockRelease(btpg_shared->lock);
+		}
+		/* interrupt a query or engine run in progress; the worker marks it */
+		if (pid > 0)
+			kill(pid, SIGINT);
+	}
+	SPI_finish();
+	PG_RETURN_BOOL(result);
+}
+
+/*
+ * backtest_running_tasks() returns integer
+ *		Worker slots in use now (NULL when the library is not preloaded).
+ */
+Datum
+backtest_running_tasks(PG_FUNCTION_ARGS)
+{
+	int			n = 0;
+
+	if (btpg_shared == NULL)
+		PG_RETURN_NULL();
+	LWLockAcquire(btpg_shared->lock, LW_SHARED);
+	for (int i = 0; i < BTPG_MAX_SLOTS; i++)
+		n += btpg_shared->slots[i].in_use ? 1 : 0;
+	LWLockRelease(btpg_shared->lock);
+	PG_RETURN_INT32(n);
+}
