@@ -269,7 +269,7 @@ BEGIN
     ), gone AS (
         DELETE FROM backtest.tasks t USING finished f
         WHERE t.id OPERATOR(pg_catalog.=) f.id
-          AND (f.finished_at OPERATOR(pg_catalog.<) pg_catalog.now() OPERATOR(pg_catalog.-) ttl
+          AND (f.finished_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) ttl)
                OR f.rank OPERATOR(pg_catalog.>) max_tasks)
         RETURNING 1
     )
