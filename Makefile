@@ -25,10 +25,13 @@ endif
 DATA        = $(UPGRADES)
 
 # Regression tests: every sql/*.sql that is not an install or upgrade script
-REGRESS     = $(sort $(filter-out $(EXTENSION) $(EXTENSION)--%,$(basename $(notdir $(wildcard sql/*.sql)))))
+REGRESS     = $(sort $(filter-out $(EXTENSION) $(EXTENSION)--% nopreload,$(basename $(notdir $(wildcard sql/*.sql)))))
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
-EXTRA_CLEAN = $(DATA_built) test/unit/run_unit_tests test/bench/bench_engine
+EXTRA_CLEAN = $(DATA_built) test/unit/run_unit_tests test/bench/bench_engine $(CLI)
+
+# The command-line client (libpq), installed next to psql
+CLI = src/cli/pg_backtest
 
 PG_CPPFLAGS = -I$(srcdir)/src/engine
 PG_CFLAGS  += -std=gnu99
@@ -62,3 +65,23 @@ test/bench/bench_engine: $(ENGINE_SRCS) test/bench/bench_engine.c src/engine/bt_
 
 bench: test/bench/bench_engine
 	scripts/bench.sh
+
+# ---- the pg_backtest CLI ---------------------------------------------------
+all: $(CLI)
+
+$(CLI): src/cli/pg_backtest_cli.c
+	$(CC) $(CFLAGS) -I$(includedir) -o $@ $< $(LDFLAGS) -L$(libdir) -lpq
+
+install: install-cli
+.PHONY: install-cli uninstall-cli tapcheck
+install-cli: $(CLI)
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) $(CLI) '$(DESTDIR)$(bindir)/pg_backtest'
+
+uninstall: uninstall-cli
+uninstall-cli:
+	rm -f '$(DESTDIR)$(bindir)/pg_backtest'
+
+# ---- TAP tests of the worker pool (need a server they start themselves) ----
+tapcheck:
+	test/run_tap.sh

@@ -39,6 +39,17 @@ if ! grep -q "All [0-9]* tests passed" /tmp/pg_backtest_regress.log; then
 fi
 passed=$((passed + rp)); failed=$((failed + rf))
 
+echo "== without shared_preload_libraries (CREATE EXTENSION and backtest_run work)"
+rm -rf results regression.diffs
+if pg_virtualenv -t -c "-p ${PGTEST_PORT2:-$((20000 + RANDOM % 20000))}" \
+     make -s PG_CONFIG="$PG_CONFIG" installcheck REGRESS=nopreload 2>&1 | tee /tmp/pg_backtest_nopreload.log; then :; fi
+if grep -q "All 1 tests passed" /tmp/pg_backtest_nopreload.log; then
+  passed=$((passed + 1))
+else
+  [ -f regression.diffs ] && cat regression.diffs
+  failed=$((failed + 1))
+fi
+
 if compgen -G "test/t/*.pl" >/dev/null; then
   echo "== TAP tests"
   if PG_CONFIG="$PG_CONFIG" make -s PG_CONFIG="$PG_CONFIG" tapcheck | tee /tmp/pg_backtest_tap.log; then

@@ -47,6 +47,7 @@ _PG_init(void)
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
+	btpg_define_postmaster_gucs();
 	btpg_shmem_init_hooks();
 	if (!IsBinaryUpgrade)
 		btpg_register_launcher();

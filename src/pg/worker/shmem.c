@@ -37,8 +37,7 @@ static bool wake_pending = false;
 
 /*
  * btpg_define_gucs
- *		Define the pg_backtest.* settings.  Runtime ones are always defined;
- *		database_name only matters when preloaded (PGC_POSTMASTER).
+ *		Define the runtime pg_backtest.* settings (always, preloaded or not).
  */
 void
 btpg_define_gucs(void)
@@ -61,6 +60,16 @@ btpg_define_gucs(void)
 							"were short.",
 							&btpg_launcher_naptime, 1000, 10, 60000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+}
+
+/*
+ * btpg_define_postmaster_gucs
+ *		The PGC_POSTMASTER settings: only while preloading (PostgreSQL refuses
+ *		to create them in a library loaded later, by CREATE EXTENSION).
+ */
+void
+btpg_define_postmaster_gucs(void)
+{
 	DefineCustomStringVariable("pg_backtest.database_name",
 							   "Database whose backtest queue the launcher serves.",
 							   "Create the extension in this database to submit tasks.",

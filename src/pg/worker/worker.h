@@ -55,6 +55,7 @@ extern int	btpg_launcher_naptime;
 /* shmem.c */
 extern BtShared *btpg_shared;
 extern void btpg_define_gucs(void);
+extern void btpg_define_postmaster_gucs(void);
 extern void btpg_shmem_init_hooks(void);
 extern void btpg_register_launcher(void);
 extern void btpg_require_shared(void);

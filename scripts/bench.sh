@@ -1,0 +1,289 @@
+#!/bin/bash
+#
+# bench.sh
+#	  pg_backtest benchmark (`make bench`).  Prints figures; asserts nothing.
+#
+# 1. engine alone (test/bench/bench_engine): bars/s of bt_run on in-memory
+#	 arrays, per-stage split, other strategies, a 10M-bar series;
+# 2. in a throw-away server (pg_virtualenv, shared_preload_libraries =
+#	 pg_backtest): a 1,000,000-bar table (plus 5,000 bars of a second
+#	 symbol), index on (symbol, ts), VACUUM ANALYZE, then - interleaved,
+#	 after warm-up, median of $BENCH_REPS repetitions -
+#	   floor: SELECT count(*), sum(close) FROM t WHERE symbol = 'BENCH'
+#	   SELECT * FROM backtest_run('t', 'BENCH', 'sma_cross')
+#	 and diagnostics (the loader's own query shape, backtest_run_query);
+# 3. backend RSS after 10 and after 1000 backtest_run calls on a 10k-bar
+#	 table in one session (read from /proc/<pid>/status by a shell).
+#
+# Run as root from anywhere (it cds to the repo root):  scripts/bench.sh
+# Environment: BENCH_REPS (default 7), BENCH_BIG_N (engine large series,
+# default 10000000, 0 skips it).
+#
+# Copyright (c) 2026, pg_backtest developers
+#
+# scripts/bench.sh
+#
+set -euo pipefail
+
+REPS=${BENCH_REPS:-7}
+BIG_N=${BENCH_BIG_N:-10000000}
+NBARS=1000000
+NOTHER=5000
+NSMALL=10000
+
+cd "$(dirname "$0")/.."
+
+# ---------------------------------------------------------------------------
+# Inner part: runs inside pg_virtualenv (PG* variables point at the server)
+# ---------------------------------------------------------------------------
+if [[ "${1:-}" == "--inner" ]]; then
+	WORK=$2
+	RES=$WORK/results
+	PSQL=(psql -X -q -v ON_ERROR_STOP=1 -P pager=off)
+
+	echo "server: $(psql -X -At -c 'SELECT version()')"
+	echo "        shared_preload_libraries=$(psql -X -At -c 'SHOW shared_preload_libraries')" \
+		"shared_buffers=$(psql -X -At -c 'SHOW shared_buffers')" \
+		"jit=$(psql -X -At -c 'SHOW jit')" \
+		"max_parallel_workers_per_gather=$(psql -X -At -c 'SHOW max_parallel_workers_per_gather')"
+
+	t0=$(date +%s.%N)
+	"${PSQL[@]}" <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION pg_backtest;
+SELECT setseed(0.42);
+
+-- A geometric random walk (sigma 0.1% a bar), 4-decimal prices, 1-minute bars
+CREATE TABLE t (
+	symbol text NOT NULL,
+	ts timestamptz NOT NULL,
+	open double precision NOT NULL,
+	high double precision NOT NULL,
+	low double precision NOT NULL,
+	close double precision NOT NULL,
+	volume double precision NOT NULL
+);
+INSERT INTO t
+SELECT 'BENCH', timestamptz '2020-01-01 00:00:00+00' + i * interval '1 minute',
+	   o,
+	   round(greatest(o, c) * (1 + 0.0005 * u1) * 10000) / 10000,
+	   round(least(o, c) * (1 - 0.0005 * u2) * 10000) / 10000,
+	   c, v
+FROM (SELECT i, u1, u2, v, c, coalesce(lag(c) OVER (ORDER BY i), 100.0) AS o
+	  FROM (SELECT i, u1, u2, v,
+				   round(100.0 * exp(sum(z) OVER (ORDER BY i)) * 10000) / 10000 AS c
+			FROM (SELECT i,
+						 0.001 * sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()) AS z,
+						 random() AS u1, random() AS u2,
+						 floor(1000 + 9000 * random()) AS v
+				  FROM generate_series(1, $NBARS) AS i) g) w) x;
+-- A second symbol, so that the WHERE clause has something to filter
+INSERT INTO t
+SELECT 'OTHER', timestamptz '2020-01-01 00:00:00+00' + i * interval '1 minute',
+	   50, 50.5, 49.5, 50 + (i % 7) * 0.01, 1000
+FROM generate_series(1, $NOTHER) AS i;
+CREATE INDEX t_symbol_ts ON t (symbol, ts);
+
+-- The 10k-bar table of the memory test
+CREATE TABLE t10k AS SELECT * FROM t WHERE symbol = 'BENCH' ORDER BY ts LIMIT $NSMALL;
+CREATE INDEX t10k_symbol_ts ON t10k (symbol, ts);
+VACUUM ANALYZE t;
+VACUUM ANALYZE t10k;
+
+-- Round-robin timing: warm-ups, then reps x (each query once), medians
+-- (par[q]: max_parallel_workers_per_gather for query q, set before timing it)
+CREATE FUNCTION bench_rr(names text[], queries text[], par text[], reps int, warmups int)
+RETURNS TABLE (name text, median_ms float8, min_ms float8, max_ms float8, runs text)
+LANGUAGE plpgsql AS \$\$
+DECLARE
+	nq int := array_length(queries, 1);
+	t0 timestamptz;
+	ms float8[] := array_fill(NULL::float8, ARRAY[nq, reps]);
+BEGIN
+	FOR w IN 1..warmups LOOP
+		FOR q IN 1..nq LOOP
+			PERFORM set_config('max_parallel_workers_per_gather', par[q], true);
+			EXECUTE queries[q];
+		END LOOP;
+	END LOOP;
+	FOR r IN 1..reps LOOP
+		FOR q IN 1..nq LOOP
+			PERFORM set_config('max_parallel_workers_per_gather', par[q], true);
+			t0 := clock_timestamp();
+			EXECUTE queries[q];
+			ms[q][r] := 1000 * extract(epoch FROM clock_timestamp() - t0);
+		END LOOP;
+	END LOOP;
+	FOR q IN 1..nq LOOP
+		name := names[q];
+		SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY u.x), min(u.x), max(u.x),
+			   string_agg(to_char(u.x, 'FM999990.0'), ' ' ORDER BY u.o)
+		INTO median_ms, min_ms, max_ms, runs
+		FROM unnest(ms[q:q][1:reps]) WITH ORDINALITY AS u(x, o);
+		RETURN NEXT;
+	END LOOP;
+END
+\$\$;
+SQL
+	printf 'data: %d + %d bars generated, indexed and vacuumed in %.1f s\n' \
+		"$NBARS" "$NOTHER" "$(echo "$(date +%s.%N) - $t0" | bc)"
+	"${PSQL[@]}" -At -c "SELECT 'table t: ' || pg_size_pretty(pg_relation_size('t')) ||
+		', index: ' || pg_size_pretty(pg_relation_size('t_symbol_ts')) ||
+		', rows BENCH/OTHER: ' || count(*) FILTER (WHERE symbol = 'BENCH') || '/' ||
+		count(*) FILTER (WHERE symbol = 'OTHER') FROM t"
+
+	# ---- timings ---------------------------------------------------------
+	# The loader's query for a table source (src/pg/loader.c), as text
+	LOADQ="SELECT ts, open, high, low, close FROM t WHERE symbol = 'BENCH' ORDER BY ts"
+	echo
+	echo "== server timings: 1 warm-up round, then $REPS interleaved rounds (ms; median, min, max, each run)"
+	"${PSQL[@]}" -F ' ' -At > "$WORK/timings" <<SQL
+SELECT name, round(median_ms::numeric, 2), round(min_ms::numeric, 2),
+	   round(max_ms::numeric, 2), runs
+FROM bench_rr(
+	ARRAY['floor', 'floor_serial', 'backtest_run', 'loader_scan', 'backtest_run_query',
+		  'backtest_run_bh'],
+	ARRAY[\$q\$SELECT count(*), sum(close) FROM t WHERE symbol = 'BENCH'\$q\$,
+		  \$q\$SELECT count(*), sum(close) FROM t WHERE symbol = 'BENCH'\$q\$,
+		  \$q\$SELECT * FROM backtest_run('t', 'BENCH', 'sma_cross')\$q\$,
+		  \$q\$SELECT count(*), sum(close) FROM ($LOADQ) s\$q\$,
+		  \$q\$SELECT * FROM backtest_run_query(\$l\$$LOADQ\$l\$, 'sma_cross')\$q\$,
+		  \$q\$SELECT * FROM backtest_run('t', 'BENCH', 'buy_and_hold')\$q\$],
+	ARRAY[current_setting('max_parallel_workers_per_gather'), '0',
+		  current_setting('max_parallel_workers_per_gather'),
+		  current_setting('max_parallel_workers_per_gather'),
+		  current_setting('max_parallel_workers_per_gather'),
+		  current_setting('max_parallel_workers_per_gather')],
+	$REPS, 1);
+SQL
+	while read -r name med min max runs; do
+		printf '  %-20s median %9.2f   min %9.2f   max %9.2f   [%s]\n' \
+			"$name" "$med" "$min" "$max" "$runs"
+		echo "${name}_ms=$med" >> "$RES"
+	done < "$WORK/timings"
+	cat <<'EOF'
+  floor              = SELECT count(*), sum(close) FROM t WHERE symbol = 'BENCH'
+                       (server defaults: a parallel plan is allowed)
+  floor_serial       = the same with max_parallel_workers_per_gather = 0 (backtest_run
+                       reads serially, so this is the like-for-like baseline)
+  backtest_run       = SELECT * FROM backtest_run('t', 'BENCH', 'sma_cross')
+  loader_scan        = count(*), sum(close) over the loader's query shape
+                       (SELECT ts, open, high, low, close ... WHERE symbol = ... ORDER BY ts)
+  backtest_run_query = backtest_run_query(<that query>, 'sma_cross')
+  backtest_run_bh    = backtest_run('t', 'BENCH', 'buy_and_hold') (trivial strategy)
+EOF
+	echo
+	echo "== plans (EXPLAIN ANALYZE, TIMING OFF) of the floor and of the loader's query"
+	"${PSQL[@]}" -At <<SQL | sed 's/^/  /'
+EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, SUMMARY OFF)
+	SELECT count(*), sum(close) FROM t WHERE symbol = 'BENCH';
+EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, SUMMARY OFF)
+	SELECT ts, open, high, low, close FROM t
+	WHERE symbol OPERATOR(pg_catalog.=) CAST('BENCH' AS pg_catalog.text) ORDER BY ts;
+SQL
+	echo
+	echo "== result of backtest_run('t', 'BENCH', 'sma_cross')"
+	"${PSQL[@]}" -x -c "SELECT bars, warmup_bars, trades_count, round(equity_final::numeric, 2) AS equity_final,
+		round(return_pct::numeric, 2) AS return_pct, round(exposure_pct::numeric, 2) AS exposure_pct
+		FROM backtest_run('t', 'BENCH', 'sma_cross')" | sed 's/^/  /'
+
+	# ---- memory: one session, RSS read by a shell through /proc ----------
+	echo
+	echo "== memory: backend RSS after 10 and after 1000 backtest_run calls on t10k ($NSMALL bars), one session"
+	"${PSQL[@]}" -At <<SQL
+SELECT pg_backend_pid() AS bpid \gset
+\setenv BPID :bpid
+\setenv RES $RES
+DO \$\$
+BEGIN
+	FOR i IN 1..10 LOOP
+		PERFORM * FROM backtest_run('t10k', 'BENCH', 'sma_cross');
+	END LOOP;
+END
+\$\$;
+\! awk '/^VmRSS:/ {print "rss_10_kb=" \$2} /^RssAnon:/ {print "rss_anon_10_kb=" \$2} /^VmHWM:/ {print "hwm_10_kb=" \$2}' /proc/\$BPID/status >> \$RES
+DO \$\$
+BEGIN
+	FOR i IN 11..1000 LOOP
+		PERFORM * FROM backtest_run('t10k', 'BENCH', 'sma_cross');
+	END LOOP;
+END
+\$\$;
+\! awk '/^VmRSS:/ {print "rss_1000_kb=" \$2} /^RssAnon:/ {print "rss_anon_1000_kb=" \$2} /^VmHWM:/ {print "hwm_1000_kb=" \$2}' /proc/\$BPID/status >> \$RES
+\! echo "backend_pid=\$BPID" >> \$RES
+SQL
+	# shellcheck disable=SC1090
+	source "$RES"
+	printf '  backend pid %s\n' "$backend_pid"
+	printf '  after   10 calls: VmRSS %8d kB  RssAnon %8d kB  VmHWM %8d kB\n' \
+		"$rss_10_kb" "$rss_anon_10_kb" "$hwm_10_kb"
+	printf '  after 1000 calls: VmRSS %8d kB  RssAnon %8d kB  VmHWM %8d kB\n' \
+		"$rss_1000_kb" "$rss_anon_1000_kb" "$hwm_1000_kb"
+	printf '  growth:           VmRSS %8d kB  RssAnon %8d kB\n' \
+		"$((rss_1000_kb - rss_10_kb))" "$((rss_anon_1000_kb - rss_anon_10_kb))"
+	exit 0
+fi
+
+# ---------------------------------------------------------------------------
+# Outer part: build, install if needed, engine benchmark, server benchmark
+# ---------------------------------------------------------------------------
+if [[ $(id -u) -ne 0 ]]; then
+	echo "bench.sh: run as root (it installs the extension and reads /proc/<pid>/status)" >&2
+	exit 1
+fi
+for cmd in pg_config pg_virtualenv psql bc awk; do
+	command -v "$cmd" > /dev/null || { echo "bench.sh: $cmd not found" >&2; exit 1; }
+done
+
+start=$(date +%s)
+make -s > /dev/null
+make -s test/bench/bench_engine > /dev/null
+
+# install if the installed module, control file or script differ from the build
+PKGLIB=$(pg_config --pkglibdir)
+SHARE=$(pg_config --sharedir)/extension
+need_install=0
+cmp -s pg_backtest.so "$PKGLIB/pg_backtest.so" || need_install=1
+cmp -s pg_backtest.control "$SHARE/pg_backtest.control" || need_install=1
+for f in sql/pg_backtest--*.sql; do
+	cmp -s "$f" "$SHARE/$(basename "$f")" || need_install=1
+done
+if ((need_install)); then
+	echo "installing the extension (make install)"
+	make -s install > /dev/null
+fi
+
+WORK=$(mktemp -d -t pg_backtest_bench.XXXXXX)
+chmod 755 "$WORK"
+trap 'rm -rf "$WORK"' EXIT
+RES=$WORK/results
+: > "$RES"
+
+echo "== engine alone (test/bench/bench_engine $REPS $BIG_N)"
+test/bench/bench_engine "$REPS" "$BIG_N" | tee "$WORK/engine"
+sed -n 's/^ENGINE_BARS_PER_S=/engine_bars_per_s=/p' "$WORK/engine" >> "$RES"
+awk '/sma_cross bt_run, reused arena/ && /n=1000000 / {print "engine_reused_mbars=" $(NF-2)}' \
+	"$WORK/engine" >> "$RES"
+echo
+
+# -t: a temporary cluster even as root (does not clash with a "regress"
+# cluster someone else's pg_virtualenv may have); shared_buffers large
+# enough for the table and its index, so that warm runs read no file.
+pg_virtualenv -t -o shared_preload_libraries=pg_backtest -o shared_buffers=512MB \
+	"$0" --inner "$WORK"
+
+# shellcheck disable=SC1090
+source "$RES"
+ratio=$(echo "scale=2; $backtest_run_ms / $floor_ms" | bc)
+ratio_serial=$(echo "scale=2; $backtest_run_ms / $floor_serial_ms" | bc)
+growth=$((rss_1000_kb - rss_10_kb))
+
+echo
+echo "== summary (medians; targets: ratio <= 1.5x, engine >= 200M bars/s, rss growth <= 1024 kB)"
+printf '  floor_ms=%s  backtest_run_ms=%s  ratio=%sx  engine_bars_per_s=%s  rss_10_kb=%s  rss_1000_kb=%s  rss_growth_kb=%s\n' \
+	"$floor_ms" "$backtest_run_ms" "$ratio" "$engine_bars_per_s" "$rss_10_kb" "$rss_1000_kb" "$growth"
+printf '  floor_serial_ms=%s  ratio_serial=%sx  (floor without parallel workers, like backtest_run'"'"'s read)\n' \
+	"$floor_serial_ms" "$ratio_serial"
+printf '  (engine_bars_per_s: fresh arena per run, page faults included; reused arena: %s M bars/s)\n' \
+	"$engine_reused_mbars"
+echo "  total time: $(($(date +%s) - start)) s"
