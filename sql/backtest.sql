@@ -61,6 +61,15 @@ SELECT round(exposure_pct::numeric, 6) AS exposure_pct, round(equity_peak::numer
        round(omega_ratio::numeric, 6) AS omega
 FROM backtest_run('klines', 'SYN', 'sma_cross');
 
+-- a table whose rows are stored out of time order gives the same backtest
+-- (the loader reads without ORDER BY and sorts when the scan was not ordered)
+SELECT setseed(0.42);
+CREATE TABLE shuffled AS SELECT * FROM klines WHERE symbol = 'SYN' ORDER BY random();
+SELECT (SELECT count(*) FROM (SELECT ts, lag(ts) OVER () AS prev FROM shuffled) s WHERE ts < prev) > 1000 AS stored_unordered;
+SELECT trades_count, round(equity_final::numeric, 4) AS equity_final FROM backtest_run('shuffled', 'SYN', 'sma_cross');
+SELECT count(*) FROM backtest_trades('shuffled', 'SYN', 'sma_cross') s
+JOIN backtest_trades('klines', 'SYN', 'sma_cross') k USING (trade_no, entry_ts, exit_ts, quantity, pnl);
+
 -- a time range: only bars inside it are read (inclusive bounds)
 SELECT bars, start_ts, end_ts, trades_count
 FROM backtest_run('klines', 'SYN', 'sma_cross', '{}', '2020-01-01', '2020-12-31');

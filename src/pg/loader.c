@@ -5,10 +5,14 @@
  *
  * A table (or view) source is read with one query,
  *	  SELECT ts, open, ... FROM schema.table
- *	  WHERE symbol = $1 AND ts >= $2 AND ts <= $3 ORDER BY ts
+ *	  WHERE symbol = $1 AND ts >= $2 AND ts <= $3
  * with every identifier quoted and the parameters cast to the columns' own
- * types, so an index on (symbol, ts) serves it.  A query source is run as
- * given.  Either way the rows go straight from the executor into the arrays
+ * types, so an index on (symbol, ts) serves it.  There is no ORDER BY: the
+ * planner may then pick whatever scan is cheapest (an index scan, or a
+ * parallel sequential scan when most rows match); rows of an append-only
+ * K-line table mostly arrive in time order anyway, so the loader checks the
+ * order in C and sorts only when needed.  A query source is run as given and
+ * must return its rows in time order.  Either way the rows go straight from the executor into the arrays
  * through a DestReceiver (no SPI tuple table), and values are converted from
  * their native types in C.  SPI applies the caller's privileges and
  * row-level security.
@@ -51,6 +55,7 @@ typedef struct LoadReceiver
 	int64_t    *ts;
 	double	   *col[BTCOL_COUNT];	/* OPEN..SIGNAL */
 	MemoryContext cxt;
+	BtAlloc		alloc;			/* arrays: big mappings owned by cxt */
 	int			nstarted;		/* result sets seen: must be exactly 1 */
 } LoadReceiver;
 
@@ -172,18 +177,13 @@ load_grow(LoadReceiver *r)
 {
 	int64		newcap = r->cap ? r->cap * 2 : 4096;
 
-	if (r->ts == NULL)
-		r->ts = MemoryContextAllocHuge(r->cxt, newcap * sizeof(int64_t));
-	else
-		r->ts = repalloc_huge(r->ts, newcap * sizeof(int64_t));
+	/* grows by mremap when big, so doubling copies nothing */
+	r->ts = r->alloc.realloc_fn(r->alloc.ctx, r->ts, newcap * sizeof(int64_t));
 	for (int c = BTCOL_OPEN; c < BTCOL_COUNT; c++)
 	{
 		if (r->attidx[c] < 0)
 			continue;
-		if (r->col[c] == NULL)
-			r->col[c] = MemoryContextAllocHuge(r->cxt, newcap * sizeof(double));
-		else
-			r->col[c] = repalloc_huge(r->col[c], newcap * sizeof(double));
+		r->col[c] = r->alloc.realloc_fn(r->alloc.ctx, r->col[c], newcap * sizeof(double));
 	}
 	r->cap = newcap;
 }
@@ -340,10 +340,67 @@ table_query(const BtLoadSpec *spec, const char *source, ParamListInfo *params_ou
 							 np == 1 ? "WHERE" : "AND", tsq, k == 0 ? ">=" : "<=", np, tstype);
 		}
 	}
-	appendStringInfo(&q, " ORDER BY %s", tsq);
 	params->numParams = np;
 	*params_out = params;
 	return q.data;
+}
+
+
+/* (ts, row) pairs for sorting a table source read out of order */
+typedef struct TsRow
+{
+	int64_t		ts;
+	int64		row;
+}			TsRow;
+
+#define ST_SORT sort_tsrow
+#define ST_ELEMENT_TYPE TsRow
+#define ST_COMPARE(a, b) ((a)->ts < (b)->ts ? -1 : (a)->ts > (b)->ts ? 1 : \
+						  (a)->row < (b)->row ? -1 : (a)->row > (b)->row ? 1 : 0)
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/*
+ * Put the loaded rows in ts order (stable, so duplicates keep their read
+ * order and are then reported by validation).  A no-op when already sorted.
+ */
+static void
+sort_by_ts(LoadReceiver *r)
+{
+	int64		n = r->n;
+	TsRow	   *pairs;
+	double	   *tmp;
+	int64_t    *tsnew;
+	bool		sorted = true;
+
+	for (int64 i = 1; i < n && sorted; i++)
+		sorted = r->ts[i - 1] <= r->ts[i];
+	if (sorted)
+		return;
+	pairs = r->alloc.realloc_fn(r->alloc.ctx, NULL, sizeof(TsRow) * n);
+	for (int64 i = 0; i < n; i++)
+	{
+		pairs[i].ts = r->ts[i];
+		pairs[i].row = i;
+	}
+	sort_tsrow(pairs, n);
+	tmp = r->alloc.realloc_fn(r->alloc.ctx, NULL, sizeof(double) * n);
+	for (int c = BTCOL_OPEN; c < BTCOL_COUNT; c++)
+	{
+		double	   *col = r->col[c];
+
+		if (col == NULL)
+			continue;
+		for (int64 i = 0; i < n; i++)
+			tmp[i] = col[pairs[i].row];
+		r->col[c] = tmp;
+		tmp = col;				/* the old column is the next scratch */
+	}
+	tsnew = (int64_t *) tmp;	/* same size as a double */
+	for (int64 i = 0; i < n; i++)
+		tsnew[i] = pairs[i].ts;
+	r->ts = tsnew;
 }
 
 static void receiver_init(LoadReceiver *r, const BtLoadSpec *spec);
@@ -363,6 +420,7 @@ btpg_load_series(const BtLoadSpec *spec, BtSeries *out)
 	BtError		err;
 
 	receiver_init(&r, spec);
+	btpg_alloc_init(&r.alloc, CurrentMemoryContext);
 
 	if (OidIsValid(spec->relid))
 	{
@@ -397,6 +455,8 @@ btpg_load_series(const BtLoadSpec *spec, BtSeries *out)
 				 errmsg("the query source must be a SELECT returning K-line rows"),
 				 errdetail("SPI returned %s.", SPI_result_code_string(rc))));
 	SPI_finish();
+	if (OidIsValid(spec->relid))
+		sort_by_ts(&r);
 
 	memset(out, 0, sizeof(*out));
 	out->n = r.n;

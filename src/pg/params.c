@@ -29,31 +29,6 @@ const char *const btpg_column_keys[BTCOL_COUNT] = {
 	"symbol", "ts", "open", "high", "low", "close", "volume", "signal"
 };
 
-/* ---- memory ------------------------------------------------------------ */
-
-/* BtAlloc callback: palloc/repalloc (huge allowed) in the given context */
-static void *
-btpg_realloc(void *ctx, void *ptr, size_t size)
-{
-	if (size == 0)
-		size = 1;
-	if (ptr == NULL)
-		return MemoryContextAllocHuge((MemoryContext) ctx, size);
-	return repalloc_huge(ptr, size);
-}
-
-/*
- * btpg_alloc_init
- *		An allocator for the engine whose memory lives in cxt: deleting cxt
- *		frees everything the engine allocated, even after an error.
- */
-void
-btpg_alloc_init(BtAlloc *a, MemoryContext cxt)
-{
-	a->realloc_fn = btpg_realloc;
-	a->ctx = cxt;
-}
-
 /* ---- errors ------------------------------------------------------------ */
 
 /*
