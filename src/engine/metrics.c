@@ -180,8 +180,7 @@ bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim, Bt
 	/* drawdown periods */
 	int64_t		prev_zero = 0,
 				nperiods = 0;
-	double		period_peak_dd = 0.0,
-				sum_peak_dd = 0.0,
+	double		sum_peak_dd = 0.0,
 				max_dur = NAN,
 				sum_dur = 0.0;
 	/* trades */
@@ -230,60 +229,98 @@ bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim, Bt
 	m->duration = s->ts[n - 1] - s->ts[0];
 	m->equity_final = eq[n - 1];
 
-	/* one pass over the equity curve: peak, drawdowns, returns */
+	/*
+	 * One pass over the equity curve: peak, drawdowns, returns.
+	 *
+	 * Drawdown periods follow backtesting.py's compute_drawdown_duration_peaks:
+	 * spans between consecutive bars at a peak (drawdown 0) or the last bar,
+	 * with at least one bar between.  The peak is constant inside a period,
+	 * so its deepest drawdown is 1 - trough/peak: one division per period,
+	 * not per bar.
+	 */
 	peak = eq[0];
-	for (int64_t i = 0; i < n; i++)
 	{
-		double		dd;
+		double		trough = eq[0];
+		double		prev = eq[0];
+		const int64_t *ts = s->ts;
 
-		if (eq[i] > peak)
-			peak = eq[i];
-		dd = peak > 0 ? 1.0 - eq[i] / peak : 0.0;
-		if (dd > max_dd)
-			max_dd = dd;
-
-		/*
-		 * Drawdown periods as backtesting.py's
-		 * compute_drawdown_duration_peaks: spans between consecutive bars at
-		 * a peak (dd == 0) or the last bar, with at least one bar between.
-		 */
-		if (dd > period_peak_dd)
-			period_peak_dd = dd;
-		if (dd == 0.0 || i == n - 1)
+		for (int64_t i = 0; i < n; i++)
 		{
-			if (i > prev_zero + 1)
+			double		e = eq[i];
+
+			if (e >= peak)
 			{
-				double		dur = (double) (s->ts[i] - s->ts[prev_zero]);
+				if (i > prev_zero + 1)
+				{
+					double		dd = peak > 0 ? 1.0 - trough / peak : 0.0;
+					double		dur = (double) (ts[i] - ts[prev_zero]);
+
+					nperiods++;
+					sum_peak_dd += dd;
+					sum_dur += dur;
+					if (isnan(max_dur) || dur > max_dur)
+						max_dur = dur;
+					if (dd > max_dd)
+						max_dd = dd;
+				}
+				peak = e;
+				trough = e;
+				prev_zero = i;
+			}
+			else if (e < trough)
+				trough = e;
+		}
+		/*
+		 * Per-bar returns, in a loop of their own: few live values, so the
+		 * sums stay in registers (one combined loop spilled them).
+		 */
+		{
+			double		a_sum = 0,
+						a_sumsq = 0,
+						a_down = 0,
+						a_loss = 0,
+						a_gain = 0;
+
+			for (int64_t i = 1; i < n; i++)
+			{
+				double		e = eq[i];
+				double		r = prev != 0 ? e / prev - 1.0 : 0.0;
+				double		down = fmin(r, 0.0);	/* branch-free: signs are random */
+
+				a_sum += r;
+				a_sumsq += r * r;
+				a_down += down * down;
+				a_loss -= down;
+				a_gain += fmax(r, 0.0);
+				prev = e;
+			}
+			sum = a_sum;
+			sumsq = a_sumsq;
+			down_sq = a_down;
+			loss = a_loss;
+			gain = a_gain;
+		}
+		for (int64_t i = 0; i < n; i++)
+			ruined |= eq[i] <= 0;
+
+		/* the last stretch below the peak: deepest point, and a period if long enough */
+		if (trough < peak)
+		{
+			double		dd = peak > 0 ? 1.0 - trough / peak : 0.0;
+
+			if (dd > max_dd)
+				max_dd = dd;
+			if (n - 1 > prev_zero + 1)
+			{
+				double		dur = (double) (ts[n - 1] - ts[prev_zero]);
 
 				nperiods++;
-				sum_peak_dd += period_peak_dd;
+				sum_peak_dd += dd;
 				sum_dur += dur;
 				if (isnan(max_dur) || dur > max_dur)
 					max_dur = dur;
 			}
-			if (dd == 0.0)
-			{
-				prev_zero = i;
-				period_peak_dd = 0.0;
-			}
 		}
-
-		if (i > 0)
-		{
-			double		r = eq[i - 1] != 0 ? eq[i] / eq[i - 1] - 1.0 : 0.0;
-
-			sum += r;
-			sumsq += r * r;
-			if (r < 0)
-			{
-				down_sq += r * r;
-				loss -= r;
-			}
-			else
-				gain += r;
-		}
-		if (eq[i] <= 0)
-			ruined = true;
 	}
 	m->equity_peak = peak;
 	m->return_pct = (eq[n - 1] - sim->initial_capital) / sim->initial_capital * 100.0;

@@ -290,10 +290,14 @@ bt_simulate(const BtSeries *s, const int8_t *target, int64_t warmup,
 	st.a = a;
 	st.cash = p->initial_capital;
 
+	double	   *eq_out;
+	double	   *pos_out;
+	const double *close = s->close;
+
 	memset(out, 0, sizeof(*out));
 	out->n = n;
-	out->equity = a->realloc_fn(a->ctx, NULL, (size_t) (n > 0 ? n : 1) * sizeof(double));
-	out->position = a->realloc_fn(a->ctx, NULL, (size_t) (n > 0 ? n : 1) * sizeof(double));
+	out->equity = eq_out = a->realloc_fn(a->ctx, NULL, (size_t) (n > 0 ? n : 1) * sizeof(double));
+	out->position = pos_out = a->realloc_fn(a->ctx, NULL, (size_t) (n > 0 ? n : 1) * sizeof(double));
 
 	for (int64_t chunk = 0; chunk < n; chunk += BT_PROGRESS_CHUNK)
 	{
@@ -334,8 +338,8 @@ bt_simulate(const BtSeries *s, const int8_t *target, int64_t warmup,
 				else if (i + 1 < n)
 					pending = dir;
 			}
-			out->equity[i] = st.cash + st.pos * s->close[i];
-			out->position[i] = st.pos;
+			eq_out[i] = st.cash + st.pos * close[i];
+			pos_out[i] = st.pos;
 		}
 	}
 
