@@ -18,4 +18,4 @@ $SUDO make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
 echo "== throwaway PostgreSQL with shared_preload_libraries = pg_cron, pg_backtest"
 pg_virtualenv -t -c "-p ${PGDEMO_PORT:-$((20000 + RANDOM % 20000))}" \
   -o "shared_preload_libraries=pg_cron,pg_backtest" -o "cron.database_name=postgres" \
-  psql -X -q -v ON_ERROR_STOP=1 -d postgres -f scripts/demo.sql
+  bash scripts/demo-inner.sh
