@@ -28,7 +28,7 @@ DATA        = $(UPGRADES)
 REGRESS     = $(sort $(filter-out $(EXTENSION) $(EXTENSION)--% nopreload,$(basename $(notdir $(wildcard sql/*.sql)))))
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
-EXTRA_CLEAN = $(DATA_built) test/unit/run_unit_tests test/bench/bench_engine $(CLI)
+EXTRA_CLEAN = $(DATA_built) test/unit/run_unit_tests test/bench/bench_engine test/fuzz/fuzz_engine $(CLI)
 
 # The command-line client (libpq), installed next to psql
 CLI = src/cli/pg_backtest
@@ -65,6 +65,16 @@ test/bench/bench_engine: $(ENGINE_SRCS) test/bench/bench_engine.c src/engine/bt_
 
 bench: test/bench/bench_engine
 	scripts/bench.sh
+
+# ---- fuzzing the engine (clang's libFuzzer with ASan and UBSan) -----------
+FUZZ_SECONDS ?= 30
+test/fuzz/fuzz_engine: $(ENGINE_SRCS) test/fuzz/fuzz_engine.c src/engine/bt_engine.h
+	clang -std=c99 -g -O1 -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -Isrc/engine -o $@ $(ENGINE_SRCS) test/fuzz/fuzz_engine.c -lm
+
+.PHONY: fuzz
+fuzz: test/fuzz/fuzz_engine
+	test/fuzz/fuzz_engine -max_total_time=$(FUZZ_SECONDS) -max_len=20000 -seed=1 -print_final_stats=1
 
 # ---- the pg_backtest CLI ---------------------------------------------------
 all: $(CLI)

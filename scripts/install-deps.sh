@@ -14,6 +14,8 @@ PKGS=(
   postgresql-common      # pg_virtualenv: throwaway clusters
   libpq-dev              # the libpq client
   libipc-run-perl        # PostgreSQL::Test TAP tests
+  clang                  # libFuzzer for the engine fuzz target
+  libclang-rt-14-dev     # libFuzzer and sanitizer runtimes
 )
 
 SUDO=""

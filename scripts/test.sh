@@ -25,6 +25,15 @@ if make -s unittest | tee /tmp/pg_backtest_unit.log; then :; fi
 read -r up uf < <(tail -n 1 /tmp/pg_backtest_unit.log | sed -E 's/^([0-9]+) passed, ([0-9]+) failed.*/\1 \2/')
 passed=$((passed + ${up:-0})); failed=$((failed + ${uf:-1}))
 
+echo "== engine fuzzing smoke run (libFuzzer + ASan/UBSan, ${FUZZ_SECONDS:-20} s)"
+if make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}" > /tmp/pg_backtest_fuzz.log 2>&1; then
+  grep -E "^Done [0-9]+ runs" /tmp/pg_backtest_fuzz.log || true
+  passed=$((passed + 1))
+else
+  tail -40 /tmp/pg_backtest_fuzz.log
+  failed=$((failed + 1))
+fi
+
 echo "== regression tests (pg_regress)"
 # pg_virtualenv makes a throwaway cluster, runs the command with PG* set, drops it
 rm -rf results regression.diffs regression.out
