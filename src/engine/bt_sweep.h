@@ -1,0 +1,145 @@
+/*-------------------------------------------------------------------------
+ *
+ * bt_sweep.h
+ *	  Parameter sweeps in the engine (plain C99, no PostgreSQL headers):
+ *	  grid expansion (lists, ranges, constraints, seeded random sampling)
+ *	  and running many configurations over one series with indicator lines
+ *	  computed once and buffers reused between runs.
+ *
+ * A sweep is deterministic: the combinations, their order and every metric
+ * depend only on the grid, the seed and the data, never on how many
+ * processes share the work or in which order they take combinations.
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * src/engine/bt_sweep.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef BT_SWEEP_H
+#define BT_SWEEP_H
+
+#include "bt_engine.h"
+
+#define BT_GRID_MAX_AXES		8
+#define BT_GRID_MAX_VALUES		100000	/* values on one axis */
+#define BT_GRID_MAX_CONSTRAINTS	16
+#define BT_GRID_MAX_ENUMERATE	INT64_C(10000000)
+
+/*
+ * Parameters are addressed in one index space: 0 .. nparams-1 are the
+ * strategy's own (in its definition order), nparams .. nparams+bt_n_sim_params-1
+ * the simulator's (bt_sim_params order).
+ */
+extern int	bt_param_space_size(const BtStrategyDef *st);
+extern const BtParamDef *bt_param_space_def(const BtStrategyDef *st, int index);
+extern int	bt_param_space_find(const BtStrategyDef *st, const char *name);	/* -1 if unknown */
+extern double bt_config_get(const BtConfig *cfg, int index);
+extern void bt_config_set(BtConfig *cfg, int index, double value);
+
+/* One swept parameter: its values, in the order given */
+typedef struct BtGridAxis
+{
+	int			param;			/* index in the parameter space */
+	int64_t		nvalues;
+	double	   *values;
+} BtGridAxis;
+
+typedef enum BtCmpOp
+{
+	BT_CMP_LT, BT_CMP_LE, BT_CMP_GT, BT_CMP_GE, BT_CMP_EQ, BT_CMP_NE
+} BtCmpOp;
+
+/* An operand of a constraint: a parameter (swept or not) or a number */
+typedef struct BtOperand
+{
+	bool		is_param;
+	int			param;			/* index in the parameter space, if is_param */
+	double		value;			/* the number, if !is_param */
+} BtOperand;
+
+/* "lhs op rhs", e.g. fast < slow, or stop_loss <= 0.1 */
+typedef struct BtConstraint
+{
+	BtOperand	lhs;
+	BtCmpOp		op;
+	BtOperand	rhs;
+} BtConstraint;
+
+/*
+ * Parse a constraint written as text, "<operand> <op> <operand>", where an
+ * operand is a parameter name of the strategy or simulator, or a number, and
+ * op is one of < <= > >= = == != <>.  No other syntax (nothing is executed).
+ * Returns false and fills err (naming the constraint) on a syntax error or
+ * an unknown parameter.
+ */
+extern bool bt_constraint_parse(const BtStrategyDef *st, const char *text, BtConstraint *out,
+								BtError *err);
+
+typedef struct BtGrid
+{
+	int			naxes;
+	BtGridAxis	axes[BT_GRID_MAX_AXES];
+	int			nconstraints;
+	BtConstraint constraints[BT_GRID_MAX_CONSTRAINTS];
+	int64_t		sample;			/* 0 = every combination; else a random subset of this size */
+	uint64_t	seed;			/* for sample */
+} BtGrid;
+
+/*
+ * Fill a range axis: from, from+step, ... <= to (with a tolerance of 1e-9
+ * step so 0.1 steps reach their end).  Returns false (err names the
+ * parameter) if step <= 0, from > to, a value is invalid for the parameter
+ * (bounds, integrality), or there are more than BT_GRID_MAX_VALUES values.
+ */
+extern bool bt_grid_range(const BtStrategyDef *st, int param, double from, double to,
+						  double step, const BtAlloc *a, BtGridAxis *axis, BtError *err);
+
+/* Number of raw combinations (product of axis sizes); -1 on overflow */
+extern int64_t bt_grid_size(const BtGrid *g);
+
+/*
+ * Expand the grid into configurations.  Combination order: axes in the
+ * order given, the first axis varying slowest (so a sweep over fast x slow
+ * lists fast=5 with every slow, then fast=10 ...).  Each combination is the
+ * base configuration with the swept values set; combinations failing a
+ * constraint, or the strategy's own checks (e.g. fast < slow), or a
+ * parameter's bounds, are skipped and counted.  With g->sample > 0, a
+ * seeded random subset of that many of the kept combinations is taken (all
+ * of them if fewer), returned in combination order.
+ *
+ * Limits (BT_ERR_PARAM, err says how many and hints at the limit): without
+ * sampling, the raw product may not exceed max_combos; with sampling, the
+ * sample may not exceed max_combos and the raw product (which is enumerated
+ * to apply the constraints) may not exceed BT_GRID_MAX_ENUMERATE.
+ * Returns BT_OK with *ncombos = 0 when everything was skipped.
+ */
+extern BtErrCode bt_grid_expand(const BtGrid *g, const BtConfig *base, int64_t max_combos,
+								const BtAlloc *a, BtConfig **combos, int64_t *ncombos,
+								int64_t *nskipped, BtError *err);
+
+/*
+ * A sweep context: one per process taking part in a sweep.  It keeps the
+ * indicator lines computed so far (keyed by indicator and parameters, so the
+ * SMA(10) of every combination with fast=10 is computed once per process;
+ * least recently used lines are dropped beyond cache_bytes) and reuses its
+ * simulation buffers between runs, so a run allocates nothing in steady
+ * state.  All memory comes from the BtAlloc.
+ */
+typedef struct BtSweepCtx BtSweepCtx;
+
+extern BtSweepCtx *bt_sweep_ctx_create(const BtSeries *s, const BtAlloc *a, size_t cache_bytes);
+
+/*
+ * Run one configuration, metrics only (no trades or equity curve are
+ * returned).  Gives exactly the metrics bt_run gives for the same input.
+ * progress may be NULL; it is called as in bt_run.
+ */
+extern BtErrCode bt_sweep_run(BtSweepCtx *ctx, const BtConfig *cfg,
+							  BtProgressFn progress, void *progress_arg,
+							  BtMetrics *out, BtError *err);
+
+/* Indicator lines computed and reused so far (for tests and benchmarks) */
+extern void bt_sweep_ctx_stats(const BtSweepCtx *ctx, int64_t *computed, int64_t *reused);
+
+#endif							/* BT_SWEEP_H */
