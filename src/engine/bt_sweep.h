@@ -37,6 +37,12 @@ extern int	bt_param_space_find(const BtStrategyDef *st, const char *name);	/* -1
 extern double bt_config_get(const BtConfig *cfg, int index);
 extern void bt_config_set(BtConfig *cfg, int index, double value);
 
+/*
+ * Field `idx` of bt_sim_params as a double (bools 0/1, enums their index;
+ * NaN if idx is out of range): the inverse of bt_sim_set.
+ */
+extern double bt_sim_get(const BtSimParams *sim, int idx);
+
 /* One swept parameter: its values, in the order given */
 typedef struct BtGridAxis
 {
@@ -88,9 +94,12 @@ typedef struct BtGrid
 
 /*
  * Fill a range axis: from, from+step, ... <= to (with a tolerance of 1e-9
- * step so 0.1 steps reach their end).  Returns false (err names the
- * parameter) if step <= 0, from > to, a value is invalid for the parameter
- * (bounds, integrality), or there are more than BT_GRID_MAX_VALUES values.
+ * step so 0.1 steps reach their end).  Each value from + k*step is rounded
+ * to 15 significant digits, so 0.1 steps give 0.3, not 0.30000000000000004.
+ * axis->values comes from a.  Returns false (err names the parameter) if
+ * step <= 0, from > to, a bound or the step is not finite, a value is
+ * invalid for the parameter (bounds, integrality; 0 or 1 for a boolean), or
+ * there are more than BT_GRID_MAX_VALUES values.
  */
 extern bool bt_grid_range(const BtStrategyDef *st, int param, double from, double to,
 						  double step, const BtAlloc *a, BtGridAxis *axis, BtError *err);
@@ -108,10 +117,18 @@ extern int64_t bt_grid_size(const BtGrid *g);
  * seeded random subset of that many of the kept combinations is taken (all
  * of them if fewer), returned in combination order.
  *
+ * *nskipped counts the combinations skipped by those rules (not those left
+ * out by sampling).  The sample is uniform over the kept combinations and a
+ * pure function of the kept combinations and g->seed.  *combos comes from a
+ * (NULL when *ncombos is 0).
+ *
  * Limits (BT_ERR_PARAM, err says how many and hints at the limit): without
  * sampling, the raw product may not exceed max_combos; with sampling, the
  * sample may not exceed max_combos and the raw product (which is enumerated
- * to apply the constraints) may not exceed BT_GRID_MAX_ENUMERATE.
+ * to apply the constraints) may not exceed BT_GRID_MAX_ENUMERATE.  The grid
+ * itself is checked too (BT_ERR_PARAM): at most BT_GRID_MAX_AXES axes on
+ * distinct parameters, at most BT_GRID_MAX_VALUES values each, valid
+ * parameter indexes, sample >= 0.
  * Returns BT_OK with *ncombos = 0 when everything was skipped.
  */
 extern BtErrCode bt_grid_expand(const BtGrid *g, const BtConfig *base, int64_t max_combos,
@@ -124,7 +141,15 @@ extern BtErrCode bt_grid_expand(const BtGrid *g, const BtConfig *base, int64_t m
  * SMA(10) of every combination with fast=10 is computed once per process;
  * least recently used lines are dropped beyond cache_bytes) and reuses its
  * simulation buffers between runs, so a run allocates nothing in steady
- * state.  All memory comes from the BtAlloc.
+ * state.  All memory comes from the BtAlloc; it is released with the
+ * allocator's context (there is no destroy function).
+ *
+ * The context keeps pointers to s's arrays (not copies): they must outlive
+ * it.  Memory: about n * 17 bytes of run buffers, plus line arrays of
+ * n * 8 bytes up to cache_bytes; the lines one run uses are never evicted
+ * during that run, so when they do not fit in cache_bytes (cache_bytes = 0
+ * included) the context holds one run's lines beyond it (at most 5 arrays
+ * for the built-in strategies), recycled from then on.
  */
 typedef struct BtSweepCtx BtSweepCtx;
 
@@ -132,14 +157,22 @@ extern BtSweepCtx *bt_sweep_ctx_create(const BtSeries *s, const BtAlloc *a, size
 
 /*
  * Run one configuration, metrics only (no trades or equity curve are
- * returned).  Gives exactly the metrics bt_run gives for the same input.
- * progress may be NULL; it is called as in bt_run.
+ * returned).  Gives exactly the metrics bt_run gives for the same input,
+ * whatever ran before on the context.  progress may be NULL; it is called
+ * as in bt_run.  Returns BT_ERR_PARAM if cfg fails bt_config_check or its
+ * strategy needs a signal column the series lacks; the series must have
+ * passed bt_validate_series.
  */
 extern BtErrCode bt_sweep_run(BtSweepCtx *ctx, const BtConfig *cfg,
 							  BtProgressFn progress, void *progress_arg,
 							  BtMetrics *out, BtError *err);
 
-/* Indicator lines computed and reused so far (for tests and benchmarks) */
+/*
+ * Indicator lines computed and reused so far (for tests and benchmarks).  A
+ * line is one indicator with one set of parameters, all its outputs (the
+ * three MACD lines are one line, computed from two cached EMA lines); it is
+ * counted as reused once per run that finds it in the cache.
+ */
 extern void bt_sweep_ctx_stats(const BtSweepCtx *ctx, int64_t *computed, int64_t *reused);
 
 #endif							/* BT_SWEEP_H */

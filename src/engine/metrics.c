@@ -25,6 +25,8 @@
 static void
 sort_i64(int64_t *x, int64_t n)
 {
+	if (n < 2)
+		return;
 	/* heap sort: no recursion, no allocation, O(n log n) */
 	for (int64_t start = n / 2 - 1;; start--)
 	{
@@ -280,18 +282,26 @@ bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim, Bt
 						a_down = 0,
 						a_loss = 0,
 						a_gain = 0;
+			int			a_ruined = eq[0] <= 0;
 
 			for (int64_t i = 1; i < n; i++)
 			{
 				double		e = eq[i];
 				double		r = prev != 0 ? e / prev - 1.0 : 0.0;
-				double		down = fmin(r, 0.0);	/* branch-free: signs are random */
+				/*
+				 * min(r, 0) and max(r, 0) without branches (return signs are
+				 * random, so a branch mispredicts half the time; fmin/fmax
+				 * are library calls): (r -/+ |r|) / 2 is exact.
+				 */
+				double		down = 0.5 * (r - fabs(r));
+				double		up = 0.5 * (r + fabs(r));
 
 				a_sum += r;
 				a_sumsq += r * r;
 				a_down += down * down;
 				a_loss -= down;
-				a_gain += fmax(r, 0.0);
+				a_gain += up;
+				a_ruined |= e <= 0;
 				prev = e;
 			}
 			sum = a_sum;
@@ -299,9 +309,8 @@ bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim, Bt
 			down_sq = a_down;
 			loss = a_loss;
 			gain = a_gain;
+			ruined = a_ruined;
 		}
-		for (int64_t i = 0; i < n; i++)
-			ruined |= eq[i] <= 0;
 
 		/* the last stretch below the peak: deepest point, and a period if long enough */
 		if (trough < peak)

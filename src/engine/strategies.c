@@ -12,6 +12,12 @@
  * on the first cross after the warm-up, never merely because fast already
  * lies above slow.
  *
+ * Strategies take their indicator lines from a line provider (BtLines, see
+ * bt_internal.h) instead of computing them: the registry's compute
+ * functions (used by bt_run) give them a provider that computes each line
+ * into scratch memory from the run's allocator; a sweep context gives them
+ * one that keeps lines between runs.
+ *
  * Copyright (c) 2026, pg_backtest developers
  *
  * src/engine/strategies.c
@@ -21,17 +27,197 @@
 #include <math.h>
 #include <string.h>
 
-#include "bt_engine.h"
+#include "bt_internal.h"
 
 #define NO_CHOICES {NULL}
+#define NO_PARAMS {{NULL, BT_PARAM_INT, 0, 0, 0, false, NO_CHOICES, NULL}}
 #define PERIOD(name, def, doc) \
 	{name, BT_PARAM_INT, def, 1, 100000, false, NO_CHOICES, doc}
+
+/* Lines a strategy may ask the scratch provider for in one computation */
+#define SCRATCH_MEMO	8
+
+/*
+ * The scratch line provider: computes each line requested into fresh
+ * arrays from the run's allocator, remembering the lines of this one
+ * computation so that asking again (e.g. for another output of the same
+ * MACD) does not compute it twice.
+ */
+typedef struct ScratchLines
+{
+	BtLines		base;			/* must be first */
+	const BtAlloc *a;
+	int			nmemo;
+	struct
+	{
+		BtLineKind	kind;
+		double		params[BT_LINE_MAX_PARAMS];
+		double	   *out[BT_LINE_MAX_OUTPUTS];
+	}			memo[SCRATCH_MEMO];
+} ScratchLines;
 
 /* Scratch array of n doubles from the run's allocator */
 static double *
 scratch(const BtAlloc *a, int64_t n)
 {
 	return (double *) a->realloc_fn(a->ctx, NULL, (size_t) (n > 0 ? n : 1) * sizeof(double));
+}
+
+/*
+ * bt_line_nparams
+ *		Number of parameters of a kind of line.
+ */
+int
+bt_line_nparams(BtLineKind kind)
+{
+	switch (kind)
+	{
+		case BT_LINE_MACD:
+		case BT_LINE_KDJ:
+			return 3;
+		case BT_LINE_BBANDS:
+			return 2;
+		default:
+			return 1;
+	}
+}
+
+/*
+ * bt_line_noutputs
+ *		Number of outputs of a kind of line.
+ */
+int
+bt_line_noutputs(BtLineKind kind)
+{
+	switch (kind)
+	{
+		case BT_LINE_MACD:
+		case BT_LINE_BBANDS:
+		case BT_LINE_DONCHIAN:
+			return 3;
+		case BT_LINE_KDJ:
+			return 4;
+		default:
+			return 1;
+	}
+}
+
+/*
+ * bt_line_compute
+ *		Every output of a line, computed by the indicator functions.
+ */
+void
+bt_line_compute(const BtSeries *s, BtLineKind kind, const double *p, double **out)
+{
+	switch (kind)
+	{
+		case BT_LINE_SMA:
+			bt_sma(s->close, s->n, (int) p[0], out[0]);
+			break;
+		case BT_LINE_EMA:
+			bt_ema(s->close, s->n, (int) p[0], out[0]);
+			break;
+		case BT_LINE_RSI:
+			bt_rsi(s->close, s->n, (int) p[0], out[0]);
+			break;
+		case BT_LINE_MACD:
+			bt_macd(s->close, s->n, (int) p[0], (int) p[1], (int) p[2],
+					out[0], out[1], out[2]);
+			break;
+		case BT_LINE_BBANDS:
+			bt_bbands(s->close, s->n, (int) p[0], p[1], out[0], out[1], out[2]);
+			break;
+		case BT_LINE_KDJ:
+			bt_kdj(s->high, s->low, s->close, s->n, (int) p[0], (int) p[1], (int) p[2],
+				   out[0], out[1], out[2], out[3]);
+			break;
+		case BT_LINE_DONCHIAN:
+			bt_donchian(s->high, s->low, s->n, (int) p[0], out[0], out[1], out[2]);
+			break;
+	}
+}
+
+/*
+ * scratch_get
+ *		The scratch provider's get(): the line from this computation's memo,
+ *		or computed now into scratch arrays.
+ */
+static const double *
+scratch_get(BtLines *self, BtLineKind kind, const double *params, int output)
+{
+	ScratchLines *sl = (ScratchLines *) self;
+	int			np = bt_line_nparams(kind);
+	int			nout = bt_line_noutputs(kind);
+	double	   *out[BT_LINE_MAX_OUTPUTS];
+
+	for (int i = 0; i < sl->nmemo; i++)
+	{
+		bool		same = sl->memo[i].kind == kind;
+
+		for (int j = 0; same && j < np; j++)
+			same = sl->memo[i].params[j] == params[j];
+		if (same)
+			return sl->memo[i].out[output];
+	}
+	for (int j = 0; j < nout; j++)
+		out[j] = scratch(sl->a, self->s->n);
+	bt_line_compute(self->s, kind, params, out);
+	if (sl->nmemo < SCRATCH_MEMO)
+	{
+		int			m = sl->nmemo++;
+
+		sl->memo[m].kind = kind;
+		for (int j = 0; j < np; j++)
+			sl->memo[m].params[j] = params[j];
+		for (int j = 0; j < nout; j++)
+			sl->memo[m].out[j] = out[j];
+	}
+	return out[output];
+}
+
+/* A strategy's implementation: targets from lines of a provider */
+typedef int64_t (*StrategyImpl) (BtLines *l, const double *p, int8_t *target);
+
+/*
+ * with_scratch_lines
+ *		Run a strategy's implementation over the scratch provider.
+ */
+static int64_t
+with_scratch_lines(StrategyImpl impl, const BtSeries *s, const double *p, int8_t *target,
+				   const BtAlloc *a)
+{
+	ScratchLines sl;
+
+	sl.base.s = s;
+	sl.base.get = scratch_get;
+	sl.a = a;
+	sl.nmemo = 0;
+	return impl(&sl.base, p, target);
+}
+
+/* Output `output` of a line with one, two or three parameters */
+static inline const double *
+line1(BtLines *l, BtLineKind kind, double p0, int output)
+{
+	double		p[BT_LINE_MAX_PARAMS] = {p0, 0, 0};
+
+	return l->get(l, kind, p, output);
+}
+
+static inline const double *
+line2(BtLines *l, BtLineKind kind, double p0, double p1, int output)
+{
+	double		p[BT_LINE_MAX_PARAMS] = {p0, p1, 0};
+
+	return l->get(l, kind, p, output);
+}
+
+static inline const double *
+line3(BtLines *l, BtLineKind kind, double p0, double p1, double p2, int output)
+{
+	double		p[BT_LINE_MAX_PARAMS] = {p0, p1, p2};
+
+	return l->get(l, kind, p, output);
 }
 
 /* First index where every given array is defined (n if never) */
@@ -93,42 +279,37 @@ check_fast_slow(const double *p, BtError *err)
 /* ---- sma_cross / ema_cross ---------------------------------------------- */
 
 static int64_t
-ma_cross(const BtSeries *s, const double *p, int8_t *target, const BtAlloc *a,
-		 void (*ma) (const double *, int64_t, int, double *))
+ma_cross(BtLines *l, const double *p, int8_t *target, BtLineKind ma)
 {
-	double	   *fast = scratch(a, s->n);
-	double	   *slow = scratch(a, s->n);
+	const double *fast = line1(l, ma, p[0], 0);
+	const double *slow = line1(l, ma, p[1], 0);
 
-	ma(s->close, s->n, (int) p[0], fast);
-	ma(s->close, s->n, (int) p[1], slow);
-	cross_targets(fast, slow, s->n, target);
-	return first_defined2(fast, slow, s->n);
+	cross_targets(fast, slow, l->s->n, target);
+	return first_defined2(fast, slow, l->s->n);
 }
 
 static int64_t
-sma_cross(const BtSeries *s, const double *p, int8_t *target, const BtAlloc *a)
+sma_cross(BtLines *l, const double *p, int8_t *target)
 {
-	return ma_cross(s, p, target, a, bt_sma);
+	return ma_cross(l, p, target, BT_LINE_SMA);
 }
 
 static int64_t
-ema_cross(const BtSeries *s, const double *p, int8_t *target, const BtAlloc *a)
+ema_cross(BtLines *l, const double *p, int8_t *target)
 {
-	return ma_cross(s, p, target, a, bt_ema);
+	return ma_cross(l, p, target, BT_LINE_EMA);
 }
 
 /* ---- macd_cross ---------------------------------------------------------- */
 
 static int64_t
-macd_cross(const BtSeries *s, const double *p, int8_t *target, const BtAlloc *a)
+macd_cross(BtLines *l, const double *p, int8_t *target)
 {
-	double	   *macd = scratch(a, s->n);
-	double	   *sig = scratch(a, s->n);
-	double	   *hist = scratch(a, s->n);
+	const double *macd = line3(l, BT_LINE_MACD, p[0], p[1], p[2], BT_MACD_OUT_MACD);
+	const double *sig = line3(l, BT_LINE_MACD, p[0], p[1], p[2], BT_MACD_OUT_SIGNAL);
 
-	bt_macd(s->close, s->n, (int) p[0], (int) p[1], (int) p[2], macd, sig, hist);
-	cross_targets(macd, sig, s->n, target);
-	return first_defined2(macd, sig, s->n);
+	cross_targets(macd, sig, l->s->n, target);
+	return first_defined2(macd, sig, l->s->n);
 }
 
 /* ---- rsi ------------------------------------------------------------------ */
@@ -147,14 +328,14 @@ check_rsi(const double *p, BtError *err)
 
 /* Long while RSI < lower, out (or short) while RSI > upper */
 static int64_t
-rsi_strategy(const BtSeries *s, const double *p, int8_t *target, const BtAlloc *a)
+rsi_strategy(BtLines *l, const double *p, int8_t *target)
 {
-	double	   *rsi = scratch(a, s->n);
+	const double *rsi = line1(l, BT_LINE_RSI, p[0], 0);
+	int64_t		n = l->s->n;
 
-	bt_rsi(s->close, s->n, (int) p[0], rsi);
-	for (int64_t t = 0; t < s->n; t++)
+	for (int64_t t = 0; t < n; t++)
 		target[t] = rsi[t] < p[1] ? 1 : rsi[t] > p[2] ? -1 : BT_KEEP;	/* NaN: keep */
-	return first_defined2(rsi, NULL, s->n);
+	return first_defined2(rsi, NULL, n);
 }
 
 /* ---- bollinger ------------------------------------------------------------ */
@@ -165,15 +346,15 @@ rsi_strategy(const BtSeries *s, const double *p, int8_t *target, const BtAlloc *
  * closed when the close reaches the middle band (and a short likewise).
  */
 static int64_t
-bollinger(const BtSeries *s, const double *p, int8_t *target, const BtAlloc *a)
+bollinger(BtLines *l, const double *p, int8_t *target)
 {
-	double	   *lo = scratch(a, s->n);
-	double	   *mid = scratch(a, s->n);
-	double	   *hi = scratch(a, s->n);
+	const BtSeries *s = l->s;
+	const double *lo = line2(l, BT_LINE_BBANDS, p[0], p[1], BT_BBANDS_OUT_LOWER);
+	const double *mid = line2(l, BT_LINE_BBANDS, p[0], p[1], BT_BBANDS_OUT_MIDDLE);
+	const double *hi = line2(l, BT_LINE_BBANDS, p[0], p[1], BT_BBANDS_OUT_UPPER);
 	bool		exit_mid = p[2] != 0;
 	int			state = 0;		/* last non-keep target, for exit_at_middle */
 
-	bt_bbands(s->close, s->n, (int) p[0], p[1], lo, mid, hi);
 	for (int64_t t = 0; t < s->n; t++)
 	{
 		double		c = s->close[t];
@@ -212,21 +393,20 @@ check_kdj(const double *p, BtError *err)
  * a buy also needs J < j_lower and a sell J > j_upper on the crossing bar.
  */
 static int64_t
-kdj_strategy(const BtSeries *s, const double *p, int8_t *target, const BtAlloc *a)
+kdj_strategy(BtLines *l, const double *p, int8_t *target)
 {
-	double	   *rsv = scratch(a, s->n);
-	double	   *k = scratch(a, s->n);
-	double	   *d = scratch(a, s->n);
-	double	   *j = scratch(a, s->n);
+	int64_t		n = l->s->n;
+	const double *k = line3(l, BT_LINE_KDJ, p[0], p[1], p[2], BT_KDJ_OUT_K);
+	const double *d = line3(l, BT_LINE_KDJ, p[0], p[1], p[2], BT_KDJ_OUT_D);
+	const double *j = line3(l, BT_LINE_KDJ, p[0], p[1], p[2], BT_KDJ_OUT_J);
 	bool		use_j = p[3] != 0;
 
-	bt_kdj(s->high, s->low, s->close, s->n, (int) p[0], (int) p[1], (int) p[2], rsv, k, d, j);
-	cross_targets(k, d, s->n, target);
+	cross_targets(k, d, n, target);
 	if (use_j)
-		for (int64_t t = 0; t < s->n; t++)
+		for (int64_t t = 0; t < n; t++)
 			if ((target[t] == 1 && !(j[t] < p[4])) || (target[t] == -1 && !(j[t] > p[5])))
 				target[t] = BT_KEEP;
-	return first_defined2(k, d, s->n);
+	return first_defined2(k, d, n);
 }
 
 /* ---- donchian_breakout ------------------------------------------------------ */
@@ -237,14 +417,13 @@ kdj_strategy(const BtSeries *s, const double *p, int8_t *target, const BtAlloc *
  * includes its own bar, so the comparison must be with bar t-1's).
  */
 static int64_t
-donchian_breakout(const BtSeries *s, const double *p, int8_t *target, const BtAlloc *a)
+donchian_breakout(BtLines *l, const double *p, int8_t *target)
 {
-	double	   *up = scratch(a, s->n);
-	double	   *mid = scratch(a, s->n);
-	double	   *lo = scratch(a, s->n);
+	const BtSeries *s = l->s;
+	const double *up = line1(l, BT_LINE_DONCHIAN, p[0], BT_DONCHIAN_OUT_UPPER);
+	const double *lo = line1(l, BT_LINE_DONCHIAN, p[0], BT_DONCHIAN_OUT_LOWER);
 	int64_t		first;
 
-	bt_donchian(s->high, s->low, s->n, (int) p[0], up, mid, lo);
 	first = first_defined2(up, NULL, s->n);
 	for (int64_t t = 0; t < s->n; t++)
 	{
@@ -262,23 +441,81 @@ donchian_breakout(const BtSeries *s, const double *p, int8_t *target, const BtAl
 /* ---- buy_and_hold, signal ------------------------------------------------- */
 
 static int64_t
-buy_and_hold(const BtSeries *s, const double *p, int8_t *target, const BtAlloc *a)
+buy_and_hold(BtLines *l, const double *p, int8_t *target)
 {
 	(void) p;
-	(void) a;
-	for (int64_t t = 0; t < s->n; t++)
+	for (int64_t t = 0; t < l->s->n; t++)
 		target[t] = t == 0 ? 1 : BT_KEEP;
 	return 0;
 }
 
 static int64_t
-signal_strategy(const BtSeries *s, const double *p, int8_t *target, const BtAlloc *a)
+signal_strategy(BtLines *l, const double *p, int8_t *target)
 {
+	const BtSeries *s = l->s;
+
 	(void) p;
-	(void) a;
 	for (int64_t t = 0; t < s->n; t++)
 		target[t] = isnan(s->signal[t]) ? BT_KEEP : (int8_t) s->signal[t];
 	return 0;
+}
+
+/* ---- the registry's compute functions ---------------------------------------- */
+
+/*
+ * impl_compute: BtStrategyDef.compute of strategy impl, i.e. impl over the
+ * scratch line provider (what bt_run uses).
+ */
+#define SCRATCH_COMPUTE(impl) \
+static int64_t \
+impl##_compute(const BtSeries *s, const double *p, int8_t *target, const BtAlloc *a) \
+{ \
+	return with_scratch_lines(impl, s, p, target, a); \
+}
+
+SCRATCH_COMPUTE(sma_cross)
+SCRATCH_COMPUTE(ema_cross)
+SCRATCH_COMPUTE(macd_cross)
+SCRATCH_COMPUTE(rsi_strategy)
+SCRATCH_COMPUTE(bollinger)
+SCRATCH_COMPUTE(kdj_strategy)
+SCRATCH_COMPUTE(donchian_breakout)
+SCRATCH_COMPUTE(buy_and_hold)
+SCRATCH_COMPUTE(signal_strategy)
+
+/* Each registry compute function with the implementation it wraps */
+static const struct
+{
+	int64_t		(*compute) (const BtSeries *s, const double *p, int8_t *target,
+							const BtAlloc *a);
+	StrategyImpl impl;
+}			strategy_impls[] =
+{
+	{sma_cross_compute, sma_cross},
+	{ema_cross_compute, ema_cross},
+	{macd_cross_compute, macd_cross},
+	{rsi_strategy_compute, rsi_strategy},
+	{bollinger_compute, bollinger},
+	{kdj_strategy_compute, kdj_strategy},
+	{donchian_breakout_compute, donchian_breakout},
+	{buy_and_hold_compute, buy_and_hold},
+	{signal_strategy_compute, signal_strategy},
+};
+
+/*
+ * bt_strategy_targets
+ *		Targets of strategy st with its lines from `lines`.  A strategy that
+ *		is not one of the built-in implementations falls back to its own
+ *		compute function (which allocates its lines from a).
+ */
+int64_t
+bt_strategy_targets(const BtStrategyDef *st, const double *p, int8_t *target,
+					BtLines *lines, const BtAlloc *a)
+{
+	for (size_t i = 0; i < sizeof(strategy_impls) / sizeof(strategy_impls[0]); i++)
+		if (strategy_impls[i].compute == st->compute)
+			return strategy_impls[i].impl(lines, p, target);
+	return st->compute(lines->s, p, target, a);
 }
 
 /* ---- the registry ------------------------------------------------------------ */
@@ -289,34 +526,34 @@ const BtStrategyDef bt_strategies[] = {
 			PERIOD("slow", 30, "Slow simple moving average period (> fast).")},
 		false, false,
 		"Long when SMA(fast) crosses above SMA(slow); exit (or short) on the cross below.",
-	check_fast_slow, sma_cross},
+	check_fast_slow, sma_cross_compute},
 	{"ema_cross", 2, {
 			PERIOD("fast", 12, "Fast EMA period."),
 			PERIOD("slow", 26, "Slow EMA period (> fast).")},
 		false, false,
 		"Long when EMA(fast) crosses above EMA(slow); exit (or short) on the cross below.",
-	check_fast_slow, ema_cross},
+	check_fast_slow, ema_cross_compute},
 	{"macd_cross", 3, {
 			PERIOD("fast", 12, "Fast EMA period of the MACD line."),
 			PERIOD("slow", 26, "Slow EMA period of the MACD line (> fast)."),
 			PERIOD("signal", 9, "EMA period of the signal line.")},
 		false, false,
 		"Long when the MACD line crosses above its signal line; exit (or short) on the cross below.",
-	check_fast_slow, macd_cross},
+	check_fast_slow, macd_cross_compute},
 	{"rsi", 3, {
 			PERIOD("period", 14, "RSI period (Wilder smoothing)."),
 			{"lower", BT_PARAM_NUM, 30, 0, 100, false, NO_CHOICES, "Buy while RSI is below this level."},
 			{"upper", BT_PARAM_NUM, 70, 0, 100, false, NO_CHOICES, "Sell (or short) while RSI is above this level."}},
 		false, false,
 		"Mean reversion on RSI: long below `lower`, exit (or short) above `upper`.",
-	check_rsi, rsi_strategy},
+	check_rsi, rsi_strategy_compute},
 	{"bollinger", 3, {
 			PERIOD("period", 20, "Bollinger Band period."),
 			{"k", BT_PARAM_NUM, 2.0, 0, 100, true, NO_CHOICES, "Band width in population standard deviations."},
 			{"exit_at_middle", BT_PARAM_BOOL, 0, 0, 1, false, NO_CHOICES, "Close positions when the close reaches the middle band."}},
 		false, false,
 		"Mean reversion at the bands: long below the lower band, exit (or short) above the upper band.",
-	NULL, bollinger},
+	NULL, bollinger_compute},
 	{"kdj", 6, {
 			PERIOD("period", 9, "RSV window (highest high / lowest low)."),
 			PERIOD("k_smooth", 3, "K smoothing (K = (1-1/m)K + RSV/m)."),
@@ -326,18 +563,18 @@ const BtStrategyDef bt_strategies[] = {
 			{"j_upper", BT_PARAM_NUM, 80, -1000, 1000, false, NO_CHOICES, "With use_j: sell only if J is above this."}},
 		false, false,
 		"KDJ (9,3,3): long when K crosses above D, exit (or short) when K crosses below D; optional J thresholds.",
-	check_kdj, kdj_strategy},
+	check_kdj, kdj_strategy_compute},
 	{"donchian_breakout", 1, {
 			PERIOD("period", 20, "Channel period (highest high / lowest low).")},
 		false, false,
 		"Long when the close breaks the previous bar's upper channel; exit (or short) below the previous lower channel.",
-	NULL, donchian_breakout},
-	{"buy_and_hold", 0, {{NULL}}, false, false,
+	NULL, donchian_breakout_compute},
+	{"buy_and_hold", 0, NO_PARAMS, false, false,
 		"Buy on the first bar's decision and hold to the end.",
-	NULL, buy_and_hold},
-	{"signal", 0, {{NULL}}, false, true,
+	NULL, buy_and_hold_compute},
+	{"signal", 0, NO_PARAMS, false, true,
 		"Targets from the source's signal column: 1 long, 0 flat, -1 short, NULL keep.",
-	NULL, signal_strategy},
+	NULL, signal_strategy_compute},
 };
 const int	bt_n_strategies = sizeof(bt_strategies) / sizeof(bt_strategies[0]);
 

@@ -185,7 +185,8 @@ unit_ohlcv(void)
 	X(test_indicators) \
 	X(test_strategies) \
 	X(test_simulator) \
-	X(test_metrics)
+	X(test_metrics) \
+	X(test_sweep)
 
 #define DECLARE(fn) extern void fn(void);
 UNIT_GROUPS(DECLARE)
