@@ -46,6 +46,8 @@
 
 /* Handles of the workers this launcher started, by slot (long-lived memory) */
 static BackgroundWorkerHandle *handles[BTPG_MAX_SLOTS];
+/* The task each of those workers runs (its slot is cleared when it exits) */
+static int64 handle_tasks[BTPG_MAX_SLOTS];
 static TimestampTz last_slot_warning = 0;
 
 /* Clear the launcher's latch from shared memory on exit */
@@ -185,8 +187,6 @@ reap_workers(void)
 	for (int i = 0; i < BTPG_MAX_SLOTS; i++)
 	{
 		pid_t		pid;
-		int64		task_id = 0;
-		bool		stopped = false;
 
 		if (handles[i] == NULL)
 			continue;
@@ -195,21 +195,20 @@ reap_workers(void)
 		pfree(handles[i]);
 		handles[i] = NULL;
 		LWLockAcquire(btpg_shared->lock, LW_EXCLUSIVE);
+		/* the worker did not clear its slot: it never got that far */
 		if (btpg_shared->slots[i].in_use)
-		{
-			/* the worker did not clear its slot: it never got that far */
-			task_id = btpg_shared->slots[i].task_id;
 			btpg_shared->slots[i].in_use = false;
-			stopped = true;
-		}
 		LWLockRelease(btpg_shared->lock);
-		if (stopped)
-		{
-			begin_txn("pg_backtest: reaping a worker");
-			requeue_tasks("status = 'running' AND id = $1", INT8OID, Int64GetDatum(task_id),
-						  "the worker exited before finishing");
-			end_txn();
-		}
+
+		/*
+		 * The worker is gone.  If its task is still running, it exited
+		 * without recording an outcome (it could not connect, or died of
+		 * FATAL after clearing its slot in its exit callback).
+		 */
+		begin_txn("pg_backtest: reaping a worker");
+		requeue_tasks("status = 'running' AND id = $1", INT8OID, Int64GetDatum(handle_tasks[i]),
+					  "the worker exited before finishing");
+		end_txn();
 	}
 }
 
@@ -312,6 +311,7 @@ launch_one(MemoryContext longlived)
 	}
 	MemoryContextSwitchTo(old);
 	handles[slot] = handle;
+	handle_tasks[slot] = task_id;
 
 	/* claim it: running, one more attempt; the worker waits on our row lock */
 	values[0] = Int64GetDatum(task_id);

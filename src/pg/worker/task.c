@@ -30,6 +30,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -37,6 +38,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -118,6 +120,21 @@ end_txn(void)
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
+/*
+ * Set search_path to pg_catalog, pg_temp until AtEOXact_GUC(true, the
+ * returned level): the owner's search_path (from ALTER ROLE ... SET) must not
+ * resolve names in SQL run as the extension owner (as in tasks.c).
+ */
+static int
+pin_search_path(void)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
 /* Execute sql with args as the extension owner; returns the SPI code */
 static int
 exec_as_owner(TaskRun *run, const char *sql, int nargs, Oid *types, Datum *values,
@@ -126,10 +143,13 @@ exec_as_owner(TaskRun *run, const char *sql, int nargs, Oid *types, Datum *value
 	Oid			save_userid;
 	int			save_sec;
 	int			rc;
+	int			save_nestlevel;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(run->ext_owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	save_nestlevel = pin_search_path();
 	rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+	AtEOXact_GUC(true, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec);
 	if (rc < 0)
 		elog(ERROR, "pg_backtest bookkeeping failed: %s", SPI_result_code_string(rc));
@@ -478,8 +498,11 @@ finish_with_error(TaskRun *run, ErrorData *edata, bool cancelled)
 	initStringInfo(&extra);
 	if (!cancelled)
 	{
+		const char *emsg = edata->message ? edata->message : "unknown error";
+
+		/* cut on a character boundary: the payload must stay valid text */
 		appendStringInfoString(&extra, ", \"error\": ");
-		escape_json(&extra, pnstrdup(edata->message ? edata->message : "unknown error", 1000));
+		escape_json(&extra, pnstrdup(emsg, pg_mbcliplen(emsg, strlen(emsg), 1000)));
 	}
 	btpg_notify_task(run->task_id, status, run->last_progress, step_names[run->step], run->step,
 					 TOTAL_STEPS, cancelled ? "cancelled while running" : NULL,

@@ -34,10 +34,12 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -115,6 +117,23 @@ btpg_extension_schema(void)
 	return (char *) quote_identifier(get_namespace_name(nsp));
 }
 
+/*
+ * pin_search_path
+ *		Set search_path to pg_catalog, pg_temp until AtEOXact_GUC(true, the
+ *		returned level).  SQL run as the extension owner on a user's behalf
+ *		must not resolve names through the user's search_path (their
+ *		functions and operators would run with the owner's privileges).
+ */
+static int
+pin_search_path(void)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
 /* Append "key": number or null to a JSON object being built */
 static void
 json_num(StringInfo buf, const char *key, double v)
@@ -155,7 +174,7 @@ btpg_notify_task(int64 task_id, const char *status, double progress,
 	char	   *msg = NULL;
 
 	if (message)
-		msg = pnstrdup(message, 1000);
+		msg = pnstrdup(message, pg_mbcliplen(message, strlen(message), 1000));
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"task_id\": " INT64_FORMAT, task_id);
 	json_str(&buf, "status", status);
@@ -230,6 +249,7 @@ insert_task(Oid relid, const char *query, const char *symbol, const char *strate
 	Oid			caller = GetUserId();
 	Oid			save_userid;
 	int			save_sec;
+	int			save_nestlevel;
 	Oid			argtypes[8] = {REGCLASSOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID,
 		TIMESTAMPTZOID, TIMESTAMPTZOID, REGROLEOID};
 	Datum		values[8];
@@ -265,8 +285,10 @@ insert_task(Oid relid, const char *query, const char *symbol, const char *strate
 		elog(ERROR, "SPI_connect failed");
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(btpg_extension_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	save_nestlevel = pin_search_path();
 	if (SPI_execute_with_args(sql, 8, argtypes, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not insert the task");
+	AtEOXact_GUC(true, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec);
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
@@ -380,10 +402,13 @@ update_task_as_owner(const char *sql, int64 task_id)
 	Oid			argtypes[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(task_id)};
 	int			rc;
+	int			save_nestlevel;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(btpg_extension_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	save_nestlevel = pin_search_path();
 	rc = SPI_execute_with_args(sql, 1, argtypes, values, NULL, false, 0);
+	AtEOXact_GUC(true, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec);
 	if (rc < 0)
 		elog(ERROR, "task update failed: %s", SPI_result_code_string(rc));
