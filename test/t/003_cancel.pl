@@ -80,6 +80,13 @@ is(status($a), 'running', 'the first task is still running');
 is($node->safe_psql('postgres', 'SELECT backtest_running_tasks()'),
 	'1', 'one worker slot in use');
 my $log_offset = -s $node->logfile;
+# a cancel that is rolled back does not stop the worker
+$node->safe_psql('postgres', "BEGIN; SELECT backtest_cancel($a); ROLLBACK;");
+$node->safe_psql('postgres', "SELECT pg_sleep(0.5)");
+is($node->safe_psql('postgres',
+		"SELECT status || ',' || cancel_requested || ',' || (worker_pid = $a_pid) FROM backtest.tasks WHERE id = $a"),
+	'running,false,true', 'a rolled-back cancel leaves the task running in the same worker');
+
 is($node->safe_psql('postgres', "SELECT backtest_cancel($a)"),
 	't', 'cancelling the running task returns true');
 $node->poll_query_until('postgres',

@@ -37,6 +37,7 @@
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -113,13 +114,15 @@ requeue_tasks(const char *where, Oid argtype, Datum arg, const char *why)
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "UPDATE backtest.tasks SET "
-					 "status = CASE WHEN attempts < $2 THEN 'pending' ELSE 'failed' END, "
-					 "error = CASE WHEN attempts < $2 THEN NULL "
+					 "status = CASE WHEN cancel_requested THEN 'cancelled' "
+					 "  WHEN attempts < $2 THEN 'pending' ELSE 'failed' END, "
+					 "error = CASE WHEN cancel_requested OR attempts < $2 THEN NULL "
 					 "  ELSE pg_catalog.format('%%s (started %%s times; giving up)', $3, attempts) END, "
-					 "message = CASE WHEN attempts < $2 "
-					 "  THEN pg_catalog.format('requeued: %%s (attempt %%s of %%s)', $3, attempts, $2) "
+					 "message = CASE WHEN cancel_requested THEN 'cancelled; its worker exited' "
+					 "  WHEN attempts < $2 "
+					 "  THEN pg_catalog.format('%%s (attempt %%s of %%s)', $3, attempts, $2) "
 					 "  ELSE NULL END, "
-					 "finished_at = CASE WHEN attempts < $2 THEN NULL ELSE pg_catalog.now() END, "
+					 "finished_at = CASE WHEN cancel_requested OR attempts >= $2 THEN pg_catalog.now() END, "
 					 "progress = 0, worker_pid = NULL, eta = NULL, cancel_requested = false "
 					 "WHERE %s RETURNING id, status, coalesce(message, error)", where);
 	if (SPI_execute_with_args(sql.data, 3, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
@@ -133,7 +136,7 @@ requeue_tasks(const char *where, Oid argtype, Datum arg, const char *why)
 
 		ereport(LOG,
 				(errmsg("pg_backtest: task " INT64_FORMAT " %s: %s", id,
-						strcmp(status, "pending") == 0 ? "requeued" : "failed", msg)));
+						strcmp(status, "pending") == 0 ? "requeued" : status, msg)));
 		btpg_notify_task(id, status, 0, NULL, 0, 5, msg, 0, NAN,
 						 strcmp(status, "failed") == 0 ?
 						 psprintf(", \"error\": \"%s\"", "worker died") : NULL);
@@ -343,6 +346,12 @@ btpg_launcher_main(Datum main_arg)
 
 	BackgroundWorkerInitializeConnection(btpg_database_name, NULL, 0);
 	pgstat_report_appname("pg_backtest launcher");
+
+	/*
+	 * The launcher runs as the bootstrap superuser: never resolve a name
+	 * through a search_path a database owner could set (ALTER DATABASE).
+	 */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 
 	LWLockAcquire(btpg_shared->lock, LW_EXCLUSIVE);
 	btpg_shared->launcher_pid = MyProcPid;

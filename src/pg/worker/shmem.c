@@ -13,6 +13,8 @@
  */
 #include "postgres.h"
 
+#include <signal.h>
+
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
@@ -34,6 +36,11 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static bool wake_registered = false;
 static bool wake_pending = false;
+
+/* Running tasks to stop when the current transaction commits */
+#define MAX_PENDING_CANCELS 64
+static int64 pending_cancels[MAX_PENDING_CANCELS];
+static int	npending_cancels = 0;
 
 /*
  * btpg_define_gucs
@@ -154,10 +161,46 @@ btpg_require_shared(void)
 						 "backtest_run() works without it.")));
 }
 
-/* At commit of a transaction that submitted a task, wake the launcher */
+/*
+ * Tell the workers of the tasks cancelled in this transaction to stop: set
+ * their slots' flags and interrupt them (SIGINT cancels a query or an engine
+ * chunk in progress; the worker then records the task as cancelled).
+ */
+static void
+signal_pending_cancels(void)
+{
+	pid_t		pids[MAX_PENDING_CANCELS];
+	int			npids = 0;
+
+	LWLockAcquire(btpg_shared->lock, LW_EXCLUSIVE);
+	for (int k = 0; k < npending_cancels; k++)
+		for (int i = 0; i < BTPG_MAX_SLOTS; i++)
+			if (btpg_shared->slots[i].in_use && btpg_shared->slots[i].task_id == pending_cancels[k])
+			{
+				btpg_shared->slots[i].cancel_requested = true;
+				if (btpg_shared->slots[i].pid > 0)
+					pids[npids++] = btpg_shared->slots[i].pid;
+			}
+	LWLockRelease(btpg_shared->lock);
+	for (int k = 0; k < npids; k++)
+		kill(pids[k], SIGINT);
+}
+
+/*
+ * At commit: wake the launcher for new tasks, and stop the workers of
+ * cancelled ones; a rolled-back submit or cancel does nothing.
+ */
 static void
 wake_xact_callback(XactEvent event, void *arg)
 {
+	if (npending_cancels > 0)
+	{
+		if ((event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT) && btpg_shared)
+			signal_pending_cancels();
+		if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+			event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+			npending_cancels = 0;
+	}
 	if (!wake_pending)
 		return;
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
@@ -189,4 +232,26 @@ btpg_wake_launcher_at_commit(void)
 		wake_registered = true;
 	}
 	wake_pending = true;
+}
+
+/*
+ * btpg_cancel_at_commit
+ *		Stop the worker running task_id when the current transaction commits
+ *		(the row's cancel_requested is set in the same transaction).
+ */
+void
+btpg_cancel_at_commit(int64 task_id)
+{
+	if (!wake_registered)
+	{
+		RegisterXactCallback(wake_xact_callback, NULL);
+		wake_registered = true;
+	}
+	if (npending_cancels < MAX_PENDING_CANCELS)
+		pending_cancels[npending_cancels++] = task_id;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many running tasks cancelled in one transaction"),
+				 errhint("Cancel at most %d running tasks per transaction.", MAX_PENDING_CANCELS)));
 }

@@ -120,40 +120,12 @@ end_txn(void)
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
-/*
- * Set search_path to pg_catalog, pg_temp until AtEOXact_GUC(true, the
- * returned level): the owner's search_path (from ALTER ROLE ... SET) must not
- * resolve names in SQL run as the extension owner (as in tasks.c).
- */
-static int
-pin_search_path(void)
-{
-	int			nestlevel = NewGUCNestLevel();
-
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	return nestlevel;
-}
-
-/* Execute sql with args as the extension owner; returns the SPI code */
+/* Execute sql with args as the extension owner (search_path pinned) */
 static int
 exec_as_owner(TaskRun *run, const char *sql, int nargs, Oid *types, Datum *values,
 			  const char *nulls)
 {
-	Oid			save_userid;
-	int			save_sec;
-	int			rc;
-	int			save_nestlevel;
-
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(run->ext_owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	save_nestlevel = pin_search_path();
-	rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
-	AtEOXact_GUC(true, save_nestlevel);
-	SetUserIdAndSecContext(save_userid, save_sec);
-	if (rc < 0)
-		elog(ERROR, "pg_backtest bookkeeping failed: %s", SPI_result_code_string(rc));
-	return rc;
+	return btpg_exec_as_owner(run->ext_owner, sql, nargs, types, values, nulls);
 }
 
 /* Seconds since the task started */

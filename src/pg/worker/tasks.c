@@ -19,7 +19,6 @@
 #include "postgres.h"
 
 #include <math.h>
-#include <signal.h>
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -118,20 +117,35 @@ btpg_extension_schema(void)
 }
 
 /*
- * pin_search_path
- *		Set search_path to pg_catalog, pg_temp until AtEOXact_GUC(true, the
- *		returned level).  SQL run as the extension owner on a user's behalf
- *		must not resolve names through the user's search_path (their
- *		functions and operators would run with the owner's privileges).
+ * btpg_exec_as_owner
+ *		Run one SQL statement with arguments as role `owner` (the extension
+ *		owner), with search_path pinned to pg_catalog, pg_temp for its
+ *		duration: SQL run with the owner's privileges on a user's behalf must
+ *		not resolve names through the user's (or the owner's ALTER ROLE)
+ *		search_path, or the user's functions and operators would run with
+ *		those privileges.  Caller has SPI connected; returns the SPI code
+ *		(errors on failure).
  */
-static int
-pin_search_path(void)
+int
+btpg_exec_as_owner(Oid owner, const char *sql, int nargs, Oid *types, Datum *values,
+				   const char *nulls)
 {
-	int			nestlevel = NewGUCNestLevel();
+	Oid			save_userid;
+	int			save_sec;
+	int			save_nestlevel;
+	int			rc;
 
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	save_nestlevel = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	return nestlevel;
+	rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+	AtEOXact_GUC(true, save_nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	if (rc < 0)
+		elog(ERROR, "pg_backtest bookkeeping failed: %s", SPI_result_code_string(rc));
+	return rc;
 }
 
 /* Append "key": number or null to a JSON object being built */
@@ -247,9 +261,6 @@ insert_task(Oid relid, const char *query, const char *symbol, const char *strate
 			Jsonb *params, bool has_start, TimestampTz start_ts, bool has_end, TimestampTz end_ts)
 {
 	Oid			caller = GetUserId();
-	Oid			save_userid;
-	int			save_sec;
-	int			save_nestlevel;
 	Oid			argtypes[8] = {REGCLASSOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID,
 		TIMESTAMPTZOID, TIMESTAMPTZOID, REGROLEOID};
 	Datum		values[8];
@@ -283,13 +294,9 @@ insert_task(Oid relid, const char *query, const char *symbol, const char *strate
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(btpg_extension_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	save_nestlevel = pin_search_path();
-	if (SPI_execute_with_args(sql, 8, argtypes, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
+	if (btpg_exec_as_owner(btpg_extension_owner(), sql, 8, argtypes, values, nulls) !=
+		SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not insert the task");
-	AtEOXact_GUC(true, save_nestlevel);
-	SetUserIdAndSecContext(save_userid, save_sec);
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 
@@ -397,21 +404,10 @@ may_manage(Oid owner)
 static uint64
 update_task_as_owner(const char *sql, int64 task_id)
 {
-	Oid			save_userid;
-	int			save_sec;
 	Oid			argtypes[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(task_id)};
-	int			rc;
-	int			save_nestlevel;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(btpg_extension_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	save_nestlevel = pin_search_path();
-	rc = SPI_execute_with_args(sql, 1, argtypes, values, NULL, false, 0);
-	AtEOXact_GUC(true, save_nestlevel);
-	SetUserIdAndSecContext(save_userid, save_sec);
-	if (rc < 0)
-		elog(ERROR, "task update failed: %s", SPI_result_code_string(rc));
+	(void) btpg_exec_as_owner(btpg_extension_owner(), sql, 1, argtypes, values, NULL);
 	return SPI_processed;
 }
 
@@ -459,23 +455,9 @@ backtest_cancel(PG_FUNCTION_ARGS)
 	else if (update_task_as_owner("UPDATE backtest.tasks SET cancel_requested = true "
 								  "WHERE id = $1 AND status = 'running'", task_id) > 0)
 	{
-		pid_t		pid = 0;
-
+		/* the worker is told when (and only if) this transaction commits */
 		result = true;
-		if (btpg_shared)
-		{
-			LWLockAcquire(btpg_shared->lock, LW_EXCLUSIVE);
-			for (int i = 0; i < BTPG_MAX_SLOTS; i++)
-				if (btpg_shared->slots[i].in_use && btpg_shared->slots[i].task_id == task_id)
-				{
-					btpg_shared->slots[i].cancel_requested = true;
-					pid = btpg_shared->slots[i].pid;
-				}
-			LWLockRelease(btpg_shared->lock);
-		}
-		/* interrupt a query or engine run in progress; the worker marks it */
-		if (pid > 0)
-			kill(pid, SIGINT);
+		btpg_cancel_at_commit(task_id);
 	}
 	SPI_finish();
 	PG_RETURN_BOOL(result);

@@ -75,6 +75,9 @@ typedef struct BtTaskStart
 
 /* Helpers shared by the launcher, the workers and the SQL functions (tasks.c) */
 extern Oid	btpg_extension_owner(void);
+extern int	btpg_exec_as_owner(Oid owner, const char *sql, int nargs, Oid *types,
+							   Datum *values, const char *nulls);
+extern void btpg_cancel_at_commit(int64 task_id);
 extern char *btpg_extension_schema(void);
 extern void btpg_notify_task(int64 task_id, const char *status, double progress,
 							 const char *step, int step_index, int total_steps,
