@@ -25,6 +25,7 @@
 #include "miscadmin.h"
 
 #include "pg_backtest.h"
+#include "sweep.h"
 #include "worker/worker.h"
 
 PG_MODULE_MAGIC;
@@ -43,6 +44,7 @@ void
 _PG_init(void)
 {
 	btpg_define_gucs();
+	btpg_sweep_define_gucs();
 	MarkGUCPrefixReserved("pg_backtest");
 
 	if (!process_shared_preload_libraries_in_progress)

@@ -1,0 +1,1102 @@
+/*-------------------------------------------------------------------------
+ *
+ * sweep.c
+ *	  Parameter sweeps: the SQL functions backtest_sweep() (table source)
+ *	  and backtest_sweep_query() (query source), the parsing of the grid,
+ *	  and the result rows; plus the sweep settings.
+ *
+ * A call reads the K-lines once (btpg_load_series, which validates them),
+ * expands the grid into combinations with the engine (bt_grid_expand), runs
+ * them in this backend and in background workers (sweep_parallel.c), then
+ * sorts the rows by the objective and returns them, materialized.
+ *
+ * The grid is a jsonb object.  Each key is a parameter of the strategy or
+ * of the simulator, with a list of values ([5, 10, 20]; booleans and enum
+ * strings for such parameters) or a range ({"from": 5, "to": 50,
+ * "step": 5}); the special keys are "constraint" (a string or an array of
+ * strings "<param|number> <op> <param|number>", parsed by the engine,
+ * never SQL), "sample" and "seed" (random search), "sort_by" and "top".
+ * Swept parameters are numbered in the order of the parameter space (the
+ * strategy's parameters in definition order, then the simulator's), never
+ * in jsonb key order: that order makes the combination order (the first
+ * swept parameter varies slowest) and the p1..p4 result columns.
+ *
+ * Decisions (also in the SQL comments and the README):
+ *	- a parameter both swept in the grid and set in params is an error;
+ *	- the strategy's cross-parameter checks (e.g. fast < slow) and the
+ *	  simulator's are applied to each combination, not to params alone:
+ *	  combinations failing them (or a constraint) are skipped with a NOTICE;
+ *	- rows are always sorted by the objective (default sharpe_ratio),
+ *	  descending except for the columns where lower is better
+ *	  (volatility_ann_pct, commissions and the two drawdown durations),
+ *	  NULLs last, ties in combination order.
+ *
+ * Settings: pg_backtest.sweep_workers (processes per sweep, default the
+ * number of online CPUs), pg_backtest.max_combinations (default 10000) and
+ * pg_backtest.sweep_cache_size (indicator lines kept per process, default
+ * 64MB), all PGC_USERSET.
+ *
+ * Each call allocates in its own memory context, deleted at the end; on
+ * error the transaction's cleanup frees it.
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * src/pg/sweep.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+#include <unistd.h>
+
+#include "common/shortest_dec.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "pg_backtest.h"
+#include "run.h"
+#include "sweep.h"
+
+PG_FUNCTION_INFO_V1(backtest_sweep);
+PG_FUNCTION_INFO_V1(backtest_sweep_query);
+
+/* Swept parameters with their own typed result columns (p1 .. p4) */
+#define SWEEP_PCOLS			4
+/* combo_no, params, p1_name, p1, ..., p4_name, p4, then the metrics */
+#define SWEEP_NATTS			(2 + 2 * SWEEP_PCOLS + BTPG_METRICS_NATTS)
+
+/* GUCs */
+int			btpg_sweep_workers = 1;
+int			btpg_max_combinations = 10000;
+int			btpg_sweep_cache_kb = 65536;
+
+/*
+ * The columns of backtest_metrics, in order (as btpg_metrics_values fills
+ * them), and whether lower is better when sorting by them.  Drawdowns are
+ * <= 0, so "descending" already puts the shallowest first.
+ */
+typedef struct MetricCol
+{
+	const char *name;
+	bool		lower_is_better;
+} MetricCol;
+
+static const MetricCol metric_cols[BTPG_METRICS_NATTS] = {
+	{"start_ts", false}, {"end_ts", false}, {"duration", false}, {"bars", false},
+	{"warmup_bars", false}, {"exposure_pct", false}, {"equity_final", false},
+	{"equity_peak", false}, {"commissions", true}, {"return_pct", false},
+	{"buy_hold_return_pct", false}, {"return_ann_pct", false},
+	{"volatility_ann_pct", true}, {"cagr_pct", false}, {"sharpe_ratio", false},
+	{"sortino_ratio", false}, {"calmar_ratio", false}, {"max_drawdown_pct", false},
+	{"avg_drawdown_pct", false}, {"max_drawdown_duration", true},
+	{"avg_drawdown_duration", true}, {"trades_count", false}, {"open_trades", false},
+	{"win_rate_pct", false}, {"best_trade_pct", false}, {"worst_trade_pct", false},
+	{"avg_trade_pct", false}, {"max_trade_duration", false},
+	{"avg_trade_duration", false}, {"profit_factor", false}, {"expectancy_pct", false},
+	{"sqn", false}, {"kelly_criterion", false}, {"omega_ratio", false},
+	{"periods_per_year", false}
+};
+
+#define DEFAULT_SORT_COL	14	/* sharpe_ratio */
+
+/* A parsed grid plus the options that are not the engine's business */
+typedef struct SweepSpec
+{
+	BtGrid		grid;
+	bool	   *swept;			/* by parameter space index */
+	int			sort_col;		/* into metric_cols */
+	int64		top;			/* 0 = every row */
+} SweepSpec;
+
+/* ---- settings ------------------------------------------------------------ */
+
+/*
+ * btpg_sweep_define_gucs
+ *		Define the runtime settings of sweeps; called from _PG_init.
+ */
+void
+btpg_sweep_define_gucs(void)
+{
+	long		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int			def_workers = (int) Max(1, Min(ncpu, 8));
+
+	btpg_sweep_workers = def_workers;
+	DefineCustomIntVariable("pg_backtest.sweep_workers",
+							"Processes that run the combinations of a parameter sweep.",
+							"The backend itself plus this many minus one background workers; "
+							"small sweeps use fewer (one process per 4 million bars x "
+							"combinations at most).  The default is the number of online CPUs, "
+							"at most 8.  Workers take max_worker_processes slots while the sweep "
+							"runs, so only superusers may change it.",
+							&btpg_sweep_workers, def_workers, 1, BTPG_MAX_SWEEP_WORKERS,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_backtest.max_combinations",
+							"Most combinations one parameter sweep may run.",
+							"A grid with more combinations (or a larger \"sample\") is an error.",
+							&btpg_max_combinations, 10000, 1, (int) BT_GRID_MAX_ENUMERATE,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_backtest.sweep_cache_size",
+							"Memory each process of a sweep may use to keep indicator lines.",
+							"Lines shared by combinations (the SMA(10) of every combination with "
+							"fast = 10) are computed once and kept up to this size, least "
+							"recently used first out.",
+							&btpg_sweep_cache_kb, 65536, 0, MAX_KILOBYTES,
+							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
+}
+
+/* ---- jsonb helpers ----------------------------------------------------------- */
+
+/* Name of a jsonb value's type, for messages */
+static const char *
+jbv_type(JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvNull:
+			return "null";
+		case jbvString:
+			return "a string";
+		case jbvNumeric:
+			return "a number";
+		case jbvBool:
+			return "a boolean";
+		case jbvBinary:
+			return JsonContainerIsArray(v->val.binary.data) ? "an array" : "an object";
+		default:
+			return "a container";
+	}
+}
+
+/* A jsonb number as a double (no overflow error: huge values become inf) */
+static double
+jbv_double(JsonbValue *v)
+{
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
+											  NumericGetDatum(v->val.numeric)));
+}
+
+/* An integer option of the grid ("sample", "seed", "top") */
+static int64
+grid_int_option(const char *key, JsonbValue *v, bool positive)
+{
+	double		d;
+
+	if (v->type != jbvNumeric)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("grid option \"%s\" must be an integer, not %s", key, jbv_type(v))));
+	d = jbv_double(v);
+	if (d != floor(d) || fabs(d) >= 9.2e18)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("grid option \"%s\" must be an integer, not %g", key, d)));
+	if (positive && d < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("grid option \"%s\" must be at least 1, not %.0f", key, d)));
+	return (int64) d;
+}
+
+/* ---- names, for hints ------------------------------------------------------- */
+
+/* "fast, slow, initial_capital, ...": the parameters of a strategy's space */
+static char *
+param_names(const BtStrategyDef *st)
+{
+	StringInfoData buf;
+	int			n = bt_param_space_size(st);
+
+	initStringInfo(&buf);
+	for (int i = 0; i < n; i++)
+		appendStringInfo(&buf, "%s%s", i ? ", " : "", bt_param_space_def(st, i)->name);
+	return buf.data;
+}
+
+/* The columns of backtest_metrics, comma-separated */
+static char *
+metric_names(void)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < BTPG_METRICS_NATTS; i++)
+		appendStringInfo(&buf, "%s%s", i ? ", " : "", metric_cols[i].name);
+	return buf.data;
+}
+
+/* ---- grid ---------------------------------------------------------------------- */
+
+/* One value of a list in the grid, as the double the engine stores */
+static double
+grid_value(const BtParamDef *def, JsonbValue *v)
+{
+	double		d = 0;
+	BtError		err;
+
+	switch (def->type)
+	{
+		case BT_PARAM_BOOL:
+			if (v->type != jbvBool)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("grid values of parameter \"%s\" must be booleans, not %s",
+								def->name, jbv_type(v))));
+			return v->val.boolean ? 1.0 : 0.0;
+		case BT_PARAM_ENUM:
+			{
+				StringInfoData choices;
+
+				initStringInfo(&choices);
+				for (int i = 0; i < BT_MAX_CHOICES && def->choices[i]; i++)
+				{
+					if (v->type == jbvString &&
+						strlen(def->choices[i]) == (size_t) v->val.string.len &&
+						strncmp(def->choices[i], v->val.string.val, v->val.string.len) == 0)
+						return (double) i;
+					appendStringInfo(&choices, "%s\"%s\"", i ? ", " : "", def->choices[i]);
+				}
+				if (v->type != jbvString)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("grid values of parameter \"%s\" must be strings, not %s",
+									def->name, jbv_type(v)),
+							 errhint("Valid values are: %s.", choices.data)));
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid value \"%.*s\" in the grid for parameter \"%s\"",
+								v->val.string.len, v->val.string.val, def->name),
+						 errhint("Valid values are: %s.", choices.data)));
+			}
+			break;
+		case BT_PARAM_INT:
+		case BT_PARAM_NUM:
+			if (v->type != jbvNumeric)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("grid values of parameter \"%s\" must be numbers, not %s",
+								def->name, jbv_type(v)),
+						 errhint("Give a list of numbers, e.g. [5, 10, 20], or a range, e.g. {\"from\": 5, \"to\": 50, \"step\": 5}.")));
+			d = jbv_double(v);
+			if (def->type == BT_PARAM_INT && isfinite(d) && d != floor(d))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("grid values of parameter \"%s\" must be integers, not %g",
+								def->name, d)));
+			break;
+	}
+	if (!bt_param_check(def, d, &err))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value in the grid: %s", err.msg),
+				 err.hint[0] ? errhint("%s", err.hint) : 0));
+	return d;
+}
+
+/* A list axis: every element of the array, in the order given */
+static void
+grid_list(const BtParamDef *def, JsonbContainer *arr, BtGridAxis *axis)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			n = JsonContainerSize(arr);
+
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the grid gives no value for parameter \"%s\"", def->name),
+				 errhint("List at least one value, e.g. [5, 10, 20].")));
+	if (n > BT_GRID_MAX_VALUES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the grid gives %d values for parameter \"%s\", more than %d",
+						n, def->name, BT_GRID_MAX_VALUES)));
+	axis->values = palloc(sizeof(double) * n);
+	axis->nvalues = 0;
+	it = JsonbIteratorInit(arr);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		if (tok == WJB_ELEM)
+			axis->values[axis->nvalues++] = grid_value(def, &v);
+}
+
+/* The hint for a parameter that cannot take a range: its list of values */
+static int
+hint_list_values(const BtParamDef *def)
+{
+	if (def->type == BT_PARAM_BOOL)
+		return errhint("List its values instead: [false, true].");
+	return errhint("List its values instead, e.g. [\"%s\", \"%s\"].",
+				   def->choices[0], def->choices[1] ? def->choices[1] : def->choices[0]);
+}
+
+/* A range axis: {"from": a, "to": b, "step": s} */
+static void
+grid_range(const BtStrategyDef *st, int param, JsonbContainer *obj, const BtAlloc *a,
+		   BtGridAxis *axis)
+{
+	const BtParamDef *def = bt_param_space_def(st, param);
+	static const char *const keys[3] = {"from", "to", "step"};
+	double		val[3];
+	BtError		err;
+
+	if (def->type != BT_PARAM_INT && def->type != BT_PARAM_NUM)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("parameter \"%s\" cannot be swept over a range", def->name),
+				 hint_list_values(def)));
+	for (int k = 0; k < 3; k++)
+	{
+		JsonbValue *v = getKeyJsonValueFromContainer(obj, keys[k], strlen(keys[k]), NULL);
+
+		if (v == NULL || JsonContainerSize(obj) != 3)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the range of parameter \"%s\" must have exactly the keys \"from\", \"to\" and \"step\"",
+							def->name),
+					 errhint("For example: {\"%s\": {\"from\": 5, \"to\": 50, \"step\": 5}}.",
+							 def->name)));
+		if (v->type != jbvNumeric)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("\"%s\" of the range of parameter \"%s\" must be a number, not %s",
+							keys[k], def->name, jbv_type(v))));
+		val[k] = jbv_double(v);
+	}
+	if (!(val[2] > 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the step of the range of parameter \"%s\" must be positive, not %g",
+						def->name, val[2])));
+	if (val[0] > val[1])
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the range of parameter \"%s\" is empty: \"from\" (%g) is greater than \"to\" (%g)",
+						def->name, val[0], val[1]),
+				 errhint("Ranges count upwards: swap \"from\" and \"to\".")));
+	if (!bt_grid_range(st, param, val[0], val[1], val[2], a, axis, &err))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s", err.msg),
+				 errdetail("The grid sweeps \"%s\" from %g to %g by %g.",
+						   def->name, val[0], val[1], val[2]),
+				 err.hint[0] ? errhint("%s", err.hint) : 0));
+}
+
+/* The "constraint" option: one string, or an array of strings */
+static void
+grid_constraints(const BtStrategyDef *st, JsonbValue *v, BtGrid *g)
+{
+	JsonbValue	one;
+	JsonbIterator *it = NULL;
+	JsonbIteratorToken tok;
+	bool		single = v->type == jbvString;
+
+	if (!single && !(v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("grid option \"constraint\" must be a string or an array of strings, not %s",
+						jbv_type(v)),
+				 errhint("For example: {\"constraint\": \"fast < slow\"}.")));
+	if (!single)
+		it = JsonbIteratorInit(v->val.binary.data);
+	for (;;)
+	{
+		char	   *text;
+		BtError		err;
+
+		if (single)
+			one = *v;
+		else
+		{
+			while ((tok = JsonbIteratorNext(&it, &one, true)) != WJB_DONE && tok != WJB_ELEM)
+				;
+			if (tok == WJB_DONE)
+				break;
+			if (one.type != jbvString)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("each constraint must be a string, not %s", jbv_type(&one)),
+						 errhint("For example: {\"constraint\": [\"fast < slow\", \"slow <= 200\"]}.")));
+		}
+		if (g->nconstraints >= BT_GRID_MAX_CONSTRAINTS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("the grid has more than %d constraints", BT_GRID_MAX_CONSTRAINTS)));
+		text = pnstrdup(one.val.string.val, one.val.string.len);
+		if (!bt_constraint_parse(st, text, &g->constraints[g->nconstraints], &err))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s", err.msg),
+					 err.hint[0] ? errhint("%s", err.hint) :
+					 errhint("A constraint is \"<parameter or number> <operator> <parameter or number>\", "
+							 "e.g. \"fast < slow\"; the operators are <, <=, >, >=, =, != and <>.")));
+		g->nconstraints++;
+		if (single)
+			break;
+	}
+}
+
+/*
+ * Parse the grid into spec.  Axes end up in parameter space order.
+ * Range values come from the allocator a.
+ */
+static void
+parse_grid(Jsonb *grid, const BtStrategyDef *st, const BtAlloc *a, SweepSpec *spec)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	BtGrid	   *g = &spec->grid;
+
+	memset(g, 0, sizeof(*g));
+	spec->swept = palloc0(sizeof(bool) * bt_param_space_size(st));
+	spec->sort_col = DEFAULT_SORT_COL;
+	spec->top = 0;
+
+	if (!JB_ROOT_IS_OBJECT(grid) || JB_ROOT_IS_SCALAR(grid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the grid must be a jsonb object"),
+				 errhint("For example: '{\"fast\": [5, 10, 20], \"slow\": {\"from\": 20, \"to\": 100, \"step\": 20}}'.")));
+
+	it = JsonbIteratorInit(&grid->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		char	   *key;
+		int			param;
+		BtGridAxis *axis;
+
+		if (tok != WJB_KEY)
+			continue;
+		key = pnstrdup(v.val.string.val, v.val.string.len);
+		tok = JsonbIteratorNext(&it, &v, true);
+
+		if (strcmp(key, "constraint") == 0)
+		{
+			grid_constraints(st, &v, g);
+			continue;
+		}
+		if (strcmp(key, "sample") == 0)
+		{
+			g->sample = grid_int_option(key, &v, true);
+			continue;
+		}
+		if (strcmp(key, "seed") == 0)
+		{
+			g->seed = (uint64_t) grid_int_option(key, &v, false);
+			continue;
+		}
+		if (strcmp(key, "top") == 0)
+		{
+			spec->top = grid_int_option(key, &v, true);
+			continue;
+		}
+		if (strcmp(key, "sort_by") == 0)
+		{
+			char	   *col;
+
+			if (v.type != jbvString)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("grid option \"sort_by\" must be a string, not %s", jbv_type(&v))));
+			col = pnstrdup(v.val.string.val, v.val.string.len);
+			spec->sort_col = -1;
+			for (int i = 0; i < BTPG_METRICS_NATTS; i++)
+				if (strcmp(col, metric_cols[i].name) == 0)
+					spec->sort_col = i;
+			if (spec->sort_col < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("unknown sort_by column \"%s\"", col),
+						 errhint("Sort by a column of backtest_metrics: %s.", metric_names())));
+			continue;
+		}
+
+		param = bt_param_space_find(st, key);
+		if (param < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown parameter \"%s\" in the grid for strategy \"%s\"", key, st->name),
+					 errhint("Valid parameters are: %s; the options are constraint, sample, seed, sort_by and top.",
+							 param_names(st))));
+		if (g->naxes >= BT_GRID_MAX_AXES)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("the grid sweeps more than %d parameters", BT_GRID_MAX_AXES)));
+		axis = &g->axes[g->naxes];
+		memset(axis, 0, sizeof(*axis));
+		if (v.type == jbvBinary && JsonContainerIsArray(v.val.binary.data))
+			grid_list(bt_param_space_def(st, param), v.val.binary.data, axis);
+		else if (v.type == jbvBinary && JsonContainerIsObject(v.val.binary.data))
+			grid_range(st, param, v.val.binary.data, a, axis);
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the grid value of parameter \"%s\" must be an array of values or a range object, not %s",
+							key, jbv_type(&v)),
+					 errhint("For example: {\"%s\": [5, 10, 20]} or {\"%s\": {\"from\": 5, \"to\": 50, \"step\": 5}}.",
+							 key, key)));
+		axis->param = param;
+		spec->swept[param] = true;
+		g->naxes++;
+	}
+
+	if (g->naxes == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the grid sweeps no parameter"),
+				 errhint("Give at least one parameter with a list or a range of values, e.g. '{\"fast\": [5, 10, 20]}'.")));
+
+	/* parameter space order (insertion sort: at most BT_GRID_MAX_AXES) */
+	for (int i = 1; i < g->naxes; i++)
+	{
+		BtGridAxis	x = g->axes[i];
+		int			j = i;
+
+		for (; j > 0 && g->axes[j - 1].param > x.param; j--)
+			g->axes[j] = g->axes[j - 1];
+		g->axes[j] = x;
+	}
+}
+
+/* ---- params ---------------------------------------------------------------- */
+
+/*
+ * Parse params (NULL = '{}') into the base configuration and the column
+ * mapping, like btpg_parse_backtest_params but with the cross-parameter
+ * checks left to each combination (params may hold slow = 5 while the
+ * grid sweeps fast over [2, 3]: the default fast = 10 must not fail).
+ * Only the checks no swept parameter takes part in are run here.  A
+ * parameter in both the grid and params is an error.
+ */
+static void
+parse_params(Jsonb *params, const BtStrategyDef *st, const SweepSpec *spec,
+			 BtConfig *cfg, BtColumns *cols)
+{
+	char	   *what = psprintf("strategy \"%s\"", st->name);
+	bool		strat_swept = false;
+	bool		sim_swept = false;
+	BtError		err;
+
+	bt_config_defaults(cfg, st);
+	btpg_columns_defaults(cols);
+	if (!st->needs_signal)
+		cols->name[BTCOL_SIGNAL] = NULL;
+	if (!st->needs_volume)
+		cols->name[BTCOL_VOLUME] = NULL;
+
+	if (params != NULL)
+	{
+		JsonbIterator *it;
+		JsonbValue	v;
+		JsonbIteratorToken tok;
+
+		if (!JB_ROOT_IS_OBJECT(params) || JB_ROOT_IS_SCALAR(params))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("backtest parameters must be a jsonb object"),
+					 errhint("For example: '{\"commission\": 0.001}'.")));
+		it = JsonbIteratorInit(&params->root);
+		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		{
+			char	   *key;
+			int			param;
+
+			if (tok != WJB_KEY)
+				continue;
+			key = pnstrdup(v.val.string.val, v.val.string.len);
+			tok = JsonbIteratorNext(&it, &v, true);
+			if (strcmp(key, "columns") == 0)
+			{
+				bool		keep_volume = cols->name[BTCOL_VOLUME] != NULL;
+				bool		keep_signal = cols->name[BTCOL_SIGNAL] != NULL;
+
+				btpg_parse_columns(&v, cols);
+				if (!keep_volume)
+					cols->name[BTCOL_VOLUME] = NULL;
+				if (!keep_signal)
+					cols->name[BTCOL_SIGNAL] = NULL;
+				continue;
+			}
+			param = bt_param_space_find(st, key);
+			if (param < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("unknown parameter \"%s\" for %s", key, what),
+						 errhint("Valid parameters are: %s, columns.", param_names(st))));
+			if (spec->swept[param])
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("parameter \"%s\" is both swept in the grid and set in params", key),
+						 errhint("Remove it from params: the grid gives its values.")));
+			bt_config_set(cfg, param, btpg_param_value(bt_param_space_def(st, param), &v, what));
+		}
+	}
+	if (st->needs_volume && cols->name[BTCOL_VOLUME] == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s needs a volume column", what)));
+
+	for (int i = 0; i < spec->grid.naxes; i++)
+	{
+		if (spec->grid.axes[i].param < st->nparams)
+			strat_swept = true;
+		else
+			sim_swept = true;
+	}
+	if (!strat_swept && st->check && !st->check(cfg->sp, &err))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid parameters for %s: %s", what, err.msg),
+				 err.hint[0] ? errhint("%s", err.hint) : 0));
+	if (!sim_swept && !bt_sim_check(&cfg->sim, &err))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid parameters for %s: %s", what, err.msg),
+				 err.hint[0] ? errhint("%s", err.hint) : 0));
+}
+
+/* ---- limits ------------------------------------------------------------------ */
+
+/* Check the number of combinations against pg_backtest.max_combinations */
+static void
+check_combinations(const BtGrid *g)
+{
+	int64		raw = bt_grid_size(g);
+
+	if (g->sample > 0)
+	{
+		if (g->sample > btpg_max_combinations)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("a sample of " INT64_FORMAT " combinations is more than pg_backtest.max_combinations (%d)",
+							g->sample, btpg_max_combinations),
+					 errhint("Take a smaller sample, or raise pg_backtest.max_combinations.")));
+		if (raw < 0 || raw > BT_GRID_MAX_ENUMERATE)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("the grid has too many combinations to sample from"),
+					 raw < 0 ? errdetail("Their number overflows a 64-bit integer.") :
+					 errdetail("It has " INT64_FORMAT " combinations; a random search enumerates at most " INT64_FORMAT ".",
+							   raw, (int64) BT_GRID_MAX_ENUMERATE),
+					 errhint("Narrow the grid: use fewer values or coarser steps.")));
+		return;
+	}
+	if (raw < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the grid has too many combinations"),
+				 errdetail("Their number overflows a 64-bit integer."),
+				 errhint("Narrow the grid, or use \"sample\" for a random search.")));
+	if (raw > btpg_max_combinations)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the grid has " INT64_FORMAT " combinations, more than pg_backtest.max_combinations (%d)",
+						raw, btpg_max_combinations),
+				 errhint("Narrow the grid, use \"sample\" for a random search, or raise pg_backtest.max_combinations.")));
+}
+
+/* ---- rows ------------------------------------------------------------------------ */
+
+/* The value a metric column sorts by; NaN where the column is NULL */
+static double
+metric_key(const BtMetrics *m, int col)
+{
+	double		x;
+
+	switch (col)
+	{
+		case 0:
+			return m->bars > 0 ? (double) m->start_ts : NAN;
+		case 1:
+			return m->bars > 0 ? (double) m->end_ts : NAN;
+		case 2:
+			return m->bars > 0 ? (double) m->duration : NAN;
+		case 3:
+			return (double) m->bars;
+		case 4:
+			return (double) m->warmup_bars;
+		case 5:
+			x = m->exposure_pct;
+			break;
+		case 6:
+			x = m->equity_final;
+			break;
+		case 7:
+			x = m->equity_peak;
+			break;
+		case 8:
+			x = m->commissions;
+			break;
+		case 9:
+			x = m->return_pct;
+			break;
+		case 10:
+			x = m->buy_hold_return_pct;
+			break;
+		case 11:
+			x = m->return_ann_pct;
+			break;
+		case 12:
+			x = m->volatility_ann_pct;
+			break;
+		case 13:
+			x = m->cagr_pct;
+			break;
+		case 14:
+			x = m->sharpe_ratio;
+			break;
+		case 15:
+			x = m->sortino_ratio;
+			break;
+		case 16:
+			x = m->calmar_ratio;
+			break;
+		case 17:
+			x = m->max_drawdown_pct;
+			break;
+		case 18:
+			x = m->avg_drawdown_pct;
+			break;
+		case 19:
+			/* intervals are whole microseconds: sort as they are shown */
+			x = isfinite(m->max_drawdown_duration) ? (double) llround(m->max_drawdown_duration) : NAN;
+			break;
+		case 20:
+			x = isfinite(m->avg_drawdown_duration) ? (double) llround(m->avg_drawdown_duration) : NAN;
+			break;
+		case 21:
+			return (double) m->trades_count;
+		case 22:
+			return (double) m->open_trades;
+		case 23:
+			x = m->win_rate_pct;
+			break;
+		case 24:
+			x = m->best_trade_pct;
+			break;
+		case 25:
+			x = m->worst_trade_pct;
+			break;
+		case 26:
+			x = m->avg_trade_pct;
+			break;
+		case 27:
+			x = isfinite(m->max_trade_duration) ? (double) llround(m->max_trade_duration) : NAN;
+			break;
+		case 28:
+			x = isfinite(m->avg_trade_duration) ? (double) llround(m->avg_trade_duration) : NAN;
+			break;
+		case 29:
+			x = m->profit_factor;
+			break;
+		case 30:
+			x = m->expectancy_pct;
+			break;
+		case 31:
+			x = m->sqn;
+			break;
+		case 32:
+			x = m->kelly_criterion;
+			break;
+		case 33:
+			x = m->omega_ratio;
+			break;
+		case 34:
+			x = m->periods_per_year;
+			break;
+		default:
+			elog(ERROR, "unexpected metrics column %d", col);
+			return NAN;
+	}
+	return isfinite(x) ? x : NAN;	/* NaN and infinities are NULL in the row */
+}
+
+typedef struct SortItem
+{
+	double		key;			/* NaN = NULL */
+	int64		combo;
+} SortItem;
+
+/* qsort_arg comparator: by key (NULLs last), then by combination */
+static int
+sort_item_cmp(const void *pa, const void *pb, void *arg)
+{
+	const SortItem *a = pa;
+	const SortItem *b = pb;
+	bool		lower_better = *(const bool *) arg;
+	bool		anull = isnan(a->key);
+	bool		bnull = isnan(b->key);
+
+	if (anull != bnull)
+		return anull ? 1 : -1;
+	if (!anull && a->key != b->key)
+	{
+		if (lower_better)
+			return a->key < b->key ? -1 : 1;
+		return a->key > b->key ? -1 : 1;
+	}
+	return a->combo < b->combo ? -1 : (a->combo > b->combo ? 1 : 0);
+}
+
+/* A parameter value as a JSON scalar */
+static void
+append_param_json(StringInfo buf, const BtParamDef *def, double x)
+{
+	char		num[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+	switch (def->type)
+	{
+		case BT_PARAM_BOOL:
+			appendStringInfoString(buf, x != 0 ? "true" : "false");
+			break;
+		case BT_PARAM_ENUM:
+			escape_json(buf, def->choices[(int) x]);
+			break;
+		default:
+			double_to_shortest_decimal_buf(x, num);
+			appendStringInfoString(buf, num);
+			break;
+	}
+}
+
+/* Fill the first 2 + 2 * SWEEP_PCOLS columns of the row of combination k */
+static void
+param_values(const BtStrategyDef *st, const BtGrid *g, const BtConfig *cfg, int64 k,
+			 Datum *values, bool *nulls)
+{
+	StringInfoData js;
+
+	initStringInfo(&js);
+	appendStringInfoChar(&js, '{');
+	for (int i = 0; i < g->naxes; i++)
+	{
+		const BtParamDef *def = bt_param_space_def(st, g->axes[i].param);
+		double		x = bt_config_get(cfg, g->axes[i].param);
+
+		if (i > 0)
+			appendStringInfoString(&js, ", ");
+		escape_json(&js, def->name);
+		appendStringInfoString(&js, ": ");
+		append_param_json(&js, def, x);
+	}
+	appendStringInfoChar(&js, '}');
+
+	values[0] = Int32GetDatum((int32) (k + 1));
+	nulls[0] = false;
+	values[1] = DirectFunctionCall1(jsonb_in, CStringGetDatum(js.data));
+	nulls[1] = false;
+	for (int i = 0; i < SWEEP_PCOLS; i++)
+	{
+		bool		used = i < g->naxes;
+
+		nulls[2 + 2 * i] = nulls[3 + 2 * i] = !used;
+		if (!used)
+			continue;
+		values[2 + 2 * i] = CStringGetTextDatum(bt_param_space_def(st, g->axes[i].param)->name);
+		values[3 + 2 * i] = Float8GetDatum(bt_config_get(cfg, g->axes[i].param));
+	}
+}
+
+/* ---- the SQL functions ------------------------------------------------------ */
+
+/*
+ * Common body of backtest_sweep and backtest_sweep_query: parse, load,
+ * expand, run, sort, emit.
+ */
+static Datum
+sweep_common(FunctionCallInfo fcinfo, bool query_source)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			a = query_source ? 1 : 2;	/* index of the strategy argument */
+	MemoryContext cxt;
+	MemoryContext loadcxt;
+	MemoryContext old;
+	BtAlloc		alloc;
+	const BtStrategyDef *st;
+	SweepSpec	spec;
+	BtConfig	base;
+	BtLoadSpec	load;
+	BtSeries	s;
+	BtConfig   *combos = NULL;
+	int64		ncombos = 0;
+	int64		nskipped = 0;
+	int64		nrows;
+	int64		nbars;
+	int64		short_data = 0;
+	BtMetrics  *metrics;
+	SortItem   *order;
+	BtError		err;
+	bool		lower_better;
+	Datum		values[SWEEP_NATTS];
+	bool		nulls[SWEEP_NATTS];
+
+	SetSingleFuncCall(fcinfo, 0);
+	if (rsinfo->setDesc->natts != SWEEP_NATTS)
+		elog(ERROR, "backtest_sweep returns %d columns, expected %d: reinstall the extension",
+			 rsinfo->setDesc->natts, SWEEP_NATTS);
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_backtest sweep",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	btpg_alloc_init(&alloc, cxt);
+
+	/* ---- arguments ---- */
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the source must not be NULL")));
+	if (PG_ARGISNULL(a))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the strategy must not be NULL"),
+				 errhint("See SELECT * FROM backtest_strategies().")));
+	if (PG_ARGISNULL(a + 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the grid must not be NULL"),
+				 errhint("For example: '{\"fast\": [5, 10, 20], \"slow\": {\"from\": 20, \"to\": 100, \"step\": 20}}'.")));
+	st = btpg_lookup_strategy(text_to_cstring(PG_GETARG_TEXT_PP(a)));
+	parse_grid(PG_GETARG_JSONB_P(a + 1), st, &alloc, &spec);
+	memset(&load, 0, sizeof(load));
+	parse_params(PG_ARGISNULL(a + 2) ? NULL : PG_GETARG_JSONB_P(a + 2), st, &spec,
+				 &base, &load.cols);
+	check_combinations(&spec.grid);
+
+	/* ---- the combinations (before reading any data: errors come early) ---- */
+	if (bt_grid_expand(&spec.grid, &base, btpg_max_combinations, &alloc,
+					   &combos, &ncombos, &nskipped, &err) != BT_OK)
+		btpg_report(&err, NULL);
+
+	/* ---- the bars: read and validated once ---- */
+	load.need_volume = load.cols.name[BTCOL_VOLUME] != NULL;
+	load.need_signal = st->needs_signal;
+	if (query_source)
+		load.query = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	else
+	{
+		load.relid = PG_GETARG_OID(0);
+		load.symbol = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+		if (!PG_ARGISNULL(5))
+		{
+			load.has_start = true;
+			load.start_ts = PG_GETARG_TIMESTAMPTZ(5);
+		}
+		if (!PG_ARGISNULL(6))
+		{
+			load.has_end = true;
+			load.end_ts = PG_GETARG_TIMESTAMPTZ(6);
+		}
+		if (load.has_start && load.has_end && load.start_ts > load.end_ts)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("start_ts is after end_ts")));
+	}
+	loadcxt = AllocSetContextCreate(cxt, "pg_backtest sweep bars", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(loadcxt);
+	btpg_load_series(&load, &s);
+	MemoryContextSwitchTo(cxt);
+	nbars = s.n;
+
+	if (nskipped > 0)
+	{
+		int64		raw = bt_grid_size(&spec.grid);
+
+		if (ncombos == 0)
+			ereport(NOTICE,
+					(errmsg("every combination of the grid was skipped"),
+					 errdetail("All " INT64_FORMAT " combinations fail a constraint or the parameter checks of strategy \"%s\".",
+							   nskipped, st->name),
+					 errhint("Check the constraints and the values of the swept parameters.")));
+		else if (spec.grid.sample > 0)
+			ereport(NOTICE,
+					(errmsg(INT64_FORMAT " combinations of the grid skipped before sampling", nskipped),
+					 errdetail("They fail a constraint or the parameter checks of strategy \"%s\".",
+							   st->name)));
+		else
+			ereport(NOTICE,
+					(errmsg(INT64_FORMAT " of the grid's " INT64_FORMAT " combinations skipped",
+							nskipped, raw),
+					 errdetail("They fail a constraint or the parameter checks of strategy \"%s\".",
+							   st->name)));
+	}
+
+	/* ---- run ---- */
+	metrics = palloc_extended(sizeof(BtMetrics) * Max(ncombos, 1), MCXT_ALLOC_HUGE);
+	btpg_sweep_execute(&s, st, combos, ncombos, loadcxt, metrics);
+	/* s's arrays are gone with loadcxt */
+
+	if (ncombos > 0 && nbars == 0)
+		ereport(NOTICE,
+				(errmsg("no bars to backtest: the source returned no rows"),
+				 errhint("Check the symbol, the time range and the source.")));
+	else
+	{
+		for (int64 i = 0; i < ncombos; i++)
+			if (metrics[i].warmup_bars >= nbars)
+				short_data++;
+		if (short_data > 0)
+			ereport(NOTICE,
+					(errmsg(INT64_FORMAT " of " INT64_FORMAT " combinations need more bars than the " INT64_FORMAT " the source returned",
+							short_data, ncombos, nbars),
+					 errdetail("Their indicators never become defined, so they made no trades."),
+					 errhint("Use a longer time range or shorter indicator windows.")));
+	}
+
+	/* ---- sort by the objective, cut to top ---- */
+	lower_better = metric_cols[spec.sort_col].lower_is_better;
+	order = palloc_extended(sizeof(SortItem) * Max(ncombos, 1), MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < ncombos; i++)
+	{
+		order[i].key = metric_key(&metrics[i], spec.sort_col);
+		order[i].combo = i;
+	}
+	qsort_arg(order, ncombos, sizeof(SortItem), sort_item_cmp, &lower_better);
+	nrows = spec.top > 0 ? Min(spec.top, ncombos) : ncombos;
+
+	/* ---- rows ---- */
+	for (int64 r = 0; r < nrows; r++)
+	{
+		int64		k = order[r].combo;
+
+		param_values(st, &spec.grid, &combos[k], k, values, nulls);
+		btpg_metrics_values(&metrics[k], values + 2 + 2 * SWEEP_PCOLS,
+							nulls + 2 + 2 * SWEEP_PCOLS);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		if ((r & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	return (Datum) 0;
+}
+
+/*
+ * backtest_sweep(source regclass, symbol text, strategy text, grid jsonb,
+ *				  params jsonb, start_ts timestamptz, end_ts timestamptz)
+ *		One row per combination of the grid over the K-lines of a table.
+ */
+Datum
+backtest_sweep(PG_FUNCTION_ARGS)
+{
+	return sweep_common(fcinfo, false);
+}
+
+/*
+ * backtest_sweep_query(query text, strategy text, grid jsonb, params jsonb)
+ *		The same over the rows of a query (in ts order).
+ */
+Datum
+backtest_sweep_query(PG_FUNCTION_ARGS)
+{
+	return sweep_common(fcinfo, true);
+}

@@ -1,0 +1,721 @@
+/*-------------------------------------------------------------------------
+ *
+ * sweep_parallel.c
+ *	  The parallel executor of parameter sweeps: the calling backend (the
+ *	  leader) and up to pg_backtest.sweep_workers - 1 dynamic background
+ *	  workers run the combinations of one sweep over one series.
+ *
+ * The leader puts everything the workers need into one dynamic shared
+ * memory segment:
+ *
+ *	  SweepShared	header: sizes, offsets, the work counter, flags
+ *	  SweepSlot[]	one per combination: done flag, status, metrics
+ *	  BtConfig[]	the combinations (strategy pointer cleared)
+ *	  bars			ts, open, high, low, close[, volume][, signal]
+ *
+ * The arrays are shared, not copied per worker.  The segment holds no
+ * pointers (the library may be mapped at a different address in each
+ * process): arrays are found by offset from the segment's start, and the
+ * strategy by its index in bt_strategies.  Workers need no database
+ * connection (BGWORKER_SHMEM_ACCESS only) and read nothing but the segment.
+ *
+ * Work is handed out in chunks of consecutive combinations (consecutive
+ * combinations share indicator lines, which each process's BtSweepCtx
+ * computes once) by an atomic counter; the leader takes chunks too.  Each
+ * combination's result goes to its own slot, so the results, and their
+ * order, do not depend on which process ran what.
+ *
+ * Locking and memory ordering: there are no locks.
+ *	- next (work counter): pg_atomic_fetch_add_u64 claims [k, k + chunk);
+ *	  a claim at or beyond ncombos means no work is left, for good.
+ *	- a slot is written only by the process that claimed it (or, after all
+ *	  workers have left, by the leader): metrics and status first, then
+ *	  pg_write_barrier, then done = 1, then ndone += 1 (a full barrier).
+ *	- nactive counts attached workers: a worker increments it before its
+ *	  first claim and decrements it when it detaches (also when it dies of
+ *	  an error: the decrement is an on_dsm_detach callback), then sets the
+ *	  leader's latch.  Once the leader's own claim failed, nactive = 0 means
+ *	  no process will ever write a slot again: the leader then runs any
+ *	  combination not marked done itself (a worker died mid-chunk).
+ *	- abort: set by the leader when the sweep is over and whenever it
+ *	  detaches (on error or cancel too: an on_dsm_detach callback); workers
+ *	  test it between combinations and in the engine's progress callback,
+ *	  and stop.
+ *
+ * Small sweeps start fewer workers (sweep_process_count); after a sweep the
+ * leader waits for its workers to exit, so that their slots are free for
+ * the next one.  If no worker can be started, or the segment cannot be
+ * created, the backend runs the sweep alone (with a NOTICE).  Without
+ * workers no segment is made: the slots are backend-local.
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * src/pg/sweep_parallel.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+#include <sys/mman.h>
+#ifdef __linux__
+#include <sys/statvfs.h>
+#endif
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "port/atomics.h"
+#include "postmaster/bgworker.h"
+#include "storage/dsm.h"
+#include "storage/dsm_impl.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+#include "pg_backtest.h"
+#include "sweep.h"
+
+#define SWEEP_MAGIC			0x62747377	/* "btsw" */
+
+/* Columns of bars after ts, in this order in SweepShared.off_col */
+#define SWEEP_COL_OPEN		0
+#define SWEEP_COL_HIGH		1
+#define SWEEP_COL_LOW		2
+#define SWEEP_COL_CLOSE		3
+#define SWEEP_COL_VOLUME	4
+#define SWEEP_COL_SIGNAL	5
+#define SWEEP_NCOLS			6
+
+/* A process is worth starting for this many bar-runs (bars x combinations) */
+#define SWEEP_BAR_RUNS_PER_PROCESS	4000000.0
+
+/* Longest wait between two looks at the workers (they also set our latch) */
+#define SWEEP_WAIT_MS		100L
+
+/* The result of one combination */
+typedef struct SweepSlot
+{
+	pg_atomic_uint32 done;		/* 1 once status and metrics are written */
+	int32		status;			/* BtErrCode of the run */
+	BtMetrics	metrics;
+} SweepSlot;
+
+/* Header of the segment (or, without workers, of a backend-local block) */
+typedef struct SweepShared
+{
+	uint32		magic;
+	int32		strategy_index; /* into bt_strategies */
+	int32		leader_pgprocno;	/* whose latch workers set */
+	int32		chunk;			/* combinations per claim */
+	int64		nbars;
+	int64		ncombos;
+	Size		cache_bytes;	/* each process's indicator line cache */
+	Size		off_ts;
+	Size		off_col[SWEEP_NCOLS];	/* 0 = column absent */
+	Size		off_combos;
+	Size		off_slots;
+	pg_atomic_uint64 next;		/* first combination not yet claimed */
+	pg_atomic_uint64 ndone;		/* slots marked done */
+	pg_atomic_uint32 nactive;	/* workers attached */
+	pg_atomic_uint32 abort;		/* the leader has left: stop */
+} SweepShared;
+
+/* One process's view of a sweep (backend-local pointers) */
+typedef struct SweepView
+{
+	SweepShared *sh;
+	SweepSlot  *slots;
+	const BtConfig *combos;		/* strategy pointers not valid in DSM */
+	const BtStrategyDef *st;
+	BtSeries	s;
+	bool		is_leader;
+	int64		nrun;			/* combinations this process ran */
+} SweepView;
+
+/*
+ * The leader's worker handles, for the detach callback.  Lives in
+ * TopMemoryContext: the callback may run during error cleanup, after the
+ * query's memory is gone; it frees this.
+ */
+typedef struct SweepLeader
+{
+	SweepShared *sh;
+	int			nhandles;
+	BackgroundWorkerHandle *handles[BTPG_MAX_SWEEP_WORKERS];
+} SweepLeader;
+
+/* ---- layout ----------------------------------------------------------- */
+
+/* Size of the segment; fills the offsets of sh */
+static Size
+sweep_layout(SweepShared *sh, const BtSeries *s, bool parallel)
+{
+	Size		off = CACHELINEALIGN(sizeof(SweepShared));
+	Size		colbytes = mul_size((Size) s->n, sizeof(double));
+
+	sh->off_slots = off;
+	off = CACHELINEALIGN(add_size(off, mul_size((Size) sh->ncombos, sizeof(SweepSlot))));
+	if (!parallel)
+	{
+		/* backend-local: the caller's combinations and bars are used as they are */
+		sh->off_combos = sh->off_ts = 0;
+		memset(sh->off_col, 0, sizeof(sh->off_col));
+		return off;
+	}
+	sh->off_combos = off;
+	off = CACHELINEALIGN(add_size(off, mul_size((Size) sh->ncombos, sizeof(BtConfig))));
+	sh->off_ts = off;
+	off = CACHELINEALIGN(add_size(off, mul_size((Size) s->n, sizeof(int64_t))));
+	for (int c = 0; c < SWEEP_NCOLS; c++)
+	{
+		bool		present = c < SWEEP_COL_VOLUME ||
+			(c == SWEEP_COL_VOLUME && s->volume != NULL) ||
+			(c == SWEEP_COL_SIGNAL && s->signal != NULL);
+
+		sh->off_col[c] = 0;
+		if (!present)
+			continue;
+		sh->off_col[c] = off;
+		off = CACHELINEALIGN(add_size(off, colbytes));
+	}
+	return off;
+}
+
+/* A column of the bars in the segment, or NULL if absent */
+static inline const double *
+sweep_col(SweepShared *sh, int c)
+{
+	return sh->off_col[c] ? (const double *) ((char *) sh + sh->off_col[c]) : NULL;
+}
+
+/* Fill a process's view of a segment (parallel mode) */
+static void
+sweep_view_init(SweepView *v, SweepShared *sh, bool is_leader)
+{
+	v->sh = sh;
+	v->slots = (SweepSlot *) ((char *) sh + sh->off_slots);
+	v->combos = (const BtConfig *) ((char *) sh + sh->off_combos);
+	v->st = &bt_strategies[sh->strategy_index];
+	v->is_leader = is_leader;
+	v->nrun = 0;
+	memset(&v->s, 0, sizeof(v->s));
+	v->s.n = sh->nbars;
+	v->s.ts = (const int64_t *) ((char *) sh + sh->off_ts);
+	v->s.open = sweep_col(sh, SWEEP_COL_OPEN);
+	v->s.high = sweep_col(sh, SWEEP_COL_HIGH);
+	v->s.low = sweep_col(sh, SWEEP_COL_LOW);
+	v->s.close = sweep_col(sh, SWEEP_COL_CLOSE);
+	v->s.volume = sweep_col(sh, SWEEP_COL_VOLUME);
+	v->s.signal = sweep_col(sh, SWEEP_COL_SIGNAL);
+}
+
+/* ---- running combinations ---------------------------------------------- */
+
+/*
+ * Engine progress callback.  The leader honours cancel and
+ * statement_timeout (CHECK_FOR_INTERRUPTS may throw); a worker honours
+ * SIGTERM the same way and stops when the leader has left.
+ */
+static int
+sweep_progress(void *arg, BtStep step, int64_t done, int64_t total)
+{
+	SweepView  *v = (SweepView *) arg;
+
+	CHECK_FOR_INTERRUPTS();
+	return !v->is_leader && pg_atomic_read_u32(&v->sh->abort) != 0;
+}
+
+/*
+ * Run the combinations [from, to) that are not marked done yet and mark
+ * them.  Returns false if a worker was told to stop (the leader either
+ * finishes or throws).
+ */
+static bool
+sweep_run_range(SweepView *v, BtSweepCtx *ctx, int64 from, int64 to)
+{
+	for (int64 i = from; i < to; i++)
+	{
+		SweepSlot  *slot = &v->slots[i];
+		BtConfig	cfg;
+		BtMetrics	m;
+		BtError		err;
+		BtErrCode	rc;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!v->is_leader && pg_atomic_read_u32(&v->sh->abort) != 0)
+			return false;
+		if (pg_atomic_read_u32(&slot->done) != 0)
+			continue;
+		cfg = v->combos[i];
+		cfg.strategy = v->st;
+		rc = bt_sweep_run(ctx, &cfg, sweep_progress, v, &m, &err);
+		if (rc == BT_ERR_CANCELLED && !v->is_leader)
+			return false;
+		if (rc != BT_OK)
+			memset(&m, 0, sizeof(m));
+		slot->status = (int32) rc;
+		slot->metrics = m;
+		pg_write_barrier();
+		pg_atomic_write_u32(&slot->done, 1);
+		pg_atomic_fetch_add_u64(&v->sh->ndone, 1);
+		v->nrun++;
+	}
+	return true;
+}
+
+/* Claim and run chunks until none is left; false if told to stop */
+static bool
+sweep_run_chunks(SweepView *v, BtSweepCtx *ctx)
+{
+	SweepShared *sh = v->sh;
+
+	for (;;)
+	{
+		uint64		from = pg_atomic_fetch_add_u64(&sh->next, (uint64) sh->chunk);
+
+		if (from >= (uint64) sh->ncombos)
+			return true;
+		if (!sweep_run_range(v, ctx, (int64) from,
+							 Min((int64) from + sh->chunk, sh->ncombos)))
+			return false;
+	}
+}
+
+/* ---- the leader ----------------------------------------------------------- */
+
+/*
+ * on_dsm_detach callback of the leader (success, error or cancel): tell
+ * the workers to stop, withdraw the workers that have not started yet (so
+ * they do not take a slot for nothing), and free the handles.
+ */
+static void
+sweep_leader_detach(dsm_segment *seg, Datum arg)
+{
+	SweepLeader *ld = (SweepLeader *) DatumGetPointer(arg);
+
+	pg_atomic_write_u32(&ld->sh->abort, 1);
+	for (int i = 0; i < ld->nhandles; i++)
+	{
+		pid_t		pid;
+
+		if (GetBackgroundWorkerPid(ld->handles[i], &pid) == BGWH_NOT_YET_STARTED)
+			TerminateBackgroundWorker(ld->handles[i]);
+		pfree(ld->handles[i]);
+	}
+	pfree(ld);
+}
+
+/*
+ * Is there room for a segment of `size` bytes?  With POSIX shared memory on
+ * Linux the segment lives in /dev/shm, often small in containers (64 MB in
+ * Docker by default); creating too big a segment would fail with an error
+ * after the data was read, so check first and run serially instead.
+ */
+static bool
+sweep_dsm_space_ok(Size size, uint64 *avail)
+{
+#ifdef __linux__
+	struct statvfs sv;
+
+	if (dynamic_shared_memory_type != DSM_IMPL_POSIX || statvfs("/dev/shm", &sv) != 0)
+		return true;
+	*avail = (uint64) sv.f_bavail * (uint64) sv.f_frsize;
+	return *avail >= (uint64) size;
+#else
+	return true;
+#endif
+}
+
+/*
+ * Fault in the page tables of a mapping of the segment in one system call
+ * (MADV_POPULATE_WRITE / _READ, Linux 5.14 and later) instead of one page
+ * fault per 4 kB page: on a VM where a fault costs ~15 us, filling 40 MB of
+ * bars took 150 ms with faults and 40 ms after this.  Only an
+ * optimisation: where the kernel lacks it, madvise fails and the pages
+ * fault in as they are touched.
+ */
+static void
+sweep_prefault(void *addr, Size size, bool write)
+{
+#if defined(MADV_POPULATE_WRITE) && defined(MADV_POPULATE_READ)
+	(void) madvise(addr, size, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+#endif
+}
+
+/* Start up to n workers on seg; returns how many were registered */
+static int
+sweep_start_workers(dsm_segment *seg, SweepLeader *ld, int n)
+{
+	BackgroundWorker worker;
+	MemoryContext old;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	worker.bgw_start_time = BgWorkerStart_ConsistentState;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_backtest");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "btpg_sweep_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_backtest sweep worker for PID %d", MyProcPid);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_backtest sweep worker");
+	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
+	worker.bgw_notify_pid = MyProcPid;
+
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	while (ld->nhandles < n)
+	{
+		BackgroundWorkerHandle *h;
+
+		if (!RegisterDynamicBackgroundWorker(&worker, &h))
+			break;
+		ld->handles[ld->nhandles++] = h;
+	}
+	MemoryContextSwitchTo(old);
+	return ld->nhandles;
+}
+
+/*
+ * Wait until every combination is done or no worker is attached any more
+ * (the caller's own claim must have failed already: no new claim can
+ * succeed).  Workers set our latch when they detach; postmaster's
+ * bgw_notify_pid signal wakes us too.
+ */
+static void
+sweep_wait_workers(SweepShared *sh)
+{
+	for (;;)
+	{
+		pg_memory_barrier();
+		if (pg_atomic_read_u64(&sh->ndone) >= (uint64) sh->ncombos ||
+			pg_atomic_read_u32(&sh->nactive) == 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 SWEEP_WAIT_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	pg_memory_barrier();
+}
+
+/*
+ * After a successful sweep: stop the workers that have not started, and
+ * wait until every worker has exited, so that its background worker slot
+ * is free again when we return (a sweep right after this one, even in the
+ * same statement, would otherwise find the slots still taken).  Workers
+ * that have started have finished or are about to: nothing is left to
+ * claim, and abort makes a late one leave at once.
+ */
+static void
+sweep_finish_workers(SweepLeader *ld)
+{
+	pg_atomic_write_u32(&ld->sh->abort, 1);
+	for (int i = 0; i < ld->nhandles; i++)
+	{
+		pid_t		pid;
+
+		if (GetBackgroundWorkerPid(ld->handles[i], &pid) == BGWH_NOT_YET_STARTED)
+			TerminateBackgroundWorker(ld->handles[i]);
+	}
+	for (;;)
+	{
+		bool		all_stopped = true;
+
+		for (int i = 0; i < ld->nhandles && all_stopped; i++)
+		{
+			pid_t		pid;
+			BgwHandleStatus st = GetBackgroundWorkerPid(ld->handles[i], &pid);
+
+			if (st != BGWH_STOPPED && st != BGWH_POSTMASTER_DIED)
+				all_stopped = false;
+		}
+		if (all_stopped)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 10L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * Processes for a sweep: pg_backtest.sweep_workers, but no more than one
+ * per SWEEP_BAR_RUNS_PER_PROCESS bar-runs (bars x combinations).  A worker
+ * costs about 15 ms to start and to exit on a small VM (measured), what
+ * the engine needs for about 2 million bar-runs; below a few times that, a
+ * worker's share is done sooner by the processes already running.
+ * Deterministic (no timing), so a sweep always uses the same number of
+ * processes.
+ */
+static int
+sweep_process_count(int64 nbars, int64 ncombos)
+{
+	double		bar_runs = (double) Max(nbars, 1) * (double) ncombos;
+	double		by_work = floor(bar_runs / SWEEP_BAR_RUNS_PER_PROCESS);
+
+	return (int) Max(1.0, Min((double) btpg_sweep_workers, by_work));
+}
+
+/* Combinations per claim: small enough to balance, big enough to share lines */
+static int
+sweep_chunk_size(int64 ncombos, int nprocs)
+{
+	int64		c = ncombos / ((int64) nprocs * 8);
+
+	return (int) Max(1, Min(c, 16));
+}
+
+/*
+ * btpg_sweep_execute
+ *		See sweep.h.
+ */
+void
+btpg_sweep_execute(const BtSeries *s, const BtStrategyDef *st,
+				   const BtConfig *combos, int64 ncombos,
+				   MemoryContext series_cxt, BtMetrics *metrics)
+{
+	SweepShared hdr;
+	SweepShared *sh;
+	SweepView	v;
+	dsm_segment *seg = NULL;
+	SweepLeader *ld = NULL;
+	MemoryContext cxt;
+	BtAlloc		a;
+	BtSweepCtx *ctx;
+	Size		size;
+	int			nprocs;
+	int			nchunks;
+
+	if (ncombos <= 0)
+	{
+		if (series_cxt)
+			MemoryContextDelete(series_cxt);
+		return;
+	}
+
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.magic = SWEEP_MAGIC;
+	hdr.strategy_index = (int32) (st - bt_strategies);
+	if (hdr.strategy_index < 0 || hdr.strategy_index >= bt_n_strategies)
+		elog(ERROR, "strategy \"%s\" is not in bt_strategies", st->name);
+	hdr.leader_pgprocno = MyProc->pgprocno;
+	hdr.nbars = s->n;
+	hdr.ncombos = ncombos;
+	hdr.cache_bytes = (Size) btpg_sweep_cache_kb * 1024;
+	nprocs = sweep_process_count(s->n, ncombos);
+	hdr.chunk = sweep_chunk_size(ncombos, nprocs);
+	nchunks = (int) Min((ncombos + hdr.chunk - 1) / hdr.chunk, (int64) BTPG_MAX_SWEEP_WORKERS);
+	nprocs = Min(nprocs, nchunks);
+
+	/* ---- parallel: a segment with everything, then the workers ---- */
+	if (nprocs > 1)
+	{
+		uint64		avail = 0;
+
+		size = sweep_layout(&hdr, s, true);
+		if (!sweep_dsm_space_ok(size, &avail))
+		{
+			ereport(NOTICE,
+					(errmsg("not enough shared memory for a parallel sweep: running it in this backend only"),
+					 errdetail("The sweep needs %zu bytes of dynamic shared memory; /dev/shm has %llu bytes free.",
+							   size, (unsigned long long) avail),
+					 errhint("Enlarge /dev/shm (e.g. docker run --shm-size), or set pg_backtest.sweep_workers = 1.")));
+			nprocs = 1;
+		}
+		else if ((seg = dsm_create(size, DSM_CREATE_NULL_IF_MAXSEGMENTS)) == NULL)
+		{
+			ereport(NOTICE,
+					(errmsg("too many dynamic shared memory segments for a parallel sweep: running it in this backend only"),
+					 errhint("Retry when fewer parallel queries run, or set pg_backtest.sweep_workers = 1.")));
+			nprocs = 1;
+		}
+	}
+
+	if (seg != NULL)
+	{
+		char	   *base = dsm_segment_address(seg);
+
+		ld = MemoryContextAllocZero(TopMemoryContext, sizeof(SweepLeader));
+		sweep_prefault(base, size, true);
+		sh = (SweepShared *) base;
+		ld->sh = sh;
+		on_dsm_detach(seg, sweep_leader_detach, PointerGetDatum(ld));
+
+		memcpy(sh, &hdr, sizeof(hdr));
+		pg_atomic_init_u64(&sh->next, 0);
+		pg_atomic_init_u64(&sh->ndone, 0);
+		pg_atomic_init_u32(&sh->nactive, 0);
+		pg_atomic_init_u32(&sh->abort, 0);
+		for (int64 i = 0; i < ncombos; i++)
+		{
+			SweepSlot  *slot = &((SweepSlot *) (base + sh->off_slots))[i];
+			BtConfig   *c = &((BtConfig *) (base + sh->off_combos))[i];
+
+			pg_atomic_init_u32(&slot->done, 0);
+			slot->status = BT_OK;
+			*c = combos[i];
+			c->strategy = NULL; /* no pointers in shared memory */
+		}
+		memcpy(base + sh->off_ts, s->ts, sizeof(int64_t) * s->n);
+		for (int c = 0; c < SWEEP_NCOLS; c++)
+		{
+			const double *src = c == SWEEP_COL_OPEN ? s->open :
+				c == SWEEP_COL_HIGH ? s->high :
+				c == SWEEP_COL_LOW ? s->low :
+				c == SWEEP_COL_CLOSE ? s->close :
+				c == SWEEP_COL_VOLUME ? s->volume : s->signal;
+
+			if (sh->off_col[c])
+				memcpy(base + sh->off_col[c], src, sizeof(double) * s->n);
+		}
+		/* the bars live in the segment now: free the backend's copy */
+		if (series_cxt)
+		{
+			MemoryContextDelete(series_cxt);
+			series_cxt = NULL;
+		}
+		sweep_view_init(&v, sh, true);
+
+		if (sweep_start_workers(seg, ld, nprocs - 1) < nprocs - 1)
+			ereport(NOTICE,
+					(errmsg("started %d of the %d sweep workers wanted", ld->nhandles, nprocs - 1),
+					 errdetail("No background worker slot was free for the others; the sweep runs in %d processes.",
+							   ld->nhandles + 1),
+					 errhint("Raise max_worker_processes (now %d), or lower pg_backtest.sweep_workers.",
+							 max_worker_processes)));
+	}
+	else
+	{
+		/* ---- serial: a backend-local header and slots, the caller's data ---- */
+		size = sweep_layout(&hdr, s, false);
+		sh = (SweepShared *) palloc0(size);
+		memcpy(sh, &hdr, sizeof(hdr));
+		pg_atomic_init_u64(&sh->next, 0);
+		pg_atomic_init_u64(&sh->ndone, 0);
+		pg_atomic_init_u32(&sh->nactive, 0);
+		pg_atomic_init_u32(&sh->abort, 0);
+		v.sh = sh;
+		v.slots = (SweepSlot *) ((char *) sh + sh->off_slots);
+		for (int64 i = 0; i < ncombos; i++)
+			pg_atomic_init_u32(&v.slots[i].done, 0);
+		v.combos = combos;
+		v.st = st;
+		v.s = *s;
+		v.is_leader = true;
+		v.nrun = 0;
+	}
+
+	/* ---- the leader works too ---- */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_backtest sweep leader",
+								ALLOCSET_DEFAULT_SIZES);
+	btpg_alloc_init(&a, cxt);
+	ctx = bt_sweep_ctx_create(&v.s, &a, sh->cache_bytes);
+	(void) sweep_run_chunks(&v, ctx);
+	if (seg != NULL)
+	{
+		sweep_wait_workers(sh);
+		/* a worker that died (or was stopped) mid-chunk: finish its part */
+		if (pg_atomic_read_u64(&sh->ndone) < (uint64) ncombos)
+			(void) sweep_run_range(&v, ctx, 0, ncombos);
+	}
+
+	/* results, in combination order; the first failure is reported */
+	for (int64 i = 0; i < ncombos; i++)
+	{
+		SweepSlot  *slot = &v.slots[i];
+
+		if (slot->status != BT_OK)
+		{
+			BtConfig	cfg = combos[i];
+			BtError		err;
+
+			/* rerun here to get the message (the engine is deterministic) */
+			if (bt_sweep_run(ctx, &cfg, sweep_progress, &v, &metrics[i], &err) != BT_OK)
+				btpg_report(&err, v.s.ts);
+			continue;
+		}
+		metrics[i] = slot->metrics;
+	}
+
+	elog(DEBUG1, "pg_backtest sweep: " INT64_FORMAT " combinations over " INT64_FORMAT
+		 " bars in %d processes of %d wanted, chunks of %d",
+		 ncombos, sh->nbars, ld ? ld->nhandles + 1 : 1, nprocs, sh->chunk);
+	elog(DEBUG2, "pg_backtest sweep: " INT64_FORMAT " combinations run by the backend, "
+		 INT64_FORMAT " by workers; %zu bytes of shared memory",
+		 v.nrun, ncombos - v.nrun, seg != NULL ? size : (Size) 0);
+
+	MemoryContextDelete(cxt);
+	if (seg != NULL)
+	{
+		sweep_finish_workers(ld);
+		dsm_detach(seg);		/* runs sweep_leader_detach, which frees ld */
+	}
+	else
+		pfree(sh);
+	if (series_cxt)
+		MemoryContextDelete(series_cxt);
+}
+
+/* ---- the workers ----------------------------------------------------------- */
+
+/*
+ * on_dsm_detach callback of a worker (normal exit or error): leave, and
+ * wake the leader, which may be waiting for the last worker.
+ */
+static void
+sweep_worker_detach(dsm_segment *seg, Datum arg)
+{
+	SweepShared *sh = (SweepShared *) DatumGetPointer(arg);
+
+	pg_atomic_fetch_sub_u32(&sh->nactive, 1);
+	SetLatch(&GetPGProcByNumber(sh->leader_pgprocno)->procLatch);
+}
+
+/*
+ * btpg_sweep_worker_main
+ *		A sweep worker: attach to the segment, run chunks of combinations
+ *		until none is left or the leader has gone, detach, exit.  An error
+ *		here ends the process (there is no transaction to abort); the leader
+ *		then runs the combinations this worker claimed but did not finish.
+ */
+void
+btpg_sweep_worker_main(Datum main_arg)
+{
+	dsm_segment *seg;
+	SweepShared *sh;
+	SweepView	v;
+	MemoryContext cxt;
+	BtAlloc		a;
+	BtSweepCtx *ctx;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	CurrentResourceOwner = ResourceOwnerCreate(NULL, "pg_backtest sweep worker");
+	seg = dsm_attach(DatumGetUInt32(main_arg));
+	if (seg == NULL)
+		proc_exit(0);			/* the sweep ended before we started */
+	sh = (SweepShared *) dsm_segment_address(seg);
+	if (sh->magic != SWEEP_MAGIC || sh->strategy_index < 0 ||
+		sh->strategy_index >= bt_n_strategies)
+		elog(ERROR, "pg_backtest sweep worker: bad shared memory segment");
+
+	/* register first, so that the count goes down whenever we leave */
+	on_dsm_detach(seg, sweep_worker_detach, PointerGetDatum(sh));
+	pg_atomic_fetch_add_u32(&sh->nactive, 1);
+
+	if (pg_atomic_read_u32(&sh->abort) == 0)
+	{
+		cxt = AllocSetContextCreate(TopMemoryContext, "pg_backtest sweep worker",
+									ALLOCSET_DEFAULT_SIZES);
+		MemoryContextSwitchTo(cxt);
+		sweep_prefault(sh, dsm_segment_map_length(seg), false);
+		sweep_view_init(&v, sh, false);
+		btpg_alloc_init(&a, cxt);
+		ctx = bt_sweep_ctx_create(&v.s, &a, sh->cache_bytes);
+		(void) sweep_run_chunks(&v, ctx);
+	}
+	dsm_detach(seg);
+	proc_exit(0);
+}
