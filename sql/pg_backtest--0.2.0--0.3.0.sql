@@ -145,3 +145,19 @@ AS 'MODULE_PATHNAME', 'backtest_heatmap_svg'
 LANGUAGE C IMMUTABLE PARALLEL SAFE CALLED ON NULL INPUT;
 COMMENT ON FUNCTION @extschema@.backtest_heatmap_svg(double precision[], double precision[], double precision[], text, text, text) IS
   'An SVG heatmap: one cell per distinct (x, y), coloured by value (red low, green high); e.g. over backtest_sweep''s p1, p2 and sharpe_ratio';
+
+-- Walk-forward analysis: optimise in sample, test out of sample, roll on.
+CREATE FUNCTION @extschema@.backtest_walk_forward(
+    source regclass, symbol text, strategy text, grid jsonb, params jsonb DEFAULT '{}',
+    in_sample interval DEFAULT '1 year', out_of_sample interval DEFAULT '3 months',
+    anchored boolean DEFAULT false, start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL)
+RETURNS TABLE (window_no integer, kind text,
+               is_start timestamptz, is_end timestamptz, oos_start timestamptz, oos_end timestamptz,
+               best_params jsonb, is_objective double precision, is_bars bigint, oos_bars bigint,
+               oos_trades bigint, oos_return_pct double precision, oos_sharpe_ratio double precision,
+               oos_max_drawdown_pct double precision, oos_win_rate_pct double precision,
+               oos_equity_final double precision)
+AS 'MODULE_PATHNAME', 'backtest_walk_forward'
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.backtest_walk_forward(regclass, text, text, jsonb, jsonb, interval, interval, boolean, timestamptz, timestamptz) IS
+  'Walk-forward: per window, the best grid combination in sample (by the grid''s sort_by) run out of sample; a last row "stitched" gives the metrics of the chained out-of-sample equity curve';
