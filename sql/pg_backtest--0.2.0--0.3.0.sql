@@ -161,3 +161,72 @@ AS 'MODULE_PATHNAME', 'backtest_walk_forward'
 LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT;
 COMMENT ON FUNCTION @extschema@.backtest_walk_forward(regclass, text, text, jsonb, jsonb, interval, interval, boolean, timestamptz, timestamptz) IS
   'Walk-forward: per window, the best grid combination in sample (by the grid''s sort_by) run out of sample; a last row "stitched" gives the metrics of the chained out-of-sample equity curve';
+
+-- Sweeps through the task queue: a task of kind 'sweep' carries its grid;
+-- its rows land in backtest.sweep_results (the columns of backtest_sweep).
+ALTER TABLE backtest.tasks ADD COLUMN kind text NOT NULL DEFAULT 'backtest'
+    CHECK (kind IN ('backtest', 'sweep'));
+ALTER TABLE backtest.tasks ADD COLUMN grid jsonb;
+COMMENT ON COLUMN backtest.tasks.kind IS 'backtest (backtest_submit) or sweep (backtest_submit_sweep)';
+COMMENT ON COLUMN backtest.tasks.grid IS 'The grid of a sweep task';
+
+CREATE TABLE backtest.sweep_results (
+    task_id bigint NOT NULL REFERENCES backtest.tasks (id) ON DELETE CASCADE,
+    owner regrole NOT NULL,
+    rank integer NOT NULL,
+    combo_no integer, params jsonb,
+    p1_name text, p1 double precision, p2_name text, p2 double precision,
+    p3_name text, p3 double precision, p4_name text, p4 double precision,
+    start_ts               timestamptz,
+    end_ts                 timestamptz,
+    duration               interval,
+    bars                   bigint,
+    warmup_bars            bigint,
+    exposure_pct           double precision,
+    equity_final           double precision,
+    equity_peak            double precision,
+    commissions            double precision,
+    return_pct             double precision,
+    buy_hold_return_pct    double precision,
+    return_ann_pct         double precision,
+    volatility_ann_pct     double precision,
+    cagr_pct               double precision,
+    sharpe_ratio           double precision,
+    sortino_ratio          double precision,
+    calmar_ratio           double precision,
+    max_drawdown_pct       double precision,
+    avg_drawdown_pct       double precision,
+    max_drawdown_duration  interval,
+    avg_drawdown_duration  interval,
+    trades_count           bigint,
+    open_trades            bigint,
+    win_rate_pct           double precision,
+    best_trade_pct         double precision,
+    worst_trade_pct        double precision,
+    avg_trade_pct          double precision,
+    max_trade_duration     interval,
+    avg_trade_duration     interval,
+    profit_factor          double precision,
+    expectancy_pct         double precision,
+    sqn                    double precision,
+    kelly_criterion        double precision,
+    omega_ratio            double precision,
+    periods_per_year       double precision,
+    PRIMARY KEY (task_id, combo_no)
+);
+COMMENT ON TABLE backtest.sweep_results IS
+  'Rows of each completed sweep task: the columns of backtest_sweep(), plus rank (1 = best by sort_by)';
+ALTER TABLE backtest.sweep_results ENABLE ROW LEVEL SECURITY;
+CREATE POLICY sweep_results_owner ON backtest.sweep_results FOR SELECT
+    USING (pg_catalog.pg_has_role(owner::oid, 'MEMBER') OR pg_catalog.pg_has_role('backtest_admin', 'MEMBER'));
+GRANT SELECT ON backtest.sweep_results TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('backtest.sweep_results', '');
+
+CREATE FUNCTION @extschema@.backtest_submit_sweep(
+    source regclass, symbol text, strategy text, grid jsonb,
+    params jsonb DEFAULT '{}', start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'backtest_submit_sweep'
+LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.backtest_submit_sweep(regclass, text, text, jsonb, jsonb, timestamptz, timestamptz) IS
+  'Validate and queue a parameter sweep; progress is combinations done / total; rows land in backtest.sweep_results';

@@ -117,9 +117,13 @@ static const char *watch_sql =
 "extract(epoch from elapsed), extract(epoch from eta), error "
 "FROM backtest.tasks WHERE id = $1";
 
+/* a backtest's metrics, or a sweep's best row (rank 1) */
 static const char *results_sql =
 "SELECT trades_count, return_pct, sharpe_ratio, max_drawdown_pct, equity_final "
-"FROM backtest.results WHERE task_id = $1";
+"FROM backtest.results WHERE task_id = $1 "
+"UNION ALL "
+"SELECT trades_count, return_pct, sharpe_ratio, max_drawdown_pct, equity_final "
+"FROM backtest.sweep_results WHERE task_id = $1 AND rank = 1";
 
 
 /* If a progress bar is on screen, move to a fresh line before a message. */

@@ -1481,3 +1481,121 @@ backtest_walk_forward(PG_FUNCTION_ARGS)
 	MemoryContextDelete(cxt);
 	return (Datum) 0;
 }
+
+/* ---- sweeps through the task queue ------------------------------------------ */
+
+PG_FUNCTION_INFO_V1(backtest_submit_sweep);
+
+/*
+ * btpg_sweep_plan
+ *		Parse a sweep's grid and params for strategy st and expand its
+ *		combinations (errors as backtest_sweep's).  Allocates in
+ *		CurrentMemoryContext and from a.
+ */
+void
+btpg_sweep_plan(Jsonb *grid, Jsonb *params, const BtStrategyDef *st, const BtAlloc *a,
+				BtpgSweepPlan *plan, BtColumns *cols)
+{
+	SweepSpec  *spec = palloc0(sizeof(SweepSpec));
+	BtError		err;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->st = st;
+	plan->spec = spec;
+	parse_grid(grid, st, a, spec);
+	parse_params(params, st, spec, &plan->base, cols);
+	check_combinations(&spec->grid);
+	if (bt_grid_expand(&spec->grid, &plan->base, btpg_max_combinations, a,
+					   &plan->combos, &plan->ncombos, &plan->nskipped, &err) != BT_OK)
+		btpg_report(&err, NULL);
+}
+
+/*
+ * btpg_sweep_order
+ *		The combinations in result order (by the plan's sort_by, NULLs last,
+ *		ties in combination order), cut to its top; returns how many.
+ */
+int64
+btpg_sweep_order(const BtpgSweepPlan *plan, const BtMetrics *metrics, int64 **order)
+{
+	const SweepSpec *spec = (const SweepSpec *) plan->spec;
+	bool		lower_better = metric_cols[spec->sort_col].lower_is_better;
+	SortItem   *items = palloc_extended(sizeof(SortItem) * Max(plan->ncombos, 1), MCXT_ALLOC_HUGE);
+	int64		nrows;
+
+	for (int64 i = 0; i < plan->ncombos; i++)
+	{
+		items[i].key = metric_key(&metrics[i], spec->sort_col);
+		items[i].combo = i;
+	}
+	qsort_arg(items, plan->ncombos, sizeof(SortItem), sort_item_cmp, &lower_better);
+	nrows = spec->top > 0 ? Min(spec->top, plan->ncombos) : plan->ncombos;
+	*order = palloc_extended(sizeof(int64) * Max(nrows, 1), MCXT_ALLOC_HUGE);
+	for (int64 r = 0; r < nrows; r++)
+		(*order)[r] = items[r].combo;
+	pfree(items);
+	return nrows;
+}
+
+/*
+ * btpg_sweep_row
+ *		The backtest_sweep row (BTPG_SWEEP_NATTS columns) of combination k.
+ */
+void
+btpg_sweep_row(const BtpgSweepPlan *plan, int64 k, const BtMetrics *m, Datum *values, bool *nulls)
+{
+	const SweepSpec *spec = (const SweepSpec *) plan->spec;
+
+	param_values(plan->st, &spec->grid, &plan->combos[k], k, values, nulls);
+	btpg_metrics_values(m, values + 2 + 2 * SWEEP_PCOLS, nulls + 2 + 2 * SWEEP_PCOLS);
+}
+
+/*
+ * backtest_submit_sweep(source, symbol, strategy, grid, params, start_ts,
+ *						 end_ts) returns bigint
+ *		Validate like backtest_sweep and queue the sweep as a task.
+ */
+Datum
+backtest_submit_sweep(PG_FUNCTION_ARGS)
+{
+	BtLoadSpec	load;
+	BtpgSweepPlan plan;
+	BtAlloc		alloc;
+	const BtStrategyDef *st;
+	Jsonb	   *params;
+
+	for (int i = 0; i < 4; i++)
+		if (i != 1 && PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("the %s must not be NULL",
+							i == 0 ? "source" : i == 2 ? "strategy" : "grid")));
+	btpg_alloc_init(&alloc, CurrentMemoryContext);
+	st = btpg_lookup_strategy(text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	params = PG_ARGISNULL(4) ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))) :
+		PG_GETARG_JSONB_P(4);
+	memset(&load, 0, sizeof(load));
+	btpg_sweep_plan(PG_GETARG_JSONB_P(3), params, st, &alloc, &plan, &load.cols);
+	if (plan.ncombos == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("every combination of the grid is skipped"),
+				 errhint("Check the constraints and the values of the swept parameters.")));
+	load.relid = PG_GETARG_OID(0);
+	load.symbol = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	load.has_start = !PG_ARGISNULL(5);
+	if (load.has_start)
+		load.start_ts = PG_GETARG_TIMESTAMPTZ(5);
+	load.has_end = !PG_ARGISNULL(6);
+	if (load.has_end)
+		load.end_ts = PG_GETARG_TIMESTAMPTZ(6);
+	if (load.has_start && load.has_end && load.start_ts > load.end_ts)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("start_ts is after end_ts")));
+	btpg_validate_source(&load);
+	PG_RETURN_INT64(btpg_insert_task(load.relid, NULL, load.symbol, st->name, params,
+									 load.has_start, load.start_ts, load.has_end, load.end_ts,
+									 PG_GETARG_JSONB_P(3)));
+}
+StaticAssertDecl(BTPG_SWEEP_NATTS == SWEEP_NATTS, "sweep.h and sweep.c disagree on the sweep columns");

@@ -16,7 +16,11 @@
 
 #include "postgres.h"
 
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
 #include "bt_sweep.h"
+#include "pg_backtest.h"
 
 /* Most processes (the backend included) a sweep may use */
 #define BTPG_MAX_SWEEP_WORKERS	64
@@ -46,5 +50,31 @@ extern void btpg_sweep_execute(const BtSeries *s, const BtStrategyDef *st,
 
 /* Entry point of a sweep worker; main_arg is the dsm_handle of the sweep */
 extern PGDLLEXPORT void btpg_sweep_worker_main(Datum main_arg);
+
+/* Columns of backtest_sweep() and backtest.sweep_results (without rank) */
+#define BTPG_SWEEP_NATTS	(2 + 2 * 4 + 35)
+
+/* A parsed, expanded sweep (for the task queue's sweep tasks) */
+typedef struct BtpgSweepPlan
+{
+	const BtStrategyDef *st;
+	void	   *spec;			/* the parsed grid and options (sweep.c) */
+	BtConfig	base;
+	BtConfig   *combos;
+	int64		ncombos;
+	int64		nskipped;
+} BtpgSweepPlan;
+
+struct JsonbValue;
+extern void btpg_sweep_plan(Jsonb *grid, Jsonb *params, const BtStrategyDef *st,
+							const BtAlloc *a, BtpgSweepPlan *plan, BtColumns *cols);
+extern int64 btpg_sweep_order(const BtpgSweepPlan *plan, const BtMetrics *metrics, int64 **order);
+extern void btpg_sweep_row(const BtpgSweepPlan *plan, int64 k, const BtMetrics *m,
+						   Datum *values, bool *nulls);
+
+/* tasks.c: queue a task (grid NULL for a backtest, else a sweep) */
+extern int64 btpg_insert_task(Oid relid, const char *query, const char *symbol,
+							  const char *strategy, Jsonb *params, bool has_start,
+							  TimestampTz start_ts, bool has_end, TimestampTz end_ts, Jsonb *grid);
 
 #endif							/* BTPG_SWEEP_H */

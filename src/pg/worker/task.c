@@ -48,6 +48,7 @@
 
 #include "../pg_backtest.h"
 #include "../run.h"
+#include "../sweep.h"
 #include "worker.h"
 
 #define TOTAL_STEPS 5
@@ -65,6 +66,8 @@ typedef struct TaskRun
 	BtLoadSpec	spec;
 	BtConfig	cfg;
 	MemoryContext cxt;			/* the run context */
+	char	   *grid;			/* a sweep task's grid (text), else NULL */
+	BtpgSweepPlan *plan;		/* a sweep task's combinations */
 } TaskRun;
 
 static const char *const step_names[TOTAL_STEPS + 1] = {
@@ -226,7 +229,8 @@ read_task(TaskRun *run, MemoryContext runcxt)
 	exec_as_owner(run,
 				  "UPDATE backtest.tasks SET worker_pid = $2 WHERE id = $1 "
 				  "AND status = 'running' AND NOT cancel_requested "
-				  "RETURNING source::oid, query, symbol, strategy, params::text, start_ts, end_ts",
+				  "RETURNING source::oid, query, symbol, strategy, params::text, start_ts, end_ts, "
+				  "grid::text",
 				  2, types, values, NULL);
 	if (SPI_processed == 1)
 	{
@@ -252,11 +256,24 @@ read_task(TaskRun *run, MemoryContext runcxt)
 		run->spec.has_end = !isnull;
 		if (!isnull)
 			run->spec.end_ts = DatumGetTimestampTz(d);
+		run->grid = SPI_getvalue(tup, td, 8);
 		{
 			const BtStrategyDef *st = btpg_lookup_strategy(strategy);
 			Jsonb	   *jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(params)));
 
-			btpg_parse_backtest_params(jb, st, &run->cfg, &run->spec.cols);
+			if (run->grid)
+			{
+				/* a sweep: the grid's parameters are checked per combination */
+				BtAlloc		a;
+
+				btpg_alloc_init(&a, runcxt);
+				run->plan = palloc0(sizeof(BtpgSweepPlan));
+				btpg_sweep_plan(DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(run->grid))),
+								jb, st, &a, run->plan, &run->spec.cols);
+				run->cfg = run->plan->base;
+			}
+			else
+				btpg_parse_backtest_params(jb, st, &run->cfg, &run->spec.cols);
 			run->spec.need_volume = run->spec.cols.name[BTCOL_VOLUME] != NULL;
 			run->spec.need_signal = st->needs_signal;
 		}
@@ -482,6 +499,133 @@ finish_with_error(TaskRun *run, ErrorData *edata, bool cancelled)
 	end_txn();
 }
 
+/*
+ * A sweep task: run the combinations in batches (each in a short
+ * transaction, with the sweep's own parallel workers), reporting progress as
+ * combinations done / total between batches, then store the rows in
+ * backtest.sweep_results in one INSERT and complete the task with the best
+ * row's summary.  Runs in the run context.
+ */
+static void
+run_sweep(TaskRun *run, const BtSeries *s, Oid owner)
+{
+	BtpgSweepPlan *plan = run->plan;
+	int64		n = plan->ncombos;
+	int64		batch = Max(1, (n + 19) / 20);
+	BtMetrics  *metrics = palloc_extended(sizeof(BtMetrics) * Max(n, 1), MCXT_ALLOC_HUGE);
+	int64	   *order;
+	int64		nrows;
+	MemoryContext old = MemoryContextSwitchTo(run->cxt);
+
+	for (int64 from = 0; from < n; from += batch)
+	{
+		int64		cnt = Min(batch, n - from);
+
+		CHECK_FOR_INTERRUPTS();
+		if (cancel_requested())
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("sweep cancelled")));
+		begin_txn("pg_backtest: sweeping");
+		MemoryContextSwitchTo(run->cxt);
+		btpg_sweep_execute(s, plan->st, plan->combos + from, cnt, NULL, metrics + from);
+		end_txn();
+		MemoryContextSwitchTo(run->cxt);
+		report(run, 3, 30.0 + 55.0 * (double) (from + cnt) / (double) n,
+			   psprintf(INT64_FORMAT " of " INT64_FORMAT " combinations", from + cnt, n),
+			   from + cnt == n);
+	}
+	nrows = btpg_sweep_order(plan, metrics, &order);
+
+	begin_txn("pg_backtest: saving sweep results");
+	MemoryContextSwitchTo(run->cxt);
+	{
+		/* one array per column, one INSERT ... SELECT FROM ROWS FROM (unnest ...) */
+		int			ncols = BTPG_SWEEP_NATTS;
+		Datum	  **cols = palloc(sizeof(Datum *) * ncols);
+		bool	  **cnulls = palloc(sizeof(bool *) * ncols);
+		Datum		row[BTPG_SWEEP_NATTS];
+		bool		rnulls[BTPG_SWEEP_NATTS];
+		Oid			types[BTPG_SWEEP_NATTS];
+		Datum	   *ranks = palloc(sizeof(Datum) * Max(nrows, 1));
+		Datum		args[3 + BTPG_SWEEP_NATTS];
+		Oid			argtypes[3 + BTPG_SWEEP_NATTS];
+		StringInfoData sql;
+		SPIPlanPtr	tplan;
+
+		/* the column types, from backtest_sweep's result type */
+		tplan = SPI_prepare("SELECT * FROM backtest.sweep_results LIMIT 0", 0, NULL);
+		if (tplan == NULL || SPI_execute_plan(tplan, NULL, NULL, true, 0) != SPI_OK_SELECT ||
+			SPI_tuptable->tupdesc->natts != 3 + ncols)
+			elog(ERROR, "backtest.sweep_results does not have the expected columns");
+		for (int c = 0; c < ncols; c++)
+			types[c] = TupleDescAttr(SPI_tuptable->tupdesc, 3 + c)->atttypid;
+		for (int c = 0; c < ncols; c++)
+		{
+			cols[c] = palloc(sizeof(Datum) * Max(nrows, 1));
+			cnulls[c] = palloc(sizeof(bool) * Max(nrows, 1));
+		}
+		for (int64 r = 0; r < nrows; r++)
+		{
+			btpg_sweep_row(plan, order[r], &metrics[order[r]], row, rnulls);
+			for (int c = 0; c < ncols; c++)
+			{
+				cols[c][r] = row[c];
+				cnulls[c][r] = rnulls[c];
+			}
+			ranks[r] = Int32GetDatum((int32) (r + 1));
+		}
+		initStringInfo(&sql);
+		appendStringInfoString(&sql, "INSERT INTO backtest.sweep_results SELECT $1, $2, u.* FROM ROWS FROM "
+							   "(pg_catalog.unnest($3)");
+		args[0] = Int64GetDatum(run->task_id);
+		argtypes[0] = INT8OID;
+		args[1] = ObjectIdGetDatum(owner);
+		argtypes[1] = REGROLEOID;
+		args[2] = make_array(ranks, NULL, nrows, INT4OID);
+		argtypes[2] = INT4ARRAYOID;
+		for (int c = 0; c < ncols; c++)
+		{
+			args[3 + c] = make_array(cols[c], cnulls[c], nrows, types[c]);
+			argtypes[3 + c] = get_array_type(types[c]);
+			appendStringInfo(&sql, ", pg_catalog.unnest($%d)", 4 + c);
+		}
+		appendStringInfoString(&sql, ") AS u");
+		exec_as_owner(run, sql.data, 3 + ncols, argtypes, args, NULL);
+	}
+	{
+		Oid			types[2] = {INT8OID, TEXTOID};
+		Datum		values[2];
+		char	   *msg = psprintf(INT64_FORMAT " combinations, " INT64_FORMAT " rows", n, nrows);
+		StringInfoData extra;
+		const BtMetrics *best = nrows > 0 ? &metrics[order[0]] : NULL;
+
+		values[0] = Int64GetDatum(run->task_id);
+		values[1] = CStringGetTextDatum(msg);
+		exec_as_owner(run, "UPDATE backtest.tasks SET status = 'completed', progress = 100, "
+					  "current_step = 'done', step_index = 5, message = $2, "
+					  "finished_at = pg_catalog.now(), elapsed = pg_catalog.now() - started_at, "
+					  "eta = '0', worker_pid = NULL WHERE id = $1",
+					  2, types, values, NULL);
+		initStringInfo(&extra);
+		appendStringInfo(&extra, ", \"combinations\": " INT64_FORMAT, n);
+		if (best)
+		{
+			appendStringInfo(&extra, ", \"total_return\": %s",
+							 isfinite(best->return_pct) ? psprintf("%.10g", best->return_pct) : "null");
+			appendStringInfo(&extra, ", \"sharpe_ratio\": %s",
+							 isfinite(best->sharpe_ratio) ? psprintf("%.10g", best->sharpe_ratio) : "null");
+			appendStringInfo(&extra, ", \"max_drawdown\": %s",
+							 isfinite(best->max_drawdown_pct) ? psprintf("%.10g", best->max_drawdown_pct) : "null");
+			appendStringInfo(&extra, ", \"trades_count\": " INT64_FORMAT, best->trades_count);
+		}
+		btpg_notify_task(run->task_id, "completed", 100, "done", TOTAL_STEPS, TOTAL_STEPS,
+						 msg, elapsed_s(run), 0, extra.data);
+	}
+	end_txn();
+	MemoryContextSwitchTo(old);
+}
+
 /* Run the task: read, load, simulate, save; errors mark it failed/cancelled */
 static void
 run_task(TaskRun *run, Oid owner)
@@ -512,6 +656,13 @@ run_task(TaskRun *run, Oid owner)
 		MemoryContextSwitchTo(old);
 		end_txn();
 		report(run, 1, 30.0, psprintf(INT64_FORMAT " bars loaded", (int64) s.n), false);
+
+		if (run->plan)
+		{
+			run_sweep(run, &s, owner);
+			MemoryContextDelete(runcxt);
+			return;
+		}
 
 		/* the engine, outside any transaction */
 		btpg_alloc_init(&a, runcxt);

@@ -46,6 +46,7 @@
 #include "utils/syscache.h"
 
 #include "../pg_backtest.h"
+#include "../sweep.h"
 #include "worker.h"
 
 PG_FUNCTION_INFO_V1(backtest_submit);
@@ -253,22 +254,27 @@ require_environment(void)
 }
 
 /*
- * Insert the task row as the extension owner and return its id.  The
- * caller's role becomes the task's owner.
+ * btpg_insert_task
+ *		Queue a task after its input was validated: check the environment
+ *		(preloaded, served database, a role that can log in), insert the row
+ *		as the extension owner with the caller as its owner, announce it and
+ *		wake the launcher at commit.  grid: NULL for a backtest, else a sweep.
  */
-static int64
-insert_task(Oid relid, const char *query, const char *symbol, const char *strategy,
-			Jsonb *params, bool has_start, TimestampTz start_ts, bool has_end, TimestampTz end_ts)
+int64
+btpg_insert_task(Oid relid, const char *query, const char *symbol, const char *strategy,
+				 Jsonb *params, bool has_start, TimestampTz start_ts, bool has_end,
+				 TimestampTz end_ts, Jsonb *grid)
 {
 	Oid			caller = GetUserId();
-	Oid			argtypes[8] = {REGCLASSOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID,
-		TIMESTAMPTZOID, TIMESTAMPTZOID, REGROLEOID};
-	Datum		values[8];
-	char		nulls[8];
-	char	   *sql;
+	Oid			argtypes[10] = {REGCLASSOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID,
+		TIMESTAMPTZOID, TIMESTAMPTZOID, REGROLEOID, TEXTOID, JSONBOID};
+	Datum		values[10];
+	char		nulls[10];
+	const char *sql;
 	int64		id;
 	bool		isnull;
 
+	require_environment();
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = ObjectIdGetDatum(relid);
 	if (!OidIsValid(relid))
@@ -288,13 +294,17 @@ insert_task(Oid relid, const char *query, const char *symbol, const char *strate
 	if (!has_end)
 		nulls[6] = 'n';
 	values[7] = ObjectIdGetDatum(caller);
+	values[8] = CStringGetTextDatum(grid ? "sweep" : "backtest");
+	values[9] = grid ? JsonbPGetDatum(grid) : (Datum) 0;
+	if (!grid)
+		nulls[9] = 'n';
 
-	sql = "INSERT INTO backtest.tasks (source, query, symbol, strategy, params, start_ts, end_ts, owner) "
-		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+	sql = "INSERT INTO backtest.tasks (source, query, symbol, strategy, params, start_ts, end_ts, "
+		"owner, kind, grid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (btpg_exec_as_owner(btpg_extension_owner(), sql, 8, argtypes, values, nulls) !=
+	if (btpg_exec_as_owner(btpg_extension_owner(), sql, 10, argtypes, values, nulls) !=
 		SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not insert the task");
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -356,11 +366,11 @@ backtest_submit(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("start_ts is after end_ts")));
 	btpg_validate_source(&spec);
-	require_environment();
 	params = PG_ARGISNULL(3) ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")))
 		: PG_GETARG_JSONB_P(3);
-	PG_RETURN_INT64(insert_task(spec.relid, NULL, spec.symbol, st->name, params,
-								spec.has_start, spec.start_ts, spec.has_end, spec.end_ts));
+	PG_RETURN_INT64(btpg_insert_task(spec.relid, NULL, spec.symbol, st->name, params,
+									 spec.has_start, spec.start_ts, spec.has_end, spec.end_ts,
+									 NULL));
 }
 
 /*
@@ -383,11 +393,10 @@ backtest_submit_query(PG_FUNCTION_ARGS)
 	st = check_strategy_params(fcinfo, 1, &spec);
 	spec.query = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	btpg_validate_source(&spec);
-	require_environment();
 	params = PG_ARGISNULL(2) ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")))
 		: PG_GETARG_JSONB_P(2);
-	PG_RETURN_INT64(insert_task(InvalidOid, spec.query, NULL, st->name, params,
-								false, 0, false, 0));
+	PG_RETURN_INT64(btpg_insert_task(InvalidOid, spec.query, NULL, st->name, params,
+									 false, 0, false, 0, NULL));
 }
 
 /* Is the caller the owner, a superuser or a member of backtest_admin? */
