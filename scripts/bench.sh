@@ -221,6 +221,40 @@ SQL
 		"$rss_1000_kb" "$rss_anon_1000_kb" "$hwm_1000_kb"
 	printf '  growth:           VmRSS %8d kB  RssAnon %8d kB\n' \
 		"$((rss_1000_kb - rss_10_kb))" "$((rss_anon_1000_kb - rss_anon_10_kb))"
+
+	# ---- parameter sweep: 100 sma_cross combinations over the same 1M bars ----
+	echo
+	echo "== sweep: sma_cross fast 5..50 step 5 x slow 20..200 step 20 (100 combinations, 90 kept), $REPS rounds"
+	GRID='{"fast": {"from": 5, "to": 50, "step": 5}, "slow": {"from": 20, "to": 200, "step": 20}}'
+	"${PSQL[@]}" -F ' ' -At > "$WORK/sweeps" <<SQL
+SET client_min_messages = warning;
+SELECT name, round(median_ms::numeric, 2), round(min_ms::numeric, 2),
+	   round(max_ms::numeric, 2), runs
+FROM bench_rr(
+	ARRAY['sweep_run', 'sweep_w1', 'sweep_w2'],
+	ARRAY[\$q\$SELECT * FROM backtest_run('t', 'BENCH', 'sma_cross')\$q\$,
+		  \$q\$SELECT count(*) FROM backtest_sweep('t', 'BENCH', 'sma_cross',
+		       (SELECT '$GRID'::jsonb FROM (SELECT set_config('pg_backtest.sweep_workers', '1', false)) c))\$q\$,
+		  \$q\$SELECT count(*) FROM backtest_sweep('t', 'BENCH', 'sma_cross',
+		       (SELECT '$GRID'::jsonb FROM (SELECT set_config('pg_backtest.sweep_workers', '2', false)) c))\$q\$],
+	ARRAY['0', '0', '0'], $REPS, 1);
+SELECT pg_backend_pid() AS bpid \gset
+\setenv BPID :bpid
+\setenv RES $RES
+\! awk '/^VmHWM:/ {print "sweep_backend_hwm_kb=" \$2}' /proc/\$BPID/status >> \$RES
+SQL
+	while read -r name med min max runs; do
+		printf '  %-20s median %9.2f   min %9.2f   max %9.2f   [%s]\n' \
+			"$name" "$med" "$min" "$max" "$runs"
+		echo "${name}_ms=$med" >> "$RES"
+	done < "$WORK/sweeps"
+	# shellcheck disable=SC1090
+	source "$RES"
+	printf '  sweep / backtest_run = %sx (target <= 3x)   speed-up 1 -> 2 workers = %sx (target >= 1.8x)\n' \
+		"$(echo "scale=2; $sweep_w1_ms / $sweep_run_ms" | bc)" "$(echo "scale=2; $sweep_w1_ms / $sweep_w2_ms" | bc)"
+	printf '  backend peak RSS (VmHWM) after the sweeps: %s kB; shared segment: about %s MB (bars shared, not copied per worker)\n' \
+		"$sweep_backend_hwm_kb" "$(echo "scale=1; $NBARS * 5 * 8 / 1048576" | bc)"
+
 	exit 0
 fi
 
@@ -269,7 +303,8 @@ echo
 # -t: a temporary cluster even as root (does not clash with a "regress"
 # cluster someone else's pg_virtualenv may have); shared_buffers large
 # enough for the table and its index, so that warm runs read no file.
-pg_virtualenv -t -o shared_preload_libraries=pg_backtest -o shared_buffers=512MB \
+pg_virtualenv -t -c "-p ${BENCH_PORT:-$((20000 + RANDOM % 20000))}" \
+	-o shared_preload_libraries=pg_backtest -o shared_buffers=512MB -o max_worker_processes=16 \
 	"$0" --inner "$WORK"
 
 # shellcheck disable=SC1090
@@ -286,4 +321,7 @@ printf '  floor_serial_ms=%s  ratio_serial=%sx  (floor without parallel workers,
 	"$floor_serial_ms" "$ratio_serial"
 printf '  (engine_bars_per_s: fresh arena per run, page faults included; reused arena: %s M bars/s)\n' \
 	"$engine_reused_mbars"
+printf '  sweep (100 combos, 90 run): 1 worker %s ms = %sx backtest_run; 2 workers %s ms; speed-up %sx\n' \
+	"$sweep_w1_ms" "$(echo "scale=2; $sweep_w1_ms / $sweep_run_ms" | bc)" "$sweep_w2_ms" \
+	"$(echo "scale=2; $sweep_w1_ms / $sweep_w2_ms" | bc)"
 echo "  total time: $(($(date +%s) - start)) s"

@@ -111,4 +111,7 @@ extern BtErrCode bt_simulate_into(const BtSeries *s, const int8_t *target, int64
 								  BtProgressFn progress, void *progress_arg,
 								  BtSimBuffers *buf, BtResult *out, BtError *err);
 
+/* metrics.c: in-place ascending heap sort */
+extern void bt_sort_i64(int64_t *x, int64_t n);
+
 #endif							/* BT_INTERNAL_H */

@@ -20,58 +20,47 @@
 #include <string.h>
 
 #include "bt_engine.h"
+#include "bt_internal.h"
 
-/* Sort helper for the median spacing */
+/* Move x[root] down the max-heap x[0..end-1] to its place */
 static void
-sort_i64(int64_t *x, int64_t n)
+sift_down(int64_t *x, int64_t root, int64_t end)
 {
-	if (n < 2)
-		return;
-	/* heap sort: no recursion, no allocation, O(n log n) */
-	for (int64_t start = n / 2 - 1;; start--)
+	for (;;)
 	{
-		for (int64_t root = start;;)
-		{
-			int64_t		child = 2 * root + 1;
+		int64_t		child = 2 * root + 1;
+		int64_t		tmp;
 
-			if (child >= n)
-				break;
-			if (child + 1 < n && x[child] < x[child + 1])
-				child++;
-			if (x[root] >= x[child])
-				break;
-			{
-				int64_t		tmp = x[root];
-
-				x[root] = x[child];
-				x[child] = tmp;
-			}
-			root = child;
-		}
-		if (start <= 0)
-			break;
+		if (child >= end)
+			return;
+		if (child + 1 < end && x[child] < x[child + 1])
+			child++;
+		if (x[root] >= x[child])
+			return;
+		tmp = x[root];
+		x[root] = x[child];
+		x[child] = tmp;
+		root = child;
 	}
+}
+
+/*
+ * bt_sort_i64
+ *		Sort ascending in place: heap sort, no recursion, no allocation,
+ *		O(n log n) worst case.
+ */
+void
+bt_sort_i64(int64_t *x, int64_t n)
+{
+	for (int64_t start = n / 2 - 1; start >= 0; start--)
+		sift_down(x, start, n);
 	for (int64_t end = n - 1; end > 0; end--)
 	{
 		int64_t		tmp = x[0];
 
 		x[0] = x[end];
 		x[end] = tmp;
-		for (int64_t root = 0;;)
-		{
-			int64_t		child = 2 * root + 1;
-
-			if (child >= end)
-				break;
-			if (child + 1 < end && x[child] < x[child + 1])
-				child++;
-			if (x[root] >= x[child])
-				break;
-			tmp = x[root];
-			x[root] = x[child];
-			x[child] = tmp;
-			root = child;
-		}
+		sift_down(x, 0, end);
 	}
 }
 
@@ -104,7 +93,7 @@ bt_infer_periods_per_year(const int64_t *ts, int64_t n)
 	step = (n - 1) / 4096 + 1;
 	for (int64_t i = 1; i < n && m < 4096; i += step)
 		sample[m++] = ts[i] - ts[i - 1];
-	sort_i64(sample, m);
+	bt_sort_i64(sample, m);
 	median = (double) sample[m / 2];
 	if (median >= 28.0 * BT_USECS_PER_DAY)
 		return 12.0;

@@ -533,52 +533,6 @@ rand_below(uint64_t *state, uint64_t bound)
 	}
 }
 
-/* Sort x[0..n-1] ascending (heap sort: no recursion, no allocation) */
-static void
-sort_i64(int64_t *x, int64_t n)
-{
-	for (int64_t i = n / 2; i-- > 0;)
-	{
-		for (int64_t root = i;;)
-		{
-			int64_t		child = 2 * root + 1,
-						tmp;
-
-			if (child >= n)
-				break;
-			if (child + 1 < n && x[child] < x[child + 1])
-				child++;
-			if (x[root] >= x[child])
-				break;
-			tmp = x[root];
-			x[root] = x[child];
-			x[child] = tmp;
-			root = child;
-		}
-	}
-	for (int64_t end = n - 1; end > 0; end--)
-	{
-		int64_t		tmp = x[0];
-
-		x[0] = x[end];
-		x[end] = tmp;
-		for (int64_t root = 0;;)
-		{
-			int64_t		child = 2 * root + 1;
-
-			if (child >= end)
-				break;
-			if (child + 1 < end && x[child] < x[child + 1])
-				child++;
-			if (x[root] >= x[child])
-				break;
-			tmp = x[root];
-			x[root] = x[child];
-			x[child] = tmp;
-			root = child;
-		}
-	}
-}
 
 /*
  * check_grid
@@ -839,7 +793,7 @@ bt_grid_expand(const BtGrid *g, const BtConfig *base, int64_t max_combos,
 		*nskipped = raw - kept;
 		if (nres == 0)
 			return BT_OK;
-		sort_i64(res, nres);
+		bt_sort_i64(res, nres);
 		out = a->realloc_fn(a->ctx, NULL, (size_t) nres * sizeof(BtConfig));
 		for (int64_t k = 0; k < nres; k++)
 		{
