@@ -28,7 +28,7 @@ DATA        = $(UPGRADES)
 REGRESS     = $(sort $(filter-out $(EXTENSION) $(EXTENSION)--% nopreload,$(basename $(notdir $(wildcard sql/*.sql)))))
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
-EXTRA_CLEAN = $(DATA_built) test/unit/run_unit_tests test/bench/bench_engine test/fuzz/fuzz_engine $(CLI)
+EXTRA_CLEAN = $(DATA_built) test/unit/run_unit_tests test/bench/bench_engine test/bench/bench_queue test/fuzz/fuzz_engine $(CLI)
 
 # The command-line client (libpq), installed next to psql
 CLI = src/cli/pg_backtest
@@ -65,6 +65,14 @@ test/bench/bench_engine: $(ENGINE_SRCS) test/bench/bench_engine.c src/engine/bt_
 
 bench: test/bench/bench_engine
 	scripts/bench.sh
+	scripts/bench_queue.sh
+
+test/bench/bench_queue: test/bench/bench_queue.c
+	$(UNIT_CC) -std=c99 -O2 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -I$(includedir) -o $@ $< -L$(libdir) -lpq
+
+.PHONY: bench-queue
+bench-queue:
+	scripts/bench_queue.sh
 
 # ---- fuzzing the engine (clang's libFuzzer with ASan and UBSan) -----------
 FUZZ_SECONDS ?= 30

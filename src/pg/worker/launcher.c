@@ -353,6 +353,14 @@ btpg_launcher_main(Datum main_arg)
 	 */
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 
+	/*
+	 * Claims and requeues need not wait for the WAL flush: if the server
+	 * crashes before they are durable, startup recovery requeues the task
+	 * anyway.  Waiting would put an fsync between a submission and its
+	 * "running" event.
+	 */
+	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+
 	LWLockAcquire(btpg_shared->lock, LW_EXCLUSIVE);
 	btpg_shared->launcher_pid = MyProcPid;
 	btpg_shared->launcher_latch = MyLatch;

@@ -728,6 +728,14 @@ btpg_task_main(Datum main_arg)
 	BackgroundWorkerInitializeConnectionByOid(start.dbid, start.owner, 0);
 	pgstat_report_appname("pg_backtest task");
 
+	/*
+	 * Progress reports and the final bookkeeping need not wait for the WAL
+	 * flush: a task whose completion is lost in a crash is requeued and run
+	 * again (README: crash safety), and each of a task's several short
+	 * transactions would otherwise wait for an fsync.
+	 */
+	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+
 	memset(&run, 0, sizeof(run));
 	run.task_id = start.task_id;
 	run.slot = my_slot;
