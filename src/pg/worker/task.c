@@ -238,6 +238,16 @@ read_task(TaskRun *run, MemoryContext runcxt)
 		char	   *params;
 		Datum		d;
 
+		/*
+		 * This commit must be durable (and flushes the launcher's
+		 * asynchronous claim with it): the attempt is counted before any of
+		 * the task's own work can crash the server, so a task that keeps
+		 * killing its worker ends failed after max_attempts instead of
+		 * looping.
+		 */
+		(void) set_config_option("synchronous_commit", "on", PGC_SUSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
+
 		tup = SPI_tuptable->vals[0];
 		td = SPI_tuptable->tupdesc;
 		old = MemoryContextSwitchTo(runcxt);
