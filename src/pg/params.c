@@ -24,6 +24,7 @@
 #include "utils/numeric.h"
 
 #include "pg_backtest.h"
+#include "bt_sweep.h"
 
 const char *const btpg_column_keys[BTCOL_COUNT] = {
 	"symbol", "ts", "open", "high", "low", "close", "volume", "signal"
@@ -285,13 +286,16 @@ valid_keys(const BtStrategyDef *st)
 }
 
 /*
- * btpg_parse_backtest_params
- *		Parse params (NULL = '{}') into cfg and cols, then check the whole
- *		configuration.
+ * btpg_parse_params_ex
+ *		Parse params (NULL = '{}') into cfg and cols: the strategy's and the
+ *		simulator's parameters (one index space, see bt_sweep.h) and
+ *		"columns".  swept, if not NULL, flags parameters a sweep's grid sets
+ *		(index space): naming one in params is an error.  With check, the
+ *		whole configuration is then checked (a sweep checks per combination).
  */
 void
-btpg_parse_backtest_params(Jsonb *params, const BtStrategyDef *st,
-						   BtConfig *cfg, BtColumns *cols)
+btpg_parse_params_ex(Jsonb *params, const BtStrategyDef *st, const bool *swept, bool check,
+					 BtConfig *cfg, BtColumns *cols)
 {
 	char	   *what = psprintf("strategy \"%s\"", st->name);
 	BtError		err;
@@ -319,7 +323,7 @@ btpg_parse_backtest_params(Jsonb *params, const BtStrategyDef *st,
 		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 		{
 			char	   *key;
-			bool		found = false;
+			int			param;
 
 			if (tok != WJB_KEY)
 				continue;
@@ -339,32 +343,39 @@ btpg_parse_backtest_params(Jsonb *params, const BtStrategyDef *st,
 					cols->name[BTCOL_SIGNAL] = NULL;
 				continue;
 			}
-			for (int i = 0; i < st->nparams && !found; i++)
-				if (strcmp(key, st->params[i].name) == 0)
-				{
-					cfg->sp[i] = btpg_param_value(&st->params[i], &v, what);
-					found = true;
-				}
-			for (int i = 0; i < bt_n_sim_params && !found; i++)
-				if (strcmp(key, bt_sim_params[i].name) == 0)
-				{
-					bt_sim_set(&cfg->sim, i, btpg_param_value(&bt_sim_params[i], &v, what));
-					found = true;
-				}
-			if (!found)
+			param = bt_param_space_find(st, key);
+			if (param < 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("unknown parameter \"%s\" for %s", key, what),
 						 errhint("Valid parameters are: %s.", valid_keys(st))));
+			if (swept && swept[param])
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("parameter \"%s\" is both swept in the grid and set in params", key),
+						 errhint("Remove it from params: the grid gives its values.")));
+			bt_config_set(cfg, param, btpg_param_value(bt_param_space_def(st, param), &v, what));
 		}
 	}
 	if (st->needs_volume && cols->name[BTCOL_VOLUME] == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s needs a volume column", what)));
-	if (!bt_config_check(cfg, &err))
+	if (check && !bt_config_check(cfg, &err))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid parameters for %s: %s", what, err.msg),
 				 err.hint[0] ? errhint("%s", err.hint) : 0));
+}
+
+/*
+ * btpg_parse_backtest_params
+ *		Parse params (NULL = '{}') into cfg and cols, then check the whole
+ *		configuration.
+ */
+void
+btpg_parse_backtest_params(Jsonb *params, const BtStrategyDef *st,
+						   BtConfig *cfg, BtColumns *cols)
+{
+	btpg_parse_params_ex(params, st, NULL, true, cfg, cols);
 }

@@ -103,6 +103,14 @@ extern double btpg_param_value(const BtParamDef *def, JsonbValue *v, const char 
 extern void btpg_parse_backtest_params(Jsonb *params, const BtStrategyDef *strategy,
 									   BtConfig *cfg, BtColumns *cols);
 
+/*
+ * The same, for sweeps: parameters flagged in swept (parameter-space index,
+ * see bt_sweep.h) may not appear in params, and the configuration is
+ * checked only when check is true.
+ */
+extern void btpg_parse_params_ex(Jsonb *params, const BtStrategyDef *strategy, const bool *swept,
+								 bool check, BtConfig *cfg, BtColumns *cols);
+
 /* Look up a strategy by name or ereport (hint lists the valid names) */
 extern const BtStrategyDef *btpg_lookup_strategy(const char *name);
 

@@ -586,65 +586,9 @@ parse_params(Jsonb *params, const BtStrategyDef *st, const SweepSpec *spec,
 	bool		sim_swept = false;
 	BtError		err;
 
-	bt_config_defaults(cfg, st);
-	btpg_columns_defaults(cols);
-	if (!st->needs_signal)
-		cols->name[BTCOL_SIGNAL] = NULL;
-	if (!st->needs_volume)
-		cols->name[BTCOL_VOLUME] = NULL;
+	btpg_parse_params_ex(params, st, spec->swept, false, cfg, cols);
 
-	if (params != NULL)
-	{
-		JsonbIterator *it;
-		JsonbValue	v;
-		JsonbIteratorToken tok;
-
-		if (!JB_ROOT_IS_OBJECT(params) || JB_ROOT_IS_SCALAR(params))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("backtest parameters must be a jsonb object"),
-					 errhint("For example: '{\"commission\": 0.001}'.")));
-		it = JsonbIteratorInit(&params->root);
-		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-		{
-			char	   *key;
-			int			param;
-
-			if (tok != WJB_KEY)
-				continue;
-			key = pnstrdup(v.val.string.val, v.val.string.len);
-			tok = JsonbIteratorNext(&it, &v, true);
-			if (strcmp(key, "columns") == 0)
-			{
-				bool		keep_volume = cols->name[BTCOL_VOLUME] != NULL;
-				bool		keep_signal = cols->name[BTCOL_SIGNAL] != NULL;
-
-				btpg_parse_columns(&v, cols);
-				if (!keep_volume)
-					cols->name[BTCOL_VOLUME] = NULL;
-				if (!keep_signal)
-					cols->name[BTCOL_SIGNAL] = NULL;
-				continue;
-			}
-			param = bt_param_space_find(st, key);
-			if (param < 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("unknown parameter \"%s\" for %s", key, what),
-						 errhint("Valid parameters are: %s, columns.", param_names(st))));
-			if (spec->swept[param])
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("parameter \"%s\" is both swept in the grid and set in params", key),
-						 errhint("Remove it from params: the grid gives its values.")));
-			bt_config_set(cfg, param, btpg_param_value(bt_param_space_def(st, param), &v, what));
-		}
-	}
-	if (st->needs_volume && cols->name[BTCOL_VOLUME] == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s needs a volume column", what)));
-
+	/* the checks no swept parameter takes part in can be made now */
 	for (int i = 0; i < spec->grid.naxes; i++)
 	{
 		if (spec->grid.axes[i].param < st->nparams)
