@@ -135,5 +135,28 @@ isnt(
 $node->poll_query_until('postgres', 'SELECT backtest_running_tasks() = 0')
   or die 'worker slots not released';
 
+# --- a worker started by a previous launcher dies without an outcome ----------
+# (its task is orphaned: no handle in the new launcher, no slot in use)
+
+$node->safe_psql('postgres', 'UPDATE naptime SET s = 300');
+my $o = $node->safe_psql('postgres', "SELECT backtest_submit_query($napq, 'sma_cross')");
+$node->poll_query_until(
+	'postgres', qq{
+SELECT count(*) = 1 FROM pg_stat_activity a JOIN backtest.tasks t ON t.worker_pid = a.pid
+WHERE t.id = $o AND a.wait_event = 'PgSleep'})
+  or die "task $o did not start";
+$launcher_pid = $node->safe_psql('postgres',
+	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_backtest launcher'");
+$log_offset = -s $node->logfile;
+$node->safe_psql('postgres', "SELECT pg_terminate_backend($launcher_pid)");
+$node->wait_for_log(qr/pg_backtest launcher started for database "postgres"/, $log_offset);
+$node->safe_psql('postgres', 'UPDATE naptime SET s = 0');
+my $opid = $node->safe_psql('postgres', "SELECT worker_pid FROM backtest.tasks WHERE id = $o");
+$node->safe_psql('postgres', "SELECT pg_terminate_backend($opid)");
+wait_all_done();
+is($node->safe_psql('postgres', "SELECT status || ':' || attempts FROM backtest.tasks WHERE id = $o"),
+	'completed:2',
+	'an orphaned task of a previous launcher is requeued by the new one and completes');
+
 $node->stop;
 done_testing();

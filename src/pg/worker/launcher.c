@@ -144,12 +144,21 @@ requeue_tasks(const char *where, Oid argtype, Datum arg, const char *why)
 }
 
 /*
- * At launcher start: tasks left running by a worker that no longer exists
- * (crash restart, immediate shutdown, kill -9, a launcher restart) are
- * requeued or failed.  Tasks of workers still alive in a slot are kept.
+ * Requeue or fail tasks left running by a worker that no longer exists.
+ *
+ * At launcher start (at_start): after a crash restart shared memory is new,
+ * so every running row is stale; after a launcher restart, workers started
+ * by the previous launcher still hold their slots, and a slot whose worker
+ * never started or is gone is freed.
+ *
+ * Later (periodically): a worker started by a previous launcher has no
+ * handle here, so if it exits without recording an outcome (FATAL after it
+ * cleared its slot) only this notices: a running task with no slot in use is
+ * orphaned.  A worker updates its row before it clears its slot, and the
+ * UPDATE rechecks the row, so a task that just finished is never touched.
  */
 static void
-recover_stale_tasks(void)
+recover_stale_tasks(bool at_start)
 {
 	Datum		live[BTPG_MAX_SLOTS];
 	int			nlive = 0;
@@ -162,8 +171,9 @@ recover_stale_tasks(void)
 
 		if (!s->in_use)
 			continue;
-		/* a slot whose worker is gone (or never started) is stale */
-		if (s->pid == 0 || kill(s->pid, 0) != 0)
+		/* a slot whose worker is gone (or, at start, never started) is stale */
+		if (handles[i] == NULL &&
+			((at_start && s->pid == 0) || (s->pid != 0 && kill(s->pid, 0) != 0)))
 		{
 			s->in_use = false;
 			continue;
@@ -339,6 +349,7 @@ btpg_launcher_main(Datum main_arg)
 	MemoryContext longlived,
 				scratch;
 	bool		recovered = false;
+	TimestampTz last_recovery = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -388,10 +399,12 @@ btpg_launcher_main(Datum main_arg)
 		reap_workers();
 		if (queue_ready())
 		{
-			if (!recovered)
+			if (!recovered ||
+				TimestampDifferenceExceeds(last_recovery, GetCurrentTimestamp(), 1000))
 			{
-				recover_stale_tasks();
+				recover_stale_tasks(!recovered);
 				recovered = true;
+				last_recovery = GetCurrentTimestamp();
 			}
 			while (launch_one(longlived))
 				CHECK_FOR_INTERRUPTS();
