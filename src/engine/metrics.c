@@ -276,7 +276,8 @@ bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim, Bt
 			for (int64_t i = 1; i < n; i++)
 			{
 				double		e = eq[i];
-				double		r = prev != 0 ? e / prev - 1.0 : 0.0;
+				/* flat stretches (no position) need no division: r is exactly 0 */
+				double		r = (e == prev || prev == 0) ? 0.0 : e / prev - 1.0;
 				/*
 				 * min(r, 0) and max(r, 0) without branches (return signs are
 				 * random, so a branch mispredicts half the time; fmin/fmax
