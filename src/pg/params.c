@@ -130,6 +130,29 @@ jbv_type_name(JsonbValue *v)
 }
 
 /*
+ * btpg_param_choice
+ *		The index of jsonb string v among the choices of enum parameter def,
+ *		or -1 (also when v is not a string).  choices gets the quoted list of
+ *		valid values, for hints.
+ */
+int
+btpg_param_choice(const BtParamDef *def, JsonbValue *v, StringInfo choices)
+{
+	int			found = -1;
+
+	initStringInfo(choices);
+	for (int i = 0; i < BT_MAX_CHOICES && def->choices[i]; i++)
+	{
+		if (found < 0 && v->type == jbvString &&
+			strlen(def->choices[i]) == (size_t) v->val.string.len &&
+			strncmp(def->choices[i], v->val.string.val, v->val.string.len) == 0)
+			found = i;
+		appendStringInfo(choices, "%s\"%s\"", i ? ", " : "", def->choices[i]);
+	}
+	return found;
+}
+
+/*
  * btpg_param_value
  *		Convert a jsonb value to the double the engine stores for `def`, or
  *		raise an error naming the parameter.
@@ -152,16 +175,10 @@ btpg_param_value(const BtParamDef *def, JsonbValue *v, const char *what)
 		case BT_PARAM_ENUM:
 			{
 				StringInfoData choices;
+				int			k = btpg_param_choice(def, v, &choices);
 
-				initStringInfo(&choices);
-				for (int i = 0; i < BT_MAX_CHOICES && def->choices[i]; i++)
-				{
-					if (v->type == jbvString &&
-						strlen(def->choices[i]) == (size_t) v->val.string.len &&
-						strncmp(def->choices[i], v->val.string.val, v->val.string.len) == 0)
-						return (double) i;
-					appendStringInfo(&choices, "%s\"%s\"", i ? ", " : "", def->choices[i]);
-				}
+				if (k >= 0)
+					return (double) k;
 				if (v->type != jbvString)
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -19,6 +19,7 @@
 
 #include "postgres.h"
 
+#include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
@@ -93,6 +94,9 @@ extern void btpg_parse_columns(JsonbValue *obj, BtColumns *cols);
  * jsonb type (number, integer, boolean, string for enums) and the bounds.
  * `what` names the context in messages, e.g. "strategy \"sma_cross\"".
  */
+/* Index of a jsonb string among an enum parameter's choices (-1: none); lists them */
+extern int	btpg_param_choice(const BtParamDef *def, JsonbValue *v, StringInfo choices);
+
 extern double btpg_param_value(const BtParamDef *def, JsonbValue *v, const char *what);
 
 /*

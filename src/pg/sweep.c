@@ -253,16 +253,10 @@ grid_value(const BtParamDef *def, JsonbValue *v)
 		case BT_PARAM_ENUM:
 			{
 				StringInfoData choices;
+				int			k = btpg_param_choice(def, v, &choices);
 
-				initStringInfo(&choices);
-				for (int i = 0; i < BT_MAX_CHOICES && def->choices[i]; i++)
-				{
-					if (v->type == jbvString &&
-						strlen(def->choices[i]) == (size_t) v->val.string.len &&
-						strncmp(def->choices[i], v->val.string.val, v->val.string.len) == 0)
-						return (double) i;
-					appendStringInfo(&choices, "%s\"%s\"", i ? ", " : "", def->choices[i]);
-				}
+				if (k >= 0)
+					return (double) k;
 				if (v->type != jbvString)
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
