@@ -405,8 +405,15 @@ extern BtErrCode bt_simulate(const BtSeries *s, const int8_t *target, int64_t wa
 extern void bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim,
 							   BtResult *res);
 
-/* Inferred annualisation factor for a series (see README, "Metrics") */
+/*
+ * Inferred annualisation factor of the returns the metrics use: 252 or 365
+ * (daily returns; 365 when the market trades on weekends), 52 or 12 for
+ * weekly or monthly bars (calendar.c; README, "Metrics")
+ */
 extern double bt_infer_periods_per_year(const int64_t *ts, int64_t n);
+
+/* Inferred bars per year of a series (calendar.c) */
+extern double bt_infer_bars_per_year(const int64_t *ts, int64_t n);
 
 /* Check a whole configuration: each parameter, then cross-parameter rules */
 extern bool bt_config_check(const BtConfig *cfg, BtError *err);

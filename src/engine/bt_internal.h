@@ -114,4 +114,7 @@ extern BtErrCode bt_simulate_into(const BtSeries *s, const int8_t *target, int64
 /* metrics.c: in-place ascending heap sort */
 extern void bt_sort_i64(int64_t *x, int64_t n);
 
+/* The UTC calendar day (days since 1970-01-01) of a timestamp (calendar.c) */
+extern int64_t bt_day_of(int64_t ts);
+
 #endif							/* BT_INTERNAL_H */

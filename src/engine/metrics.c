@@ -1,14 +1,17 @@
 /*-------------------------------------------------------------------------
  *
  * metrics.c
- *	  Performance metrics of a simulated run, with backtesting.py's
- *	  definitions (README, "Metrics"), computed from the per-bar equity
- *	  curve and the closed trades.
+ *	  Performance metrics of a simulated run (README, "Metrics"), computed
+ *	  from the per-bar equity curve and the closed trades.
  *
- * Per-bar returns r_t = equity_t / equity_{t-1} - 1 (t >= 1) are annualised
- * with periods_per_year (given, or inferred from the bar spacing).  As in
- * backtesting.py, the geometric mean return counts the first bar as a zero
- * return, and the variance uses the sample (n-1) divisor.
+ * Drawdowns and trade statistics follow backtesting.py.  The annualised
+ * statistics (return, volatility, Sharpe, Sortino, Calmar, Omega) use daily
+ * returns, as quantstats, empyrical and pyfolio do: the equity resampled to
+ * UTC calendar days (last value of each day with bars), simple returns
+ * between consecutive days, annualised with A = periods_per_year (given, or
+ * 252/365/52/12 from calendar.c).  They stay meaningful at any bar size,
+ * where backtesting.py's compounding volatility formula collapses on
+ * per-bar returns of intraday data or on a large loss.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -64,82 +67,79 @@ bt_sort_i64(int64_t *x, int64_t n)
 	}
 }
 
-/*
- * bt_infer_periods_per_year
- *		Bars per year from the spacing of the timestamps:
- *		- median spacing of 28 days or more: monthly bars, 12;
- *		- 7 days or more: weekly bars, 52;
- *		- otherwise (base) * (bars per day with bars, rounded), where base is 365 when
- *		  bars fall on more than 6 distinct days per week on average (markets
- *		  that trade every day, e.g. crypto) and 252 otherwise.
- *		Daily weekday bars give 252, daily bars every day 365, hourly 24/7
- *		bars 8760.  Uses a sample of at most 4096 spacings for the median.
- */
-double
-bt_infer_periods_per_year(const int64_t *ts, int64_t n)
+/* Daily returns of an equity curve, summarised (daily_returns) */
+typedef struct DailyStats
 {
-	int64_t		sample[4096];
-	int64_t		m = 0,
-				step,
-				days = 0,
-				next_day = INT64_MIN;
-	double		median,
-				span_days,
-				days_per_week,
-				base;
+	int64_t		nret;			/* returns counted: days - 1, up to the ruin */
+	double		first;			/* equity at the end of the first day */
+	double		last;			/* ... of the last day counted */
+	double		mean;			/* mean return (Welford) */
+	double		m2;				/* sum of squared deviations from the mean */
+	double		down_sq;		/* sum of min(r, 0)^2 */
+	double		gain;			/* sum of max(r, 0) */
+	double		loss;			/* sum of max(-r, 0) */
+	bool		ruined;			/* a day ended with equity <= 0 */
+} DailyStats;
 
-	if (n < 2)
-		return 252.0;
-	step = (n - 1) / 4096 + 1;
-	for (int64_t i = 1; i < n && m < 4096; i += step)
-		sample[m++] = ts[i] - ts[i - 1];
-	bt_sort_i64(sample, m);
-	median = (double) sample[m / 2];
-	if (median >= 28.0 * BT_USECS_PER_DAY)
-		return 12.0;
-	if (median >= 7.0 * BT_USECS_PER_DAY)
-		return 52.0;
+/* Count one day that ended with equity v */
+static inline void
+day_close(DailyStats *d, bool *have, double v)
+{
+	if (d->ruined)
+		return;					/* nothing is defined after the ruin */
+	if (!*have)
+	{
+		*have = true;
+		d->first = d->last = v;
+		d->ruined = v <= 0;
+		return;
+	}
+	{
+		/* a flat day (no position) needs no division: r is exactly 0 */
+		double		r = v == d->last ? 0.0 : v / d->last - 1.0;
+		double		delta = r - d->mean;
 
-	/*
-	 * Distinct calendar days (UTC) that have bars.  ts is ascending, so a
-	 * division is needed only when a bar crosses into a new day.
-	 */
-	for (int64_t i = 0; i < n; i++)
+		d->nret++;
+		d->mean += delta / d->nret;
+		d->m2 += delta * (r - d->mean);
+		if (r < 0)
+		{
+			d->down_sq += r * r;
+			d->loss -= r;
+		}
+		else
+			d->gain += r;
+		d->last = v;
+		d->ruined = v <= 0;
+	}
+}
+
+/*
+ * daily_returns
+ *		Resample the equity curve to UTC calendar days (the last equity of
+ *		each day that has bars; days without bars are skipped, so a return
+ *		spans a gap) and summarise the simple returns between consecutive
+ *		days.  The first day has no return.  After a day that ends at or below
+ *		zero equity nothing more is counted (d->ruined).  n >= 1.
+ */
+static void
+daily_returns(const int64_t *ts, const double *eq, int64_t n, DailyStats *d)
+{
+	bool		have = false;
+	int64_t		next_day = (bt_day_of(ts[0]) + 1) * BT_USECS_PER_DAY;
+
+	memset(d, 0, sizeof(*d));
+	for (int64_t i = 1; i < n; i++)
 	{
 		if (ts[i] >= next_day)
 		{
-			int64_t		d = ts[i] >= 0 ? ts[i] / BT_USECS_PER_DAY :
-			-((-ts[i] - 1) / BT_USECS_PER_DAY) - 1;
-
-			days++;
-			next_day = (d + 1) * BT_USECS_PER_DAY;
+			day_close(d, &have, eq[i - 1]);
+			/* the next day without a division when the bars are daily or finer */
+			next_day = ts[i] < next_day + BT_USECS_PER_DAY ? next_day + BT_USECS_PER_DAY :
+				(bt_day_of(ts[i]) + 1) * BT_USECS_PER_DAY;
 		}
 	}
-	span_days = (double) (ts[n - 1] - ts[0]) / BT_USECS_PER_DAY + 1.0;
-	days_per_week = days / (span_days / 7.0);
-	base = (span_days >= 14 && days_per_week > 6.0) ? 365.0 :
-		(span_days < 14 && median < BT_USECS_PER_DAY) ? 365.0 : 252.0;
-	if (span_days < 14 && median >= BT_USECS_PER_DAY)
-	{
-		/* too short to see a week: trust the calendar of the bars we have */
-		int			weekend = 0;
-
-		for (int64_t i = 0; i < n; i++)
-		{
-			/* 1970-01-01 was a Thursday: day 2 mod 7 = Saturday, 3 = Sunday */
-			int64_t		d = ts[i] / BT_USECS_PER_DAY;
-			int			dow = (int) (((d % 7) + 7) % 7);
-
-			weekend += (dow == 2 || dow == 3);
-		}
-		base = weekend > 0 ? 365.0 : 252.0;
-	}
-	/* bars per day with bars, as a whole number (first/last days may be partial) */
-	{
-		double		per_day = floor((double) n / (double) days + 0.5);
-
-		return base * (per_day >= 1.0 ? per_day : 1.0);
-	}
+	day_close(d, &have, eq[n - 1]);
 }
 
 /*
@@ -155,19 +155,10 @@ bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim, Bt
 	int64_t		n = s->n;
 	double		ppy,
 				peak,
-				max_dd = 0.0,
-				sum = 0.0,
-				sumsq = 0.0,
-				down_sq = 0.0,
-				gain = 0.0,
-				loss = 0.0;
-	bool		ruined = false;
-	int64_t		nr = n > 0 ? n - 1 : 0,
-				exposed = 0,
+				max_dd = 0.0;
+	int64_t		exposed = 0,
 				covered_to = -1;
-	double		gmean,
-				var,
-				ann;
+	double		ann;
 	/* drawdown periods */
 	int64_t		prev_zero = 0,
 				nperiods = 0;
@@ -232,7 +223,6 @@ bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim, Bt
 	peak = eq[0];
 	{
 		double		trough = eq[0];
-		double		prev = eq[0];
 		const int64_t *ts = s->ts;
 
 		for (int64_t i = 0; i < n; i++)
@@ -261,47 +251,6 @@ bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim, Bt
 			else if (e < trough)
 				trough = e;
 		}
-		/*
-		 * Per-bar returns, in a loop of their own: few live values, so the
-		 * sums stay in registers (one combined loop spilled them).
-		 */
-		{
-			double		a_sum = 0,
-						a_sumsq = 0,
-						a_down = 0,
-						a_loss = 0,
-						a_gain = 0;
-			int			a_ruined = eq[0] <= 0;
-
-			for (int64_t i = 1; i < n; i++)
-			{
-				double		e = eq[i];
-				/* flat stretches (no position) need no division: r is exactly 0 */
-				double		r = (e == prev || prev == 0) ? 0.0 : e / prev - 1.0;
-				/*
-				 * min(r, 0) and max(r, 0) without branches (return signs are
-				 * random, so a branch mispredicts half the time; fmin/fmax
-				 * are library calls): (r -/+ |r|) / 2 is exact.
-				 */
-				double		down = 0.5 * (r - fabs(r));
-				double		up = 0.5 * (r + fabs(r));
-
-				a_sum += r;
-				a_sumsq += r * r;
-				a_down += down * down;
-				a_loss -= down;
-				a_gain += up;
-				a_ruined |= e <= 0;
-				prev = e;
-			}
-			sum = a_sum;
-			sumsq = a_sumsq;
-			down_sq = a_down;
-			loss = a_loss;
-			gain = a_gain;
-			ruined = a_ruined;
-		}
-
 		/* the last stretch below the peak: deepest point, and a period if long enough */
 		if (trough < peak)
 		{
@@ -330,32 +279,44 @@ bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim, Bt
 	m->max_drawdown_duration = max_dur;
 	m->avg_drawdown_duration = nperiods ? sum_dur / nperiods : NAN;
 
-	/* annualised return and volatility (backtesting.py's formulas) */
 	/*
-	 * The product of (1 + r_t) telescopes to equity_last / equity_first, so
-	 * the geometric mean needs no per-bar logarithm.  Ruin (equity <= 0) makes
-	 * it 0, as backtesting.py's geometric_mean does.
+	 * Annualised statistics from daily returns (the field's convention:
+	 * quantstats, empyrical, pyfolio): see daily_returns() and README,
+	 * "Metrics".  Weekly and monthly bars fall on distinct days, so their
+	 * "daily" returns are the bars' own, annualised with 52 or 12.
 	 */
-	gmean = (ruined || eq[0] <= 0) ? 0.0 : pow(eq[n - 1] / eq[0], 1.0 / (double) n) - 1.0;
-	ann = pow(1.0 + gmean, ppy) - 1.0;
-	var = nr > 1 ? (sumsq - sum * sum / nr) / (nr - 1) : NAN;
-	if (var < 0)
-		var = 0;
-	m->return_ann_pct = ann * 100.0;
-	m->volatility_ann_pct = sqrt(pow(var + pow(1.0 + gmean, 2), ppy) -
-								 pow(1.0 + gmean, 2 * ppy)) * 100.0;
+	{
+		DailyStats	d;
+		double		sd,
+					rf = sim->risk_free_rate / ppy;
+
+		daily_returns(s->ts, eq, n, &d);
+		sd = d.nret > 1 ? sqrt(d.m2 / (d.nret - 1)) : NAN;
+		/*
+		 * (1 + g)^A with g the geometric mean daily return: the product of
+		 * (1 + r) telescopes to last / first day-end equity.  A run whose
+		 * day-end equity reaches 0 or below is ruined: -100%.
+		 */
+		if (d.nret == 0)
+			ann = NAN;
+		else if (d.ruined)
+			ann = -1.0;
+		else
+			ann = pow(d.last / d.first, ppy / (double) d.nret) - 1.0;
+		m->return_ann_pct = ann * 100.0;
+		m->volatility_ann_pct = sd * sqrt(ppy) * 100.0;
+		m->sharpe_ratio = sd > 0 ? (d.mean - rf) / sd * sqrt(ppy) : NAN;
+		m->sortino_ratio = d.down_sq > 0 ?
+			(d.mean - rf) / sqrt(d.down_sq / d.nret) * sqrt(ppy) : NAN;
+		m->calmar_ratio = max_dd > 0 ? ann / max_dd : NAN;
+		m->omega_ratio = d.loss > 0 ? d.gain / d.loss : NAN;
+	}
 	{
 		double		years = (double) m->duration / (365.25 * BT_USECS_PER_DAY);
 
 		m->cagr_pct = years > 0 && eq[n - 1] > 0 ?
 			(pow(eq[n - 1] / sim->initial_capital, 1.0 / years) - 1.0) * 100.0 : NAN;
 	}
-	m->sharpe_ratio = m->volatility_ann_pct > 0 ?
-		(m->return_ann_pct - sim->risk_free_rate * 100.0) / m->volatility_ann_pct : NAN;
-	m->sortino_ratio = (nr > 0 && down_sq > 0) ?
-		(ann - sim->risk_free_rate) / (sqrt(down_sq / nr) * sqrt(ppy)) : NAN;
-	m->calmar_ratio = max_dd > 0 ? ann / max_dd : NAN;
-	m->omega_ratio = loss > 0 ? gain / loss : NAN;
 
 	/* exposure: bars from each trade's entry to its exit, inclusive */
 	for (int64_t k = 0; k < res->ntrades; k++)

@@ -74,19 +74,23 @@ test_hand_metrics(void)
 	/* exposure: bars 0-2, 2-3, 3-4 cover all five bars */
 	CHECK_NEAR(m->exposure_pct, 100, 1e-12);
 
-	/* geometric mean over 5 (the first bar counts as a zero return) */
-	g = pow(1.21, 1.0 / 5) - 1;
+	/*
+	 * Daily bars: the daily returns are the bar returns, four of them.
+	 * Geometric mean g = 1.21^(1/4) - 1, annualised (1 + g)^252 - 1.
+	 */
+	g = pow(1.21, 1.0 / 4) - 1;
 	ann = pow(1 + g, 252) - 1;
 	CHECK_NEAR(m->return_ann_pct, ann * 100, 1e-9);
+	CHECK_NEAR(m->periods_per_year, 252, 0);
 	for (int i = 0; i < 4; i++)
 		mean += rets[i] / 4;
 	for (int i = 0; i < 4; i++)
 		var += (rets[i] - mean) * (rets[i] - mean) / 3;
-	CHECK_NEAR(m->volatility_ann_pct,
-			   sqrt(pow(var + (1 + g) * (1 + g), 252) - pow(1 + g, 504)) * 100, 1e-9);
-	CHECK_NEAR(m->sharpe_ratio, m->return_ann_pct / m->volatility_ann_pct, 1e-12);
+	/* mean = 0.0555..., sd = sqrt(var) = 0.1366...: vol 216.9%, Sharpe 6.45 */
+	CHECK_NEAR(m->volatility_ann_pct, sqrt(var) * sqrt(252) * 100, 1e-12);
+	CHECK_NEAR(m->sharpe_ratio, mean / sqrt(var) * sqrt(252), 1e-12);
 	/* downside deviation: sqrt(mean(min(r,0)^2)) = sqrt(0.01 / 4) = 0.05 */
-	CHECK_NEAR(m->sortino_ratio, ann / (0.05 * sqrt(252)), 1e-9);
+	CHECK_NEAR(m->sortino_ratio, mean / 0.05 * sqrt(252), 1e-12);
 	CHECK_NEAR(m->calmar_ratio, ann / 0.10, 1e-9);
 	/* omega: (0.1 + 0.2222) / 0.1 */
 	CHECK_NEAR(m->omega_ratio, (0.1 + rets[2]) / 0.1, 1e-12);
@@ -108,6 +112,13 @@ test_hand_metrics(void)
 	CHECK_NEAR(m->max_trade_duration, 2.0 * DAY, 0);
 	CHECK_NEAR(m->avg_trade_duration, 1.5 * DAY, 0);
 
+	/* a risk-free rate of 5% a year: 0.05 / 252 a day off the mean */
+	p.risk_free_rate = 0.05;
+	bt_compute_metrics(&s, 1, &p, &r);
+	CHECK_NEAR(m->sharpe_ratio, (mean - 0.05 / 252) / sqrt(var) * sqrt(252), 1e-12);
+	CHECK_NEAR(m->sortino_ratio, (mean - 0.05 / 252) / 0.05 * sqrt(252), 1e-12);
+	p.risk_free_rate = 0;
+
 	/* no trades: trade statistics are undefined (NaN -> SQL NULL), not 0 */
 	r.ntrades = 0;
 	bt_compute_metrics(&s, 1, &p, &r);
@@ -115,58 +126,372 @@ test_hand_metrics(void)
 	CHECK(isnan(m->profit_factor) && isnan(m->avg_trade_duration));
 }
 
-static void
-test_periods_per_year(void)
+/* ---- calendars ---------------------------------------------------------- */
+
+#define MIN_US	(INT64_C(60) * 1000000)
+#define HOUR_US	(60 * MIN_US)
+#define SUNDAY	16439			/* 2015-01-04, a Sunday (day 16436 = Thu 2015-01-01) */
+
+static int64_t cal[200000];
+
+/* Day d's day of the week, Monday = 0 */
+static int
+dow(int64_t d)
 {
-	static int64_t ts[20000];
+	return (int) ((d + 3) % 7);
+}
+
+/* Bars every `step` usecs for `days` days from day `first` */
+static int
+gen_every(int64_t first, int days, int64_t step)
+{
+	int			n = 0;
+
+	for (int64_t t = first * DAY; t < (first + days) * DAY; t += step)
+		cal[n++] = t;
+	return n;
+}
+
+/* FX 24/5: hourly bars from Sunday 22:00 to Friday 22:00 UTC, `weeks` weeks */
+static int
+gen_fx(int weeks, int64_t step)
+{
+	int			n = 0;
+
+	for (int w = 0; w < weeks; w++)
+	{
+		int64_t		open = (int64_t) (SUNDAY + 7 * w) * DAY + 22 * HOUR_US;
+
+		for (int64_t t = open; t < open + 5 * DAY; t += step)
+			cal[n++] = t;
+	}
+	return n;
+}
+
+/*
+ * Weekday sessions of minute bars: [from, to) minutes after midnight UTC,
+ * up to two sessions (HK: 09:30-12:00 and 13:00-16:00 HKT = 01:30-04:00 and
+ * 05:00-08:00 UTC), `days` calendar days from Sunday
+ */
+static int
+gen_sessions(int days, int from1, int to1, int from2, int to2)
+{
+	int			n = 0;
+
+	for (int64_t d = SUNDAY; d < SUNDAY + days; d++)
+	{
+		if (dow(d) >= 5)
+			continue;
+		for (int k = from1; k < to1; k++)
+			cal[n++] = d * DAY + k * MIN_US;
+		for (int k = from2; k < to2; k++)
+			cal[n++] = d * DAY + k * MIN_US;
+	}
+	return n;
+}
+
+static void
+test_calendars(void)
+{
 	int			n;
 
 	/* the sample: weekday daily bars */
-	CHECK_NEAR(bt_infer_periods_per_year(unit_ohlcv()->ts, unit_ohlcv()->n), 252, 1e-12);
-	/* every day */
-	for (n = 0; n < 1000; n++)
-		ts[n] = (int64_t) n * DAY;
-	CHECK_NEAR(bt_infer_periods_per_year(ts, n), 365, 1e-12);
-	/* hourly, around the clock */
-	for (n = 0; n < 20000; n++)
-		ts[n] = (int64_t) n * DAY / 24;
-	CHECK_NEAR(bt_infer_periods_per_year(ts, n), 365 * 24, 1e-9);
+	CHECK_NEAR(bt_infer_periods_per_year(unit_ohlcv()->ts, unit_ohlcv()->n), 252, 0);
+	CHECK_NEAR(bt_infer_bars_per_year(unit_ohlcv()->ts, unit_ohlcv()->n), 252, 0);
+
+	/* 24/7: daily, hourly, 15-minute and 1-minute bars */
+	n = gen_every(SUNDAY, 1000, DAY);
+	CHECK_NEAR(bt_infer_periods_per_year(cal, n), 365, 0);
+	CHECK_NEAR(bt_infer_bars_per_year(cal, n), 365, 0);
+	n = gen_every(SUNDAY, 800, HOUR_US);
+	CHECK_NEAR(bt_infer_periods_per_year(cal, n), 365, 0);
+	CHECK_NEAR(bt_infer_bars_per_year(cal, n), 365 * 24, 0);
+	n = gen_every(SUNDAY, 300, 15 * MIN_US);
+	CHECK_NEAR(bt_infer_bars_per_year(cal, n), 365 * 96, 0);
+	n = gen_every(SUNDAY + 3, 60, MIN_US);	/* from a Wednesday */
+	CHECK_NEAR(bt_infer_periods_per_year(cal, n), 365, 0);
+	CHECK_NEAR(bt_infer_bars_per_year(cal, n), 365 * 1440, 0);
+
+	/*
+	 * 24/5 FX, Sunday 22:00 to Friday 22:00 UTC: no weekend trading (the two
+	 * Sunday-evening hours are Monday's session), 24 bars a weekday.  The old
+	 * inference gave 7300.
+	 */
+	n = gen_fx(100, HOUR_US);
+	CHECK(n == 12000);
+	CHECK_NEAR(bt_infer_periods_per_year(cal, n), 252, 0);
+	CHECK_NEAR(bt_infer_bars_per_year(cal, n), 252 * 24, 0);
+	n = gen_fx(20, MIN_US);
+	CHECK_NEAR(bt_infer_periods_per_year(cal, n), 252, 0);
+	CHECK_NEAR(bt_infer_bars_per_year(cal, n), 252 * 1440, 0);
+	/* 3 weeks only, and daily FX bars stamped Sunday to Friday */
+	n = gen_fx(3, HOUR_US);
+	CHECK_NEAR(bt_infer_bars_per_year(cal, n), 252 * 24, 0);
+	n = gen_fx(60, DAY);
+	CHECK(n == 300);
+	for (int i = 0; i < n; i++)
+		cal[i] -= 22 * HOUR_US;	/* Sunday 00:00, Monday 00:00, ... Thursday */
+	for (int w = 0; w < 60; w++)
+		cal[5 * w + 4] = cal[5 * w + 3] + DAY;	/* keep Thursday, add Friday ... */
+	CHECK_NEAR(bt_infer_periods_per_year(cal, n), 252, 0);
+	CHECK_NEAR(bt_infer_bars_per_year(cal, n), 252, 0);
+
+	/* HK, 09:30-12:00 and 13:00-16:00 HKT: 330 minute bars a day */
+	n = gen_sessions(140, 90, 240, 300, 480);
+	CHECK_NEAR(bt_infer_periods_per_year(cal, n), 252, 0);
+	CHECK_NEAR(bt_infer_bars_per_year(cal, n), 252 * 330, 0);
+	/* US regular hours in UTC (winter: 14:30-21:00): 390 minute bars a day */
+	n = gen_sessions(140, 870, 1260, 0, 0);
+	CHECK_NEAR(bt_infer_periods_per_year(cal, n), 252, 0);
+	CHECK_NEAR(bt_infer_bars_per_year(cal, n), 252.0 * 390, 0);
+	/*
+	 * US extended hours in winter UTC (04:00-20:00 ET = 09:00-01:00 UTC,
+	 * hourly): Friday's last bar falls on Saturday, not a weekend market
+	 */
+	n = 0;
+	for (int64_t d = SUNDAY; d < SUNDAY + 280; d++)
+		if (dow(d) < 5)
+			for (int k = 9; k < 25; k++)
+				cal[n++] = d * DAY + k * HOUR_US;
+	CHECK_NEAR(bt_infer_periods_per_year(cal, n), 252, 0);
+	CHECK_NEAR(bt_infer_bars_per_year(cal, n), 252 * 16, 0);
+
 	/* weekly and monthly */
 	for (n = 0; n < 200; n++)
-		ts[n] = (int64_t) n * 7 * DAY;
-	CHECK_NEAR(bt_infer_periods_per_year(ts, n), 52, 0);
+		cal[n] = (int64_t) n * 7 * DAY;
+	CHECK_NEAR(bt_infer_periods_per_year(cal, n), 52, 0);
+	CHECK_NEAR(bt_infer_bars_per_year(cal, n), 52, 0);
 	for (n = 0; n < 200; n++)
-		ts[n] = (int64_t) n * 30 * DAY + (n % 2) * DAY;
-	CHECK_NEAR(bt_infer_periods_per_year(ts, n), 12, 0);
-	/* minute bars 09:30-16:00 on weekdays: 390 bars a day, 252 days */
-	n = 0;
-	for (int d = 0; n < 20000 - 390; d++)
-	{
-		int			dow = (d + 4) % 7;	/* day 0 = 1970-01-01, a Thursday */
+		cal[n] = (int64_t) n * 30 * DAY + (n % 2) * DAY;
+	CHECK_NEAR(bt_infer_periods_per_year(cal, n), 12, 0);
 
-		if (dow == 0 || dow == 6)
-			continue;
-		for (int k = 0; k < 390; k++)
-			ts[n++] = (int64_t) d * DAY + (int64_t) (570 + k) * 60 * 1000000;
-	}
-	CHECK_NEAR(bt_infer_periods_per_year(ts, n), 252.0 * 390, 1e-9);
-	/* a short run of weekday bars still reads as a weekday market */
+	/* a short run of daily bars: the weekend days it spans decide */
 	{
 		int64_t		wk[5];
 
 		for (int i = 0; i < 5; i++)
 			wk[i] = (int64_t) (16436 + i) * DAY;	/* Thu 2015-01-01 .. Mon 01-05 */
-		CHECK_NEAR(bt_infer_periods_per_year(wk, 5), 365, 0);	/* has a weekend day */
+		CHECK_NEAR(bt_infer_periods_per_year(wk, 5), 365, 0);	/* Saturday and Sunday */
 		wk[2] = (int64_t) (16436 + 4) * DAY;
 		wk[3] = (int64_t) (16436 + 5) * DAY;
 		wk[4] = (int64_t) (16436 + 6) * DAY;
 		CHECK_NEAR(bt_infer_periods_per_year(wk, 5), 252, 0);
+		CHECK_NEAR(bt_infer_periods_per_year(wk, 1), 252, 0);
 	}
+}
+
+/* ---- daily returns, recomputed the plain way ------------------------------ */
+
+typedef struct RefStats
+{
+	int			nret;
+	double		ann, vol, sharpe, sortino, omega;
+} RefStats;
+
+/*
+ * Independent reference: the last equity of each UTC day with bars, simple
+ * returns between consecutive ones, two-pass mean and sample variance, and
+ * the geometric mean from logarithms.  ts >= 0.
+ */
+static void
+ref_daily(const int64_t *ts, const double *eq, int64_t n, double A, double rf, RefStats *o)
+{
+	static double v[100000], r[100000];
+	int			nd = 0;
+	double		mean = 0, var = 0, dn = 0, lg = 0, up = 0, lo = 0;
+
+	for (int64_t i = 0; i < n; i++)
+	{
+		if (i + 1 < n && ts[i + 1] / DAY == ts[i] / DAY)
+			continue;
+		v[nd++] = eq[i];
+	}
+	o->nret = nd - 1;
+	for (int k = 1; k < nd; k++)
+		r[k - 1] = v[k] / v[k - 1] - 1;
+	for (int k = 0; k < o->nret; k++)
+		mean += r[k];
+	mean /= o->nret;
+	for (int k = 0; k < o->nret; k++)
+	{
+		var += (r[k] - mean) * (r[k] - mean);
+		dn += r[k] < 0 ? r[k] * r[k] : 0;
+		lg += log(1 + r[k]);
+		up += r[k] > 0 ? r[k] : 0;
+		lo += r[k] < 0 ? -r[k] : 0;
+	}
+	var /= o->nret - 1;
+	o->ann = expm1(lg / o->nret * A) * 100;
+	o->vol = sqrt(var) * sqrt(A) * 100;
+	o->sharpe = (mean - rf / A) / sqrt(var) * sqrt(A);
+	o->sortino = (mean - rf / A) / sqrt(dn / o->nret) * sqrt(A);
+	o->omega = up / lo;
+}
+
+/* Metrics of an equity curve with no trades */
+static void
+metrics_of(const int64_t *ts, double *eq, int64_t n, double rf, BtResult *r)
+{
+	static double close[200000];
+	BtSeries	s;
+	BtSimParams p;
+
+	for (int64_t i = 0; i < n; i++)
+		close[i] = 1;
+	memset(&s, 0, sizeof(s));
+	s.n = n;
+	s.ts = ts;
+	s.open = s.high = s.low = s.close = close;
+	memset(r, 0, sizeof(*r));
+	r->n = n;
+	r->equity = eq;
+	bt_sim_defaults(&p);
+	p.initial_capital = eq[0];
+	p.risk_free_rate = rf;
+	bt_compute_metrics(&s, 0, &p, r);
+}
+
+static void
+check_ref(const BtMetrics *m, const RefStats *ref)
+{
+	CHECK_NEAR(m->return_ann_pct, ref->ann, 1e-9);
+	CHECK_NEAR(m->volatility_ann_pct, ref->vol, 1e-9);
+	CHECK_NEAR(m->sharpe_ratio, ref->sharpe, 1e-9);
+	CHECK_NEAR(m->sortino_ratio, ref->sortino, 1e-9);
+	CHECK_NEAR(m->omega_ratio, ref->omega, 1e-9);
+}
+
+static void
+test_daily_returns(void)
+{
+	static double eq[200000];
+	BtResult	r;
+	RefStats	ref;
+	int			n;
+
+	/*
+	 * 60 days of 24/7 minute bars losing 99%, with intraday noise.  The old
+	 * per-bar compounding formula gave volatility ~1e-7 and a Sharpe ratio
+	 * of millions here; daily returns give a sane, negative Sharpe.
+	 */
+	n = gen_every(SUNDAY, 60, MIN_US);
+	for (int i = 0; i < n; i++)
+		eq[i] = 10000 * exp(-log(100.0) * i / (n - 1)) * (1 + 0.01 * sin(i * 0.37)) *
+			(1 + 0.1 * sin(i / 1440 * 2.1));
+	eq[0] = 10000;
+	metrics_of(cal, eq, n, 0.02, &r);
+	CHECK_NEAR(r.metrics.periods_per_year, 365, 0);
+	ref_daily(cal, eq, n, 365, 0.02, &ref);
+	CHECK(ref.nret == 59);
+	check_ref(&r.metrics, &ref);
+	CHECK_MSG(r.metrics.sharpe_ratio < 0 && r.metrics.sharpe_ratio > -20,
+			  "sharpe %g", r.metrics.sharpe_ratio);
+	CHECK_MSG(r.metrics.volatility_ann_pct > 1 && r.metrics.volatility_ann_pct < 1000,
+			  "volatility %g", r.metrics.volatility_ann_pct);
+	CHECK(r.metrics.return_ann_pct > -100 && r.metrics.return_ann_pct < -99);
+
+	/*
+	 * Gaps: hourly 24/7 bars with days 3, 4 and 10 missing (a return spans
+	 * the gap), and weekday daily bars with a missing week
+	 */
+	n = 0;
+	for (int64_t d = SUNDAY; d < SUNDAY + 30; d++)
+		if (d != SUNDAY + 3 && d != SUNDAY + 4 && d != SUNDAY + 10)
+			for (int k = 0; k < 24; k++)
+				cal[n++] = d * DAY + k * HOUR_US;
+	for (int i = 0; i < n; i++)
+		eq[i] = 5000 + 300 * sin(i * 0.05) + 2 * i;
+	metrics_of(cal, eq, n, 0, &r);
+	ref_daily(cal, eq, n, 365, 0, &ref);
+	CHECK(ref.nret == 26);
+	check_ref(&r.metrics, &ref);
+	n = 0;
+	for (int64_t d = SUNDAY; d < SUNDAY + 400; d++)
+		if (dow(d) < 5 && (d < SUNDAY + 100 || d >= SUNDAY + 107))
+			cal[n++] = d * DAY + 21 * HOUR_US;
+	for (int i = 0; i < n; i++)
+		eq[i] = 100 * (1 + 0.001 * i) * (1 + 0.03 * cos(i * 1.3));
+	metrics_of(cal, eq, n, 0.03, &r);
+	CHECK_NEAR(r.metrics.periods_per_year, 252, 0);
+	ref_daily(cal, eq, n, 252, 0.03, &ref);
+	CHECK(ref.nret == n - 1);
+	check_ref(&r.metrics, &ref);
+
+	/* ruin: a day ends at zero equity; -100% a year, nothing after counts */
+	{
+		int64_t		ts[4];
+		double		e[4] = {100, 50, 0, 10};
+
+		for (int i = 0; i < 4; i++)
+			ts[i] = (int64_t) (SUNDAY + i) * DAY;
+		metrics_of(ts, e, 4, 0, &r);
+		CHECK_NEAR(r.metrics.return_ann_pct, -100, 0);
+		/* returns -0.5 and -1: mean -0.75, sd sqrt(0.125) */
+		CHECK_NEAR(r.metrics.sharpe_ratio, -0.75 / sqrt(0.125) * sqrt(365), 1e-12);
+	}
+	/* one day only: no return, statistics undefined */
+	n = gen_every(SUNDAY, 1, HOUR_US);
+	for (int i = 0; i < n; i++)
+		eq[i] = 100 + i;
+	metrics_of(cal, eq, n, 0, &r);
+	CHECK(isnan(r.metrics.return_ann_pct) && isnan(r.metrics.volatility_ann_pct) &&
+		  isnan(r.metrics.sharpe_ratio) && isnan(r.metrics.sortino_ratio));
+}
+
+/*
+ * ema_cross, fractional, 0.1% commission, on 30 days of 24/7 minute bars of
+ * a falling random walk: a large loss, and statistics that stay sane
+ */
+static void
+test_minute_run(void)
+{
+	static double o[43200], h[43200], l[43200], c[43200];
+	const BtStrategyDef *st = bt_find_strategy("ema_cross");
+	BtConfig	cfg;
+	BtSeries	s;
+	BtResult	r;
+	BtError		err;
+	RefStats	ref;
+	int			n = gen_every(SUNDAY, 30, MIN_US);
+	double		px = 30000;
+	uint64_t	seed = 42;
+
+	for (int i = 0; i < n; i++)
+	{
+		double		u;
+
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		u = (double) (seed >> 11) / 9007199254740992.0 - 0.5;
+		o[i] = px;
+		px *= 1 + 0.008 * u;
+		c[i] = px;
+		h[i] = (o[i] > c[i] ? o[i] : c[i]) * 1.0005;
+		l[i] = (o[i] < c[i] ? o[i] : c[i]) * 0.9995;
+	}
+	memset(&s, 0, sizeof(s));
+	s.n = n;
+	s.ts = cal;
+	s.open = o;
+	s.high = h;
+	s.low = l;
+	s.close = c;
+	bt_config_defaults(&cfg, st);
+	cfg.sim.fractional = true;
+	cfg.sim.commission = 0.001;
+	CHECK(bt_run(&s, &cfg, &unit_alloc, NULL, NULL, &r, &err) == BT_OK);
+	CHECK_MSG(r.metrics.return_pct < -50, "return %g", r.metrics.return_pct);
+	ref_daily(cal, r.equity, n, 365, 0, &ref);
+	check_ref(&r.metrics, &ref);
+	CHECK_MSG(fabs(r.metrics.sharpe_ratio) < 20, "sharpe %g", r.metrics.sharpe_ratio);
+	CHECK_MSG(r.metrics.volatility_ann_pct > 1, "volatility %g", r.metrics.volatility_ann_pct);
+	unit_free_all();
 }
 
 void
 test_metrics(void)
 {
 	test_hand_metrics();
-	test_periods_per_year();
+	test_calendars();
+	test_daily_returns();
+	test_minute_run();
 }

@@ -1,0 +1,198 @@
+/*-------------------------------------------------------------------------
+ *
+ * calendar.c
+ *	  What the bar timestamps say about the market's calendar: whether it
+ *	  trades on weekends, how many bars it has a year, and the annualisation
+ *	  factor of the returns the metrics use (README, "Metrics").
+ *
+ * Every calendar question is asked in UTC: a day is [k * 86400 s, (k+1) *
+ * 86400 s) since the Unix epoch.
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * src/engine/calendar.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <math.h>
+#include <string.h>
+
+#include "bt_engine.h"
+#include "bt_internal.h"
+
+/* 1970-01-01 (day 0) was a Thursday: with dow = (day + 3) mod 7, Monday = 0 */
+#define DOW_SAT		5
+#define DOW_SUN		6
+
+/*
+ * bt_day_of
+ *		The UTC calendar day (days since 1970-01-01) of a timestamp; floors
+ *		for timestamps before the epoch too.
+ */
+int64_t
+bt_day_of(int64_t ts)
+{
+	return ts >= 0 ? ts / BT_USECS_PER_DAY : -((-ts - 1) / BT_USECS_PER_DAY) - 1;
+}
+
+/* Day of the week of a UTC day number, Monday = 0 .. Sunday = 6 */
+static int
+dow_of(int64_t day)
+{
+	return (int) ((((day + 3) % 7) + 7) % 7);
+}
+
+/*
+ * Bars and days with bars per day of the week, and how often each day of the
+ * week occurs in the span from the first bar's day to the last bar's day.
+ */
+typedef struct DowScan
+{
+	int64_t		bars[7];
+	int64_t		days[7];		/* distinct days with bars */
+	int64_t		occurs[7];		/* days of the span */
+} DowScan;
+
+/* Fill sc from ascending timestamps ts[0..n-1] (n >= 1) */
+static void
+dow_scan(const int64_t *ts, int64_t n, DowScan *sc)
+{
+	int64_t		next_day = INT64_MIN;
+	int			dow = 0;
+	int64_t		first = bt_day_of(ts[0]),
+				span;
+
+	memset(sc, 0, sizeof(*sc));
+	for (int64_t i = 0; i < n; i++)
+	{
+		if (ts[i] >= next_day)
+		{
+			/* a division only when a bar opens a new day */
+			int64_t		d = bt_day_of(ts[i]);
+
+			dow = dow_of(d);
+			sc->days[dow]++;
+			next_day = (d + 1) * BT_USECS_PER_DAY;
+		}
+		sc->bars[dow]++;
+	}
+	span = bt_day_of(ts[n - 1]) - first + 1;
+	for (int k = 0; k < 7; k++)
+		sc->occurs[k] = span / 7;
+	for (int64_t j = 0; j < span % 7; j++)
+		sc->occurs[dow_of(first + j)]++;
+}
+
+/*
+ * Does the market trade on weekends?  Yes when Saturdays and Sundays each
+ * carry at least half the bars of an average weekday (per day of the span).
+ * A 7-day market (crypto) does; a 24/5 market does not, although FX opens on
+ * Sunday evening (22:00 UTC, two hourly bars against a weekday's 24) and US
+ * extended hours spill into Saturday 00:00-01:00 UTC in winter; neither do
+ * Sunday-Thursday markets.  A span without weekend days says no; a span with
+ * no weekday says yes if it has bars.
+ */
+static bool
+trades_weekends(const DowScan *sc)
+{
+	double		wk = 0;
+	int			nwk = 0;
+	bool		seen_weekend = false;
+
+	for (int k = 0; k < 5; k++)
+		if (sc->occurs[k] > 0)
+		{
+			wk += (double) sc->bars[k] / sc->occurs[k];
+			nwk++;
+		}
+	wk = nwk ? wk / nwk : 0;
+	for (int k = DOW_SAT; k <= DOW_SUN; k++)
+	{
+		if (sc->occurs[k] == 0)
+			continue;
+		seen_weekend = true;
+		if ((double) sc->bars[k] / sc->occurs[k] < 0.5 * wk)
+			return false;
+	}
+	return seen_weekend;
+}
+
+/*
+ * Median spacing of ascending timestamps (n >= 2), from a sample of at most
+ * 4096 spacings.
+ */
+static double
+median_spacing(const int64_t *ts, int64_t n)
+{
+	int64_t		sample[4096];
+	int64_t		m = 0,
+				step = (n - 1) / 4096 + 1;
+
+	for (int64_t i = 1; i < n && m < 4096; i += step)
+		sample[m++] = ts[i] - ts[i - 1];
+	bt_sort_i64(sample, m);
+	return (double) sample[m / 2];
+}
+
+/*
+ * bt_infer_periods_per_year
+ *		The annualisation factor A of the returns the metrics use:
+ *		- median bar spacing of 28 days or more: monthly bars, 12;
+ *		- 7 days or more: weekly bars, 52;
+ *		- otherwise the equity is resampled to days: 365 when the market
+ *		  trades on weekends (trades_weekends), else 252.
+ *		Fewer than two bars: 252.
+ */
+double
+bt_infer_periods_per_year(const int64_t *ts, int64_t n)
+{
+	double		median;
+	DowScan		sc;
+
+	if (n < 2)
+		return 252.0;
+	median = median_spacing(ts, n);
+	if (median >= 28.0 * BT_USECS_PER_DAY)
+		return 12.0;
+	if (median >= 7.0 * BT_USECS_PER_DAY)
+		return 52.0;
+	dow_scan(ts, n, &sc);
+	return trades_weekends(&sc) ? 365.0 : 252.0;
+}
+
+/*
+ * bt_infer_bars_per_year
+ *		Bars a year: 12 or 52 for monthly and weekly bars, else the trading
+ *		days a year (365 or 252, as bt_infer_periods_per_year) times the bars
+ *		per trading day, rounded to a whole number.  The trading days counted
+ *		are the days with bars, and for a market that does not trade on
+ *		weekends only Monday to Friday: a 24/5 FX market's hourly bars from
+ *		Sunday 22:00 to Friday 22:00 UTC are 120 a week over 5 days, 24 a day,
+ *		6048 a year (its Sunday-evening bars belong to Monday's session).
+ */
+double
+bt_infer_bars_per_year(const int64_t *ts, int64_t n)
+{
+	double		median;
+	DowScan		sc;
+	bool		weekends;
+	int64_t		days = 0;
+	double		per_day;
+
+	if (n < 2)
+		return 252.0;
+	median = median_spacing(ts, n);
+	if (median >= 28.0 * BT_USECS_PER_DAY)
+		return 12.0;
+	if (median >= 7.0 * BT_USECS_PER_DAY)
+		return 52.0;
+	dow_scan(ts, n, &sc);
+	weekends = trades_weekends(&sc);
+	for (int k = 0; k < (weekends ? 7 : 5); k++)
+		days += sc.days[k];
+	if (days == 0)				/* weekend bars only */
+		for (int k = 5; k < 7; k++)
+			days += sc.days[k];
+	per_day = floor((double) n / (double) days + 0.5);
+	return (weekends ? 365.0 : 252.0) * (per_day >= 1.0 ? per_day : 1.0);
+}
