@@ -80,7 +80,15 @@ typedef struct BtSeries
 } BtSeries;
 
 /*
- * Check a series before a run: every price finite, low <= high, volume finite
+ * Supported price range: below BT_PRICE_MIN (e.g. subnormal prices) capital /
+ * price overflows the position size; above BT_PRICE_MAX quantity * price can.
+ */
+#define BT_PRICE_MIN	1e-100
+#define BT_PRICE_MAX	1e100
+
+/*
+ * Check a series before a run: every price finite, positive and within
+ * [BT_PRICE_MIN, BT_PRICE_MAX], low <= high, volume finite
  * and >= 0 when present, ts strictly increasing, signal in {-1,0,1,NaN}.
  * On failure fills err (code BT_ERR_DATA, bar = offending index; msg does not
  * name the timestamp, the caller adds it) and returns false.
@@ -350,6 +358,17 @@ typedef struct BtMetrics
 	double		kelly_criterion;
 	double		omega_ratio;
 	double		periods_per_year;
+	/*
+	 * Entry orders the simulator could not fill because not even one lot
+	 * (with its costs) fit in the cash available; the first one's fill
+	 * price, the cash it had (size * equity) and what the smallest order
+	 * would have cost, costs included.  Set by the simulator, kept by
+	 * bt_compute_metrics (like commissions).
+	 */
+	int64_t		entries_unfilled;
+	double		unfilled_price;
+	double		unfilled_cash;
+	double		unfilled_cost;
 } BtMetrics;
 
 typedef struct BtResult

@@ -182,10 +182,14 @@ bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim, Bt
 				log_ret = 0.0;
 	bool		trade_ruin = false;
 
-	double		commissions = m->commissions;
+	BtMetrics	sim_out = *m;	/* the simulator's fields */
 
 	memset(m, 0, sizeof(*m));
-	m->commissions = commissions;
+	m->commissions = sim_out.commissions;
+	m->entries_unfilled = sim_out.entries_unfilled;
+	m->unfilled_price = sim_out.unfilled_price;
+	m->unfilled_cash = sim_out.unfilled_cash;
+	m->unfilled_cost = sim_out.unfilled_cost;
 	m->bars = n;
 	m->warmup_bars = warmup;
 	if (n == 0)

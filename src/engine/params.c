@@ -281,6 +281,22 @@ bt_validate_series(const BtSeries *s, bool need_volume, BtError *err)
 		if (o <= 0 || h <= 0 || l <= 0 || c <= 0)
 			return data_error(err, i, "prices must be positive",
 							  "Returns and sizing are undefined for zero or negative prices.");
+		if (o < BT_PRICE_MIN || h < BT_PRICE_MIN || l < BT_PRICE_MIN || c < BT_PRICE_MIN ||
+			o > BT_PRICE_MAX || h > BT_PRICE_MAX || l > BT_PRICE_MAX || c > BT_PRICE_MAX)
+		{
+			/* subnormal or huge: capital / price or quantity * price overflows */
+			static const char *const names[] = {"open", "high", "low", "close"};
+			double		px[4] = {o, h, l, c};
+			int			k = 0;
+			char		msg[96];
+
+			while (k < 3 && px[k] >= BT_PRICE_MIN && px[k] <= BT_PRICE_MAX)
+				k++;
+			snprintf(msg, sizeof(msg), "%s price %g is outside the supported range",
+					 names[k], px[k]);
+			return data_error(err, i, msg,
+							  "Prices must lie between 1e-100 and 1e+100: beyond them position sizes and equity overflow. Rescale the prices (quote them in another unit).");
+		}
 		if (need_volume && s->volume && (!isfinite(s->volume[i]) || s->volume[i] < 0))
 			return data_error(err, i, "volume is negative, NaN or infinite", NULL);
 		if (s->signal && !isnan(s->signal[i]) &&

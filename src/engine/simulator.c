@@ -46,6 +46,10 @@ typedef struct SimState
 	double		entry_fee;
 	double		best;			/* best price since entry (bars before now) */
 	double		commissions;	/* all costs paid */
+	int64_t		unfilled;		/* entries not filled: not one lot affordable */
+	double		unfilled_price; /* ... the first one's fill price */
+	double		unfilled_cash;	/* ... the cash it had */
+	double		unfilled_cost;	/* ... the cost of its smallest order */
 	BtTrade    *trades;
 	int64_t		ntrades;
 	int64_t		cap;
@@ -166,7 +170,18 @@ open_position(SimState *st, int64_t i, double px, int side)
 	double		fee;
 
 	if (q <= 0)
-		return;					/* cannot afford one lot: stay flat */
+	{
+		/* cannot afford one lot: stay flat, and count it for the caller */
+		if (st->unfilled++ == 0)
+		{
+			double		lot = p->fractional ? 0.0 : p->lot_size;
+
+			st->unfilled_price = fill;
+			st->unfilled_cash = equity * p->size;
+			st->unfilled_cost = lot * fill + order_cost(p, lot * fill, side);
+		}
+		return;
+	}
 	fee = order_cost(p, q * fill, side);
 	st->cash -= side * q * fill + fee;
 	st->commissions += fee;
@@ -389,6 +404,10 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 	out->trades = st.trades;
 	out->ntrades = st.ntrades;
 	out->metrics.commissions = st.commissions;
+	out->metrics.entries_unfilled = st.unfilled;
+	out->metrics.unfilled_price = st.unfilled_price;
+	out->metrics.unfilled_cash = st.unfilled_cash;
+	out->metrics.unfilled_cost = st.unfilled_cost;
 	(void) err;
 	return BT_OK;
 }

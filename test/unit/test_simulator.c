@@ -342,6 +342,81 @@ test_validation(void)
 	b.v[0] = -1;
 	CHECK(!bt_validate_series(&b.s, true, &err) && err.bar == 0);
 	CHECK(bt_validate_series(&b.s, false, &err));
+
+	/*
+	 * Subnormal prices are finite and positive, but capital / price is
+	 * infinite: the quantity was Infinity and the equity NaN.  Rejected,
+	 * naming the bar and the column; so are prices above 1e100.
+	 */
+	b.v[0] = 1000;
+	b.l[2] = b.o[2] = 4e-320;
+	CHECK(!bt_validate_series(&b.s, true, &err) && err.bar == 2 && err.code == BT_ERR_DATA &&
+		  strstr(err.msg, "open price") && strstr(err.msg, "outside the supported range"));
+	b.o[2] = 12;
+	CHECK(!bt_validate_series(&b.s, true, &err) && err.bar == 2 && strstr(err.msg, "low price"));
+	b.l[2] = BT_PRICE_MIN;
+	CHECK(bt_validate_series(&b.s, true, &err));
+	b.h[3] = 1e101;
+	CHECK(!bt_validate_series(&b.s, true, &err) && err.bar == 3 && strstr(err.msg, "high price"));
+	b.h[3] = BT_PRICE_MAX;
+	CHECK(bt_validate_series(&b.s, true, &err));
+	/* at the bounds, the run stays finite */
+	{
+		int8_t		tg[4] = {1, K, K, 0};
+		BtSimParams p;
+		BtResult	r;
+
+		b.o[1] = b.l[1] = BT_PRICE_MIN;
+		bt_sim_defaults(&p);
+		p.initial_capital = 1e15;
+		p.fractional = true;
+		r = sim(&b, tg, &p);
+		CHECK(r.ntrades == 1 && isfinite(r.trades[0].quantity) && isfinite(r.metrics.equity_final));
+		CHECK(isfinite(r.metrics.return_pct));
+		unit_free_all();
+	}
+}
+
+/*
+ * Entries that cannot be filled because one lot costs more than the cash:
+ * counted, with the first one's price, cash and the cost of one lot
+ */
+static void
+test_unaffordable(void)
+{
+	double		o[] = {380, 380, 390, 400, 410};
+	double		h[] = {381, 381, 391, 401, 411};
+	double		l[] = {379, 379, 389, 399, 409};
+	double		c[] = {380, 380, 390, 400, 410};
+	int8_t		tg[] = {1, 0, 1, K, K};
+	Bars		b;
+	BtSimParams p;
+	BtResult	r;
+
+	bars_init(&b, 5, o, h, l, c);
+	bt_sim_defaults(&p);
+	p.initial_capital = 100000;
+	p.lot_size = 2000;
+	p.commission = 0.001;
+	/* entries at bar 1's open (380) and bar 3's open (400): 2000 * 380 = 760,000 */
+	r = sim(&b, tg, &p);
+	CHECK(r.ntrades == 0);
+	CHECK(r.metrics.entries_unfilled == 2);
+	CHECK_NEAR(r.metrics.unfilled_price, 380, 0);
+	CHECK_NEAR(r.metrics.unfilled_cash, 100000, 0);
+	CHECK_NEAR(r.metrics.unfilled_cost, 760000 + 760, 1e-12);
+	/* affordable lots: nothing unfilled */
+	p.lot_size = 100;
+	r = sim(&b, tg, &p);
+	CHECK(r.ntrades == 2 && r.metrics.entries_unfilled == 0);
+	/* fractional with a fixed commission above the cash: the fee alone */
+	p.fractional = true;
+	p.initial_capital = 3;
+	p.commission_fixed = 5;
+	r = sim(&b, tg, &p);
+	CHECK(r.ntrades == 0 && r.metrics.entries_unfilled == 2);
+	CHECK_NEAR(r.metrics.unfilled_cost, 5, 0);
+	unit_free_all();
 }
 
 void
@@ -352,4 +427,5 @@ test_simulator(void)
 	test_stops();
 	test_short_and_open();
 	test_validation();
+	test_unaffordable();
 }
