@@ -104,6 +104,34 @@ SELECT (backtest_arrays('{}', '{}', '{}', '{}', '{}', '{}', 'sma_cross')).bars;
 
 -- a signal outside -1/0/1
 SELECT backtest_run_query('SELECT ts, open, high, low, close, 2 AS signal FROM k WHERE symbol = ''A'' ORDER BY ts', 'signal');
+-- a NaN signal is rejected, naming the bar (NULL means "keep"): query, table, aggregate, arrays
+SELECT backtest_run_query('SELECT ts, open, high, low, close, CASE WHEN ts = ''2024-02-01'' THEN ''NaN''::float8 END AS signal FROM k WHERE symbol = ''A'' ORDER BY ts', 'signal');
+CREATE TABLE ksig AS SELECT ts, open, high, low, close, CASE WHEN ts = '2024-03-01' THEN 'NaN'::float8 WHEN ts = '2024-01-10' THEN 1 END AS signal FROM k WHERE symbol = 'A';
+SELECT backtest_run('ksig', NULL, 'signal');
+SELECT (backtest(ts, open, high, low, close, NULL, signal, 'signal', '{}' ORDER BY ts)).trades_count FROM ksig;
+SELECT (backtest_arrays(array_agg(ts ORDER BY ts), array_agg(open ORDER BY ts), array_agg(high ORDER BY ts),
+        array_agg(low ORDER BY ts), array_agg(close ORDER BY ts), array_agg(1.0::float8), 'signal', '{}',
+        array_agg(signal ORDER BY ts))).trades_count FROM ksig;
+UPDATE ksig SET signal = NULL WHERE ts = '2024-03-01';
+SELECT trades_count, open_trades FROM backtest_run('ksig', NULL, 'signal');
+SELECT (backtest(ts, open, high, low, close, NULL, signal, 'signal', '{}' ORDER BY ts)).open_trades FROM ksig;
+SELECT (backtest_arrays(array_agg(ts ORDER BY ts), array_agg(open ORDER BY ts), array_agg(high ORDER BY ts),
+        array_agg(low ORDER BY ts), array_agg(close ORDER BY ts), array_agg(1.0::float8), 'signal', '{}',
+        array_agg(signal ORDER BY ts))).open_trades FROM ksig;
+DROP TABLE ksig;
+
+-- subnormal prices (finite, positive) would overflow the position size: rejected, naming the bar
+SELECT backtest_run_query('SELECT ts, open, high, CASE WHEN ts = ''2024-02-01'' THEN 4e-320 ELSE low END AS low, close FROM k WHERE symbol = ''A'' ORDER BY ts', 'sma_cross');
+SELECT backtest_run_query('SELECT ts, open, CASE WHEN ts = ''2024-02-02'' THEN 1e150 ELSE high END AS high, low, close FROM k WHERE symbol = ''A'' ORDER BY ts', 'sma_cross');
+SELECT (backtest(ts, CASE WHEN ts = '2024-02-03' THEN 1e-310 ELSE open END, high, low, close, volume, 'sma_cross', '{}' ORDER BY ts)).bars FROM k WHERE symbol = 'A';
+
+-- one lot costs more than the cash: zero trades and a NOTICE saying why
+SELECT trades_count, sharpe_ratio FROM backtest_run('k', 'A', 'sma_cross', '{"lot_size": 200}');
+SELECT trades_count FROM backtest_run('k', 'A', 'sma_cross', '{"lot_size": 2000, "initial_capital": 100000, "commission": 0.001}');
+SELECT trades_count FROM backtest_run('k', 'A', 'sma_cross', '{"fractional": true, "initial_capital": 2, "commission_fixed": 5}');
+SELECT (backtest(ts, open, high, low, close, volume, 'sma_cross', '{"lot_size": 200}' ORDER BY ts)).trades_count FROM k WHERE symbol = 'A';
+-- a sweep says it once, not once per combination
+SELECT count(*) FROM backtest_sweep('k', 'A', 'sma_cross', '{"fast": [5, 10], "slow": [20, 30]}', '{"lot_size": 200}');
 
 -- statement_timeout and cancellation are honoured in long runs
 SET statement_timeout = '200ms';

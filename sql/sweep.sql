@@ -265,6 +265,9 @@ SELECT -pos, row_text FROM sweep_rows('bollinger', '{"period": {"from": 5, "to":
                                                      "stop_loss": {"from": 0, "to": 0.07, "step": 0.01}}');
 CREATE TEMP TABLE w2 (LIKE w1);
 CREATE TEMP TABLE w4 (LIKE w1);
+-- the SQL function's tuplestore (~3.4MB of row text) stays in memory: no LOG about a
+-- temporary file (pg_regress sets log_temp_files) among the DEBUG lines
+SET work_mem = '16MB';
 SET client_min_messages = debug1;
 SET pg_backtest.sweep_workers = 2;
 INSERT INTO w2
@@ -279,6 +282,7 @@ UNION ALL
 SELECT -pos, row_text FROM sweep_rows('bollinger', '{"period": {"from": 5, "to": 94, "step": 1}, "k": [1.5, 2, 2.5, 3],
                                                      "stop_loss": {"from": 0, "to": 0.07, "step": 0.01}}');
 RESET client_min_messages;
+RESET work_mem;
 SELECT (SELECT count(*) FROM w1) AS rows_1,
        (SELECT count(*) FROM (TABLE w1 EXCEPT TABLE w2) d) + (SELECT count(*) FROM (TABLE w2 EXCEPT TABLE w1) d) AS diff_1_2,
        (SELECT count(*) FROM (TABLE w1 EXCEPT TABLE w4) d) + (SELECT count(*) FROM (TABLE w4 EXCEPT TABLE w1) d) AS diff_1_4;

@@ -55,7 +55,7 @@ const BtParamDef bt_sim_params[] = {
 	{"trailing_stop", BT_PARAM_NUM, 0, 0, 1, false, NO_CHOICES,
 	"Exit when price retreats this fraction from the best price since entry (0 = off)."},
 	{"periods_per_year", BT_PARAM_NUM, 0, 0, 1e9, false, NO_CHOICES,
-	"Bars per year for annualised metrics (0 = infer from the bar spacing)."},
+	"Return periods per year for annualised metrics: trading days for daily and intraday bars, 52/12 for weekly/monthly (0 = infer)."},
 	{"risk_free_rate", BT_PARAM_NUM, 0, -1, 1, false, NO_CHOICES,
 	"Annual risk-free rate for Sharpe and Sortino, as a fraction."},
 };

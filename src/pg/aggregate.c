@@ -177,6 +177,8 @@ backtest_agg_sfunc(PG_FUNCTION_ARGS)
 					 errmsg("invalid bar at %s: %s is NULL", timestamptz_to_str(t), names[c])));
 		}
 		st->col[c][i] = PG_GETARG_FLOAT8(c + 2);
+		if (c == 5 && isnan(st->col[c][i]))
+			btpg_signal_nan_error(t);	/* NaN is not NULL ("keep") */
 	}
 	st->n++;
 	PG_RETURN_POINTER(st);
@@ -231,6 +233,11 @@ float8_array(FunctionCallInfo fcinfo, int argno, const char *name, int64 *n)
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("array \"%s\" has a NULL at position %d", name, i + 1)));
 		out[i] = nulls[i] ? NAN : DatumGetFloat8(elems[i]);
+		if (!nulls[i] && isnan(out[i]) && strcmp(name, "signal") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("array \"signal\" has NaN at position %d", i + 1),
+					 errhint("A signal must be -1, 0, 1 or NULL (NULL keeps the current position).")));
 	}
 	*n = nelems;
 	return out;

@@ -233,6 +233,9 @@ load_receive(TupleTableSlot *slot, DestReceiver *self)
 					 errhint("Remove or repair the bar, or exclude it with a query source.")));
 		}
 		r->col[c][i] = datum_to_double(slot->tts_values[a], r->atttype[c]);
+		/* the engine reads NaN as "keep": only NULL may mean that */
+		if (c == BTCOL_SIGNAL && isnan(r->col[c][i]))
+			btpg_signal_nan_error(t);
 	}
 	r->n++;
 	return true;

@@ -53,6 +53,8 @@ extern void btpg_alloc_init(BtAlloc *a, MemoryContext cxt);
  * timestamp (ts[err->bar], engine epoch) is named in the message.
  */
 extern void btpg_report(const BtError *err, const int64_t *ts) pg_attribute_noreturn();
+/* ERROR for a NaN signal on the bar at t (NULL, not NaN, means "keep"; run.c) */
+extern void btpg_signal_nan_error(TimestampTz t) pg_attribute_noreturn();
 
 /* ---- column mapping ---------------------------------------------------- */
 

@@ -153,6 +153,15 @@ btpg_metrics_datum(FunctionCallInfo fcinfo, const BtMetrics *m)
 
 /* ---- running ------------------------------------------------------------- */
 
+void
+btpg_signal_nan_error(TimestampTz t)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("invalid bar at %s: signal is NaN", timestamptz_to_str(t)),
+			 errhint("A signal must be -1, 0, 1 or NULL (NULL keeps the current position).")));
+}
+
 /* Engine progress callback for synchronous runs: honour cancel/timeout */
 static int
 sync_progress(void *arg, BtStep step, int64_t done, int64_t total)
@@ -185,6 +194,46 @@ btpg_run_engine(const BtSeries *s, const BtConfig *cfg, BtResult *res)
 						cfg->strategy->name, (long long) s->n),
 				 errdetail("Its indicators never become defined, so it made no trades."),
 				 errhint("Use a longer time range or shorter indicator windows.")));
+	else if (res->ntrades == 0 && res->metrics.entries_unfilled > 0)
+		btpg_notice_unfilled(&res->metrics, &cfg->sim);
+}
+
+/* An amount for a message: 2 decimals, or 6 significant digits when tiny */
+static char *
+fmt_amount(double v)
+{
+	return psprintf(fabs(v) >= 0.01 || v == 0 ? "%.2f" : "%.6g", v);
+}
+
+/*
+ * btpg_notice_unfilled
+ *		NOTICE that a run made no trade because no entry order could be
+ *		filled: not even one lot, with its costs, fit in the cash.  For a run
+ *		with no trades and m->entries_unfilled > 0.
+ */
+void
+btpg_notice_unfilled(const BtMetrics *m, const BtSimParams *sim)
+{
+	char	   *price = fmt_amount(m->unfilled_price);
+	char	   *cost = fmt_amount(m->unfilled_cost);
+	char	   *cash = fmt_amount(m->unfilled_cash);
+
+	if (sim->fractional)
+		ereport(NOTICE,
+				(errmsg("no entry could be filled: the fees of the smallest order at %s come to %s, more than the %s available",
+						price, cost, cash),
+				 errdetail_plural("%lld entry signal was skipped for lack of cash.",
+								  "%lld entry signals were skipped for lack of cash.",
+								  m->entries_unfilled, (long long) m->entries_unfilled),
+				 errhint("Raise initial_capital or lower commission_fixed/commission_min.")));
+	else
+		ereport(NOTICE,
+				(errmsg("no entry could be filled: one lot of %g at %s costs %s including fees, more than the %s available",
+						sim->lot_size, price, cost, cash),
+				 errdetail_plural("%lld entry signal was skipped for lack of cash.",
+								  "%lld entry signals were skipped for lack of cash.",
+								  m->entries_unfilled, (long long) m->entries_unfilled),
+				 errhint("Raise initial_capital, lower lot_size, or set \"fractional\": true.")));
 }
 
 /*

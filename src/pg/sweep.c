@@ -987,6 +987,27 @@ sweep_common(FunctionCallInfo fcinfo, bool query_source)
 							short_data, ncombos, nbars),
 					 errdetail("Their indicators never become defined, so they made no trades."),
 					 errhint("Use a longer time range or shorter indicator windows.")));
+		/* one NOTICE for the whole sweep, not one per combination */
+		{
+			int64		unfilled = 0,
+						first = -1;
+
+			for (int64 i = 0; i < ncombos; i++)
+				if (metrics[i].trades_count == 0 && metrics[i].open_trades == 0 &&
+					metrics[i].entries_unfilled > 0)
+				{
+					if (unfilled++ == 0)
+						first = i;
+				}
+			if (unfilled > 0)
+				ereport(NOTICE,
+						(errmsg(INT64_FORMAT " of " INT64_FORMAT " combinations made no trade: no entry could be filled",
+								unfilled, ncombos),
+						 errdetail("Not even one lot with its costs fit in the cash: at %g the smallest order cost %g against %g available.",
+								   metrics[first].unfilled_price, metrics[first].unfilled_cost,
+								   metrics[first].unfilled_cash),
+						 errhint("Raise initial_capital, lower lot_size, or set \"fractional\": true.")));
+		}
 	}
 
 	/* ---- sort by the objective, cut to top ---- */
