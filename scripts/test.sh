@@ -4,12 +4,19 @@
 #   2. pg_regress tests (sql/*.sql vs expected/*.out) on a pg_virtualenv cluster
 #      with shared_preload_libraries = pg_cron, pg_backtest
 #   3. TAP tests under test/t (when present)
+#   4. the CLI's progress line (make clitest), the version and licence
+#      metadata (test/pkg/versions.sh), the README's examples run as written
+#      on a throwaway cluster (test/docs/readme.sh), and the Debian package
+#      built, installed and checked (test/pkg/deb.sh)
 # Works as root (CI) or as a user with sudo.  Prints "N passed, N failed" last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "test.sh: not root and no sudo: run it as root" >&2; exit 1; }
+  SUDO="sudo"
+fi
 
 scripts/install-deps.sh
 export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
@@ -20,10 +27,24 @@ $SUDO make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
 
 passed=0; failed=0
 
+# Add up a TAP-style log: "ok ..." lines pass, "not ok ..." lines fail, and
+# a script that failed without saying which check counts as one failure.
+count_tap() {  # count_tap LOG EXIT-STATUS
+  local p f
+  p=$(grep -cE '^ok ' "$1" || true); f=$(grep -cE '^not ok ' "$1" || true)
+  if [ "$2" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  passed=$((passed + p)); failed=$((failed + f))
+}
+
 echo "== engine unit tests"
 if make -s unittest | tee /tmp/pg_backtest_unit.log; then :; fi
 read -r up uf < <(tail -n 1 /tmp/pg_backtest_unit.log | sed -E 's/^([0-9]+) passed, ([0-9]+) failed.*/\1 \2/')
 passed=$((passed + ${up:-0})); failed=$((failed + ${uf:-1}))
+
+echo "== CLI progress line (make clitest)"
+if make -s clitest | tee /tmp/pg_backtest_clitest.log; then :; fi
+read -r cp cf < <(tail -n 1 /tmp/pg_backtest_clitest.log | sed -E 's/^([0-9]+) passed, ([0-9]+) failed.*/\1 \2/')
+passed=$((passed + ${cp:-0})); failed=$((failed + ${cf:-1}))
 
 echo "== engine fuzzing smoke run (libFuzzer + ASan/UBSan, ${FUZZ_SECONDS:-20} s)"
 if make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}" > /tmp/pg_backtest_fuzz.log 2>&1; then
@@ -67,6 +88,21 @@ if compgen -G "test/t/*.pl" >/dev/null; then
     failed=$((failed + 1))
   fi
 fi
+
+echo "== version, licence and PGXN metadata agree (test/pkg/versions.sh)"
+st=0; test/pkg/versions.sh > /tmp/pg_backtest_versions.log 2>&1 || st=$?
+cat /tmp/pg_backtest_versions.log; count_tap /tmp/pg_backtest_versions.log "$st"
+
+echo "== the README's examples, run as written (test/docs/readme.sh)"
+st=0
+pg_virtualenv -t -c "-p ${PGTEST_PORT3:-$((20000 + RANDOM % 20000))}" \
+  -o "shared_preload_libraries=pg_cron,pg_backtest" -o "cron.database_name=postgres" \
+  test/docs/readme.sh > /tmp/pg_backtest_readme.log 2>&1 || st=$?
+grep -vE '^(Creating|Dropping) ' /tmp/pg_backtest_readme.log; count_tap /tmp/pg_backtest_readme.log "$st"
+
+echo "== the Debian package: build, install, check (test/pkg/deb.sh)"
+st=0; PG_CONFIG="$PG_CONFIG" test/pkg/deb.sh > /tmp/pg_backtest_deb.log 2>&1 || st=$?
+grep -E '^(ok|not ok|#) ' /tmp/pg_backtest_deb.log; count_tap /tmp/pg_backtest_deb.log "$st"
 
 echo
 echo "$passed passed, $failed failed"

@@ -64,6 +64,11 @@ bar_of(const char *line)
 	return (line[0] == '[' && end) ? (int) (end - line - 1) : 0;
 }
 
+/* Inside check_widths: print what failed, count it once per case */
+#define WIDTH_CHECK(cond, ...) \
+	do { if (!(cond)) { bad++; fprintf(stderr, "  "); fprintf(stderr, __VA_ARGS__); \
+		fputc('\n', stderr); } } while (0)
+
 static void
 check_widths(const char *name, const ProgressLine *p)
 {
@@ -72,6 +77,8 @@ check_widths(const char *name, const ProgressLine *p)
 	unsigned	prev_fields = 0;
 	int			prev_bar = 0;
 	size_t		w;
+
+	int			bad = 0;
 
 	progress_format(p, 0, line, sizeof(line));
 	all = fields_of(line, p);			/* what the whole line shows */
@@ -87,16 +94,16 @@ check_widths(const char *name, const ProgressLine *p)
 		f = fields_of(line, p);
 		dropped = all & ~f;
 		bar = bar_of(line);
-		CHECK_MSG(progress_columns(line) <= w, "%s at %zu columns: \"%s\" is %zu wide",
+		WIDTH_CHECK(progress_columns(line) <= w, "%s at %zu columns: \"%s\" is %zu wide",
 				  name, w, line, progress_columns(line));
 		/* the percentage is the last thing to go (it fits in 8) */
-		CHECK_MSG(strchr(line, '%') != NULL, "%s at %zu: no percentage in \"%s\"", name, w, line);
+		WIDTH_CHECK(strchr(line, '%') != NULL, "%s at %zu: no percentage in \"%s\"", name, w, line);
 		if (w > 8)
 		{
 			/* a wider terminal never shows less */
-			CHECK_MSG((f & prev_fields) == prev_fields,
+			WIDTH_CHECK((f & prev_fields) == prev_fields,
 					  "%s at %zu: \"%s\" lost a field shown at %zu", name, w, line, w - 1);
-			CHECK_MSG(!(prev_fields & HAS_BAR) || bar >= prev_bar,
+			WIDTH_CHECK(!(prev_fields & HAS_BAR) || bar >= prev_bar,
 					  "%s at %zu: the bar shrank from %d to %d", name, w, prev_bar, bar);
 		}
 		/* fields go in order: when one is dropped, every earlier one is */
@@ -106,17 +113,19 @@ check_widths(const char *name, const ProgressLine *p)
 			unsigned	earlier = all & (bit - 1);
 
 			if (dropped & bit)
-				CHECK_MSG((dropped & earlier) == earlier,
+				WIDTH_CHECK((dropped & earlier) == earlier,
 						  "%s at %zu: \"%s\" dropped field %u before an earlier one", name, w,
 						  line, bit);
 		}
 		/* nothing is dropped while the bar can still shrink */
 		if ((f & HAS_BAR) && bar > PROGRESS_BAR_MIN)
-			CHECK_MSG(dropped == 0, "%s at %zu: \"%s\" dropped a field with a %d-wide bar",
+			WIDTH_CHECK(dropped == 0, "%s at %zu: \"%s\" dropped a field with a %d-wide bar",
 					  name, w, line, bar);
 		prev_fields = f;
 		prev_bar = bar;
 	}
+	/* one check per case: every width passed */
+	CHECK_MSG(bad == 0, "%s: %d failures over widths 8..120 (above)", name, bad);
 }
 
 int
