@@ -94,7 +94,7 @@ smoke() {	# CREATE EXTENSION from the packaged files, with the library preloaded
 		psql -X -v ON_ERROR_STOP=1 -At -d postgres -c "CREATE EXTENSION pg_backtest" \
 		-c "SELECT extversion FROM pg_extension WHERE extname = 'pg_backtest'") || return 1
 	echo "$out"
-	[ "$(echo "$out" | tail -n 1)" = "$version" ]
+	grep -qx "$version" <<<"$out"
 }
 check "CREATE EXTENSION pg_backtest from the package (version $version)" smoke
 
