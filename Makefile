@@ -28,7 +28,7 @@ DATA        = $(UPGRADES)
 REGRESS     = $(sort $(filter-out $(EXTENSION) $(EXTENSION)--% nopreload,$(basename $(notdir $(wildcard sql/*.sql)))))
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
-EXTRA_CLEAN = $(DATA_built) test/unit/run_unit_tests test/bench/bench_engine test/bench/bench_queue test/fuzz/fuzz_engine $(CLI)
+EXTRA_CLEAN = $(DATA_built) test/unit/run_unit_tests test/bench/bench_engine test/bench/bench_queue test/fuzz/fuzz_engine test/cli/test_progress $(CLI)
 
 # The command-line client (libpq), installed next to psql
 CLI = src/cli/pg_backtest
@@ -87,8 +87,19 @@ fuzz: test/fuzz/fuzz_engine
 # ---- the pg_backtest CLI ---------------------------------------------------
 all: $(CLI)
 
-$(CLI): src/cli/pg_backtest_cli.c
-	$(CC) $(CFLAGS) -I$(includedir) -o $@ $< $(LDFLAGS) -L$(libdir) -lpq
+CLI_SRCS = src/cli/pg_backtest_cli.c src/cli/progress.c
+
+# the CLI reports the extension's version, taken from the control file
+$(CLI): $(CLI_SRCS) src/cli/progress.h $(EXTENSION).control
+	$(CC) $(CFLAGS) -DPG_BACKTEST_VERSION='"$(EXTVERSION)"' -I$(srcdir)/src/cli -I$(includedir) -o $@ $(CLI_SRCS) $(LDFLAGS) -L$(libdir) -lpq
+
+# the progress line's formatting, without a server or libpq (make clitest)
+test/cli/test_progress: test/cli/test_progress.c src/cli/progress.c src/cli/progress.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc/cli -o $@ test/cli/test_progress.c src/cli/progress.c
+
+.PHONY: clitest
+clitest: test/cli/test_progress
+	test/cli/test_progress
 
 install: install-cli
 .PHONY: install-cli uninstall-cli tapcheck

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install what building, testing and demonstrating pg_backtest needs on
-# Debian (bookworm): PostgreSQL 15 server and headers, pg_cron, pgTAP and the
-# Perl TAP tooling.  Idempotent; uses sudo when not run as root.
+# Debian (bookworm): PostgreSQL 15 server and headers, pg_cron, pgTAP, the
+# Perl TAP tooling, the Debian packaging tools (the .deb built by
+# test/pkg/deb.sh) and what the README's examples are tested with (psycopg 2
+# and 3, xmllint).  Idempotent; uses sudo when not run as root.
 set -euo pipefail
 
 PKGS=(
@@ -16,10 +18,20 @@ PKGS=(
   libipc-run-perl        # PostgreSQL::Test TAP tests
   clang                  # libFuzzer for the engine fuzz target
   libclang-rt-14-dev     # libFuzzer and sanitizer runtimes
+  debhelper              # the .deb: dpkg-buildpackage with debian/rules
+  postgresql-server-dev-all  # pg_buildext (debian/rules) and its Build-Depends
+  dpkg-dev
+  fakeroot
+  libxml2-utils          # xmllint: the README's heatmap recipe makes valid SVG
+  python3-psycopg2       # the README's Python clients, tested as written
+  python3-psycopg
 )
 
 SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps.sh: not root and no sudo: run it as root" >&2; exit 1; }
+  SUDO="sudo"
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

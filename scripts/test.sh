@@ -4,12 +4,19 @@
 #   2. pg_regress tests (sql/*.sql vs expected/*.out) on a pg_virtualenv cluster
 #      with shared_preload_libraries = pg_cron, pg_backtest
 #   3. TAP tests under test/t (when present)
+#   4. the CLI's progress line (make clitest), the version and licence
+#      metadata (test/pkg/versions.sh), the README's examples run as written
+#      on a throwaway cluster (test/docs/readme.sh), and the Debian package
+#      built, installed and checked (test/pkg/deb.sh)
 # Works as root (CI) or as a user with sudo.  Prints "N passed, N failed" last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "test.sh: not root and no sudo: run it as root" >&2; exit 1; }
+  SUDO="sudo"
+fi
 
 scripts/install-deps.sh
 export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
@@ -19,18 +26,36 @@ make -s PG_CONFIG="$PG_CONFIG" PG_CFLAGS="${PG_CFLAGS:--Wall -Werror}" >/dev/nul
 $SUDO make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
 
 passed=0; failed=0
+# the logs of this run (a directory of its own: another user's run may have
+# left files of the same names in /tmp)
+logs=$(mktemp -d "${TMPDIR:-/tmp}/pg_backtest_test.XXXXXX")
+echo "== logs in $logs"
+
+# Add up a TAP-style log: "ok ..." lines pass, "not ok ..." lines fail, and
+# a script that failed without saying which check counts as one failure.
+count_tap() {  # count_tap LOG EXIT-STATUS
+  local p f
+  p=$(grep -cE '^ok ' "$1" || true); f=$(grep -cE '^not ok ' "$1" || true)
+  if [ "$2" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  passed=$((passed + p)); failed=$((failed + f))
+}
 
 echo "== engine unit tests"
-if make -s unittest | tee /tmp/pg_backtest_unit.log; then :; fi
-read -r up uf < <(tail -n 1 /tmp/pg_backtest_unit.log | sed -E 's/^([0-9]+) passed, ([0-9]+) failed.*/\1 \2/')
+if make -s unittest | tee "$logs/unit.log"; then :; fi
+read -r up uf < <(tail -n 1 "$logs/unit.log" | sed -E 's/^([0-9]+) passed, ([0-9]+) failed.*/\1 \2/')
 passed=$((passed + ${up:-0})); failed=$((failed + ${uf:-1}))
 
+echo "== CLI progress line (make clitest)"
+if make -s clitest | tee "$logs/clitest.log"; then :; fi
+read -r cp cf < <(tail -n 1 "$logs/clitest.log" | sed -E 's/^([0-9]+) passed, ([0-9]+) failed.*/\1 \2/')
+passed=$((passed + ${cp:-0})); failed=$((failed + ${cf:-1}))
+
 echo "== engine fuzzing smoke run (libFuzzer + ASan/UBSan, ${FUZZ_SECONDS:-20} s)"
-if make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}" > /tmp/pg_backtest_fuzz.log 2>&1; then
-  grep -E "^Done [0-9]+ runs" /tmp/pg_backtest_fuzz.log || true
+if make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}" > "$logs/fuzz.log" 2>&1; then
+  grep -E "^Done [0-9]+ runs" "$logs/fuzz.log" || true
   passed=$((passed + 1))
 else
-  tail -40 /tmp/pg_backtest_fuzz.log
+  tail -40 "$logs/fuzz.log"
   failed=$((failed + 1))
 fi
 
@@ -39,10 +64,10 @@ echo "== regression tests (pg_regress)"
 rm -rf results regression.diffs regression.out
 if pg_virtualenv -t -c "-p ${PGTEST_PORT:-$((20000 + RANDOM % 20000))}" \
      -o "shared_preload_libraries=pg_cron,pg_backtest" -o "cron.database_name=postgres" \
-     make -s PG_CONFIG="$PG_CONFIG" installcheck 2>&1 | tee /tmp/pg_backtest_regress.log; then :; fi
-rp=$(grep -cE '^(ok|test) .*\.\.\. ok' /tmp/pg_backtest_regress.log || true)
-rf=$(grep -cE '^(not ok|test) .*\.\.\. FAILED' /tmp/pg_backtest_regress.log || true)
-if ! grep -q "All [0-9]* tests passed" /tmp/pg_backtest_regress.log; then
+     make -s PG_CONFIG="$PG_CONFIG" installcheck 2>&1 | tee "$logs/regress.log"; then :; fi
+rp=$(grep -cE '^(ok|test) .*\.\.\. ok' "$logs/regress.log" || true)
+rf=$(grep -cE '^(not ok|test) .*\.\.\. FAILED' "$logs/regress.log" || true)
+if ! grep -q "All [0-9]* tests passed" "$logs/regress.log"; then
   [ -f regression.diffs ] && cat regression.diffs
   [ "$rf" -gt 0 ] || rf=1
 fi
@@ -51,8 +76,8 @@ passed=$((passed + rp)); failed=$((failed + rf))
 echo "== without shared_preload_libraries (CREATE EXTENSION and backtest_run work)"
 rm -rf results regression.diffs
 if pg_virtualenv -t -c "-p ${PGTEST_PORT2:-$((20000 + RANDOM % 20000))}" \
-     make -s PG_CONFIG="$PG_CONFIG" installcheck REGRESS=nopreload 2>&1 | tee /tmp/pg_backtest_nopreload.log; then :; fi
-if grep -q "All 1 tests passed" /tmp/pg_backtest_nopreload.log; then
+     make -s PG_CONFIG="$PG_CONFIG" installcheck REGRESS=nopreload 2>&1 | tee "$logs/nopreload.log"; then :; fi
+if grep -q "All 1 tests passed" "$logs/nopreload.log"; then
   passed=$((passed + 1))
 else
   [ -f regression.diffs ] && cat regression.diffs
@@ -61,13 +86,30 @@ fi
 
 if compgen -G "test/t/*.pl" >/dev/null; then
   echo "== TAP tests"
-  if PG_CONFIG="$PG_CONFIG" make -s PG_CONFIG="$PG_CONFIG" tapcheck | tee /tmp/pg_backtest_tap.log; then
-    tp=$(grep -cE '^ok ' /tmp/pg_backtest_tap.log || true); passed=$((passed + tp))
+  if PG_CONFIG="$PG_CONFIG" make -s PG_CONFIG="$PG_CONFIG" tapcheck | tee "$logs/tap.log"; then
+    tp=$(grep -cE '^ok ' "$logs/tap.log" || true); passed=$((passed + tp))
   else
     failed=$((failed + 1))
   fi
 fi
 
+echo "== version, licence and PGXN metadata agree (test/pkg/versions.sh)"
+st=0; test/pkg/versions.sh > "$logs/versions.log" 2>&1 || st=$?
+cat "$logs/versions.log"; count_tap "$logs/versions.log" "$st"
+
+echo "== the README's examples, run as written (test/docs/readme.sh)"
+st=0
+# UTF8, as a Debian system cluster is (psycopg 3 returns bytes from SQL_ASCII databases)
+pg_virtualenv -t -c "-p ${PGTEST_PORT3:-$((20000 + RANDOM % 20000))} -e UTF8 --locale C.UTF-8" \
+  -o "shared_preload_libraries=pg_cron,pg_backtest" -o "cron.database_name=postgres" \
+  test/docs/readme.sh > "$logs/readme.log" 2>&1 || st=$?
+grep -vE '^(Creating|Dropping) ' "$logs/readme.log"; count_tap "$logs/readme.log" "$st"
+
+echo "== the Debian package: build, install, check (test/pkg/deb.sh)"
+st=0; PG_CONFIG="$PG_CONFIG" test/pkg/deb.sh > "$logs/deb.log" 2>&1 || st=$?
+grep -E '^(ok|not ok|#) ' "$logs/deb.log"; count_tap "$logs/deb.log" "$st"
+
+[ "$failed" -eq 0 ] && rm -rf "$logs"
 echo
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -42,9 +42,14 @@
 #include <unistd.h>
 
 #include "libpq-fe.h"
+#include "progress.h"
 
 #define PROGNAME			"pg_backtest"
-#define PROGVERSION			"0.1.0"
+/* the extension's version, from pg_backtest.control (the Makefile passes it) */
+#ifndef PG_BACKTEST_VERSION
+#error "build with -DPG_BACKTEST_VERSION=\"x.y.z\" (the Makefile takes it from pg_backtest.control)"
+#endif
+#define PROGVERSION			PG_BACKTEST_VERSION
 #define PROGRESS_CHANNEL	"backtest_progress"
 
 #define EXIT_COMPLETED		0
@@ -52,7 +57,6 @@
 #define EXIT_CANCELLED		2
 #define EXIT_ERROR			3
 
-#define BAR_WIDTH			20
 #define POLL_INTERVAL_MS	1000	/* re-read the row at least this often */
 #define MIN_REFRESH_MS		100		/* ... and at most this often */
 #define RECONNECT_TRIES		10		/* one a second */
@@ -617,87 +621,51 @@ is_final(const char *status)
 static void
 format_duration(double secs, char *buf, size_t len)
 {
-	long		s;
-
-	if (!(secs >= 0.0))
-		secs = 0.0;
-	if (secs < 60.0)
-	{
-		snprintf(buf, len, "%.1fs", secs);
-		return;
-	}
-	s = (long) (secs + 0.5);
-	if (s < 3600)
-		snprintf(buf, len, "%ldm%02lds", s / 60, s % 60);
-	else
-		snprintf(buf, len, "%ldh%02ldm%02lds", s / 3600, (s / 60) % 60, s % 60);
-}
-
-/* Append printf output to BUF (of size LEN), truncating silently. */
-static void PRINTF_LIKE(3, 4)
-append(char *buf, size_t len, const char *fmt, ...)
-{
-	size_t		used = strlen(buf);
-	va_list		ap;
-
-	if (used + 1 >= len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + used, len - used, fmt, ap);
-	va_end(ap);
+	progress_format_duration(secs, buf, len);
 }
 
 /*
- * The progress line:
+ * The progress line, in at most MAX_COLS columns (0: no limit; see
+ * progress_format() for what gives way first):
  * [#########-----------]  45.0%  step 3/5 simulating  elapsed 1.2s  eta 1.5s
  * AGE_S is how long ago the row's elapsed/eta were read; a running task's
  * times are advanced by it so that the clock ticks between updates.
  */
 static void
-format_line(const TaskState *st, double age_s, char *buf, size_t len)
+format_line(const TaskState *st, double age_s, size_t max_cols, char *buf, size_t len)
 {
-	int			filled = (int) (st->progress * BAR_WIDTH / 100.0);
 	int			running = strcmp(st->status, "running") == 0;
-	char		dur[32];
-	int			i;
+	ProgressLine p;
 
-	if (filled > BAR_WIDTH)
-		filled = BAR_WIDTH;
-	buf[0] = '\0';
-	append(buf, len, "[");
-	for (i = 0; i < BAR_WIDTH; i++)
-		append(buf, len, "%c", i < filled ? '#' : '-');
-	append(buf, len, "] %5.1f%%", st->progress);
-	if (!running)
-		append(buf, len, "  %s", st->status);
-	if (st->has_steps)
-		append(buf, len, "  step %d/%d", st->step_index, st->total_steps);
-	if (st->current_step)
-		append(buf, len, "%s%s", st->has_steps ? " " : "  ", st->current_step);
-	if (st->has_elapsed)
-	{
-		format_duration(st->elapsed + (running ? age_s : 0.0), dur, sizeof(dur));
-		append(buf, len, "  elapsed %s", dur);
-	}
-	if (st->has_eta && running)
-	{
-		format_duration(st->eta - age_s, dur, sizeof(dur));
-		append(buf, len, "  eta %s", dur);
-	}
-	if (st->message && st->message[0])
-		append(buf, len, "  %s", st->message);
+	memset(&p, 0, sizeof(p));
+	p.progress = st->progress;
+	p.status = running ? NULL : st->status;
+	p.has_steps = st->has_steps;
+	p.step_index = st->step_index;
+	p.total_steps = st->total_steps;
+	p.step_name = st->current_step;
+	p.has_elapsed = st->has_elapsed;
+	p.elapsed = st->elapsed + (running ? age_s : 0.0);
+	p.has_eta = st->has_eta && running;
+	p.eta = st->eta - age_s;
+	p.message = st->message;
+	progress_format(&p, max_cols, buf, len);
 }
 
-/* The terminal's width (for the one-line display), or 80. */
+/* The terminal's width (for the one-line display), else $COLUMNS, else 80. */
 static size_t
 terminal_width(void)
 {
+	const char *env = getenv("COLUMNS");
+	long		cols;
 #ifdef TIOCGWINSZ
 	struct winsize ws;
 
 	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
 		return ws.ws_col;
 #endif
+	if (env && (cols = strtol(env, NULL, 10)) > 0 && cols < 10000)
+		return (size_t) cols;
 	return 80;
 }
 
@@ -714,19 +682,14 @@ draw(Display *d, const TaskState *st, double age_s)
 
 	if (d->quiet)
 		return;
-	format_line(st, age_s, line, sizeof(line));
-	len = strlen(line);
 
 	if (d->tty)
 	{
+		/* stay on one row: a wrapped line cannot be redrawn with \r */
 		size_t		width = terminal_width();
 
-		/* stay on one row: a wrapped line cannot be redrawn with \r */
-		if (width > 1 && len > width - 1)
-		{
-			len = width - 1;
-			line[len] = '\0';
-		}
+		format_line(st, age_s, width > 1 ? width - 1 : 1, line, sizeof(line));
+		len = progress_columns(line);
 		fprintf(stderr, "\r%s", line);
 		if (d->last_len > len)
 			fprintf(stderr, "%*s", (int) (d->last_len - len), "");
@@ -736,6 +699,8 @@ draw(Display *d, const TaskState *st, double age_s)
 	else
 	{
 		const char *name = st->current_step ? st->current_step : "";
+
+		format_line(st, age_s, 0, line, sizeof(line));
 
 		if (d->drawn &&
 			strcmp(d->last_status, st->status) == 0 &&
