@@ -30,11 +30,13 @@ CREATE TABLE fresh AS
 SELECT pg_describe_object(classid, objid, 0) AS object
 FROM pg_depend WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pg_backtest');
-\copy fresh TO '/tmp/pg_backtest_fresh_objects.txt'
+-- carried to the other database in a psql variable (no shared temp file,
+-- which concurrent runs or another OS user could own)
+SELECT pg_catalog.array_agg(object ORDER BY object)::text AS fresh_objects FROM fresh \gset
 
 \c regress_bt_upgrade
-CREATE TEMP TABLE fresh (object text);
-\copy fresh FROM '/tmp/pg_backtest_fresh_objects.txt'
+CREATE TEMP TABLE fresh AS SELECT pg_catalog.unnest(:'fresh_objects'::text[]) AS object;
+SELECT count(*) > 50 AS many_fresh_objects FROM fresh;
 SELECT count(*) > 50 AS many_objects FROM upgraded;
 -- objects only in one of them (expect none)
 (SELECT object, 'only after upgrade' AS where_ FROM upgraded EXCEPT SELECT object, 'only after upgrade' FROM fresh)
