@@ -114,7 +114,7 @@ typedef struct BtParamDef
 } BtParamDef;
 
 /* ------------------------------------------------------------------------
- * Indicators (indicators.c)
+ * Indicators (moving_averages.c, oscillators.c; registry: indicator_registry.c)
  *
  * Conventions: windows include the current bar and are computed only when
  * full; EMA-family values are seeded with the SMA of the first `period`

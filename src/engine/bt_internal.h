@@ -64,7 +64,7 @@ extern int	bt_line_noutputs(BtLineKind kind);
 
 /*
  * Compute every output of a line over s into out[0..noutputs-1] (arrays of
- * s->n doubles), exactly as the indicator functions of indicators.c do.
+ * s->n doubles), exactly as the indicator functions do.
  */
 extern void bt_line_compute(const BtSeries *s, BtLineKind kind, const double *params,
 							double **out);
