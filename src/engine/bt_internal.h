@@ -111,6 +111,17 @@ extern BtErrCode bt_simulate_into(const BtSeries *s, const int8_t *target, int64
 								  BtProgressFn progress, void *progress_arg,
 								  BtSimBuffers *buf, BtResult *out, BtError *err);
 
+/* splitmix64: the next value of the sequence of *state (grids, line hashes) */
+static inline uint64_t
+bt_splitmix64(uint64_t *state)
+{
+	uint64_t	z = (*state += UINT64_C(0x9E3779B97F4A7C15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
+
 /* metrics.c: in-place ascending heap sort */
 extern void bt_sort_i64(int64_t *x, int64_t n);
 

@@ -10,6 +10,9 @@
  * depend only on the grid, the seed and the data, never on how many
  * processes share the work or in which order they take combinations.
  *
+ * Implemented in param_space.c (the parameter space), constraints.c, grid.c
+ * and sweep.c (sweep contexts).
+ *
  * Copyright (c) 2026, pg_backtest developers
  *
  * src/engine/bt_sweep.h
@@ -81,6 +84,9 @@ typedef struct BtConstraint
  */
 extern bool bt_constraint_parse(const BtStrategyDef *st, const char *text, BtConstraint *out,
 								BtError *err);
+
+/* Does cfg satisfy constraint c? */
+extern bool bt_constraint_holds(const BtConstraint *c, const BtConfig *cfg);
 
 typedef struct BtGrid
 {
