@@ -34,7 +34,8 @@
 /*
  * realloc_fn(ctx, NULL, size) allocates; realloc_fn(ctx, ptr, size) grows.
  * It never returns NULL (it reports out-of-memory itself).  Memory is freed
- * by the owner of ctx (a memory context, or bt_free_all in tests).
+ * by the owner of ctx (a memory context in the server; the unit tests free
+ * theirs with unit_free_all).
  */
 typedef struct BtAlloc
 {
@@ -214,7 +215,8 @@ extern const int bt_n_strategies;
 extern const BtStrategyDef *bt_find_strategy(const char *name);
 
 /* ------------------------------------------------------------------------
- * Simulator parameters (simulator.c): common to every strategy
+ * Simulator parameters (params.c; the simulator is simulator.c): common
+ * to every strategy
  * ------------------------------------------------------------------------
  */
 typedef enum BtFill
@@ -251,15 +253,39 @@ typedef struct BtSimParams
 	double		risk_free_rate; /* annual, fraction; for Sharpe/Sortino */
 } BtSimParams;
 
-/* The simulator's parameter table, in the field order of BtSimParams */
-extern const BtParamDef bt_sim_params[];
+/* Number of fields of BtSimParams: one bt_sim_params entry each */
+#define BT_N_SIM_PARAMS		17
+
+/*
+ * The simulator's parameter table: each parameter's definition and the
+ * offset of its field in BtSimParams (a BT_PARAM_NUM field is a double, a
+ * BT_PARAM_BOOL one a bool, a BT_PARAM_ENUM one an int-sized enum).  Its
+ * order is the order parameters are listed and addressed in (the
+ * parameter space, the SQL function backtest_parameters()).
+ */
+typedef struct BtSimParamDef
+{
+	BtParamDef	def;
+	size_t		offset;			/* offsetof(BtSimParams, <def.name>) */
+} BtSimParamDef;
+
+extern const BtSimParamDef bt_sim_params[];
 extern const int bt_n_sim_params;
 
 /* Fill sim with the defaults of bt_sim_params */
 extern void bt_sim_defaults(BtSimParams *sim);
 
-/* Set field `idx` of bt_sim_params from a double (bools 0/1, enums index) */
+/*
+ * Set the field of bt_sim_params[idx] from a double (bools 0/1, enums
+ * their index); ignored if idx is out of range.
+ */
 extern void bt_sim_set(BtSimParams *sim, int idx, double value);
+
+/*
+ * The field of bt_sim_params[idx] as a double (bools 0/1, enums their
+ * index; NaN if idx is out of range): the inverse of bt_sim_set.
+ */
+extern double bt_sim_get(const BtSimParams *sim, int idx);
 
 /* Cross-field checks of the simulator parameters */
 extern bool bt_sim_check(const BtSimParams *sim, BtError *err);

@@ -40,12 +40,6 @@ extern int	bt_param_space_find(const BtStrategyDef *st, const char *name);	/* -1
 extern double bt_config_get(const BtConfig *cfg, int index);
 extern void bt_config_set(BtConfig *cfg, int index, double value);
 
-/*
- * Field `idx` of bt_sim_params as a double (bools 0/1, enums their index;
- * NaN if idx is out of range): the inverse of bt_sim_set.
- */
-extern double bt_sim_get(const BtSimParams *sim, int idx);
-
 /* One swept parameter: its values, in the order given */
 typedef struct BtGridAxis
 {

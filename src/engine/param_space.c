@@ -43,7 +43,7 @@ bt_param_space_def(const BtStrategyDef *st, int index)
 		return NULL;
 	if (index < st->nparams)
 		return &st->params[index];
-	return &bt_sim_params[index - st->nparams];
+	return &bt_sim_params[index - st->nparams].def;
 }
 
 /*
@@ -59,41 +59,9 @@ bt_param_space_find(const BtStrategyDef *st, const char *name)
 		if (strcmp(st->params[i].name, name) == 0)
 			return i;
 	for (int i = 0; i < bt_n_sim_params; i++)
-		if (strcmp(bt_sim_params[i].name, name) == 0)
+		if (strcmp(bt_sim_params[i].def.name, name) == 0)
 			return st->nparams + i;
 	return -1;
-}
-
-/*
- * bt_sim_get
- *		The idx-th simulator field (bt_sim_params order) as a double: bools
- *		0/1, enums their index.  The inverse of bt_sim_set; NaN if idx is
- *		out of range.
- */
-double
-bt_sim_get(const BtSimParams *sim, int idx)
-{
-	switch (idx)
-	{
-		case 0: return sim->initial_capital;
-		case 1: return sim->size;
-		case 2: return sim->lot_size;
-		case 3: return sim->fractional ? 1.0 : 0.0;
-		case 4: return sim->allow_short ? 1.0 : 0.0;
-		case 5: return (double) sim->fill;
-		case 6: return sim->commission;
-		case 7: return sim->commission_min;
-		case 8: return sim->commission_fixed;
-		case 9: return sim->stamp_duty;
-		case 10: return (double) sim->stamp_duty_on;
-		case 11: return sim->slippage_bps;
-		case 12: return sim->stop_loss;
-		case 13: return sim->take_profit;
-		case 14: return sim->trailing_stop;
-		case 15: return sim->periods_per_year;
-		case 16: return sim->risk_free_rate;
-		default: return NAN;
-	}
 }
 
 /*

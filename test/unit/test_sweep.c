@@ -130,7 +130,7 @@ test_param_space(void)
 	CHECK(bt_param_space_find(st, "risk_free_rate") == 2 + bt_n_sim_params - 1);
 	CHECK(bt_param_space_find(st, "fats") == -1);
 	CHECK(bt_param_space_def(st, 1) == &st->params[1]);
-	CHECK(bt_param_space_def(st, 2) == &bt_sim_params[0]);
+	CHECK(bt_param_space_def(st, 2) == &bt_sim_params[0].def);
 	CHECK(bt_param_space_def(st, -1) == NULL);
 	CHECK(bt_param_space_def(st, bt_param_space_size(st)) == NULL);
 
