@@ -437,6 +437,49 @@ extern double bt_infer_periods_per_year(const int64_t *ts, int64_t n);
 /* Check a whole configuration: each parameter, then cross-parameter rules */
 extern bool bt_config_check(const BtConfig *cfg, BtError *err);
 
+/* ------------------------------------------------------------------------
+ * Metric descriptors (metric_defs.c): one entry per BtMetrics field
+ * ------------------------------------------------------------------------
+ */
+typedef enum BtMetricKind
+{
+	BT_METRIC_DOUBLE,			/* a number (double; NaN or infinite = no value) */
+	BT_METRIC_INT64,			/* a count (int64_t; always a value) */
+	BT_METRIC_TIMESTAMP,		/* usecs since the Unix epoch (int64_t; none without bars) */
+	BT_METRIC_DURATION			/* usecs: int64_t (none without bars) or double (NaN = none) */
+} BtMetricKind;
+
+/* Number of fields of BtMetrics: one bt_metric_defs entry each */
+#define BT_N_METRICS		35
+
+typedef struct BtMetricDef
+{
+	const char *name;			/* the field's and the backtest_metrics column's name */
+	size_t		offset;			/* offsetof(BtMetrics, <name>) */
+	BtMetricKind kind;
+	bool		is_int64;		/* the field is an int64_t, else a double */
+	bool		lower_is_better;	/* sweeps sort it ascending (else descending) */
+} BtMetricDef;
+
+/* In the column order of the SQL type backtest_metrics */
+extern const BtMetricDef bt_metric_defs[];
+
+/* Position of a metric in bt_metric_defs by name, or -1 */
+extern int	bt_metric_index(const char *name);
+
+/* A metric's value: an int64_t field, or any field as a double */
+extern int64_t bt_metric_int64(const BtMetrics *m, const BtMetricDef *d);
+extern double bt_metric_double(const BtMetrics *m, const BtMetricDef *d);
+
+/* Whether the metric has no value (NULL in SQL); see BtMetricKind */
+extern bool bt_metric_is_null(const BtMetrics *m, const BtMetricDef *d);
+
+/*
+ * The key a sweep sorts by: NaN where the metric has no value, durations
+ * in double usecs rounded to whole ones (as an interval shows them).
+ */
+extern double bt_metric_sort_key(const BtMetrics *m, const BtMetricDef *d);
+
 /* Utility: error formatting */
 extern void bt_set_error(BtError *err, BtErrCode code, const char *fmt,...)
 #if defined(__GNUC__)

@@ -78,41 +78,16 @@ int			btpg_sweep_workers = 1;
 int			btpg_max_combinations = 10000;
 int			btpg_sweep_cache_kb = 65536;
 
-/*
- * The columns of backtest_metrics, in order (as btpg_metrics_values fills
- * them), and whether lower is better when sorting by them.  Drawdowns are
- * <= 0, so "descending" already puts the shallowest first.
- */
-typedef struct MetricCol
-{
-	const char *name;
-	bool		lower_is_better;
-} MetricCol;
-
-static const MetricCol metric_cols[BTPG_METRICS_NATTS] = {
-	{"start_ts", false}, {"end_ts", false}, {"duration", false}, {"bars", false},
-	{"warmup_bars", false}, {"exposure_pct", false}, {"equity_final", false},
-	{"equity_peak", false}, {"commissions", true}, {"return_pct", false},
-	{"buy_hold_return_pct", false}, {"return_ann_pct", false},
-	{"volatility_ann_pct", true}, {"cagr_pct", false}, {"sharpe_ratio", false},
-	{"sortino_ratio", false}, {"calmar_ratio", false}, {"max_drawdown_pct", false},
-	{"avg_drawdown_pct", false}, {"max_drawdown_duration", true},
-	{"avg_drawdown_duration", true}, {"trades_count", false}, {"open_trades", false},
-	{"win_rate_pct", false}, {"best_trade_pct", false}, {"worst_trade_pct", false},
-	{"avg_trade_pct", false}, {"max_trade_duration", false},
-	{"avg_trade_duration", false}, {"profit_factor", false}, {"expectancy_pct", false},
-	{"sqn", false}, {"kelly_criterion", false}, {"omega_ratio", false},
-	{"periods_per_year", false}
-};
-
-#define DEFAULT_SORT_COL	14	/* sharpe_ratio */
+/* Sorting and sort_by are driven by the engine's metric table */
+StaticAssertDecl(BT_N_METRICS == BTPG_METRICS_NATTS,
+				 "bt_metric_defs must list the columns of backtest_metrics");
 
 /* A parsed grid plus the options that are not the engine's business */
 typedef struct SweepSpec
 {
 	BtGrid		grid;
 	bool	   *swept;			/* by parameter space index */
-	int			sort_col;		/* into metric_cols */
+	int			sort_col;		/* into bt_metric_defs */
 	int64		top;			/* 0 = every row */
 } SweepSpec;
 
@@ -228,7 +203,7 @@ metric_names(void)
 
 	initStringInfo(&buf);
 	for (int i = 0; i < BTPG_METRICS_NATTS; i++)
-		appendStringInfo(&buf, "%s%s", i ? ", " : "", metric_cols[i].name);
+		appendStringInfo(&buf, "%s%s", i ? ", " : "", bt_metric_defs[i].name);
 	return buf.data;
 }
 
@@ -452,7 +427,7 @@ parse_grid(Jsonb *grid, const BtStrategyDef *st, const BtAlloc *a, SweepSpec *sp
 
 	memset(g, 0, sizeof(*g));
 	spec->swept = palloc0(sizeof(bool) * bt_param_space_size(st));
-	spec->sort_col = DEFAULT_SORT_COL;
+	spec->sort_col = bt_metric_index("sharpe_ratio");
 	spec->top = 0;
 
 	if (!JB_ROOT_IS_OBJECT(grid) || JB_ROOT_IS_SCALAR(grid))
@@ -502,10 +477,7 @@ parse_grid(Jsonb *grid, const BtStrategyDef *st, const BtAlloc *a, SweepSpec *sp
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("grid option \"sort_by\" must be a string, not %s", jbv_type(&v))));
 			col = pnstrdup(v.val.string.val, v.val.string.len);
-			spec->sort_col = -1;
-			for (int i = 0; i < BTPG_METRICS_NATTS; i++)
-				if (strcmp(col, metric_cols[i].name) == 0)
-					spec->sort_col = i;
+			spec->sort_col = bt_metric_index(col);
 			if (spec->sort_col < 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -645,117 +617,10 @@ check_combinations(const BtGrid *g)
 /* ---- rows ------------------------------------------------------------------------ */
 
 /* The value a metric column sorts by; NaN where the column is NULL */
-static double
+static inline double
 metric_key(const BtMetrics *m, int col)
 {
-	double		x;
-
-	switch (col)
-	{
-		case 0:
-			return m->bars > 0 ? (double) m->start_ts : NAN;
-		case 1:
-			return m->bars > 0 ? (double) m->end_ts : NAN;
-		case 2:
-			return m->bars > 0 ? (double) m->duration : NAN;
-		case 3:
-			return (double) m->bars;
-		case 4:
-			return (double) m->warmup_bars;
-		case 5:
-			x = m->exposure_pct;
-			break;
-		case 6:
-			x = m->equity_final;
-			break;
-		case 7:
-			x = m->equity_peak;
-			break;
-		case 8:
-			x = m->commissions;
-			break;
-		case 9:
-			x = m->return_pct;
-			break;
-		case 10:
-			x = m->buy_hold_return_pct;
-			break;
-		case 11:
-			x = m->return_ann_pct;
-			break;
-		case 12:
-			x = m->volatility_ann_pct;
-			break;
-		case 13:
-			x = m->cagr_pct;
-			break;
-		case 14:
-			x = m->sharpe_ratio;
-			break;
-		case 15:
-			x = m->sortino_ratio;
-			break;
-		case 16:
-			x = m->calmar_ratio;
-			break;
-		case 17:
-			x = m->max_drawdown_pct;
-			break;
-		case 18:
-			x = m->avg_drawdown_pct;
-			break;
-		case 19:
-			/* intervals are whole microseconds: sort as they are shown */
-			x = isfinite(m->max_drawdown_duration) ? (double) llround(m->max_drawdown_duration) : NAN;
-			break;
-		case 20:
-			x = isfinite(m->avg_drawdown_duration) ? (double) llround(m->avg_drawdown_duration) : NAN;
-			break;
-		case 21:
-			return (double) m->trades_count;
-		case 22:
-			return (double) m->open_trades;
-		case 23:
-			x = m->win_rate_pct;
-			break;
-		case 24:
-			x = m->best_trade_pct;
-			break;
-		case 25:
-			x = m->worst_trade_pct;
-			break;
-		case 26:
-			x = m->avg_trade_pct;
-			break;
-		case 27:
-			x = isfinite(m->max_trade_duration) ? (double) llround(m->max_trade_duration) : NAN;
-			break;
-		case 28:
-			x = isfinite(m->avg_trade_duration) ? (double) llround(m->avg_trade_duration) : NAN;
-			break;
-		case 29:
-			x = m->profit_factor;
-			break;
-		case 30:
-			x = m->expectancy_pct;
-			break;
-		case 31:
-			x = m->sqn;
-			break;
-		case 32:
-			x = m->kelly_criterion;
-			break;
-		case 33:
-			x = m->omega_ratio;
-			break;
-		case 34:
-			x = m->periods_per_year;
-			break;
-		default:
-			elog(ERROR, "unexpected metrics column %d", col);
-			return NAN;
-	}
-	return isfinite(x) ? x : NAN;	/* NaN and infinities are NULL in the row */
+	return bt_metric_sort_key(m, &bt_metric_defs[col]);
 }
 
 typedef struct SortItem
@@ -990,7 +855,7 @@ sweep_common(FunctionCallInfo fcinfo, bool query_source)
 	}
 
 	/* ---- sort by the objective, cut to top ---- */
-	lower_better = metric_cols[spec.sort_col].lower_is_better;
+	lower_better = bt_metric_defs[spec.sort_col].lower_is_better;
 	order = palloc_extended(sizeof(SortItem) * Max(ncombos, 1), MCXT_ALLOC_HUGE);
 	for (int64 i = 0; i < ncombos; i++)
 	{
@@ -1231,7 +1096,7 @@ backtest_walk_forward(PG_FUNCTION_ARGS)
 		load.end_ts = PG_GETARG_TIMESTAMPTZ(9);
 	btpg_load_series(&load, &s);
 
-	lower_better = metric_cols[spec.sort_col].lower_is_better;
+	lower_better = bt_metric_defs[spec.sort_col].lower_is_better;
 	st_ts = alloc.realloc_fn(alloc.ctx, NULL, sizeof(int64_t) * Max(s.n, 1));
 	st_close = alloc.realloc_fn(alloc.ctx, NULL, sizeof(double) * Max(s.n, 1));
 	st_eq = alloc.realloc_fn(alloc.ctx, NULL, sizeof(double) * Max(s.n, 1));
@@ -1457,7 +1322,7 @@ int64
 btpg_sweep_order(const BtpgSweepPlan *plan, const BtMetrics *metrics, int64 **order)
 {
 	const SweepSpec *spec = (const SweepSpec *) plan->spec;
-	bool		lower_better = metric_cols[spec->sort_col].lower_is_better;
+	bool		lower_better = bt_metric_defs[spec->sort_col].lower_is_better;
 	SortItem   *items = palloc_extended(sizeof(SortItem) * Max(plan->ncombos, 1), MCXT_ALLOC_HUGE);
 	int64		nrows;
 

@@ -3,7 +3,8 @@
  * test_tables.c
  *	  Unit tests of the engine's descriptor tables: the simulator's
  *	  parameter table covers every BtSimParams field once, and set/get
- *	  through it touch exactly that field.
+ *	  through it touch exactly that field; the metric table covers every
+ *	  BtMetrics field once and reads the fields it names.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -103,8 +104,105 @@ test_sim_param_table(void)
 		  bt_sim_params[0].def.choices[0] == NULL);
 }
 
+/*
+ * The metric table: offsets distinct and inside BtMetrics, names distinct
+ * and found again, and the values read through it equal direct field reads
+ * (every field set to a distinct value), null and sort-key rules included.
+ */
+static void
+test_metric_table(void)
+{
+	BtMetrics	m;
+	size_t		covered = 0;
+	int			dur = bt_metric_index("max_drawdown_duration");
+	int			sharpe = bt_metric_index("sharpe_ratio");
+	int			start = bt_metric_index("start_ts");
+
+	for (int i = 0; i < BT_N_METRICS; i++)
+	{
+		const BtMetricDef *d = &bt_metric_defs[i];
+
+		CHECK_MSG(d->offset + 8 <= sizeof(BtMetrics) && d->offset % 8 == 0, "%s", d->name);
+		CHECK_MSG(bt_metric_index(d->name) == i, "%s", d->name);
+		CHECK_MSG(d->is_int64 == (d->kind == BT_METRIC_INT64 || d->kind == BT_METRIC_TIMESTAMP ||
+								  strcmp(d->name, "duration") == 0), "%s", d->name);
+		for (int j = 0; j < i; j++)
+			CHECK_MSG(bt_metric_defs[j].offset != d->offset, "%s and %s", d->name,
+					  bt_metric_defs[j].name);
+		covered += 8;
+	}
+	CHECK(covered == sizeof(BtMetrics));
+	CHECK(bt_metric_index("nope") == -1 && bt_metric_index(NULL) == -1);
+
+	/* each field a distinct value, set directly */
+	m.start_ts = 1;
+	m.end_ts = 2;
+	m.duration = 3;
+	m.bars = 4;
+	m.warmup_bars = 5;
+	m.exposure_pct = 6.5;
+	m.equity_final = 7.5;
+	m.equity_peak = 8.5;
+	m.commissions = 9.5;
+	m.return_pct = 10.5;
+	m.buy_hold_return_pct = 11.5;
+	m.return_ann_pct = 12.5;
+	m.volatility_ann_pct = 13.5;
+	m.cagr_pct = 14.5;
+	m.sharpe_ratio = 15.5;
+	m.sortino_ratio = 16.5;
+	m.calmar_ratio = 17.5;
+	m.max_drawdown_pct = 18.5;
+	m.avg_drawdown_pct = 19.5;
+	m.max_drawdown_duration = 20.25;
+	m.avg_drawdown_duration = 21.5;
+	m.trades_count = 22;
+	m.open_trades = 23;
+	m.win_rate_pct = 24.5;
+	m.best_trade_pct = 25.5;
+	m.worst_trade_pct = 26.5;
+	m.avg_trade_pct = 27.5;
+	m.max_trade_duration = 28.5;
+	m.avg_trade_duration = 29.5;
+	m.profit_factor = 30.5;
+	m.expectancy_pct = 31.5;
+	m.sqn = 32.5;
+	m.kelly_criterion = 33.5;
+	m.omega_ratio = 34.5;
+	m.periods_per_year = 35.5;
+	for (int i = 0; i < BT_N_METRICS; i++)
+	{
+		const BtMetricDef *d = &bt_metric_defs[i];
+		double		want = d->is_int64 ? (double) (i + 1) : (i == dur ? 20.25 : i + 1.5);
+
+		CHECK_MSG(bt_metric_double(&m, d) == want, "%s = %g", d->name, bt_metric_double(&m, d));
+		CHECK_MSG(!bt_metric_is_null(&m, d), "%s", d->name);
+		if (d->is_int64)
+			CHECK_MSG(bt_metric_int64(&m, d) == i + 1, "%s", d->name);
+	}
+	/* durations sort as shown (whole usecs); no value: NaN */
+	CHECK(bt_metric_sort_key(&m, &bt_metric_defs[dur]) == 20);
+	m.sharpe_ratio = INFINITY;
+	CHECK(bt_metric_is_null(&m, &bt_metric_defs[sharpe]) &&
+		  isnan(bt_metric_sort_key(&m, &bt_metric_defs[sharpe])));
+	m.bars = 0;
+	CHECK(bt_metric_is_null(&m, &bt_metric_defs[start]) &&
+		  !bt_metric_is_null(&m, &bt_metric_defs[bt_metric_index("bars")]) &&
+		  !bt_metric_is_null(&m, &bt_metric_defs[bt_metric_index("trades_count")]));
+	/* the sort directions of the sweeps */
+	for (int i = 0; i < BT_N_METRICS; i++)
+	{
+		const char *n = bt_metric_defs[i].name;
+		bool		lower = strcmp(n, "commissions") == 0 || strcmp(n, "volatility_ann_pct") == 0 ||
+			strcmp(n, "max_drawdown_duration") == 0 || strcmp(n, "avg_drawdown_duration") == 0;
+
+		CHECK_MSG(bt_metric_defs[i].lower_is_better == lower, "%s", n);
+	}
+}
+
 void
 test_tables(void)
 {
 	test_sim_param_table();
+	test_metric_table();
 }
