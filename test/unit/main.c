@@ -187,7 +187,8 @@ unit_ohlcv(void)
 	X(test_simulator) \
 	X(test_metrics) \
 	X(test_sweep) \
-	X(test_tables)
+	X(test_tables) \
+	X(test_walkforward)
 
 #define DECLARE(fn) extern void fn(void);
 UNIT_GROUPS(DECLARE)
