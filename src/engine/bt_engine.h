@@ -163,6 +163,9 @@ typedef enum BtInput
 	BT_IN_VOLUME = 1 << 3
 } BtInput;
 
+/* A provider of indicator lines to strategies (engine-internal, bt_internal.h) */
+typedef struct BtLines BtLines;
+
 typedef struct BtIndicatorDef
 {
 	const char *name;			/* "sma", "macd", ... */
@@ -174,9 +177,21 @@ typedef struct BtIndicatorDef
 	const char *description;
 	/* params[] values in the order of params; out[] has noutputs arrays of n */
 	void		(*compute) (const BtSeries *s, const double *params, double **out);
+	/*
+	 * Optional: the same outputs, bit for bit, from other lines of a line
+	 * provider (MACD from two EMA lines), so that a sweep's cached lines
+	 * are shared.  NULL: providers use compute.
+	 */
+	void		(*derive) (BtLines *lines, const double *params, double **out);
 } BtIndicatorDef;
 
-extern const BtIndicatorDef bt_indicators[];
+/* The indicators, each by name (strategies request their lines by these) */
+extern const BtIndicatorDef bt_ind_sma, bt_ind_ema, bt_ind_wma, bt_ind_rsi, bt_ind_macd,
+			bt_ind_bbands, bt_ind_stoch, bt_ind_kdj, bt_ind_atr, bt_ind_donchian,
+			bt_ind_obv, bt_ind_roc;
+
+/* The registry: every indicator */
+extern const BtIndicatorDef *const bt_indicators[];
 extern const int bt_n_indicators;
 extern const BtIndicatorDef *bt_find_indicator(const char *name);
 
@@ -203,16 +218,24 @@ typedef struct BtStrategyDef
 	/* cross-parameter checks (e.g. fast < slow); returns false and fills err */
 	bool		(*check) (const double *p, BtError *err);
 	/*
-	 * Fills target[0..n-1]; returns the warm-up bar: the first bar on which
-	 * the strategy's indicators are all defined (n if never).
+	 * The implementation: fills target[0..n-1] (n = lines->s->n) from the
+	 * indicator lines it requests from `lines`; returns the warm-up bar: the
+	 * first bar on which the strategy's indicators are all defined (n if
+	 * never).
 	 */
-	int64_t		(*compute) (const BtSeries *s, const double *p, int8_t *target,
-							const BtAlloc *a);
+	int64_t		(*targets) (BtLines *lines, const double *p, int8_t *target);
 } BtStrategyDef;
 
 extern const BtStrategyDef bt_strategies[];
 extern const int bt_n_strategies;
 extern const BtStrategyDef *bt_find_strategy(const char *name);
+
+/*
+ * The strategy's targets over s, its lines computed into memory from a;
+ * returns the warm-up bar (see BtStrategyDef.targets).
+ */
+extern int64_t bt_strategy_compute(const BtStrategyDef *st, const BtSeries *s, const double *p,
+								   int8_t *target, const BtAlloc *a);
 
 /* ------------------------------------------------------------------------
  * Simulator parameters (params.c; the simulator is simulator.c): common

@@ -21,6 +21,7 @@
  *-------------------------------------------------------------------------
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,11 +37,11 @@
 /* A cached line: every output of one indicator with one set of parameters */
 typedef struct LineEntry
 {
-	int			kind;			/* BtLineKind, or -1 while the entry is free */
-	double		params[BT_LINE_MAX_PARAMS];
+	const BtIndicatorDef *ind;	/* NULL while the entry is free */
+	double		params[BT_IND_MAX_PARAMS];
 	uint64_t	hash;
 	int			noutputs;
-	double	   *out[BT_LINE_MAX_OUTPUTS];
+	double	   *out[BT_IND_MAX_OUTPUTS];
 	uint64_t	run;			/* the last run that used it: pinned while current */
 	int64_t		hnext;			/* next entry of its hash chain, or of the free list */
 	int64_t		newer;			/* LRU list neighbours (-1 at the ends) */
@@ -78,9 +79,9 @@ struct BtSweepCtx
 
 /* Hash of a line key (+0 and -0 alike) */
 static uint64_t
-line_hash(int kind, const double *params, int np)
+line_hash(const BtIndicatorDef *ind, const double *params, int np)
 {
-	uint64_t	h = (uint64_t) kind + 1;
+	uint64_t	h = (uint64_t) (uintptr_t) ind;
 
 	for (int i = 0; i < np; i++)
 	{
@@ -184,7 +185,7 @@ evict_one(BtSweepCtx *ctx)
 		hash_remove(ctx, i);
 		for (int j = 0; j < e->noutputs; j++)
 			ctx->free_slots[ctx->nfree++] = e->out[j];
-		e->kind = -1;
+		e->ind = NULL;
 		e->noutputs = 0;
 		e->hnext = ctx->free_entry;
 		ctx->free_entry = i;
@@ -245,7 +246,7 @@ new_entry(BtSweepCtx *ctx)
 		ctx->buckets = buckets;
 		ctx->nbuckets = nb;
 		for (int64_t j = 0; j < ctx->nentries; j++)
-			if (ctx->entries[j].kind >= 0)
+			if (ctx->entries[j].ind != NULL)
 				hash_insert(ctx, j);
 	}
 	return ctx->nentries++;
@@ -253,35 +254,18 @@ new_entry(BtSweepCtx *ctx)
 
 /*
  * compute_line
- *		Compute a line into out[], exactly as bt_line_compute does.  MACD
- *		is built from the cached EMA lines of its fast and slow periods (the
- *		same operations as bt_macd, so the same values), which sweeps of
- *		MACD's parameters share.
+ *		Compute a line into out[], exactly as the indicator's compute does:
+ *		with its derive hook where it has one (MACD from the cached EMA
+ *		lines of its fast and slow periods, which sweeps of MACD's
+ *		parameters share).
  */
 static void
-compute_line(BtSweepCtx *ctx, BtLineKind kind, const double *params, double **out)
+compute_line(BtSweepCtx *ctx, const BtIndicatorDef *ind, const double *params, double **out)
 {
-	const BtSeries *s = &ctx->s;
-
-	if (kind == BT_LINE_MACD && s->n > 0 && s->close != NULL &&
-		(int) params[0] > 0 && (int) params[1] > 0 && (int) params[2] > 0)
-	{
-		double		pf[BT_LINE_MAX_PARAMS] = {params[0], 0, 0};
-		double		ps[BT_LINE_MAX_PARAMS] = {params[1], 0, 0};
-		const double *fast = ctx->lines.get(&ctx->lines, BT_LINE_EMA, pf, 0);
-		const double *slow = ctx->lines.get(&ctx->lines, BT_LINE_EMA, ps, 0);
-		double	   *macd = out[BT_MACD_OUT_MACD],
-				   *sig = out[BT_MACD_OUT_SIGNAL],
-				   *hist = out[BT_MACD_OUT_HIST];
-
-		for (int64_t t = 0; t < s->n; t++)
-			macd[t] = fast[t] - slow[t];
-		bt_ema(macd, s->n, (int) params[2], sig);
-		for (int64_t t = 0; t < s->n; t++)
-			hist[t] = macd[t] - sig[t];
-		return;
-	}
-	bt_line_compute(s, kind, params, out);
+	if (ind->derive != NULL)
+		ind->derive(&ctx->lines, params, out);
+	else
+		ind->compute(&ctx->s, params, out);
 }
 
 /*
@@ -290,13 +274,13 @@ compute_line(BtSweepCtx *ctx, BtLineKind kind, const double *params, double **ou
  *		into arrays of the cache.  Pins the line for the current run.
  */
 static const double *
-cache_get(BtLines *self, BtLineKind kind, const double *params, int output)
+cache_get(BtLines *self, const BtIndicatorDef *ind, const double *params, int output)
 {
 	BtSweepCtx *ctx = (BtSweepCtx *) self;
-	int			np = bt_line_nparams(kind);
-	uint64_t	h = line_hash((int) kind, params, np);
-	double	   *out[BT_LINE_MAX_OUTPUTS];
-	int			nout = bt_line_noutputs(kind);
+	int			np = ind->nparams;
+	uint64_t	h = line_hash(ind, params, np);
+	double	   *out[BT_IND_MAX_OUTPUTS];
+	int			nout = ind->noutputs;
 	int64_t		i;
 	LineEntry  *e;
 
@@ -307,7 +291,7 @@ cache_get(BtLines *self, BtLineKind kind, const double *params, int output)
 			bool		same;
 
 			e = &ctx->entries[i];
-			same = e->hash == h && e->kind == (int) kind;
+			same = e->hash == h && e->ind == ind;
 			for (int j = 0; same && j < np; j++)
 				same = e->params[j] == params[j];
 			if (!same)
@@ -324,12 +308,12 @@ cache_get(BtLines *self, BtLineKind kind, const double *params, int output)
 
 	/* a miss: compute it into arrays of the cache, then enter it */
 	take_slots(ctx, nout, out);
-	compute_line(ctx, kind, params, out);
+	compute_line(ctx, ind, params, out);
 	ctx->computed++;
 	i = new_entry(ctx);
 	e = &ctx->entries[i];
 	memset(e, 0, sizeof(*e));
-	e->kind = (int) kind;
+	e->ind = ind;
 	for (int j = 0; j < np; j++)
 		e->params[j] = params[j];
 	e->hash = h;
@@ -402,7 +386,7 @@ bt_sweep_run(BtSweepCtx *ctx, const BtConfig *cfg,
 		return BT_ERR_CANCELLED;
 	}
 	ctx->run++;					/* unpins the lines of the previous run */
-	warmup = bt_strategy_targets(cfg->strategy, cfg->sp, ctx->target, &ctx->lines, &ctx->a);
+	warmup = cfg->strategy->targets(&ctx->lines, cfg->sp, ctx->target);
 
 	/*
 	 * The inferred annualisation factor depends on the series only: infer

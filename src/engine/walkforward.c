@@ -176,7 +176,7 @@ bt_wf_run_out_of_sample(const BtSeries *s, const BtConfig *cfg, const BtWfWindow
 	BtSeries	run = bt_series_slice(s, w->i_is, w->i_end - w->i_is);
 	BtSeries	oos = bt_series_slice(s, w->i_oos, w->i_end - w->i_oos);
 	int8_t	   *target = a->realloc_fn(a->ctx, NULL, (size_t) (run.n > 0 ? run.n : 1));
-	int64_t		warmup = cfg->strategy->compute(&run, cfg->sp, target, a);
+	int64_t		warmup = bt_strategy_compute(cfg->strategy, &run, cfg->sp, target, a);
 	int64_t		off = w->i_oos - w->i_is;
 	BtResult	full;
 	BtErrCode	rc;

@@ -211,7 +211,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the indicators alone, on whatever data (must not crash) */
 	for (int k = 0; k < bt_n_indicators; k++)
 	{
-		const BtIndicatorDef *ind = &bt_indicators[k];
+		const BtIndicatorDef *ind = bt_indicators[k];
 		double		p[BT_IND_MAX_PARAMS];
 		double	   *out[BT_IND_MAX_OUTPUTS];
 

@@ -947,7 +947,7 @@ test_registry(void)
 
 	for (int i = 0; i < bt_n_indicators; i++)
 	{
-		const BtIndicatorDef *def = &bt_indicators[i];
+		const BtIndicatorDef *def = bt_indicators[i];
 		double		p[BT_IND_MAX_PARAMS];
 		bool		sane = def->name != NULL && bt_find_indicator(def->name) == def &&
 			def->inputs != 0 && def->nparams >= 0 && def->nparams <= BT_IND_MAX_PARAMS &&

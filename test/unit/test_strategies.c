@@ -120,7 +120,7 @@ test_cross_rule(void)
 	s.n = 10;
 	s.ts = ts;
 	s.open = s.high = s.low = s.close = c;
-	warm = bt_find_strategy("sma_cross")->compute(&s, p, tg, &unit_alloc);
+	warm = bt_strategy_compute(bt_find_strategy("sma_cross"), &s, p, tg, &unit_alloc);
 	CHECK(warm == 1);
 	for (int i = 0; i < 10; i++)
 		CHECK_MSG(tg[i] == want[i], "bar %d: target %d, expected %d", i, tg[i], want[i]);
@@ -134,7 +134,7 @@ test_cross_rule(void)
 
 		s.n = 6;
 		s.open = s.high = s.low = s.close = up;
-		warm = bt_find_strategy("sma_cross")->compute(&s, p, tg, &unit_alloc);
+		warm = bt_strategy_compute(bt_find_strategy("sma_cross"), &s, p, tg, &unit_alloc);
 		for (int i = 0; i < 6; i++)
 			CHECK(tg[i] == BT_KEEP);
 		bt_sim_defaults(&sim);
@@ -172,7 +172,7 @@ test_causality(void)
 		bt_config_defaults(&cfg, st);
 		base = unit_alloc.realloc_fn(NULL, NULL, n);
 		mut = unit_alloc.realloc_fn(NULL, NULL, n);
-		st->compute(&s, cfg.sp, base, &unit_alloc);
+		bt_strategy_compute(st, &s, cfg.sp, base, &unit_alloc);
 		for (size_t ci = 0; ci < sizeof(cuts) / sizeof(cuts[0]); ci++)
 		{
 			int64_t		t = cuts[ci];
@@ -199,7 +199,7 @@ test_causality(void)
 			m.low = l;
 			m.close = c;
 			m.volume = v;
-			st->compute(&m, cfg.sp, mut, &unit_alloc);
+			bt_strategy_compute(st, &m, cfg.sp, mut, &unit_alloc);
 			for (int64_t i = 0; i <= t; i++)
 				diff += base[i] != mut[i];
 			CHECK_MSG(diff == 0, "%s: %d targets up to bar %lld changed with the future",
