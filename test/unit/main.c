@@ -180,6 +180,24 @@ unit_ohlcv(void)
 	return &ohlcv;
 }
 
+/* The sample data as a series (no signal column) */
+BtSeries
+unit_sample_series(void)
+{
+	const UnitOhlcv *d = unit_ohlcv();
+	BtSeries	s;
+
+	memset(&s, 0, sizeof(s));
+	s.n = d->n;
+	s.ts = d->ts;
+	s.open = d->open;
+	s.high = d->high;
+	s.low = d->low;
+	s.close = d->close;
+	s.volume = d->volume;
+	return s;
+}
+
 /* ---- the test groups ---------------------------------------------------- */
 #define UNIT_GROUPS(X) \
 	X(test_indicators) \

@@ -15,23 +15,6 @@
 
 #include "unit.h"
 
-static BtSeries
-sample_series(void)
-{
-	const UnitOhlcv *d = unit_ohlcv();
-	BtSeries	s;
-
-	memset(&s, 0, sizeof(s));
-	s.n = d->n;
-	s.ts = d->ts;
-	s.open = d->open;
-	s.high = d->high;
-	s.low = d->low;
-	s.close = d->close;
-	s.volume = d->volume;
-	return s;
-}
-
 static BtResult
 run(const BtSeries *s, const char *strategy, int nset, const char *const *keys, const double *vals,
 	const BtSimParams *sim)
@@ -59,7 +42,7 @@ run(const BtSeries *s, const char *strategy, int nset, const char *const *keys, 
 static void
 test_backtrader_trades(void)
 {
-	BtSeries	s = sample_series();
+	BtSeries	s = unit_sample_series();
 	BtResult	r = run(&s, "sma_cross", 0, NULL, NULL, NULL);
 	double	   *g[8];
 	char		path[1024];
@@ -151,7 +134,7 @@ test_cross_rule(void)
 static void
 test_causality(void)
 {
-	BtSeries	s = sample_series();
+	BtSeries	s = unit_sample_series();
 	int64_t		n = s.n;
 	double	   *o = malloc(n * sizeof(double)),
 			   *h = malloc(n * sizeof(double)),
@@ -232,7 +215,7 @@ test_causality(void)
 static void
 test_all_strategies(void)
 {
-	BtSeries	s = sample_series();
+	BtSeries	s = unit_sample_series();
 	BtSimParams sim;
 
 	bt_sim_defaults(&sim);

@@ -188,24 +188,6 @@ test_best(void)
 	CHECK(bt_best_by_metric(m, 1, sharpe, &key) == -1 && isnan(key));
 }
 
-/* The sample series */
-static BtSeries
-sample_series(void)
-{
-	const UnitOhlcv *d = unit_ohlcv();
-	BtSeries	s;
-
-	memset(&s, 0, sizeof(s));
-	s.n = d->n;
-	s.ts = d->ts;
-	s.open = d->open;
-	s.high = d->high;
-	s.low = d->low;
-	s.close = d->close;
-	s.volume = d->volume;
-	return s;
-}
-
 /*
  * Out of sample: without warm-up bars it is bt_run over the bars; with
  * them, the curve covers the out-of-sample bars only, starts flat at the
@@ -214,7 +196,7 @@ sample_series(void)
 static void
 test_out_of_sample(void)
 {
-	BtSeries	s = sample_series();
+	BtSeries	s = unit_sample_series();
 	BtConfig	cfg;
 	BtResult	full,
 				r;
@@ -258,7 +240,7 @@ test_out_of_sample(void)
 static void
 test_stitch(void)
 {
-	BtSeries	s = sample_series();
+	BtSeries	s = unit_sample_series();
 	BtConfig	cfg;
 	BtWfStitch	st;
 	BtWfWindow	w1 = {0, 0, 0, 0, 300, 600},
