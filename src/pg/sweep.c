@@ -3,7 +3,9 @@
  * sweep.c
  *	  Parameter sweeps: the SQL functions backtest_sweep() (table source)
  *	  and backtest_sweep_query() (query source), the parsing of the grid,
- *	  and the result rows; plus the sweep settings.
+ *	  and the result rows; plus the sweep settings, backtest_walk_forward()
+ *	  (its arithmetic is the engine's, walkforward.c) and
+ *	  backtest_submit_sweep() (sweeps through the task queue).
  *
  * A call reads the K-lines once (btpg_load_series, which validates them),
  * expands the grid into combinations with the engine (bt_grid_expand), runs
