@@ -6,6 +6,8 @@ MODULE_big = pg_backtest
 
 # The engine: plain C99, no PostgreSQL headers (unit-tested without a server)
 ENGINE_SRCS = $(sort $(wildcard src/engine/*.c))
+# Every engine header: the unit, bench and fuzz binaries depend on all of them
+ENGINE_HDRS = $(wildcard src/engine/*.h)
 # The PostgreSQL glue
 PG_SRCS     = $(sort $(wildcard src/pg/*.c src/pg/worker/*.c))
 OBJS        = $(ENGINE_SRCS:.c=.o) $(PG_SRCS:.c=.o)
@@ -53,14 +55,14 @@ UNIT_CC      ?= cc
 UNIT_CFLAGS  ?= -std=c99 -O2 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L
 UNIT_SRCS    = $(sort $(wildcard test/unit/*.c))
 
-test/unit/run_unit_tests: $(ENGINE_SRCS) $(UNIT_SRCS) src/engine/bt_engine.h test/unit/unit.h
+test/unit/run_unit_tests: $(ENGINE_SRCS) $(UNIT_SRCS) $(ENGINE_HDRS) test/unit/unit.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc/engine -Itest/unit -o $@ $(ENGINE_SRCS) $(UNIT_SRCS) -lm
 
 .PHONY: unittest bench
 unittest: test/unit/run_unit_tests
 	test/unit/run_unit_tests test/data
 
-test/bench/bench_engine: $(ENGINE_SRCS) test/bench/bench_engine.c src/engine/bt_engine.h
+test/bench/bench_engine: $(ENGINE_SRCS) test/bench/bench_engine.c $(ENGINE_HDRS)
 	$(UNIT_CC) -std=c99 -O2 -D_POSIX_C_SOURCE=200809L -Isrc/engine -o $@ $(ENGINE_SRCS) test/bench/bench_engine.c -lm
 
 bench: test/bench/bench_engine
@@ -76,7 +78,7 @@ bench-queue:
 
 # ---- fuzzing the engine (clang's libFuzzer with ASan and UBSan) -----------
 FUZZ_SECONDS ?= 30
-test/fuzz/fuzz_engine: $(ENGINE_SRCS) test/fuzz/fuzz_engine.c src/engine/bt_engine.h
+test/fuzz/fuzz_engine: $(ENGINE_SRCS) test/fuzz/fuzz_engine.c $(ENGINE_HDRS)
 	clang -std=c99 -g -O1 -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -Isrc/engine -o $@ $(ENGINE_SRCS) test/fuzz/fuzz_engine.c -lm
 

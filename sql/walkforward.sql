@@ -40,3 +40,21 @@ WHERE kind = 'window';
 SELECT * FROM backtest_walk_forward('wf', 'SYN', 'sma_cross', '{"fast": [5]}', '{}', '-1 day', '1 year');
 SELECT * FROM backtest_walk_forward('wf', 'SYN', 'sma_cross', '{"fast": [50], "slow": [30]}', '{}', '1 year', '1 year');
 SELECT * FROM backtest_walk_forward('wf', 'SYN', 'sma_cross', '{"fast": [5]}', '{}', '20 years', '1 year');
+
+-- windows without bars are left out: a hole of a year (2019) in the data,
+-- 6-month in-sample and 3-month out-of-sample windows; the windows whose
+-- out-of-sample part falls in the hole have no bar, and the first one after
+-- it has no bar in sample
+CREATE TABLE wfgap AS SELECT * FROM wf WHERE ts < '2019-01-01' OR ts >= '2020-01-01';
+CREATE TEMP TABLE g AS
+SELECT * FROM backtest_walk_forward('wfgap', 'SYN', 'sma_cross', '{"fast": [5, 10], "slow": [30]}', '{}',
+    '6 months', '3 months');
+SELECT window_no, is_start::date, oos_start::date, oos_end::date, is_bars, oos_bars
+FROM g WHERE kind = 'window' AND oos_start BETWEEN '2018-07-01' AND '2020-07-01' ORDER BY window_no;
+SELECT count(*) AS windows, count(*) FILTER (WHERE is_bars = 0 OR oos_bars = 0) AS empty_windows,
+       max(window_no) = count(*) AS numbered_in_order
+FROM g WHERE kind = 'window';
+SELECT (SELECT oos_bars FROM g WHERE kind = 'stitched') = (SELECT sum(oos_bars) FROM g WHERE kind = 'window') AS all_bars;
+-- too many windows: refused before any sweep runs (the limit is 1000)
+SELECT * FROM backtest_walk_forward('wf', 'SYN', 'sma_cross', '{"fast": [5]}', '{}', '1 year', '1 microsecond');
+SELECT * FROM backtest_walk_forward('wf', 'SYN', 'sma_cross', '{"fast": [5]}', '{}', '1 month', '1 day');

@@ -34,7 +34,8 @@
 /*
  * realloc_fn(ctx, NULL, size) allocates; realloc_fn(ctx, ptr, size) grows.
  * It never returns NULL (it reports out-of-memory itself).  Memory is freed
- * by the owner of ctx (a memory context, or bt_free_all in tests).
+ * by the owner of ctx (a memory context in the server; the unit tests free
+ * theirs with unit_free_all).
  */
 typedef struct BtAlloc
 {
@@ -122,7 +123,7 @@ typedef struct BtParamDef
 } BtParamDef;
 
 /* ------------------------------------------------------------------------
- * Indicators (indicators.c)
+ * Indicators (moving_averages.c, oscillators.c; registry: indicator_registry.c)
  *
  * Conventions: windows include the current bar and are computed only when
  * full; EMA-family values are seeded with the SMA of the first `period`
@@ -170,6 +171,9 @@ typedef enum BtInput
 	BT_IN_VOLUME = 1 << 3
 } BtInput;
 
+/* A provider of indicator lines to strategies (engine-internal, bt_internal.h) */
+typedef struct BtLines BtLines;
+
 typedef struct BtIndicatorDef
 {
 	const char *name;			/* "sma", "macd", ... */
@@ -181,9 +185,21 @@ typedef struct BtIndicatorDef
 	const char *description;
 	/* params[] values in the order of params; out[] has noutputs arrays of n */
 	void		(*compute) (const BtSeries *s, const double *params, double **out);
+	/*
+	 * Optional: the same outputs, bit for bit, from other lines of a line
+	 * provider (MACD from two EMA lines), so that a sweep's cached lines
+	 * are shared.  NULL: providers use compute.
+	 */
+	void		(*derive) (BtLines *lines, const double *params, double **out);
 } BtIndicatorDef;
 
-extern const BtIndicatorDef bt_indicators[];
+/* The indicators, each by name (strategies request their lines by these) */
+extern const BtIndicatorDef bt_ind_sma, bt_ind_ema, bt_ind_wma, bt_ind_rsi, bt_ind_macd,
+			bt_ind_bbands, bt_ind_stoch, bt_ind_kdj, bt_ind_atr, bt_ind_donchian,
+			bt_ind_obv, bt_ind_roc;
+
+/* The registry: every indicator */
+extern const BtIndicatorDef *const bt_indicators[];
 extern const int bt_n_indicators;
 extern const BtIndicatorDef *bt_find_indicator(const char *name);
 
@@ -210,19 +226,28 @@ typedef struct BtStrategyDef
 	/* cross-parameter checks (e.g. fast < slow); returns false and fills err */
 	bool		(*check) (const double *p, BtError *err);
 	/*
-	 * Fills target[0..n-1]; returns the warm-up bar: the first bar on which
-	 * the strategy's indicators are all defined (n if never).
+	 * The implementation: fills target[0..n-1] (n = lines->s->n) from the
+	 * indicator lines it requests from `lines`; returns the warm-up bar: the
+	 * first bar on which the strategy's indicators are all defined (n if
+	 * never).
 	 */
-	int64_t		(*compute) (const BtSeries *s, const double *p, int8_t *target,
-							const BtAlloc *a);
+	int64_t		(*targets) (BtLines *lines, const double *p, int8_t *target);
 } BtStrategyDef;
 
 extern const BtStrategyDef bt_strategies[];
 extern const int bt_n_strategies;
 extern const BtStrategyDef *bt_find_strategy(const char *name);
 
+/*
+ * The strategy's targets over s, its lines computed into memory from a;
+ * returns the warm-up bar (see BtStrategyDef.targets).
+ */
+extern int64_t bt_strategy_compute(const BtStrategyDef *st, const BtSeries *s, const double *p,
+								   int8_t *target, const BtAlloc *a);
+
 /* ------------------------------------------------------------------------
- * Simulator parameters (simulator.c): common to every strategy
+ * Simulator parameters (params.c; the simulator is simulator.c): common
+ * to every strategy
  * ------------------------------------------------------------------------
  */
 typedef enum BtFill
@@ -259,15 +284,39 @@ typedef struct BtSimParams
 	double		risk_free_rate; /* annual, fraction; for Sharpe/Sortino */
 } BtSimParams;
 
-/* The simulator's parameter table, in the field order of BtSimParams */
-extern const BtParamDef bt_sim_params[];
+/* Number of fields of BtSimParams: one bt_sim_params entry each */
+#define BT_N_SIM_PARAMS		17
+
+/*
+ * The simulator's parameter table: each parameter's definition and the
+ * offset of its field in BtSimParams (a BT_PARAM_NUM field is a double, a
+ * BT_PARAM_BOOL one a bool, a BT_PARAM_ENUM one an int-sized enum).  Its
+ * order is the order parameters are listed and addressed in (the
+ * parameter space, the SQL function backtest_parameters()).
+ */
+typedef struct BtSimParamDef
+{
+	BtParamDef	def;
+	size_t		offset;			/* offsetof(BtSimParams, <def.name>) */
+} BtSimParamDef;
+
+extern const BtSimParamDef bt_sim_params[];
 extern const int bt_n_sim_params;
 
 /* Fill sim with the defaults of bt_sim_params */
 extern void bt_sim_defaults(BtSimParams *sim);
 
-/* Set field `idx` of bt_sim_params from a double (bools 0/1, enums index) */
+/*
+ * Set the field of bt_sim_params[idx] from a double (bools 0/1, enums
+ * their index); ignored if idx is out of range.
+ */
 extern void bt_sim_set(BtSimParams *sim, int idx, double value);
+
+/*
+ * The field of bt_sim_params[idx] as a double (bools 0/1, enums their
+ * index; NaN if idx is out of range): the inverse of bt_sim_set.
+ */
+extern double bt_sim_get(const BtSimParams *sim, int idx);
 
 /* Cross-field checks of the simulator parameters */
 extern bool bt_sim_check(const BtSimParams *sim, BtError *err);
@@ -358,6 +407,7 @@ typedef struct BtMetrics
 	double		kelly_criterion;
 	double		omega_ratio;
 	double		periods_per_year;
+	/* ---- not metrics (bt_metric_defs ends above): run diagnostics ---- */
 	/*
 	 * Entry orders the simulator could not fill because not even one lot
 	 * (with its costs) fit in the cash available; the first one's fill
@@ -436,6 +486,49 @@ extern double bt_infer_bars_per_year(const int64_t *ts, int64_t n);
 
 /* Check a whole configuration: each parameter, then cross-parameter rules */
 extern bool bt_config_check(const BtConfig *cfg, BtError *err);
+
+/* ------------------------------------------------------------------------
+ * Metric descriptors (metric_defs.c): one entry per BtMetrics field
+ * ------------------------------------------------------------------------
+ */
+typedef enum BtMetricKind
+{
+	BT_METRIC_DOUBLE,			/* a number (double; NaN or infinite = no value) */
+	BT_METRIC_INT64,			/* a count (int64_t; always a value) */
+	BT_METRIC_TIMESTAMP,		/* usecs since the Unix epoch (int64_t; none without bars) */
+	BT_METRIC_DURATION			/* usecs: int64_t (none without bars) or double (NaN = none) */
+} BtMetricKind;
+
+/* Number of fields of BtMetrics: one bt_metric_defs entry each */
+#define BT_N_METRICS		35
+
+typedef struct BtMetricDef
+{
+	const char *name;			/* the field's and the backtest_metrics column's name */
+	size_t		offset;			/* offsetof(BtMetrics, <name>) */
+	BtMetricKind kind;
+	bool		is_int64;		/* the field is an int64_t, else a double */
+	bool		lower_is_better;	/* sweeps sort it ascending (else descending) */
+} BtMetricDef;
+
+/* In the column order of the SQL type backtest_metrics */
+extern const BtMetricDef bt_metric_defs[];
+
+/* Position of a metric in bt_metric_defs by name, or -1 */
+extern int	bt_metric_index(const char *name);
+
+/* A metric's value: an int64_t field, or any field as a double */
+extern int64_t bt_metric_int64(const BtMetrics *m, const BtMetricDef *d);
+extern double bt_metric_double(const BtMetrics *m, const BtMetricDef *d);
+
+/* Whether the metric has no value (NULL in SQL); see BtMetricKind */
+extern bool bt_metric_is_null(const BtMetrics *m, const BtMetricDef *d);
+
+/*
+ * The key a sweep sorts by: NaN where the metric has no value, durations
+ * in double usecs rounded to whole ones (as an interval shows them).
+ */
+extern double bt_metric_sort_key(const BtMetrics *m, const BtMetricDef *d);
 
 /* Utility: error formatting */
 extern void bt_set_error(BtError *err, BtErrCode code, const char *fmt,...)

@@ -7,10 +7,11 @@
  *	  writes into caller-provided, reusable buffers.
  *
  * A strategy never computes an indicator itself: it asks a line provider
- * for a line by kind, parameters and output.  bt_run's provider computes
- * each line into scratch memory from the run's BtAlloc; a sweep context's
- * provider (sweep.c) keeps lines between runs, so that the SMA(10) of every
- * combination with fast = 10 is computed once.  Both give the same values
+ * for a line by indicator definition (bt_ind_sma, ...), parameters and
+ * output.  bt_run's provider (strategies.c) computes each line into scratch
+ * memory from the run's BtAlloc; a sweep context's provider (sweep.c) keeps
+ * lines between runs, so that the SMA(10) of every combination with
+ * fast = 10 is computed once.  Both give the same values
  * bit for bit, so a strategy's targets do not depend on the provider.
  *
  * Copyright (c) 2026, pg_backtest developers
@@ -28,22 +29,8 @@
  * Indicator lines
  * ------------------------------------------------------------------------
  */
-typedef enum BtLineKind
-{
-	BT_LINE_SMA = 0,			/* close; (period) -> value */
-	BT_LINE_EMA,				/* close; (period) -> value */
-	BT_LINE_RSI,				/* close; (period) -> value */
-	BT_LINE_MACD,				/* close; (fast, slow, signal) -> macd, signal, hist */
-	BT_LINE_BBANDS,				/* close; (period, k) -> lower, middle, upper */
-	BT_LINE_KDJ,				/* high, low, close; (period, k_smooth, d_smooth) -> rsv, k, d, j */
-	BT_LINE_DONCHIAN			/* high, low; (period) -> upper, mid, lower */
-} BtLineKind;
 
-#define BT_LINE_NKINDS		7
-#define BT_LINE_MAX_PARAMS	3
-#define BT_LINE_MAX_OUTPUTS	4
-
-/* Output numbers of the multi-output lines */
+/* Output numbers of the multi-output indicators (their outputs[] order) */
 #define BT_MACD_OUT_MACD		0
 #define BT_MACD_OUT_SIGNAL		1
 #define BT_MACD_OUT_HIST		2
@@ -58,36 +45,17 @@ typedef enum BtLineKind
 #define BT_DONCHIAN_OUT_MID		1
 #define BT_DONCHIAN_OUT_LOWER	2
 
-/* Number of parameters and outputs of a kind of line */
-extern int	bt_line_nparams(BtLineKind kind);
-extern int	bt_line_noutputs(BtLineKind kind);
-
 /*
- * Compute every output of a line over s into out[0..noutputs-1] (arrays of
- * s->n doubles), exactly as the indicator functions of indicators.c do.
+ * A line provider.  get() returns output `output` of indicator ind with
+ * parameters params[0..ind->nparams-1] over s: n read-only doubles that
+ * stay valid until the strategy's computation returns.
  */
-extern void bt_line_compute(const BtSeries *s, BtLineKind kind, const double *params,
-							double **out);
-
-/*
- * A line provider.  get() returns output `output` of the line (kind,
- * params[0..bt_line_nparams(kind)-1]) over s: n read-only doubles that stay
- * valid until the strategy's computation returns.
- */
-typedef struct BtLines BtLines;
 struct BtLines
 {
 	const BtSeries *s;
-	const double *(*get) (BtLines *self, BtLineKind kind, const double *params, int output);
+	const double *(*get) (BtLines *self, const BtIndicatorDef *ind, const double *params,
+						  int output);
 };
-
-/*
- * Targets of strategy st with parameters p, its lines taken from `lines`;
- * returns the warm-up bar (see BtStrategyDef.compute, which is this with a
- * provider computing into scratch memory).
- */
-extern int64_t bt_strategy_targets(const BtStrategyDef *st, const double *p, int8_t *target,
-								   BtLines *lines, const BtAlloc *a);
 
 /* ------------------------------------------------------------------------
  * The simulator on reusable buffers
@@ -110,6 +78,17 @@ extern BtErrCode bt_simulate_into(const BtSeries *s, const int8_t *target, int64
 								  const BtSimParams *sim, const BtAlloc *a,
 								  BtProgressFn progress, void *progress_arg,
 								  BtSimBuffers *buf, BtResult *out, BtError *err);
+
+/* splitmix64: the next value of the sequence of *state (grids, line hashes) */
+static inline uint64_t
+bt_splitmix64(uint64_t *state)
+{
+	uint64_t	z = (*state += UINT64_C(0x9E3779B97F4A7C15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
 
 /* metrics.c: in-place ascending heap sort */
 extern void bt_sort_i64(int64_t *x, int64_t n);

@@ -10,6 +10,9 @@
  * depend only on the grid, the seed and the data, never on how many
  * processes share the work or in which order they take combinations.
  *
+ * Implemented in param_space.c (the parameter space), constraints.c, grid.c
+ * and sweep.c (sweep contexts).
+ *
  * Copyright (c) 2026, pg_backtest developers
  *
  * src/engine/bt_sweep.h
@@ -36,12 +39,6 @@ extern const BtParamDef *bt_param_space_def(const BtStrategyDef *st, int index);
 extern int	bt_param_space_find(const BtStrategyDef *st, const char *name);	/* -1 if unknown */
 extern double bt_config_get(const BtConfig *cfg, int index);
 extern void bt_config_set(BtConfig *cfg, int index, double value);
-
-/*
- * Field `idx` of bt_sim_params as a double (bools 0/1, enums their index;
- * NaN if idx is out of range): the inverse of bt_sim_set.
- */
-extern double bt_sim_get(const BtSimParams *sim, int idx);
 
 /* One swept parameter: its values, in the order given */
 typedef struct BtGridAxis
@@ -81,6 +78,9 @@ typedef struct BtConstraint
  */
 extern bool bt_constraint_parse(const BtStrategyDef *st, const char *text, BtConstraint *out,
 								BtError *err);
+
+/* Does cfg satisfy constraint c? */
+extern bool bt_constraint_holds(const BtConstraint *c, const BtConfig *cfg);
 
 typedef struct BtGrid
 {

@@ -12,54 +12,68 @@
  */
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "bt_engine.h"
 
-#define NO_CHOICES {NULL}
-
 /*
- * The simulator's parameters, in the field order of BtSimParams (bt_sim_set
- * relies on that order).
+ * One simulator parameter: its name is the name of its BtSimParams field,
+ * so a misspelt or removed field does not compile; an enum's choices come
+ * last, NULL-terminated (NULL alone for the other types).
  */
-const BtParamDef bt_sim_params[] = {
-	{"initial_capital", BT_PARAM_NUM, 10000, 0, 1e15, true, NO_CHOICES,
-	"Starting cash."},
-	{"size", BT_PARAM_NUM, 1.0, 0, 1, true, NO_CHOICES,
-	"Fraction of equity committed to each position (1 = all-in)."},
-	{"lot_size", BT_PARAM_NUM, 1, 0, 1e12, true, NO_CHOICES,
-	"Quantities round down to whole lots (e.g. 100 shares for 0700.HK)."},
-	{"fractional", BT_PARAM_BOOL, 0, 0, 1, false, NO_CHOICES,
-	"Allow fractional quantities (crypto); lot_size is then ignored."},
-	{"allow_short", BT_PARAM_BOOL, 0, 0, 1, false, NO_CHOICES,
-	"Take short positions on sell signals instead of going flat."},
-	{"fill", BT_PARAM_ENUM, BT_FILL_OPEN, 0, 1, false, {"open", "close", NULL},
-	"\"open\": a decision on bar t's close fills at bar t+1's open; \"close\": at bar t's close."},
-	{"commission", BT_PARAM_NUM, 0, 0, 0.5, false, NO_CHOICES,
-	"Commission as a fraction of notional per order."},
-	{"commission_min", BT_PARAM_NUM, 0, 0, 1e12, false, NO_CHOICES,
-	"Minimum of the percentage commission per order."},
-	{"commission_fixed", BT_PARAM_NUM, 0, 0, 1e12, false, NO_CHOICES,
-	"Fixed fee added to every order."},
-	{"stamp_duty", BT_PARAM_NUM, 0, 0, 0.5, false, NO_CHOICES,
-	"Stamp duty as a fraction of notional (HK: 0.001)."},
-	{"stamp_duty_on", BT_PARAM_ENUM, BT_STAMP_SELL, 0, 2, false, {"sell", "buy", "both", NULL},
-	"Which orders pay stamp duty."},
-	{"slippage_bps", BT_PARAM_NUM, 0, 0, 10000, false, NO_CHOICES,
-	"Adverse slippage in basis points of the fill price."},
-	{"stop_loss", BT_PARAM_NUM, 0, 0, 1, false, NO_CHOICES,
-	"Exit when price moves this fraction against the entry (0 = off)."},
-	{"take_profit", BT_PARAM_NUM, 0, 0, 1e6, false, NO_CHOICES,
-	"Exit when price moves this fraction in favour of the entry (0 = off)."},
-	{"trailing_stop", BT_PARAM_NUM, 0, 0, 1, false, NO_CHOICES,
-	"Exit when price retreats this fraction from the best price since entry (0 = off)."},
-	{"periods_per_year", BT_PARAM_NUM, 0, 0, 1e9, false, NO_CHOICES,
-	"Return periods per year for annualised metrics: trading days for daily and intraday bars, 52/12 for weekly/monthly (0 = infer)."},
-	{"risk_free_rate", BT_PARAM_NUM, 0, -1, 1, false, NO_CHOICES,
-	"Annual risk-free rate for Sharpe and Sortino, as a fraction."},
+#define SIM_PARAM(field, type, def, min, max, min_exclusive, doc, ...) \
+	{{#field, type, def, min, max, min_exclusive, {__VA_ARGS__}, doc}, \
+	 offsetof(BtSimParams, field)}
+
+/* Compile-time check (C99 has no _Static_assert) */
+#define STATIC_ASSERT(cond, name)	typedef char static_assert_##name[(cond) ? 1 : -1]
+
+/* The simulator's parameters (see BtSimParamDef) */
+const BtSimParamDef bt_sim_params[] = {
+	SIM_PARAM(initial_capital, BT_PARAM_NUM, 10000, 0, 1e15, true,
+	"Starting cash.", NULL),
+	SIM_PARAM(size, BT_PARAM_NUM, 1.0, 0, 1, true,
+	"Fraction of equity committed to each position (1 = all-in).", NULL),
+	SIM_PARAM(lot_size, BT_PARAM_NUM, 1, 0, 1e12, true,
+	"Quantities round down to whole lots (e.g. 100 shares for 0700.HK).", NULL),
+	SIM_PARAM(fractional, BT_PARAM_BOOL, 0, 0, 1, false,
+	"Allow fractional quantities (crypto); lot_size is then ignored.", NULL),
+	SIM_PARAM(allow_short, BT_PARAM_BOOL, 0, 0, 1, false,
+	"Take short positions on sell signals instead of going flat.", NULL),
+	SIM_PARAM(fill, BT_PARAM_ENUM, BT_FILL_OPEN, 0, 1, false,
+	"\"open\": a decision on bar t's close fills at bar t+1's open; \"close\": at bar t's close.", "open", "close", NULL),
+	SIM_PARAM(commission, BT_PARAM_NUM, 0, 0, 0.5, false,
+	"Commission as a fraction of notional per order.", NULL),
+	SIM_PARAM(commission_min, BT_PARAM_NUM, 0, 0, 1e12, false,
+	"Minimum of the percentage commission per order.", NULL),
+	SIM_PARAM(commission_fixed, BT_PARAM_NUM, 0, 0, 1e12, false,
+	"Fixed fee added to every order.", NULL),
+	SIM_PARAM(stamp_duty, BT_PARAM_NUM, 0, 0, 0.5, false,
+	"Stamp duty as a fraction of notional (HK: 0.001).", NULL),
+	SIM_PARAM(stamp_duty_on, BT_PARAM_ENUM, BT_STAMP_SELL, 0, 2, false,
+	"Which orders pay stamp duty.", "sell", "buy", "both", NULL),
+	SIM_PARAM(slippage_bps, BT_PARAM_NUM, 0, 0, 10000, false,
+	"Adverse slippage in basis points of the fill price.", NULL),
+	SIM_PARAM(stop_loss, BT_PARAM_NUM, 0, 0, 1, false,
+	"Exit when price moves this fraction against the entry (0 = off).", NULL),
+	SIM_PARAM(take_profit, BT_PARAM_NUM, 0, 0, 1e6, false,
+	"Exit when price moves this fraction in favour of the entry (0 = off).", NULL),
+	SIM_PARAM(trailing_stop, BT_PARAM_NUM, 0, 0, 1, false,
+	"Exit when price retreats this fraction from the best price since entry (0 = off).", NULL),
+	SIM_PARAM(periods_per_year, BT_PARAM_NUM, 0, 0, 1e9, false,
+	"Return periods per year for annualised metrics: trading days for daily and intraday bars, 52/12 for weekly/monthly (0 = infer).", NULL),
+	SIM_PARAM(risk_free_rate, BT_PARAM_NUM, 0, -1, 1, false,
+	"Annual risk-free rate for Sharpe and Sortino, as a fraction.", NULL),
 };
 const int	bt_n_sim_params = sizeof(bt_sim_params) / sizeof(bt_sim_params[0]);
+
+STATIC_ASSERT(sizeof(bt_sim_params) / sizeof(bt_sim_params[0]) == BT_N_SIM_PARAMS,
+			  one_entry_per_simulator_field);
+/* enum fields are read and written as int */
+STATIC_ASSERT(sizeof(BtFill) == sizeof(int) && sizeof(BtStampSide) == sizeof(int),
+			  enum_fields_are_int);
 
 /*
  * bt_set_error
@@ -134,32 +148,59 @@ bt_param_check(const BtParamDef *def, double value, BtError *err)
 
 /*
  * bt_sim_set
- *		Store a value into the idx-th simulator field (bt_sim_params order).
+ *		Store a value into the field of bt_sim_params[idx].
  */
 void
 bt_sim_set(BtSimParams *sim, int idx, double v)
 {
-	switch (idx)
+	const BtSimParamDef *d;
+	char	   *field;
+
+	if (idx < 0 || idx >= bt_n_sim_params)
+		return;
+	d = &bt_sim_params[idx];
+	field = (char *) sim + d->offset;
+	switch (d->def.type)
 	{
-		case 0: sim->initial_capital = v; break;
-		case 1: sim->size = v; break;
-		case 2: sim->lot_size = v; break;
-		case 3: sim->fractional = v != 0; break;
-		case 4: sim->allow_short = v != 0; break;
-		case 5: sim->fill = (BtFill) (int) v; break;
-		case 6: sim->commission = v; break;
-		case 7: sim->commission_min = v; break;
-		case 8: sim->commission_fixed = v; break;
-		case 9: sim->stamp_duty = v; break;
-		case 10: sim->stamp_duty_on = (BtStampSide) (int) v; break;
-		case 11: sim->slippage_bps = v; break;
-		case 12: sim->stop_loss = v; break;
-		case 13: sim->take_profit = v; break;
-		case 14: sim->trailing_stop = v; break;
-		case 15: sim->periods_per_year = v; break;
-		case 16: sim->risk_free_rate = v; break;
-		default: break;
+		case BT_PARAM_BOOL:
+			*(bool *) field = v != 0;
+			break;
+		case BT_PARAM_ENUM:
+		case BT_PARAM_INT:
+			*(int *) field = (int) v;
+			break;
+		case BT_PARAM_NUM:
+			*(double *) field = v;
+			break;
 	}
+}
+
+/*
+ * bt_sim_get
+ *		The field of bt_sim_params[idx] as a double: bools 0/1, enums their
+ *		index.  The inverse of bt_sim_set; NaN if idx is out of range.
+ */
+double
+bt_sim_get(const BtSimParams *sim, int idx)
+{
+	const BtSimParamDef *d;
+	const char *field;
+
+	if (idx < 0 || idx >= bt_n_sim_params)
+		return NAN;
+	d = &bt_sim_params[idx];
+	field = (const char *) sim + d->offset;
+	switch (d->def.type)
+	{
+		case BT_PARAM_BOOL:
+			return *(const bool *) field ? 1.0 : 0.0;
+		case BT_PARAM_ENUM:
+		case BT_PARAM_INT:
+			return (double) *(const int *) field;
+		case BT_PARAM_NUM:
+			return *(const double *) field;
+	}
+	return NAN;
 }
 
 /*
@@ -171,7 +212,7 @@ bt_sim_defaults(BtSimParams *sim)
 {
 	memset(sim, 0, sizeof(*sim));
 	for (int i = 0; i < bt_n_sim_params; i++)
-		bt_sim_set(sim, i, bt_sim_params[i].def);
+		bt_sim_set(sim, i, bt_sim_params[i].def.def);
 }
 
 /*

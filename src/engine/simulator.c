@@ -451,7 +451,7 @@ bt_run(const BtSeries *s, const BtConfig *cfg, const BtAlloc *a,
 		return BT_ERR_CANCELLED;
 	}
 	target = a->realloc_fn(a->ctx, NULL, (size_t) (s->n > 0 ? s->n : 1));
-	warmup = cfg->strategy->compute(s, cfg->sp, target, a);
+	warmup = bt_strategy_compute(cfg->strategy, s, cfg->sp, target, a);
 
 	rc = bt_simulate(s, target, warmup, &cfg->sim, a, progress, progress_arg, out, err);
 	if (rc != BT_OK)

@@ -13,10 +13,11 @@
  * lies above slow.
  *
  * Strategies take their indicator lines from a line provider (BtLines, see
- * bt_internal.h) instead of computing them: the registry's compute
- * functions (used by bt_run) give them a provider that computes each line
- * into scratch memory from the run's allocator; a sweep context gives them
- * one that keeps lines between runs.
+ * bt_internal.h), by indicator definition, instead of computing them:
+ * bt_strategy_compute (used by bt_run) gives them a provider that computes
+ * each line into scratch memory from the run's allocator; a sweep context
+ * gives them one that keeps lines between runs.  A new strategy is its
+ * implementation plus its bt_strategies[] entry.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -50,9 +51,9 @@ typedef struct ScratchLines
 	int			nmemo;
 	struct
 	{
-		BtLineKind	kind;
-		double		params[BT_LINE_MAX_PARAMS];
-		double	   *out[BT_LINE_MAX_OUTPUTS];
+		const BtIndicatorDef *ind;
+		double		params[BT_IND_MAX_PARAMS];
+		double	   *out[BT_IND_MAX_OUTPUTS];
 	}			memo[SCRATCH_MEMO];
 } ScratchLines;
 
@@ -64,95 +65,21 @@ scratch(const BtAlloc *a, int64_t n)
 }
 
 /*
- * bt_line_nparams
- *		Number of parameters of a kind of line.
- */
-int
-bt_line_nparams(BtLineKind kind)
-{
-	switch (kind)
-	{
-		case BT_LINE_MACD:
-		case BT_LINE_KDJ:
-			return 3;
-		case BT_LINE_BBANDS:
-			return 2;
-		default:
-			return 1;
-	}
-}
-
-/*
- * bt_line_noutputs
- *		Number of outputs of a kind of line.
- */
-int
-bt_line_noutputs(BtLineKind kind)
-{
-	switch (kind)
-	{
-		case BT_LINE_MACD:
-		case BT_LINE_BBANDS:
-		case BT_LINE_DONCHIAN:
-			return 3;
-		case BT_LINE_KDJ:
-			return 4;
-		default:
-			return 1;
-	}
-}
-
-/*
- * bt_line_compute
- *		Every output of a line, computed by the indicator functions.
- */
-void
-bt_line_compute(const BtSeries *s, BtLineKind kind, const double *p, double **out)
-{
-	switch (kind)
-	{
-		case BT_LINE_SMA:
-			bt_sma(s->close, s->n, (int) p[0], out[0]);
-			break;
-		case BT_LINE_EMA:
-			bt_ema(s->close, s->n, (int) p[0], out[0]);
-			break;
-		case BT_LINE_RSI:
-			bt_rsi(s->close, s->n, (int) p[0], out[0]);
-			break;
-		case BT_LINE_MACD:
-			bt_macd(s->close, s->n, (int) p[0], (int) p[1], (int) p[2],
-					out[0], out[1], out[2]);
-			break;
-		case BT_LINE_BBANDS:
-			bt_bbands(s->close, s->n, (int) p[0], p[1], out[0], out[1], out[2]);
-			break;
-		case BT_LINE_KDJ:
-			bt_kdj(s->high, s->low, s->close, s->n, (int) p[0], (int) p[1], (int) p[2],
-				   out[0], out[1], out[2], out[3]);
-			break;
-		case BT_LINE_DONCHIAN:
-			bt_donchian(s->high, s->low, s->n, (int) p[0], out[0], out[1], out[2]);
-			break;
-	}
-}
-
-/*
  * scratch_get
  *		The scratch provider's get(): the line from this computation's memo,
  *		or computed now into scratch arrays.
  */
 static const double *
-scratch_get(BtLines *self, BtLineKind kind, const double *params, int output)
+scratch_get(BtLines *self, const BtIndicatorDef *ind, const double *params, int output)
 {
 	ScratchLines *sl = (ScratchLines *) self;
-	int			np = bt_line_nparams(kind);
-	int			nout = bt_line_noutputs(kind);
-	double	   *out[BT_LINE_MAX_OUTPUTS];
+	int			np = ind->nparams;
+	int			nout = ind->noutputs;
+	double	   *out[BT_IND_MAX_OUTPUTS];
 
 	for (int i = 0; i < sl->nmemo; i++)
 	{
-		bool		same = sl->memo[i].kind == kind;
+		bool		same = sl->memo[i].ind == ind;
 
 		for (int j = 0; same && j < np; j++)
 			same = sl->memo[i].params[j] == params[j];
@@ -161,12 +88,12 @@ scratch_get(BtLines *self, BtLineKind kind, const double *params, int output)
 	}
 	for (int j = 0; j < nout; j++)
 		out[j] = scratch(sl->a, self->s->n);
-	bt_line_compute(self->s, kind, params, out);
+	ind->compute(self->s, params, out);
 	if (sl->nmemo < SCRATCH_MEMO)
 	{
 		int			m = sl->nmemo++;
 
-		sl->memo[m].kind = kind;
+		sl->memo[m].ind = ind;
 		for (int j = 0; j < np; j++)
 			sl->memo[m].params[j] = params[j];
 		for (int j = 0; j < nout; j++)
@@ -175,16 +102,13 @@ scratch_get(BtLines *self, BtLineKind kind, const double *params, int output)
 	return out[output];
 }
 
-/* A strategy's implementation: targets from lines of a provider */
-typedef int64_t (*StrategyImpl) (BtLines *l, const double *p, int8_t *target);
-
 /*
- * with_scratch_lines
- *		Run a strategy's implementation over the scratch provider.
+ * bt_strategy_compute
+ *		A strategy's targets over the scratch provider (what bt_run uses).
  */
-static int64_t
-with_scratch_lines(StrategyImpl impl, const BtSeries *s, const double *p, int8_t *target,
-				   const BtAlloc *a)
+int64_t
+bt_strategy_compute(const BtStrategyDef *st, const BtSeries *s, const double *p,
+					int8_t *target, const BtAlloc *a)
 {
 	ScratchLines sl;
 
@@ -192,32 +116,32 @@ with_scratch_lines(StrategyImpl impl, const BtSeries *s, const double *p, int8_t
 	sl.base.get = scratch_get;
 	sl.a = a;
 	sl.nmemo = 0;
-	return impl(&sl.base, p, target);
+	return st->targets(&sl.base, p, target);
 }
 
 /* Output `output` of a line with one, two or three parameters */
 static inline const double *
-line1(BtLines *l, BtLineKind kind, double p0, int output)
+line1(BtLines *l, const BtIndicatorDef *ind, double p0, int output)
 {
-	double		p[BT_LINE_MAX_PARAMS] = {p0, 0, 0};
+	double		p[BT_IND_MAX_PARAMS] = {p0, 0, 0, 0};
 
-	return l->get(l, kind, p, output);
+	return l->get(l, ind, p, output);
 }
 
 static inline const double *
-line2(BtLines *l, BtLineKind kind, double p0, double p1, int output)
+line2(BtLines *l, const BtIndicatorDef *ind, double p0, double p1, int output)
 {
-	double		p[BT_LINE_MAX_PARAMS] = {p0, p1, 0};
+	double		p[BT_IND_MAX_PARAMS] = {p0, p1, 0, 0};
 
-	return l->get(l, kind, p, output);
+	return l->get(l, ind, p, output);
 }
 
 static inline const double *
-line3(BtLines *l, BtLineKind kind, double p0, double p1, double p2, int output)
+line3(BtLines *l, const BtIndicatorDef *ind, double p0, double p1, double p2, int output)
 {
-	double		p[BT_LINE_MAX_PARAMS] = {p0, p1, p2};
+	double		p[BT_IND_MAX_PARAMS] = {p0, p1, p2, 0};
 
-	return l->get(l, kind, p, output);
+	return l->get(l, ind, p, output);
 }
 
 /* First index where every given array is defined (n if never) */
@@ -279,7 +203,7 @@ check_fast_slow(const double *p, BtError *err)
 /* ---- sma_cross / ema_cross ---------------------------------------------- */
 
 static int64_t
-ma_cross(BtLines *l, const double *p, int8_t *target, BtLineKind ma)
+ma_cross(BtLines *l, const double *p, int8_t *target, const BtIndicatorDef *ma)
 {
 	const double *fast = line1(l, ma, p[0], 0);
 	const double *slow = line1(l, ma, p[1], 0);
@@ -291,13 +215,13 @@ ma_cross(BtLines *l, const double *p, int8_t *target, BtLineKind ma)
 static int64_t
 sma_cross(BtLines *l, const double *p, int8_t *target)
 {
-	return ma_cross(l, p, target, BT_LINE_SMA);
+	return ma_cross(l, p, target, &bt_ind_sma);
 }
 
 static int64_t
 ema_cross(BtLines *l, const double *p, int8_t *target)
 {
-	return ma_cross(l, p, target, BT_LINE_EMA);
+	return ma_cross(l, p, target, &bt_ind_ema);
 }
 
 /* ---- macd_cross ---------------------------------------------------------- */
@@ -305,8 +229,8 @@ ema_cross(BtLines *l, const double *p, int8_t *target)
 static int64_t
 macd_cross(BtLines *l, const double *p, int8_t *target)
 {
-	const double *macd = line3(l, BT_LINE_MACD, p[0], p[1], p[2], BT_MACD_OUT_MACD);
-	const double *sig = line3(l, BT_LINE_MACD, p[0], p[1], p[2], BT_MACD_OUT_SIGNAL);
+	const double *macd = line3(l, &bt_ind_macd, p[0], p[1], p[2], BT_MACD_OUT_MACD);
+	const double *sig = line3(l, &bt_ind_macd, p[0], p[1], p[2], BT_MACD_OUT_SIGNAL);
 
 	cross_targets(macd, sig, l->s->n, target);
 	return first_defined2(macd, sig, l->s->n);
@@ -330,7 +254,7 @@ check_rsi(const double *p, BtError *err)
 static int64_t
 rsi_strategy(BtLines *l, const double *p, int8_t *target)
 {
-	const double *rsi = line1(l, BT_LINE_RSI, p[0], 0);
+	const double *rsi = line1(l, &bt_ind_rsi, p[0], 0);
 	int64_t		n = l->s->n;
 
 	for (int64_t t = 0; t < n; t++)
@@ -349,9 +273,9 @@ static int64_t
 bollinger(BtLines *l, const double *p, int8_t *target)
 {
 	const BtSeries *s = l->s;
-	const double *lo = line2(l, BT_LINE_BBANDS, p[0], p[1], BT_BBANDS_OUT_LOWER);
-	const double *mid = line2(l, BT_LINE_BBANDS, p[0], p[1], BT_BBANDS_OUT_MIDDLE);
-	const double *hi = line2(l, BT_LINE_BBANDS, p[0], p[1], BT_BBANDS_OUT_UPPER);
+	const double *lo = line2(l, &bt_ind_bbands, p[0], p[1], BT_BBANDS_OUT_LOWER);
+	const double *mid = line2(l, &bt_ind_bbands, p[0], p[1], BT_BBANDS_OUT_MIDDLE);
+	const double *hi = line2(l, &bt_ind_bbands, p[0], p[1], BT_BBANDS_OUT_UPPER);
 	bool		exit_mid = p[2] != 0;
 	int			state = 0;		/* last non-keep target, for exit_at_middle */
 
@@ -396,9 +320,9 @@ static int64_t
 kdj_strategy(BtLines *l, const double *p, int8_t *target)
 {
 	int64_t		n = l->s->n;
-	const double *k = line3(l, BT_LINE_KDJ, p[0], p[1], p[2], BT_KDJ_OUT_K);
-	const double *d = line3(l, BT_LINE_KDJ, p[0], p[1], p[2], BT_KDJ_OUT_D);
-	const double *j = line3(l, BT_LINE_KDJ, p[0], p[1], p[2], BT_KDJ_OUT_J);
+	const double *k = line3(l, &bt_ind_kdj, p[0], p[1], p[2], BT_KDJ_OUT_K);
+	const double *d = line3(l, &bt_ind_kdj, p[0], p[1], p[2], BT_KDJ_OUT_D);
+	const double *j = line3(l, &bt_ind_kdj, p[0], p[1], p[2], BT_KDJ_OUT_J);
 	bool		use_j = p[3] != 0;
 
 	cross_targets(k, d, n, target);
@@ -420,8 +344,8 @@ static int64_t
 donchian_breakout(BtLines *l, const double *p, int8_t *target)
 {
 	const BtSeries *s = l->s;
-	const double *up = line1(l, BT_LINE_DONCHIAN, p[0], BT_DONCHIAN_OUT_UPPER);
-	const double *lo = line1(l, BT_LINE_DONCHIAN, p[0], BT_DONCHIAN_OUT_LOWER);
+	const double *up = line1(l, &bt_ind_donchian, p[0], BT_DONCHIAN_OUT_UPPER);
+	const double *lo = line1(l, &bt_ind_donchian, p[0], BT_DONCHIAN_OUT_LOWER);
 	int64_t		first;
 
 	first = first_defined2(up, NULL, s->n);
@@ -460,64 +384,6 @@ signal_strategy(BtLines *l, const double *p, int8_t *target)
 	return 0;
 }
 
-/* ---- the registry's compute functions ---------------------------------------- */
-
-/*
- * impl_compute: BtStrategyDef.compute of strategy impl, i.e. impl over the
- * scratch line provider (what bt_run uses).
- */
-#define SCRATCH_COMPUTE(impl) \
-static int64_t \
-impl##_compute(const BtSeries *s, const double *p, int8_t *target, const BtAlloc *a) \
-{ \
-	return with_scratch_lines(impl, s, p, target, a); \
-}
-
-SCRATCH_COMPUTE(sma_cross)
-SCRATCH_COMPUTE(ema_cross)
-SCRATCH_COMPUTE(macd_cross)
-SCRATCH_COMPUTE(rsi_strategy)
-SCRATCH_COMPUTE(bollinger)
-SCRATCH_COMPUTE(kdj_strategy)
-SCRATCH_COMPUTE(donchian_breakout)
-SCRATCH_COMPUTE(buy_and_hold)
-SCRATCH_COMPUTE(signal_strategy)
-
-/* Each registry compute function with the implementation it wraps */
-static const struct
-{
-	int64_t		(*compute) (const BtSeries *s, const double *p, int8_t *target,
-							const BtAlloc *a);
-	StrategyImpl impl;
-}			strategy_impls[] =
-{
-	{sma_cross_compute, sma_cross},
-	{ema_cross_compute, ema_cross},
-	{macd_cross_compute, macd_cross},
-	{rsi_strategy_compute, rsi_strategy},
-	{bollinger_compute, bollinger},
-	{kdj_strategy_compute, kdj_strategy},
-	{donchian_breakout_compute, donchian_breakout},
-	{buy_and_hold_compute, buy_and_hold},
-	{signal_strategy_compute, signal_strategy},
-};
-
-/*
- * bt_strategy_targets
- *		Targets of strategy st with its lines from `lines`.  A strategy that
- *		is not one of the built-in implementations falls back to its own
- *		compute function (which allocates its lines from a).
- */
-int64_t
-bt_strategy_targets(const BtStrategyDef *st, const double *p, int8_t *target,
-					BtLines *lines, const BtAlloc *a)
-{
-	for (size_t i = 0; i < sizeof(strategy_impls) / sizeof(strategy_impls[0]); i++)
-		if (strategy_impls[i].compute == st->compute)
-			return strategy_impls[i].impl(lines, p, target);
-	return st->compute(lines->s, p, target, a);
-}
-
 /* ---- the registry ------------------------------------------------------------ */
 
 const BtStrategyDef bt_strategies[] = {
@@ -526,34 +392,34 @@ const BtStrategyDef bt_strategies[] = {
 			PERIOD("slow", 30, "Slow simple moving average period (> fast).")},
 		false, false,
 		"Long when SMA(fast) crosses above SMA(slow); exit (or short) on the cross below.",
-	check_fast_slow, sma_cross_compute},
+	check_fast_slow, sma_cross},
 	{"ema_cross", 2, {
 			PERIOD("fast", 12, "Fast EMA period."),
 			PERIOD("slow", 26, "Slow EMA period (> fast).")},
 		false, false,
 		"Long when EMA(fast) crosses above EMA(slow); exit (or short) on the cross below.",
-	check_fast_slow, ema_cross_compute},
+	check_fast_slow, ema_cross},
 	{"macd_cross", 3, {
 			PERIOD("fast", 12, "Fast EMA period of the MACD line."),
 			PERIOD("slow", 26, "Slow EMA period of the MACD line (> fast)."),
 			PERIOD("signal", 9, "EMA period of the signal line.")},
 		false, false,
 		"Long when the MACD line crosses above its signal line; exit (or short) on the cross below.",
-	check_fast_slow, macd_cross_compute},
+	check_fast_slow, macd_cross},
 	{"rsi", 3, {
 			PERIOD("period", 14, "RSI period (Wilder smoothing)."),
 			{"lower", BT_PARAM_NUM, 30, 0, 100, false, NO_CHOICES, "Buy while RSI is below this level."},
 			{"upper", BT_PARAM_NUM, 70, 0, 100, false, NO_CHOICES, "Sell (or short) while RSI is above this level."}},
 		false, false,
 		"Mean reversion on RSI: long below `lower`, exit (or short) above `upper`.",
-	check_rsi, rsi_strategy_compute},
+	check_rsi, rsi_strategy},
 	{"bollinger", 3, {
 			PERIOD("period", 20, "Bollinger Band period."),
 			{"k", BT_PARAM_NUM, 2.0, 0, 100, true, NO_CHOICES, "Band width in population standard deviations."},
 			{"exit_at_middle", BT_PARAM_BOOL, 0, 0, 1, false, NO_CHOICES, "Close positions when the close reaches the middle band."}},
 		false, false,
 		"Mean reversion at the bands: long below the lower band, exit (or short) above the upper band.",
-	NULL, bollinger_compute},
+	NULL, bollinger},
 	{"kdj", 6, {
 			PERIOD("period", 9, "RSV window (highest high / lowest low)."),
 			PERIOD("k_smooth", 3, "K smoothing (K = (1-1/m)K + RSV/m)."),
@@ -563,18 +429,18 @@ const BtStrategyDef bt_strategies[] = {
 			{"j_upper", BT_PARAM_NUM, 80, -1000, 1000, false, NO_CHOICES, "With use_j: sell only if J is above this."}},
 		false, false,
 		"KDJ (9,3,3): long when K crosses above D, exit (or short) when K crosses below D; optional J thresholds.",
-	check_kdj, kdj_strategy_compute},
+	check_kdj, kdj_strategy},
 	{"donchian_breakout", 1, {
 			PERIOD("period", 20, "Channel period (highest high / lowest low).")},
 		false, false,
 		"Long when the close breaks the previous bar's upper channel; exit (or short) below the previous lower channel.",
-	NULL, donchian_breakout_compute},
+	NULL, donchian_breakout},
 	{"buy_and_hold", 0, NO_PARAMS, false, false,
 		"Buy on the first bar's decision and hold to the end.",
-	NULL, buy_and_hold_compute},
+	NULL, buy_and_hold},
 	{"signal", 0, NO_PARAMS, false, true,
 		"Targets from the source's signal column: 1 long, 0 flat, -1 short, NULL keep.",
-	NULL, signal_strategy_compute},
+	NULL, signal_strategy},
 };
 const int	bt_n_strategies = sizeof(bt_strategies) / sizeof(bt_strategies[0]);
 

@@ -81,7 +81,7 @@ lookup_indicator(const char *name)
 
 	initStringInfo(&names);
 	for (int i = 0; i < bt_n_indicators; i++)
-		appendStringInfo(&names, "%s%s", i > 0 ? ", " : "", bt_indicators[i].name);
+		appendStringInfo(&names, "%s%s", i > 0 ? ", " : "", bt_indicators[i]->name);
 
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -357,7 +357,7 @@ backtest_indicators(PG_FUNCTION_ARGS)
 
 	for (int i = 0; i < bt_n_indicators; i++)
 	{
-		const BtIndicatorDef *def = &bt_indicators[i];
+		const BtIndicatorDef *def = bt_indicators[i];
 		Datum		values[INDICATORS_COLS];
 		bool		nulls[INDICATORS_COLS] = {false, false, false, false, false};
 		Datum		elems[Max(BT_IND_MAX_OUTPUTS, lengthof(indicator_inputs))];

@@ -297,7 +297,7 @@ valid_keys(const BtStrategyDef *st)
 	for (int i = 0; i < st->nparams; i++)
 		appendStringInfo(&buf, "%s, ", st->params[i].name);
 	for (int i = 0; i < bt_n_sim_params; i++)
-		appendStringInfo(&buf, "%s, ", bt_sim_params[i].name);
+		appendStringInfo(&buf, "%s, ", bt_sim_params[i].def.name);
 	appendStringInfoString(&buf, "columns");
 	return buf.data;
 }

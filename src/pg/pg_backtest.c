@@ -159,6 +159,6 @@ backtest_parameters(PG_FUNCTION_ARGS)
 		for (int k = 0; k < bt_strategies[i].nparams; k++)
 			put_param(rsinfo, bt_strategies[i].name, &bt_strategies[i].params[k]);
 	for (int k = 0; k < bt_n_sim_params; k++)
-		put_param(rsinfo, "*", &bt_sim_params[k]);
+		put_param(rsinfo, "*", &bt_sim_params[k].def);
 	return (Datum) 0;
 }

@@ -3,7 +3,9 @@
  * sweep.c
  *	  Parameter sweeps: the SQL functions backtest_sweep() (table source)
  *	  and backtest_sweep_query() (query source), the parsing of the grid,
- *	  and the result rows; plus the sweep settings.
+ *	  and the result rows; plus the sweep settings, backtest_walk_forward()
+ *	  (its arithmetic is the engine's, walkforward.c) and
+ *	  backtest_submit_sweep() (sweeps through the task queue).
  *
  * A call reads the K-lines once (btpg_load_series, which validates them),
  * expands the grid into combinations with the engine (bt_grid_expand), runs
@@ -64,6 +66,7 @@
 #include "pg_backtest.h"
 #include "run.h"
 #include "sweep.h"
+#include "bt_walkforward.h"
 
 PG_FUNCTION_INFO_V1(backtest_sweep);
 PG_FUNCTION_INFO_V1(backtest_sweep_query);
@@ -78,41 +81,16 @@ int			btpg_sweep_workers = 1;
 int			btpg_max_combinations = 10000;
 int			btpg_sweep_cache_kb = 65536;
 
-/*
- * The columns of backtest_metrics, in order (as btpg_metrics_values fills
- * them), and whether lower is better when sorting by them.  Drawdowns are
- * <= 0, so "descending" already puts the shallowest first.
- */
-typedef struct MetricCol
-{
-	const char *name;
-	bool		lower_is_better;
-} MetricCol;
-
-static const MetricCol metric_cols[BTPG_METRICS_NATTS] = {
-	{"start_ts", false}, {"end_ts", false}, {"duration", false}, {"bars", false},
-	{"warmup_bars", false}, {"exposure_pct", false}, {"equity_final", false},
-	{"equity_peak", false}, {"commissions", true}, {"return_pct", false},
-	{"buy_hold_return_pct", false}, {"return_ann_pct", false},
-	{"volatility_ann_pct", true}, {"cagr_pct", false}, {"sharpe_ratio", false},
-	{"sortino_ratio", false}, {"calmar_ratio", false}, {"max_drawdown_pct", false},
-	{"avg_drawdown_pct", false}, {"max_drawdown_duration", true},
-	{"avg_drawdown_duration", true}, {"trades_count", false}, {"open_trades", false},
-	{"win_rate_pct", false}, {"best_trade_pct", false}, {"worst_trade_pct", false},
-	{"avg_trade_pct", false}, {"max_trade_duration", false},
-	{"avg_trade_duration", false}, {"profit_factor", false}, {"expectancy_pct", false},
-	{"sqn", false}, {"kelly_criterion", false}, {"omega_ratio", false},
-	{"periods_per_year", false}
-};
-
-#define DEFAULT_SORT_COL	14	/* sharpe_ratio */
+/* Sorting and sort_by are driven by the engine's metric table */
+StaticAssertDecl(BT_N_METRICS == BTPG_METRICS_NATTS,
+				 "bt_metric_defs must list the columns of backtest_metrics");
 
 /* A parsed grid plus the options that are not the engine's business */
 typedef struct SweepSpec
 {
 	BtGrid		grid;
 	bool	   *swept;			/* by parameter space index */
-	int			sort_col;		/* into metric_cols */
+	int			sort_col;		/* into bt_metric_defs */
 	int64		top;			/* 0 = every row */
 } SweepSpec;
 
@@ -228,7 +206,7 @@ metric_names(void)
 
 	initStringInfo(&buf);
 	for (int i = 0; i < BTPG_METRICS_NATTS; i++)
-		appendStringInfo(&buf, "%s%s", i ? ", " : "", metric_cols[i].name);
+		appendStringInfo(&buf, "%s%s", i ? ", " : "", bt_metric_defs[i].name);
 	return buf.data;
 }
 
@@ -452,7 +430,7 @@ parse_grid(Jsonb *grid, const BtStrategyDef *st, const BtAlloc *a, SweepSpec *sp
 
 	memset(g, 0, sizeof(*g));
 	spec->swept = palloc0(sizeof(bool) * bt_param_space_size(st));
-	spec->sort_col = DEFAULT_SORT_COL;
+	spec->sort_col = bt_metric_index("sharpe_ratio");
 	spec->top = 0;
 
 	if (!JB_ROOT_IS_OBJECT(grid) || JB_ROOT_IS_SCALAR(grid))
@@ -502,10 +480,7 @@ parse_grid(Jsonb *grid, const BtStrategyDef *st, const BtAlloc *a, SweepSpec *sp
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("grid option \"sort_by\" must be a string, not %s", jbv_type(&v))));
 			col = pnstrdup(v.val.string.val, v.val.string.len);
-			spec->sort_col = -1;
-			for (int i = 0; i < BTPG_METRICS_NATTS; i++)
-				if (strcmp(col, metric_cols[i].name) == 0)
-					spec->sort_col = i;
+			spec->sort_col = bt_metric_index(col);
 			if (spec->sort_col < 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -645,117 +620,10 @@ check_combinations(const BtGrid *g)
 /* ---- rows ------------------------------------------------------------------------ */
 
 /* The value a metric column sorts by; NaN where the column is NULL */
-static double
+static inline double
 metric_key(const BtMetrics *m, int col)
 {
-	double		x;
-
-	switch (col)
-	{
-		case 0:
-			return m->bars > 0 ? (double) m->start_ts : NAN;
-		case 1:
-			return m->bars > 0 ? (double) m->end_ts : NAN;
-		case 2:
-			return m->bars > 0 ? (double) m->duration : NAN;
-		case 3:
-			return (double) m->bars;
-		case 4:
-			return (double) m->warmup_bars;
-		case 5:
-			x = m->exposure_pct;
-			break;
-		case 6:
-			x = m->equity_final;
-			break;
-		case 7:
-			x = m->equity_peak;
-			break;
-		case 8:
-			x = m->commissions;
-			break;
-		case 9:
-			x = m->return_pct;
-			break;
-		case 10:
-			x = m->buy_hold_return_pct;
-			break;
-		case 11:
-			x = m->return_ann_pct;
-			break;
-		case 12:
-			x = m->volatility_ann_pct;
-			break;
-		case 13:
-			x = m->cagr_pct;
-			break;
-		case 14:
-			x = m->sharpe_ratio;
-			break;
-		case 15:
-			x = m->sortino_ratio;
-			break;
-		case 16:
-			x = m->calmar_ratio;
-			break;
-		case 17:
-			x = m->max_drawdown_pct;
-			break;
-		case 18:
-			x = m->avg_drawdown_pct;
-			break;
-		case 19:
-			/* intervals are whole microseconds: sort as they are shown */
-			x = isfinite(m->max_drawdown_duration) ? (double) llround(m->max_drawdown_duration) : NAN;
-			break;
-		case 20:
-			x = isfinite(m->avg_drawdown_duration) ? (double) llround(m->avg_drawdown_duration) : NAN;
-			break;
-		case 21:
-			return (double) m->trades_count;
-		case 22:
-			return (double) m->open_trades;
-		case 23:
-			x = m->win_rate_pct;
-			break;
-		case 24:
-			x = m->best_trade_pct;
-			break;
-		case 25:
-			x = m->worst_trade_pct;
-			break;
-		case 26:
-			x = m->avg_trade_pct;
-			break;
-		case 27:
-			x = isfinite(m->max_trade_duration) ? (double) llround(m->max_trade_duration) : NAN;
-			break;
-		case 28:
-			x = isfinite(m->avg_trade_duration) ? (double) llround(m->avg_trade_duration) : NAN;
-			break;
-		case 29:
-			x = m->profit_factor;
-			break;
-		case 30:
-			x = m->expectancy_pct;
-			break;
-		case 31:
-			x = m->sqn;
-			break;
-		case 32:
-			x = m->kelly_criterion;
-			break;
-		case 33:
-			x = m->omega_ratio;
-			break;
-		case 34:
-			x = m->periods_per_year;
-			break;
-		default:
-			elog(ERROR, "unexpected metrics column %d", col);
-			return NAN;
-	}
-	return isfinite(x) ? x : NAN;	/* NaN and infinities are NULL in the row */
+	return bt_metric_sort_key(m, &bt_metric_defs[col]);
 }
 
 typedef struct SortItem
@@ -1011,7 +879,7 @@ sweep_common(FunctionCallInfo fcinfo, bool query_source)
 	}
 
 	/* ---- sort by the objective, cut to top ---- */
-	lower_better = metric_cols[spec.sort_col].lower_is_better;
+	lower_better = bt_metric_defs[spec.sort_col].lower_is_better;
 	order = palloc_extended(sizeof(SortItem) * Max(ncombos, 1), MCXT_ALLOC_HUGE);
 	for (int64 i = 0; i < ncombos; i++)
 	{
@@ -1066,41 +934,12 @@ PG_FUNCTION_INFO_V1(backtest_walk_forward);
 
 #define WF_NATTS 16
 
-/* A slice [from, from+n) of a series (pointers into the same arrays) */
-static BtSeries
-series_slice(const BtSeries *s, int64 from, int64 n)
+/* The two lengths of a walk-forward, for the engine's shift function */
+typedef struct WfLengths
 {
-	BtSeries	r = *s;
-
-	r.n = n;
-	r.ts = s->ts + from;
-	r.open = s->open + from;
-	r.high = s->high + from;
-	r.low = s->low + from;
-	r.close = s->close + from;
-	r.volume = s->volume ? s->volume + from : NULL;
-	r.signal = s->signal ? s->signal + from : NULL;
-	return r;
-}
-
-/* First index with ts >= t (n if none); ts ascending */
-static int64
-lower_bound_ts(const int64_t *ts, int64 n, int64_t t)
-{
-	int64		lo = 0,
-				hi = n;
-
-	while (lo < hi)
-	{
-		int64		mid = lo + (hi - lo) / 2;
-
-		if (ts[mid] < t)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
+	Interval   *in_sample;
+	Interval   *out_of_sample;
+} WfLengths;
 
 /* Error unless an interval argument is positive */
 static void
@@ -1113,60 +952,43 @@ check_interval(Interval *iv, const char *name)
 				 errmsg("%s must be a positive interval", name)));
 }
 
-/* t + iv (sign = 1) or t - iv (sign = -1), in calendar terms (session time zone) */
+/*
+ * wf_shift
+ *		BtWfShiftFn: t + or - a length, in calendar terms (session time
+ *		zone); errors on overflow like timestamptz + interval.
+ */
 static int64_t
-ts_add(int64_t t, Interval *iv, int sign)
+wf_shift(void *arg, int64_t t, BtWfLength len, int sign)
 {
+	WfLengths  *l = arg;
+	Interval   *iv = len == BT_WF_IN_SAMPLE ? l->in_sample : l->out_of_sample;
 	Datum		d = TimestampTzGetDatum(btpg_ts_from_engine(t));
 
+	CHECK_FOR_INTERRUPTS();
 	d = DirectFunctionCall2(sign > 0 ? timestamptz_pl_interval : timestamptz_mi_interval,
 							d, IntervalPGetDatum(iv));
 	return btpg_ts_to_engine(DatumGetTimestampTz(d));
 }
 
-/*
- * Run cfg on bars [from, to) of s, trading only on decisions from bar
- * `trade_from` on (earlier bars only warm the indicators up), and return in
- * *res the result restricted to bars [trade_from, to): the equity curve, the
- * trades (bar numbers relative to trade_from) and their metrics.
- */
-static void
-run_out_of_sample(const BtSeries *s, const BtConfig *cfg, int64 from, int64 trade_from,
-				  int64 to, const BtAlloc *a, BtResult *res)
+/* Set values[col] to x, or nulls[col] when x is not finite */
+static inline void
+wf_float(Datum *values, bool *nulls, int col, double x)
 {
-	BtSeries	run = series_slice(s, from, to - from);
-	BtSeries	oos = series_slice(s, trade_from, to - trade_from);
-	int8_t	   *target = a->realloc_fn(a->ctx, NULL, Max(run.n, 1));
-	int64		warmup = cfg->strategy->compute(&run, cfg->sp, target, a);
-	int64		off = trade_from - from;
-	BtResult	full;
-	BtError		err;
-
-	if (bt_simulate(&run, target, Max(warmup, off), &cfg->sim, a, NULL, NULL, &full, &err) != BT_OK)
-		btpg_report(&err, run.ts);
-	memset(res, 0, sizeof(*res));
-	res->n = oos.n;
-	res->equity = full.equity + off;
-	res->position = full.position + off;
-	res->trades = full.trades;
-	res->ntrades = full.ntrades;
-	for (int64 k = 0; k < res->ntrades; k++)
-	{
-		res->trades[k].entry_bar -= off;
-		res->trades[k].exit_bar -= off;
-	}
-	res->metrics.commissions = full.metrics.commissions;
-	bt_compute_metrics(&oos, Max(warmup - off, 0), &cfg->sim, res);
+	nulls[col] = !isfinite(x);
+	values[col] = Float8GetDatum(x);
 }
 
 /*
  * backtest_walk_forward(source, symbol, strategy, grid, params, in_sample,
  *						 out_of_sample, anchored, start_ts, end_ts)
  *		Split the range into in-sample / out-of-sample windows (rolling, or
- *		anchored at the start), pick the best combination of the grid in
- *		sample by the grid's objective (sort_by, default sharpe_ratio), run it
- *		out of sample, and return one row per window plus a last row with the
- *		metrics of the stitched out-of-sample equity curve.
+ *		anchored at the start; windows without bars left out, at most
+ *		BT_WF_MAX_WINDOWS), pick the best combination of the grid in sample
+ *		by the grid's objective (sort_by, default sharpe_ratio), run it out
+ *		of sample, and return one row per window plus a last row with the
+ *		metrics of the stitched out-of-sample equity curve.  The arithmetic
+ *		is the engine's (walkforward.c); this runs the sweeps and builds the
+ *		rows.
  */
 Datum
 backtest_walk_forward(PG_FUNCTION_ARGS)
@@ -1184,22 +1006,12 @@ backtest_walk_forward(PG_FUNCTION_ARGS)
 	int64		ncombos = 0,
 				nskipped = 0;
 	BtError		err;
-	Interval   *is_len,
-			   *oos_len;
-	bool		anchored;
-	int64		nwin = 0;
-	bool		lower_better;
-	/* the stitched out-of-sample curve */
-	int64_t    *st_ts;
-	double	   *st_close,
-			   *st_eq,
-			   *st_pos;
-	BtTrade    *st_trades = NULL;
-	int64		st_n = 0,
-				st_ntrades = 0,
-				st_cap_trades = 0;
-	double		capital;
-	double		st_commissions = 0;
+	WfLengths	lengths;
+	BtWfSpec	wf;
+	BtWfWindow *windows;
+	int64		nwin;
+	BtWfStitch	stitch;
+	const BtMetricDef *objective;
 
 	SetSingleFuncCall(fcinfo, 0);
 	if (rsinfo->setDesc->natts != WF_NATTS)
@@ -1226,11 +1038,18 @@ backtest_walk_forward(PG_FUNCTION_ARGS)
 	memset(&load, 0, sizeof(load));
 	parse_params(PG_GETARG_JSONB_P(4), st, &spec, &base, &load.cols);
 	check_combinations(&spec.grid);
-	is_len = PG_GETARG_INTERVAL_P(5);
-	oos_len = PG_GETARG_INTERVAL_P(6);
-	check_interval(is_len, "in_sample");
-	check_interval(oos_len, "out_of_sample");
-	anchored = PG_GETARG_BOOL(7);
+	lengths.in_sample = PG_GETARG_INTERVAL_P(5);
+	lengths.out_of_sample = PG_GETARG_INTERVAL_P(6);
+	check_interval(lengths.in_sample, "in_sample");
+	check_interval(lengths.out_of_sample, "out_of_sample");
+	memset(&wf, 0, sizeof(wf));
+	wf.anchored = PG_GETARG_BOOL(7);
+	wf.shift = wf_shift;
+	wf.shift_arg = &lengths;
+	/* no calendar part: stretches without bars can be crossed in one step */
+	if (lengths.out_of_sample->month == 0 && lengths.out_of_sample->day == 0)
+		wf.oos_usecs = lengths.out_of_sample->time;
+	wf.max_windows = BT_WF_MAX_WINDOWS;
 	if (bt_grid_expand(&spec.grid, &base, btpg_max_combinations, &alloc,
 					   &combos, &ncombos, &nskipped, &err) != BT_OK)
 		btpg_report(&err, NULL);
@@ -1252,182 +1071,91 @@ backtest_walk_forward(PG_FUNCTION_ARGS)
 		load.end_ts = PG_GETARG_TIMESTAMPTZ(9);
 	btpg_load_series(&load, &s);
 
-	lower_better = metric_cols[spec.sort_col].lower_is_better;
-	st_ts = alloc.realloc_fn(alloc.ctx, NULL, sizeof(int64_t) * Max(s.n, 1));
-	st_close = alloc.realloc_fn(alloc.ctx, NULL, sizeof(double) * Max(s.n, 1));
-	st_eq = alloc.realloc_fn(alloc.ctx, NULL, sizeof(double) * Max(s.n, 1));
-	st_pos = alloc.realloc_fn(alloc.ctx, NULL, sizeof(double) * Max(s.n, 1));
-	capital = base.sim.initial_capital;
+	/* every window laid out (and counted) before any sweep runs */
+	if (bt_wf_windows(s.ts, s.n, &wf, &alloc, &windows, &nwin, &err) != BT_OK)
+		btpg_report(&err, NULL);
+	objective = &bt_metric_defs[spec.sort_col];
+	bt_wf_stitch_init(&stitch, s.n, base.sim.initial_capital, &alloc);
 
-	if (s.n > 0)
+	for (int64 w = 0; w < nwin; w++)
 	{
-		int64_t		t0 = s.ts[0];
-		int64_t		next_oos = ts_add(t0, is_len, 1);
+		const BtWfWindow *win = &windows[w];
+		BtSeries	is = bt_series_slice(&s, win->i_is, win->i_oos - win->i_is);
+		BtMetrics  *metrics;
+		int64		best;
+		double		best_key;
+		Datum		values[WF_NATTS];
+		bool		nulls[WF_NATTS];
 
-		for (int64 w = 0;; w++)
+		CHECK_FOR_INTERRUPTS();
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = Int32GetDatum((int32) (w + 1));
+		values[1] = CStringGetTextDatum("window");
+		values[2] = TimestampTzGetDatum(btpg_ts_from_engine(win->is_start));
+		values[3] = TimestampTzGetDatum(btpg_ts_from_engine(win->oos_start));
+		values[4] = TimestampTzGetDatum(btpg_ts_from_engine(win->oos_start));
+		values[5] = TimestampTzGetDatum(btpg_ts_from_engine(win->oos_end));
+		values[8] = Int64GetDatum(win->i_oos - win->i_is);
+		values[9] = Int64GetDatum(win->i_end - win->i_oos);
+
+		/* in sample: every combination, the best by the objective */
+		metrics = palloc_extended(sizeof(BtMetrics) * ncombos, MCXT_ALLOC_HUGE);
+		btpg_sweep_execute(&is, st, combos, ncombos, NULL, metrics);
+		best = bt_best_by_metric(metrics, ncombos, objective, &best_key);
+		if (best < 0)
 		{
-			int64_t		oos_start = next_oos;
-			int64_t		is_start = anchored ? t0 : ts_add(oos_start, is_len, -1);
-			int64_t		oos_end = ts_add(oos_start, oos_len, 1);	/* exclusive */
-			int64		i_is = lower_bound_ts(s.ts, s.n, is_start);
-			int64		i_oos = lower_bound_ts(s.ts, s.n, oos_start);
-			int64		i_end = lower_bound_ts(s.ts, s.n, oos_end);
-			BtSeries	is = series_slice(&s, i_is, i_oos - i_is);
-			BtMetrics  *metrics;
-			int64		best = -1;
-			double		best_key = NAN;
-			Datum		values[WF_NATTS];
-			bool		nulls[WF_NATTS];
-
-			if (i_oos >= s.n)
-				break;
-			next_oos = oos_end;
-			CHECK_FOR_INTERRUPTS();
-			nwin++;
-			memset(nulls, 0, sizeof(nulls));
-			values[0] = Int32GetDatum((int32) nwin);
-			values[1] = CStringGetTextDatum("window");
-			values[2] = TimestampTzGetDatum(btpg_ts_from_engine(is_start));
-			values[3] = TimestampTzGetDatum(btpg_ts_from_engine(oos_start));
-			values[4] = TimestampTzGetDatum(btpg_ts_from_engine(oos_start));
-			values[5] = TimestampTzGetDatum(btpg_ts_from_engine(oos_end));
-			values[8] = Int64GetDatum(i_oos - i_is);
-			values[9] = Int64GetDatum(i_end - i_oos);
-
-			/* in sample: every combination, the best by the objective */
-			metrics = palloc_extended(sizeof(BtMetrics) * ncombos, MCXT_ALLOC_HUGE);
-			btpg_sweep_execute(&is, st, combos, ncombos, NULL, metrics);
-			for (int64 k = 0; k < ncombos; k++)
-			{
-				double		key = metric_key(&metrics[k], spec.sort_col);
-
-				if (isnan(key))
-					continue;
-				if (best < 0 || (lower_better ? key < best_key : key > best_key))
-				{
-					best = k;
-					best_key = key;
-				}
-			}
-			if (best < 0)
-			{
-				/* nothing defined in sample: no trading out of sample */
-				nulls[6] = nulls[7] = true;
-				for (int c = 10; c < WF_NATTS; c++)
-					nulls[c] = true;
-				for (int64 i = i_oos; i < i_end; i++)
-				{
-					st_ts[st_n] = s.ts[i];
-					st_close[st_n] = s.close[i];
-					st_eq[st_n] = capital;
-					st_pos[st_n++] = 0;
-				}
-			}
-			else
-			{
-				BtResult	r;
-				Datum		pv[2 + 2 * SWEEP_PCOLS];
-				bool		pn[2 + 2 * SWEEP_PCOLS];
-				double		scale = capital / base.sim.initial_capital;
-
-				param_values(st, &spec.grid, &combos[best], best, pv, pn);
-				values[6] = pv[1];
-				values[7] = Float8GetDatum(best_key);
-				run_out_of_sample(&s, &combos[best], i_is, i_oos, i_end, &alloc, &r);
-				values[10] = Int64GetDatum(r.metrics.trades_count);
-				values[11] = Float8GetDatum(r.metrics.return_pct);
-				if (isfinite(r.metrics.sharpe_ratio))
-					values[12] = Float8GetDatum(r.metrics.sharpe_ratio);
-				else
-					nulls[12] = true;
-				if (isfinite(r.metrics.max_drawdown_pct))
-					values[13] = Float8GetDatum(r.metrics.max_drawdown_pct);
-				else
-					nulls[13] = true;
-				if (isfinite(r.metrics.win_rate_pct))
-					values[14] = Float8GetDatum(r.metrics.win_rate_pct);
-				else
-					nulls[14] = true;
-				values[15] = Float8GetDatum(r.metrics.equity_final * scale);
-
-				/* stitch: this window's curve continues from the previous capital */
-				for (int64 i = 0; i < r.n; i++)
-				{
-					st_ts[st_n] = s.ts[i_oos + i];
-					st_close[st_n] = s.close[i_oos + i];
-					st_eq[st_n] = r.equity[i] * scale;
-					st_pos[st_n++] = r.position[i] * scale;
-				}
-				for (int64 k = 0; k < r.ntrades; k++)
-				{
-					BtTrade		t = r.trades[k];
-
-					if (st_ntrades == st_cap_trades)
-					{
-						st_cap_trades = st_cap_trades ? 2 * st_cap_trades : 64;
-						st_trades = alloc.realloc_fn(alloc.ctx, st_trades, sizeof(BtTrade) * st_cap_trades);
-					}
-					t.entry_bar += st_n - r.n;
-					t.exit_bar += st_n - r.n;
-					t.pnl *= scale;
-					t.quantity *= scale;
-					t.commission *= scale;
-					st_trades[st_ntrades++] = t;
-				}
-				st_commissions += r.metrics.commissions * scale;
-				if (r.n > 0)
-					capital = r.equity[r.n - 1] * scale;
-			}
-			if (i_oos == i_is)
-				nulls[7] = true;	/* no in-sample bars */
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-			pfree(metrics);
+			/* nothing defined in sample: no trading out of sample */
+			nulls[6] = nulls[7] = true;
+			for (int c = 10; c < WF_NATTS; c++)
+				nulls[c] = true;
+			bt_wf_stitch_flat(&stitch, &s, win->i_oos, win->i_end);
 		}
+		else
+		{
+			BtResult	r;
+			Datum		pv[2 + 2 * SWEEP_PCOLS];
+			bool		pn[2 + 2 * SWEEP_PCOLS];
+			double		scale = bt_wf_stitch_scale(&stitch);
+
+			param_values(st, &spec.grid, &combos[best], best, pv, pn);
+			values[6] = pv[1];
+			values[7] = Float8GetDatum(best_key);
+			if (bt_wf_run_out_of_sample(&s, &combos[best], win, &alloc, &r, &err) != BT_OK)
+				btpg_report(&err, s.ts);
+			values[10] = Int64GetDatum(r.metrics.trades_count);
+			values[11] = Float8GetDatum(r.metrics.return_pct);
+			wf_float(values, nulls, 12, r.metrics.sharpe_ratio);
+			wf_float(values, nulls, 13, r.metrics.max_drawdown_pct);
+			wf_float(values, nulls, 14, r.metrics.win_rate_pct);
+			values[15] = Float8GetDatum(r.metrics.equity_final * scale);
+			/* this window's curve continues from the previous capital */
+			bt_wf_stitch_add(&stitch, &s, win->i_oos, &r);
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		pfree(metrics);
 	}
 
 	/* the stitched out-of-sample row */
 	if (nwin > 0)
 	{
-		BtSeries	ss;
 		BtResult	r;
-		BtSimParams sim = base.sim;
 		Datum		values[WF_NATTS];
 		bool		nulls[WF_NATTS];
 
-		memset(&ss, 0, sizeof(ss));
-		ss.n = st_n;
-		ss.ts = st_ts;
-		ss.open = ss.high = ss.low = ss.close = st_close;
-		memset(&r, 0, sizeof(r));
-		r.n = st_n;
-		r.equity = st_eq;
-		r.position = st_pos;
-		r.trades = st_trades;
-		r.ntrades = st_ntrades;
-		r.metrics.commissions = st_commissions;
-		bt_compute_metrics(&ss, 0, &sim, &r);
-
+		bt_wf_stitch_result(&stitch, &base.sim, &r);
 		memset(nulls, 0, sizeof(nulls));
 		nulls[0] = true;
 		values[1] = CStringGetTextDatum("stitched");
 		nulls[2] = nulls[3] = true;
-		if (st_n > 0)
-		{
-			values[4] = TimestampTzGetDatum(btpg_ts_from_engine(st_ts[0]));
-			values[5] = TimestampTzGetDatum(btpg_ts_from_engine(st_ts[st_n - 1]));
-		}
-		else
-			nulls[4] = nulls[5] = true;
+		values[4] = TimestampTzGetDatum(btpg_ts_from_engine(stitch.ts[0]));
+		values[5] = TimestampTzGetDatum(btpg_ts_from_engine(stitch.ts[stitch.n - 1]));
 		nulls[6] = nulls[7] = nulls[8] = true;
-		values[9] = Int64GetDatum(st_n);
+		values[9] = Int64GetDatum(stitch.n);
 		values[10] = Int64GetDatum(r.metrics.trades_count);
 		values[11] = Float8GetDatum(r.metrics.return_pct);
-		nulls[12] = !isfinite(r.metrics.sharpe_ratio);
-		values[12] = Float8GetDatum(r.metrics.sharpe_ratio);
-		nulls[13] = !isfinite(r.metrics.max_drawdown_pct);
-		values[13] = Float8GetDatum(r.metrics.max_drawdown_pct);
-		nulls[14] = !isfinite(r.metrics.win_rate_pct);
-		values[14] = Float8GetDatum(r.metrics.win_rate_pct);
+		wf_float(values, nulls, 12, r.metrics.sharpe_ratio);
+		wf_float(values, nulls, 13, r.metrics.max_drawdown_pct);
+		wf_float(values, nulls, 14, r.metrics.win_rate_pct);
 		values[15] = Float8GetDatum(r.metrics.equity_final);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
@@ -1478,7 +1206,7 @@ int64
 btpg_sweep_order(const BtpgSweepPlan *plan, const BtMetrics *metrics, int64 **order)
 {
 	const SweepSpec *spec = (const SweepSpec *) plan->spec;
-	bool		lower_better = metric_cols[spec->sort_col].lower_is_better;
+	bool		lower_better = bt_metric_defs[spec->sort_col].lower_is_better;
 	SortItem   *items = palloc_extended(sizeof(SortItem) * Max(plan->ncombos, 1), MCXT_ALLOC_HUGE);
 	int64		nrows;
 

@@ -525,7 +525,7 @@ bt_window_float8(FunctionCallInfo fcinfo, const char *indicator, int output,
 
 /* ------------------------------------------------------------------------
  * SQL-callable entry points.  Output indexes follow the registry's
- * outputs[] of each indicator (see indicators.c).
+ * outputs[] of each indicator (see indicator_registry.c).
  * ------------------------------------------------------------------------
  */
 

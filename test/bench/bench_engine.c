@@ -555,7 +555,7 @@ bench_stages(const BtSeries *s, int reps)
 		bt_sma(s->close, n, (int) cfg.sp[1], slow);
 		t2 = now_sec();
 		sink += fast[n - 1] + slow[n - 1];
-		warmup = cfg.strategy->compute(s, cfg.sp, target, &a);
+		warmup = bt_strategy_compute(cfg.strategy, s, cfg.sp, target, &a);
 		t3 = now_sec();
 		if (bt_simulate(s, target, warmup, &cfg.sim, &a, progress_noop, NULL,
 						&res, &err) != BT_OK)

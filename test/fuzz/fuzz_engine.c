@@ -165,7 +165,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (k >= 128)
 			continue;			/* keep the default */
-		switch (bt_sim_params[i].type)
+		switch (bt_sim_params[i].def.type)
 		{
 			case BT_PARAM_BOOL:
 				bt_sim_set(&cfg.sim, i, k & 1);
@@ -174,7 +174,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				bt_sim_set(&cfg.sim, i, k % 3);
 				break;
 			default:
-				bt_sim_set(&cfg.sim, i, (double) k / 100.0 * bt_sim_params[i].max);
+				bt_sim_set(&cfg.sim, i, (double) k / 100.0 * bt_sim_params[i].def.max);
 				break;
 		}
 	}
@@ -211,7 +211,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the indicators alone, on whatever data (must not crash) */
 	for (int k = 0; k < bt_n_indicators; k++)
 	{
-		const BtIndicatorDef *ind = &bt_indicators[k];
+		const BtIndicatorDef *ind = bt_indicators[k];
 		double		p[BT_IND_MAX_PARAMS];
 		double	   *out[BT_IND_MAX_OUTPUTS];
 

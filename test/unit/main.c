@@ -180,13 +180,33 @@ unit_ohlcv(void)
 	return &ohlcv;
 }
 
+/* The sample data as a series (no signal column) */
+BtSeries
+unit_sample_series(void)
+{
+	const UnitOhlcv *d = unit_ohlcv();
+	BtSeries	s;
+
+	memset(&s, 0, sizeof(s));
+	s.n = d->n;
+	s.ts = d->ts;
+	s.open = d->open;
+	s.high = d->high;
+	s.low = d->low;
+	s.close = d->close;
+	s.volume = d->volume;
+	return s;
+}
+
 /* ---- the test groups ---------------------------------------------------- */
 #define UNIT_GROUPS(X) \
 	X(test_indicators) \
 	X(test_strategies) \
 	X(test_simulator) \
 	X(test_metrics) \
-	X(test_sweep)
+	X(test_sweep) \
+	X(test_tables) \
+	X(test_walkforward)
 
 #define DECLARE(fn) extern void fn(void);
 UNIT_GROUPS(DECLARE)

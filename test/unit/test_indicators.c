@@ -913,23 +913,14 @@ test_registry(void)
 {
 	static const char *const names[] = {"sma", "ema", "wma", "rsi", "macd", "bbands",
 	"stoch", "kdj", "atr", "donchian", "obv", "roc"};
-	const UnitOhlcv *d = unit_ohlcv();
-	BtSeries	s;
+	BtSeries	s = unit_sample_series();
 	double	   *a[BT_IND_MAX_OUTPUTS],
 			   *b[BT_IND_MAX_OUTPUTS];
 
-	memset(&s, 0, sizeof(s));
-	s.n = d->n;
-	s.ts = d->ts;
-	s.open = d->open;
-	s.high = d->high;
-	s.low = d->low;
-	s.close = d->close;
-	s.volume = d->volume;
 	for (int i = 0; i < BT_IND_MAX_OUTPUTS; i++)
 	{
-		a[i] = new_array(d->n);
-		b[i] = new_array(d->n);
+		a[i] = new_array(s.n);
+		b[i] = new_array(s.n);
 	}
 
 	CHECK(bt_find_indicator("nope") == NULL);
@@ -947,7 +938,7 @@ test_registry(void)
 
 	for (int i = 0; i < bt_n_indicators; i++)
 	{
-		const BtIndicatorDef *def = &bt_indicators[i];
+		const BtIndicatorDef *def = bt_indicators[i];
 		double		p[BT_IND_MAX_PARAMS];
 		bool		sane = def->name != NULL && bt_find_indicator(def->name) == def &&
 			def->inputs != 0 && def->nparams >= 0 && def->nparams <= BT_IND_MAX_PARAMS &&
@@ -982,14 +973,14 @@ test_registry(void)
 			}
 			for (int j = 0; j < def->noutputs; j++)
 			{
-				for (int64_t t = 0; t < d->n; t++)
+				for (int64_t t = 0; t < s.n; t++)
 					a[j][t] = b[j][t] = 777.0;
 			}
 			def->compute(&s, p, a);
 			direct(def, &s, p, b);
 			for (int j = 0; j < def->noutputs; j++)
 			{
-				for (int64_t t = 0; t < d->n && same; t++)
+				for (int64_t t = 0; t < s.n && same; t++)
 					same = same_value(a[j][t], b[j][t]) && a[j][t] != 777.0;
 			}
 			CHECK_MSG(same, "registry compute of %s (variant %d) differs from the direct call",

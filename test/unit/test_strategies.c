@@ -15,23 +15,6 @@
 
 #include "unit.h"
 
-static BtSeries
-sample_series(void)
-{
-	const UnitOhlcv *d = unit_ohlcv();
-	BtSeries	s;
-
-	memset(&s, 0, sizeof(s));
-	s.n = d->n;
-	s.ts = d->ts;
-	s.open = d->open;
-	s.high = d->high;
-	s.low = d->low;
-	s.close = d->close;
-	s.volume = d->volume;
-	return s;
-}
-
 static BtResult
 run(const BtSeries *s, const char *strategy, int nset, const char *const *keys, const double *vals,
 	const BtSimParams *sim)
@@ -59,7 +42,7 @@ run(const BtSeries *s, const char *strategy, int nset, const char *const *keys, 
 static void
 test_backtrader_trades(void)
 {
-	BtSeries	s = sample_series();
+	BtSeries	s = unit_sample_series();
 	BtResult	r = run(&s, "sma_cross", 0, NULL, NULL, NULL);
 	double	   *g[8];
 	char		path[1024];
@@ -120,7 +103,7 @@ test_cross_rule(void)
 	s.n = 10;
 	s.ts = ts;
 	s.open = s.high = s.low = s.close = c;
-	warm = bt_find_strategy("sma_cross")->compute(&s, p, tg, &unit_alloc);
+	warm = bt_strategy_compute(bt_find_strategy("sma_cross"), &s, p, tg, &unit_alloc);
 	CHECK(warm == 1);
 	for (int i = 0; i < 10; i++)
 		CHECK_MSG(tg[i] == want[i], "bar %d: target %d, expected %d", i, tg[i], want[i]);
@@ -134,7 +117,7 @@ test_cross_rule(void)
 
 		s.n = 6;
 		s.open = s.high = s.low = s.close = up;
-		warm = bt_find_strategy("sma_cross")->compute(&s, p, tg, &unit_alloc);
+		warm = bt_strategy_compute(bt_find_strategy("sma_cross"), &s, p, tg, &unit_alloc);
 		for (int i = 0; i < 6; i++)
 			CHECK(tg[i] == BT_KEEP);
 		bt_sim_defaults(&sim);
@@ -151,7 +134,7 @@ test_cross_rule(void)
 static void
 test_causality(void)
 {
-	BtSeries	s = sample_series();
+	BtSeries	s = unit_sample_series();
 	int64_t		n = s.n;
 	double	   *o = malloc(n * sizeof(double)),
 			   *h = malloc(n * sizeof(double)),
@@ -172,7 +155,7 @@ test_causality(void)
 		bt_config_defaults(&cfg, st);
 		base = unit_alloc.realloc_fn(NULL, NULL, n);
 		mut = unit_alloc.realloc_fn(NULL, NULL, n);
-		st->compute(&s, cfg.sp, base, &unit_alloc);
+		bt_strategy_compute(st, &s, cfg.sp, base, &unit_alloc);
 		for (size_t ci = 0; ci < sizeof(cuts) / sizeof(cuts[0]); ci++)
 		{
 			int64_t		t = cuts[ci];
@@ -199,7 +182,7 @@ test_causality(void)
 			m.low = l;
 			m.close = c;
 			m.volume = v;
-			st->compute(&m, cfg.sp, mut, &unit_alloc);
+			bt_strategy_compute(st, &m, cfg.sp, mut, &unit_alloc);
 			for (int64_t i = 0; i <= t; i++)
 				diff += base[i] != mut[i];
 			CHECK_MSG(diff == 0, "%s: %d targets up to bar %lld changed with the future",
@@ -232,7 +215,7 @@ test_causality(void)
 static void
 test_all_strategies(void)
 {
-	BtSeries	s = sample_series();
+	BtSeries	s = unit_sample_series();
 	BtSimParams sim;
 
 	bt_sim_defaults(&sim);

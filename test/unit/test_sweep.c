@@ -18,24 +18,6 @@
 #include "unit.h"
 #include "bt_sweep.h"
 
-/* The sample series */
-static BtSeries
-sample_series(void)
-{
-	const UnitOhlcv *d = unit_ohlcv();
-	BtSeries	s;
-
-	memset(&s, 0, sizeof(s));
-	s.n = d->n;
-	s.ts = d->ts;
-	s.open = d->open;
-	s.high = d->high;
-	s.low = d->low;
-	s.close = d->close;
-	s.volume = d->volume;
-	return s;
-}
-
 /* An axis over a list of values (memory from unit_alloc) */
 static BtGridAxis
 list_axis(int param, int n, const double *values)
@@ -130,7 +112,7 @@ test_param_space(void)
 	CHECK(bt_param_space_find(st, "risk_free_rate") == 2 + bt_n_sim_params - 1);
 	CHECK(bt_param_space_find(st, "fats") == -1);
 	CHECK(bt_param_space_def(st, 1) == &st->params[1]);
-	CHECK(bt_param_space_def(st, 2) == &bt_sim_params[0]);
+	CHECK(bt_param_space_def(st, 2) == &bt_sim_params[0].def);
 	CHECK(bt_param_space_def(st, -1) == NULL);
 	CHECK(bt_param_space_def(st, bt_param_space_size(st)) == NULL);
 
@@ -686,7 +668,7 @@ sim_variants(BtSimParams *v)
 static void
 test_sweep_equals_run(void)
 {
-	BtSeries	s = sample_series();
+	BtSeries	s = unit_sample_series();
 	BtSweepCtx *ctx = bt_sweep_ctx_create(&s, &unit_alloc, (size_t) 64 << 20);
 	BtSimParams vars[8];
 	int			nvars = sim_variants(vars);
@@ -808,7 +790,7 @@ expand(const BtGrid *g, const BtConfig *base, int64_t *n)
 static void
 test_cache_counts(void)
 {
-	BtSeries	s = sample_series();
+	BtSeries	s = unit_sample_series();
 	const BtStrategyDef *st = bt_find_strategy("sma_cross");
 	BtConfig	base,
 			   *combos;
@@ -935,7 +917,7 @@ test_cache_counts(void)
 static void
 test_cache_eviction(void)
 {
-	BtSeries	s = sample_series();
+	BtSeries	s = unit_sample_series();
 	const BtStrategyDef *st = bt_find_strategy("sma_cross");
 	BtConfig	base,
 			   *combos;
@@ -1022,7 +1004,7 @@ test_cache_eviction(void)
 static void
 test_order_independence(void)
 {
-	BtSeries	s = sample_series();
+	BtSeries	s = unit_sample_series();
 	const char *names[] = {"sma_cross", "bollinger", "kdj"};
 
 	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
@@ -1131,7 +1113,7 @@ progress_fn(void *arg, BtStep step, int64_t done, int64_t total)
 static void
 test_no_alloc_and_progress(void)
 {
-	BtSeries	s = sample_series();
+	BtSeries	s = unit_sample_series();
 	BtAlloc		counting = {counting_realloc, NULL};
 	const BtStrategyDef *st = bt_find_strategy("sma_cross");
 	BtConfig	base,

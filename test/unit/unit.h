@@ -55,6 +55,9 @@ typedef struct UnitOhlcv
 } UnitOhlcv;
 extern const UnitOhlcv *unit_ohlcv(void);
 
+/* The sample data as a BtSeries (arrays of unit_ohlcv) */
+extern BtSeries unit_sample_series(void);
+
 /* Parse "YYYY-MM-DD[ HH:MM:SS]" to usecs since the Unix epoch (UTC) */
 extern int64_t unit_parse_ts(const char *s);
 
