@@ -42,6 +42,11 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks no header dependencies (Debian builds without --enable-depend):
+# a changed header rebuilds every object, so no object keeps an old struct
+# layout (BtMetrics is shared between a sweep's processes).
+$(OBJS): $(ENGINE_HDRS) $(wildcard src/pg/*.h src/pg/worker/*.h)
+
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql $(UPGRADES) $(EXTENSION).control
 	cat sql/$(EXTENSION).sql $(UPGRADES) > $@
 
