@@ -83,6 +83,7 @@ typedef struct AggState
 	bool		params_const;
 	int8		tskind;			/* AggTsKind */
 	MemoryContext cxt;
+	BtAlloc		alloc;			/* the arrays: mappings owned by cxt (bigalloc.c) */
 	char	   *strategy;
 	Jsonb	   *params;			/* NULL = '{}' */
 } AggState;
@@ -133,6 +134,8 @@ run_arrays(FunctionCallInfo fcinfo, int64 n, int64_t *ts, double **col, bool has
 /*
  * Make room for at least need bars (need > cap): doubling, and within
  * pg_backtest.max_memory.  Caller is in any context; arrays stay in st->cxt.
+ * Big arrays are mappings grown by mremap (no copy, huge pages), as in the
+ * loader: repalloc's copies and 4 kB page faults were most of the cost.
  */
 static void
 agg_reserve(AggState *st, int64 need)
@@ -144,18 +147,9 @@ agg_reserve(AggState *st, int64 need)
 	btpg_memory_limit_check((size_t) st->cap * AGG_BAR_BYTES(st->ncols),
 							(size_t) (cap - st->cap) * AGG_BAR_BYTES(st->ncols),
 							"The bars of one backtest() group");
-	if (st->ts == NULL)
-	{
-		st->ts = MemoryContextAllocHuge(st->cxt, cap * sizeof(int64_t));
-		for (int c = 0; c < st->ncols; c++)
-			st->col[c] = MemoryContextAllocHuge(st->cxt, cap * sizeof(double));
-	}
-	else
-	{
-		st->ts = repalloc_huge(st->ts, cap * sizeof(int64_t));
-		for (int c = 0; c < st->ncols; c++)
-			st->col[c] = repalloc_huge(st->col[c], cap * sizeof(double));
-	}
+	st->ts = st->alloc.realloc_fn(st->alloc.ctx, st->ts, cap * sizeof(int64_t));
+	for (int c = 0; c < st->ncols; c++)
+		st->col[c] = st->alloc.realloc_fn(st->alloc.ctx, st->col[c], cap * sizeof(double));
 	st->cap = cap;
 }
 
@@ -255,6 +249,7 @@ agg_new_state(MemoryContext cxt, bool has_signal)
 	AggState   *st = MemoryContextAllocZero(cxt, sizeof(AggState));
 
 	st->cxt = cxt;
+	btpg_alloc_init(&st->alloc, cxt);
 	st->has_signal = has_signal;
 	st->ncols = has_signal ? 6 : 5;
 	st->sorted = true;
@@ -378,7 +373,7 @@ typedef struct AggTsRow
 /*
  * Put a state's bars in ts order, in place (stable: duplicates stay next to
  * each other and validation then reports them as with ORDER BY ts).  The
- * scratch arrays are palloc'd in the current context.
+ * scratch arrays come from the state's allocator and are freed at once.
  */
 static void
 agg_sort(AggState *st)
@@ -390,8 +385,8 @@ agg_sort(AggState *st)
 	btpg_memory_limit_check((size_t) n * AGG_BAR_BYTES(st->ncols),
 							(size_t) n * (sizeof(AggTsRow) + sizeof(double)),
 							"Sorting the bars of one backtest() group");
-	pairs = palloc_extended(sizeof(AggTsRow) * n, MCXT_ALLOC_HUGE);
-	tmp = palloc_extended(sizeof(double) * n, MCXT_ALLOC_HUGE);
+	pairs = st->alloc.realloc_fn(st->alloc.ctx, NULL, sizeof(AggTsRow) * n);
+	tmp = st->alloc.realloc_fn(st->alloc.ctx, NULL, sizeof(double) * n);
 	for (int64 i = 0; i < n; i++)
 	{
 		pairs[i].ts = st->ts[i];
@@ -408,8 +403,8 @@ agg_sort(AggState *st)
 	}
 	for (int64 i = 0; i < n; i++)
 		st->ts[i] = pairs[i].ts;
-	pfree(tmp);
-	pfree(pairs);
+	btpg_alloc_free(&st->alloc, tmp);
+	btpg_alloc_free(&st->alloc, pairs);
 	st->sorted = true;
 }
 
@@ -494,11 +489,12 @@ backtest_agg_combine(PG_FUNCTION_ARGS)
 	if (s2->cxt == aggcxt && s2 != s1)
 	{
 		/* a deserialized state we just copied: free its arrays now */
-		if (s2->ts)
-			pfree(s2->ts);
+		btpg_alloc_free(&s2->alloc, s2->ts);
 		for (int c = 0; c < s2->ncols; c++)
-			if (s2->col[c])
-				pfree(s2->col[c]);
+		{
+			btpg_alloc_free(&s2->alloc, s2->col[c]);
+			s2->col[c] = NULL;
+		}
 		s2->ts = NULL;
 		s2->n = s2->cap = 0;
 	}

@@ -288,6 +288,34 @@ btpg_realloc(void *ctx, void *ptr, size_t size)
 }
 
 /*
+ * btpg_alloc_free
+ *		Give back one allocation of a (from btpg_alloc_init) before its
+ *		context goes: a mapping is unmapped, a small block pfree'd.
+ */
+void
+btpg_alloc_free(BtAlloc *a, void *ptr)
+{
+	BigAllocState *st = (BigAllocState *) a->ctx;
+	BigBlock   *b;
+
+	if (ptr == NULL)
+		return;
+	if ((b = find_block(st, ptr)) == NULL)
+	{
+		pfree(ptr);
+		return;
+	}
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		st->head = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	big_mapped -= Min(big_mapped, b->mapsize);
+	munmap(b, b->mapsize);
+}
+
+/*
  * btpg_alloc_init
  *		An allocator for the engine and the loader whose memory belongs to
  *		cxt: resetting or deleting cxt frees everything, even after an error.

@@ -46,6 +46,9 @@ btpg_ts_from_engine(int64_t t)
 /* A BtAlloc that pallocs (huge allowed) in the given memory context */
 extern void btpg_alloc_init(BtAlloc *a, MemoryContext cxt);
 
+/* Free one allocation of such an allocator early (NULL is a no-op) */
+extern void btpg_alloc_free(BtAlloc *a, void *ptr);
+
 /* pg_backtest.max_memory, in kB (bigalloc.c) */
 extern int	btpg_max_memory_kb;
 extern void btpg_memory_define_gucs(void);
