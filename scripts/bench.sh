@@ -13,7 +13,9 @@
 #	   SELECT * FROM backtest_run('t', 'BENCH', 'sma_cross')
 #	 and diagnostics (the loader's own query shape, backtest_run_query);
 # 3. backend RSS after 10 and after 1000 backtest_run calls on a 10k-bar
-#	 table in one session (read from /proc/<pid>/status by a shell).
+#	 table in one session (read from /proc/<pid>/status by a shell);
+# 4. the sweep; 5. the backtest() aggregate GROUP BY symbol over 2 x 1M bars
+#	 without ORDER BY, against the same GROUP BY with six sums.
 #
 # Run as root from anywhere (it cds to the repo root):  scripts/bench.sh
 # Environment: BENCH_REPS (default 7), BENCH_BIG_N (engine large series,
@@ -255,6 +257,52 @@ SQL
 	printf '  backend peak RSS (VmHWM) after the sweeps: %s kB; shared segment: about %s MB (bars shared, not copied per worker)\n' \
 		"$sweep_backend_hwm_kb" "$(echo "scale=1; $NBARS * 5 * 8 / 1048576" | bc)"
 
+	# ---- the aggregate over a universe: 2 symbols x 1M bars, GROUP BY symbol ----
+	echo
+	echo "== aggregate: backtest(...) GROUP BY symbol over 2 x $NBARS bars, no ORDER BY, $REPS rounds"
+	"${PSQL[@]}" <<SQL
+CREATE TABLE t2 AS
+SELECT symbol, ts, open, high, low, close, volume FROM t WHERE symbol = 'BENCH'
+UNION ALL
+SELECT 'BENCH2', ts, open, high, low, close, volume FROM t WHERE symbol = 'BENCH';
+VACUUM ANALYZE t2;
+SQL
+	"${PSQL[@]}" -F ' ' -At > "$WORK/aggs" <<SQL
+SET client_min_messages = warning;
+SELECT name, round(median_ms::numeric, 2), round(min_ms::numeric, 2),
+	   round(max_ms::numeric, 2), runs
+FROM bench_rr(
+	ARRAY['agg_six_sums', 'agg_backtest', 'agg_backtest_orderby', 'agg_six_sums_serial',
+		  'agg_backtest_serial'],
+	ARRAY[\$q\$SELECT symbol, count(*), sum(open), sum(high), sum(low), sum(close), sum(volume)
+		       FROM t2 GROUP BY symbol\$q\$,
+		  \$q\$SELECT symbol, (backtest(ts, open, high, low, close, volume, 'sma_cross', '{}')).trades_count
+		       FROM t2 GROUP BY symbol\$q\$,
+		  \$q\$SELECT symbol, (backtest(ts, open, high, low, close, volume, 'sma_cross', '{}' ORDER BY ts)).trades_count
+		       FROM t2 GROUP BY symbol\$q\$,
+		  \$q\$SELECT symbol, count(*), sum(open), sum(high), sum(low), sum(close), sum(volume)
+		       FROM t2 GROUP BY symbol\$q\$,
+		  \$q\$SELECT symbol, (backtest(ts, open, high, low, close, volume, 'sma_cross', '{}')).trades_count
+		       FROM t2 GROUP BY symbol\$q\$],
+	ARRAY[current_setting('max_parallel_workers_per_gather'),
+		  current_setting('max_parallel_workers_per_gather'),
+		  current_setting('max_parallel_workers_per_gather'), '0', '0'],
+	$REPS, 1);
+SQL
+	while read -r name med min max runs; do
+		printf '  %-20s median %9.2f   min %9.2f   max %9.2f   [%s]\n' \
+			"$name" "$med" "$min" "$max" "$runs"
+		echo "${name}_ms=$med" >> "$RES"
+	done < "$WORK/aggs"
+	# shellcheck disable=SC1090
+	source "$RES"
+	printf '  aggregate (no ORDER BY) / six sums = %sx (target <= 1.3x); with ORDER BY ts: %sx\n' \
+		"$(echo "scale=2; $agg_backtest_ms / $agg_six_sums_ms" | bc)" \
+		"$(echo "scale=2; $agg_backtest_orderby_ms / $agg_six_sums_ms" | bc)"
+	printf '  both serial (max_parallel_workers_per_gather = 0): %sx\n' \
+		"$(echo "scale=2; $agg_backtest_serial_ms / $agg_six_sums_serial_ms" | bc)"
+	"${PSQL[@]}" -At -c "EXPLAIN (COSTS OFF) SELECT symbol, backtest(ts, open, high, low, close, volume, 'sma_cross', '{}') FROM t2 GROUP BY symbol" | sed 's/^/  plan: /'
+
 	exit 0
 fi
 
@@ -324,4 +372,7 @@ printf '  (engine_bars_per_s: fresh arena per run, page faults included; reused 
 printf '  sweep (100 combos, 90 run): 1 worker %s ms = %sx backtest_run; 2 workers %s ms; speed-up %sx\n' \
 	"$sweep_w1_ms" "$(echo "scale=2; $sweep_w1_ms / $sweep_run_ms" | bc)" "$sweep_w2_ms" \
 	"$(echo "scale=2; $sweep_w1_ms / $sweep_w2_ms" | bc)"
+printf '  aggregate over 2 x 1M bars, no ORDER BY: %s ms = %sx the six-sums GROUP BY (%s ms); with ORDER BY ts %s ms; serial %sx\n' \
+	"$agg_backtest_ms" "$(echo "scale=2; $agg_backtest_ms / $agg_six_sums_ms" | bc)" "$agg_six_sums_ms" \
+	"$agg_backtest_orderby_ms" "$(echo "scale=2; $agg_backtest_serial_ms / $agg_six_sums_serial_ms" | bc)"
 echo "  total time: $(($(date +%s) - start)) s"

@@ -12,8 +12,20 @@
  *	  the node that holds the symbol).
  *
  * The aggregate state collects the bars in columnar arrays in the
- * aggregate's memory context; the final function runs the engine in a
- * child context that it deletes, and never modifies the state.
+ * aggregate's memory context, in whatever order they come: ORDER BY ts is
+ * not needed (it only adds a sort).  The transition notes whether the rows
+ * came in time order; the final function sorts in C only when they did not,
+ * then runs the engine in a child context that it deletes.  Combine,
+ * serialize and deserialize functions let PostgreSQL run the aggregate as a
+ * partial aggregate in parallel workers (or per partition / shard).
+ *
+ * ts may be timestamptz, timestamp or date (one aggregate per type): a
+ * timestamp without time zone is its wall-clock value read as UTC and a
+ * date is midnight UTC, so results never depend on the session TimeZone.
+ *
+ * The strategy and params must be the same on every row of a group: a
+ * constant argument is checked once; a column is compared per row (length
+ * and bytes, then jsonb equality only when the bytes differ).
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -28,6 +40,7 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "utils/array.h"
+#include "utils/date.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -38,19 +51,45 @@
 
 PG_FUNCTION_INFO_V1(backtest_agg_sfunc);
 PG_FUNCTION_INFO_V1(backtest_agg_final);
+PG_FUNCTION_INFO_V1(backtest_agg_combine);
+PG_FUNCTION_INFO_V1(backtest_agg_serialize);
+PG_FUNCTION_INFO_V1(backtest_agg_deserialize);
 PG_FUNCTION_INFO_V1(backtest_arrays);
 
-/* The aggregate's transition state */
+/* How the ts argument is read (see the README: naive values are UTC) */
+typedef enum AggTsKind
+{
+	AGG_TS_TSTZ = 0,			/* timestamptz: the instant */
+	AGG_TS_NAIVE,				/* timestamp: its wall-clock value read as UTC */
+	AGG_TS_DATE					/* date: midnight UTC */
+} AggTsKind;
+
+/*
+ * The aggregate's transition state.  Rows may arrive in any order: sorted
+ * stays true while every ts is >= the previous one, and the final function
+ * sorts (in C) only when it is false.  The arrays live in cxt (the
+ * aggregate context of the call that created the state).
+ */
 typedef struct AggState
 {
 	int64		n;
 	int64		cap;
 	int64_t    *ts;
 	double	   *col[6];			/* open, high, low, close, volume, signal */
+	int			ncols;			/* 5, or 6 with a signal */
 	bool		has_signal;
+	bool		sorted;
+	bool		strategy_const; /* the argument is a constant: no per-row check */
+	bool		params_const;
+	int8		tskind;			/* AggTsKind */
+	MemoryContext cxt;
+	BtAlloc		alloc;			/* the arrays: mappings owned by cxt (bigalloc.c) */
 	char	   *strategy;
-	Jsonb	   *params;
+	Jsonb	   *params;			/* NULL = '{}' */
 } AggState;
+
+/* Bytes one bar of an aggregate state takes */
+#define AGG_BAR_BYTES(ncols)	(sizeof(int64_t) + (ncols) * sizeof(double))
 
 /* Run a backtest on columnar arrays and return the metrics row */
 static Datum
@@ -93,10 +132,136 @@ run_arrays(FunctionCallInfo fcinfo, int64 n, int64_t *ts, double **col, bool has
 }
 
 /*
+ * Make room for at least need bars (need > cap): doubling, and within
+ * pg_backtest.max_memory.  Caller is in any context; arrays stay in st->cxt.
+ * Big arrays are mappings grown by mremap (no copy, huge pages), as in the
+ * loader: repalloc's copies and 4 kB page faults were most of the cost.
+ */
+static void
+agg_reserve(AggState *st, int64 need)
+{
+	int64		cap = st->cap ? st->cap * 2 : 1024;
+
+	if (cap < need)
+		cap = need;
+	btpg_memory_limit_check((size_t) st->cap * AGG_BAR_BYTES(st->ncols),
+							(size_t) (cap - st->cap) * AGG_BAR_BYTES(st->ncols),
+							"The bars of one backtest() group");
+	st->ts = st->alloc.realloc_fn(st->alloc.ctx, st->ts, cap * sizeof(int64_t));
+	for (int c = 0; c < st->ncols; c++)
+		st->col[c] = st->alloc.realloc_fn(st->alloc.ctx, st->col[c], cap * sizeof(double));
+	st->cap = cap;
+}
+
+/* Is aggregate argument argno (0-based, as in the Aggref) a constant? */
+static bool
+agg_arg_is_const(FunctionCallInfo fcinfo, int argno)
+{
+	Aggref	   *ag = AggGetAggref(fcinfo);
+	TargetEntry *tle;
+
+	if (ag == NULL || argno >= list_length(ag->args))
+		return false;
+	tle = (TargetEntry *) list_nth(ag->args, argno);
+	return IsA(tle->expr, Const);
+}
+
+/* jsonb as text for messages ('{}' for NULL) */
+static char *
+jsonb_text(Jsonb *j)
+{
+	return j ? JsonbToCString(NULL, &j->root, VARSIZE(j)) : pstrdup("{}");
+}
+
+/* Error: a group's rows name different strategies or params */
+static void
+agg_mixed_error(const char *what, const char *got, const char *first) pg_attribute_noreturn();
+
+static void
+agg_mixed_error(const char *what, const char *got, const char *first)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("backtest() got %s %s in a group whose first row has %s", what, got, first),
+			 errdetail("One backtest() call runs one strategy with one set of params."),
+			 errhint("Give every row of a group the same strategy and params, e.g. GROUP BY them too.")));
+}
+
+/* Same jsonb?  Byte-equal first (the usual case), then jsonb equality. */
+static bool
+agg_params_equal(Jsonb *a, Jsonb *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	if (VARSIZE(a) == VARSIZE(b) && memcmp(a, b, VARSIZE(a)) == 0)
+		return true;
+	return DatumGetBool(DirectFunctionCall2(jsonb_eq, PointerGetDatum(a), PointerGetDatum(b)));
+}
+
+/*
+ * Check this row's strategy and params against the group's (non-constant
+ * arguments only).  Costs a length test and a memcmp per row; the packed
+ * forms are read in place (no detoast copy unless compressed or external).
+ */
+static void
+agg_check_same(FunctionCallInfo fcinfo, AggState *st, int sarg)
+{
+	if (!st->strategy_const)
+	{
+		struct varlena *v;
+
+		if (PG_ARGISNULL(sarg))
+			agg_mixed_error("strategy", "NULL", quote_literal_cstr(st->strategy));
+		v = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(PG_GETARG_DATUM(sarg)));
+		if (VARSIZE_ANY_EXHDR(v) != strlen(st->strategy) ||
+			memcmp(VARDATA_ANY(v), st->strategy, VARSIZE_ANY_EXHDR(v)) != 0)
+			agg_mixed_error("strategy", quote_literal_cstr(text_to_cstring((text *) v)),
+							quote_literal_cstr(st->strategy));
+	}
+	if (!st->params_const)
+	{
+		struct varlena *v;
+		bool		same;
+
+		if (PG_ARGISNULL(sarg + 1))
+			same = st->params == NULL;
+		else if (st->params == NULL)
+			same = false;
+		else
+		{
+			v = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(PG_GETARG_DATUM(sarg + 1)));
+			same = VARSIZE_ANY_EXHDR(v) == VARSIZE(st->params) - VARHDRSZ &&
+				memcmp(VARDATA_ANY(v), VARDATA(st->params), VARSIZE_ANY_EXHDR(v)) == 0;
+			if (!same)
+				same = agg_params_equal(st->params, PG_GETARG_JSONB_P(sarg + 1));
+		}
+		if (!same)
+			agg_mixed_error("params",
+							PG_ARGISNULL(sarg + 1) ? "NULL" : jsonb_text(PG_GETARG_JSONB_P(sarg + 1)),
+							jsonb_text(st->params));
+	}
+}
+
+/* A new, empty state in cxt */
+static AggState *
+agg_new_state(MemoryContext cxt, bool has_signal)
+{
+	AggState   *st = MemoryContextAllocZero(cxt, sizeof(AggState));
+
+	st->cxt = cxt;
+	btpg_alloc_init(&st->alloc, cxt);
+	st->has_signal = has_signal;
+	st->ncols = has_signal ? 6 : 5;
+	st->sorted = true;
+	return st;
+}
+
+/*
  * backtest_agg_sfunc(state, ts, open, high, low, close, volume, [signal,]
  *					  strategy, params)
  *		Append one bar.  NULL prices are an error naming the bar (a NULL
- *		signal means "keep").
+ *		signal means "keep").  ts may be timestamptz, timestamp or date.
+ *		Rows may come in any order.  No allocation per row (arrays double).
  */
 Datum
 backtest_agg_sfunc(PG_FUNCTION_ARGS)
@@ -106,7 +271,7 @@ backtest_agg_sfunc(PG_FUNCTION_ARGS)
 	bool		with_signal = PG_NARGS() == 10;
 	int			sarg = with_signal ? 8 : 7;
 	int64		i;
-	TimestampTz t;
+	int64_t		t;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		elog(ERROR, "backtest_agg_sfunc called in non-aggregate context");
@@ -114,9 +279,11 @@ backtest_agg_sfunc(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 	{
 		MemoryContext old = MemoryContextSwitchTo(aggcxt);
+		Oid			tstype = get_fn_expr_argtype(fcinfo->flinfo, 1);
 
-		st = palloc0(sizeof(AggState));
-		st->has_signal = with_signal;
+		st = agg_new_state(aggcxt, with_signal);
+		st->tskind = tstype == TIMESTAMPOID ? AGG_TS_NAIVE :
+			tstype == DATEOID ? AGG_TS_DATE : AGG_TS_TSTZ;
 		if (PG_ARGISNULL(sarg))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -126,41 +293,47 @@ backtest_agg_sfunc(PG_FUNCTION_ARGS)
 		(void) btpg_lookup_strategy(st->strategy);
 		st->params = PG_ARGISNULL(sarg + 1) ? NULL :
 			(Jsonb *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(sarg + 1));
+		st->strategy_const = agg_arg_is_const(fcinfo, sarg - 1);
+		st->params_const = agg_arg_is_const(fcinfo, sarg);
 		MemoryContextSwitchTo(old);
 	}
 	else
+	{
 		st = (AggState *) PG_GETARG_POINTER(0);
+		if (!(st->strategy_const && st->params_const))
+			agg_check_same(fcinfo, st, sarg);
+	}
 
 	if (st->n == st->cap)
-	{
-		int64		cap = st->cap ? st->cap * 2 : 1024;
-
-		if (st->ts == NULL)
-		{
-			st->ts = MemoryContextAllocHuge(aggcxt, cap * sizeof(int64_t));
-			for (int c = 0; c < 6; c++)
-				st->col[c] = MemoryContextAllocHuge(aggcxt, cap * sizeof(double));
-		}
-		else
-		{
-			st->ts = repalloc_huge(st->ts, cap * sizeof(int64_t));
-			for (int c = 0; c < 6; c++)
-				st->col[c] = repalloc_huge(st->col[c], cap * sizeof(double));
-		}
-		st->cap = cap;
-	}
+		agg_reserve(st, st->n + 1);
 	i = st->n;
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("backtest() got a NULL timestamp")));
-	t = PG_GETARG_TIMESTAMPTZ(1);
-	if (TIMESTAMP_NOT_FINITE(t))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("backtest() got an infinite timestamp")));
+	if (st->tskind == AGG_TS_DATE)
+	{
+		DateADT		d = PG_GETARG_DATEADT(1);
+
+		if (DATE_NOT_FINITE(d))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("backtest() got an infinite timestamp")));
+		t = (int64_t) d * USECS_PER_DAY;
+	}
+	else
+	{
+		/* a naive timestamp's value is its wall clock read as UTC */
+		t = PG_GETARG_INT64(1);
+		if (TIMESTAMP_NOT_FINITE(t))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("backtest() got an infinite timestamp")));
+	}
 	st->ts[i] = btpg_ts_to_engine(t);
-	for (int c = 0; c < (with_signal ? 6 : 5); c++)
+	if (i > 0 && st->ts[i] < st->ts[i - 1])
+		st->sorted = false;
+	for (int c = 0; c < st->ncols; c++)
 	{
 		static const char *const names[] = {"open", "high", "low", "close", "volume", "signal"};
 
@@ -184,9 +357,66 @@ backtest_agg_sfunc(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(st);
 }
 
+/* (ts, row) pairs for sorting a state's bars */
+typedef struct AggTsRow
+{
+	int64_t		ts;
+	int64		row;
+} AggTsRow;
+
+#define ST_SORT sort_agg_tsrow
+#define ST_ELEMENT_TYPE AggTsRow
+#define ST_COMPARE(a, b) ((a)->ts < (b)->ts ? -1 : (a)->ts > (b)->ts ? 1 : \
+						  (a)->row < (b)->row ? -1 : (a)->row > (b)->row ? 1 : 0)
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/*
+ * Put a state's bars in ts order, in place (stable: duplicates stay next to
+ * each other and validation then reports them as with ORDER BY ts).  The
+ * scratch arrays come from the state's allocator and are freed at once.
+ */
+static void
+agg_sort(AggState *st)
+{
+	int64		n = st->n;
+	AggTsRow   *pairs;
+	double	   *tmp;
+
+	btpg_memory_limit_check((size_t) n * AGG_BAR_BYTES(st->ncols),
+							(size_t) n * (sizeof(AggTsRow) + sizeof(double)),
+							"Sorting the bars of one backtest() group");
+	pairs = st->alloc.realloc_fn(st->alloc.ctx, NULL, sizeof(AggTsRow) * n);
+	tmp = st->alloc.realloc_fn(st->alloc.ctx, NULL, sizeof(double) * n);
+	for (int64 i = 0; i < n; i++)
+	{
+		pairs[i].ts = st->ts[i];
+		pairs[i].row = i;
+	}
+	sort_agg_tsrow(pairs, n);
+	for (int c = 0; c < st->ncols; c++)
+	{
+		double	   *col = st->col[c];
+
+		for (int64 i = 0; i < n; i++)
+			tmp[i] = col[pairs[i].row];
+		memcpy(col, tmp, sizeof(double) * n);
+	}
+	for (int64 i = 0; i < n; i++)
+		st->ts[i] = pairs[i].ts;
+	btpg_alloc_free(&st->alloc, tmp);
+	btpg_alloc_free(&st->alloc, pairs);
+	st->sorted = true;
+}
+
 /*
  * backtest_agg_final(state)
- *		Run the backtest on the collected bars.  Does not modify the state.
+ *		Run the backtest on the collected bars, sorting them first if they
+ *		came out of order.  The sort permutes the state in place but keeps
+ *		its meaning (the same bars; sorted stays true, so later transitions
+ *		of a window aggregate still work): READ_ONLY in the sense that
+ *		matters.
  */
 Datum
 backtest_agg_final(PG_FUNCTION_ARGS)
@@ -196,7 +426,213 @@ backtest_agg_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();		/* no rows */
 	st = (AggState *) PG_GETARG_POINTER(0);
+	if (!st->sorted)
+		agg_sort(st);
 	return run_arrays(fcinfo, st->n, st->ts, st->col, st->has_signal, st->strategy, st->params);
+}
+
+/*
+ * backtest_agg_combine(state1, state2)
+ *		Merge two partial states (parallel workers, partitions): appends
+ *		state2's bars to state1.  Not strict: either may be NULL.  A state
+ *		not in this aggregate's context is copied, never adopted.
+ */
+Datum
+backtest_agg_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	AggState   *s1;
+	AggState   *s2;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "backtest_agg_combine called in non-aggregate context");
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(PG_GETARG_POINTER(0));
+	}
+	s2 = (AggState *) PG_GETARG_POINTER(1);
+	if (PG_ARGISNULL(0))
+	{
+		MemoryContext old;
+
+		if (s2->cxt == aggcxt)
+			PG_RETURN_POINTER(s2);	/* a deserialized state: ours to keep */
+		old = MemoryContextSwitchTo(aggcxt);
+		s1 = agg_new_state(aggcxt, s2->has_signal);
+		s1->tskind = s2->tskind;
+		s1->strategy = pstrdup(s2->strategy);
+		s1->params = s2->params ? (Jsonb *) PG_DETOAST_DATUM_COPY(PointerGetDatum(s2->params)) : NULL;
+		MemoryContextSwitchTo(old);
+	}
+	else
+		s1 = (AggState *) PG_GETARG_POINTER(0);
+
+	if (strcmp(s1->strategy, s2->strategy) != 0)
+		agg_mixed_error("strategy", quote_literal_cstr(s2->strategy),
+						quote_literal_cstr(s1->strategy));
+	if (!agg_params_equal(s1->params, s2->params))
+		agg_mixed_error("params", jsonb_text(s2->params), jsonb_text(s1->params));
+	if (s1->ncols != s2->ncols)
+		elog(ERROR, "backtest_agg_combine: states of different aggregates");
+
+	if (s2->n > 0)
+	{
+		if (s1->n + s2->n > s1->cap)
+			agg_reserve(s1, s1->n + s2->n);
+		if (!s2->sorted || (s1->n > 0 && s2->ts[0] < s1->ts[s1->n - 1]))
+			s1->sorted = false;
+		memcpy(s1->ts + s1->n, s2->ts, sizeof(int64_t) * s2->n);
+		for (int c = 0; c < s1->ncols; c++)
+			memcpy(s1->col[c] + s1->n, s2->col[c], sizeof(double) * s2->n);
+		s1->n += s2->n;
+	}
+	if (s2->cxt == aggcxt && s2 != s1)
+	{
+		/* a deserialized state we just copied: free its arrays now */
+		btpg_alloc_free(&s2->alloc, s2->ts);
+		for (int c = 0; c < s2->ncols; c++)
+		{
+			btpg_alloc_free(&s2->alloc, s2->col[c]);
+			s2->col[c] = NULL;
+		}
+		s2->ts = NULL;
+		s2->n = s2->cap = 0;
+	}
+	PG_RETURN_POINTER(s1);
+}
+
+/*
+ * The serialized state: this header, the strategy name, the params (a whole
+ * jsonb varlena, when has_params), then ts[n] and each column[n], each part
+ * starting MAXALIGNed.  Native byte order: states travel between processes
+ * of one server (or nodes of one architecture).
+ */
+typedef struct AggWire
+{
+	int32		vl_len_;
+	int32		magic;
+	int64		n;
+	int32		ncols;
+	int32		strategy_len;
+	int32		params_len;		/* 0 = NULL params */
+	bool		has_signal;
+	bool		sorted;
+	int8		tskind;
+} AggWire;
+
+#define AGG_WIRE_MAGIC	0x62746167	/* "btag" */
+
+/*
+ * backtest_agg_serialize(state) returns bytea
+ *		For partial aggregation across processes.  A state is at most 1 GB
+ *		serialized (about 20 million bars): bigger is an error hinting at a
+ *		serial plan.
+ */
+Datum
+backtest_agg_serialize(PG_FUNCTION_ARGS)
+{
+	AggState   *st;
+	Size		hdr,
+				slen,
+				plen,
+				arrays,
+				total;
+	char	   *buf;
+	AggWire    *w;
+
+	if (!AggCheckCallContext(fcinfo, NULL))
+		elog(ERROR, "backtest_agg_serialize called in non-aggregate context");
+	st = (AggState *) PG_GETARG_POINTER(0);
+	slen = strlen(st->strategy);
+	plen = st->params ? VARSIZE(st->params) : 0;
+	hdr = MAXALIGN(sizeof(AggWire)) + MAXALIGN(slen) + MAXALIGN(plen);
+	arrays = (Size) st->n * AGG_BAR_BYTES(st->ncols);
+	total = hdr + arrays;
+	if (total > MaxAllocSize || st->n > MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a backtest() group of %lld bars is too big to pass between parallel workers",
+						(long long) st->n),
+				 errhint("Run the query with SET max_parallel_workers_per_gather = 0.")));
+	buf = palloc(total);
+	w = (AggWire *) buf;
+	memset(w, 0, sizeof(AggWire));
+	SET_VARSIZE(w, total);
+	w->magic = AGG_WIRE_MAGIC;
+	w->n = st->n;
+	w->ncols = st->ncols;
+	w->strategy_len = (int32) slen;
+	w->params_len = (int32) plen;
+	w->has_signal = st->has_signal;
+	w->sorted = st->sorted;
+	w->tskind = st->tskind;
+	buf += MAXALIGN(sizeof(AggWire));
+	memcpy(buf, st->strategy, slen);
+	buf += MAXALIGN(slen);
+	if (plen)
+		memcpy(buf, st->params, plen);
+	buf += MAXALIGN(plen);
+	memcpy(buf, st->ts, sizeof(int64_t) * st->n);
+	buf += sizeof(int64_t) * st->n;
+	for (int c = 0; c < st->ncols; c++)
+	{
+		memcpy(buf, st->col[c], sizeof(double) * st->n);
+		buf += sizeof(double) * st->n;
+	}
+	PG_RETURN_BYTEA_P((bytea *) w);
+}
+
+/*
+ * backtest_agg_deserialize(bytea, internal) returns internal
+ *		The state back, allocated in the aggregate's context (so combine may
+ *		adopt it).
+ */
+Datum
+backtest_agg_deserialize(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	MemoryContext old;
+	bytea	   *b = PG_GETARG_BYTEA_P(0);
+	AggWire    *w = (AggWire *) b;
+	const char *p;
+	AggState   *st;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "backtest_agg_deserialize called in non-aggregate context");
+	if (VARSIZE(b) < sizeof(AggWire) || w->magic != AGG_WIRE_MAGIC ||
+		(w->ncols != 5 && w->ncols != 6) || w->n < 0 ||
+		VARSIZE(b) != MAXALIGN(sizeof(AggWire)) + MAXALIGN(w->strategy_len) +
+		MAXALIGN(w->params_len) + (Size) w->n * AGG_BAR_BYTES(w->ncols))
+		elog(ERROR, "backtest_agg_deserialize: malformed state");
+	old = MemoryContextSwitchTo(aggcxt);
+	st = agg_new_state(aggcxt, w->has_signal);
+	st->sorted = w->sorted;
+	st->tskind = w->tskind;
+	p = (const char *) b + MAXALIGN(sizeof(AggWire));
+	st->strategy = pnstrdup(p, w->strategy_len);
+	p += MAXALIGN(w->strategy_len);
+	if (w->params_len)
+	{
+		st->params = palloc(w->params_len);
+		memcpy(st->params, p, w->params_len);
+	}
+	p += MAXALIGN(w->params_len);
+	MemoryContextSwitchTo(old);
+	if (w->n > 0)
+	{
+		agg_reserve(st, w->n);
+		memcpy(st->ts, p, sizeof(int64_t) * w->n);
+		p += sizeof(int64_t) * w->n;
+		for (int c = 0; c < st->ncols; c++)
+		{
+			memcpy(st->col[c], p, sizeof(double) * w->n);
+			p += sizeof(double) * w->n;
+		}
+		st->n = w->n;
+	}
+	PG_RETURN_POINTER(st);
 }
 
 /* Deconstruct a float8[] argument into a fresh double array of length n */

@@ -18,6 +18,13 @@
  * reset or deleted, which also happens when an error aborts the call.  So
  * nothing outlives a run, as with palloc.
  *
+ * Limit: the mappings bypass PostgreSQL's memory accounting, so they are
+ * counted here (bytes mapped now, by every allocator of this backend) and
+ * capped by pg_backtest.max_memory (superuser-only; default a quarter of
+ * physical memory): a mapping or growth that would exceed it is an ERROR
+ * before anything is mapped.  The loader and the aggregate check the same
+ * limit as rows arrive, with messages that say how many rows were read.
+ *
  * Copyright (c) 2026, pg_backtest developers
  *
  * src/pg/bigalloc.c
@@ -26,9 +33,12 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include "utils/guc.h"
 #include "utils/memutils.h"
 
 #include "pg_backtest.h"
@@ -55,6 +65,79 @@ typedef struct BigAllocState
 	MemoryContextCallback cb;
 } BigAllocState;
 
+int			btpg_max_memory_kb;
+
+/* Bytes mapped now by every allocator of this backend */
+static size_t big_mapped;
+
+/*
+ * btpg_memory_define_gucs
+ *		Define pg_backtest.max_memory.  The default is a quarter of physical
+ *		memory (at least 64 MB), so one call cannot take the whole machine.
+ */
+void
+btpg_memory_define_gucs(void)
+{
+	long		pages = sysconf(_SC_PHYS_PAGES);
+	long		pagesize = sysconf(_SC_PAGESIZE);
+	double		kb = (pages > 0 && pagesize > 0) ? (double) pages * pagesize / 1024.0 / 4 : 4.0 * 1024 * 1024;
+	int			def;
+
+	if (kb < 64 * 1024)
+		kb = 64 * 1024;
+	if (kb > MAX_KILOBYTES)
+		kb = MAX_KILOBYTES;
+	def = (int) kb;
+	btpg_max_memory_kb = def;
+	DefineCustomIntVariable("pg_backtest.max_memory",
+							"Most memory one backtest call may use for its bars and result arrays.",
+							"Bars (about 40-56 bytes each), indicator lines and the equity curve of "
+							"backtest_run*, the backtest() aggregate (per group), sweeps (with their "
+							"shared segment), walk-forward and indicators.  These arrays are "
+							"outside PostgreSQL's memory accounting, so this bounds them.  The "
+							"default is a quarter of physical memory.  Only superusers may "
+							"change it.",
+							&btpg_max_memory_kb, def, 1024, MAX_KILOBYTES,
+							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
+}
+
+/*
+ * btpg_memory_in_use
+ *		See pg_backtest.h.
+ */
+size_t
+btpg_memory_in_use(void)
+{
+	return big_mapped;
+}
+
+/* Bytes as "12 MB" / "640 kB" for messages */
+static char *
+mem_str(size_t bytes)
+{
+	if (bytes >= (size_t) 10 * 1024 * 1024)
+		return psprintf("%zu MB", bytes / (1024 * 1024));
+	return psprintf("%zu kB", (bytes + 1023) / 1024);
+}
+
+/*
+ * btpg_memory_limit_check
+ *		See pg_backtest.h.
+ */
+void
+btpg_memory_limit_check(size_t used, size_t more, const char *what)
+{
+	size_t		limit = (size_t) btpg_max_memory_kb * 1024;
+
+	if (used + more <= limit && used + more >= used)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("backtest memory would exceed pg_backtest.max_memory (%s)", mem_str(limit)),
+			 errdetail("%s would take %s.", what, mem_str(used + more)),
+			 errhint("Narrow start_ts/end_ts, or ask a superuser to raise pg_backtest.max_memory.")));
+}
+
 /* Reset callback: unmap every mapping of the context */
 static void
 big_release(void *arg)
@@ -66,6 +149,7 @@ big_release(void *arg)
 		BigBlock   *b = st->head;
 
 		st->head = b->next;
+		big_mapped -= Min(big_mapped, b->mapsize);
 		munmap(b, b->mapsize);
 	}
 }
@@ -122,8 +206,11 @@ static void *
 big_map(BigAllocState *st, size_t size)
 {
 	size_t		ms = map_size(size);
-	BigBlock   *b = map_aligned(ms, size);
+	BigBlock   *b;
 
+	btpg_memory_limit_check(big_mapped, ms, "The arrays of this backend's backtests");
+	b = map_aligned(ms, size);
+	big_mapped += ms;
 	b->mapsize = ms;
 	b->magic = BIG_MAGIC;
 	b->prev = NULL;
@@ -150,6 +237,7 @@ big_remap(BigAllocState *st, BigBlock *b, size_t size)
 		return (char *) b + BIG_HDR;
 	if (ms < 2 * b->mapsize)
 		ms = 2 * b->mapsize;
+	btpg_memory_limit_check(big_mapped, ms - b->mapsize, "The arrays of this backend's backtests");
 	target = map_aligned(ms, size);
 	nb = mremap(b, b->mapsize, ms, MREMAP_MAYMOVE | MREMAP_FIXED, target);
 	if (nb == MAP_FAILED)
@@ -163,6 +251,7 @@ big_remap(BigAllocState *st, BigBlock *b, size_t size)
 #ifdef MADV_HUGEPAGE
 	(void) madvise(nb, ms, MADV_HUGEPAGE);
 #endif
+	big_mapped += ms - nb->mapsize;
 	nb->mapsize = ms;
 	if (nb->prev)
 		nb->prev->next = nb;
@@ -196,6 +285,34 @@ btpg_realloc(void *ctx, void *ptr, size_t size)
 		pfree(ptr);
 		return np;
 	}
+}
+
+/*
+ * btpg_alloc_free
+ *		Give back one allocation of a (from btpg_alloc_init) before its
+ *		context goes: a mapping is unmapped, a small block pfree'd.
+ */
+void
+btpg_alloc_free(BtAlloc *a, void *ptr)
+{
+	BigAllocState *st = (BigAllocState *) a->ctx;
+	BigBlock   *b;
+
+	if (ptr == NULL)
+		return;
+	if ((b = find_block(st, ptr)) == NULL)
+	{
+		pfree(ptr);
+		return;
+	}
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		st->head = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	big_mapped -= Min(big_mapped, b->mapsize);
+	munmap(b, b->mapsize);
 }
 
 /*

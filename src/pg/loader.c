@@ -113,18 +113,31 @@ datum_to_double(Datum d, Oid typid)
 	return 0;
 }
 
-/* Convert a timestamp-ish datum to a timestamptz (session time zone) */
+/*
+ * Convert a timestamp-ish datum to a timestamptz, independently of the
+ * session TimeZone: a timestamp without time zone has no zone, so its
+ * wall-clock value is read as UTC (the same int64); a date is midnight UTC.
+ * (A cast would use the session zone, where a DST change makes two hourly
+ * bars one instant, or leaves a gap.)
+ */
 static inline TimestampTz
 datum_to_tstz(Datum d, Oid typid)
 {
 	switch (typid)
 	{
 		case TIMESTAMPTZOID:
-			return DatumGetTimestampTz(d);
 		case TIMESTAMPOID:
-			return DatumGetTimestampTz(DirectFunctionCall1(timestamp_timestamptz, d));
+			return DatumGetTimestampTz(d);
 		case DATEOID:
-			return DatumGetTimestampTz(DirectFunctionCall1(date_timestamptz, d));
+			{
+				DateADT		dt = DatumGetDateADT(d);
+
+				if (DATE_IS_NOBEGIN(dt))
+					return DT_NOBEGIN;
+				if (DATE_IS_NOEND(dt))
+					return DT_NOEND;
+				return (TimestampTz) dt * USECS_PER_DAY;
+			}
 	}
 	elog(ERROR, "unexpected type %u", typid);
 	return 0;
@@ -176,7 +189,19 @@ static void
 load_grow(LoadReceiver *r)
 {
 	int64		newcap = r->cap ? r->cap * 2 : 4096;
+	size_t		row_bytes = sizeof(int64_t);
 
+	for (int c = BTCOL_OPEN; c < BTCOL_COUNT; c++)
+		if (r->attidx[c] >= 0)
+			row_bytes += sizeof(double);
+	/*
+	 * pg_backtest.max_memory, checked before growing, naming the rows read
+	 * (the mappings are checked again, with everything else, in bigalloc.c)
+	 */
+	if ((size_t) newcap * row_bytes > (size_t) btpg_max_memory_kb * 1024)
+		btpg_memory_limit_check((size_t) r->cap * row_bytes, (size_t) (newcap - r->cap) * row_bytes,
+								psprintf("Reading %s (%lld rows so far, %zu bytes a row)",
+										 r->source_name, (long long) r->n, row_bytes));
 	/* grows by mremap when big, so doubling copies nothing */
 	r->ts = r->alloc.realloc_fn(r->alloc.ctx, r->ts, newcap * sizeof(int64_t));
 	for (int c = BTCOL_OPEN; c < BTCOL_COUNT; c++)
@@ -328,7 +353,14 @@ table_query(const BtLoadSpec *spec, const char *source, ParamListInfo *params_ou
 	}
 	if (spec->has_start || spec->has_end)
 	{
-		const char *tstype = format_type_be_qualified(ts_type);
+		/*
+		 * For a timestamp or date column the bounds are compared as naive
+		 * timestamps holding their UTC wall clock (how the bars are read),
+		 * never through the session TimeZone; date OPERATOR timestamp is a
+		 * cross-type btree operator, so an index on the date still serves.
+		 */
+		bool		naive = ts_type != TIMESTAMPTZOID;
+		const char *tstype = format_type_be_qualified(naive ? TIMESTAMPOID : ts_type);
 
 		for (int k = 0; k < 2; k++)
 		{
@@ -337,7 +369,7 @@ table_query(const BtLoadSpec *spec, const char *source, ParamListInfo *params_ou
 			params->params[np].value = TimestampTzGetDatum(k == 0 ? spec->start_ts : spec->end_ts);
 			params->params[np].isnull = false;
 			params->params[np].pflags = PARAM_FLAG_CONST;
-			params->params[np].ptype = TIMESTAMPTZOID;
+			params->params[np].ptype = naive ? TIMESTAMPOID : TIMESTAMPTZOID;
 			np++;
 			appendStringInfo(&q, " %s %s OPERATOR(pg_catalog.%s) CAST($%d AS %s)",
 							 np == 1 ? "WHERE" : "AND", tsq, k == 0 ? ">=" : "<=", np, tstype);

@@ -514,6 +514,7 @@ btpg_sweep_execute(const BtSeries *s, const BtStrategyDef *st,
 		uint64		avail = 0;
 
 		size = sweep_layout(&hdr, s, true);
+		btpg_memory_limit_check(btpg_memory_in_use(), size, "The shared segment of a parallel sweep");
 		if (!sweep_dsm_space_ok(size, &avail))
 		{
 			ereport(NOTICE,

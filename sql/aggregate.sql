@@ -1,0 +1,134 @@
+-- The backtest() aggregate: any row order (ORDER BY ts is optional), one
+-- strategy and params per group, and partial aggregation in parallel plans.
+\set VERBOSITY default
+SET extra_float_digits = 0;
+SET TimeZone = 'UTC';
+
+CREATE TABLE agk (symbol text, ts timestamptz, open float8, high float8, low float8, close float8, volume float8);
+INSERT INTO agk
+SELECT s, '2020-01-01 00:00+00'::timestamptz + i * interval '1 hour',
+       100 + 10 * sin(i / 37.0 + k) + 3 * sin(i / 5.0), 102 + 10 * sin(i / 37.0 + k) + 3 * sin(i / 5.0),
+       98 + 10 * sin(i / 37.0 + k) + 3 * sin(i / 5.0), 100 + 10 * sin(i / 37.0 + k) + 3 * sin(i / 4.0), 1
+FROM (VALUES ('A', 0), ('B', 1), ('C', 2)) v(s, k), generate_series(0, 19999) i;
+ANALYZE agk;
+-- the same rows stored shuffled
+SELECT setseed(0.42);
+CREATE TABLE agk_shuffled AS SELECT * FROM agk ORDER BY random();
+ANALYZE agk_shuffled;
+
+-- reference: backtest_run per symbol
+CREATE TABLE ref AS
+SELECT s AS symbol, r FROM (VALUES ('A'), ('B'), ('C')) v(s),
+     LATERAL (SELECT r FROM backtest_run('agk', s, 'sma_cross', '{"fast": 10, "slow": 30}') r) x;
+SELECT symbol, (r).bars, (r).trades_count FROM ref ORDER BY symbol;
+
+-- serial plans: with and without ORDER BY, sorted and shuffled input
+SET max_parallel_workers_per_gather = 0;
+SELECT 'ordered' AS form, bool_and(g.r IS NOT DISTINCT FROM ref.r) AS equal_to_run, count(*)
+FROM (SELECT symbol, backtest(ts, open, high, low, close, volume, 'sma_cross', '{"fast": 10, "slow": 30}' ORDER BY ts) r
+      FROM agk GROUP BY symbol) g JOIN ref USING (symbol)
+UNION ALL
+SELECT 'no order by', bool_and(g.r IS NOT DISTINCT FROM ref.r), count(*)
+FROM (SELECT symbol, backtest(ts, open, high, low, close, volume, 'sma_cross', '{"fast": 10, "slow": 30}') r
+      FROM agk GROUP BY symbol) g JOIN ref USING (symbol)
+UNION ALL
+SELECT 'shuffled', bool_and(g.r IS NOT DISTINCT FROM ref.r), count(*)
+FROM (SELECT symbol, backtest(ts, open, high, low, close, volume, 'sma_cross', '{"fast": 10, "slow": 30}') r
+      FROM agk_shuffled GROUP BY symbol) g JOIN ref USING (symbol)
+UNION ALL
+SELECT 'shuffled, ordered', bool_and(g.r IS NOT DISTINCT FROM ref.r), count(*)
+FROM (SELECT symbol, backtest(ts, open, high, low, close, volume, 'sma_cross', '{"fast": 10, "slow": 30}' ORDER BY ts) r
+      FROM agk_shuffled GROUP BY symbol) g JOIN ref USING (symbol)
+UNION ALL
+SELECT 'descending subquery', bool_and(g.r IS NOT DISTINCT FROM ref.r), count(*)
+FROM (SELECT symbol, backtest(ts, open, high, low, close, volume, 'sma_cross', '{"fast": 10, "slow": 30}') r
+      FROM (SELECT * FROM agk ORDER BY ts DESC OFFSET 0) d GROUP BY symbol) g JOIN ref USING (symbol);
+-- trades and every metric agree, not just the row: compare a few with run's
+SELECT symbol, (r).trades_count, round((r).equity_final::numeric, 6) AS equity_final
+FROM (SELECT symbol, backtest(ts, open, high, low, close, volume, 'sma_cross', '{"fast": 10, "slow": 30}') r
+      FROM agk_shuffled GROUP BY symbol) g ORDER BY symbol;
+
+-- parallel plans: partial aggregation in workers, combined in the leader
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+CREATE FUNCTION plan_has(q text, node text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE l text;
+BEGIN
+  FOR l IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
+    IF l LIKE '%' || node || '%' THEN RETURN true; END IF;
+  END LOOP;
+  RETURN false;
+END $$;
+SELECT plan_has($q$SELECT symbol, backtest(ts, open, high, low, close, volume, 'sma_cross', '{"fast": 10, "slow": 30}')
+                  FROM agk_shuffled GROUP BY symbol$q$, 'Partial') AS group_by_is_partial,
+       plan_has($q$SELECT backtest(ts, open, high, low, close, volume, 'sma_cross', '{}')
+                  FROM agk WHERE symbol = 'A'$q$, 'Partial Aggregate') AS single_is_partial;
+SELECT 'parallel' AS form, bool_and(g.r IS NOT DISTINCT FROM ref.r) AS equal_to_run, count(*)
+FROM (SELECT symbol, backtest(ts, open, high, low, close, volume, 'sma_cross', '{"fast": 10, "slow": 30}') r
+      FROM agk GROUP BY symbol) g JOIN ref USING (symbol)
+UNION ALL
+SELECT 'parallel shuffled', bool_and(g.r IS NOT DISTINCT FROM ref.r), count(*)
+FROM (SELECT symbol, backtest(ts, open, high, low, close, volume, 'sma_cross', '{"fast": 10, "slow": 30}') r
+      FROM agk_shuffled GROUP BY symbol) g JOIN ref USING (symbol);
+SELECT (SELECT backtest(ts, open, high, low, close, volume, 'sma_cross', '{"fast": 10, "slow": 30}')
+        FROM agk_shuffled WHERE symbol = 'B') IS NOT DISTINCT FROM (SELECT r FROM ref WHERE symbol = 'B') AS parallel_single_equal;
+SET force_parallel_mode = on;
+SELECT (SELECT backtest(ts, open, high, low, close, volume, 'sma_cross', '{"fast": 10, "slow": 30}')
+        FROM agk WHERE symbol = 'C') IS NOT DISTINCT FROM (SELECT r FROM ref WHERE symbol = 'C') AS forced_parallel_equal;
+-- the signal form in parallel
+SELECT (SELECT backtest(ts, open, high, low, close, volume, CASE WHEN extract(hour FROM ts) = 3 THEN 1 WHEN extract(hour FROM ts) = 20 THEN 0 END, 'signal', '{}')
+        FROM agk_shuffled WHERE symbol = 'A')
+       IS NOT DISTINCT FROM
+       (SELECT backtest_run_query('SELECT *, CASE WHEN extract(hour FROM ts) = 3 THEN 1 WHEN extract(hour FROM ts) = 20 THEN 0 END AS signal FROM agk WHERE symbol = ''A'' ORDER BY ts', 'signal')) AS signal_parallel_equal;
+-- a group whose params vary is an error in parallel plans too (which value
+-- a worker saw first varies, so only the SQLSTATE is shown)
+DO $$
+BEGIN
+  PERFORM symbol, (backtest(ts, open, high, low, close, volume, 'sma_cross',
+                            CASE WHEN ts < '2021-01-01' THEN '{"fast": 10, "slow": 30}' ELSE '{"fast": 10, "slow": 40}' END::jsonb)).bars
+  FROM agk_shuffled GROUP BY symbol;
+  RAISE NOTICE 'no error';
+EXCEPTION WHEN invalid_parameter_value THEN
+  RAISE NOTICE 'error %', SQLSTATE;
+END $$;
+RESET force_parallel_mode;
+RESET parallel_leader_participation;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+SET max_parallel_workers_per_gather = 0;
+
+-- duplicates are rejected as before, in any order
+SELECT (backtest(ts, open, high, low, close, volume, 'sma_cross', '{}')).bars
+FROM (SELECT * FROM agk WHERE symbol = 'A' UNION ALL SELECT * FROM agk WHERE symbol = 'A' AND ts = '2020-06-01 00:00+00') d;
+SELECT (backtest(ts, open, high, low, close, volume, 'sma_cross', '{}')).bars FROM agk_shuffled;
+
+-- one strategy and one set of params per group
+SELECT (backtest(ts, open, high, low, close, volume,
+                 CASE WHEN ts < '2021-01-01' THEN 'sma_cross' ELSE 'rsi' END, '{}')).bars
+FROM agk WHERE symbol = 'A';
+SELECT (backtest(ts, open, high, low, close, volume, 'sma_cross',
+                 CASE WHEN ts < '2021-01-01' THEN '{"fast": 10, "slow": 30}' ELSE '{"fast": 10, "slow": 40}' END::jsonb)).bars
+FROM agk WHERE symbol = 'A';
+SELECT (backtest(ts, open, high, low, close, volume, 'sma_cross',
+                 CASE WHEN ts < '2021-01-01' THEN '{"fast": 10}' END::jsonb)).bars
+FROM agk WHERE symbol = 'A';
+SELECT (backtest(ts, open, high, low, close, volume,
+                 CASE WHEN ts < '2021-01-01' THEN 'sma_cross' END, '{}')).bars
+FROM agk WHERE symbol = 'A';
+-- equal jsonb written differently is the same params; per-row columns that agree are fine
+SELECT (backtest(ts, open, high, low, close, volume, 'sma_cross',
+                 CASE WHEN ts < '2021-01-01' THEN '{"fast": 10, "slow": 30}' ELSE '{"slow": 30.0, "fast": 10}' END::jsonb)).equity_final
+       = (SELECT (r).equity_final FROM ref WHERE symbol = 'A') AS equal_params_ok
+FROM agk WHERE symbol = 'A';
+CREATE TABLE plan_rows AS SELECT a.*, 'sma_cross'::text AS strat, '{"fast": 10, "slow": 30}'::jsonb AS p FROM agk a;
+SELECT symbol, (backtest(ts, open, high, low, close, volume, strat, p)).equity_final = (ref.r).equity_final AS same
+FROM plan_rows JOIN ref USING (symbol) GROUP BY symbol, ref.r ORDER BY symbol;
+-- strategy per group, as the README's every-strategy query does
+SELECT count(*) AS groups, count(DISTINCT (r).trades_count) > 1 AS differ
+FROM (SELECT s.name, backtest(ts, open, high, low, close, volume, s.name, '{}') r
+      FROM agk, (VALUES ('sma_cross'), ('rsi'), ('kdj')) s(name) WHERE symbol = 'A' GROUP BY s.name) g;
+RESET max_parallel_workers_per_gather;

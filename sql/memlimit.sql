@@ -1,0 +1,47 @@
+-- pg_backtest.max_memory: one call's arrays are bounded (superuser-only).
+\set VERBOSITY default
+SET TimeZone = 'UTC';
+SELECT setting::bigint >= 65536 AS sane_default, unit, context
+FROM pg_settings WHERE name = 'pg_backtest.max_memory';
+
+CREATE TABLE big (symbol text, ts timestamptz, open float8, high float8, low float8, close float8, volume float8);
+INSERT INTO big SELECT 'A', '2020-01-01 00:00+00'::timestamptz + i * interval '1 minute',
+       100 + sin(i / 50.0), 101 + sin(i / 50.0), 99 + sin(i / 50.0), 100 + sin(i / 40.0), 1
+FROM generate_series(0, 39999) i;
+ANALYZE big;
+SELECT bars FROM backtest_run('big', 'A', 'sma_cross');
+
+SET pg_backtest.max_memory = '1MB';
+SHOW pg_backtest.max_memory;
+-- every entry point that reads bars stops before the arrays outgrow the limit
+SELECT bars FROM backtest_run('big', 'A', 'sma_cross');
+SELECT count(*) FROM backtest_trades('big', 'A', 'sma_cross');
+SELECT count(*) FROM backtest_equity_query('SELECT * FROM big ORDER BY ts', 'sma_cross');
+SELECT count(*) FROM backtest_indicator('big', 'A', 'sma', '{}');
+SELECT count(*) FROM backtest_sweep('big', 'A', 'sma_cross', '{"fast": [5, 10], "slow": [20, 30]}');
+SELECT count(*) FROM backtest_walk_forward('big', 'A', 'sma_cross', '{"fast": [5, 10], "slow": [20, 30]}', '{}', '10 days', '5 days');
+SELECT (backtest(ts, open, high, low, close, volume, 'sma_cross', '{}')).bars FROM big;
+-- a narrower range fits
+SELECT bars FROM backtest_run('big', 'A', 'sma_cross', '{}', '2020-01-01', '2020-01-05');
+SELECT (backtest(ts, open, high, low, close, volume, 'sma_cross', '{}')).bars FROM big WHERE ts < '2020-01-05';
+
+-- the big-array allocator counts its mappings against the same limit
+RESET pg_backtest.max_memory;
+SET pg_backtest.max_memory = '40MB';
+INSERT INTO big SELECT 'B', '2020-01-01 00:00+00'::timestamptz + i * interval '1 minute',
+       100 + sin(i / 50.0), 101 + sin(i / 50.0), 99 + sin(i / 50.0), 100 + sin(i / 40.0), 1
+FROM generate_series(0, 299999) i;
+SELECT bars FROM backtest_run('big', 'B', 'sma_cross');
+SELECT count(*) FROM backtest_sweep('big', 'B', 'sma_cross', '{"fast": [5, 10], "slow": [20, 30]}');
+RESET pg_backtest.max_memory;
+SELECT bars FROM backtest_run('big', 'B', 'sma_cross');
+
+-- only a superuser may change it
+CREATE ROLE regress_bt_mem;
+GRANT SELECT ON big TO regress_bt_mem;
+SET ROLE regress_bt_mem;
+SET pg_backtest.max_memory = '100GB';
+SELECT bars FROM backtest_run('big', 'A', 'sma_cross');
+RESET ROLE;
+REVOKE ALL ON big FROM regress_bt_mem;
+DROP ROLE regress_bt_mem;
