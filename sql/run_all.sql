@@ -71,7 +71,7 @@ SELECT symbol, bars, warmup_bars, trades_count, round(equity_final::numeric, 4) 
 FROM backtest_run_all('ra', 'sma_cross');
 
 -- two processes (a worker takes symbols too): the same rows
-SET pg_backtest.sweep_bar_runs_per_process = 1000;
+SET pg_backtest.sweep_bar_runs_per_process = 100;
 SET pg_backtest.sweep_workers = 2;
 SET client_min_messages = debug1;
 SELECT * FROM ra_check('ra', 'sma_cross');

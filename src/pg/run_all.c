@@ -246,24 +246,31 @@ typedef struct SymGroup
 	int64		n;
 } SymGroup;
 
-/* Copy column src into a new array in permutation order */
-static double *
-gather(const BtAlloc *a, const double *src, const int64 *perm, int64 n)
+/*
+ * Put column *col in permutation order through the scratch array *scratch
+ * (of at least n elements): afterwards *col is the ordered column and
+ * *scratch the old one, the scratch of the next column.  8-byte elements
+ * (double or int64_t).
+ */
+static void
+gather(void **col, void **scratch, const int64 *perm, int64 n)
 {
-	double	   *dst;
+	const uint64 *src = *col;
+	uint64	   *dst = *scratch;
 
 	if (src == NULL)
-		return NULL;
-	dst = a->realloc_fn(a->ctx, NULL, sizeof(double) * Max(n, 1));
+		return;
 	for (int64 k = 0; k < n; k++)
 		dst[k] = src[perm[k]];
-	return dst;
+	*scratch = (void *) src;
+	*col = dst;
 }
 
 /*
- * Order the rows of `in` (numbered by g) by (symbol, ts) into *out,
- * allocated in series_cxt when a copy is needed (else *out is in); fills
- * groups[] in symbol order.  Rows with a NULL symbol are dropped.
+ * Order the rows of `in` (numbered by g) by (symbol, ts) into *out; fills
+ * groups[] in symbol order.  Rows with a NULL symbol are dropped.  in's
+ * arrays are reused (one scratch column is allocated in series_cxt, the
+ * context of in's arrays), so *out's arrays belong to series_cxt too.
  */
 static void
 order_rows(Grouper *g, const BtSeries *in, MemoryContext series_cxt, BtSeries *out,
@@ -342,24 +349,34 @@ order_rows(Grouper *g, const BtSeries *in, MemoryContext series_cxt, BtSeries *o
 		return;
 	}
 	{
-		MemoryContext old = MemoryContextSwitchTo(series_cxt);
 		BtAlloc		a;
-		int64_t    *ts;
+		void	   *scratch;
+		void	   *cols[7];
 
+		/* one new column, not six: fewer fresh pages for the kernel to clear */
 		btpg_alloc_init(&a, series_cxt);
-		ts = a.realloc_fn(a.ctx, NULL, sizeof(int64_t) * Max(n, 1));
-		for (int64 k = 0; k < n; k++)
-			ts[k] = in->ts[perm[k]];
+		scratch = a.realloc_fn(a.ctx, NULL, sizeof(double) * Max(n, 1));
+		cols[0] = (void *) in->ts;
+		cols[1] = (void *) in->open;
+		cols[2] = (void *) in->high;
+		cols[3] = (void *) in->low;
+		cols[4] = (void *) in->close;
+		cols[5] = (void *) in->volume;
+		cols[6] = (void *) in->signal;
+		for (int c = 0; c < 7; c++)
+		{
+			gather(&cols[c], &scratch, perm, n);
+			CHECK_FOR_INTERRUPTS();
+		}
 		memset(out, 0, sizeof(*out));
 		out->n = n;
-		out->ts = ts;
-		out->open = gather(&a, in->open, perm, n);
-		out->high = gather(&a, in->high, perm, n);
-		out->low = gather(&a, in->low, perm, n);
-		out->close = gather(&a, in->close, perm, n);
-		out->volume = gather(&a, in->volume, perm, n);
-		out->signal = gather(&a, in->signal, perm, n);
-		MemoryContextSwitchTo(old);
+		out->ts = cols[0];
+		out->open = cols[1];
+		out->high = cols[2];
+		out->low = cols[3];
+		out->close = cols[4];
+		out->volume = cols[5];
+		out->signal = cols[6];
 	}
 	pfree(perm);
 }
@@ -443,7 +460,6 @@ run_all_common(FunctionCallInfo fcinfo, bool query_source)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext cxt;
-	MemoryContext loadcxt;
 	MemoryContext seriescxt;
 	MemoryContext old;
 	const BtStrategyDef *st;
@@ -529,27 +545,19 @@ run_all_common(FunctionCallInfo fcinfo, bool query_source)
 	g.tab = symtab_create(cxt, 1024, NULL);
 	g.last = -1;
 	initStringInfo(&g.buf);
-	loadcxt = AllocSetContextCreate(cxt, "pg_backtest run_all rows", ALLOCSET_DEFAULT_SIZES);
 	seriescxt = AllocSetContextCreate(cxt, "pg_backtest run_all bars", ALLOCSET_DEFAULT_SIZES);
 	errcb.previous = error_context_stack;
 	errcb.callback = reading_context;
 	errcb.arg = &g;
 	error_context_stack = &errcb;
-	MemoryContextSwitchTo(loadcxt);
+	MemoryContextSwitchTo(seriescxt);
 	btpg_load_grouped(&spec, group_row, &g, &raw);
 	MemoryContextSwitchTo(cxt);
 	error_context_stack = errcb.previous;
 
-	/* ---- order by (symbol, ts); the raw rows go as soon as they are copied ---- */
+	/* ---- order by (symbol, ts), in the rows' own arrays ---- */
 	groups = palloc(sizeof(SymGroup) * Max(g.ngroups, 1));
 	order_rows(&g, &raw, seriescxt, &s, groups);
-	if (s.ts != raw.ts)
-		MemoryContextDelete(loadcxt);
-	else
-	{
-		MemoryContextDelete(seriescxt);
-		seriescxt = loadcxt;	/* the rows were in order: they are the series */
-	}
 
 	if (g.nnull > 0)
 		ereport(NOTICE,
