@@ -550,7 +550,7 @@ btpg_sweep_parallel_define_gucs(void)
 							"Bar-runs (bars x combinations) that justify one more process in a sweep or backtest_run_all.",
 							"A developer option: tests lower it so that small inputs use the workers.",
 							&sweep_bar_runs_per_process, 4000000, 1, INT_MAX,
-							PGC_USERSET, GUC_NOT_IN_SAMPLE,
+							PGC_SUSET, GUC_NOT_IN_SAMPLE,
 							NULL, NULL, NULL);
 }
 
