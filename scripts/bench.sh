@@ -15,11 +15,16 @@
 # 3. backend RSS after 10 and after 1000 backtest_run calls on a 10k-bar
 #	 table in one session (read from /proc/<pid>/status by a shell);
 # 4. the sweep; 5. the backtest() aggregate GROUP BY symbol over 2 x 1M bars
-#	 without ORDER BY, against the same GROUP BY with six sums.
+#	 without ORDER BY, against the same GROUP BY with six sums;
+# 6. every symbol at once: backtest_run_all over $BENCH_ALL_SYMBOLS symbols x
+#	 $BENCH_ALL_BARS bars (an unlogged table written minute by minute, every
+#	 symbol per minute, no index) against the same GROUP BY symbol with
+#	 count(*) and five sums, $BENCH_ALL_REPS interleaved rounds.
 #
 # Run as root from anywhere (it cds to the repo root):  scripts/bench.sh
 # Environment: BENCH_REPS (default 7), BENCH_BIG_N (engine large series,
-# default 10000000, 0 skips it).
+# default 10000000, 0 skips it), BENCH_ALL_SYMBOLS (1000), BENCH_ALL_BARS
+# (10000; 0 skips part 6), BENCH_ALL_REPS (3).
 #
 # Copyright (c) 2026, pg_backtest developers
 #
@@ -32,6 +37,9 @@ BIG_N=${BENCH_BIG_N:-10000000}
 NBARS=1000000
 NOTHER=5000
 NSMALL=10000
+ALL_SYMS=${BENCH_ALL_SYMBOLS:-1000}
+ALL_BARS=${BENCH_ALL_BARS:-10000}
+ALL_REPS=${BENCH_ALL_REPS:-3}
 
 cd "$(dirname "$0")/.."
 
@@ -303,6 +311,61 @@ SQL
 		"$(echo "scale=2; $agg_backtest_serial_ms / $agg_six_sums_serial_ms" | bc)"
 	"${PSQL[@]}" -At -c "EXPLAIN (COSTS OFF) SELECT symbol, backtest(ts, open, high, low, close, volume, 'sma_cross', '{}') FROM t2 GROUP BY symbol" | sed 's/^/  plan: /'
 
+	# ---- every symbol at once: backtest_run_all against GROUP BY ------------
+	if ((ALL_BARS > 0)); then
+		echo
+		echo "== every symbol: backtest_run_all over $ALL_SYMS symbols x $ALL_BARS bars, $ALL_REPS rounds"
+		t0=$(date +%s.%N)
+		"${PSQL[@]}" <<SQL
+SET client_min_messages = warning;
+-- one row per symbol and minute, written minute by minute (an append-only
+-- feed); prices: two sines in the exponent, 4 decimals
+CREATE UNLOGGED TABLE tm AS
+SELECT 'S' || lpad(s::text, 4, '0') AS symbol,
+	   timestamptz '2020-01-01 00:00:00+00' + i * interval '1 minute' AS ts,
+	   o AS open, greatest(o, c) * 1.0005 AS high, least(o, c) * 0.9995 AS low, c AS close,
+	   (1000 + (i * 7 + s) % 9000)::float8 AS volume
+FROM generate_series(1, $ALL_BARS) i, generate_series(1, $ALL_SYMS) s,
+	 LATERAL (SELECT round((100 + s % 50) * exp(0.03 * sin((i - 1) / (40.0 + s % 17)) + 0.01 * sin((i - 1) / 7.3 + s)) * 10000) / 10000 AS o,
+					 round((100 + s % 50) * exp(0.03 * sin(i / (40.0 + s % 17)) + 0.01 * sin(i / 7.3 + s)) * 10000) / 10000 AS c) p;
+VACUUM ANALYZE tm;
+SQL
+		printf '  data: %s rows generated in %.1f s, table %s\n' "$((ALL_SYMS * ALL_BARS))" \
+			"$(echo "$(date +%s.%N) - $t0" | bc)" \
+			"$("${PSQL[@]}" -At -c "SELECT pg_size_pretty(pg_relation_size('tm'))")"
+		GB6="SELECT symbol, count(*), sum(open), sum(high), sum(low), sum(close), sum(volume) FROM tm GROUP BY symbol"
+		"${PSQL[@]}" -F ' ' -At > "$WORK/runall" <<SQL
+SET client_min_messages = warning;
+SELECT name, round(median_ms::numeric, 2), round(min_ms::numeric, 2),
+	   round(max_ms::numeric, 2), runs
+FROM bench_rr(
+	ARRAY['groupby6', 'groupby6_serial', 'run_all'],
+	ARRAY[\$q\$SELECT count(*) FROM ($GB6) g\$q\$,
+		  \$q\$SELECT count(*) FROM ($GB6) g\$q\$,
+		  \$q\$SELECT count(*) FROM backtest_run_all('tm', 'sma_cross')\$q\$],
+	ARRAY[current_setting('max_parallel_workers_per_gather'), '0',
+		  current_setting('max_parallel_workers_per_gather')],
+	$ALL_REPS, 1);
+SQL
+		while read -r name med min max runs; do
+			printf '  %-20s median %9.2f   min %9.2f   max %9.2f   [%s]\n' \
+				"$name" "$med" "$min" "$max" "$runs"
+			echo "${name}_ms=$med" >> "$RES"
+		done < "$WORK/runall"
+		"${PSQL[@]}" -c "DROP TABLE tm"
+		# shellcheck disable=SC1090
+		source "$RES"
+		printf '  run_all / groupby6 = %sx (target <= 1.2x); / groupby6_serial = %sx\n' \
+			"$(echo "scale=2; $run_all_ms / $groupby6_ms" | bc)" \
+			"$(echo "scale=2; $run_all_ms / $groupby6_serial_ms" | bc)"
+		cat <<'EOF'
+  groupby6        = SELECT symbol, count(*), sum(open), sum(high), sum(low), sum(close), sum(volume)
+                    FROM tm GROUP BY symbol (server defaults: a parallel plan is allowed)
+  groupby6_serial = the same with max_parallel_workers_per_gather = 0
+  run_all         = backtest_run_all('tm', 'sma_cross'), pg_backtest.sweep_workers at its default
+EOF
+	fi
+
 	exit 0
 fi
 
@@ -372,6 +435,10 @@ printf '  (engine_bars_per_s: fresh arena per run, page faults included; reused 
 printf '  sweep (100 combos, 90 run): 1 worker %s ms = %sx backtest_run; 2 workers %s ms; speed-up %sx\n' \
 	"$sweep_w1_ms" "$(echo "scale=2; $sweep_w1_ms / $sweep_run_ms" | bc)" "$sweep_w2_ms" \
 	"$(echo "scale=2; $sweep_w1_ms / $sweep_w2_ms" | bc)"
+if [[ -n "${run_all_ms:-}" ]]; then
+	printf '  backtest_run_all (%s symbols x %s bars): %s ms = %sx the six-sums GROUP BY (%s ms; target <= 1.2x)\n' \
+		"$ALL_SYMS" "$ALL_BARS" "$run_all_ms" "$(echo "scale=2; $run_all_ms / $groupby6_ms" | bc)" "$groupby6_ms"
+fi
 printf '  aggregate over 2 x 1M bars, no ORDER BY: %s ms = %sx the six-sums GROUP BY (%s ms); with ORDER BY ts %s ms; serial %sx\n' \
 	"$agg_backtest_ms" "$(echo "scale=2; $agg_backtest_ms / $agg_six_sums_ms" | bc)" "$agg_six_sums_ms" \
 	"$agg_backtest_orderby_ms" "$(echo "scale=2; $agg_backtest_serial_ms / $agg_six_sums_serial_ms" | bc)"

@@ -148,3 +148,94 @@ CREATE AGGREGATE @extschema@.backtest(
 );
 COMMENT ON AGGREGATE @extschema@.backtest(date, double precision, double precision, double precision, double precision, double precision, double precision, text, jsonb) IS
   'Backtest the bars of a group with a per-bar signal; a date is midnight UTC';
+-- ==== backtest_run_all: every symbol in one read; per-symbol parameters ====
+-- One backtest per symbol of a table or query, read once and run on the
+-- sweep's processes (src/pg/run_all.c).  Each row equals backtest_run for
+-- that symbol.  Any parameter in params may be a per-symbol map, e.g.
+-- "lot_size": {"0700.HK": 100, "*": 1} (also in backtest_run).
+CREATE FUNCTION @extschema@.backtest_run_all(
+    source regclass, strategy text, params jsonb DEFAULT '{}', symbols text[] DEFAULT NULL,
+    start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL)
+RETURNS TABLE (symbol text,
+               start_ts               timestamptz,
+               end_ts                 timestamptz,
+               duration               interval,
+               bars                   bigint,
+               warmup_bars            bigint,
+               exposure_pct           double precision,
+               equity_final           double precision,
+               equity_peak            double precision,
+               commissions            double precision,
+               return_pct             double precision,
+               buy_hold_return_pct    double precision,
+               return_ann_pct         double precision,
+               volatility_ann_pct     double precision,
+               cagr_pct               double precision,
+               sharpe_ratio           double precision,
+               sortino_ratio          double precision,
+               calmar_ratio           double precision,
+               max_drawdown_pct       double precision,
+               avg_drawdown_pct       double precision,
+               max_drawdown_duration  interval,
+               avg_drawdown_duration  interval,
+               trades_count           bigint,
+               open_trades            bigint,
+               win_rate_pct           double precision,
+               best_trade_pct         double precision,
+               worst_trade_pct        double precision,
+               avg_trade_pct          double precision,
+               max_trade_duration     interval,
+               avg_trade_duration     interval,
+               profit_factor          double precision,
+               expectancy_pct         double precision,
+               sqn                    double precision,
+               kelly_criterion        double precision,
+               omega_ratio            double precision,
+               periods_per_year       double precision)
+AS 'MODULE_PATHNAME', 'backtest_run_all'
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 100;
+COMMENT ON FUNCTION @extschema@.backtest_run_all(regclass, text, jsonb, text[], timestamptz, timestamptz) IS
+  'Backtest a strategy on every symbol of a table (or the given ones) in one read: one row of metrics per symbol, in symbol order';
+
+CREATE FUNCTION @extschema@.backtest_run_all_query(
+    query text, strategy text, params jsonb DEFAULT '{}')
+RETURNS TABLE (symbol text,
+               start_ts               timestamptz,
+               end_ts                 timestamptz,
+               duration               interval,
+               bars                   bigint,
+               warmup_bars            bigint,
+               exposure_pct           double precision,
+               equity_final           double precision,
+               equity_peak            double precision,
+               commissions            double precision,
+               return_pct             double precision,
+               buy_hold_return_pct    double precision,
+               return_ann_pct         double precision,
+               volatility_ann_pct     double precision,
+               cagr_pct               double precision,
+               sharpe_ratio           double precision,
+               sortino_ratio          double precision,
+               calmar_ratio           double precision,
+               max_drawdown_pct       double precision,
+               avg_drawdown_pct       double precision,
+               max_drawdown_duration  interval,
+               avg_drawdown_duration  interval,
+               trades_count           bigint,
+               open_trades            bigint,
+               win_rate_pct           double precision,
+               best_trade_pct         double precision,
+               worst_trade_pct        double precision,
+               avg_trade_pct          double precision,
+               max_trade_duration     interval,
+               avg_trade_duration     interval,
+               profit_factor          double precision,
+               expectancy_pct         double precision,
+               sqn                    double precision,
+               kelly_criterion        double precision,
+               omega_ratio            double precision,
+               periods_per_year       double precision)
+AS 'MODULE_PATHNAME', 'backtest_run_all_query'
+LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT ROWS 100;
+COMMENT ON FUNCTION @extschema@.backtest_run_all_query(text, text, jsonb) IS
+  'Backtest a strategy on every symbol of a query''s rows (a symbol column plus the K-line columns, any order): one row of metrics per symbol';

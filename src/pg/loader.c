@@ -57,6 +57,8 @@ typedef struct LoadReceiver
 	MemoryContext cxt;
 	BtAlloc		alloc;			/* arrays: big mappings owned by cxt */
 	int			nstarted;		/* result sets seen: must be exactly 1 */
+	BtpgSymbolFn symbol_fn;		/* grouped loads: gets each row's symbol */
+	void	   *symbol_arg;
 } LoadReceiver;
 
 /* Is typid one of the types a price/volume/signal column may have? */
@@ -159,7 +161,7 @@ load_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 		const char *name = r->spec->cols.name[c];
 
 		r->attidx[c] = -1;
-		if (name == NULL || c == BTCOL_SYMBOL)
+		if (name == NULL || (c == BTCOL_SYMBOL && r->symbol_fn == NULL))
 			continue;
 		for (int i = 0; i < typeinfo->natts; i++)
 		{
@@ -224,6 +226,9 @@ load_receive(TupleTableSlot *slot, DestReceiver *self)
 	if (i == r->cap)
 		load_grow(r);
 	slot_getsomeattrs(slot, r->natts_needed);
+	if (r->symbol_fn)
+		r->symbol_fn(r->symbol_arg, i, slot->tts_values[r->attidx[BTCOL_SYMBOL]],
+					 slot->tts_isnull[r->attidx[BTCOL_SYMBOL]], r->atttype[BTCOL_SYMBOL]);
 
 	if (slot->tts_isnull[r->attidx[BTCOL_TS]])
 		ereport(ERROR,
@@ -296,10 +301,12 @@ table_column_type(Oid relid, BtColumn c, const char *colname, const char *source
 
 /*
  * Build the query for a table source, and its parameters.  Returns the query;
- * fills params (symbol, start, end as used).
+ * fills params (symbol, start, end as used).  with_symbol (grouped loads):
+ * select the symbol column too, filtered by spec->symbols if given.
  */
 static char *
-table_query(const BtLoadSpec *spec, const char *source, ParamListInfo *params_out)
+table_query(const BtLoadSpec *spec, const char *source, ParamListInfo *params_out,
+			bool with_symbol)
 {
 	StringInfoData q;
 	const BtColumns *cols = &spec->cols;
@@ -314,6 +321,19 @@ table_query(const BtLoadSpec *spec, const char *source, ParamListInfo *params_ou
 									 get_rel_name(spec->relid));
 	initStringInfo(&q);
 	appendStringInfoString(&q, "SELECT ");
+	if (with_symbol)
+	{
+		const char *symcol = cols->name[BTCOL_SYMBOL];
+
+		if (symcol == NULL || get_attnum(spec->relid, symcol) == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("%s has no symbol column%s%s%s", source,
+							symcol ? " \"" : "", symcol ? symcol : "", symcol ? "\"" : ""),
+					 errhint("Name the symbol column with \"columns\": {\"symbol\": \"...\"}, or use backtest_run for a single-series table.")));
+		appendStringInfoString(&q, quote_identifier(symcol));
+		first = false;
+	}
 	for (int c = BTCOL_TS; c < BTCOL_COUNT; c++)
 	{
 		if (cols->name[c] == NULL)
@@ -349,6 +369,20 @@ table_query(const BtLoadSpec *spec, const char *source, ParamListInfo *params_ou
 		np++;
 		/* cast the parameter to the column's type so an index applies */
 		appendStringInfo(&q, " WHERE %s OPERATOR(pg_catalog.=) CAST($%d AS %s)",
+						 quote_identifier(symcol), np, format_type_be_qualified(symtype));
+	}
+	if (with_symbol && spec->has_symbols)
+	{
+		const char *symcol = cols->name[BTCOL_SYMBOL];
+		Oid			symtype = get_atttype(spec->relid, get_attnum(spec->relid, symcol));
+
+		params->params[np].value = spec->symbols;
+		params->params[np].isnull = false;
+		params->params[np].pflags = PARAM_FLAG_CONST;
+		params->params[np].ptype = TEXTARRAYOID;
+		np++;
+		/* an array of the column's type, so the (symbol, ts) index applies */
+		appendStringInfo(&q, " WHERE %s OPERATOR(pg_catalog.=) ANY (CAST($%d AS %s[]))",
 						 quote_identifier(symcol), np, format_type_be_qualified(symtype));
 	}
 	if (spec->has_start || spec->has_end)
@@ -464,7 +498,7 @@ btpg_load_series(const BtLoadSpec *spec, BtSeries *out)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_TABLE),
 					 errmsg("relation with OID %u does not exist", spec->relid)));
-		query = table_query(spec, r.source_name, &params);
+		query = table_query(spec, r.source_name, &params, false);
 	}
 	else
 	{
@@ -542,7 +576,8 @@ btpg_validate_source(const BtLoadSpec *spec)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_TABLE),
 					 errmsg("relation with OID %u does not exist", spec->relid)));
-		(void) table_query(spec, psprintf("relation \"%s\"", get_rel_name(spec->relid)), &params);
+		(void) table_query(spec, psprintf("relation \"%s\"", get_rel_name(spec->relid)), &params,
+						   false);
 	}
 	else
 	{
@@ -570,4 +605,72 @@ btpg_validate_source(const BtLoadSpec *spec)
 		load_startup((DestReceiver *) &r, CMD_SELECT, ps->resultDesc);
 		SPI_finish();
 	}
+}
+
+/*
+ * btpg_load_grouped
+ *		See pg_backtest.h.  The same reading as btpg_load_series, with the
+ *		symbol column handed to symbol_fn; no sorting, no validation.
+ */
+void
+btpg_load_grouped(const BtLoadSpec *spec, BtpgSymbolFn symbol_fn, void *arg, BtSeries *out)
+{
+	LoadReceiver r;
+	SPIExecuteOptions opts;
+	char	   *query;
+	ParamListInfo params = NULL;
+	int			rc;
+
+	receiver_init(&r, spec);
+	btpg_alloc_init(&r.alloc, CurrentMemoryContext);
+	r.symbol_fn = symbol_fn;
+	r.symbol_arg = arg;
+
+	if (OidIsValid(spec->relid))
+	{
+		if (get_rel_name(spec->relid) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("relation with OID %u does not exist", spec->relid)));
+		r.source_name = psprintf("relation \"%s\"", get_rel_name(spec->relid));
+		query = table_query(spec, r.source_name, &params, true);
+	}
+	else
+	{
+		if (spec->query == NULL || spec->query[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the query source is empty")));
+		if (spec->cols.name[BTCOL_SYMBOL] == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the query source needs a symbol column"),
+					 errhint("Name it with \"columns\": {\"symbol\": \"...\"}, or use backtest_run_query for one series.")));
+		r.source_name = "the query";
+		query = (char *) spec->query;
+	}
+
+	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
+	memset(&opts, 0, sizeof(opts));
+	opts.params = params;
+	opts.read_only = true;
+	opts.dest = (DestReceiver *) &r;
+	rc = SPI_execute_extended(query, &opts);
+	if (rc < 0 || r.nstarted != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("the query source must be a SELECT returning K-line rows"),
+				 errdetail("SPI returned %s.", SPI_result_code_string(rc))));
+	SPI_finish();
+
+	memset(out, 0, sizeof(*out));
+	out->n = r.n;
+	out->ts = r.ts;
+	out->open = r.col[BTCOL_OPEN];
+	out->high = r.col[BTCOL_HIGH];
+	out->low = r.col[BTCOL_LOW];
+	out->close = r.col[BTCOL_CLOSE];
+	out->volume = r.col[BTCOL_VOLUME];
+	out->signal = r.col[BTCOL_SIGNAL];
 }

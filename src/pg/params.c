@@ -8,6 +8,17 @@
  * Unknown keys and wrong jsonb types are errors that name the key; the hint
  * lists the valid keys.
  *
+ * Any strategy or simulator parameter may instead be given per symbol, as
+ * an object mapping symbols to values with "*" for the others, e.g.
+ * "lot_size": {"0700.HK": 100, "0005.HK": 400, "*": 1}.  Every value of a
+ * map is checked like a scalar (errors name the parameter and the symbol);
+ * a symbol that is not listed, with no "*", gets the parameter's default.
+ * Maps are parsed here and nowhere else (parse_params_core): entry points
+ * that know their symbol resolve them with btpg_parse_params_symbol, those
+ * that run many symbols keep them (btpg_parse_params_maps) and resolve one
+ * symbol at a time (btpg_params_for_symbol); where no symbol is known (the
+ * aggregate, a query source) a map is an error.
+ *
  * Copyright (c) 2026, pg_backtest developers
  *
  * src/pg/params.c
@@ -302,20 +313,154 @@ valid_keys(const BtStrategyDef *st)
 	return buf.data;
 }
 
+/* ---- per-symbol maps ------------------------------------------------------ */
+
+/* The values of one parameter given per symbol */
+typedef struct SymbolValues
+{
+	int			param;			/* index in the parameter space */
+	int			nsyms;
+	char	  **syms;			/* sorted by strcmp */
+	double	   *vals;			/* vals[i] is the value of syms[i] */
+	bool		has_star;		/* "*" was given: star is the value for the others */
+	double		star;
+} SymbolValues;
+
+/* Every per-symbol map of a params object */
+struct BtpgParamMaps
+{
+	const BtStrategyDef *st;
+	int			nmaps;
+	SymbolValues *maps;			/* one per mapped parameter, in jsonb key order */
+};
+
+/* One (symbol, value) pair while a map is parsed */
+typedef struct SymVal
+{
+	char	   *sym;
+	double		val;
+} SymVal;
+
+static int
+symval_cmp(const void *a, const void *b)
+{
+	return strcmp(((const SymVal *) a)->sym, ((const SymVal *) b)->sym);
+}
+
+/* What messages call the value of one symbol: strategy "x" for symbol "y" */
+static char *
+what_symbol(const BtStrategyDef *st, const char *sym)
+{
+	return psprintf("strategy \"%s\" for symbol \"%s\"", st->name, sym);
+}
+
 /*
- * btpg_parse_params_ex
- *		Parse params (NULL = '{}') into cfg and cols: the strategy's and the
- *		simulator's parameters (one index space, see bt_sweep.h) and
- *		"columns".  swept, if not NULL, flags parameters a sweep's grid sets
- *		(index space): naming one in params is an error.  With check, the
- *		whole configuration is then checked (a sweep checks per combination).
+ * Parse the jsonb object v (the value of parameter `param`) as a per-symbol
+ * map into sv.  Each value is checked like a scalar of the parameter.
  */
-void
-btpg_parse_params_ex(Jsonb *params, const BtStrategyDef *st, const bool *swept, bool check,
-					 BtConfig *cfg, BtColumns *cols)
+static void
+parse_symbol_map(const BtStrategyDef *st, int param, JsonbValue *v, SymbolValues *sv)
+{
+	const BtParamDef *def = bt_param_space_def(st, param);
+	JsonbIterator *it;
+	JsonbValue	kv;
+	JsonbIteratorToken tok;
+	SymVal	   *pairs;
+	int			n = 0;
+	int			cap = 16;
+
+	memset(sv, 0, sizeof(*sv));
+	sv->param = param;
+	pairs = palloc(sizeof(SymVal) * cap);
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &kv, true)) != WJB_DONE)
+	{
+		char	   *sym;
+		double		d;
+
+		if (tok != WJB_KEY)
+			continue;
+		sym = jbv_cstring(&kv);
+		tok = JsonbIteratorNext(&it, &kv, true);
+		d = btpg_param_value(def, &kv, what_symbol(st, sym));
+		if (strcmp(sym, "*") == 0)
+		{
+			sv->has_star = true;
+			sv->star = d;
+			continue;
+		}
+		if (n == cap)
+		{
+			cap *= 2;
+			pairs = repalloc_huge(pairs, sizeof(SymVal) * cap);
+		}
+		pairs[n].sym = sym;
+		pairs[n].val = d;
+		n++;
+	}
+	/* jsonb keeps one of duplicate keys, so the symbols are distinct */
+	qsort(pairs, n, sizeof(SymVal), symval_cmp);
+	sv->nsyms = n;
+	sv->syms = palloc(sizeof(char *) * Max(n, 1));
+	sv->vals = palloc(sizeof(double) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		sv->syms[i] = pairs[i].sym;
+		sv->vals[i] = pairs[i].val;
+	}
+	pfree(pairs);
+}
+
+/*
+ * The value of a map for symbol sym: its own, else "*", else the parameter's
+ * default.
+ */
+static double
+symbol_value(const BtStrategyDef *st, const SymbolValues *sv, const char *sym)
+{
+	int			lo = 0;
+	int			hi = sv->nsyms - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+		int			c = strcmp(sym, sv->syms[mid]);
+
+		if (c == 0)
+			return sv->vals[mid];
+		if (c < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
+	if (sv->has_star)
+		return sv->star;
+	return bt_param_space_def(st, sv->param)->def;
+}
+
+/* Error: a per-symbol map where no symbol is known */
+static void
+map_without_symbol(const BtStrategyDef *st, int param)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("parameter \"%s\" of strategy \"%s\" is given per symbol, but this call has no symbol",
+					bt_param_space_def(st, param)->name, st->name),
+			 errhint("Per-symbol values work in backtest_run with a symbol and in backtest_run_all; elsewhere give one value (in the backtest() aggregate, e.g. one built per group with jsonb_build_object()).")));
+}
+
+/*
+ * Parse params (NULL = '{}') into cfg and cols.  Per-symbol maps go to
+ * *maps (the parameter keeps its default in cfg); with maps NULL, a map is
+ * an error.  swept as for btpg_parse_params_ex.  Checks nothing across
+ * parameters.
+ */
+static void
+parse_params_core(Jsonb *params, const BtStrategyDef *st, const bool *swept,
+				  BtConfig *cfg, BtColumns *cols, BtpgParamMaps **maps)
 {
 	char	   *what = psprintf("strategy \"%s\"", st->name);
-	BtError		err;
+	BtpgParamMaps *pm = NULL;
 
 	bt_config_defaults(cfg, st);
 	btpg_columns_defaults(cols);
@@ -323,6 +468,8 @@ btpg_parse_params_ex(Jsonb *params, const BtStrategyDef *st, const bool *swept, 
 		cols->name[BTCOL_SIGNAL] = NULL;
 	if (!st->needs_volume)
 		cols->name[BTCOL_VOLUME] = NULL;
+	if (maps)
+		*maps = NULL;
 
 	if (params != NULL)
 	{
@@ -371,6 +518,20 @@ btpg_parse_params_ex(Jsonb *params, const BtStrategyDef *st, const bool *swept, 
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("parameter \"%s\" is both swept in the grid and set in params", key),
 						 errhint("Remove it from params: the grid gives its values.")));
+			if (v.type == jbvBinary && JsonContainerIsObject(v.val.binary.data))
+			{
+				/* a per-symbol map */
+				if (maps == NULL)
+					map_without_symbol(st, param);
+				if (pm == NULL)
+				{
+					pm = palloc0(sizeof(BtpgParamMaps));
+					pm->st = st;
+					pm->maps = palloc(sizeof(SymbolValues) * bt_param_space_size(st));
+				}
+				parse_symbol_map(st, param, &v, &pm->maps[pm->nmaps++]);
+				continue;
+			}
 			bt_config_set(cfg, param, btpg_param_value(bt_param_space_def(st, param), &v, what));
 		}
 	}
@@ -378,11 +539,96 @@ btpg_parse_params_ex(Jsonb *params, const BtStrategyDef *st, const bool *swept, 
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s needs a volume column", what)));
-	if (check && !bt_config_check(cfg, &err))
+	if (maps)
+		*maps = pm;
+}
+
+/* Check a whole configuration; `what` names it in the message */
+static void
+check_config(const BtConfig *cfg, const char *what)
+{
+	BtError		err;
+
+	if (!bt_config_check(cfg, &err))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid parameters for %s: %s", what, err.msg),
 				 err.hint[0] ? errhint("%s", err.hint) : 0));
+}
+
+/*
+ * btpg_parse_params_maps
+ *		Parse params keeping the per-symbol maps (*maps, NULL if there are
+ *		none): cfg gets every scalar value, mapped parameters keep their
+ *		defaults there.  Nothing is checked across parameters: resolve a
+ *		symbol with btpg_params_for_symbol.
+ */
+void
+btpg_parse_params_maps(Jsonb *params, const BtStrategyDef *st, BtConfig *cfg,
+					   BtColumns *cols, BtpgParamMaps **maps)
+{
+	parse_params_core(params, st, NULL, cfg, cols, maps);
+}
+
+/*
+ * btpg_params_for_symbol
+ *		cfg = base with the per-symbol values of sym applied (maps may be
+ *		NULL), then checked as a whole; errors name the symbol when maps
+ *		are present.
+ */
+void
+btpg_params_for_symbol(const BtpgParamMaps *maps, const BtConfig *base, const char *sym,
+					   BtConfig *cfg)
+{
+	*cfg = *base;
+	if (maps == NULL)
+	{
+		check_config(cfg, psprintf("strategy \"%s\"", base->strategy->name));
+		return;
+	}
+	for (int i = 0; i < maps->nmaps; i++)
+		bt_config_set(cfg, maps->maps[i].param,
+					  symbol_value(maps->st, &maps->maps[i], sym));
+	check_config(cfg, what_symbol(maps->st, sym));
+}
+
+/*
+ * btpg_parse_params_symbol
+ *		btpg_parse_params_ex for one symbol: per-symbol maps resolve to sym's
+ *		values (sym NULL: this call has no symbol, a map is an error).
+ */
+void
+btpg_parse_params_symbol(Jsonb *params, const BtStrategyDef *st, const bool *swept,
+						 bool check, const char *sym, BtConfig *cfg, BtColumns *cols)
+{
+	BtpgParamMaps *maps = NULL;
+	BtConfig	base;
+
+	parse_params_core(params, st, swept, &base, cols, &maps);
+	if (maps != NULL && sym == NULL)
+		map_without_symbol(st, maps->maps[0].param);
+	*cfg = base;
+	if (maps != NULL)
+		for (int i = 0; i < maps->nmaps; i++)
+			bt_config_set(cfg, maps->maps[i].param, symbol_value(st, &maps->maps[i], sym));
+	if (check)
+		check_config(cfg, maps ? what_symbol(st, sym) : psprintf("strategy \"%s\"", st->name));
+}
+
+/*
+ * btpg_parse_params_ex
+ *		Parse params (NULL = '{}') into cfg and cols: the strategy's and the
+ *		simulator's parameters (one index space, see bt_sweep.h) and
+ *		"columns".  swept, if not NULL, flags parameters a sweep's grid sets
+ *		(index space): naming one in params is an error.  With check, the
+ *		whole configuration is then checked (a sweep checks per combination).
+ *		No symbol is known: a per-symbol map is an error.
+ */
+void
+btpg_parse_params_ex(Jsonb *params, const BtStrategyDef *st, const bool *swept, bool check,
+					 BtConfig *cfg, BtColumns *cols)
+{
+	btpg_parse_params_symbol(params, st, swept, check, NULL, cfg, cols);
 }
 
 /*

@@ -134,6 +134,34 @@ extern void btpg_parse_backtest_params(Jsonb *params, const BtStrategyDef *strat
 extern void btpg_parse_params_ex(Jsonb *params, const BtStrategyDef *strategy, const bool *swept,
 								 bool check, BtConfig *cfg, BtColumns *cols);
 
+/*
+ * Per-symbol parameters: any parameter may be a jsonb object mapping symbols
+ * to values, "*" for the others (unlisted without "*": the parameter's
+ * default), e.g. "lot_size": {"0700.HK": 100, "*": 1}.  Each value is
+ * checked like a scalar; errors name the parameter and the symbol.
+ */
+typedef struct BtpgParamMaps BtpgParamMaps;
+
+/*
+ * btpg_parse_params_ex for a call that knows its symbol: maps resolve to
+ * sym's values (sym NULL = no symbol: a map is an error, as in
+ * btpg_parse_params_ex and btpg_parse_backtest_params).
+ */
+extern void btpg_parse_params_symbol(Jsonb *params, const BtStrategyDef *strategy,
+									 const bool *swept, bool check, const char *sym,
+									 BtConfig *cfg, BtColumns *cols);
+
+/*
+ * For calls over many symbols: parse params once, keeping the maps (*maps
+ * is NULL when there are none; mapped parameters keep their defaults in
+ * cfg); then btpg_params_for_symbol gives and checks each symbol's
+ * configuration.  Allocates in CurrentMemoryContext.
+ */
+extern void btpg_parse_params_maps(Jsonb *params, const BtStrategyDef *strategy,
+								   BtConfig *cfg, BtColumns *cols, BtpgParamMaps **maps);
+extern void btpg_params_for_symbol(const BtpgParamMaps *maps, const BtConfig *base,
+								   const char *sym, BtConfig *cfg);
+
 /* Look up a strategy by name or ereport (hint lists the valid names) */
 extern const BtStrategyDef *btpg_lookup_strategy(const char *name);
 
@@ -151,7 +179,16 @@ typedef struct BtLoadSpec
 	BtColumns	cols;
 	bool		need_volume;
 	bool		need_signal;
+	/* grouped loads (btpg_load_grouped) only */
+	bool		has_symbols;
+	Datum		symbols;		/* text[]: read only these symbols */
 } BtLoadSpec;
+
+/*
+ * Called by btpg_load_grouped for each row, before its other columns are
+ * converted, with the value of the symbol column (of type typid).
+ */
+typedef void (*BtpgSymbolFn) (void *arg, int64 row, Datum symbol, bool isnull, Oid typid);
 
 /*
  * Read the bars into columnar arrays allocated in CurrentMemoryContext and
@@ -162,6 +199,16 @@ typedef struct BtLoadSpec
  * (symbol, ts) serves it); a query source must return its rows in ts order.
  */
 extern void btpg_load_series(const BtLoadSpec *spec, BtSeries *out);
+
+/*
+ * Read the bars of many symbols: like btpg_load_series, but the symbol
+ * column (spec->cols, required) is read too and handed to symbol_fn row by
+ * row, a table source is filtered by spec->symbols when has_symbols, and the
+ * rows are neither sorted nor validated (the caller groups them by symbol
+ * and validates each group).  A table source is read without ORDER BY.
+ */
+extern void btpg_load_grouped(const BtLoadSpec *spec, BtpgSymbolFn symbol_fn, void *arg,
+							  BtSeries *out);
 
 /* Check a source's columns (and a query's syntax) without reading rows */
 extern void btpg_validate_source(const BtLoadSpec *spec);

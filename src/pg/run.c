@@ -262,7 +262,11 @@ run_from_args(FunctionCallInfo fcinfo, bool query_source, MemoryContext cxt,
 				 errhint("See SELECT * FROM backtest_strategies().")));
 	st = btpg_lookup_strategy(text_to_cstring(PG_GETARG_TEXT_PP(a)));
 	params = PG_ARGISNULL(a + 1) ? NULL : PG_GETARG_JSONB_P(a + 1);
-	btpg_parse_backtest_params(params, st, cfg, &spec.cols);
+	/* per-symbol parameters resolve to the symbol's values (table sources) */
+	btpg_parse_params_symbol(params, st, NULL, true,
+							 query_source || PG_ARGISNULL(1) ? NULL :
+							 text_to_cstring(PG_GETARG_TEXT_PP(1)),
+							 cfg, &spec.cols);
 	spec.need_volume = spec.cols.name[BTCOL_VOLUME] != NULL;
 	spec.need_signal = st->needs_signal;
 

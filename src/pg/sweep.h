@@ -32,6 +32,8 @@ extern int	btpg_sweep_cache_kb;
 
 /* Define pg_backtest.sweep_workers, .max_combinations, .sweep_cache_size */
 extern void btpg_sweep_define_gucs(void);
+/* Define pg_backtest.sweep_bar_runs_per_process (sweep_parallel.c) */
+extern void btpg_sweep_parallel_define_gucs(void);
 
 /*
  * Run every configuration of combos[0..ncombos-1] on the series s and store
@@ -47,6 +49,29 @@ extern void btpg_sweep_define_gucs(void);
 extern void btpg_sweep_execute(const BtSeries *s, const BtStrategyDef *st,
 							   const BtConfig *combos, int64 ncombos,
 							   MemoryContext series_cxt, BtMetrics *metrics);
+
+/*
+ * A job of btpg_sweep_execute_jobs: one configuration on a slice of the
+ * series, bars [from, from + n).  name (may be NULL) names the job in the
+ * context of an error it raises.
+ */
+typedef struct BtpgSweepJob
+{
+	int64		from;
+	int64		n;
+	const char *name;
+} BtpgSweepJob;
+
+/*
+ * btpg_sweep_execute with one job per configuration: combos[i] runs on the
+ * slice jobs[i] of s (each slice must have passed bt_validate_series), e.g.
+ * one symbol each for backtest_run_all.  The same processes, segment and
+ * settings as a sweep; metrics[i] is the result of job i.
+ */
+extern void btpg_sweep_execute_jobs(const BtSeries *s, const BtStrategyDef *st,
+									const BtConfig *combos, const BtpgSweepJob *jobs,
+									int64 njobs, MemoryContext series_cxt,
+									BtMetrics *metrics);
 
 /* Entry point of a sweep worker; main_arg is the dsm_handle of the sweep */
 extern PGDLLEXPORT void btpg_sweep_worker_main(Datum main_arg);

@@ -11,6 +11,7 @@
  *	  SweepShared	header: sizes, offsets, the work counter, flags
  *	  SweepSlot[]	one per combination: done flag, status, metrics
  *	  BtConfig[]	the combinations (strategy pointer cleared)
+ *	  SweepJob[]	jobs only: the slice of the bars of each configuration
  *	  bars			ts, open, high, low, close[, volume][, signal]
  *
  * The arrays are shared, not copied per worker.  The segment holds no
@@ -42,6 +43,12 @@
  *	  test it between combinations and in the engine's progress callback,
  *	  and stop.
  *
+ * Jobs (btpg_sweep_execute_jobs, e.g. one per symbol for backtest_run_all)
+ * are the same thing with one difference: configuration i runs on its own
+ * slice of the bars, with a sweep context of its own made for that run in a
+ * scratch memory context that is reset after it (lines are not shared
+ * between series).
+ *
  * Small sweeps start fewer workers (sweep_process_count); after a sweep the
  * leader waits for its workers to exit, so that their slots are free for
  * the next one.  If no worker can be started, or the segment cannot be
@@ -72,6 +79,7 @@
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
@@ -89,11 +97,30 @@
 #define SWEEP_COL_SIGNAL	5
 #define SWEEP_NCOLS			6
 
-/* A process is worth starting for this many bar-runs (bars x combinations) */
-#define SWEEP_BAR_RUNS_PER_PROCESS	4000000.0
+/*
+ * A process is worth starting for this many bar-runs (bars x combinations):
+ * pg_backtest.sweep_bar_runs_per_process, a developer setting (tests lower
+ * it to run small inputs in parallel).
+ */
+static int	sweep_bar_runs_per_process = 4000000;
+
+/*
+ * Jobs (one run per bar): bars per process = this x the setting above.
+ * Measured on 1000 symbols x 10k bars of sma_cross: the engine took well
+ * under a tenth of backtest_run_all, the segment copy about as much, and a
+ * second process made the call slower, not faster.
+ */
+#define SWEEP_JOB_BARS_FACTOR	8
 
 /* Longest wait between two looks at the workers (they also set our latch) */
 #define SWEEP_WAIT_MS		100L
+
+/* Jobs only: the bars of configuration i are [from, from + n) */
+typedef struct SweepJob
+{
+	int64		from;
+	int64		n;
+} SweepJob;
 
 /* The result of one combination */
 typedef struct SweepSlot
@@ -117,6 +144,7 @@ typedef struct SweepShared
 	Size		off_col[SWEEP_NCOLS];	/* 0 = column absent */
 	Size		off_combos;
 	Size		off_slots;
+	Size		off_jobs;		/* jobs only; 0 = every combination on every bar */
 	pg_atomic_uint64 next;		/* first combination not yet claimed */
 	pg_atomic_uint64 ndone;		/* slots marked done */
 	pg_atomic_uint32 nactive;	/* workers attached */
@@ -131,6 +159,8 @@ typedef struct SweepView
 	const BtConfig *combos;		/* strategy pointers not valid in DSM */
 	const BtStrategyDef *st;
 	BtSeries	s;
+	const SweepJob *jobs;		/* NULL unless jobs */
+	MemoryContext jobcxt;		/* jobs: scratch of one run, reset after it */
 	bool		is_leader;
 	int64		nrun;			/* combinations this process ran */
 } SweepView;
@@ -151,13 +181,19 @@ typedef struct SweepLeader
 
 /* Size of the segment; fills the offsets of sh */
 static Size
-sweep_layout(SweepShared *sh, const BtSeries *s, bool parallel)
+sweep_layout(SweepShared *sh, const BtSeries *s, bool parallel, bool with_jobs)
 {
 	Size		off = CACHELINEALIGN(sizeof(SweepShared));
 	Size		colbytes = mul_size((Size) s->n, sizeof(double));
 
 	sh->off_slots = off;
 	off = CACHELINEALIGN(add_size(off, mul_size((Size) sh->ncombos, sizeof(SweepSlot))));
+	sh->off_jobs = 0;
+	if (with_jobs)
+	{
+		sh->off_jobs = off;
+		off = CACHELINEALIGN(add_size(off, mul_size((Size) sh->ncombos, sizeof(SweepJob))));
+	}
 	if (!parallel)
 	{
 		/* backend-local: the caller's combinations and bars are used as they are */
@@ -199,6 +235,8 @@ sweep_view_init(SweepView *v, SweepShared *sh, bool is_leader)
 	v->slots = (SweepSlot *) ((char *) sh + sh->off_slots);
 	v->combos = (const BtConfig *) ((char *) sh + sh->off_combos);
 	v->st = &bt_strategies[sh->strategy_index];
+	v->jobs = sh->off_jobs ? (const SweepJob *) ((char *) sh + sh->off_jobs) : NULL;
+	v->jobcxt = NULL;
 	v->is_leader = is_leader;
 	v->nrun = 0;
 	memset(&v->s, 0, sizeof(v->s));
@@ -229,6 +267,44 @@ sweep_progress(void *arg, BtStep step, int64_t done, int64_t total)
 }
 
 /*
+ * Run combination i: on the whole series with the process's context ctx,
+ * or (jobs) on its slice with a context of its own, in v->jobcxt.
+ */
+static BtErrCode
+sweep_run_one(SweepView *v, BtSweepCtx *ctx, int64 i, BtMetrics *m, BtError *err)
+{
+	BtConfig	cfg = v->combos[i];
+	BtSeries	js;
+	BtAlloc		a;
+	BtErrCode	rc;
+	MemoryContext old;
+	int64		from;
+
+	cfg.strategy = v->st;
+	if (v->jobs == NULL)
+		return bt_sweep_run(ctx, &cfg, sweep_progress, v, m, err);
+
+	from = v->jobs[i].from;
+	js = v->s;
+	js.n = v->jobs[i].n;
+	js.ts += from;
+	js.open += from;
+	js.high += from;
+	js.low += from;
+	js.close += from;
+	if (js.volume)
+		js.volume += from;
+	if (js.signal)
+		js.signal += from;
+	old = MemoryContextSwitchTo(v->jobcxt);
+	btpg_alloc_init(&a, v->jobcxt);
+	rc = bt_sweep_run(bt_sweep_ctx_create(&js, &a, 0), &cfg, sweep_progress, v, m, err);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(v->jobcxt);
+	return rc;
+}
+
+/*
  * Run the combinations [from, to) that are not marked done yet and mark
  * them.  Returns false if a worker was told to stop (the leader either
  * finishes or throws).
@@ -239,7 +315,6 @@ sweep_run_range(SweepView *v, BtSweepCtx *ctx, int64 from, int64 to)
 	for (int64 i = from; i < to; i++)
 	{
 		SweepSlot  *slot = &v->slots[i];
-		BtConfig	cfg;
 		BtMetrics	m;
 		BtError		err;
 		BtErrCode	rc;
@@ -249,9 +324,7 @@ sweep_run_range(SweepView *v, BtSweepCtx *ctx, int64 from, int64 to)
 			return false;
 		if (pg_atomic_read_u32(&slot->done) != 0)
 			continue;
-		cfg = v->combos[i];
-		cfg.strategy = v->st;
-		rc = bt_sweep_run(ctx, &cfg, sweep_progress, v, &m, &err);
+		rc = sweep_run_one(v, ctx, i, &m, &err);
 		if (rc == BT_ERR_CANCELLED && !v->is_leader)
 			return false;
 		if (rc != BT_OK)
@@ -441,7 +514,7 @@ sweep_finish_workers(SweepLeader *ld)
 
 /*
  * Processes for a sweep: pg_backtest.sweep_workers, but no more than one
- * per SWEEP_BAR_RUNS_PER_PROCESS bar-runs (bars x combinations).  A worker
+ * per sweep_bar_runs_per_process bar-runs (bars x combinations).  A worker
  * costs about 15 ms to start and to exit on a small VM (measured), what
  * the engine needs for about 2 million bar-runs; below a few times that, a
  * worker's share is done sooner by the processes already running.
@@ -452,7 +525,7 @@ static int
 sweep_process_count(int64 nbars, int64 ncombos)
 {
 	double		bar_runs = (double) Max(nbars, 1) * (double) ncombos;
-	double		by_work = floor(bar_runs / SWEEP_BAR_RUNS_PER_PROCESS);
+	double		by_work = floor(bar_runs / (double) sweep_bar_runs_per_process);
 
 	return (int) Max(1.0, Min((double) btpg_sweep_workers, by_work));
 }
@@ -467,6 +540,28 @@ sweep_chunk_size(int64 ncombos, int nprocs)
 }
 
 /*
+ * btpg_sweep_parallel_define_gucs
+ *		Define pg_backtest.sweep_bar_runs_per_process (developer option).
+ */
+void
+btpg_sweep_parallel_define_gucs(void)
+{
+	DefineCustomIntVariable("pg_backtest.sweep_bar_runs_per_process",
+							"Bar-runs (bars x combinations) that justify one more process in a sweep or backtest_run_all.",
+							"A developer option: tests lower it so that small inputs use the workers.",
+							&sweep_bar_runs_per_process, 4000000, 1, INT_MAX,
+							PGC_SUSET, GUC_NOT_IN_SAMPLE,
+							NULL, NULL, NULL);
+}
+
+/* Error context of a failing job: its name */
+static void
+sweep_job_context(void *arg)
+{
+	errcontext("%s", (const char *) arg);
+}
+
+/*
  * btpg_sweep_execute
  *		See sweep.h.
  */
@@ -474,6 +569,18 @@ void
 btpg_sweep_execute(const BtSeries *s, const BtStrategyDef *st,
 				   const BtConfig *combos, int64 ncombos,
 				   MemoryContext series_cxt, BtMetrics *metrics)
+{
+	btpg_sweep_execute_jobs(s, st, combos, NULL, ncombos, series_cxt, metrics);
+}
+
+/*
+ * btpg_sweep_execute_jobs
+ *		See sweep.h; jobs NULL is btpg_sweep_execute.
+ */
+void
+btpg_sweep_execute_jobs(const BtSeries *s, const BtStrategyDef *st,
+						const BtConfig *combos, const BtpgSweepJob *jobs, int64 ncombos,
+						MemoryContext series_cxt, BtMetrics *metrics)
 {
 	SweepShared hdr;
 	SweepShared *sh;
@@ -503,7 +610,13 @@ btpg_sweep_execute(const BtSeries *s, const BtStrategyDef *st,
 	hdr.nbars = s->n;
 	hdr.ncombos = ncombos;
 	hdr.cache_bytes = (Size) btpg_sweep_cache_kb * 1024;
-	nprocs = sweep_process_count(s->n, ncombos);
+	/*
+	 * Jobs run each bar once, so copying the bars into the segment costs
+	 * about what running them does (a cheap strategy): a process must get
+	 * SWEEP_JOB_BARS_FACTOR times a sweep's share of bars to be worth it.
+	 */
+	nprocs = jobs ? sweep_process_count(s->n / SWEEP_JOB_BARS_FACTOR, 1) :
+		sweep_process_count(s->n, ncombos);
 	hdr.chunk = sweep_chunk_size(ncombos, nprocs);
 	nchunks = (int) Min((ncombos + hdr.chunk - 1) / hdr.chunk, (int64) BTPG_MAX_SWEEP_WORKERS);
 	nprocs = Min(nprocs, nchunks);
@@ -513,7 +626,7 @@ btpg_sweep_execute(const BtSeries *s, const BtStrategyDef *st,
 	{
 		uint64		avail = 0;
 
-		size = sweep_layout(&hdr, s, true);
+		size = sweep_layout(&hdr, s, true, jobs != NULL);
 		btpg_memory_limit_check(btpg_memory_in_use(), size, "The shared segment of a parallel sweep");
 		if (!sweep_dsm_space_ok(size, &avail))
 		{
@@ -557,6 +670,13 @@ btpg_sweep_execute(const BtSeries *s, const BtStrategyDef *st,
 			slot->status = BT_OK;
 			*c = combos[i];
 			c->strategy = NULL; /* no pointers in shared memory */
+			if (jobs)
+			{
+				SweepJob   *j = &((SweepJob *) (base + sh->off_jobs))[i];
+
+				j->from = jobs[i].from;
+				j->n = jobs[i].n;
+			}
 		}
 		memcpy(base + sh->off_ts, s->ts, sizeof(int64_t) * s->n);
 		for (int c = 0; c < SWEEP_NCOLS; c++)
@@ -589,7 +709,7 @@ btpg_sweep_execute(const BtSeries *s, const BtStrategyDef *st,
 	else
 	{
 		/* ---- serial: a backend-local header and slots, the caller's data ---- */
-		size = sweep_layout(&hdr, s, false);
+		size = sweep_layout(&hdr, s, false, jobs != NULL);
 		sh = (SweepShared *) palloc0(size);
 		memcpy(sh, &hdr, sizeof(hdr));
 		pg_atomic_init_u64(&sh->next, 0);
@@ -603,6 +723,19 @@ btpg_sweep_execute(const BtSeries *s, const BtStrategyDef *st,
 		v.combos = combos;
 		v.st = st;
 		v.s = *s;
+		v.jobs = NULL;
+		v.jobcxt = NULL;
+		if (jobs)
+		{
+			SweepJob   *j = (SweepJob *) ((char *) sh + sh->off_jobs);
+
+			for (int64 i = 0; i < ncombos; i++)
+			{
+				j[i].from = jobs[i].from;
+				j[i].n = jobs[i].n;
+			}
+			v.jobs = j;
+		}
 		v.is_leader = true;
 		v.nrun = 0;
 	}
@@ -611,7 +744,11 @@ btpg_sweep_execute(const BtSeries *s, const BtStrategyDef *st,
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_backtest sweep leader",
 								ALLOCSET_DEFAULT_SIZES);
 	btpg_alloc_init(&a, cxt);
-	ctx = bt_sweep_ctx_create(&v.s, &a, sh->cache_bytes);
+	ctx = NULL;
+	if (v.jobs)
+		v.jobcxt = AllocSetContextCreate(cxt, "pg_backtest sweep job", ALLOCSET_DEFAULT_SIZES);
+	else
+		ctx = bt_sweep_ctx_create(&v.s, &a, sh->cache_bytes);
 	(void) sweep_run_chunks(&v, ctx);
 	if (seg != NULL)
 	{
@@ -628,12 +765,19 @@ btpg_sweep_execute(const BtSeries *s, const BtStrategyDef *st,
 
 		if (slot->status != BT_OK)
 		{
-			BtConfig	cfg = combos[i];
 			BtError		err;
+			ErrorContextCallback errcb;
 
 			/* rerun here to get the message (the engine is deterministic) */
-			if (bt_sweep_run(ctx, &cfg, sweep_progress, &v, &metrics[i], &err) != BT_OK)
-				btpg_report(&err, v.s.ts);
+			errcb.previous = error_context_stack;
+			errcb.callback = sweep_job_context;
+			errcb.arg = (void *) (jobs && jobs[i].name ? jobs[i].name : NULL);
+			if (errcb.arg)
+				error_context_stack = &errcb;
+			if (sweep_run_one(&v, ctx, i, &metrics[i], &err) != BT_OK)
+				btpg_report(&err, v.s.ts + (jobs ? jobs[i].from : 0));
+			if (errcb.arg)
+				error_context_stack = errcb.previous;
 			continue;
 		}
 		metrics[i] = slot->metrics;
@@ -714,7 +858,12 @@ btpg_sweep_worker_main(Datum main_arg)
 		sweep_prefault(sh, dsm_segment_map_length(seg), false);
 		sweep_view_init(&v, sh, false);
 		btpg_alloc_init(&a, cxt);
-		ctx = bt_sweep_ctx_create(&v.s, &a, sh->cache_bytes);
+		ctx = NULL;
+		if (v.jobs)
+			v.jobcxt = AllocSetContextCreate(cxt, "pg_backtest sweep job",
+											 ALLOCSET_DEFAULT_SIZES);
+		else
+			ctx = bt_sweep_ctx_create(&v.s, &a, sh->cache_bytes);
 		(void) sweep_run_chunks(&v, ctx);
 	}
 	dsm_detach(seg);
