@@ -45,6 +45,7 @@ _PG_init(void)
 {
 	btpg_define_gucs();
 	btpg_sweep_define_gucs();
+	btpg_tasks_define_gucs();
 	MarkGUCPrefixReserved("pg_backtest");
 
 	if (!process_shared_preload_libraries_in_progress)
