@@ -191,7 +191,7 @@ report(TaskRun *run, int step, double progress, const char *message, bool force)
 				  "eta = CASE WHEN $2 > 0 THEN (pg_catalog.clock_timestamp() - started_at) "
 				  "* ((100 - $2) / $2) END "
 				  "WHERE id = $1 AND status = 'running' "
-				  "RETURNING pg_catalog.extract(epoch FROM elapsed)::float8",
+				  "RETURNING EXTRACT(epoch FROM elapsed)::pg_catalog.float8",
 				  5, types, values, nulls);
 	el = returned_elapsed();
 	if (!isfinite(el))
@@ -498,7 +498,7 @@ save_results(TaskRun *run, const BtSeries *s, const BtResult *res, Oid owner)
 					  "finished_at = pg_catalog.clock_timestamp(), "
 					  "elapsed = pg_catalog.clock_timestamp() - started_at, "
 					  "eta = '0', worker_pid = NULL WHERE id = $1 "
-					  "RETURNING pg_catalog.extract(epoch FROM elapsed)::float8",
+					  "RETURNING EXTRACT(epoch FROM elapsed)::pg_catalog.float8",
 					  2, types, values, NULL);
 		el = returned_elapsed();
 		initStringInfo(&extra);
@@ -536,7 +536,7 @@ finish_with_error(TaskRun *run, ErrorData *edata, bool cancelled)
 				  "finished_at = pg_catalog.clock_timestamp(), "
 				  "elapsed = pg_catalog.clock_timestamp() - started_at, "
 				  "eta = NULL, worker_pid = NULL WHERE id = $1 AND status = 'running' "
-				  "RETURNING pg_catalog.extract(epoch FROM elapsed)::float8",
+				  "RETURNING EXTRACT(epoch FROM elapsed)::pg_catalog.float8",
 				  3, types, values, NULL);
 	el = returned_elapsed();
 	initStringInfo(&extra);
@@ -665,7 +665,7 @@ run_sweep(TaskRun *run, const BtSeries *s, Oid owner)
 					  "finished_at = pg_catalog.clock_timestamp(), "
 					  "elapsed = pg_catalog.clock_timestamp() - started_at, "
 					  "eta = '0', worker_pid = NULL WHERE id = $1 "
-					  "RETURNING pg_catalog.extract(epoch FROM elapsed)::float8",
+					  "RETURNING EXTRACT(epoch FROM elapsed)::pg_catalog.float8",
 					  2, types, values, NULL);
 		el = returned_elapsed();
 		initStringInfo(&extra);
