@@ -358,6 +358,30 @@ make_array(Datum *elems, bool *nulls, int64 n, Oid type)
 }
 
 /*
+ * A 1-D array of n 8-byte values without nulls (float8 or timestamptz),
+ * built in one copy: the equity curve's arrays hold millions of elements,
+ * and construct_md_array's per-element loop cost more than the insert.
+ */
+static Datum
+make_array8(const void *data, int64 n, Oid type)
+{
+	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + (Size) n * 8;
+	ArrayType  *a;
+
+	if (n == 0)
+		return PointerGetDatum(construct_empty_array(type));
+	a = (ArrayType *) palloc_extended(nbytes, MCXT_ALLOC_HUGE);
+	SET_VARSIZE(a, nbytes);
+	a->ndim = 1;
+	a->dataoffset = 0;
+	a->elemtype = type;
+	ARR_DIMS(a)[0] = (int) n;
+	ARR_LBOUND(a)[0] = 1;
+	memcpy(ARR_DATA_PTR(a), data, (Size) n * 8);
+	return PointerGetDatum(a);
+}
+
+/*
  * Store the results (one results row, the trades in one INSERT ... unnest,
  * the equity curve as one row of arrays) and mark the task completed, in one
  * transaction as the extension owner.
@@ -449,11 +473,8 @@ save_results(TaskRun *run, const BtSeries *s, const BtResult *res, Oid owner)
 
 	/* the equity curve: one row of arrays (backtest.equity unnests it) */
 	{
-		Datum	   *ts = palloc(sizeof(Datum) * (n > 0 ? n : 1));
-		Datum	   *close = palloc(sizeof(Datum) * (n > 0 ? n : 1));
-		Datum	   *pos = palloc(sizeof(Datum) * (n > 0 ? n : 1));
-		Datum	   *eq = palloc(sizeof(Datum) * (n > 0 ? n : 1));
-		Datum	   *dd = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+		TimestampTz *ts = palloc_extended(sizeof(TimestampTz) * (n > 0 ? n : 1), MCXT_ALLOC_HUGE);
+		double	   *dd = palloc_extended(sizeof(double) * (n > 0 ? n : 1), MCXT_ALLOC_HUGE);
 		Datum		evalues[7];
 		Oid			etypes[7] = {INT8OID, REGROLEOID, 1185, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
 		FLOAT8ARRAYOID, FLOAT8ARRAYOID};
@@ -465,19 +486,16 @@ save_results(TaskRun *run, const BtSeries *s, const BtResult *res, Oid owner)
 
 			if (e > peak)
 				peak = e;
-			ts[i] = TimestampTzGetDatum(btpg_ts_from_engine(s->ts[i]));
-			close[i] = Float8GetDatum(s->close[i]);
-			pos[i] = Float8GetDatum(res->position[i]);
-			eq[i] = Float8GetDatum(e);
-			dd[i] = Float8GetDatum(peak > 0 ? (e / peak - 1.0) * 100.0 : 0.0);
+			ts[i] = btpg_ts_from_engine(s->ts[i]);
+			dd[i] = peak > 0 ? (e / peak - 1.0) * 100.0 : 0.0;
 		}
 		evalues[0] = Int64GetDatum(run->task_id);
 		evalues[1] = ObjectIdGetDatum(owner);
-		evalues[2] = make_array(ts, NULL, n, TIMESTAMPTZOID);
-		evalues[3] = make_array(close, NULL, n, FLOAT8OID);
-		evalues[4] = make_array(pos, NULL, n, FLOAT8OID);
-		evalues[5] = make_array(eq, NULL, n, FLOAT8OID);
-		evalues[6] = make_array(dd, NULL, n, FLOAT8OID);
+		evalues[2] = make_array8(ts, n, TIMESTAMPTZOID);
+		evalues[3] = make_array8(s->close, n, FLOAT8OID);
+		evalues[4] = make_array8(res->position, n, FLOAT8OID);
+		evalues[5] = make_array8(res->equity, n, FLOAT8OID);
+		evalues[6] = make_array8(dd, n, FLOAT8OID);
 		exec_as_owner(run, "INSERT INTO backtest.equity_curves VALUES ($1, $2, $3, $4, $5, $6, $7)",
 					  7, etypes, evalues, NULL);
 	}
