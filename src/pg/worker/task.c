@@ -496,8 +496,9 @@ save_results(TaskRun *run, const BtSeries *s, const BtResult *res, Oid owner)
 		evalues[4] = make_array8(res->position, n, FLOAT8OID);
 		evalues[5] = make_array8(res->equity, n, FLOAT8OID);
 		evalues[6] = make_array8(dd, n, FLOAT8OID);
-		exec_as_owner(run, "INSERT INTO backtest.equity_curves VALUES ($1, $2, $3, $4, $5, $6, $7)",
-					  7, etypes, evalues, NULL);
+		btpg_exec_as_owner_generic(run->ext_owner,
+								   "INSERT INTO backtest.equity_curves VALUES ($1, $2, $3, $4, $5, $6, $7)",
+								   7, etypes, evalues, NULL);
 	}
 
 	/* completed, with the summary in the final event */

@@ -171,8 +171,33 @@ btpg_extension_schema(void)
  * connected; returns the SPI code (errors on failure).
  */
 static int
+exec_pinned_ex(Oid as_user, const char *sql, int nargs, Oid *types, Datum *values,
+			   const char *nulls, bool read_only, long count, bool generic);
+
+static int
 exec_pinned(Oid as_user, const char *sql, int nargs, Oid *types, Datum *values,
 			const char *nulls, bool read_only, long count)
+{
+	return exec_pinned_ex(as_user, sql, nargs, types, values, nulls, read_only, count, false);
+}
+
+/*
+ * btpg_exec_as_owner_generic
+ *		btpg_exec_as_owner with a generic plan: the parameters are read where
+ *		they are, not folded into the plan as constants (a copy of each), for
+ *		statements that pass very large values (the equity curve's arrays).
+ */
+int
+btpg_exec_as_owner_generic(Oid owner, const char *sql, int nargs, Oid *types, Datum *values,
+						   const char *nulls)
+{
+	return exec_pinned_ex(owner, sql, nargs, types, values, nulls, false, 0, true);
+}
+
+/* exec_pinned; generic: plan without looking at the parameters' values */
+static int
+exec_pinned_ex(Oid as_user, const char *sql, int nargs, Oid *types, Datum *values,
+			   const char *nulls, bool read_only, long count, bool generic)
 {
 	Oid			save_userid;
 	int			save_sec;
@@ -185,7 +210,17 @@ exec_pinned(Oid as_user, const char *sql, int nargs, Oid *types, Datum *values,
 	save_nestlevel = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	rc = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, count);
+	if (generic)
+	{
+		SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		rc = SPI_execute_plan(plan, values, nulls, read_only, count);
+		SPI_freeplan(plan);
+	}
+	else
+		rc = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, count);
 	AtEOXact_GUC(true, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec);
 	if (rc < 0)
