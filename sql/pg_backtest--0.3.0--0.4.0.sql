@@ -239,3 +239,131 @@ AS 'MODULE_PATHNAME', 'backtest_run_all_query'
 LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT ROWS 100;
 COMMENT ON FUNCTION @extschema@.backtest_run_all_query(text, text, jsonb) IS
   'Backtest a strategy on every symbol of a query''s rows (a symbol column plus the K-line columns, any order): one row of metrics per symbol';
+-- ==== queue security, the submitter's context, honest timings (issue 7) ====
+
+-- backtest_admin is trusted by the row-level security policies (its members
+-- see every task) and by backtest_cancel/backtest_delete.  The 0.2.0 step
+-- creates it NOLOGIN when it does not exist; a role of that name created by
+-- someone else, with attributes or memberships that make it more than a
+-- group, must not silently become the queue's admin role.  Checked on every
+-- install and upgrade (a fresh install runs the 0.2.0 step first).
+DO $$
+DECLARE
+    r record;
+    bad text[] := '{}';
+BEGIN
+    SELECT * INTO r FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) 'backtest_admin';
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    IF r.rolcanlogin THEN bad := bad OPERATOR(pg_catalog.||) 'LOGIN'::text; END IF;
+    IF r.rolsuper THEN bad := bad OPERATOR(pg_catalog.||) 'SUPERUSER'::text; END IF;
+    IF r.rolcreaterole THEN bad := bad OPERATOR(pg_catalog.||) 'CREATEROLE'::text; END IF;
+    IF r.rolcreatedb THEN bad := bad OPERATOR(pg_catalog.||) 'CREATEDB'::text; END IF;
+    IF r.rolreplication THEN bad := bad OPERATOR(pg_catalog.||) 'REPLICATION'::text; END IF;
+    IF r.rolbypassrls THEN bad := bad OPERATOR(pg_catalog.||) 'BYPASSRLS'::text; END IF;
+    IF pg_catalog.cardinality(bad) OPERATOR(pg_catalog.>) 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = pg_catalog.format('role "backtest_admin" exists with %s, so pg_backtest will not trust it',
+                                        pg_catalog.array_to_string(bad, ', ')),
+            DETAIL = 'Members of backtest_admin see and manage every backtest task; the extension expects a NOLOGIN group role.',
+            HINT = pg_catalog.format('If the role is yours, run ALTER ROLE backtest_admin %s; otherwise drop or rename it. Then retry.',
+                                     pg_catalog.array_to_string(ARRAY(SELECT 'NO' OPERATOR(pg_catalog.||) b FROM pg_catalog.unnest(bad) b), ' '));
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m
+               WHERE m.member OPERATOR(pg_catalog.=) r.oid) THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = pg_catalog.format('role "backtest_admin" is a member of %s, so pg_backtest will not trust it',
+                                        (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(g.rolname), ', ')
+                                         FROM pg_catalog.pg_auth_members m
+                                         JOIN pg_catalog.pg_roles g ON g.oid OPERATOR(pg_catalog.=) m.roleid
+                                         WHERE m.member OPERATOR(pg_catalog.=) r.oid)),
+            DETAIL = 'Every member of backtest_admin would inherit those roles'' privileges.',
+            HINT = 'Revoke those memberships from backtest_admin (REVOKE ... FROM backtest_admin), or drop or rename the role, then retry.';
+    END IF;
+END
+$$;
+
+-- The settings of the submitting session a task runs under (search_path,
+-- TimeZone, DateStyle, IntervalStyle, pg_backtest.max_combinations), so a
+-- queued task computes what backtest_run computes in that session.
+ALTER TABLE backtest.tasks ADD COLUMN settings jsonb;
+COMMENT ON COLUMN backtest.tasks.settings IS
+  'Settings of the submitting session the worker runs the task under: search_path, TimeZone, DateStyle, IntervalStyle, pg_backtest.max_combinations';
+
+-- Saving a task's equity curve writes five arrays of 8-byte values (120 MB
+-- for 3M bars), which pglz compresses slowly and barely.  lz4 is fast and
+-- shrinks the regular timestamps and the runs of equal positions and
+-- drawdowns (it keeps a value uncompressed when that is not smaller), which
+-- cuts the bytes written, the save's real cost; without lz4 in the server,
+-- store them out of line without trying to compress.
+DO $$
+DECLARE
+    how text := 'SET STORAGE EXTERNAL';
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_settings
+               WHERE name OPERATOR(pg_catalog.=) 'default_toast_compression'
+                 AND 'lz4' OPERATOR(pg_catalog.=) ANY (enumvals)) THEN
+        how := 'SET COMPRESSION lz4';
+    END IF;
+    EXECUTE pg_catalog.format('ALTER TABLE backtest.equity_curves ALTER COLUMN ts %1$s, '
+                              'ALTER COLUMN close %1$s, ALTER COLUMN "position" %1$s, '
+                              'ALTER COLUMN equity %1$s, ALTER COLUMN drawdown_pct %1$s', how);
+END
+$$;
+
+-- Deleting one's own finished task (results go with it, ON DELETE CASCADE)
+CREATE FUNCTION @extschema@.backtest_delete(task_id bigint)
+RETURNS void
+AS 'MODULE_PATHNAME', 'backtest_delete'
+LANGUAGE C VOLATILE PARALLEL UNSAFE STRICT;
+COMMENT ON FUNCTION @extschema@.backtest_delete(bigint) IS
+  'Delete a finished task and its results (its owner, a superuser or a member of backtest_admin)';
+
+-- Cleanup can be delegated: it runs as the extension owner (who owns the
+-- tables), so members of backtest_admin, or a maintenance role granted
+-- EXECUTE, can run it (and schedule it in pg_cron as themselves).  It only
+-- ever deletes finished tasks, by age and count, as before.
+ALTER FUNCTION @extschema@.backtest_cleanup(interval, integer) SECURITY DEFINER;
+GRANT EXECUTE ON FUNCTION @extschema@.backtest_cleanup(interval, integer) TO backtest_admin;
+
+-- Scheduling validates the arguments now, rather than scheduling a job that
+-- fails on every run.
+CREATE OR REPLACE FUNCTION @extschema@.backtest_schedule_cleanup(
+    schedule text DEFAULT '*/10 * * * *', ttl interval DEFAULT '1 hour', max_tasks integer DEFAULT 100)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    job bigint;
+BEGIN
+    IF ttl IS NULL OR ttl OPERATOR(pg_catalog.<) '0'::interval THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = pg_catalog.format('ttl must be a non-negative interval, not %s', ttl);
+    END IF;
+    IF max_tasks IS NULL OR max_tasks OPERATOR(pg_catalog.<) 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = pg_catalog.format('max_tasks must be zero or more, not %s', max_tasks);
+    END IF;
+    IF schedule IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'schedule must not be NULL';
+    END IF;
+    IF pg_catalog.to_regnamespace('cron') IS NULL
+       OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'pg_cron') THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = 'pg_cron is not installed in this database',
+            HINT = pg_catalog.format('Add pg_cron to shared_preload_libraries, set cron.database_name = %L and run CREATE EXTENSION pg_cron; or, from the pg_cron database, run: SELECT cron.schedule_in_database(''pg_backtest_cleanup'', %L, %L, %L);',
+                                     pg_catalog.current_database(), schedule,
+                                     pg_catalog.format('SELECT %I.backtest_cleanup(%L, %s)', '@extschema@', ttl, max_tasks),
+                                     pg_catalog.current_database());
+    END IF;
+    EXECUTE 'SELECT cron.schedule_in_database($1, $2, $3, $4)'
+        INTO job
+        USING 'pg_backtest_cleanup', schedule,
+              pg_catalog.format('SELECT %I.backtest_cleanup(%L, %s)', '@extschema@', ttl, max_tasks),
+              pg_catalog.current_database();
+    RETURN job;
+END
+$$;

@@ -778,23 +778,6 @@ payload_is_for(const char *payload, const char *task_id)
 	return id == strtoll(task_id, NULL, 10);
 }
 
-/* A number from PAYLOAD as text for the summary, or NULL (absent/null). */
-static const char *
-json_number_text(const char *payload, const char *key, char *buf, size_t len)
-{
-	const char *v;
-	char	   *end;
-	double		d;
-
-	if (payload == NULL || (v = json_value(payload, key)) == NULL)
-		return NULL;
-	d = strtod(v, &end);
-	if (end == v)
-		return NULL;
-	snprintf(buf, len, "%.17g", d);
-	return buf;
-}
-
 /*
  * Read the pending notifications; return 1 if one of them is about our
  * task (and keep a copy of its payload in *last_payload).
@@ -875,8 +858,10 @@ metric(const char *text, int decimals, char *buf, size_t len)
 
 /*
  * Print the final summary and return the exit status for the task's final
- * state.  The metrics come from backtest.results, or failing that from the
- * last notification's payload.
+ * state.  The state and timing come from the task row and the metrics from
+ * backtest.results, never from an event: NOTIFY has no access control, so
+ * any role could send a forged "completed" payload (events are only a cue
+ * to re-read the row).
  */
 static int
 summarize(PGconn *conn, const char *task_id, const TaskState *st,
@@ -898,7 +883,6 @@ summarize(PGconn *conn, const char *task_id, const TaskState *st,
 		const char *params[1];
 		PGresult   *res;
 		const char *v[5] = {NULL, NULL, NULL, NULL, NULL};
-		char		pb[4][64];
 		char		b[5][64];
 		int			i;
 
@@ -911,13 +895,10 @@ summarize(PGconn *conn, const char *task_id, const TaskState *st,
 			for (i = 0; i < 5; i++)
 				v[i] = PQgetisnull(res, 0, i) ? NULL : PQgetvalue(res, 0, i);
 		}
-		else if (payload)
-		{
-			v[0] = json_number_text(payload, "trades_count", pb[0], sizeof(pb[0]));
-			v[1] = json_number_text(payload, "total_return", pb[1], sizeof(pb[1]));
-			v[2] = json_number_text(payload, "sharpe_ratio", pb[2], sizeof(pb[2]));
-			v[3] = json_number_text(payload, "max_drawdown", pb[3], sizeof(pb[3]));
-		}
+		else
+			fprintf(stderr, "%s: warning: task %s has no row in backtest.results\n",
+					PROGNAME, task_id);
+		(void) payload;
 		printf("task %s completed%s: %s trades, return %s%s, sharpe %s, "
 			   "max drawdown %s%s, final equity %s\n",
 			   task_id, in,

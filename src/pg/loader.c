@@ -28,6 +28,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "lib/stringinfo.h"
@@ -557,15 +558,53 @@ receiver_init(LoadReceiver *r, const BtLoadSpec *spec)
 }
 
 /*
+ * Check that the current user may run `query` (with parameters of the types
+ * of `params`), as the executor would when it starts: plan it and run the
+ * executor's permission checks on every relation of the plan (columns, views
+ * as their owners, sub-queries).  Reads nothing.  Caller has SPI connected.
+ */
+static void
+check_query_privileges(const char *query, ParamListInfo params)
+{
+	int			nargs = params ? params->numParams : 0;
+	Oid		   *argtypes = palloc(sizeof(Oid) * Max(nargs, 1));
+	SPIPlanPtr	plan;
+	CachedPlan *cplan;
+	ListCell   *lc;
+
+	for (int i = 0; i < nargs; i++)
+		argtypes[i] = params->params[i].ptype;
+	plan = SPI_prepare(query, nargs, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	cplan = SPI_plan_get_cached_plan(plan);
+	if (cplan == NULL)
+		elog(ERROR, "could not plan the source query");
+	foreach(lc, cplan->stmt_list)
+	{
+		PlannedStmt *stmt = lfirst_node(PlannedStmt, lc);
+
+		(void) ExecCheckRTPerms(stmt->rtable, true);
+	}
+	/* an unsaved plan: SPI took the cached plan without a resource owner */
+	ReleaseCachedPlan(cplan, NULL);
+	SPI_freeplan(plan);
+}
+
+/*
  * btpg_validate_source
  *		Check a source without reading it: a table's columns exist with usable
- *		types; a query parses as one SELECT whose result has the columns.
+ *		types; a query parses as one SELECT whose result has the columns; and
+ *		the current user has the privileges reading it needs (SELECT on the
+ *		columns used, and whatever the query touches), so a submission the
+ *		worker would refuse fails now.
  *		Used by backtest_submit so bad input fails at submit time.
  */
 void
 btpg_validate_source(const BtLoadSpec *spec)
 {
 	LoadReceiver r;
+	char	   *query;
 
 	receiver_init(&r, spec);
 	if (OidIsValid(spec->relid))
@@ -576,8 +615,12 @@ btpg_validate_source(const BtLoadSpec *spec)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_TABLE),
 					 errmsg("relation with OID %u does not exist", spec->relid)));
-		(void) table_query(spec, psprintf("relation \"%s\"", get_rel_name(spec->relid)), &params,
-						   false);
+		query = table_query(spec, psprintf("relation \"%s\"", get_rel_name(spec->relid)), &params,
+							 false);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		check_query_privileges(query, params);
+		SPI_finish();
 	}
 	else
 	{
@@ -603,6 +646,7 @@ btpg_validate_source(const BtLoadSpec *spec)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("the query source must be a single SELECT")));
 		load_startup((DestReceiver *) &r, CMD_SELECT, ps->resultDesc);
+		check_query_privileges(spec->query, NULL);
 		SPI_finish();
 	}
 }

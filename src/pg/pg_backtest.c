@@ -47,6 +47,7 @@ _PG_init(void)
 	btpg_sweep_define_gucs();
 	btpg_memory_define_gucs();
 	btpg_sweep_parallel_define_gucs();
+	btpg_tasks_define_gucs();
 	MarkGUCPrefixReserved("pg_backtest");
 
 	if (!process_shared_preload_libraries_in_progress)

@@ -36,7 +36,9 @@
  * Settings: pg_backtest.sweep_workers (processes per sweep, default the
  * number of online CPUs), pg_backtest.max_combinations (default 10000) and
  * pg_backtest.sweep_cache_size (indicator lines kept per process, default
- * 64MB), all PGC_USERSET.
+ * 64MB), all PGC_SUSET: they protect the server from a user's sweep.  A
+ * queued sweep runs under the max_combinations its submit was checked with
+ * (recorded in the task's settings).
  *
  * Each call allocates in its own memory context, deleted at the end; on
  * error the transaction's cleanup frees it.
@@ -118,16 +120,17 @@ btpg_sweep_define_gucs(void)
 							PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_backtest.max_combinations",
 							"Most combinations one parameter sweep may run.",
-							"A grid with more combinations (or a larger \"sample\") is an error.",
+							"A grid with more combinations (or a larger \"sample\") is an error.  "
+							"It protects the server, so only superusers may change it.",
 							&btpg_max_combinations, 10000, 1, (int) BT_GRID_MAX_ENUMERATE,
-							PGC_USERSET, 0, NULL, NULL, NULL);
+							PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_backtest.sweep_cache_size",
 							"Memory each process of a sweep may use to keep indicator lines.",
 							"Lines shared by combinations (the SMA(10) of every combination with "
 							"fast = 10) are computed once and kept up to this size, least "
-							"recently used first out.",
+							"recently used first out.  Only superusers may change it.",
 							&btpg_sweep_cache_kb, 65536, 0, MAX_KILOBYTES,
-							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
+							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
 }
 
 /* ---- jsonb helpers ----------------------------------------------------------- */
@@ -592,7 +595,7 @@ check_combinations(const BtGrid *g)
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("a sample of " INT64_FORMAT " combinations is more than pg_backtest.max_combinations (%d)",
 							g->sample, btpg_max_combinations),
-					 errhint("Take a smaller sample, or raise pg_backtest.max_combinations.")));
+					 errhint("Take a smaller sample, or have a superuser raise pg_backtest.max_combinations.")));
 		if (raw < 0 || raw > BT_GRID_MAX_ENUMERATE)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -614,7 +617,7 @@ check_combinations(const BtGrid *g)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("the grid has " INT64_FORMAT " combinations, more than pg_backtest.max_combinations (%d)",
 						raw, btpg_max_combinations),
-				 errhint("Narrow the grid, use \"sample\" for a random search, or raise pg_backtest.max_combinations.")));
+				 errhint("Narrow the grid, use \"sample\" for a random search, or have a superuser raise pg_backtest.max_combinations.")));
 }
 
 /* ---- rows ------------------------------------------------------------------------ */

@@ -101,5 +101,10 @@ extern void btpg_sweep_row(const BtpgSweepPlan *plan, int64 k, const BtMetrics *
 extern int64 btpg_insert_task(Oid relid, const char *query, const char *symbol,
 							  const char *strategy, Jsonb *params, bool has_start,
 							  TimestampTz start_ts, bool has_end, TimestampTz end_ts, Jsonb *grid);
+/* tasks.c: pg_backtest.full_payloads; the submitter's settings a task runs under */
+extern void btpg_tasks_define_gucs(void);
+extern void btpg_apply_task_settings(const char *settings_json);
+extern int	btpg_exec_as_owner_generic(Oid owner, const char *sql, int nargs, Oid *types,
+									   Datum *values, const char *nulls);
 
 #endif							/* BTPG_SWEEP_H */

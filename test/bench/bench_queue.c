@@ -9,9 +9,14 @@
  *		 finished);
  *	  2. M tiny tasks submitted at once: drain time and the most tasks seen
  *		 running at the same time (sampled with backtest_running_tasks());
- *	  3. the launcher's RSS after the first 10 tasks and after all of them.
+ *	  3. the launcher's RSS after the first 10 tasks and after all of them;
+ *	  4. with BIG_TABLE given: one task over its bars (3M in make bench-queue),
+ *		 the time it spends saving its results (from its "saving results"
+ *		 event to its final one) against the time it spent computing
+ *		 (start to "saving results"), from the events' elapsed_s (the
+ *		 row's elapsed, on the real clock).  Target: save <= 0.5 x compute.
  *
- * Usage: bench_queue TABLE SYMBOL N M   (libpq environment for the server)
+ * Usage: bench_queue TABLE SYMBOL N M [BIG_TABLE]   (libpq environment)
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -127,6 +132,78 @@ wait_running(PGconn *listen, const char *id)
 	return -1;
 }
 
+/* The number after "key": in a JSON payload, or -1 */
+static double
+json_num(const char *payload, const char *key)
+{
+	char		k[64];
+	const char *p;
+
+	snprintf(k, sizeof k, "\"%s\": ", key);
+	p = strstr(payload, k);
+	return p ? strtod(p + strlen(k), NULL) : -1;
+}
+
+/*
+ * 4. One task over BIG_TABLE: seconds computing (to the "saving results"
+ * event) and saving (from it to the final event).
+ */
+static void
+bench_save(PGconn *submit, PGconn *listen, const char *big)
+{
+	char		sql[512];
+	char		want[64];
+	char	   *id;
+	double		at_save = -1,
+				at_end = -1,
+				deadline = now_ms() + 600000;
+	char	   *bars;
+
+	snprintf(sql, sizeof sql, "SELECT backtest_submit('%s', NULL, 'sma_cross')", big);
+	id = one_value(submit, sql);
+	snprintf(want, sizeof want, "{\"task_id\": %s,", id);
+	while (at_end < 0 && now_ms() < deadline)
+	{
+		PGnotify   *n;
+		fd_set		fds;
+		struct timeval tv = {0, 100000};
+		int			sock = PQsocket(listen);
+
+		PQconsumeInput(listen);
+		while ((n = PQnotifies(listen)) != NULL)
+		{
+			if (strncmp(n->extra, want, strlen(want)) == 0)
+			{
+				if (strstr(n->extra, "\"current_step\": \"saving results\""))
+					at_save = json_num(n->extra, "elapsed_s");
+				else if (strstr(n->extra, "\"status\": \"completed\"") ||
+						 strstr(n->extra, "\"status\": \"failed\""))
+					at_end = json_num(n->extra, "elapsed_s");
+			}
+			PQfreemem(n);
+		}
+		FD_ZERO(&fds);
+		FD_SET(sock, &fds);
+		select(sock + 1, &fds, NULL, NULL, &tv);
+	}
+	snprintf(sql, sizeof sql,
+			 "SELECT status || ' ' || coalesce((SELECT bars FROM backtest.results WHERE task_id = %s)::text, '?') "
+			 "|| ' ' || extract(epoch FROM elapsed)::numeric(10, 3) FROM backtest.tasks WHERE id = %s", id, id);
+	bars = one_value(submit, sql);
+	if (at_save < 0 || at_end < 0)
+	{
+		printf("save benchmark: no saving/final event for task %s (%s)\n", id, bars);
+		return;
+	}
+	printf("one task over %s (status, bars, row elapsed s: %s): compute %.3f s, save %.3f s, "
+		   "save / compute = %.2f (target <= 0.50)\n",
+		   big, bars, at_save, at_end - at_save, (at_end - at_save) / at_save);
+	printf("SAVE_S=%.3f\nCOMPUTE_S=%.3f\nSAVE_OVER_COMPUTE=%.3f\n",
+		   at_end - at_save, at_save, (at_end - at_save) / at_save);
+	free(bars);
+	free(id);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -146,9 +223,9 @@ main(int argc, char **argv)
 				drain;
 	char	   *first_id;
 
-	if (argc != 5)
+	if (argc != 5 && argc != 6)
 	{
-		fprintf(stderr, "usage: %s TABLE SYMBOL N M\n", argv[0]);
+		fprintf(stderr, "usage: %s TABLE SYMBOL N M [BIG_TABLE]\n", argv[0]);
 		return 2;
 	}
 	table = argv[1];
@@ -235,6 +312,8 @@ main(int argc, char **argv)
 		   rss10, rss_all, n + m, rss_all - rss10);
 	printf("DRAIN_MS=%.0f\nMAX_RUNNING=%d\nLAUNCHER_RSS_10_KB=%ld\nLAUNCHER_RSS_ALL_KB=%ld\n",
 		   drain, max_running, rss10, rss_all);
+	if (argc == 6)
+		bench_save(submit, listen, argv[5]);
 	PQfinish(submit);
 	PQfinish(listen);
 	PQfinish(poll);

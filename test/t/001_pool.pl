@@ -49,10 +49,20 @@ my $first = $node->safe_psql('postgres',
 	"SELECT min(backtest_submit_query(\$q\$$sleepy\$q\$, 'sma_cross')) FROM generate_series(1, 10)"
 );
 
-# carol may log in but not read "secret": her task fails in the worker
-my $bad = $node->safe_psql('postgres',
-	"SELECT backtest_submit('secret', 'A', 'sma_cross')",
+# carol may log in but not read "secret": her submit is refused, and a task
+# she submitted before losing the privilege fails in the worker (grant,
+# submit and revoke commit together, so it runs after the revoke)
+my ($rc, $o, $e) = $node->psql('postgres', "SELECT backtest_submit('secret', 'A', 'sma_cross')",
 	extra_params => [ '-U', 'carol' ]);
+like($e, qr/permission denied for table secret/, "carol's submit on a table she may not read is refused");
+my $bad = $node->safe_psql('postgres', q{
+BEGIN;
+GRANT SELECT ON secret TO carol;
+SET ROLE carol;
+SELECT backtest_submit('secret', 'A', 'sma_cross');
+RESET ROLE;
+REVOKE SELECT ON secret FROM carol;
+COMMIT;});
 
 $node->safe_psql('postgres',
 	"SELECT backtest_submit_query(\$q\$$sleepy\$q\$, 'sma_cross') FROM generate_series(1, 10)"

@@ -1,8 +1,12 @@
 # Progress events: a client LISTENing on backtest_progress sees, for one task,
-# pending, running (worker starting), loading ..., completed, in order, as
-# JSON payloads with the documented fields; the completion event carries the
-# stored metrics; a failure event carries the error, cut short enough for
-# NOTIFY.
+# pending, running (worker starting), loading ..., saving results, completed,
+# in order, as JSON payloads with exactly the documented fields: task id,
+# status, progress, step and timings, never results, messages or errors (NOTIFY
+# has no access control; another role's listener sees the same events).
+# The row and the final event time the whole task, saving included (the real
+# clock, not the save transaction's start).  With the superuser-only
+# pg_backtest.full_payloads on, the completion event carries the stored
+# metrics and a failure event the error, cut short enough for NOTIFY.
 use strict;
 use warnings;
 
@@ -27,6 +31,15 @@ $node->start;
 $node->safe_psql(
 	'postgres', q{
 CREATE EXTENSION pg_backtest;
+CREATE ROLE bob LOGIN;
+-- saving results takes at least a second: the timings must include it
+CREATE TABLE save_log (task_id bigint, at timestamptz);
+CREATE FUNCTION public.slow_save() RETURNS trigger LANGUAGE plpgsql AS
+  $$BEGIN PERFORM pg_catalog.pg_sleep(1);
+          INSERT INTO public.save_log VALUES (NEW.task_id, pg_catalog.clock_timestamp());
+          RETURN NULL; END$$;
+CREATE TRIGGER slow_save AFTER INSERT ON backtest.equity_curves
+  FOR EACH ROW EXECUTE FUNCTION public.slow_save();
 CREATE TABLE big AS
 SELECT timestamptz '2000-01-01 00:00+00' + i * interval '1 minute' AS ts,
        c AS open, c + 1 AS high, c - 1 AS low, c AS close, 1000.0::float8 AS volume
@@ -35,7 +48,7 @@ FROM (SELECT i, 100 + 10 * sin(i / 40.0) + 4 * sin(i / 9.0) + 2 * sin(i / 2.9) A
 });
 
 my @fields =
-  qw(task_id status progress current_step step_index total_steps message elapsed_s eta_s);
+  qw(task_id status progress current_step step_index total_steps elapsed_s eta_s);
 my $json = JSON::PP->new->utf8;
 
 # A LISTENing session.  psql prints the notifications that arrived after
@@ -47,6 +60,9 @@ use warnings 'redefine';
 my $listener = $node->background_psql('postgres');
 $listener->query_safe('LISTEN backtest_progress');
 $listener->query_safe('SET log_statement = none');
+# another role listening: it must learn nothing it could not read
+my $bob = $node->background_psql('postgres', extra_params => [ '-U', 'bob' ]);
+$bob->query_safe('LISTEN backtest_progress');
 
 # Every event received so far, by task id: [ { payload, raw } ... ]
 my %events;
@@ -156,15 +172,16 @@ for my $p (@ev)
 	  && $p->{elapsed_s} >= 0
 	  && (!defined $p->{eta_s} || $p->{eta_s} >= 0);
 }
-ok($fields_ok, 'every event has task_id, status, progress, current_step, step_index, total_steps, message, elapsed_s, eta_s');
+ok($fields_ok, 'every event has task_id, status, progress, current_step, step_index, total_steps, elapsed_s, eta_s');
+my %allowed = map { $_ => 1 } @fields;
+is(join(',', sort grep { !$allowed{$_} } map { keys %$_ } @ev), '',
+	'and nothing else: no message, no results, no error');
 ok(!(grep { length($_->{raw}) >= 8000 } @{ $events{$id} }),
 	'every payload is below 8000 bytes');
 
 # the order: pending, running (worker starting), running ..., completed
 is($ev[0]{status},  'pending', 'first event: pending');
-is($ev[0]{message}, 'queued',  'first event says queued');
 is($ev[1]{status},  'running', 'second event: running');
-is($ev[1]{message}, 'worker starting', 'second event: worker starting');
 is($ev[1]{step_index}, 0, 'worker starting is step 0');
 is($ev[-1]{status}, 'completed', 'last event: completed');
 my @middle = @ev[ 1 .. $#ev - 1 ];
@@ -173,8 +190,10 @@ is(scalar(grep { $_->{status} ne 'running' } @middle),
 ok( (grep { $_->{current_step} eq 'loading data' && $_->{step_index} == 1 && $_->{progress} == 0 }
 		  @middle),
 	'a loading data event at 0%');
-ok( (grep { ($_->{message} // '') eq '300000 bars loaded' && $_->{progress} == 30 } @middle),
-	'a "300000 bars loaded" event at 30%');
+ok( (grep { $_->{current_step} eq 'loading data' && $_->{progress} == 30 } @middle),
+	'a loading data event at 30% (bars loaded)');
+ok( (grep { $_->{current_step} eq 'saving results' && $_->{step_index} == 5 } @middle),
+	'a saving results event (a new step is never throttled away)');
 
 my ($mono_p, $mono_s, $mono_t) = (1, 1, 1);
 for my $i (1 .. $#ev)
@@ -187,33 +206,36 @@ ok($mono_p, 'progress never decreases');
 ok($mono_s, 'step_index never decreases');
 ok($mono_t, 'elapsed_s never decreases (once running)');
 
-# the completion event carries the stored results
+# the completion event carries no results: they are in the rows
 my $last = $ev[-1];
 is($last->{progress},   100, 'completed at 100%');
 is($last->{step_index}, 5,   'completed at step 5');
-my ($ret, $sharpe, $dd, $trades, $bars, $status) = split /\|/,
+my ($trades, $bars, $status, $msg) = split /\|/,
   $node->safe_psql(
 	'postgres', qq{
-SELECT r.return_pct, r.sharpe_ratio, r.max_drawdown_pct, r.trades_count, r.bars, t.status
+SELECT r.trades_count, r.bars, t.status, t.message
 FROM backtest.results r JOIN backtest.tasks t ON t.id = r.task_id WHERE r.task_id = $id});
 is($status, 'completed', 'the task row says completed');
 is($bars,   300000,      'all bars were read');
-for my $pair (
-	[ 'total_return', $ret ],
-	[ 'sharpe_ratio', $sharpe ],
-	[ 'max_drawdown', $dd ])
-{
-	my ($k, $v) = @$pair;
-	isnt($v, '', "backtest.results has a $k");
-	ok( exists $last->{$k} && defined $last->{$k}
-		  && abs($last->{$k} - $v) <= 1e-8 * (1 + abs($v)),
-		"completion event $k (" . ($last->{$k} // 'null') . ") equals backtest.results ($v)");
-}
-is($last->{trades_count}, $trades,
-	'completion event trades_count equals backtest.results');
 cmp_ok($trades, '>', 0, 'the task made trades');
-is($last->{message}, "300000 bars, $trades trades",
-	'completion message names bars and trades');
+is($msg, "300000 bars, $trades trades", 'the row\'s message names bars and trades');
+ok(!exists $last->{total_return} && !exists $last->{sharpe_ratio} && !exists $last->{trades_count},
+	'the completion event carries no results');
+
+# timings: the real clock, saving included (the trigger made it last 1 s)
+my ($fin_after_save, $el_s, $row_vs_event) = split /\|/,
+  $node->safe_psql(
+	'postgres', qq{
+SELECT t.finished_at >= l.at, extract(epoch FROM t.elapsed),
+       abs(extract(epoch FROM t.elapsed) - $last->{elapsed_s}) < 0.001
+FROM backtest.tasks t JOIN save_log l ON l.task_id = t.id WHERE t.id = $id});
+is($fin_after_save, 't', 'finished_at is after the results were saved');
+cmp_ok($el_s, '>=', 1.0, 'elapsed includes saving the results');
+is($row_vs_event, 't', 'the final event\'s elapsed_s is the row\'s elapsed');
+my ($save_ev) = grep { $_->{current_step} eq 'saving results' } @middle;
+cmp_ok($last->{elapsed_s} - ($save_ev ? $save_ev->{elapsed_s} : 0), '>=', 1.0,
+	'the saving results event came before the save, the final one after it');
+$node->safe_psql('postgres', 'DROP TRIGGER slow_save ON backtest.equity_curves');
 
 # a running event was committed only while the task was running: the row's
 # final progress agrees with the last event
@@ -222,26 +244,69 @@ is( $node->safe_psql('postgres',
 	'100,5',
 	'the task row ends at 100%, step 5');
 
-# --- a task that fails at run time, with a very long error message ---------
+# --- a task that fails at run time: the error stays in the row -------------
 
 my $fid = $node->safe_psql('postgres',
-	q{SELECT backtest_submit_query('SELECT ts, open, high, low, close, volume FROM big WHERE (SELECT repeat(''x'', 20000))::int > 0', 'sma_cross')}
+	q{SELECT backtest_submit_query('SELECT ts, open, high, low, close, volume FROM big WHERE (SELECT ''secret-'' || repeat(''x'', 20000))::int > 0', 'sma_cross')}
 );
 ok(wait_final($fid), "failing task $fid sent a final event");
 my @fev = @{ $events{$fid} };
 note 'events: ' . join(' | ', map { substr($_->{raw}, 0, 300) } @fev);
 is($fev[0]{p}{status},  'pending', 'failing task: pending first');
 is($fev[-1]{p}{status}, 'failed',  'failing task: failed last');
-like($fev[-1]{p}{error}, qr/^invalid input syntax for type integer: "x+/,
-	'the failure event carries the error');
-ok(!(grep { length($_->{raw}) >= 8000 } @fev),
-	'failure payloads stay below 8000 bytes');
+ok(!exists $fev[-1]{p}{error}, 'the failure event carries no error');
+ok(!(grep { $_->{raw} =~ /secret/ } @fev), 'no payload holds the error text');
 like(
 	$node->safe_psql('postgres', "SELECT status || ': ' || left(error, 40) FROM backtest.tasks WHERE id = $fid"),
 	qr/^failed: invalid input syntax for type integer/,
 	'the task row is failed with the error');
 
-# The same with a multibyte message: the payload (cut to about 1000 bytes)
+# --- another role's listener --------------------------------------------------
+
+my $bob_out = $bob->query_safe('SELECT 1');
+my @bob_ev;
+for my $line (split /\n/, $bob_out)
+{
+	push @bob_ev, $json->decode($1)
+	  if $line =~ /^Asynchronous notification "backtest_progress" with payload "(.*)" received/;
+}
+cmp_ok(scalar(grep { $_->{task_id} == $id || $_->{task_id} == $fid } @bob_ev),
+	'>=', 4, 'bob, listening, received the other role\'s events');
+is(join(',', sort grep { !$allowed{$_} } map { keys %$_ } @bob_ev), '',
+	'none of them holds a result, a message or an error');
+ok(!(grep { /secret/ } split /\n/, $bob_out), 'bob never saw the error text');
+$bob->quit;
+
+# --- pg_backtest.full_payloads: superuser-only, restores the full events -----
+
+my ($rc, $o, $err) = $node->psql('postgres', 'SET pg_backtest.full_payloads = on',
+	extra_params => [ '-U', 'bob' ]);
+like($err, qr/permission denied to set parameter "pg_backtest.full_payloads"/,
+	'only a superuser may turn on full payloads');
+$node->safe_psql('postgres', 'ALTER SYSTEM SET pg_backtest.full_payloads = on');
+$node->reload;
+$listener->query_safe('SET pg_backtest.full_payloads = on');
+
+my $id2 = $node->safe_psql('postgres', q{SELECT backtest_submit('big', NULL, 'sma_cross')});
+ok(wait_final($id2), "task $id2 sent a final event");
+my $last2 = $events{$id2}[-1]{p};
+my ($ret, $sharpe, $dd, $trades2) = split /\|/,
+  $node->safe_psql('postgres',
+	"SELECT return_pct, sharpe_ratio, max_drawdown_pct, trades_count FROM backtest.results WHERE task_id = $id2");
+for my $pair (
+	[ 'total_return', $ret ],
+	[ 'sharpe_ratio', $sharpe ],
+	[ 'max_drawdown', $dd ])
+{
+	my ($k, $v) = @$pair;
+	ok( exists $last2->{$k} && defined $last2->{$k}
+		  && abs($last2->{$k} - $v) <= 1e-8 * (1 + abs($v)),
+		"full payloads: completion event $k (" . ($last2->{$k} // 'null') . ") equals backtest.results ($v)");
+}
+is($last2->{trades_count}, $trades2, 'full payloads: trades_count equals backtest.results');
+is($last2->{message}, "300000 bars, $trades2 trades", 'full payloads: the message');
+
+# The error, with a multibyte message: the payload (cut to about 1000 bytes)
 # must still be valid UTF-8 JSON.  'a' makes the cut fall inside a 2-byte
 # character unless it is cut on a character boundary.
 my $mid = $node->safe_psql('postgres',
@@ -253,8 +318,12 @@ is($bad_lines, $bad_before, 'its payloads are valid UTF-8 JSON');
 is(($events{$mid} // [ {} ])->[-1]{p}{status}, 'failed', 'and the last one says failed');
 my $merr = ($events{$mid} // [ {} ])->[-1]{p}{error} // '';
 like($merr, qr/^invalid input syntax for type integer: "a\x{e9}+$/,
-	'the error in the payload is cut on a character boundary');
+	'full payloads: the error in the payload is cut on a character boundary');
 cmp_ok(length($merr), '<=', 1000, 'and is at most 1000 characters');
+ok(!(grep { length($_->{raw}) >= 8000 } @{ $events{$mid} }),
+	'failure payloads stay below 8000 bytes');
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET pg_backtest.full_payloads');
+$node->reload;
 
 # --- a cancelled pending task: one event, cancelled -------------------------
 

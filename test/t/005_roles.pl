@@ -67,8 +67,21 @@ sub wait_done
 my $a1 = as('alice', "SELECT backtest_submit('k', 'A', 'sma_cross')");
 my $a2 = as('alice', "SELECT backtest_submit('alice_k', 'A', 'sma_cross')");
 my $b1 = as('bob',   "SELECT backtest_submit('k', 'A', 'sma_cross')");
-# the same task as alice's second, submitted by bob: he may not read alice_k
-my $b2 = as('bob', "SELECT backtest_submit('alice_k', 'A', 'sma_cross')");
+# the same task as alice's second, submitted by bob: he may not read
+# alice_k, so the submit refuses it
+my ($rc, $o, $e) = $node->psql('postgres', "SELECT backtest_submit('alice_k', 'A', 'sma_cross')",
+	extra_params => [ '-U', 'bob' ]);
+like($e, qr/permission denied for table alice_k/, "bob's submit on alice's table is refused");
+# ... and when he lost the privilege after submitting, the worker's read fails
+# (grant, submit and revoke commit together: the task runs after the revoke)
+my $b2 = $node->safe_psql('postgres', q{
+BEGIN;
+GRANT SELECT ON alice_k TO bob;
+SET ROLE bob;
+SELECT backtest_submit('alice_k', 'A', 'sma_cross');
+RESET ROLE;
+REVOKE SELECT ON alice_k FROM bob;
+COMMIT;});
 # bob's task on symbol B: the policy hides every row from him
 my $b3 = as('bob', "SELECT backtest_submit('k', 'B', 'sma_cross')");
 # alice's on B sees them all

@@ -17,6 +17,9 @@ $node->append_conf(
 shared_preload_libraries = 'pg_cron,pg_backtest'
 cron.database_name = 'postgres'
 max_worker_processes = 16
+# the summary and progress messages below are in the events only with
+# full payloads (test/t/002_notify.pl tests the default, private events)
+pg_backtest.full_payloads = on
 });
 $node->start;
 
@@ -95,7 +98,6 @@ ok((grep { ($_->{message} // '') =~ /^\d+ of 93 combinations$/ } @events) > 0,
 $listen->quit;
 
 # a big sweep, cancelled while it runs: cancelled, no rows
-$node->safe_psql('postgres', 'SET pg_backtest.max_combinations = 100000');
 my $big = $node->safe_psql('postgres',
 	q{SELECT backtest_submit_sweep('k', 'A', 'kdj', '{"period": {"from": 3, "to": 60, "step": 1}, "k_smooth": {"from": 2, "to": 20, "step": 1}, "d_smooth": [2, 3, 4, 5]}')});
 $node->poll_query_until('postgres',

@@ -139,8 +139,27 @@ elapsed_s(TaskRun *run)
 }
 
 /*
+ * The task's elapsed seconds as the row says (the UPDATE just run returned
+ * extract(epoch FROM elapsed) in column 1), or NAN.
+ */
+static double
+returned_elapsed(void)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (SPI_processed != 1 || SPI_tuptable == NULL)
+		return NAN;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? NAN : DatumGetFloat8(d);
+}
+
+/*
  * Commit a progress report to the task row and NOTIFY.  Throttled: at most
- * every 100 ms and only when progress moved 1% or more, unless `force`.
+ * every 100 ms and only when progress moved 1% or more, unless `force` or
+ * the step changed (a new step is always reported, so the row never sits on
+ * a step that is over).  Times are the real clock (clock_timestamp(), not the
+ * transaction's start), and the event's elapsed_s is the row's elapsed.
  */
 static void
 report(TaskRun *run, int step, double progress, const char *message, bool force)
@@ -148,16 +167,15 @@ report(TaskRun *run, int step, double progress, const char *message, bool force)
 	TimestampTz now = GetCurrentTimestamp();
 	double		el,
 				eta;
-	Oid			types[6] = {INT8OID, FLOAT8OID, TEXTOID, INT4OID, TEXTOID, FLOAT8OID};
-	Datum		values[6];
-	char		nulls[6] = "      ";
+	Oid			types[5] = {INT8OID, FLOAT8OID, TEXTOID, INT4OID, TEXTOID};
+	Datum		values[5];
+	char		nulls[5] = "     ";
 	MemoryContext old;
 
-	if (!force && (now - run->last_report < 100000 || progress - run->last_progress < 1.0))
+	if (!force && step == run->step &&
+		(now - run->last_report < 100000 || progress - run->last_progress < 1.0))
 		return;
 	old = MemoryContextSwitchTo(run->cxt);
-	el = elapsed_s(run);
-	eta = progress > 0 ? el / progress * (100.0 - progress) : NAN;
 	values[0] = Int64GetDatum(run->task_id);
 	values[1] = Float8GetDatum(progress);
 	values[2] = CStringGetTextDatum(step_names[step]);
@@ -165,16 +183,20 @@ report(TaskRun *run, int step, double progress, const char *message, bool force)
 	values[4] = message ? CStringGetTextDatum(message) : (Datum) 0;
 	if (!message)
 		nulls[4] = 'n';
-	values[5] = Float8GetDatum(isfinite(eta) ? eta : 0);
-	if (!isfinite(eta))
-		nulls[5] = 'n';
 
 	begin_txn("pg_backtest: reporting progress");
 	exec_as_owner(run,
 				  "UPDATE backtest.tasks SET progress = $2, current_step = $3, step_index = $4, "
-				  "message = $5, elapsed = pg_catalog.now() - started_at, "
-				  "eta = pg_catalog.make_interval(secs => $6) WHERE id = $1 AND status = 'running'",
-				  6, types, values, nulls);
+				  "message = $5, elapsed = pg_catalog.clock_timestamp() - started_at, "
+				  "eta = CASE WHEN $2 > 0 THEN (pg_catalog.clock_timestamp() - started_at) "
+				  "* ((100 - $2) / $2) END "
+				  "WHERE id = $1 AND status = 'running' "
+				  "RETURNING EXTRACT(epoch FROM elapsed)::pg_catalog.float8",
+				  5, types, values, nulls);
+	el = returned_elapsed();
+	if (!isfinite(el))
+		el = elapsed_s(run);
+	eta = progress > 0 ? el / progress * (100.0 - progress) : NAN;
 	btpg_notify_task(run->task_id, "running", progress, step_names[step], step, TOTAL_STEPS,
 					 message, el, eta, NULL);
 	end_txn();
@@ -210,6 +232,19 @@ task_progress(void *arg, BtStep step, int64_t done, int64_t total)
 }
 
 /*
+ * Run the task under the settings of the session that submitted it
+ * (search_path, TimeZone, ...: see btpg_apply_task_settings), so it computes
+ * what backtest_run computes in that session.  Called by read_task right
+ * after the row is read, before anything is parsed or loaded; the settings
+ * last for the worker's session (bookkeeping pins its own search_path).
+ */
+static void
+apply_task_context(const char *settings_json)
+{
+	btpg_apply_task_settings(settings_json);
+}
+
+/*
  * Read the task (as the extension owner, waiting on the launcher's row lock
  * until it has committed its claim) into run.  Returns false when there is
  * nothing to do (cancelled or otherwise no longer ours).
@@ -230,7 +265,7 @@ read_task(TaskRun *run, MemoryContext runcxt)
 				  "UPDATE backtest.tasks SET worker_pid = $2 WHERE id = $1 "
 				  "AND status = 'running' AND NOT cancel_requested "
 				  "RETURNING source::oid, query, symbol, strategy, params::text, start_ts, end_ts, "
-				  "grid::text",
+				  "grid::text, settings::text",
 				  2, types, values, NULL);
 	if (SPI_processed == 1)
 	{
@@ -250,6 +285,7 @@ read_task(TaskRun *run, MemoryContext runcxt)
 
 		tup = SPI_tuptable->vals[0];
 		td = SPI_tuptable->tupdesc;
+		apply_task_context(SPI_getvalue(tup, td, 9));
 		old = MemoryContextSwitchTo(runcxt);
 		memset(&run->spec, 0, sizeof(run->spec));
 		d = SPI_getbinval(tup, td, 1, &isnull);
@@ -293,8 +329,8 @@ read_task(TaskRun *run, MemoryContext runcxt)
 	else
 	{
 		/* cancelled while it was starting: finish the cancellation */
-		if (exec_as_owner(run, "UPDATE backtest.tasks SET status = 'cancelled', finished_at = pg_catalog.now(), "
-						  "elapsed = pg_catalog.now() - started_at, eta = NULL, worker_pid = NULL "
+		if (exec_as_owner(run, "UPDATE backtest.tasks SET status = 'cancelled', finished_at = pg_catalog.clock_timestamp(), "
+						  "elapsed = pg_catalog.clock_timestamp() - started_at, eta = NULL, worker_pid = NULL "
 						  "WHERE id = $1 AND status = 'running' RETURNING id",
 						  1, types, values, NULL) == SPI_OK_UPDATE_RETURNING && SPI_processed == 1)
 			btpg_notify_task(run->task_id, "cancelled", 0, NULL, 0, TOTAL_STEPS,
@@ -319,6 +355,30 @@ make_array(Datum *elems, bool *nulls, int64 n, Oid type)
 		return PointerGetDatum(construct_empty_array(type));
 	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, type,
 											  typlen, typbyval, typalign));
+}
+
+/*
+ * A 1-D array of n 8-byte values without nulls (float8 or timestamptz),
+ * built in one copy: the equity curve's arrays hold millions of elements,
+ * and construct_md_array's per-element loop cost more than the insert.
+ */
+static Datum
+make_array8(const void *data, int64 n, Oid type)
+{
+	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + (Size) n * 8;
+	ArrayType  *a;
+
+	if (n == 0)
+		return PointerGetDatum(construct_empty_array(type));
+	a = (ArrayType *) palloc_extended(nbytes, MCXT_ALLOC_HUGE);
+	SET_VARSIZE(a, nbytes);
+	a->ndim = 1;
+	a->dataoffset = 0;
+	a->elemtype = type;
+	ARR_DIMS(a)[0] = (int) n;
+	ARR_LBOUND(a)[0] = 1;
+	memcpy(ARR_DATA_PTR(a), data, (Size) n * 8);
+	return PointerGetDatum(a);
 }
 
 /*
@@ -413,11 +473,8 @@ save_results(TaskRun *run, const BtSeries *s, const BtResult *res, Oid owner)
 
 	/* the equity curve: one row of arrays (backtest.equity unnests it) */
 	{
-		Datum	   *ts = palloc(sizeof(Datum) * (n > 0 ? n : 1));
-		Datum	   *close = palloc(sizeof(Datum) * (n > 0 ? n : 1));
-		Datum	   *pos = palloc(sizeof(Datum) * (n > 0 ? n : 1));
-		Datum	   *eq = palloc(sizeof(Datum) * (n > 0 ? n : 1));
-		Datum	   *dd = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+		TimestampTz *ts = palloc_extended(sizeof(TimestampTz) * (n > 0 ? n : 1), MCXT_ALLOC_HUGE);
+		double	   *dd = palloc_extended(sizeof(double) * (n > 0 ? n : 1), MCXT_ALLOC_HUGE);
 		Datum		evalues[7];
 		Oid			etypes[7] = {INT8OID, REGROLEOID, 1185, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
 		FLOAT8ARRAYOID, FLOAT8ARRAYOID};
@@ -429,21 +486,19 @@ save_results(TaskRun *run, const BtSeries *s, const BtResult *res, Oid owner)
 
 			if (e > peak)
 				peak = e;
-			ts[i] = TimestampTzGetDatum(btpg_ts_from_engine(s->ts[i]));
-			close[i] = Float8GetDatum(s->close[i]);
-			pos[i] = Float8GetDatum(res->position[i]);
-			eq[i] = Float8GetDatum(e);
-			dd[i] = Float8GetDatum(peak > 0 ? (e / peak - 1.0) * 100.0 : 0.0);
+			ts[i] = btpg_ts_from_engine(s->ts[i]);
+			dd[i] = peak > 0 ? (e / peak - 1.0) * 100.0 : 0.0;
 		}
 		evalues[0] = Int64GetDatum(run->task_id);
 		evalues[1] = ObjectIdGetDatum(owner);
-		evalues[2] = make_array(ts, NULL, n, TIMESTAMPTZOID);
-		evalues[3] = make_array(close, NULL, n, FLOAT8OID);
-		evalues[4] = make_array(pos, NULL, n, FLOAT8OID);
-		evalues[5] = make_array(eq, NULL, n, FLOAT8OID);
-		evalues[6] = make_array(dd, NULL, n, FLOAT8OID);
-		exec_as_owner(run, "INSERT INTO backtest.equity_curves VALUES ($1, $2, $3, $4, $5, $6, $7)",
-					  7, etypes, evalues, NULL);
+		evalues[2] = make_array8(ts, n, TIMESTAMPTZOID);
+		evalues[3] = make_array8(s->close, n, FLOAT8OID);
+		evalues[4] = make_array8(res->position, n, FLOAT8OID);
+		evalues[5] = make_array8(res->equity, n, FLOAT8OID);
+		evalues[6] = make_array8(dd, n, FLOAT8OID);
+		btpg_exec_as_owner_generic(run->ext_owner,
+								   "INSERT INTO backtest.equity_curves VALUES ($1, $2, $3, $4, $5, $6, $7)",
+								   7, etypes, evalues, NULL);
 	}
 
 	/* completed, with the summary in the final event */
@@ -452,14 +507,19 @@ save_results(TaskRun *run, const BtSeries *s, const BtResult *res, Oid owner)
 		Datum		values[2];
 		char	   *msg = psprintf(INT64_FORMAT " bars, " INT64_FORMAT " trades", n, m->trades_count);
 		StringInfoData extra;
+		double		el;
 
 		values[0] = Int64GetDatum(run->task_id);
 		values[1] = CStringGetTextDatum(msg);
+		/* the real clock: after the inserts above, not at the transaction's start */
 		exec_as_owner(run, "UPDATE backtest.tasks SET status = 'completed', progress = 100, "
 					  "current_step = 'done', step_index = 5, message = $2, "
-					  "finished_at = pg_catalog.now(), elapsed = pg_catalog.now() - started_at, "
-					  "eta = '0', worker_pid = NULL WHERE id = $1",
+					  "finished_at = pg_catalog.clock_timestamp(), "
+					  "elapsed = pg_catalog.clock_timestamp() - started_at, "
+					  "eta = '0', worker_pid = NULL WHERE id = $1 "
+					  "RETURNING EXTRACT(epoch FROM elapsed)::pg_catalog.float8",
 					  2, types, values, NULL);
+		el = returned_elapsed();
 		initStringInfo(&extra);
 		appendStringInfoString(&extra, ", \"total_return\": ");
 		appendStringInfoString(&extra, isfinite(m->return_pct) ? psprintf("%.10g", m->return_pct) : "null");
@@ -469,7 +529,7 @@ save_results(TaskRun *run, const BtSeries *s, const BtResult *res, Oid owner)
 		appendStringInfoString(&extra, isfinite(m->max_drawdown_pct) ? psprintf("%.10g", m->max_drawdown_pct) : "null");
 		appendStringInfo(&extra, ", \"trades_count\": " INT64_FORMAT, m->trades_count);
 		btpg_notify_task(run->task_id, "completed", 100, "done", TOTAL_STEPS, TOTAL_STEPS,
-						 msg, elapsed_s(run), 0, extra.data);
+						 msg, isfinite(el) ? el : elapsed_s(run), 0, extra.data);
 	}
 	end_txn();
 }
@@ -482,6 +542,7 @@ finish_with_error(TaskRun *run, ErrorData *edata, bool cancelled)
 	Datum		values[3];
 	const char *status = cancelled ? "cancelled" : "failed";
 	StringInfoData extra;
+	double		el;
 
 	values[0] = Int64GetDatum(run->task_id);
 	values[1] = CStringGetTextDatum(status);
@@ -491,9 +552,12 @@ finish_with_error(TaskRun *run, ErrorData *edata, bool cancelled)
 	exec_as_owner(run, "UPDATE backtest.tasks SET status = $2, "
 				  "error = CASE WHEN $2 = 'failed' THEN $3 END, "
 				  "message = CASE WHEN $2 = 'cancelled' THEN $3 END, "
-				  "finished_at = pg_catalog.now(), elapsed = pg_catalog.now() - started_at, "
-				  "eta = NULL, worker_pid = NULL WHERE id = $1 AND status = 'running'",
+				  "finished_at = pg_catalog.clock_timestamp(), "
+				  "elapsed = pg_catalog.clock_timestamp() - started_at, "
+				  "eta = NULL, worker_pid = NULL WHERE id = $1 AND status = 'running' "
+				  "RETURNING EXTRACT(epoch FROM elapsed)::pg_catalog.float8",
 				  3, types, values, NULL);
+	el = returned_elapsed();
 	initStringInfo(&extra);
 	if (!cancelled)
 	{
@@ -505,7 +569,7 @@ finish_with_error(TaskRun *run, ErrorData *edata, bool cancelled)
 	}
 	btpg_notify_task(run->task_id, status, run->last_progress, step_names[run->step], run->step,
 					 TOTAL_STEPS, cancelled ? "cancelled while running" : NULL,
-					 elapsed_s(run), NAN, extra.data);
+					 isfinite(el) ? el : elapsed_s(run), NAN, extra.data);
 	end_txn();
 }
 
@@ -546,6 +610,7 @@ run_sweep(TaskRun *run, const BtSeries *s, Oid owner)
 			   from + cnt == n);
 	}
 	nrows = btpg_sweep_order(plan, metrics, &order);
+	report(run, 5, 85.0, NULL, true);
 
 	begin_txn("pg_backtest: saving sweep results");
 	MemoryContextSwitchTo(run->cxt);
@@ -609,14 +674,19 @@ run_sweep(TaskRun *run, const BtSeries *s, Oid owner)
 		char	   *msg = psprintf(INT64_FORMAT " combinations, " INT64_FORMAT " rows", n, nrows);
 		StringInfoData extra;
 		const BtMetrics *best = nrows > 0 ? &metrics[order[0]] : NULL;
+		double		el;
 
 		values[0] = Int64GetDatum(run->task_id);
 		values[1] = CStringGetTextDatum(msg);
+		/* the real clock: after the inserts above, not at the transaction's start */
 		exec_as_owner(run, "UPDATE backtest.tasks SET status = 'completed', progress = 100, "
 					  "current_step = 'done', step_index = 5, message = $2, "
-					  "finished_at = pg_catalog.now(), elapsed = pg_catalog.now() - started_at, "
-					  "eta = '0', worker_pid = NULL WHERE id = $1",
+					  "finished_at = pg_catalog.clock_timestamp(), "
+					  "elapsed = pg_catalog.clock_timestamp() - started_at, "
+					  "eta = '0', worker_pid = NULL WHERE id = $1 "
+					  "RETURNING EXTRACT(epoch FROM elapsed)::pg_catalog.float8",
 					  2, types, values, NULL);
+		el = returned_elapsed();
 		initStringInfo(&extra);
 		appendStringInfo(&extra, ", \"combinations\": " INT64_FORMAT, n);
 		if (best)
@@ -630,7 +700,7 @@ run_sweep(TaskRun *run, const BtSeries *s, Oid owner)
 			appendStringInfo(&extra, ", \"trades_count\": " INT64_FORMAT, best->trades_count);
 		}
 		btpg_notify_task(run->task_id, "completed", 100, "done", TOTAL_STEPS, TOTAL_STEPS,
-						 msg, elapsed_s(run), 0, extra.data);
+						 msg, isfinite(el) ? el : elapsed_s(run), 0, extra.data);
 	}
 	end_txn();
 	MemoryContextSwitchTo(old);

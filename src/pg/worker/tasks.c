@@ -2,13 +2,17 @@
  *
  * tasks.c
  *	  SQL functions of the task queue: backtest_submit, backtest_submit_query,
- *	  backtest_cancel, backtest_running_tasks; and helpers shared with the
- *	  launcher and the workers (extension owner/schema, NOTIFY payloads).
+ *	  backtest_cancel, backtest_delete, backtest_running_tasks; and helpers
+ *	  shared with the launcher and the workers (extension owner/schema,
+ *	  NOTIFY payloads, the submitter's settings a task runs under).
  *
  * Users have no write privilege on backtest.tasks: these functions write
  * the rows as the extension owner (SetUserIdAndSecContext, as pg_cron does)
  * after checking what the caller may do.  Reads that decide permissions run
- * as the caller, so row-level security applies.
+ * as the caller, so row-level security applies.  Every statement run here,
+ * as the owner or as the caller, runs with search_path pinned to
+ * pg_catalog, pg_temp (exec_pinned): a caller's own operators or functions
+ * first on its search_path must not decide which row a check reads.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -52,9 +56,52 @@
 PG_FUNCTION_INFO_V1(backtest_submit);
 PG_FUNCTION_INFO_V1(backtest_submit_query);
 PG_FUNCTION_INFO_V1(backtest_cancel);
+PG_FUNCTION_INFO_V1(backtest_delete);
 PG_FUNCTION_INFO_V1(backtest_running_tasks);
 
+/* pg_backtest.full_payloads: results, messages and errors in events */
+static bool btpg_full_payloads = false;
+
+/*
+ * The settings of the submitting session a task depends on, captured at
+ * submit in backtest.tasks.settings and applied by the worker before it
+ * touches the source: search_path (resolving the names of a query source),
+ * TimeZone (timestamp/date columns become timestamptz in the session time
+ * zone), DateStyle and IntervalStyle (how a query source's literals are
+ * read), and the sweep limit the submit check used.  ctx: the context the
+ * worker sets it in (max_combinations is superuser-only).
+ */
+static const struct
+{
+	const char *name;
+	GucContext	ctx;
+}			task_settings[] =
+{
+	{"search_path", PGC_USERSET},
+	{"TimeZone", PGC_USERSET},
+	{"DateStyle", PGC_USERSET},
+	{"IntervalStyle", PGC_USERSET},
+	{"pg_backtest.max_combinations", PGC_SUSET},
+};
+
 /* ---- helpers ------------------------------------------------------------ */
+
+/*
+ * btpg_tasks_define_gucs
+ *		Define the settings of the task queue's SQL surface; from _PG_init.
+ */
+void
+btpg_tasks_define_gucs(void)
+{
+	DefineCustomBoolVariable("pg_backtest.full_payloads",
+							 "Puts results, messages and errors in backtest_progress events.",
+							 "NOTIFY has no access control: any role may LISTEN and read every "
+							 "payload.  Off, an event carries only the task id, status, progress, "
+							 "step and timings, and clients read the rest from the task row "
+							 "(row-level security applies).  Turn it on only where every role "
+							 "that can connect may see every task.",
+							 &btpg_full_payloads, false, PGC_SUSET, 0, NULL, NULL, NULL);
+}
 
 /* The pg_extension row of pg_backtest, or NULL tuple (caller frees) */
 static HeapTuple
@@ -118,6 +165,70 @@ btpg_extension_schema(void)
 }
 
 /*
+ * Run one SQL statement with arguments with search_path pinned to
+ * pg_catalog, pg_temp for its duration, as role `as_user` (InvalidOid: as
+ * the current user, so row-level security applies).  Caller has SPI
+ * connected; returns the SPI code (errors on failure).
+ */
+static int
+exec_pinned_ex(Oid as_user, const char *sql, int nargs, Oid *types, Datum *values,
+			   const char *nulls, bool read_only, long count, bool generic);
+
+static int
+exec_pinned(Oid as_user, const char *sql, int nargs, Oid *types, Datum *values,
+			const char *nulls, bool read_only, long count)
+{
+	return exec_pinned_ex(as_user, sql, nargs, types, values, nulls, read_only, count, false);
+}
+
+/*
+ * btpg_exec_as_owner_generic
+ *		btpg_exec_as_owner with a generic plan: the parameters are read where
+ *		they are, not folded into the plan as constants (a copy of each), for
+ *		statements that pass very large values (the equity curve's arrays).
+ */
+int
+btpg_exec_as_owner_generic(Oid owner, const char *sql, int nargs, Oid *types, Datum *values,
+						   const char *nulls)
+{
+	return exec_pinned_ex(owner, sql, nargs, types, values, nulls, false, 0, true);
+}
+
+/* exec_pinned; generic: plan without looking at the parameters' values */
+static int
+exec_pinned_ex(Oid as_user, const char *sql, int nargs, Oid *types, Datum *values,
+			   const char *nulls, bool read_only, long count, bool generic)
+{
+	Oid			save_userid;
+	int			save_sec;
+	int			save_nestlevel;
+	int			rc;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	if (OidIsValid(as_user))
+		SetUserIdAndSecContext(as_user, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	if (generic)
+	{
+		SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		rc = SPI_execute_plan(plan, values, nulls, read_only, count);
+		SPI_freeplan(plan);
+	}
+	else
+		rc = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, count);
+	AtEOXact_GUC(true, save_nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	if (rc < 0)
+		elog(ERROR, "pg_backtest bookkeeping failed: %s", SPI_result_code_string(rc));
+	return rc;
+}
+
+/*
  * btpg_exec_as_owner
  *		Run one SQL statement with arguments as role `owner` (the extension
  *		owner), with search_path pinned to pg_catalog, pg_temp for its
@@ -131,22 +242,69 @@ int
 btpg_exec_as_owner(Oid owner, const char *sql, int nargs, Oid *types, Datum *values,
 				   const char *nulls)
 {
-	Oid			save_userid;
-	int			save_sec;
-	int			save_nestlevel;
-	int			rc;
+	return exec_pinned(owner, sql, nargs, types, values, nulls, false, 0);
+}
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
-	AtEOXact_GUC(true, save_nestlevel);
-	SetUserIdAndSecContext(save_userid, save_sec);
-	if (rc < 0)
-		elog(ERROR, "pg_backtest bookkeeping failed: %s", SPI_result_code_string(rc));
-	return rc;
+/*
+ * btpg_task_settings_json
+ *		The current values of the settings a task depends on (task_settings),
+ *		as a jsonb object, for backtest.tasks.settings.
+ */
+static Jsonb *
+btpg_task_settings_json(void)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int i = 0; i < lengthof(task_settings); i++)
+	{
+		const char *v = GetConfigOption(task_settings[i].name, true, false);
+
+		if (v == NULL)
+			continue;
+		if (buf.len > 1)
+			appendStringInfoString(&buf, ", ");
+		escape_json(&buf, task_settings[i].name);
+		appendStringInfoString(&buf, ": ");
+		escape_json(&buf, v);
+	}
+	appendStringInfoChar(&buf, '}');
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}
+
+/*
+ * btpg_apply_task_settings
+ *		In a task worker: set the submitter's settings recorded in the task
+ *		row (jsonb text; NULL for a task queued before 0.4.0), for the rest of
+ *		the session.  Only the settings of task_settings are applied, whatever
+ *		else the object holds.  Caller is in a transaction; a value the server
+ *		no longer accepts is an error (the task fails with it).
+ */
+void
+btpg_apply_task_settings(const char *settings_json)
+{
+	Jsonb	   *jb;
+
+	if (settings_json == NULL)
+		return;
+	jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(settings_json)));
+	for (int i = 0; i < lengthof(task_settings); i++)
+	{
+		JsonbValue	key;
+		JsonbValue *v;
+
+		key.type = jbvString;
+		key.val.string.val = (char *) task_settings[i].name;
+		key.val.string.len = strlen(task_settings[i].name);
+		v = findJsonbValueFromContainer(&jb->root, JB_FOBJECT, &key);
+		if (v == NULL || v->type != jbvString)
+			continue;
+		(void) set_config_option(task_settings[i].name,
+								 pnstrdup(v->val.string.val, v->val.string.len),
+								 task_settings[i].ctx, PGC_S_SESSION, GUC_ACTION_SET,
+								 true, ERROR, false);
+	}
 }
 
 /* Append "key": number or null to a JSON object being built */
@@ -174,10 +332,15 @@ json_str(StringInfo buf, const char *key, const char *s)
 /*
  * btpg_notify_task
  *		Queue a NOTIFY backtest_progress event for a task (sent when the
- *		current transaction commits).  extra_json, if given, is appended
- *		inside the object (", \"k\": v, ...").  Strings are escaped with
- *		PostgreSQL's JSON escaping; long messages are cut so the payload stays
- *		far below NOTIFY's 8000-byte limit.
+ *		current transaction commits).  NOTIFY has no access control, so by
+ *		default the payload carries only what says how far the task got: its
+ *		id, status, progress, step and timings; message and extra_json (the
+ *		results, the error) go into the payload only with the superuser-only
+ *		pg_backtest.full_payloads.  The task row, under row-level security,
+ *		is the source of truth.  extra_json, if given, is appended inside the
+ *		object (", \"k\": v, ...").  Strings are escaped with PostgreSQL's
+ *		JSON escaping; long messages are cut so the payload stays far below
+ *		NOTIFY's 8000-byte limit.
  */
 void
 btpg_notify_task(int64 task_id, const char *status, double progress,
@@ -186,21 +349,25 @@ btpg_notify_task(int64 task_id, const char *status, double progress,
 				 const char *extra_json)
 {
 	StringInfoData buf;
-	char	   *msg = NULL;
 
-	if (message)
-		msg = pnstrdup(message, pg_mbcliplen(message, strlen(message), 1000));
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"task_id\": " INT64_FORMAT, task_id);
 	json_str(&buf, "status", status);
 	json_num(&buf, "progress", progress);
 	json_str(&buf, "current_step", step);
 	appendStringInfo(&buf, ", \"step_index\": %d, \"total_steps\": %d", step_index, total_steps);
-	json_str(&buf, "message", msg);
 	json_num(&buf, "elapsed_s", elapsed_s);
 	json_num(&buf, "eta_s", eta_s);
-	if (extra_json)
-		appendStringInfoString(&buf, extra_json);
+	if (btpg_full_payloads)
+	{
+		char	   *msg = NULL;
+
+		if (message)
+			msg = pnstrdup(message, pg_mbcliplen(message, strlen(message), 1000));
+		json_str(&buf, "message", msg);
+		if (extra_json)
+			appendStringInfoString(&buf, extra_json);
+	}
 	appendStringInfoChar(&buf, '}');
 	Async_Notify(BTPG_CHANNEL, buf.data);
 }
@@ -266,10 +433,10 @@ btpg_insert_task(Oid relid, const char *query, const char *symbol, const char *s
 				 TimestampTz end_ts, Jsonb *grid)
 {
 	Oid			caller = GetUserId();
-	Oid			argtypes[10] = {REGCLASSOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID,
-		TIMESTAMPTZOID, TIMESTAMPTZOID, REGROLEOID, TEXTOID, JSONBOID};
-	Datum		values[10];
-	char		nulls[10];
+	Oid			argtypes[11] = {REGCLASSOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID,
+		TIMESTAMPTZOID, TIMESTAMPTZOID, REGROLEOID, TEXTOID, JSONBOID, JSONBOID};
+	Datum		values[11];
+	char		nulls[11];
 	const char *sql;
 	int64		id;
 	bool		isnull;
@@ -298,13 +465,16 @@ btpg_insert_task(Oid relid, const char *query, const char *symbol, const char *s
 	values[9] = grid ? JsonbPGetDatum(grid) : (Datum) 0;
 	if (!grid)
 		nulls[9] = 'n';
+	/* the worker runs the task under the settings of this session */
+	values[10] = JsonbPGetDatum(btpg_task_settings_json());
 
 	sql = "INSERT INTO backtest.tasks (source, query, symbol, strategy, params, start_ts, end_ts, "
-		"owner, kind, grid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
+		"owner, kind, grid, settings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+		"RETURNING id";
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (btpg_exec_as_owner(btpg_extension_owner(), sql, 10, argtypes, values, nulls) !=
+	if (btpg_exec_as_owner(btpg_extension_owner(), sql, 11, argtypes, values, nulls) !=
 		SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not insert the task");
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -409,7 +579,7 @@ may_manage(Oid owner)
 		(OidIsValid(admin) && has_privs_of_role(GetUserId(), admin));
 }
 
-/* Run an UPDATE on one task as the extension owner; returns rows updated */
+/* Run an UPDATE or DELETE on one task as the extension owner; returns rows changed */
 static uint64
 update_task_as_owner(const char *sql, int64 task_id)
 {
@@ -421,6 +591,44 @@ update_task_as_owner(const char *sql, int64 task_id)
 }
 
 /*
+ * Look up a task the caller wants to act on (`what`: "cancel", "delete"):
+ * read as the caller, so row-level security hides other roles' tasks, with
+ * search_path pinned and the operator qualified, so no function of the
+ * caller's takes part in choosing the row; then check the caller may manage
+ * it.  Returns the status (palloc'd).  Caller has SPI connected.
+ */
+static char *
+lookup_task_to_manage(int64 task_id, const char *what)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(task_id)};
+	Oid			owner;
+	int64		found_id;
+	bool		isnull;
+
+	(void) exec_pinned(InvalidOid,
+					   "SELECT t.owner::pg_catalog.oid, t.status, t.id FROM backtest.tasks t "
+					   "WHERE t.id OPERATOR(pg_catalog.=) $1",
+					   1, argtypes, values, NULL, true, 2);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("task " INT64_FORMAT " does not exist", task_id),
+				 errhint("Only your own tasks are visible to you.")));
+	found_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	if (SPI_processed != 1 || found_id != task_id)
+		elog(ERROR, "task lookup returned the wrong row");
+	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (!may_manage(owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s task " INT64_FORMAT, what, task_id),
+				 errhint("Only the task's owner, a superuser or a member of backtest_admin can %s it.",
+						 what)));
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+}
+
+/*
  * backtest_cancel(task_id bigint) returns boolean
  *		Cancel a pending task at once, or ask a running one to stop; false
  *		when the task had already finished.
@@ -429,31 +637,14 @@ Datum
 backtest_cancel(PG_FUNCTION_ARGS)
 {
 	int64		task_id = PG_GETARG_INT64(0);
-	Oid			argtypes[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(task_id)};
-	Oid			owner;
-	bool		isnull;
 	bool		result = false;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	/* as the caller: row-level security hides other roles' tasks */
-	if (SPI_execute_with_args("SELECT owner::oid FROM backtest.tasks WHERE id = $1",
-							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the task");
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("task " INT64_FORMAT " does not exist", task_id),
-				 errhint("Only your own tasks are visible to you.")));
-	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (!may_manage(owner))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to cancel task " INT64_FORMAT, task_id),
-				 errhint("Only the task's owner, a superuser or a member of backtest_admin can cancel it.")));
+	(void) lookup_task_to_manage(task_id, "cancel");
 
-	if (update_task_as_owner("UPDATE backtest.tasks SET status = 'cancelled', finished_at = now(), "
+	if (update_task_as_owner("UPDATE backtest.tasks SET status = 'cancelled', "
+							 "finished_at = pg_catalog.clock_timestamp(), "
 							 "message = 'cancelled before it started', eta = NULL "
 							 "WHERE id = $1 AND status = 'pending'", task_id) > 0)
 	{
@@ -470,6 +661,33 @@ backtest_cancel(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	PG_RETURN_BOOL(result);
+}
+
+/*
+ * backtest_delete(task_id bigint) returns void
+ *		Delete a finished task with its results (owner, superuser or a member
+ *		of backtest_admin); an error for a task that is pending or running.
+ */
+Datum
+backtest_delete(PG_FUNCTION_ARGS)
+{
+	int64		task_id = PG_GETARG_INT64(0);
+	char	   *status;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	status = lookup_task_to_manage(task_id, "delete");
+	if (strcmp(status, "pending") == 0 || strcmp(status, "running") == 0 ||
+		update_task_as_owner("DELETE FROM backtest.tasks WHERE id = $1 "
+							 "AND status IN ('completed', 'failed', 'cancelled')", task_id) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("task " INT64_FORMAT " is %s, and only a finished task can be deleted",
+						task_id, status),
+				 errhint("Cancel it with backtest_cancel(" INT64_FORMAT "), then delete it once its status is cancelled.",
+						 task_id)));
+	SPI_finish();
+	PG_RETURN_VOID();
 }
 
 /*

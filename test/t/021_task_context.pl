@@ -1,0 +1,111 @@
+# A queued task computes what backtest_run computes in the submitting
+# session: it runs under the submitter's search_path, TimeZone and DateStyle
+# (0.3.0 ran it under the worker's defaults: "relation kl does not exist",
+# another table, or start_ts hours away), and a sweep runs under the
+# max_combinations its submit was checked with.  max_combinations and
+# sweep_cache_size are superuser-only.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('context');
+$node->init;
+$node->append_conf(
+	'postgresql.conf', q{
+shared_preload_libraries = 'pg_cron,pg_backtest'
+cron.database_name = 'postgres'
+pg_backtest.max_concurrent = 2
+max_worker_processes = 16
+pg_backtest.max_combinations = 4
+});
+$node->start;
+
+# data.kl: timestamp (without time zone) bars; public.kl: other prices, so
+# reading the wrong one shows
+$node->safe_psql(
+	'postgres', q{
+CREATE EXTENSION pg_backtest;
+CREATE ROLE trader LOGIN;
+CREATE SCHEMA data;
+GRANT USAGE ON SCHEMA data TO trader;
+CREATE TABLE data.kl AS
+SELECT 'A'::text AS symbol, timestamp '2020-01-01 00:00' + i * interval '1 hour' AS ts,
+       c AS open, c + 1 AS high, c - 1 AS low, c AS close, 1000.0::float8 AS volume
+FROM (SELECT i, 100 + 10 * sin(i / 15.0) + i * 0.01 AS c FROM generate_series(0, 799) i) s;
+CREATE TABLE public.kl AS
+SELECT symbol, ts, open * 2 AS open, high * 2 AS high, low * 2 AS low, close * 2 + sin(extract(epoch FROM ts) / 7000) AS close, volume
+FROM data.kl;
+GRANT SELECT ON data.kl, public.kl TO trader;
+});
+
+sub wait_done
+{
+	my ($id) = @_;
+	$node->poll_query_until('postgres',
+		"SELECT status IN ('completed', 'failed', 'cancelled') FROM backtest.tasks WHERE id = $id")
+	  or die "task $id did not finish";
+	return $node->safe_psql('postgres',
+		"SELECT status || coalesce(': ' || error, '') FROM backtest.tasks WHERE id = $id");
+}
+
+my $session = q{SET search_path = data, public; SET TimeZone = 'Asia/Hong_Kong'; SET DateStyle = 'SQL, DMY';};
+my $cols = 'start_ts, end_ts, bars, trades_count, round(return_pct::numeric, 8)';
+
+# in one session: backtest_run, then the same submitted (query and table sources)
+my $out = $node->safe_psql(
+	'postgres', qq{
+$session
+SELECT $cols FROM public.backtest_run_query('SELECT * FROM kl WHERE ts >= ''02/01/2020'' ORDER BY ts', 'sma_cross');
+SELECT $cols FROM public.backtest_run('kl', 'A', 'sma_cross', '{}', '2020-01-03 00:00', '2020-01-30 00:00');
+SELECT public.backtest_submit_query('SELECT * FROM kl WHERE ts >= ''02/01/2020'' ORDER BY ts', 'sma_cross');
+SELECT public.backtest_submit('kl', 'A', 'sma_cross', '{}', '2020-01-03 00:00', '2020-01-30 00:00');
+}, extra_params => [ '-U', 'trader' ]);
+my ($run_q, $run_t, $qid, $tid) = split /\n/, $out;
+is(wait_done($qid), 'completed', 'the query-source task completes (kl is data.kl on the submitter\'s search_path)');
+is(wait_done($tid), 'completed', 'the table-source task completes');
+
+# read the stored results in the same session settings, to compare like with like
+my $stored = $node->safe_psql(
+	'postgres', qq{
+$session
+SELECT $cols FROM backtest.results WHERE task_id = $qid;
+SELECT $cols FROM backtest.results WHERE task_id = $tid;
+}, extra_params => [ '-U', 'trader' ]);
+my ($got_q, $got_t) = split /\n/, $stored;
+is($got_q, $run_q, 'query source: the task stores what backtest_run gives in the session (search_path, TimeZone, DateStyle)');
+is($got_t, $run_t, 'table source: the task stores what backtest_run gives in the session (TimeZone)');
+like($run_q, qr/^02\/01\/2020 00:00:00 HKT\|/, 'the query read from 2 January (DMY), Hong Kong time');
+is( $node->safe_psql('postgres',
+		"SELECT settings->>'search_path' || ' / ' || (settings->>'TimeZone') || ' / ' || (settings->>'DateStyle') FROM backtest.tasks WHERE id = $qid"),
+	'data, public / Asia/Hong_Kong / SQL, DMY',
+	'the task row records the settings it ran under');
+
+# --- defect 6: limits --------------------------------------------------------
+
+my ($rc, $o, $err) = $node->psql('postgres', 'SET pg_backtest.max_combinations = 10000000',
+	extra_params => [ '-U', 'trader' ]);
+like($err, qr/permission denied to set parameter "pg_backtest.max_combinations"/,
+	'an ordinary role cannot lift max_combinations');
+($rc, $o, $err) = $node->psql('postgres', 'SET pg_backtest.sweep_cache_size = \'10GB\'',
+	extra_params => [ '-U', 'trader' ]);
+like($err, qr/permission denied to set parameter "pg_backtest.sweep_cache_size"/,
+	'an ordinary role cannot change sweep_cache_size');
+($rc, $o, $err) = $node->psql('postgres',
+	q{SELECT backtest_submit_sweep('kl', 'A', 'sma_cross', '{"fast": [3, 5, 7], "slow": [20, 30]}')},
+	extra_params => [ '-U', 'trader' ]);
+like($err, qr/the grid has 6 combinations, more than pg_backtest.max_combinations \(4\)/,
+	'the server\'s limit applies at submit');
+
+# a superuser raises it for the session: the worker applies the same value
+my $sid = $node->safe_psql('postgres', q{
+SET pg_backtest.max_combinations = 6;
+SELECT backtest_submit_sweep('kl', 'A', 'sma_cross', '{"fast": [3, 5, 7], "slow": [20, 30]}');});
+is(wait_done($sid), 'completed', 'a sweep the submit accepted under a raised limit completes in the worker');
+is($node->safe_psql('postgres', "SELECT count(*) FROM backtest.sweep_results WHERE task_id = $sid"),
+	'6', 'with all its rows');
+
+$node->stop;
+done_testing();
