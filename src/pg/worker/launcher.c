@@ -221,22 +221,18 @@ free_stale_entries(void)
 }
 
 /*
- * Start a dispatcher for each requested database that has none, at most
- * max_concurrent + 1 at once (each takes a background worker slot; those
- * of idle databases exit at once).  A database whose dispatcher just
- * stopped is started again after naptime at the earliest.
+ * Start a dispatcher for each requested database that has none (each takes
+ * a background worker slot; those of idle databases exit at once).  No cap:
+ * a database without a dispatcher could not compete for the cluster-wide
+ * slots.  A database whose dispatcher just stopped is started again after
+ * naptime at the earliest.
  */
 static void
 start_dispatchers(MemoryContext longlived)
 {
-	int			alive = 0;
-	int			cap = Max(2, btpg_max_concurrent + 1);
 	TimestampTz now = GetCurrentTimestamp();
 
 	for (int i = 0; i < BTPG_MAX_DBS; i++)
-		alive += handles[i] != NULL;
-
-	for (int i = 0; i < BTPG_MAX_DBS && alive < cap; i++)
 	{
 		BtDb	   *db = &btpg_shared->dbs[i];
 		Oid			dbid;
@@ -286,7 +282,6 @@ start_dispatchers(MemoryContext longlived)
 		handles[i] = handle;
 		handle_db[i] = dbid;
 		last_start[i] = now;
-		alive++;
 	}
 }
 
