@@ -207,7 +207,7 @@ my @errs = (slurp_file($node->logfile) =~ /ERROR: .*\n.*?CONTEXT:.*dispatcher|ER
 ok(@errs <= 1, 'no error loop after DROP EXTENSION');
 is(launcher_pid(), $launcher, 'the launcher lives on');
 
-setup_db('db_a');
+$node->safe_psql('db_a', 'CREATE EXTENSION pg_backtest');
 $id = $node->safe_psql('db_a', q{SELECT backtest_submit('k', 'A', 'sma_cross')});
 wait_done('db_a');
 is($node->safe_psql('db_a', "SELECT status FROM backtest.tasks WHERE id = $id"),
