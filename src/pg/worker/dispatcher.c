@@ -313,8 +313,10 @@ reap_workers(void)
 			Oid			owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 			char	   *cause = role_problem(owner);
 
-			if (strcmp(status, "pending") == 0 && attempts == handle_attempts[i])
+			if (strcmp(status, "pending") == 0 && attempts == handle_attempts[i] &&
+				task_lock_free(task_id))
 			{
+				/* (a lock held: a worker of a previous dispatcher is claiming it) */
 				/* never claimed: count the failed start as an attempt */
 				if (cause)
 					fail_task(task_id, cause);
