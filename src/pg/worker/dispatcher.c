@@ -487,6 +487,7 @@ launch_one(MemoryContext longlived)
 	start.task_id = task_id;
 	start.dbid = MyDatabaseId;
 	start.owner = owner;
+	start.launched_at = GetCurrentTimestamp();
 	memcpy(worker.bgw_extra, &start, sizeof(start));
 
 	old = MemoryContextSwitchTo(longlived);

@@ -348,7 +348,8 @@ btpg_wake_oldest_dispatcher(Oid except_db)
 /*
  * btpg_release_slot
  *		Free slot `slot` if process `pid` holds it (a worker's exit, or a
- *		dispatcher freeing the slot of a worker that never started, pid 0),
+ *		dispatcher freeing its own reservation for a worker that never
+ *		started, pid 0),
  *		and wake the dispatcher that is next in line for it.
  */
 void
@@ -360,7 +361,8 @@ btpg_release_slot(int slot, pid_t pid)
 		return;
 	s = &btpg_shared->slots[slot];
 	LWLockAcquire(btpg_shared->lock, LW_EXCLUSIVE);
-	if (s->in_use && s->pid == pid)
+	/* pid 0: only the reservation this dispatcher made (not another's) */
+	if (s->in_use && s->pid == pid && (pid != 0 || s->dispatcher_pid == MyProcPid))
 	{
 		s->in_use = false;
 		s->pid = 0;

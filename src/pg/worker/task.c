@@ -60,6 +60,7 @@ typedef struct TaskRun
 	int64		task_id;
 	int			slot;
 	Oid			ext_owner;
+	TimestampTz launched_at;	/* when the dispatcher started this worker */
 	TimestampTz started;
 	TimestampTz last_report;
 	double		last_progress;
@@ -219,24 +220,26 @@ task_progress(void *arg, BtStep step, int64_t done, int64_t total)
 static bool
 read_task(TaskRun *run, MemoryContext runcxt)
 {
-	Oid			types[2] = {INT8OID, INT4OID};
-	Datum		values[2] = {Int64GetDatum(run->task_id), Int32GetDatum(MyProcPid)};
+	Oid			types[3] = {INT8OID, INT4OID, TIMESTAMPTZOID};
+	Datum		values[3] = {Int64GetDatum(run->task_id), Int32GetDatum(MyProcPid),
+	TimestampTzGetDatum(run->launched_at)};
 	HeapTuple	tup;
 	TupleDesc	td;
 	bool		isnull;
 	bool		ok = false;
 	MemoryContext old;
 
+	/* started_at is when the dispatcher started us: in queue order */
 	begin_txn("pg_backtest: claiming the task");
 	exec_as_owner(run,
 				  "UPDATE backtest.tasks SET status = 'running', attempts = attempts + 1, "
-				  "started_at = pg_catalog.now(), finished_at = NULL, progress = 0, "
+				  "started_at = $3, finished_at = NULL, progress = 0, "
 				  "current_step = 'starting', step_index = 0, message = NULL, error = NULL, "
 				  "elapsed = '0', eta = NULL, retry_at = NULL, worker_pid = $2 "
 				  "WHERE id OPERATOR(pg_catalog.=) $1 AND status = 'pending' AND NOT cancel_requested "
 				  "RETURNING source::oid, query, symbol, strategy, params::text, start_ts, end_ts, "
 				  "grid::text",
-				  2, types, values, NULL);
+				  3, types, values, NULL);
 	if (SPI_processed == 1)
 	{
 		char	   *strategy;
@@ -758,6 +761,7 @@ btpg_task_main(Datum main_arg)
 	run.task_id = start.task_id;
 	run.slot = my_slot;
 	run.started = GetCurrentTimestamp();
+	run.launched_at = start.launched_at;
 	run.last_progress = -100;
 
 	btpg_test_delay_point("worker_start");

@@ -110,6 +110,7 @@ typedef struct BtTaskStart
 	int64		task_id;
 	Oid			dbid;
 	Oid			owner;
+	TimestampTz launched_at;	/* when the dispatcher started the worker: started_at */
 } BtTaskStart;
 
 /* Helpers shared by the launcher, the workers and the SQL functions (tasks.c) */
