@@ -24,9 +24,29 @@ DATA_built += sql/$(EXTENSION)--$(BASE_VERSION).sql
 endif
 DATA        = $(UPGRADES)
 
-# Regression tests: every sql/*.sql that is not an install or upgrade script
-REGRESS     = $(sort $(filter-out $(EXTENSION) $(EXTENSION)--% nopreload,$(basename $(notdir $(wildcard sql/*.sql)))))
-REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
+# ---- regression tests (pg_regress) ------------------------------------------
+# pg_regress's own layout, as contrib modules and pg_cron have it: inputs
+# sql/<test>.sql, expected outputs expected/<test>.out, and REGRESS every
+# sql/*.sql that is not an install or upgrade script.  They need pg_backtest
+# and pg_cron preloaded, so `make installcheck` does not use a running
+# server: pg_regress initdbs a temporary instance with the installed binaries
+# (tmp_check/preload, configured by test/pg_backtest.conf) and removes it
+# afterwards.  `make installcheck-nopreload` runs test/nopreload (CREATE
+# EXTENSION and backtest_run without preloading) on a temporary instance of
+# its own, tmp_check/nopreload.  initdb refuses to run as root: as root,
+# pg_regress runs as REGRESS_USER (postgres), which must be able to read the
+# tree, and writes its results under tmp_check/ instead of the top directory.
+REGRESS     = $(sort $(filter-out $(EXTENSION) $(EXTENSION)--%,$(basename $(notdir $(wildcard sql/*.sql)))))
+REGRESS_USER ?= postgres
+ifeq ($(shell id -u),0)
+regress_as  = runuser -u $(REGRESS_USER) --
+regress_out = tmp_check
+else
+regress_out = .
+endif
+REGRESS_OPTS = --inputdir=. --outputdir=$(regress_out) --load-extension=$(EXTENSION) \
+	--temp-instance=tmp_check/preload --temp-config=test/pg_backtest.conf
+REGRESS_PREP = regress-prep
 
 EXTRA_CLEAN = $(DATA_built) test/unit/run_unit_tests test/bench/bench_engine test/bench/bench_queue test/fuzz/fuzz_engine test/cli/test_progress $(CLI)
 
@@ -39,6 +59,32 @@ PG_CFLAGS  += -std=gnu99
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# as root, pg_regress (and so the temporary instances) run as REGRESS_USER:
+# PGXS's pg_regress_installcheck (Makefile.global) with the command prefixed
+ifneq ($(regress_as),)
+pg_regress_installcheck = \
+	echo "+++ regress install-check as $(REGRESS_USER) +++" && \
+	$(regress_as) $(top_builddir)/src/test/regress/pg_regress \
+	--inputdir=$(srcdir) \
+	--bindir='$(bindir)' \
+	$(pg_regress_locale_flags) $(EXTRA_REGRESS_OPTS)
+endif
+
+.PHONY: regress-prep installcheck-nopreload
+regress-prep:
+	@mkdir -p tmp_check
+ifneq ($(regress_as),)
+	@chown -R $(REGRESS_USER): tmp_check
+	@$(regress_as) test -r test/pg_backtest.conf -a -r expected/backtest.out || \
+		{ echo "installcheck: as root pg_regress runs as $(REGRESS_USER), who cannot read $(CURDIR)" >&2; exit 1; }
+endif
+
+installcheck-nopreload: regress-prep
+	@rm -rf tmp_check/nopreload
+	$(regress_as) mkdir tmp_check/nopreload
+	$(pg_regress_installcheck) --inputdir=test/nopreload --outputdir=tmp_check/nopreload \
+		--load-extension=$(EXTENSION) --temp-instance=tmp_check/nopreload/instance nopreload
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql $(UPGRADES) $(EXTENSION).control
 	cat sql/$(EXTENSION).sql $(UPGRADES) > $@
@@ -53,14 +99,17 @@ UNIT_CC      ?= cc
 UNIT_CFLAGS  ?= -std=c99 -O2 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L
 UNIT_SRCS    = $(sort $(wildcard test/unit/*.c))
 
-test/unit/run_unit_tests: $(ENGINE_SRCS) $(UNIT_SRCS) src/engine/bt_engine.h test/unit/unit.h
+# every engine header: a changed struct must rebuild the test binaries
+ENGINE_HDRS  = $(wildcard src/engine/*.h)
+
+test/unit/run_unit_tests: $(ENGINE_SRCS) $(UNIT_SRCS) $(ENGINE_HDRS) test/unit/unit.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc/engine -Itest/unit -o $@ $(ENGINE_SRCS) $(UNIT_SRCS) -lm
 
 .PHONY: unittest bench
 unittest: test/unit/run_unit_tests
 	test/unit/run_unit_tests test/data
 
-test/bench/bench_engine: $(ENGINE_SRCS) test/bench/bench_engine.c src/engine/bt_engine.h
+test/bench/bench_engine: $(ENGINE_SRCS) test/bench/bench_engine.c $(ENGINE_HDRS)
 	$(UNIT_CC) -std=c99 -O2 -D_POSIX_C_SOURCE=200809L -Isrc/engine -o $@ $(ENGINE_SRCS) test/bench/bench_engine.c -lm
 
 bench: test/bench/bench_engine
@@ -76,7 +125,7 @@ bench-queue:
 
 # ---- fuzzing the engine (clang's libFuzzer with ASan and UBSan) -----------
 FUZZ_SECONDS ?= 30
-test/fuzz/fuzz_engine: $(ENGINE_SRCS) test/fuzz/fuzz_engine.c src/engine/bt_engine.h
+test/fuzz/fuzz_engine: $(ENGINE_SRCS) test/fuzz/fuzz_engine.c $(ENGINE_HDRS)
 	clang -std=c99 -g -O1 -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -Isrc/engine -o $@ $(ENGINE_SRCS) test/fuzz/fuzz_engine.c -lm
 

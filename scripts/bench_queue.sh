@@ -6,8 +6,13 @@
 # 10 tasks and after all of them.  Prints figures; asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PG_CONFIG=${PG_CONFIG:-pg_config}
-make -s test/bench/bench_queue
+# PG_CONFIG, else pg_config on PATH, else Debian's PostgreSQL 15
+if [[ -z "${PG_CONFIG:-}" ]]; then
+	PG_CONFIG=$(command -v pg_config || echo /usr/lib/postgresql/15/bin/pg_config)
+fi
+export PG_CONFIG
+export PATH=$("$PG_CONFIG" --bindir):$PATH
+make -s PG_CONFIG="$PG_CONFIG" test/bench/bench_queue
 if [[ "${1:-}" == "--inner" ]]; then
 	psql -X -q -v ON_ERROR_STOP=1 -d postgres <<'SQL'
 CREATE EXTENSION pg_backtest;
@@ -20,5 +25,6 @@ SQL
 	PGDATABASE=postgres test/bench/bench_queue tiny T "${QUEUE_N:-200}" "${QUEUE_M:-1000}"
 	exit 0
 fi
-pg_virtualenv -t -c "-p ${BENCH_PORT:-$((20000 + RANDOM % 20000))}" \
+pg_virtualenv -v "$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')" \
+	-t -c "-p ${BENCH_PORT:-$((20000 + RANDOM % 20000))}" \
 	-o shared_preload_libraries=pg_backtest -o max_worker_processes=16 "$0" --inner
