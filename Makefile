@@ -76,7 +76,7 @@ regress-prep:
 	@mkdir -p tmp_check
 ifneq ($(regress_as),)
 	@chown -R $(REGRESS_USER): tmp_check
-	@$(regress_as) test -r test/pg_backtest.conf -a -r expected/backtest.out || \
+	@$(regress_as) test -r $(CURDIR)/test/pg_backtest.conf -a -r $(CURDIR)/expected/backtest.out || \
 		{ echo "installcheck: as root pg_regress runs as $(REGRESS_USER), who cannot read $(CURDIR)" >&2; exit 1; }
 endif
 

@@ -71,7 +71,7 @@ echo "== regression tests (pg_regress: make installcheck, temporary instance wit
 # As root pg_regress runs as the postgres OS user (initdb refuses root), who
 # must read the tree: otherwise run from a copy it can read.
 rtree=.
-if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -r test/pg_backtest.conf 2>/dev/null; then
+if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -r "$PWD/test/pg_backtest.conf" 2>/dev/null; then
   rtree=$(mktemp -d "${TMPDIR:-/tmp}/pg_backtest_regress.XXXXXX")
   chmod 755 "$rtree"
   cp -R Makefile pg_backtest.control sql expected test "$rtree"/
