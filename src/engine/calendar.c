@@ -218,6 +218,46 @@ bt_trading_day(int64_t ts, int64_t day_start)
 }
 
 /*
+ * Count the minute marks m * 1 min + k days in (a, b] per minute of the day
+ * m: *base gets the whole days (every minute once a day), cut[] (a difference
+ * array) the rest
+ */
+static void
+add_marks(int64_t a, int64_t b, int64_t *base, int64_t *cut)
+{
+	int64_t		days = (b - a) / BT_USECS_PER_DAY;
+	int64_t		tod,
+				m0,
+				m1;
+
+	*base += days;
+	a += days * BT_USECS_PER_DAY;
+	if (a == b)
+		return;
+	/* (a, b] is shorter than a day: minutes m0..m1 after a's midnight */
+	tod = a - bt_day_of(a) * BT_USECS_PER_DAY;
+	m0 = tod / USECS_PER_MIN + 1;
+	m1 = (tod + (b - a)) / USECS_PER_MIN;
+	if (m0 > m1)
+		return;
+	/* m0 <= 1440, m1 < 2880 and m1 - m0 < 1440: at most one wrap */
+	if (m0 >= MINS_PER_DAY)
+	{
+		m0 -= MINS_PER_DAY;
+		m1 -= MINS_PER_DAY;
+	}
+	cut[m0]++;
+	if (m1 < MINS_PER_DAY)
+		cut[m1 + 1]--;
+	else
+	{
+		cut[MINS_PER_DAY]--;
+		cut[0]++;
+		cut[m1 - MINS_PER_DAY + 1]--;
+	}
+}
+
+/*
  * bt_infer_day_start
  *		Where the market's trading day starts, in usecs after UTC midnight,
  *		in [-12 h, 12 h): a whole minute at which the fewest sessions are cut.
@@ -227,12 +267,14 @@ bt_trading_day(int64_t ts, int64_t day_start)
  * at minute b cuts the pair when some b + k days lies in (earlier, later].
  * The score of b is the number of in-session pairs it cuts; cutting a gap
  * (overnight, the weekend, a lunch break, a maintenance hour) costs nothing,
- * nor does cutting a pair a day or more apart (every boundary does).
+ * nor does cutting a pair a day or more apart (every boundary does).  The
+ * pairs of a run of in-session bars from t0 to t1 cover (t0, t1] once, so
+ * the scores are counted per run, not per pair.
  *
  *	- An exchange session (US, HK): midnight UTC lies in the overnight gap,
  *	  score 0: midnight.
  *	- US extended hours in winter UTC (09:00-01:00): midnight cuts every
- *	  session, 01:00 none: 01:00.
+ *	  session, the minute after its last bar none.
  *	- 24/5 FX, Sunday 22:00 to Friday 22:00 UTC: every minute cuts the
  *	  weekdays' continuous trading, but 22:00 cuts 4 pairs a week (the
  *	  weekend gap absorbs the fifth) where any other minute cuts 5: 22:00.
@@ -249,57 +291,34 @@ int64_t
 bt_infer_day_start(const int64_t *ts, int64_t n)
 {
 	int64_t		cut[MINS_PER_DAY + 1];	/* difference array of the scores */
-	int64_t		score,
+	int64_t		base = 0,
+				score,
 				best_score,
-				midnight;
+				midnight,
+				lim,
+				run = 0;		/* first bar of the current run */
 	int			best = 0;
 	double		median;
-	int64_t		tod;			/* time of day of ts[i - 1] */
 
 	if (n < 3)
 		return 0;
 	median = median_spacing(ts, n);
 	if (median >= (double) BT_USECS_PER_DAY)
 		return 0;
+	/* in session: spacing < lim */
+	lim = 2 * (int64_t) median < BT_USECS_PER_DAY ? 2 * (int64_t) median : BT_USECS_PER_DAY;
 	memset(cut, 0, sizeof(cut));
-	tod = ts[0] - bt_day_of(ts[0]) * BT_USECS_PER_DAY;
 	for (int64_t i = 1; i < n; i++)
-	{
-		int64_t		g = ts[i] - ts[i - 1];
-
-		if ((double) g < 2.0 * median && g < BT_USECS_PER_DAY)
+		if (ts[i] - ts[i - 1] >= lim)
 		{
-			/* minutes m with m * 1 min in (tod, tod + g], possibly past 24 h */
-			int64_t		m0 = tod / USECS_PER_MIN + 1,
-						m1 = (tod + g) / USECS_PER_MIN;
-
-			if (m0 <= m1)
-			{
-				/* m0 <= 1440, m1 < 2880 and m1 - m0 < 1440: at most one wrap */
-				if (m0 >= MINS_PER_DAY)
-				{
-					m0 -= MINS_PER_DAY;
-					m1 -= MINS_PER_DAY;
-				}
-				cut[m0]++;
-				if (m1 < MINS_PER_DAY)
-					cut[m1 + 1]--;
-				else
-				{
-					cut[MINS_PER_DAY]--;
-					cut[0]++;
-					cut[m1 - MINS_PER_DAY + 1]--;
-				}
-			}
-			tod += g;
+			if (run < i - 1)
+				add_marks(ts[run], ts[i - 1], &base, cut);
+			run = i;
 		}
-		else
-			tod = ts[i] - bt_day_of(ts[i]) * BT_USECS_PER_DAY;
-		if (tod >= BT_USECS_PER_DAY)
-			tod -= BT_USECS_PER_DAY;
-	}
+	if (run < n - 1)
+		add_marks(ts[run], ts[n - 1], &base, cut);
 	/* prefix sums: cut[m] becomes the score of minute m */
-	score = 0;
+	score = base;
 	for (int m = 0; m < MINS_PER_DAY; m++)
 	{
 		score += cut[m];
@@ -311,7 +330,7 @@ bt_infer_day_start(const int64_t *ts, int64_t n)
 		int			cand[2] = {MINS_PER_DAY - d, d};
 
 		for (int k = 0; k < 2; k++)
-			if (cand[k] < MINS_PER_DAY && cut[cand[k]] < best_score)
+			if (cut[cand[k]] < best_score)
 			{
 				best_score = cut[cand[k]];
 				best = cand[k];
