@@ -53,7 +53,7 @@ UNIT_CC      ?= cc
 UNIT_CFLAGS  ?= -std=c99 -O2 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L
 UNIT_SRCS    = $(sort $(wildcard test/unit/*.c))
 
-test/unit/run_unit_tests: $(ENGINE_SRCS) $(UNIT_SRCS) src/engine/bt_engine.h test/unit/unit.h
+test/unit/run_unit_tests: $(ENGINE_SRCS) $(UNIT_SRCS) $(wildcard src/engine/*.h) test/unit/unit.h
 	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc/engine -Itest/unit -o $@ $(ENGINE_SRCS) $(UNIT_SRCS) -lm
 
 .PHONY: unittest bench

@@ -186,7 +186,8 @@ unit_ohlcv(void)
 	X(test_strategies) \
 	X(test_simulator) \
 	X(test_metrics) \
-	X(test_sweep)
+	X(test_sweep) \
+	X(test_chart)
 
 #define DECLARE(fn) extern void fn(void);
 UNIT_GROUPS(DECLARE)
