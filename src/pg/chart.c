@@ -39,7 +39,7 @@ PG_FUNCTION_INFO_V1(backtest_chart_svg_task);
 #define GAP			12			/* between panels */
 #define LEGEND_ROW	16
 /* Trades drawn one marker each (with a tooltip); more are merged per column */
-#define MAX_TRADE_MARKERS	1000
+#define MAX_TRADE_MARKERS	400
 
 #define C_UP		"#26a69a"
 #define C_DOWN		"#ef5350"
@@ -256,15 +256,13 @@ append_price(StringInfo buf, const Frame *f, const Panel *p, const BtSeries *s,
 		for (int c = 0; c < f->ncols; c++)
 			if (pb[c].count > 0)
 			{
-				appendStringInfo(buf, "%s%d %.1f", started ? "L" : "M", ML + c, yof(p, pb[c].max));
-				appendStringInfo(buf, "L%d %.1f", ML + c + 1, yof(p, pb[c].max));
+				appendStringInfo(buf, "%s%d.5 %.1f", started ? "L" : "M", ML + c, yof(p, pb[c].max));
 				started = true;
 			}
 		for (int c = f->ncols - 1; c >= 0; c--)
 			if (pb[c].count > 0)
 			{
-				appendStringInfo(buf, "L%d %.1f", ML + c + 1, yof(p, pb[c].min));
-				appendStringInfo(buf, "L%d %.1f", ML + c, yof(p, pb[c].min));
+				appendStringInfo(buf, "L%d.5 %.1f", ML + c, yof(p, pb[c].min));
 			}
 		appendStringInfoString(buf, "z\"/>\n");
 		append_polyline(buf, f, p, pb, s->ts, false, "close", C_CLOSE, "");
@@ -317,6 +315,10 @@ append_trades(StringInfo buf, const Frame *f, const Panel *p, const BtChartData 
 {
 	bool		merge = cd->ntrades > MAX_TRADE_MARKERS;
 	uint8	   *seen = merge ? palloc0(f->ncols) : NULL;
+	StringInfoData kinds[4];
+
+	for (int i = 0; i < 4 && merge; i++)
+		initStringInfo(&kinds[i]);
 
 	appendStringInfoString(buf, "<g class=\"trades\">\n");
 	for (int64 k = 0; k < cd->ntrades; k++)
@@ -336,19 +338,17 @@ append_trades(StringInfo buf, const Frame *f, const Panel *p, const BtChartData 
 			int			me = t->side > 0 ? MK_LONG : MK_SHORT;
 			int			mx = t->pnl >= 0 ? MK_WIN : MK_LOSS;
 
+			/* at most one marker of a kind per column, the kinds in one path each */
 			if (ce >= 0 && !(seen[ce] & me))
 			{
 				seen[ce] |= me;
-				appendStringInfo(buf, "<path class=\"entry %s\" fill=\"%s\" d=\"", t->side > 0 ? "long" : "short", ecol);
-				append_marker_shape(buf, xe, yof(p, t->entry_price), t->side > 0 ? 0 : 1);
-				appendStringInfoString(buf, "\"/>\n");
+				append_marker_shape(&kinds[t->side > 0 ? 0 : 1], xe, yof(p, t->entry_price),
+									t->side > 0 ? 0 : 1);
 			}
 			if (cx >= 0 && !(seen[cx] & mx))
 			{
 				seen[cx] |= mx;
-				appendStringInfo(buf, "<path class=\"exit\" fill=\"%s\" d=\"", xcol);
-				append_marker_shape(buf, xx, yof(p, t->exit_price), 2);
-				appendStringInfoString(buf, "\"/>\n");
+				append_marker_shape(&kinds[t->pnl >= 0 ? 2 : 3], xx, yof(p, t->exit_price), 2);
 			}
 			continue;
 		}
@@ -360,32 +360,36 @@ append_trades(StringInfo buf, const Frame *f, const Panel *p, const BtChartData 
 
 			btpg_format_ts(t->entry_ts, e, sizeof e);
 			btpg_format_ts(t->exit_ts, x, sizeof x);
-			appendStringInfo(&tip, "Trade %lld, %s: entry %s at %.6g, %s %s at %.6g (%s), P&L %.2f (%+.2f%%)",
+			appendStringInfo(&tip, "#%lld %s %s @%.6g, %s %s @%.6g %s, P&L %.2f (%+.2f%%)",
 							 (long long) k + 1, t->side > 0 ? "long" : "short", e, t->entry_price,
-							 t->is_open ? "open, marked" : "exit", x, t->exit_price,
+							 t->is_open ? "open" : "exit", x, t->exit_price,
 							 bt_exit_reason_name(t->exit_reason), t->pnl, t->return_pct);
 		}
-		appendStringInfo(buf, "<path class=\"entry %s\" fill=\"%s\" d=\"", t->side > 0 ? "long" : "short", ecol);
-		append_marker_shape(buf, xe, yof(p, t->entry_price), t->side > 0 ? 0 : 1);
-		appendStringInfoString(buf, "\"><title>");
+		/* one tooltip for both markers of the trade */
+		appendStringInfoString(buf, "<g class=\"trade\"><title>");
 		btpg_append_xml(buf, tip.data);
-		appendStringInfoString(buf, "</title></path>\n");
-		appendStringInfo(buf, "<path class=\"exit %s\" fill=\"%s\" stroke=\"%s\" stroke-width=\"%s\" d=\"",
+		appendStringInfo(buf, "</title><path class=\"entry %s\" fill=\"%s\" d=\"", t->side > 0 ? "long" : "short", ecol);
+		append_marker_shape(buf, xe, yof(p, t->entry_price), t->side > 0 ? 0 : 1);
+		appendStringInfo(buf, "\"/><path class=\"exit %s\" fill=\"%s\" stroke=\"%s\" stroke-width=\"%s\" d=\"",
 						 bt_exit_reason_name(t->exit_reason), t->is_open ? "none" : xcol, xcol,
 						 t->is_open ? "1.5" : "0");
 		append_marker_shape(buf, xx, yof(p, t->exit_price), shape);
-		appendStringInfoString(buf, "\"><title>");
-		btpg_append_xml(buf, tip.data);
-		appendStringInfoString(buf, "</title></path>\n");
+		appendStringInfoString(buf, "\"/></g>\n");
 		pfree(tip.data);
 	}
-	appendStringInfoString(buf, "</g>\n");
 	if (merge)
 	{
+		static const char *const kcls[4] = {"entry long", "entry short", "exit profit", "exit loss"};
+		static const char *const kcol[4] = {C_LONG, C_SHORT, C_WIN, C_LOSS};
+
+		for (int i = 0; i < 4; i++)
+			appendStringInfo(buf, "<path class=\"%s merged\" fill=\"%s\" d=\"%s\"/>\n",
+							 kcls[i], kcol[i], kinds[i].data);
 		appendStringInfo(buf, "<text class=\"note\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#616161\">%lld trades: markers merged per pixel column</text>\n",
 						 ML + f->ncols - 6, p->y0 + 14, (long long) cd->ntrades);
 		pfree(seen);
 	}
+	appendStringInfoString(buf, "</g>\n");
 }
 
 /* A legend item: a swatch (line, or a marker shape) and its label */
