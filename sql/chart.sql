@@ -69,12 +69,18 @@ SELECT xml_is_well_formed_document(:'bsvg') AS well_formed, length(:'bsvg') < 30
        (xpath('count(//s:g[@class="trade"])', :'bsvg'::xml, :ns))[1]::text AS trades,
        (xpath('count(//s:path[@class="band"])', :'bsvg'::xml, :ns))[1]::text AS bands,
        array_to_string(xpath('//s:text[@class="xlabel"]/text()', :'bsvg'::xml, :ns)::text[], ' ') AS time_labels;
+DROP VIEW big;
 -- many trades: markers merge per pixel column, the size stays bounded
+CREATE VIEW wiggly AS
+SELECT 'W'::text AS symbol, timestamptz '2015-01-01 00:00+00' + i * interval '1 minute' AS ts,
+       c AS open, c + 0.1 AS high, c - 0.1 AS low, c AS close, 1::float8 AS volume
+FROM (SELECT i, 100 + 5 * sin(i / 30.0) AS c FROM generate_series(0, 199999) i) g;
 SELECT length(s) < 400000 AS under_400kb,
        (xpath('count(//s:g[@class="trade"])', s::xml, :ns))[1]::text AS tooltipped,
+       (xpath('count(//s:path[contains(@class, "merged")])', s::xml, :ns))[1]::text AS merged_paths,
        (xpath('//s:text[@class="note"]/text()', s::xml, :ns))[1]::text AS note
-FROM backtest_chart_svg('big', 'B', 'sma_cross', '{"fast": 20, "slow": 50, "fractional": true}') s;
-DROP VIEW big;
+FROM backtest_chart_svg('wiggly', 'W', 'sma_cross', '{"fast": 5, "slow": 20, "fractional": true}') s;
+DROP VIEW wiggly;
 
 -- the task form reads the stored results as the caller; a task with the
 -- rows a worker would have written (this database runs no worker)
@@ -120,4 +126,41 @@ SELECT backtest_chart_svg('ck', 'A', 'sma_cross', indicators => '[{"name": "ema"
 SELECT backtest_chart_svg('ck', 'A', 'sma_cross', indicators => '[{"name": "kdj", "outputs": ["x"]}]');
 SELECT backtest_chart_svg('ck', 'A', 'sma_cross', indicators => '[{"name": "ema", "panel": "left"}]');
 SELECT backtest_chart_svg('ck', 'A', 'nope');
+
+-- backtest_report_html: one well-formed (polyglot XHTML) page, no fetches
+\set hns 'ARRAY[ARRAY[''h'', ''http://www.w3.org/1999/xhtml''], ARRAY[''s'', ''http://www.w3.org/2000/svg'']]'
+SELECT backtest_report_html('ck', 'A', 'sma_cross', :'p', indicators => '[{"name": "ema", "period": 20}]') AS html \gset
+SELECT xml_is_well_formed_document(:'html') AS well_formed,
+       :'html' ~ '(src|href)\s*=' AS fetches,
+       (xpath('count(//s:svg)', :'html'::xml, :hns))[1]::text AS charts;
+-- the statistics in backtesting.py's order, then ours
+SELECT array_to_string(xpath('//h:table[@class="stats"]//h:th/text()', :'html'::xml, :hns)::text[], ' | ') AS stats;
+SELECT (xpath('//h:table[@class="stats"]/h:tr[h:th="# Trades"]/h:td/text()', :'html'::xml, :hns))[1]::text AS trades,
+       (xpath('//h:table[@class="stats"]/h:tr[h:th="Sharpe Ratio"]/h:td/text()', :'html'::xml, :hns))[1]::text AS sharpe,
+       (SELECT round(sharpe_ratio::numeric, 3)::text FROM backtest_run('ck', 'A', 'sma_cross', :'p')) AS sharpe_run;
+-- one cell per month with bars (2020-01 .. 2022-03: 27), one row per year
+SELECT (xpath('count(//h:table[@class="monthly"]//h:td[@class="month"])', :'html'::xml, :hns))[1]::text AS month_cells,
+       (SELECT count(DISTINCT date_trunc('month', ts)) FROM ck WHERE symbol = 'A') AS months,
+       (xpath('count(//h:table[@class="annual"]//h:td)', :'html'::xml, :hns))[1]::text AS years,
+       array_to_string(xpath('//h:table[@class="annual"]//h:td/text()', :'html'::xml, :hns)::text[], ' ') AS annual;
+-- the annual returns compound the monthly ones
+SELECT round((((SELECT exp(sum(ln(1 + v::text::float8 / 100)))
+               FROM unnest(xpath('//h:table[@class="monthly"]/h:tr[h:th="2021"]/h:td[@class="month"]/text()',
+                                 :'html'::xml, :hns)) v) - 1) * 100)::numeric, 2)
+       - (xpath('//h:table[@class="annual"]/h:tr[h:th="2021"]/h:td/text()', :'html'::xml, :hns))[1]::text::numeric
+       BETWEEN -0.1 AND 0.1 AS compounds;
+-- first and last 10 of 30 trades, the gap between; parameters and the fill contract
+SELECT (xpath('count(//h:table[@class="trades"]//h:tr[@class="trade"])', :'html'::xml, :hns))[1]::text AS trade_rows,
+       (xpath('//h:tr[@class="gap"]/h:td/text()', :'html'::xml, :hns))[1]::text AS gap,
+       (xpath('//h:table[@class="params"]/h:tr[h:th="slow"]/h:td/text()', :'html'::xml, :hns))[1]::text AS slow,
+       (xpath('//h:table[@class="contract"]/h:tr[h:th="fill"]/h:td/text()', :'html'::xml, :hns))[1]::text AS fill,
+       (xpath('//h:table[@class="contract"]/h:tr[h:th="stop_loss"]/h:td/text()', :'html'::xml, :hns))[1]::text AS stop_loss;
+-- hostile names are text in the page too
+SELECT xml_is_well_formed_document(h) AS well_formed, (xpath('//h:h1/text()', h::xml, :hns))[1]::text AS heading
+FROM backtest_report_html('ck', '<A&"b''>', 'sma_cross') h;
+-- the task form: the same page but for the title
+SELECT regexp_replace(backtest_report_html(900001, indicators => '[{"name": "ema", "period": 20}]'),
+                      'Task 900001: ', '', 'g') = :'html' AS same_as_synchronous;
+SELECT backtest_report_html(900002);
+SELECT backtest_report_html(900001, 1200, 100);
 DELETE FROM backtest.tasks WHERE id IN (900001, 900002);

@@ -31,3 +31,23 @@ AS 'MODULE_PATHNAME', 'backtest_chart_svg_task'
 LANGUAGE C STABLE PARALLEL UNSAFE CALLED ON NULL INPUT;
 COMMENT ON FUNCTION @extschema@.backtest_chart_svg(bigint, integer, integer, jsonb) IS
   'Draw a completed task (one you can see) as SVG from its stored results';
+
+-- One standalone HTML page: statistics, the chart, monthly and annual
+-- returns, first and last trades, parameters and fill contract.
+CREATE FUNCTION @extschema@.backtest_report_html(
+    source regclass, symbol text, strategy text,
+    params jsonb DEFAULT '{}', start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL,
+    width integer DEFAULT 1200, height integer DEFAULT 800, indicators jsonb DEFAULT '[]')
+RETURNS text
+AS 'MODULE_PATHNAME', 'backtest_report_html'
+LANGUAGE C STABLE PARALLEL UNSAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.backtest_report_html(regclass, text, text, jsonb, timestamptz, timestamptz, integer, integer, jsonb) IS
+  'Run a backtest and report it as one standalone HTML page (statistics, chart, monthly returns, trades, parameters)';
+
+CREATE FUNCTION @extschema@.backtest_report_html(
+    task_id bigint, width integer DEFAULT 1200, height integer DEFAULT 800, indicators jsonb DEFAULT '[]')
+RETURNS text
+AS 'MODULE_PATHNAME', 'backtest_report_html_task'
+LANGUAGE C STABLE PARALLEL UNSAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.backtest_report_html(bigint, integer, integer, jsonb) IS
+  'Report a completed task (one you can see) as one standalone HTML page from its stored results';
