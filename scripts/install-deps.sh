@@ -16,6 +16,7 @@ PKGS=(
   libipc-run-perl        # PostgreSQL::Test TAP tests
   clang                  # libFuzzer for the engine fuzz target
   libclang-rt-14-dev     # libFuzzer and sanitizer runtimes
+  chromium               # renders the chart and report in test/t/030_chart_browser.pl
 )
 
 SUDO=""

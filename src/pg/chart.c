@@ -669,9 +669,15 @@ btpg_chart_svg(StringInfo buf, const BtChartData *cd, int width, int height)
 	{
 		char		label[32];
 
+		double		x = xof(&f, tt.t[i]);
+		double		half;
+
 		bt_format_time(tt.t[i], tt.unit, label, sizeof label);
-		appendStringInfo(buf, "<text class=\"xlabel\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#424242\">%s</text>\n",
-						 xof(&f, tt.t[i]), dd.y0 + dd.h + 16, label);
+		half = 3.4 * strlen(label);
+		/* a label at an edge ends (or starts) at its tick rather than being cut */
+		appendStringInfo(buf, "<text class=\"xlabel\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" fill=\"#424242\">%s</text>\n",
+						 x, dd.y0 + dd.h + 16,
+						 x + half > width - 2 ? "end" : x - half < 2 ? "start" : "middle", label);
 	}
 	appendStringInfoString(buf, "</g>\n");
 	if (cd->n == 0)
