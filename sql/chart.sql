@@ -52,6 +52,12 @@ SELECT (xpath('count(//s:path[@class="band"])', s::xml, :ns))[1]::text AS bands,
        (xpath('count(//s:path[starts-with(@class, "candles")])', s::xml, :ns))[1]::text AS candle_paths
 FROM backtest_chart_svg('ck', 'A', 'sma_cross', :'p', '2020-01-01', '2021-12-31', 400, 300) s;
 
+-- an indicator reading volume gets it even though the strategy does not
+SELECT array_to_string(xpath('//s:g[@class="panel"]/@id', s::xml, :ns)::text[], ', ') AS panels,
+       (xpath('count(//s:g[@class="oscillator"]/s:polyline)', s::xml, :ns))[1]::text AS lines
+FROM backtest_chart_svg('ck', 'A', 'sma_cross', indicators => '[{"name": "obv"}, {"name": "sma", "period": 50, "panel": "own"}]') s;
+SELECT backtest_chart_svg('ck', 'A', 'sma_cross', '{"columns": {"volume": null}}', indicators => '[{"name": "obv"}]');
+
 -- hostile symbol and strategy parameters render as text
 SELECT backtest_chart_svg('ck', '<A&"b''>', 'sma_cross') AS hsvg \gset
 SELECT xml_is_well_formed_document(:'hsvg') AS well_formed,

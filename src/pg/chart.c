@@ -686,13 +686,12 @@ btpg_chart_svg(StringInfo buf, const BtChartData *cd, int width, int height)
 	appendStringInfoString(buf, "</svg>\n");
 }
 
-/* Shared tail of both forms: indicators, size check, the text */
+/* Shared tail of both forms: the text */
 static text *
-chart_text(BtChartData *cd, Jsonb *indicators, int width, int height)
+chart_text(BtChartData *cd, int width, int height)
 {
 	StringInfoData buf;
 
-	btpg_chart_indicators(indicators, cd);
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	btpg_chart_svg(&buf, cd, width, height);
@@ -729,8 +728,8 @@ backtest_chart_svg(PG_FUNCTION_ARGS)
 
 	btpg_chart_check_size(width, height);
 	old = MemoryContextSwitchTo(cxt);
-	btpg_chart_from_args(fcinfo, &cd);
-	t = chart_text(&cd, PG_ARGISNULL(8) ? NULL : PG_GETARG_JSONB_P(8), width, height);
+	btpg_chart_from_args(fcinfo, PG_ARGISNULL(8) ? NULL : PG_GETARG_JSONB_P(8), &cd);
+	t = chart_text(&cd, width, height);
 	MemoryContextSwitchTo(old);
 	result = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(t));
 	MemoryContextDelete(cxt);
@@ -762,8 +761,8 @@ backtest_chart_svg_task(PG_FUNCTION_ARGS)
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "backtest_chart_svg",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
-	btpg_chart_from_task(task_id, &cd);
-	t = chart_text(&cd, PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), width, height);
+	btpg_chart_from_task(task_id, PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), &cd);
+	t = chart_text(&cd, width, height);
 	MemoryContextSwitchTo(old);
 	result = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(t));
 	MemoryContextDelete(cxt);

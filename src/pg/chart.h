@@ -59,13 +59,12 @@ extern void btpg_chart_check_size(int width, int height);
 /*
  * Fill cd from a (source, symbol, strategy, params, start_ts, end_ts) call
  * (arguments 0-5) or from the finished task task_id, read as the caller (row
- * security applies: a task the caller cannot see does not exist).  Then
- * compute the indicators of spec (a jsonb array, NULL = none) on the bars.
- * Allocates in CurrentMemoryContext.
+ * security applies: a task the caller cannot see does not exist), with the
+ * indicators of the jsonb array indicators (NULL = none) computed on the
+ * bars.  Allocates in CurrentMemoryContext.
  */
-extern void btpg_chart_from_args(FunctionCallInfo fcinfo, BtChartData *cd);
-extern void btpg_chart_from_task(int64 task_id, BtChartData *cd);
-extern void btpg_chart_indicators(Jsonb *spec, BtChartData *cd);
+extern void btpg_chart_from_args(FunctionCallInfo fcinfo, Jsonb *indicators, BtChartData *cd);
+extern void btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtChartData *cd);
 
 /* Append the chart, a complete <svg> element (no XML declaration) */
 extern void btpg_chart_svg(StringInfo buf, const BtChartData *cd, int width, int height);

@@ -66,23 +66,58 @@ take_result(BtChartData *cd, const BtSeries *s, BtResult *res)
 	btpg_metrics_values(&res->metrics, cd->metrics, cd->mnulls);
 }
 
+static void parse_indicators(Jsonb *spec, BtChartData *cd);
+static void compute_indicators(BtChartData *cd);
+
 /*
  * load_bars
- *		Load the bars of a backtest's source as its run did, into cd->bars.
+ *		Load the bars of a backtest's source as its run did, into cd->bars,
+ *		plus the volume column when an indicator of the chart needs it
+ *		(the run reads it only for strategies that do).
  */
 static void
 load_bars(BtChartData *cd, BtLoadSpec *spec, Jsonb *params)
 {
 	const BtStrategyDef *st = btpg_lookup_strategy(cd->strategy);
+	bool		ind_volume = false;
 
 	btpg_parse_backtest_params(params, st, &cd->cfg, &spec->cols);
+	for (int i = 0; i < cd->nind; i++)
+		ind_volume |= (cd->ind[i].def->inputs & BT_IN_VOLUME) != 0;
+	if (ind_volume && spec->cols.name[BTCOL_VOLUME] == NULL)
+	{
+		BtColumns	c2;
+		JsonbValue	key;
+		JsonbValue *v = NULL;
+		const BtIndicatorDef *def = NULL;
+
+		/* the volume column the params name (or the default) */
+		btpg_columns_defaults(&c2);
+		key.type = jbvString;
+		key.val.string.val = "columns";
+		key.val.string.len = 7;
+		if (params != NULL && JB_ROOT_IS_OBJECT(params))
+			v = findJsonbValueFromContainer(&params->root, JB_FOBJECT, &key);
+		if (v != NULL)
+			btpg_parse_columns(v, &c2);
+		spec->cols.name[BTCOL_VOLUME] = c2.name[BTCOL_VOLUME];
+		for (int i = 0; i < cd->nind; i++)
+			if (cd->ind[i].def->inputs & BT_IN_VOLUME)
+				def = cd->ind[i].def;
+		if (spec->cols.name[BTCOL_VOLUME] == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("indicator \"%s\" needs a volume column", def->name),
+					 errhint("Name it in the backtest's \"columns\", for example {\"columns\": {\"volume\": \"qty\"}}.")));
+	}
 	spec->need_volume = spec->cols.name[BTCOL_VOLUME] != NULL;
 	spec->need_signal = st->needs_signal;
 	btpg_load_series(spec, &cd->bars);
+	compute_indicators(cd);
 }
 
 void
-btpg_chart_from_args(FunctionCallInfo fcinfo, BtChartData *cd)
+btpg_chart_from_args(FunctionCallInfo fcinfo, Jsonb *indicators, BtChartData *cd)
 {
 	BtLoadSpec	spec;
 	Jsonb	   *params;
@@ -119,6 +154,7 @@ btpg_chart_from_args(FunctionCallInfo fcinfo, BtChartData *cd)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("start_ts is after end_ts")));
+	parse_indicators(indicators, cd);
 	load_bars(cd, &spec, params);
 	btpg_run_engine(&cd->bars, &cd->cfg, &res);
 	take_result(cd, &cd->bars, &res);
@@ -194,7 +230,7 @@ exit_reason_from_name(const char *s)
 }
 
 void
-btpg_chart_from_task(int64 task_id, BtChartData *cd)
+btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtChartData *cd)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	BtLoadSpec	spec;
@@ -208,6 +244,7 @@ btpg_chart_from_task(int64 task_id, BtChartData *cd)
 	memset(cd, 0, sizeof(*cd));
 	memset(&spec, 0, sizeof(spec));
 	cd->task_id = task_id;
+	parse_indicators(indicators, cd);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -448,8 +485,9 @@ parse_one_indicator(JsonbValue *elem, int no, BtChartInd *ci)
 	ci->label = label.data;
 }
 
-void
-btpg_chart_indicators(Jsonb *spec, BtChartData *cd)
+/* Parse the chart's indicators argument (NULL = none) into cd->ind */
+static void
+parse_indicators(Jsonb *spec, BtChartData *cd)
 {
 	JsonbIterator *it;
 	JsonbIteratorToken tok;
@@ -478,13 +516,14 @@ btpg_chart_indicators(Jsonb *spec, BtChartData *cd)
 			continue;
 		ci = &cd->ind[cd->nind];
 		parse_one_indicator(&v, cd->nind + 1, ci);
-		if ((ci->def->inputs & BT_IN_VOLUME) && cd->bars.volume == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("indicator \"%s\" needs a volume column", ci->def->name),
-					 errhint("Name it in the backtest's \"columns\", for example {\"columns\": {\"volume\": \"qty\"}}.")));
 		cd->nind++;
 	}
+}
+
+/* Compute the parsed indicators on the loaded bars */
+static void
+compute_indicators(BtChartData *cd)
+{
 	for (int i = 0; i < cd->nind; i++)
 	{
 		BtChartInd *ci = &cd->ind[i];

@@ -342,12 +342,11 @@ append_params(StringInfo buf, const BtChartData *cd)
 
 /* The whole page */
 static text *
-report_text(BtChartData *cd, Jsonb *indicators, int width, int height)
+report_text(BtChartData *cd, int width, int height)
 {
 	StringInfoData buf;
 	StringInfoData title;
 
-	btpg_chart_indicators(indicators, cd);
 
 	initStringInfo(&title);
 	if (cd->task_id > 0)
@@ -410,8 +409,8 @@ backtest_report_html(PG_FUNCTION_ARGS)
 	btpg_chart_check_size(width, height);
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "backtest_report_html", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
-	btpg_chart_from_args(fcinfo, &cd);
-	t = report_text(&cd, PG_ARGISNULL(8) ? NULL : PG_GETARG_JSONB_P(8), width, height);
+	btpg_chart_from_args(fcinfo, PG_ARGISNULL(8) ? NULL : PG_GETARG_JSONB_P(8), &cd);
+	t = report_text(&cd, width, height);
 	MemoryContextSwitchTo(old);
 	result = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(t));
 	MemoryContextDelete(cxt);
@@ -443,8 +442,8 @@ backtest_report_html_task(PG_FUNCTION_ARGS)
 	btpg_chart_check_size(width, height);
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "backtest_report_html", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
-	btpg_chart_from_task(task_id, &cd);
-	t = report_text(&cd, PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), width, height);
+	btpg_chart_from_task(task_id, PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), &cd);
+	t = report_text(&cd, width, height);
 	MemoryContextSwitchTo(old);
 	result = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(t));
 	MemoryContextDelete(cxt);
