@@ -115,7 +115,15 @@ append_stat(StringInfo buf, Datum d, bool isnull, StatFmt fmt)
 			appendStringInfoString(buf, ts);
 			break;
 		case SF_INTERVAL:
-			btpg_append_xml(buf, DatumGetCString(DirectFunctionCall1(interval_out, d)));
+			{
+				/* to the second, as backtesting.py prints durations */
+				Interval	iv = *DatumGetIntervalP(d);
+
+				iv.time = (iv.time + (iv.time >= 0 ? USECS_PER_SEC / 2 : -USECS_PER_SEC / 2))
+					/ USECS_PER_SEC * USECS_PER_SEC;
+				btpg_append_xml(buf, DatumGetCString(DirectFunctionCall1(interval_out,
+																		 IntervalPGetDatum(&iv))));
+			}
 			break;
 		case SF_INT:
 			appendStringInfo(buf, "%lld", (long long) DatumGetInt64(d));
