@@ -138,20 +138,22 @@ append_stat(StringInfo buf, Datum d, bool isnull, StatFmt fmt)
 }
 
 /*
- * A background colour for a return: green for gains, red for losses, each
- * side relative to its own extreme (pos_max > 0, neg_min < 0).
+ * A background colour for a return: green for gains, red for losses, deeper
+ * the larger the magnitude, on one scale for both sides (as the heatmap):
+ * the largest of pos_max (>= 0) and -neg_min (neg_min <= 0) is the deepest.
  */
 static void
 append_return_colour(StringInfo buf, double v, double pos_max, double neg_min)
 {
 	double		f;
+	double		scale = Max(pos_max, -neg_min);
 
-	if (!isfinite(v) || v == 0)
+	if (!isfinite(v) || v == 0 || scale <= 0)
 	{
 		appendStringInfoString(buf, "#ffffff");
 		return;
 	}
-	f = v > 0 ? v / pos_max : v / neg_min;
+	f = fabs(v) / scale;
 	f = Min(1.0, Max(0.0, f)) * 0.75 + 0.1;
 	if (v > 0)
 		appendStringInfo(buf, "rgb(%d,%d,%d)", (int) (255 - f * 200), (int) (255 - f * 80), (int) (255 - f * 200));
