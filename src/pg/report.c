@@ -289,32 +289,6 @@ append_param(StringInfo buf, const BtParamDef *def, double v)
 	}
 }
 
-/* The simulator field named by def (the names of bt_sim_params) */
-static double
-sim_value(const BtSimParams *s, const char *name)
-{
-#define F(field) if (strcmp(name, #field) == 0) return (double) s->field
-	F(initial_capital);
-	F(size);
-	F(lot_size);
-	F(fractional);
-	F(allow_short);
-	F(fill);
-	F(commission);
-	F(commission_min);
-	F(commission_fixed);
-	F(stamp_duty);
-	F(stamp_duty_on);
-	F(slippage_bps);
-	F(stop_loss);
-	F(take_profit);
-	F(trailing_stop);
-	F(periods_per_year);
-	F(risk_free_rate);
-#undef F
-	return NAN;
-}
-
 static void
 append_params(StringInfo buf, const BtChartData *cd)
 {
@@ -335,14 +309,14 @@ append_params(StringInfo buf, const BtChartData *cd)
 	appendStringInfoString(buf, "</table>\n<h2>Fill contract</h2>\n<table class=\"contract\">");
 	for (int i = 0; i < bt_n_sim_params; i++)
 	{
-		double		v = sim_value(&cd->cfg.sim, bt_sim_params[i].name);
+		double		v = bt_sim_get(&cd->cfg.sim, i);
 
 		if (isnan(v))
 			continue;
 		appendStringInfo(buf, "<tr><th title=\"");
-		btpg_append_xml(buf, bt_sim_params[i].doc ? bt_sim_params[i].doc : "");
-		appendStringInfo(buf, "\">%s</th><td class=\"num\">", bt_sim_params[i].name);
-		append_param(buf, &bt_sim_params[i], v);
+		btpg_append_xml(buf, bt_sim_params[i].def.doc ? bt_sim_params[i].def.doc : "");
+		appendStringInfo(buf, "\">%s</th><td class=\"num\">", bt_sim_params[i].def.name);
+		append_param(buf, &bt_sim_params[i].def, v);
 		appendStringInfoString(buf, "</td></tr>\n");
 	}
 	appendStringInfoString(buf, "</table>\n<p class=\"note\">Orders decided on a bar's close fill ");
