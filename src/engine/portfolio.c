@@ -66,7 +66,8 @@ typedef struct PfSym
 	double		mark;			/* last price known now */
 	double		last_close;
 	int			pending;		/* order to fill at the next bar, BT_KEEP = none */
-	int64_t		pending_bar;	/* the bar it was decided on */
+	int64_t		pending_bar;	/* the bar it was decided on, -1: a rotation pick */
+	double		pending_rank;	/* a rotation pick's rank value */
 	int			desired;		/* order of this fill phase, BT_KEEP = none */
 	double		rank;			/* rank value of this phase's entry */
 } PfSym;
@@ -419,7 +420,7 @@ rotate(PfState *st, double **roc, bool include_here)
 		double		r = lb >= 0 ? roc[i][lb] : NAN;
 		int			k;
 
-		y->rank = r;
+		y->rank = y->pending_rank = r;
 		if (isnan(r) || !(r > p->min_momentum))
 			continue;
 		for (k = n; k > 0 && before(y, &st->sy[st->cand[k - 1]], BT_PF_RANK_ROC); k--)
@@ -638,6 +639,7 @@ bt_portfolio_run(const BtPfSymbol *syms, int nsym, const BtSeries *benchmark,
 		y->sim = &syms[i].cfg.sim;
 		y->pending = BT_KEEP;
 		y->pending_bar = -1;
+		y->pending_rank = NAN;
 		y->mark = y->last_close = NAN;
 		y->rank_roc = a->realloc_fn(a->ctx, NULL, bytes * sizeof(double));
 		bt_roc(syms[i].s.close, ns, p->rank_period, y->rank_roc);
@@ -716,7 +718,7 @@ bt_portfolio_run(const BtPfSymbol *syms, int nsym, const BtSeries *benchmark,
 				y->mark = y->in->s.open[y->j];
 				y->desired = y->pending;
 				y->pending = BT_KEEP;
-				y->rank = y->pending_bar >= 0 ? y->rank_roc[y->pending_bar] : NAN;
+				y->rank = y->pending_bar >= 0 ? y->rank_roc[y->pending_bar] : y->pending_rank;
 			}
 			if (p->rotation && rebal && t > 0)
 				rotate(&st, rot_roc, false);
@@ -752,7 +754,7 @@ bt_portfolio_run(const BtPfSymbol *syms, int nsym, const BtSeries *benchmark,
 				/* a rotation pick made between this symbol's bars */
 				y->desired = y->pending;
 				y->pending = BT_KEEP;
-				y->rank = y->rank_roc[y->j];
+				y->rank = p->rotation ? y->pending_rank : y->rank_roc[y->j];
 				if (p->rotation || y->j < y->warmup)
 					continue;
 				d = y->target[y->j];

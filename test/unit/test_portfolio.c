@@ -584,6 +584,48 @@ test_benchmark(void)
 	unit_free_all();
 }
 
+/*
+ * Shorts reserve their notional: A's short of 100 @ 10 (all of the equity,
+ * fixed 1) credits 1000 to cash but leaves no free cash, so B's entry at
+ * the same open is skipped (without the reservation it would buy 50).
+ */
+static void
+test_shorts(void)
+{
+	static const int64_t ts[] = {T0, T0 + DAY, T0 + 2 * DAY};
+	static const double oA[] = {10, 10, 12}, cA[] = {10, 12, 12}, sA[] = {-1, NAN, NAN};
+	static const double oB[] = {20, 20, 20}, cB[] = {20, 20, 20}, sB[] = {1, NAN, NAN};
+	BtPfSymbol	sy[2];
+	BtPfParams	p;
+	BtPfResult	r;
+	BtError		err;
+
+	memset(sy, 0, sizeof(sy));
+	sy[0].name = "A";
+	sy[0].s = (BtSeries) {3, ts, oA, cA, oA, cA, NULL, sA};
+	sy[1].name = "B";
+	sy[1].s = (BtSeries) {3, ts, oB, cB, oB, cB, NULL, sB};
+	for (int i = 0; i < 2; i++)
+		bt_config_defaults(&sy[i].cfg, bt_find_strategy("signal"));
+	pf_defaults(&p, 2);
+	p.account.initial_capital = 1000;
+	p.account.allow_short = true;
+	p.allocation = BT_PF_ALLOC_FIXED;
+	p.position_size = 1;
+	p.rank_by = BT_PF_RANK_SYMBOL;
+	CHECK(bt_portfolio_run(sy, 2, NULL, &p, &unit_alloc, NULL, NULL, &r, &err) == BT_OK);
+	CHECK(r.ntrades == 1 && r.trades[0].sym == 0 && r.trades[0].t.side == -1);
+	CHECK(r.ntrades == 1 && r.trades[0].t.quantity == 100);
+	CHECK(r.entries_skipped == 1 && r.metrics.entries_unfilled == 1);
+	CHECK_NEAR(r.cash[1], 2000, 1e-12);
+	CHECK_NEAR(r.equity[1], 800, 1e-12);	/* 2000 - 100 * 12 */
+	/* without allow_short, A's -1 means flat: B buys 50 */
+	p.account.allow_short = false;
+	CHECK(bt_portfolio_run(sy, 2, NULL, &p, &unit_alloc, NULL, NULL, &r, &err) == BT_OK);
+	CHECK(r.ntrades == 1 && r.trades[0].sym == 1 && r.trades[0].t.quantity == 50);
+	unit_free_all();
+}
+
 void
 test_portfolio(void)
 {
@@ -593,4 +635,5 @@ test_portfolio(void)
 	test_causality();
 	test_rotation();
 	test_benchmark();
+	test_shorts();
 }
