@@ -68,6 +68,25 @@ SELECT trades_count > (SELECT trades_count FROM backtest_portfolio('pf', 'sma_cr
        AS resizes_add_trades
 FROM backtest_portfolio('pf', 'sma_cross', '{"fast": 5, "slow": 20, "rebalance": "weekly", "commission": 0.001}', ARRAY['AAA', 'BBB', 'CCC', 'DDD']);
 
+-- the README's example (README, "Portfolio backtests")
+SELECT n_symbols, trades_count, round(return_pct::numeric, 2) AS return_pct,
+       round(sharpe_ratio::numeric, 3) AS sharpe, round(max_drawdown_pct::numeric, 2) AS max_dd,
+       max_positions_held, entries_skipped, round(turnover::numeric, 2) AS turnover,
+       round(alpha::numeric, 2) AS alpha, round(beta::numeric, 3) AS beta,
+       round(benchmark_return_pct::numeric, 2) AS bench_pct
+FROM backtest_portfolio('pf', 'rotation',
+       '{"top": 2, "period": 20, "rebalance": "weekly", "benchmark": "IDX", "commission": 0.001}');
+SELECT symbol, trade_no, side, entry_ts, round(entry_price::numeric, 2) AS entry_price,
+       exit_ts, quantity, round(pnl::numeric, 2) AS pnl, is_open
+FROM backtest_portfolio_trades('pf', 'rotation',
+       '{"top": 2, "period": 20, "rebalance": "weekly", "benchmark": "IDX", "commission": 0.001}')
+ORDER BY entry_ts, symbol LIMIT 6;
+SELECT ts, round(cash::numeric, 2) AS cash, round(positions_value::numeric, 2) AS positions_value,
+       round(equity::numeric, 2) AS equity, round(drawdown_pct::numeric, 2) AS drawdown_pct, open_positions
+FROM backtest_portfolio_equity('pf', 'rotation',
+       '{"top": 2, "period": 20, "rebalance": "weekly", "benchmark": "IDX", "commission": 0.001}')
+ORDER BY ts DESC LIMIT 3;
+
 -- ---------------------------------------------------------------------------
 -- bad input
 -- ---------------------------------------------------------------------------
