@@ -19,12 +19,16 @@
 # 6. every symbol at once: backtest_run_all over $BENCH_ALL_SYMBOLS symbols x
 #	 $BENCH_ALL_BARS bars (an unlogged table written minute by minute, every
 #	 symbol per minute, no index) against the same GROUP BY symbol with
-#	 count(*) and five sums, $BENCH_ALL_REPS interleaved rounds.
+#	 count(*) and five sums, $BENCH_ALL_REPS interleaved rounds;
+# 7. portfolio: backtest_portfolio with sma_cross and with rotation over
+#	 $BENCH_PF_SYMBOLS symbols x $BENCH_PF_BARS daily bars against the serial
+#	 six-sums GROUP BY of the same rows.
 #
 # Run as root from anywhere (it cds to the repo root):  scripts/bench.sh
 # Environment: BENCH_REPS (default 7), BENCH_BIG_N (engine large series,
 # default 10000000, 0 skips it), BENCH_ALL_SYMBOLS (1000), BENCH_ALL_BARS
-# (10000; 0 skips part 6), BENCH_ALL_REPS (3).
+# (10000; 0 skips part 6), BENCH_ALL_REPS (3), BENCH_PF_SYMBOLS (100),
+# BENCH_PF_BARS (2520; 0 skips part 7).
 #
 # Copyright (c) 2026, pg_backtest developers
 #
@@ -38,6 +42,8 @@ NBARS=1000000
 NOTHER=5000
 NSMALL=10000
 ALL_SYMS=${BENCH_ALL_SYMBOLS:-1000}
+PF_SYMS=${BENCH_PF_SYMBOLS:-100}
+PF_BARS=${BENCH_PF_BARS:-2520}
 ALL_BARS=${BENCH_ALL_BARS:-10000}
 ALL_REPS=${BENCH_ALL_REPS:-3}
 
@@ -364,6 +370,48 @@ SQL
   groupby6_serial = the same with max_parallel_workers_per_gather = 0
   run_all         = backtest_run_all('tm', 'sma_cross'), pg_backtest.sweep_workers at its default
 EOF
+	fi
+
+
+	# ---- portfolio: backtest_portfolio against the serial six-sums scan -----
+	if ((PF_BARS > 0)); then
+		echo
+		echo "== portfolio: backtest_portfolio over $PF_SYMS symbols x $PF_BARS daily bars, $REPS rounds"
+		"${PSQL[@]}" <<SQL
+SET client_min_messages = warning;
+CREATE UNLOGGED TABLE tp AS
+SELECT 'P' || lpad(s::text, 3, '0') AS symbol,
+	   timestamptz '2010-01-01 00:00:00+00' + i * interval '1 day' AS ts,
+	   o AS open, greatest(o, c) * 1.005 AS high, least(o, c) * 0.995 AS low, c AS close,
+	   (1000 + (i * 7 + s) % 9000)::float8 AS volume
+FROM generate_series(1, $PF_BARS) i, generate_series(1, $PF_SYMS) s,
+	 LATERAL (SELECT round((100 + s % 50) * exp(0.2 * sin((i - 1) / (40.0 + s % 17)) + 0.05 * sin((i - 1) / 7.3 + s)) * 10000) / 10000 AS o,
+					 round((100 + s % 50) * exp(0.2 * sin(i / (40.0 + s % 17)) + 0.05 * sin(i / 7.3 + s)) * 10000) / 10000 AS c) p;
+VACUUM ANALYZE tp;
+SQL
+		GBP="SELECT symbol, count(*), sum(open), sum(high), sum(low), sum(close), sum(volume) FROM tp GROUP BY symbol"
+		"${PSQL[@]}" -F ' ' -At > "$WORK/portfolio" <<SQL
+SET client_min_messages = warning;
+SELECT name, round(median_ms::numeric, 2), round(min_ms::numeric, 2),
+	   round(max_ms::numeric, 2), runs
+FROM bench_rr(
+	ARRAY['pf_groupby6_serial', 'pf_sma_cross', 'pf_rotation'],
+	ARRAY[\$q\$SELECT count(*) FROM ($GBP) g\$q\$,
+		  \$q\$SELECT trades_count FROM backtest_portfolio('tp', 'sma_cross', '{"max_positions": 10}')\$q\$,
+		  \$q\$SELECT trades_count FROM backtest_portfolio('tp', 'rotation', '{"top": 10, "rebalance": "weekly"}')\$q\$],
+	ARRAY['0', '0', '0'], $REPS, 1);
+SQL
+		while read -r name med min max runs; do
+			printf '  %-20s median %9.2f   min %9.2f   max %9.2f   [%s]\n' \
+				"$name" "$med" "$min" "$max" "$runs"
+			echo "${name}_ms=$med" >> "$RES"
+		done < "$WORK/portfolio"
+		"${PSQL[@]}" -c "DROP TABLE tp"
+		# shellcheck disable=SC1090
+		source "$RES"
+		printf '  sma_cross / groupby6_serial = %sx, rotation / groupby6_serial = %sx (target <= 2.0x)\n' \
+			"$(echo "scale=2; $pf_sma_cross_ms / $pf_groupby6_serial_ms" | bc)" \
+			"$(echo "scale=2; $pf_rotation_ms / $pf_groupby6_serial_ms" | bc)"
 	fi
 
 	exit 0

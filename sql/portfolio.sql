@@ -97,6 +97,7 @@ SELECT trades_count FROM backtest_portfolio('pf', 'sma_cross', '{"max_positions"
 SELECT trades_count FROM backtest_portfolio('pf', 'sma_cross', '{"allocation": "fixed", "position_size": 0}');
 SELECT trades_count FROM backtest_portfolio('pf', 'sma_cross', '{"allocation": "fixed", "position_size": 1.5}');
 SELECT trades_count FROM backtest_portfolio('pf', 'sma_cross', '{"allocation": "half"}');
+SELECT trades_count FROM backtest_portfolio('pf', 'sma_cross', '{"position_size": 0.5}');
 SELECT trades_count FROM backtest_portfolio('pf', 'sma_cross', '{"size": 0.5}');
 SELECT trades_count FROM backtest_portfolio('pf', 'sma_cross', '{"stop_loss": 0.05}');
 SELECT trades_count FROM backtest_portfolio('pf', 'rotation', '{"rebalance": "none"}');

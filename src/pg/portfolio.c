@@ -136,6 +136,7 @@ split_params(Jsonb *params, PfCall *c)
 	JsonbValue *res;
 	JsonbIteratorToken tok;
 	bool		rebalance_set = false;
+	bool		size_set = false;
 
 	c->p.allocation = BT_PF_ALLOC_EQUAL;
 	c->p.position_size = 1;
@@ -164,6 +165,7 @@ split_params(Jsonb *params, PfCall *c)
 		else if (strcmp(key, "position_size") == 0)
 		{
 			c->p.position_size = pf_number(key, &v);
+			size_set = true;
 			if (!(c->p.position_size > 0 && c->p.position_size <= 1))
 				pf_error(psprintf("position_size must be greater than 0 and at most 1, not %g",
 								  c->p.position_size),
@@ -201,6 +203,9 @@ split_params(Jsonb *params, PfCall *c)
 		}
 	}
 	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	if (size_set && c->p.allocation != BT_PF_ALLOC_FIXED)
+		pf_error("position_size applies only with \"allocation\": \"fixed\"",
+				 "With \"allocation\": \"equal\" (the default) each entry gets equity / max_positions.");
 	if (c->p.rotation && !rebalance_set)
 		c->p.rebalance = BT_PF_REBAL_MONTHLY;
 	if (c->p.rotation && c->p.rebalance == BT_PF_REBAL_NONE)
