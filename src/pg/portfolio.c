@@ -284,7 +284,9 @@ pf_run(FunctionCallInfo fcinfo, bool query_source, PfCall *c)
 	memset(c, 0, sizeof(*c));
 	memset(&spec, 0, sizeof(spec));
 	if (PG_ARGISNULL(0))
-		pf_error("the source must not be NULL", NULL);
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the source must not be NULL")));
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
