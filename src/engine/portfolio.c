@@ -56,7 +56,7 @@ typedef struct PfSym
 	int			order;			/* rank of the name (strcmp): ties, rank_by symbol */
 	int8_t	   *target;
 	int64_t		warmup;
-	double	   *rank_roc;		/* rate of change for ranking entries */
+	double	   *rank_roc;		/* rate of change for ranking entries, NULL: unused */
 	int64_t		j;				/* next bar not yet closed */
 	bool		here;			/* has a bar at the current timestamp (bar j) */
 	double		qty;			/* signed */
@@ -444,15 +444,6 @@ rotate(PfState *st, double **roc, bool include_here)
 }
 
 static int
-cmp_i64(const void *a, const void *b)
-{
-	int64_t		x = *(const int64_t *) a,
-				y = *(const int64_t *) b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int
 cmp_trade_entry(const void *a, const void *b)
 {
 	const BtTrade *x = a,
@@ -641,8 +632,12 @@ bt_portfolio_run(const BtPfSymbol *syms, int nsym, const BtSeries *benchmark,
 		y->pending_bar = -1;
 		y->pending_rank = NAN;
 		y->mark = y->last_close = NAN;
-		y->rank_roc = a->realloc_fn(a->ctx, NULL, bytes * sizeof(double));
-		bt_roc(syms[i].s.close, ns, p->rank_period, y->rank_roc);
+		/* entries ranked by ROC (rotation ranks by its own) */
+		if (!p->rotation && p->rank_by == BT_PF_RANK_ROC)
+		{
+			y->rank_roc = a->realloc_fn(a->ctx, NULL, bytes * sizeof(double));
+			bt_roc(syms[i].s.close, ns, p->rank_period, y->rank_roc);
+		}
 		if (p->rotation)
 		{
 			rot_roc[i] = a->realloc_fn(a->ctx, NULL, bytes * sizeof(double));
@@ -658,21 +653,34 @@ bt_portfolio_run(const BtPfSymbol *syms, int nsym, const BtSeries *benchmark,
 		total += ns;
 	}
 
-	/* the timeline: every timestamp of every symbol, once */
+	/*
+	 * The timeline: every timestamp of every symbol, once, by merging the
+	 * symbols' sorted timestamps (the minimum of the cursors each step: the
+	 * simulation loop costs as much per timestamp anyway)
+	 */
 	ts = a->realloc_fn(a->ctx, NULL, sizeof(int64_t) * (total > 0 ? total : 1));
-	for (int i = 0; i < nsym; i++)
 	{
-		memcpy(ts + n, syms[i].s.ts, sizeof(int64_t) * syms[i].s.n);
-		n += syms[i].s.n;
-	}
-	qsort(ts, n, sizeof(int64_t), cmp_i64);
-	{
-		int64_t		m = 0;
+		int64_t    *cur = a->realloc_fn(a->ctx, NULL, sizeof(int64_t) * (nsym > 0 ? nsym : 1));
 
-		for (int64_t i = 0; i < n; i++)
-			if (m == 0 || ts[i] != ts[m - 1])
-				ts[m++] = ts[i];
-		n = m;
+		memset(cur, 0, sizeof(int64_t) * (nsym > 0 ? nsym : 1));
+		for (;;)
+		{
+			int64_t		m = INT64_MAX;
+			bool		any = false;
+
+			for (int i = 0; i < nsym; i++)
+				if (cur[i] < syms[i].s.n && (!any || syms[i].s.ts[cur[i]] < m))
+				{
+					m = syms[i].s.ts[cur[i]];
+					any = true;
+				}
+			if (!any)
+				break;
+			ts[n++] = m;
+			for (int i = 0; i < nsym; i++)
+				if (cur[i] < syms[i].s.n && syms[i].s.ts[cur[i]] == m)
+					cur[i]++;
+		}
 	}
 	out->n = n;
 	out->ts = ts;
@@ -718,7 +726,8 @@ bt_portfolio_run(const BtPfSymbol *syms, int nsym, const BtSeries *benchmark,
 				y->mark = y->in->s.open[y->j];
 				y->desired = y->pending;
 				y->pending = BT_KEEP;
-				y->rank = y->pending_bar >= 0 ? y->rank_roc[y->pending_bar] : y->pending_rank;
+				y->rank = y->pending_bar < 0 ? y->pending_rank :
+					y->rank_roc ? y->rank_roc[y->pending_bar] : NAN;
 			}
 			if (p->rotation && rebal && t > 0)
 				rotate(&st, rot_roc, false);
@@ -754,7 +763,8 @@ bt_portfolio_run(const BtPfSymbol *syms, int nsym, const BtSeries *benchmark,
 				/* a rotation pick made between this symbol's bars */
 				y->desired = y->pending;
 				y->pending = BT_KEEP;
-				y->rank = p->rotation ? y->pending_rank : y->rank_roc[y->j];
+				y->rank = p->rotation ? y->pending_rank :
+					y->rank_roc ? y->rank_roc[y->j] : NAN;
 				if (p->rotation || y->j < y->warmup)
 					continue;
 				d = y->target[y->j];
@@ -813,20 +823,20 @@ bt_portfolio_run(const BtPfSymbol *syms, int nsym, const BtSeries *benchmark,
 		push_trade(&st, i, &t, n - 1);
 	}
 
-	/* trades by symbol, each symbol's in push order (a stable sort) */
-	for (int64_t k = 1; k < st.ntrades; k++)
+	/* trades by symbol, each symbol's in push order: a stable counting sort */
+	if (st.ntrades > 1)
 	{
-		BtPfTrade	x = st.trades[k];
-		int64_t		m = k;
+		int64_t    *next = a->realloc_fn(a->ctx, NULL, sizeof(int64_t) * (nsym + 1));
+		BtPfTrade  *sorted = a->realloc_fn(a->ctx, NULL, sizeof(BtPfTrade) * st.ntrades);
 
-		if (st.trades[k - 1].sym <= x.sym)
-			continue;
-		while (m > 0 && st.trades[m - 1].sym > x.sym)
-		{
-			st.trades[m] = st.trades[m - 1];
-			m--;
-		}
-		st.trades[m] = x;
+		memset(next, 0, sizeof(int64_t) * (nsym + 1));
+		for (int64_t k = 0; k < st.ntrades; k++)
+			next[st.trades[k].sym + 1]++;
+		for (int i = 0; i < nsym; i++)
+			next[i + 1] += next[i];
+		for (int64_t k = 0; k < st.ntrades; k++)
+			sorted[next[st.trades[k].sym]++] = st.trades[k];
+		st.trades = sorted;
 	}
 	out->trades = st.trades;
 	out->ntrades = st.ntrades;
