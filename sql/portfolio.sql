@@ -54,6 +54,19 @@ SELECT (SELECT row(p.*)::text FROM backtest_portfolio('pf', 'sma_cross', '{"fast
        (SELECT row(q.*)::text FROM backtest_portfolio_query('SELECT * FROM pf ORDER BY random()', 'sma_cross', '{"fast": 5, "slow": 20}') q)
        AS same;
 
+-- the _query forms of trades and equity match the table forms
+SELECT (SELECT count(*) FROM (
+          SELECT * FROM backtest_portfolio_trades_query('SELECT * FROM pf ORDER BY ts DESC', 'sma_cross', '{"fast": 5, "slow": 20, "max_positions": 2}')
+          EXCEPT SELECT * FROM backtest_portfolio_trades('pf', 'sma_cross', '{"fast": 5, "slow": 20, "max_positions": 2}')) d) AS trades_differ,
+       (SELECT count(*) FROM (
+          SELECT * FROM backtest_portfolio_equity_query('SELECT * FROM pf ORDER BY ts DESC', 'sma_cross', '{"fast": 5, "slow": 20, "max_positions": 2}')
+          EXCEPT SELECT * FROM backtest_portfolio_equity('pf', 'sma_cross', '{"fast": 5, "slow": 20, "max_positions": 2}')) d) AS equity_differ;
+
+-- shorts with close fills (the reservation itself: test_portfolio.c, test_shorts)
+SELECT trades_count, (SELECT count(*) FROM backtest_portfolio_trades('pf', 'sma_cross', '{"fast": 5, "slow": 20, "allow_short": true, "fill": "close"}') WHERE side = 'short') > 0 AS has_shorts,
+       round(return_pct::numeric, 4) AS return_pct
+FROM backtest_portfolio('pf', 'sma_cross', '{"fast": 5, "slow": 20, "allow_short": true, "fill": "close"}');
+
 -- rotation: top 2 by 20-bar momentum, monthly (the default), with lot sizes per symbol
 SELECT n_symbols, trades_count, open_trades, max_positions_held, entries_skipped,
        round(return_pct::numeric, 4) AS return_pct, round(turnover::numeric, 3) AS turnover
