@@ -585,6 +585,65 @@ test_benchmark(void)
 }
 
 /*
+ * Rebalancing, by hand: A and B both bought at d0's close (fill close,
+ * equal, max_positions 2, 1000 cash, a fixed fee of 1 per order), daily
+ * rebalance; A doubles on d1.
+ * d0  A: 500 budget -> (500 - 1) / 10 -> 49 (491); cash 509.  B: equity
+ *	   509 + 49*10 = 999, /2 = 499.5 -> 49 (491); cash 18.  equity 998.
+ * d1  equity 18 + 49*20 + 49*10 = 1488, target 744 each.  Reduction: A to
+ *	   floor(744/20) = 37, sells 12 @ 20: cash 18 + 240 - 1 = 257; a closed
+ *	   trade of 12, pnl 12*10 - 1*12/49 (its share of the entry fee) - 1.
+ *	   Increase: B's target floor(1487/2/10) = 74, +25 fits the 257 cash
+ *	   (25*10 + 1); cash 6.  equity 6 + 37*20 + 74*10 = 1486.
+ */
+static void
+test_rebalance(void)
+{
+	static const int64_t ts[] = {T0, T0 + DAY};
+	static const double cA[] = {10, 20}, cB[] = {10, 10}, sig[] = {1, NAN};
+	BtPfSymbol	sy[2];
+	BtPfParams	p;
+	BtPfResult	r;
+	BtError		err;
+
+	memset(sy, 0, sizeof(sy));
+	sy[0].name = "A";
+	sy[0].s = (BtSeries) {2, ts, cA, cA, cA, cA, NULL, sig};
+	sy[1].name = "B";
+	sy[1].s = (BtSeries) {2, ts, cB, cB, cB, cB, NULL, sig};
+	for (int i = 0; i < 2; i++)
+	{
+		bt_config_defaults(&sy[i].cfg, bt_find_strategy("signal"));
+		sy[i].cfg.sim.commission_fixed = 1;
+	}
+	pf_defaults(&p, 2);
+	p.account.initial_capital = 1000;
+	p.account.fill = BT_FILL_CLOSE;
+	p.rank_by = BT_PF_RANK_SYMBOL;
+	p.rebalance = BT_PF_REBAL_DAILY;
+	CHECK(bt_portfolio_run(sy, 2, NULL, &p, &unit_alloc, NULL, NULL, &r, &err) == BT_OK);
+	CHECK_NEAR(r.cash[0], 18, 1e-12);
+	CHECK_NEAR(r.equity[0], 998, 1e-12);
+	CHECK_NEAR(r.cash[1], 6, 1e-12);
+	CHECK_NEAR(r.equity[1], 1486, 1e-12);
+	CHECK(r.ntrades == 3);
+	if (r.ntrades == 3)
+	{
+		CHECK(r.trades[0].sym == 0 && !r.trades[0].t.is_open && r.trades[0].t.quantity == 12);
+		CHECK_NEAR(r.trades[0].t.pnl, 120 - 12.0 / 49 - 1, 1e-12);
+		CHECK(r.trades[1].sym == 0 && r.trades[1].t.is_open && r.trades[1].t.quantity == 37);
+		CHECK(r.trades[2].sym == 1 && r.trades[2].t.is_open && r.trades[2].t.quantity == 74);
+		CHECK_NEAR(r.trades[2].t.commission, 2, 1e-12);
+	}
+	CHECK_NEAR(r.metrics.commissions, 4, 1e-12);
+	/* no rebalance: A keeps 49, B 49 */
+	p.rebalance = BT_PF_REBAL_NONE;
+	CHECK(bt_portfolio_run(sy, 2, NULL, &p, &unit_alloc, NULL, NULL, &r, &err) == BT_OK);
+	CHECK(r.ntrades == 2 && r.trades[0].t.quantity == 49 && r.trades[1].t.quantity == 49);
+	unit_free_all();
+}
+
+/*
  * Shorts reserve their notional: A's short of 100 @ 10 (all of the equity,
  * fixed 1) credits 1000 to cash but leaves no free cash, so B's entry at
  * the same open is skipped (without the reservation it would buy 50).
@@ -636,4 +695,5 @@ test_portfolio(void)
 	test_rotation();
 	test_benchmark();
 	test_shorts();
+	test_rebalance();
 }
