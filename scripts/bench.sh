@@ -19,12 +19,18 @@
 # 6. every symbol at once: backtest_run_all over $BENCH_ALL_SYMBOLS symbols x
 #	 $BENCH_ALL_BARS bars (an unlogged table written minute by minute, every
 #	 symbol per minute, no index) against the same GROUP BY symbol with
-#	 count(*) and five sums, $BENCH_ALL_REPS interleaved rounds.
+#	 count(*) and five sums, $BENCH_ALL_REPS interleaved rounds;
+# 7. portfolio: backtest_portfolio with sma_cross and with rotation over
+#	 $BENCH_PF_SYMBOLS symbols x $BENCH_PF_BARS daily bars and over
+#	 $BENCH_PF_MIN_SYMBOLS x $BENCH_PF_MIN_BARS minute bars, each against the
+#	 serial six-sums GROUP BY of the same rows.
 #
 # Run as root from anywhere (it cds to the repo root):  scripts/bench.sh
 # Environment: BENCH_REPS (default 7), BENCH_BIG_N (engine large series,
 # default 10000000, 0 skips it), BENCH_ALL_SYMBOLS (1000), BENCH_ALL_BARS
-# (10000; 0 skips part 6), BENCH_ALL_REPS (3).
+# (10000; 0 skips part 6), BENCH_ALL_REPS (3), BENCH_PF_SYMBOLS (100),
+# BENCH_PF_BARS (2520; 0 skips it), BENCH_PF_MIN_SYMBOLS (20), BENCH_PF_MIN_BARS
+# (100000; 0 skips it).
 #
 # Copyright (c) 2026, pg_backtest developers
 #
@@ -38,6 +44,10 @@ NBARS=1000000
 NOTHER=5000
 NSMALL=10000
 ALL_SYMS=${BENCH_ALL_SYMBOLS:-1000}
+PF_SYMS=${BENCH_PF_SYMBOLS:-100}
+PF_BARS=${BENCH_PF_BARS:-2520}
+PF_MSYMS=${BENCH_PF_MIN_SYMBOLS:-20}
+PF_MBARS=${BENCH_PF_MIN_BARS:-100000}
 ALL_BARS=${BENCH_ALL_BARS:-10000}
 ALL_REPS=${BENCH_ALL_REPS:-3}
 
@@ -365,6 +375,56 @@ SQL
   run_all         = backtest_run_all('tm', 'sma_cross'), pg_backtest.sweep_workers at its default
 EOF
 	fi
+
+
+	# ---- portfolio: backtest_portfolio against the serial six-sums scan -----
+	# two shapes: $PF_SYMS x $PF_BARS daily bars, $PF_MSYMS x $PF_MBARS minute bars
+	for shape in daily minute; do
+		if [[ $shape == daily ]]; then
+			syms=$PF_SYMS bars=$PF_BARS step='1 day' amp=0.2 top=10 rebal=weekly
+		else
+			syms=$PF_MSYMS bars=$PF_MBARS step='1 minute' amp=0.03 top=5 rebal=daily
+		fi
+		((bars > 0)) || continue
+		echo
+		echo "== portfolio ($shape): backtest_portfolio over $syms symbols x $bars bars, $REPS rounds"
+		"${PSQL[@]}" <<SQL
+SET client_min_messages = warning;
+CREATE UNLOGGED TABLE tp AS
+SELECT 'P' || lpad(s::text, 3, '0') AS symbol,
+	   timestamptz '2010-01-01 00:00:00+00' + i * interval '$step' AS ts,
+	   o AS open, greatest(o, c) * 1.005 AS high, least(o, c) * 0.995 AS low, c AS close,
+	   (1000 + (i * 7 + s) % 9000)::float8 AS volume
+FROM generate_series(1, $bars) i, generate_series(1, $syms) s,
+	 LATERAL (SELECT round((100 + s % 50) * exp($amp * sin((i - 1) / (40.0 + s % 17)) + $amp / 4 * sin((i - 1) / 7.3 + s)) * 10000) / 10000 AS o,
+					 round((100 + s % 50) * exp($amp * sin(i / (40.0 + s % 17)) + $amp / 4 * sin(i / 7.3 + s)) * 10000) / 10000 AS c) p;
+VACUUM ANALYZE tp;
+SQL
+		GBP="SELECT symbol, count(*), sum(open), sum(high), sum(low), sum(close), sum(volume) FROM tp GROUP BY symbol"
+		"${PSQL[@]}" -F ' ' -At > "$WORK/portfolio" <<SQL
+SET client_min_messages = warning;
+SELECT name, round(median_ms::numeric, 2), round(min_ms::numeric, 2),
+	   round(max_ms::numeric, 2), runs
+FROM bench_rr(
+	ARRAY['pf_${shape}_groupby6_serial', 'pf_${shape}_sma_cross', 'pf_${shape}_rotation'],
+	ARRAY[\$q\$SELECT count(*) FROM ($GBP) g\$q\$,
+		  \$q\$SELECT trades_count FROM backtest_portfolio('tp', 'sma_cross', '{"max_positions": $top}')\$q\$,
+		  \$q\$SELECT trades_count FROM backtest_portfolio('tp', 'rotation', '{"top": $top, "rebalance": "$rebal"}')\$q\$],
+	ARRAY['0', '0', '0'], $REPS, 1);
+SQL
+		while read -r name med min max runs; do
+			printf '  %-28s median %9.2f   min %9.2f   max %9.2f   [%s]\n' \
+				"$name" "$med" "$min" "$max" "$runs"
+			echo "${name}_ms=$med" >> "$RES"
+		done < "$WORK/portfolio"
+		"${PSQL[@]}" -c "DROP TABLE tp"
+		# shellcheck disable=SC1090
+		source "$RES"
+		base="pf_${shape}_groupby6_serial_ms" sma="pf_${shape}_sma_cross_ms" rot="pf_${shape}_rotation_ms"
+		printf '  sma_cross (max_positions %s) / groupby6_serial = %sx, rotation (top %s, %s) / groupby6_serial = %sx (target <= 2.0x)\n' \
+			"$top" "$(echo "scale=2; ${!sma} / ${!base}" | bc)" \
+			"$top" "$rebal" "$(echo "scale=2; ${!rot} / ${!base}" | bc)"
+	done
 
 	exit 0
 fi

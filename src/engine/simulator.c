@@ -464,3 +464,26 @@ bt_run(const BtSeries *s, const BtConfig *cfg, const BtAlloc *a,
 	bt_compute_metrics(s, warmup, &cfg->sim, out);
 	return BT_OK;
 }
+
+/*
+ * Hooks for the portfolio simulator (portfolio.c): the single-symbol
+ * simulator's own cost, slippage and sizing rules, so that both charge and
+ * size alike (bt_internal.h).
+ */
+double
+bt_sim_order_cost(const BtSimParams *p, double notional, int side)
+{
+	return order_cost(p, notional, side);
+}
+
+double
+bt_sim_slipped(const BtSimParams *p, double px, int side)
+{
+	return slipped(p, px, side);
+}
+
+double
+bt_sim_size_order(const BtSimParams *p, double budget, double px, int side)
+{
+	return size_order(p, budget, px, side);
+}
