@@ -100,7 +100,16 @@ static void
 quiet_bars(double *restrict eq, double *restrict pos_out, const double *restrict close,
 		   int64_t i, int64_t j, double cash, double pos)
 {
-	for (int64_t k = i; k < j; k++)
+	int64_t		k = i;
+
+	for (; k + 4 <= j; k += 4)
+	{
+		eq[k] = cash + pos * close[k];
+		eq[k + 1] = cash + pos * close[k + 1];
+		eq[k + 2] = cash + pos * close[k + 2];
+		eq[k + 3] = cash + pos * close[k + 3];
+	}
+	for (; k < j; k++)
 		eq[k] = cash + pos * close[k];
 	if (pos_out)
 		for (int64_t k = i; k < j; k++)
