@@ -346,7 +346,7 @@ main(int argc, char **argv)
 	printf("dispatcher RssAnon: %ld kB after 10 of the %d tasks, %ld kB at the last sample "
 		   "(growth %ld kB); largest task worker seen: %ld kB (pg_backtest.tasks_per_worker = %s)\n",
 		   disp10, m, disp_last, disp_last - disp10, worker_max,
-		   one_value(poll, "SHOW pg_backtest.tasks_per_worker"));
+		   one_value(poll, "SELECT coalesce(current_setting('pg_backtest.tasks_per_worker', true), 'n/a')"));
 	printf("DRAIN_MS=%.0f\nTASKS_PER_S=%.1f\nMAX_RUNNING=%d\nLAUNCHER_RSS_10_KB=%ld\nLAUNCHER_RSS_ALL_KB=%ld\n"
 		   "DISPATCHER_RSS_10_KB=%ld\nDISPATCHER_RSS_LAST_KB=%ld\nWORKER_RSS_MAX_KB=%ld\n",
 		   drain, m / (drain / 1000.0), max_running, rss10, rss_all, disp10, disp_last, worker_max);
