@@ -10,6 +10,10 @@
  *	  2. M tiny tasks submitted at once: drain time and the most tasks seen
  *		 running at the same time (sampled with backtest_running_tasks());
  *	  3. the launcher's RSS after the first 10 tasks and after all of them;
+ *		 the dispatcher's (it does the per-task work of the queue, and lives
+ *		 while its database has work) once 10 of the M tasks are done and at
+ *		 the last sample before they drained; the largest task worker's
+ *		 (a worker runs up to pg_backtest.tasks_per_worker tasks);
  *	  4. with BIG_TABLE given: one task over its bars (3M in make bench-queue),
  *		 the time it spends saving its results (from its "saving results"
  *		 event to its final one) against the time it spent computing
@@ -59,17 +63,24 @@ one_value(PGconn *c, const char *sql)
 	return v;
 }
 
-/* The launcher's private memory (RssAnon, kB; VmRSS also counts shared buffers it touched) (reads /proc; the benchmark runs on the server host) */
+/*
+ * The private memory (RssAnon, kB; VmRSS also counts shared buffers it
+ * touched) of the process of backend_type `type` (the newest one), or -1
+ * (reads /proc; the benchmark runs on the server host)
+ */
 static long
-launcher_rss(PGconn *c)
+process_rss(PGconn *c, const char *type)
 {
-	char	   *pid = one_value(c, "SELECT coalesce(max(pid), 0) FROM pg_stat_activity "
-								"WHERE backend_type = 'pg_backtest launcher'");
+	char		q[256];
+	char	   *pid;
 	char		path[64],
 				line[256];
 	long		kb = -1;
 	FILE	   *f;
 
+	snprintf(q, sizeof q, "SELECT coalesce(max(pid), 0) FROM pg_stat_activity WHERE backend_type = '%s'",
+			 type);
+	pid = one_value(c, q);
 	snprintf(path, sizeof path, "/proc/%s/status", pid);
 	free(pid);
 	if ((f = fopen(path, "r")) == NULL)
@@ -217,7 +228,11 @@ main(int argc, char **argv)
 	double	   *lat;
 	char		sql[512];
 	long		rss10 = -1,
-				rss_all;
+				rss_all,
+				disp10 = -1,
+				disp_last = -1,
+				worker_max = -1;
+	double		last_sample = 0;
 	int			max_running = 0;
 	double		t0,
 				drain;
@@ -264,7 +279,7 @@ main(int argc, char **argv)
 			/* let the 10th finish, then read the launcher's RSS */
 			while (active_tasks(poll) > 0)
 				;
-			rss10 = launcher_rss(poll);
+			rss10 = process_rss(poll, "pg_backtest launcher");
 		}
 		free(id);
 	}
@@ -297,9 +312,28 @@ main(int argc, char **argv)
 			max_running = running;
 		if (left == 0)
 			break;
+		if (now_ms() - last_sample >= 100 || (disp10 < 0 && m - left >= 10))
+		{
+			long		d = process_rss(poll, "pg_backtest dispatcher");
+			long		w = process_rss(poll, "pg_backtest task");
+
+			if (disp10 < 0 && m - left >= 10)
+				disp10 = d;
+			if (d > 0)
+				disp_last = d;
+			if (w > worker_max)
+				worker_max = w;
+			last_sample = now_ms();
+		}
+		/* sample, don't spin: the poll must not take a core from the queue */
+		{
+			struct timespec ms1 = {0, 1000000};
+
+			nanosleep(&ms1, NULL);
+		}
 	}
 	drain = now_ms() - t0;
-	rss_all = launcher_rss(poll);
+	rss_all = process_rss(poll, "pg_backtest launcher");
 	snprintf(sql, sizeof sql,
 			 "SELECT count(*) FILTER (WHERE status = 'completed') || '/' || count(*) "
 			 "FROM backtest.tasks WHERE id >= %s", first_id);
@@ -307,11 +341,15 @@ main(int argc, char **argv)
 		   "most running at once %d (pg_backtest.max_concurrent = %s)\n",
 		   m, drain, m / (drain / 1000.0), one_value(poll, sql), max_running,
 		   one_value(poll, "SHOW pg_backtest.max_concurrent"));
-	printf("launcher RssAnon: %ld kB after 10 tasks, %ld kB after %d (growth %ld kB); each task runs "
-		   "in a fresh worker process that exits when it is done\n",
+	printf("launcher RssAnon: %ld kB after 10 tasks, %ld kB after %d (growth %ld kB)\n",
 		   rss10, rss_all, n + m, rss_all - rss10);
-	printf("DRAIN_MS=%.0f\nMAX_RUNNING=%d\nLAUNCHER_RSS_10_KB=%ld\nLAUNCHER_RSS_ALL_KB=%ld\n",
-		   drain, max_running, rss10, rss_all);
+	printf("dispatcher RssAnon: %ld kB after 10 of the %d tasks, %ld kB at the last sample "
+		   "(growth %ld kB); largest task worker seen: %ld kB (pg_backtest.tasks_per_worker = %s)\n",
+		   disp10, m, disp_last, disp_last - disp10, worker_max,
+		   one_value(poll, "SELECT coalesce(current_setting('pg_backtest.tasks_per_worker', true), 'n/a')"));
+	printf("DRAIN_MS=%.0f\nTASKS_PER_S=%.1f\nMAX_RUNNING=%d\nLAUNCHER_RSS_10_KB=%ld\nLAUNCHER_RSS_ALL_KB=%ld\n"
+		   "DISPATCHER_RSS_10_KB=%ld\nDISPATCHER_RSS_LAST_KB=%ld\nWORKER_RSS_MAX_KB=%ld\n",
+		   drain, m / (drain / 1000.0), max_running, rss10, rss_all, disp10, disp_last, worker_max);
 	if (argc == 6)
 		bench_save(submit, listen, argv[5]);
 	PQfinish(submit);

@@ -357,10 +357,38 @@ publish_oldest(bool has, TimestampTz oldest)
 	LWLockRelease(btpg_shared->lock);
 }
 
+/* Is DROP DATABASE waiting for this database (dropdb.c)? */
+static bool
+dropping(void)
+{
+	bool		d;
+
+	LWLockAcquire(btpg_shared->lock, LW_SHARED);
+	d = btpg_db_dropping(my_db);
+	LWLockRelease(btpg_shared->lock);
+	return d;
+}
+
+/*
+ * Is task_id already in a slot of this database (a reused worker took it
+ * as its next task), or is this database being dropped (dropdb.c)?
+ * Caller holds btpg_shared->lock.
+ */
+static bool
+slot_taken_or_dropping(int64 task_id)
+{
+	for (int i = 0; i < BTPG_MAX_SLOTS; i++)
+		if (btpg_shared->slots[i].in_use && btpg_shared->slots[i].dbid == MyDatabaseId &&
+			btpg_shared->slots[i].task_id == task_id)
+			return true;
+	return btpg_db_dropping(my_db);
+}
+
 /*
  * Reserve a free slot for task_id if the cluster-wide cap allows and no
  * other database has an older startable task (that one is woken instead).
- * Returns the slot, or -1.
+ * Returns the slot, -1, or -2 when another worker runs the task already or
+ * the database is being dropped.
  */
 static int
 reserve_slot(int64 task_id, TimestampTz oldest)
@@ -385,6 +413,11 @@ reserve_slot(int64 task_id, TimestampTz oldest)
 			(db->oldest < oldest || (db->oldest == oldest && db->dbid < MyDatabaseId)))
 			yield = true;
 	}
+	if (slot_taken_or_dropping(task_id))
+	{
+		LWLockRelease(btpg_shared->lock);
+		return -2;
+	}
 	if (used >= btpg_max_concurrent || free_slot < 0 || yield)
 	{
 		if (yield && used < btpg_max_concurrent)
@@ -403,13 +436,29 @@ reserve_slot(int64 task_id, TimestampTz oldest)
 }
 
 /*
+ * Append to ids the tasks the slots of this database hold (reused workers
+ * move their slot to their next task before claiming it); returns the new
+ * count.
+ */
+static int
+add_slot_tasks(Datum *ids, int n)
+{
+	LWLockAcquire(btpg_shared->lock, LW_SHARED);
+	for (int i = 0; i < BTPG_MAX_SLOTS; i++)
+		if (btpg_shared->slots[i].in_use && btpg_shared->slots[i].dbid == MyDatabaseId)
+			ids[n++] = Int64GetDatum(btpg_shared->slots[i].task_id);
+	LWLockRelease(btpg_shared->lock);
+	return n;
+}
+
+/*
  * Start a worker for the oldest startable pending task, if the slots allow.
  * Returns false when there is nothing (more) to start now.
  */
 static bool
 launch_one(MemoryContext longlived)
 {
-	Datum		started[BTPG_MAX_SLOTS];
+	Datum		started[2 * BTPG_MAX_SLOTS];
 	int			nstarted = 0;
 	Oid			types[1] = {INT8ARRAYOID};
 	Datum		values[1];
@@ -429,6 +478,7 @@ launch_one(MemoryContext longlived)
 	for (int i = 0; i < BTPG_MAX_SLOTS; i++)
 		if (handles[i] != NULL)
 			started[nstarted++] = Int64GetDatum(handle_tasks[i]);
+	nstarted = add_slot_tasks(started, nstarted);
 	values[0] = PointerGetDatum(construct_array(started, nstarted, INT8OID, 8,
 												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 
@@ -471,6 +521,8 @@ launch_one(MemoryContext longlived)
 
 	publish_oldest(true, submitted);
 	slot = reserve_slot(task_id, submitted);
+	if (slot == -2)
+		return !dropping();	/* taken meanwhile: look again */
 	if (slot < 0)
 		return false;
 
@@ -604,7 +656,14 @@ btpg_dispatcher_main(Datum main_arg)
 			my_db->requested = false;
 			LWLockRelease(btpg_shared->lock);
 
-			if (!queue_ready())
+			if (dropping())
+			{
+				ereport(DEBUG1,
+						(errmsg("pg_backtest dispatcher: database %u is being dropped; exiting",
+								dbid)));
+				done = true;
+			}
+			else if (!queue_ready())
 			{
 				ereport(DEBUG1,
 						(errmsg("pg_backtest dispatcher: extension not installed in database %u; exiting",

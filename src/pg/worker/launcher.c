@@ -245,7 +245,8 @@ start_dispatchers(MemoryContext longlived)
 			continue;
 		LWLockAcquire(btpg_shared->lock, LW_SHARED);
 		dbid = db->dbid;
-		want = dbid != InvalidOid && db->requested && db->dispatcher_pid == 0;
+		want = dbid != InvalidOid && db->requested && db->dispatcher_pid == 0 &&
+			!btpg_db_dropping(db);
 		LWLockRelease(btpg_shared->lock);
 		if (!want ||
 			!TimestampDifferenceExceeds(last_start[i], now, btpg_launcher_naptime))

@@ -33,6 +33,7 @@ int			btpg_max_attempts = 3;
 int			btpg_launcher_naptime = 1000;
 int			btpg_retry_delay = 1000;
 char	   *btpg_test_delay = NULL;
+int			btpg_tasks_per_worker = 100;
 
 BtShared   *btpg_shared = NULL;
 
@@ -82,6 +83,13 @@ btpg_define_gucs(void)
 							   "at the point (worker_start, after_claim, worker_exit).  Empty: off.",
 							   &btpg_test_delay, "",
 							   PGC_SUSET, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_backtest.tasks_per_worker",
+							"Most tasks one task worker runs before it exits.",
+							"A worker that finishes a task runs the next pending task of the same "
+							"owner and database if it is the oldest startable one in the cluster, "
+							"saving a process start; 1 starts a worker per task.",
+							&btpg_tasks_per_worker, 100, 1, 1000000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 }
 
 /*
@@ -144,6 +152,7 @@ btpg_shmem_init_hooks(void)
 	shmem_request_hook = btpg_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = btpg_shmem_startup;
+	btpg_install_dropdb_hook();
 }
 
 /*
@@ -371,4 +380,16 @@ btpg_release_slot(int slot, pid_t pid)
 		btpg_wake_oldest_dispatcher(InvalidOid);
 	}
 	LWLockRelease(btpg_shared->lock);
+}
+
+/*
+ * btpg_db_dropping
+ *		Is a backend running DROP DATABASE on db's database (and alive)?
+ *		Then no dispatcher may start for it and no worker may take another of
+ *		its tasks.  Caller holds btpg_shared->lock.
+ */
+bool
+btpg_db_dropping(BtDb *db)
+{
+	return db != NULL && db->dropper_pid != 0 && kill(db->dropper_pid, 0) == 0;
 }

@@ -26,6 +26,7 @@
 #include <math.h>
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -246,6 +247,19 @@ apply_task_context(const char *settings_json)
 }
 
 /*
+ * Make the claim just committed durable before any of the task's work runs.
+ * The claim commits asynchronously and the WAL is flushed here, after the
+ * commit: a synchronous commit would wait for the flush while it holds the
+ * cluster-wide lock a transaction that sent NOTIFY takes at commit, so every
+ * other worker's progress report would queue behind each claim's fsync.
+ */
+static void
+flush_claim(void)
+{
+	XLogFlush(XactLastCommitEnd);
+}
+
+/*
  * Claim the task and read it into run: in one transaction, as the extension
  * owner, pending -> running with one more attempt, committed durably before
  * any of the task's work starts.  The caller holds the task's advisory lock,
@@ -285,10 +299,8 @@ read_task(TaskRun *run, MemoryContext runcxt)
 		 * This commit must be durable: the attempt is counted before any of
 		 * the task's own work can crash the server, so a task that keeps
 		 * killing its worker ends failed after max_attempts instead of
-		 * looping.
+		 * looping.  flush_claim waits for it after the commit.
 		 */
-		(void) set_config_option("synchronous_commit", "on", PGC_SUSET, PGC_S_SESSION,
-								 GUC_ACTION_LOCAL, true, 0, false);
 
 		tup = SPI_tuptable->vals[0];
 		td = SPI_tuptable->tupdesc;
@@ -339,6 +351,8 @@ read_task(TaskRun *run, MemoryContext runcxt)
 	else
 		elog(DEBUG1, "pg_backtest: task " INT64_FORMAT " is no longer pending", run->task_id);
 	end_txn();
+	if (ok)
+		flush_claim();
 	return ok;
 }
 
@@ -784,6 +798,42 @@ run_task(TaskRun *run, Oid owner)
 }
 
 /*
+ * SIGINT: backtest_cancel sets our slot's cancel flag, then signals us.  A
+ * worker that runs several tasks acts on the signal only while the flag is
+ * set: the flag is cleared (under the lock) when the slot moves on to the
+ * next task, so a late signal meant for the previous task cannot cancel
+ * this one.  (pg_cancel_backend therefore does nothing to a task worker;
+ * backtest_cancel or pg_terminate_backend stop it.)
+ */
+static void
+task_sigint(SIGNAL_ARGS)
+{
+	if (my_slot < 0 || ((volatile BtSlot *) &btpg_shared->slots[my_slot])->cancel_requested)
+		StatementCancelHandler(postgres_signal_arg);
+}
+
+/*
+ * After a task: take the next one if it is ours to run (reuse.c) and reset
+ * the run state for it.  Returns false when this worker should exit.
+ */
+static bool
+take_next_task(TaskRun *run, Oid owner)
+{
+	int64		next_id;
+	Oid			ext_owner = run->ext_owner;
+
+	if (!btpg_take_next_task(my_slot, owner, ext_owner, run->task_id, &next_id))
+		return false;
+	memset(run, 0, sizeof(*run));
+	run->ext_owner = ext_owner;
+	run->task_id = next_id;
+	run->slot = my_slot;
+	run->started = run->launched_at = GetCurrentTimestamp();
+	run->last_progress = -100;
+	return true;
+}
+
+/*
  * btpg_task_main
  *		Entry point of a task worker; main_arg is its slot, bgw_extra a
  *		BtTaskStart.
@@ -800,7 +850,7 @@ btpg_task_main(Datum main_arg)
 	my_slot = DatumGetInt32(main_arg);
 
 	pqsignal(SIGTERM, die);
-	pqsignal(SIGINT, StatementCancelHandler);
+	pqsignal(SIGINT, task_sigint);
 	BackgroundWorkerUnblockSignals();
 
 	/* publish our pid so backtest_cancel can signal us */
@@ -853,6 +903,12 @@ btpg_task_main(Datum main_arg)
 	}
 	CommitTransactionCommand();
 
-	run_task(&run, start.owner);
+	/* the task, then (reuse) the next ones of the same owner, while allowed */
+	for (int served = 1;; served++)
+	{
+		run_task(&run, start.owner);
+		if (served >= btpg_tasks_per_worker || !take_next_task(&run, start.owner))
+			break;
+	}
 	proc_exit(0);
 }

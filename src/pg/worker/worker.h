@@ -69,6 +69,7 @@ typedef struct BtDb
 	Latch	   *dispatcher_latch;
 	bool		has_pending;	/* the dispatcher has a startable task ... */
 	TimestampTz oldest;			/* ... submitted at this time */
+	pid_t		dropper_pid;	/* a backend running DROP DATABASE on it, or 0 */
 } BtDb;
 
 typedef struct BtShared
@@ -86,6 +87,7 @@ extern int	btpg_max_attempts;
 extern int	btpg_launcher_naptime;
 extern int	btpg_retry_delay;
 extern char *btpg_test_delay;
+extern int	btpg_tasks_per_worker;
 
 /* shmem.c */
 extern BtShared *btpg_shared;
@@ -98,6 +100,14 @@ extern BtDb *btpg_find_db(Oid dbid, bool create);
 extern void btpg_wake_oldest_dispatcher(Oid except_db);
 extern void btpg_release_slot(int slot, pid_t pid);
 extern void btpg_test_delay_point(const char *point);
+extern bool btpg_db_dropping(BtDb *db);
+
+/* reuse.c */
+extern bool btpg_take_next_task(int slot, Oid owner, Oid ext_owner, int64 prev_task,
+								int64 *next_id);
+
+/* dropdb.c */
+extern void btpg_install_dropdb_hook(void);
 
 /* launcher.c, dispatcher.c, task.c: background worker entry points */
 extern PGDLLEXPORT void btpg_launcher_main(Datum main_arg);
