@@ -43,6 +43,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "seal.h"
 #include "worker.h"
 
 /* Handles of the workers this launcher started, by slot (long-lived memory) */
@@ -65,6 +66,16 @@ launcher_shmem_exit(int code, Datum arg)
 }
 
 /* Start a transaction with SPI and a snapshot (undo with end_txn) */
+static Oid	launcher_saved_user;
+static int	launcher_saved_sec;
+
+/*
+ * Start a transaction with SPI and a snapshot (undo with end_txn).  Its
+ * statements run as the queue tables' owner (BTPG_BOOKKEEPER), not as the
+ * bootstrap superuser the launcher connects as: the database owner owns
+ * those tables, and a trigger of hers must not run as a superuser.  (An
+ * error aborts the transaction, which restores the user.)
+ */
 static void
 begin_txn(const char *activity)
 {
@@ -74,11 +85,14 @@ begin_txn(const char *activity)
 		elog(ERROR, "SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, activity);
+	GetUserIdAndSecContext(&launcher_saved_user, &launcher_saved_sec);
+	SetUserIdAndSecContext(BTPG_BOOKKEEPER, launcher_saved_sec | SECURITY_LOCAL_USERID_CHANGE);
 }
 
 static void
 end_txn(void)
 {
+	SetUserIdAndSecContext(launcher_saved_user, launcher_saved_sec);
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
@@ -267,9 +281,15 @@ launch_one(MemoryContext longlived)
 
 	begin_txn("pg_backtest: starting a task");
 
-	/* the oldest pending task, locked until this transaction ends */
-	if (SPI_execute("SELECT id, owner::oid FROM backtest.tasks WHERE status = 'pending' "
-					"ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED", false, 1) != SPI_OK_SELECT)
+	/*
+	 * The oldest pending task, locked until this transaction ends, with the
+	 * role its owner's name names (a dump restored without that role has
+	 * none: the task fails, and the next one is tried).
+	 */
+	if (SPI_execute("SELECT t.id, r.oid, t.owner FROM backtest.tasks t "
+					"LEFT JOIN pg_catalog.pg_roles r ON r.rolname OPERATOR(pg_catalog.=) t.owner "
+					"WHERE t.status OPERATOR(pg_catalog.=) 'pending' "
+					"ORDER BY t.id LIMIT 1 FOR UPDATE OF t SKIP LOCKED", false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the queue");
 	if (SPI_processed == 0)
 	{
@@ -278,6 +298,22 @@ launch_one(MemoryContext longlived)
 	}
 	task_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	if (isnull)
+	{
+		char	   *msg = psprintf("role \"%s\" does not exist, so the task cannot run",
+								   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3));
+		Oid			ftypes[2] = {INT8OID, TEXTOID};
+		Datum		fvalues[2] = {Int64GetDatum(task_id), CStringGetTextDatum(msg)};
+
+		if (SPI_execute_with_args("UPDATE backtest.tasks SET status = 'failed', error = $2, "
+								  "finished_at = pg_catalog.now(), eta = NULL WHERE id = $1",
+								  2, ftypes, fvalues, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not fail task " INT64_FORMAT, task_id);
+		ereport(LOG, (errmsg("pg_backtest: task " INT64_FORMAT " failed: %s", task_id, msg)));
+		btpg_notify_task(task_id, "failed", 0, NULL, 0, 5, NULL, 0, NAN, NULL);
+		end_txn();
+		return true;
+	}
 
 	LWLockAcquire(btpg_shared->lock, LW_EXCLUSIVE);
 	btpg_shared->slots[slot].in_use = true;
