@@ -125,6 +125,18 @@ my ($rc, $o, $e) = $node->psql('postgres', "DELETE FROM backtest.task_seals WHER
 	extra_params => [ '-U', 'dbowner' ]);
 like($e, qr/permission denied for table task_seals/, 'the database owner cannot write the seals');
 
+# a trigger she attaches to the tables runs as pg_database_owner, never as a
+# superuser: not for the submit, the launcher's claim or the worker's writes
+as($node, 'dbowner', q{
+CREATE TABLE public.spied (who name, su text, op text);
+GRANT INSERT ON public.spied TO PUBLIC;
+CREATE FUNCTION public.spy() RETURNS trigger LANGUAGE plpgsql AS
+$$BEGIN INSERT INTO public.spied VALUES (current_user, pg_catalog.has_table_privilege('pg_catalog.pg_authid', 'SELECT')::text, TG_TABLE_NAME || ' ' || TG_OP); RETURN NULL; END$$;
+CREATE TRIGGER spy AFTER INSERT OR UPDATE OR DELETE ON backtest.tasks FOR EACH ROW EXECUTE FUNCTION public.spy();
+CREATE TRIGGER spy AFTER INSERT ON backtest.results FOR EACH ROW EXECUTE FUNCTION public.spy();
+});
+my $spied = as($node, 'alice', "SELECT backtest_submit('k', 'A', 'sma_cross')");
+
 as($node, 'alice', "SELECT backtest_cancel($sleeper)");
 wait_done($node, $sleeper, $ap, $bp, $t_query, $t_owner);
 like(status_of($node, $t_query), qr/^failed: task $t_query was changed after it was submitted \(its seal does not match\)/,
@@ -134,6 +146,12 @@ like(status_of($node, $t_owner), qr/^failed: task $t_owner was changed after it 
 is($node->safe_psql('postgres', "SELECT count(*) FROM backtest.results WHERE task_id IN ($t_query, $t_owner)"),
 	'0', 'neither ran');
 is(status_of($node, $ap), 'completed: ', 'an untouched pending task runs');
+wait_done($node, $spied);
+is(status_of($node, $spied), 'completed: ', 'a task runs with her trigger on the tables');
+is( $node->safe_psql('postgres',
+		"SELECT string_agg(DISTINCT who || ':' || su, ',') || ' ' || count(*) FILTER (WHERE op = 'results INSERT') FROM public.spied"),
+	'pg_database_owner:false 3', 'her trigger ran as pg_database_owner, never as a superuser (submit, claim, progress, results)');
+as($node, 'dbowner', 'DROP TRIGGER spy ON backtest.tasks; DROP TRIGGER spy ON backtest.results');
 
 # --- restore into a fresh cluster that has no role bob ---------------------
 
