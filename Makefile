@@ -26,9 +26,29 @@ DATA_built += sql/$(EXTENSION)--$(BASE_VERSION).sql
 endif
 DATA        = $(UPGRADES)
 
-# Regression tests: every sql/*.sql that is not an install or upgrade script
-REGRESS     = $(sort $(filter-out $(EXTENSION) $(EXTENSION)--% nopreload,$(basename $(notdir $(wildcard sql/*.sql)))))
-REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
+# ---- regression tests (pg_regress) ------------------------------------------
+# pg_regress's own layout, as contrib modules and pg_cron have it: inputs
+# sql/<test>.sql, expected outputs expected/<test>.out, and REGRESS every
+# sql/*.sql that is not an install or upgrade script.  They need pg_backtest
+# and pg_cron preloaded, so `make installcheck` does not use a running
+# server: pg_regress initdbs a temporary instance with the installed binaries
+# (tmp_check/preload, configured by test/pg_backtest.conf) and removes it
+# afterwards.  `make installcheck-nopreload` runs test/nopreload (CREATE
+# EXTENSION and backtest_run without preloading) on a temporary instance of
+# its own, tmp_check/nopreload.  initdb refuses to run as root: as root,
+# pg_regress runs as REGRESS_USER (postgres), which must be able to read the
+# tree, and writes its results under tmp_check/ instead of the top directory.
+REGRESS     = $(sort $(filter-out $(EXTENSION) $(EXTENSION)--%,$(basename $(notdir $(wildcard sql/*.sql)))))
+REGRESS_USER ?= postgres
+ifeq ($(shell id -u),0)
+regress_as  = runuser -u $(REGRESS_USER) --
+regress_out = tmp_check
+else
+regress_out = .
+endif
+REGRESS_OPTS = --inputdir=. --outputdir=$(regress_out) --load-extension=$(EXTENSION) \
+	--temp-instance=tmp_check/preload --temp-config=test/pg_backtest.conf
+REGRESS_PREP = regress-prep
 
 EXTRA_CLEAN = $(DATA_built) test/unit/run_unit_tests test/bench/bench_engine test/bench/bench_queue test/fuzz/fuzz_engine test/cli/test_progress $(CLI)
 
@@ -46,6 +66,32 @@ include $(PGXS)
 # a changed header rebuilds every object, so no object keeps an old struct
 # layout (BtMetrics is shared between a sweep's processes).
 $(OBJS): $(ENGINE_HDRS) $(wildcard src/pg/*.h src/pg/worker/*.h)
+
+# as root, pg_regress (and so the temporary instances) run as REGRESS_USER:
+# PGXS's pg_regress_installcheck (Makefile.global) with the command prefixed
+ifneq ($(regress_as),)
+pg_regress_installcheck = \
+	echo "+++ regress install-check as $(REGRESS_USER) +++" && \
+	$(regress_as) $(top_builddir)/src/test/regress/pg_regress \
+	--inputdir=$(srcdir) \
+	--bindir='$(bindir)' \
+	$(pg_regress_locale_flags) $(EXTRA_REGRESS_OPTS)
+endif
+
+.PHONY: regress-prep installcheck-nopreload
+regress-prep:
+	@mkdir -p tmp_check
+ifneq ($(regress_as),)
+	@chown -R $(REGRESS_USER): tmp_check
+	@$(regress_as) test -r $(CURDIR)/test/pg_backtest.conf -a -r $(CURDIR)/expected/backtest.out || \
+		{ echo "installcheck: as root pg_regress runs as $(REGRESS_USER), who cannot read $(CURDIR)" >&2; exit 1; }
+endif
+
+installcheck-nopreload: regress-prep
+	@rm -rf tmp_check/nopreload
+	$(regress_as) mkdir tmp_check/nopreload
+	$(pg_regress_installcheck) --inputdir=test/nopreload --outputdir=tmp_check/nopreload \
+		--load-extension=$(EXTENSION) --temp-instance=tmp_check/nopreload/instance nopreload
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql $(UPGRADES) $(EXTENSION).control
 	cat sql/$(EXTENSION).sql $(UPGRADES) > $@

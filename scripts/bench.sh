@@ -376,17 +376,24 @@ if [[ $(id -u) -ne 0 ]]; then
 	echo "bench.sh: run as root (it installs the extension and reads /proc/<pid>/status)" >&2
 	exit 1
 fi
-for cmd in pg_config pg_virtualenv psql bc awk; do
+# PG_CONFIG, else pg_config on PATH, else Debian's PostgreSQL 15
+if [[ -z "${PG_CONFIG:-}" ]]; then
+	PG_CONFIG=$(command -v pg_config || echo /usr/lib/postgresql/15/bin/pg_config)
+fi
+export PG_CONFIG
+export PATH=$("$PG_CONFIG" --bindir):$PATH
+for cmd in "$PG_CONFIG" pg_virtualenv psql bc awk; do
 	command -v "$cmd" > /dev/null || { echo "bench.sh: $cmd not found" >&2; exit 1; }
 done
+PGMAJOR=$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
 
 start=$(date +%s)
-make -s > /dev/null
-make -s test/bench/bench_engine > /dev/null
+make -s PG_CONFIG="$PG_CONFIG" > /dev/null
+make -s PG_CONFIG="$PG_CONFIG" test/bench/bench_engine > /dev/null
 
 # install if the installed module, control file or script differ from the build
-PKGLIB=$(pg_config --pkglibdir)
-SHARE=$(pg_config --sharedir)/extension
+PKGLIB=$("$PG_CONFIG" --pkglibdir)
+SHARE=$("$PG_CONFIG" --sharedir)/extension
 need_install=0
 cmp -s pg_backtest.so "$PKGLIB/pg_backtest.so" || need_install=1
 cmp -s pg_backtest.control "$SHARE/pg_backtest.control" || need_install=1
@@ -395,7 +402,7 @@ for f in sql/pg_backtest--*.sql; do
 done
 if ((need_install)); then
 	echo "installing the extension (make install)"
-	make -s install > /dev/null
+	make -s PG_CONFIG="$PG_CONFIG" install > /dev/null
 fi
 
 WORK=$(mktemp -d -t pg_backtest_bench.XXXXXX)
@@ -414,7 +421,7 @@ echo
 # -t: a temporary cluster even as root (does not clash with a "regress"
 # cluster someone else's pg_virtualenv may have); shared_buffers large
 # enough for the table and its index, so that warm runs read no file.
-pg_virtualenv -t -c "-p ${BENCH_PORT:-$((20000 + RANDOM % 20000))}" \
+pg_virtualenv -v "$PGMAJOR" -t -c "-p ${BENCH_PORT:-$((20000 + RANDOM % 20000))}" \
 	-o shared_preload_libraries=pg_backtest -o shared_buffers=512MB -o max_worker_processes=16 \
 	"$0" --inner "$WORK"
 

@@ -12,7 +12,13 @@
 # and QUEUE_BIG_BARS (0 skips the save benchmark) size the runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PG_CONFIG=${PG_CONFIG:-pg_config}
+# PG_CONFIG, else pg_config on PATH, else Debian's PostgreSQL 15
+if [[ -z "${PG_CONFIG:-}" ]]; then
+	PG_CONFIG=$(command -v pg_config || echo /usr/lib/postgresql/15/bin/pg_config)
+fi
+export PG_CONFIG
+export PATH=$("$PG_CONFIG" --bindir):$PATH
+make -s PG_CONFIG="$PG_CONFIG" test/bench/bench_queue
 if [[ "${1:-}" == "--inner" ]]; then
 	psql -X -q -v ON_ERROR_STOP=1 -d postgres <<SQL
 CREATE EXTENSION pg_backtest;
@@ -32,10 +38,9 @@ SQL
 	PGDATABASE=postgres test/bench/bench_queue tiny T "${QUEUE_N:-200}" "${QUEUE_M:-1000}" $big
 	exit 0
 fi
-make -s PG_CONFIG="$PG_CONFIG" test/bench/bench_queue
 port=${BENCH_PORT:-$((20000 + RANDOM % 20000))}
 if [[ "${PGBT_OWN_CLUSTER:-0}" != 1 ]] && command -v pg_virtualenv >/dev/null; then
-	exec pg_virtualenv -t -c "-p $port" \
+	exec pg_virtualenv -v "$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')" -t -c "-p $port" \
 		-o shared_preload_libraries=pg_backtest -o max_worker_processes=16 "$0" --inner
 fi
 bindir=$("$PG_CONFIG" --bindir)

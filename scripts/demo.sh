@@ -13,12 +13,16 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 scripts/install-deps.sh
-export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+# PG_CONFIG, else pg_config on PATH, else Debian's PostgreSQL 15
+if [ -z "${PG_CONFIG:-}" ]; then
+  PG_CONFIG=$(command -v pg_config || echo /usr/lib/postgresql/15/bin/pg_config)
+fi
+export PG_CONFIG
 echo "== build and install"
 make -s PG_CONFIG="$PG_CONFIG" >/dev/null
 $SUDO make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
 
 echo "== throwaway PostgreSQL with shared_preload_libraries = pg_cron, pg_backtest"
-pg_virtualenv -t -c "-p ${PGDEMO_PORT:-$((20000 + RANDOM % 20000))}" \
+pg_virtualenv -v "$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')" -t -c "-p ${PGDEMO_PORT:-$((20000 + RANDOM % 20000))}" \
   -o "shared_preload_libraries=pg_cron,pg_backtest" -o "cron.database_name=postgres" \
   bash scripts/demo-inner.sh

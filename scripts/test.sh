@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Run the whole pg_backtest test suite on a throwaway PostgreSQL:
 #   1. engine unit tests (plain C, no server; golden indicators, trades, causality)
-#   2. pg_regress tests (sql/*.sql vs expected/*.out) on a pg_virtualenv cluster
-#      with shared_preload_libraries = pg_cron, pg_backtest
+#   2. pg_regress tests (sql/*.sql vs expected/*.out): `make installcheck` on
+#      a temporary instance with shared_preload_libraries = pg_cron, pg_backtest
+#      (test/pg_backtest.conf), and `make installcheck-nopreload` on one
+#      without (as root the Makefile runs pg_regress as the postgres OS user)
 #   3. TAP tests under test/t (when present)
 #   4. the CLI's progress line (make clitest), the version and licence
 #      metadata (test/pkg/versions.sh), the README's examples run as written
@@ -19,7 +21,13 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 scripts/install-deps.sh
-export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+# PG_CONFIG, else pg_config on PATH, else Debian's PostgreSQL 15; everything
+# else (bindir, the major version for pg_virtualenv) comes from it
+if [ -z "${PG_CONFIG:-}" ]; then
+  PG_CONFIG=$(command -v pg_config || echo /usr/lib/postgresql/15/bin/pg_config)
+fi
+export PG_CONFIG
+pgmajor=$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
 
 echo "== build"
 make -s PG_CONFIG="$PG_CONFIG" PG_CFLAGS="${PG_CFLAGS:--Wall -Werror}" >/dev/null
@@ -59,30 +67,36 @@ else
   failed=$((failed + 1))
 fi
 
-echo "== regression tests (pg_regress)"
-# pg_virtualenv makes a throwaway cluster, runs the command with PG* set, drops it
-rm -rf results regression.diffs regression.out
-if pg_virtualenv -t -c "-p ${PGTEST_PORT:-$((20000 + RANDOM % 20000))}" \
-     -o "shared_preload_libraries=pg_cron,pg_backtest" -o "cron.database_name=postgres" \
-     make -s PG_CONFIG="$PG_CONFIG" installcheck 2>&1 | tee "$logs/regress.log"; then :; fi
+echo "== regression tests (pg_regress: make installcheck, temporary instance with preload)"
+# As root pg_regress runs as the postgres OS user (initdb refuses root), who
+# must read the tree: otherwise run from a copy it can read.
+rtree=.
+if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -r "$PWD/test/pg_backtest.conf" 2>/dev/null; then
+  rtree=$(mktemp -d "${TMPDIR:-/tmp}/pg_backtest_regress.XXXXXX")
+  chmod 755 "$rtree"
+  cp -R Makefile pg_backtest.control sql expected test "$rtree"/
+fi
+# where pg_regress writes results/ and regression.diffs (tmp_check/ as root)
+if [ "$(id -u)" -eq 0 ]; then rout=$rtree/tmp_check; else rout=$rtree; fi
+rm -rf "$rout/results" "$rout/regression.diffs" "$rout/regression.out"
+if make -s -C "$rtree" PG_CONFIG="$PG_CONFIG" installcheck 2>&1 | tee "$logs/regress.log"; then :; fi
 rp=$(grep -cE '^(ok|test) .*\.\.\. ok' "$logs/regress.log" || true)
 rf=$(grep -cE '^(not ok|test) .*\.\.\. FAILED' "$logs/regress.log" || true)
 if ! grep -q "All [0-9]* tests passed" "$logs/regress.log"; then
-  [ -f regression.diffs ] && cat regression.diffs
+  [ -f "$rout/regression.diffs" ] && cat "$rout/regression.diffs"
   [ "$rf" -gt 0 ] || rf=1
 fi
 passed=$((passed + rp)); failed=$((failed + rf))
 
-echo "== without shared_preload_libraries (CREATE EXTENSION and backtest_run work)"
-rm -rf results regression.diffs
-if pg_virtualenv -t -c "-p ${PGTEST_PORT2:-$((20000 + RANDOM % 20000))}" \
-     make -s PG_CONFIG="$PG_CONFIG" installcheck REGRESS=nopreload 2>&1 | tee "$logs/nopreload.log"; then :; fi
+echo "== without shared_preload_libraries (make installcheck-nopreload)"
+if make -s -C "$rtree" PG_CONFIG="$PG_CONFIG" installcheck-nopreload 2>&1 | tee "$logs/nopreload.log"; then :; fi
 if grep -q "All 1 tests passed" "$logs/nopreload.log"; then
   passed=$((passed + 1))
 else
-  [ -f regression.diffs ] && cat regression.diffs
+  [ -f "$rtree/tmp_check/nopreload/regression.diffs" ] && cat "$rtree/tmp_check/nopreload/regression.diffs"
   failed=$((failed + 1))
 fi
+[ "$rtree" = . ] || rm -rf "$rtree"
 
 if compgen -G "test/t/*.pl" >/dev/null; then
   echo "== TAP tests"
@@ -100,7 +114,7 @@ cat "$logs/versions.log"; count_tap "$logs/versions.log" "$st"
 echo "== the README's examples, run as written (test/docs/readme.sh)"
 st=0
 # UTF8, as a Debian system cluster is (psycopg 3 returns bytes from SQL_ASCII databases)
-pg_virtualenv -t -c "-p ${PGTEST_PORT3:-$((20000 + RANDOM % 20000))} -e UTF8 --locale C.UTF-8" \
+pg_virtualenv -v "$pgmajor" -t -c "-p ${PGTEST_PORT3:-$((20000 + RANDOM % 20000))} -e UTF8 --locale C.UTF-8" \
   -o "shared_preload_libraries=pg_cron,pg_backtest" -o "cron.database_name=postgres" \
   test/docs/readme.sh > "$logs/readme.log" 2>&1 || st=$?
 grep -vE '^(Creating|Dropping) ' "$logs/readme.log"; count_tap "$logs/readme.log" "$st"

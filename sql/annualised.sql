@@ -1,21 +1,24 @@
 -- Annualised statistics, recomputed independently in SQL from the equity
 -- curve (backtest_equity_query) and compared with backtest_run_query's
--- figures: the equity's last value on each UTC day with bars, simple
--- returns between consecutive days, A = periods_per_year (252, 365 when
--- the market trades on weekends, 52 for weekly bars).
+-- figures: the equity's last value on each day with bars, simple returns
+-- between consecutive days, A = periods_per_year (252, 365 when the market
+-- trades on weekends, 52 for weekly bars).  Days are UTC days, except that
+-- ann_check's `shift` moves them (24/5 FX's day runs 22:00 to 22:00 UTC:
+-- shift '2 hours').
 \set VERBOSITY default
 SET extra_float_digits = 0;
 SET TimeZone = 'UTC';
 
 -- metric, engine value, SQL value, and whether they agree within 1e-9 relative
-CREATE FUNCTION ann_check(q text, strategy text, params jsonb DEFAULT '{}')
+CREATE FUNCTION ann_check(q text, strategy text, params jsonb DEFAULT '{}',
+                          shift interval DEFAULT interval '0')
 RETURNS TABLE (metric text, ok boolean, engine float8, recomputed float8)
 LANGUAGE sql AS $$
   WITH m AS (SELECT * FROM backtest_run_query(q, strategy, params)),
   e AS (SELECT ts, equity FROM backtest_equity_query(q, strategy, params)),
-  d AS (SELECT DISTINCT ON (date_trunc('day', ts AT TIME ZONE 'UTC'))
-               date_trunc('day', ts AT TIME ZONE 'UTC') AS day, equity
-        FROM e ORDER BY date_trunc('day', ts AT TIME ZONE 'UTC'), ts DESC),
+  d AS (SELECT DISTINCT ON (date_trunc('day', ts AT TIME ZONE 'UTC' + shift))
+               date_trunc('day', ts AT TIME ZONE 'UTC' + shift) AS day, equity
+        FROM e ORDER BY date_trunc('day', ts AT TIME ZONE 'UTC' + shift), ts DESC),
   r AS (SELECT equity / lag(equity) OVER (ORDER BY day) - 1 AS r FROM d),
   s AS (SELECT avg(r) AS mean, stddev_samp(r) AS sd, sqrt(avg(least(r, 0) ^ 2)) AS dd,
                exp(avg(ln(1 + r))) - 1 AS g,
@@ -67,6 +70,27 @@ SELECT metric, ok FROM ann_check(
      AND ts::date NOT IN (''2024-03-04'', ''2024-03-05'', ''2024-03-11'') ORDER BY ts',
   'sma_cross', '{"fast": 5, "slow": 20, "fractional": true}');
 
+-- 24/5 FX, hourly bars from Sunday 22:00 to Friday 22:00 UTC: the trading
+-- day runs from 22:00 to 22:00 UTC (the Sunday evening belongs to Monday),
+-- 5 returns a week, A = 252
+CREATE TABLE fx AS
+SELECT * FROM crypto
+WHERE extract(minute FROM ts) = 0
+  AND CASE extract(isodow FROM ts) WHEN 6 THEN false
+        WHEN 7 THEN extract(hour FROM ts) >= 22
+        WHEN 5 THEN extract(hour FROM ts) < 22 ELSE true END;
+SELECT count(*) AS bars, count(DISTINCT date_trunc('day', ts)) AS utc_days,
+       count(DISTINCT date_trunc('day', ts + interval '2 hours')) AS trading_days
+FROM fx;
+SELECT periods_per_year FROM backtest_run_query('SELECT * FROM fx ORDER BY ts', 'sma_cross',
+                                                '{"fast": 5, "slow": 20, "fractional": true}');
+SELECT metric, ok FROM ann_check('SELECT * FROM fx ORDER BY ts', 'sma_cross',
+                                 '{"fast": 5, "slow": 20, "fractional": true}', '2 hours');
+-- UTC days (before 0.4.0's fix) would count the Sunday evenings as days
+SELECT metric, ok FROM ann_check('SELECT * FROM fx ORDER BY ts', 'sma_cross',
+                                 '{"fast": 5, "slow": 20, "fractional": true}')
+WHERE metric = 'volatility_ann_pct';
+
 -- weekly bars: the bars'' own returns, A = 52
 SELECT periods_per_year FROM backtest_run_query(
   'SELECT * FROM klines WHERE extract(isodow FROM ts) = 5 ORDER BY ts', 'sma_cross', '{"fast": 4, "slow": 12}');
@@ -78,4 +102,4 @@ SELECT periods_per_year FROM backtest_run_query('SELECT * FROM klines ORDER BY t
 SELECT metric, ok FROM ann_check('SELECT * FROM klines ORDER BY ts', 'sma_cross', '{"periods_per_year": 260}');
 
 DROP FUNCTION ann_check;
-DROP TABLE klines, crypto;
+DROP TABLE klines, crypto, fx;

@@ -367,6 +367,34 @@ BEGIN
     RETURN job;
 END
 $$;
+-- ==== queue: every database, one live attempt per task, final outcomes ====
+
+-- A requeued task waits until retry_at (the delay doubles with each attempt)
+ALTER TABLE backtest.tasks ADD COLUMN retry_at timestamptz;
+COMMENT ON COLUMN backtest.tasks.retry_at IS
+  'A requeued task is not started again before this time (NULL: at once)';
+
+-- An outcome is final: no UPDATE changes a completed, failed or cancelled task
+CREATE FUNCTION backtest.tasks_outcome_is_final()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF OLD.status OPERATOR(pg_catalog.=) ANY (ARRAY['completed', 'failed', 'cancelled'])
+       AND NEW.status OPERATOR(pg_catalog.<>) OLD.status THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = pg_catalog.format('task %s is already %s; its outcome is final', OLD.id, OLD.status),
+            HINT = 'Submit a new task to run it again.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION backtest.tasks_outcome_is_final() IS
+  'Trigger: a task''s status never changes once it is completed, failed or cancelled';
+CREATE TRIGGER tasks_outcome_is_final BEFORE UPDATE OF status ON backtest.tasks
+    FOR EACH ROW EXECUTE FUNCTION backtest.tasks_outcome_is_final();
 -- ==== dump and restore: the database owner dumps, tasks are sealed (issue 8 item 10) ====
 -- The queue's tables belong to pg_database_owner, so the owner of the
 -- database (a member of it) can pg_dump and restore them: owners bypass
@@ -455,6 +483,16 @@ REVOKE ALL ON FUNCTION @extschema@.backtest_reseal(bigint) FROM PUBLIC;
 -- Tasks queued before 0.4.0 were written by their submitters only: seal them.
 SELECT @extschema@.backtest_reseal(t.id) FROM backtest.tasks t
 WHERE t.status OPERATOR(pg_catalog.=) ANY (ARRAY['pending', 'running']);
+
+-- Rows copied in by a restore wake the dispatcher, which settles the
+-- restored pending tasks at once (they fail: no seal here).
+CREATE FUNCTION backtest.tasks_wake()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'backtest_tasks_wake'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION backtest.tasks_wake() FROM PUBLIC;
+CREATE TRIGGER tasks_wake AFTER INSERT ON backtest.tasks
+    FOR EACH STATEMENT EXECUTE FUNCTION backtest.tasks_wake();
 
 -- backtest_cleanup deletes as the tables' owner, not as a superuser
 ALTER FUNCTION @extschema@.backtest_cleanup(interval, integer) OWNER TO pg_database_owner;

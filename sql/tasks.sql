@@ -1,7 +1,6 @@
 -- The task queue's SQL surface, where it does not depend on the worker pool's
 -- timing (that is tested by the TAP tests in test/t): submit-time validation,
--- the database the pool serves, stats, cleanup arguments, the pg_cron helper.
--- This database is not pg_backtest.database_name, so nothing here is run.
+-- every database is served, stats, cleanup arguments, the pg_cron helper.
 \set VERBOSITY default
 SET TimeZone = 'UTC';
 
@@ -20,10 +19,20 @@ SELECT backtest_submit_query('SELECT ts, open FROM q', 'sma_cross');
 SELECT backtest_submit_query('SELEC oops', 'sma_cross');
 SELECT backtest_submit_query('SELECT 1; SELECT 2', 'sma_cross');
 SELECT backtest_submit_query('DELETE FROM q RETURNING *', 'sma_cross');
--- valid input, but this database is not the one the pool serves
-SELECT backtest_submit('q', 'A', 'sma_cross');
-SELECT backtest_submit_query('SELECT * FROM q ORDER BY ts', 'sma_cross');
+-- valid input: queued and run in this database too (0.3.0 served only
+-- pg_backtest.database_name and refused these)
+SELECT backtest_submit('q', 'A', 'sma_cross') > 0 AS queued;
+SELECT backtest_submit_query('SELECT * FROM q ORDER BY ts', 'sma_cross') > 0 AS queued;
 SELECT count(*) AS queued FROM backtest.tasks;
+DO $$
+BEGIN
+    FOR i IN 1 .. 600 LOOP
+        EXIT WHEN NOT EXISTS (SELECT FROM backtest.tasks WHERE status IN ('pending', 'running'));
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END
+$$;
+SELECT status, attempts FROM backtest.tasks ORDER BY id;
 
 -- observation
 SELECT total_tasks, pending, running, completed, failed, cancelled, max_concurrent,

@@ -11,8 +11,9 @@
 # run as root, so as root the tests are copied to a fresh temporary directory
 # owned by the `postgres` OS user and run there as that user.
 #
-# Environment: PG_CONFIG (default pg_config from /usr/lib/postgresql/15/bin,
-# else the one on PATH), PROVE_FLAGS (extra prove options, e.g. -j2),
+# Environment: PG_CONFIG (default: pg_config on PATH, else Debian's
+# /usr/lib/postgresql/15/bin/pg_config; the binaries, the Perl modules and
+# pg_regress are found from it), PROVE_FLAGS (extra prove options, e.g. -j2),
 # PG_TEST_TIMEOUT_DEFAULT (seconds a poll waits, default 180), KEEP_TAP_TMP=1
 # to keep the temporary directory (it is always kept when a test fails).
 # Exit status: prove's (non-zero if any test failed).
@@ -21,20 +22,17 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 if [ -z "${PG_CONFIG:-}" ]; then
-	if [ -x /usr/lib/postgresql/15/bin/pg_config ]; then
-		PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
-	else
-		PG_CONFIG=pg_config
-	fi
+	PG_CONFIG=$(command -v pg_config || echo /usr/lib/postgresql/15/bin/pg_config)
 fi
 bindir=$("$PG_CONFIG" --bindir)
+pgmajor=$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
 pgxsdir=$(dirname "$("$PG_CONFIG" --pgxs)")/..	# .../lib/pgxs/src
 perldir=$(cd "$pgxsdir/test/perl" && pwd)
 pg_regress=$(cd "$pgxsdir/test/regress" && pwd)/pg_regress
 
 for f in "$perldir/PostgreSQL/Test/Cluster.pm" "$pg_regress"; do
 	if [ ! -e "$f" ]; then
-		echo "run_tap.sh: $f not found (install postgresql-server-dev-15)" >&2
+		echo "run_tap.sh: $f not found (install postgresql-server-dev-$pgmajor)" >&2
 		exit 2
 	fi
 done

@@ -282,6 +282,13 @@ typedef struct BtSimParams
 	double		trailing_stop;	/* fraction from the best price since entry, 0 = off */
 	double		periods_per_year;	/* 0 = infer from bar spacing */
 	double		risk_free_rate; /* annual, fraction; for Sharpe/Sortino */
+	/*
+	 * Not parameters: the start of the trading day of the daily returns, in
+	 * usecs after midnight UTC, used when day_start_known (a sweep infers it
+	 * once); otherwise bt_infer_day_start of the series.
+	 */
+	int64_t		day_start;
+	bool		day_start_known;
 } BtSimParams;
 
 /* Number of fields of BtSimParams: one bt_sim_params entry each */
@@ -480,6 +487,13 @@ extern void bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimPar
  * weekly or monthly bars (calendar.c; README, "Metrics")
  */
 extern double bt_infer_periods_per_year(const int64_t *ts, int64_t n);
+
+/*
+ * Inferred start of the market's trading day, usecs after midnight UTC in
+ * [-12 h, 12 h): 0 unless a session straddles midnight (24/5 FX: -2 h, its
+ * day runs from 22:00 to 22:00 UTC) (calendar.c; README, "Metrics")
+ */
+extern int64_t bt_infer_day_start(const int64_t *ts, int64_t n);
 
 /* Inferred bars per year of a series (calendar.c) */
 extern double bt_infer_bars_per_year(const int64_t *ts, int64_t n);

@@ -96,4 +96,7 @@ extern void bt_sort_i64(int64_t *x, int64_t n);
 /* The UTC calendar day (days since 1970-01-01) of a timestamp (calendar.c) */
 extern int64_t bt_day_of(int64_t ts);
 
+/* The trading day of a timestamp, days starting day_start after midnight UTC */
+extern int64_t bt_trading_day(int64_t ts, int64_t day_start);
+
 #endif							/* BT_INTERNAL_H */

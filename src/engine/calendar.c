@@ -5,8 +5,11 @@
  *	  trades on weekends, how many bars it has a year, and the annualisation
  *	  factor of the returns the metrics use (README, "Metrics").
  *
- * Every calendar question is asked in UTC: a day is [k * 86400 s, (k+1) *
- * 86400 s) since the Unix epoch.
+ * The day-of-week questions are asked in UTC: a day is [k * 86400 s,
+ * (k+1) * 86400 s) since the Unix epoch.  The trading days the daily returns
+ * use start at an offset from UTC midnight inferred from the bars
+ * (bt_infer_day_start), so that a session straddling UTC midnight (24/5 FX,
+ * Sunday 22:00 to Friday 22:00 UTC) stays one day.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -195,4 +198,145 @@ bt_infer_bars_per_year(const int64_t *ts, int64_t n)
 			days += sc.days[k];
 	per_day = floor((double) n / (double) days + 0.5);
 	return (weekends ? 365.0 : 252.0) * (per_day >= 1.0 ? per_day : 1.0);
+}
+
+/* ---- the trading day ------------------------------------------------------ */
+
+#define USECS_PER_MIN	INT64_C(60000000)
+#define MINS_PER_DAY	1440
+
+/*
+ * bt_trading_day
+ *		The trading day of a timestamp: days since the epoch of ts -
+ *		day_start, so the day numbered k is [k days + day_start, (k+1) days +
+ *		day_start).  With day_start = -2 h, Sunday 22:00 UTC opens Monday.
+ */
+int64_t
+bt_trading_day(int64_t ts, int64_t day_start)
+{
+	return bt_day_of(ts - day_start);
+}
+
+/*
+ * Count the minute marks m * 1 min + k days in (a, b] per minute of the day
+ * m: *base gets the whole days (every minute once a day), cut[] (a difference
+ * array) the rest
+ */
+static void
+add_marks(int64_t a, int64_t b, int64_t *base, int64_t *cut)
+{
+	int64_t		days = (b - a) / BT_USECS_PER_DAY;
+	int64_t		tod,
+				m0,
+				m1;
+
+	*base += days;
+	a += days * BT_USECS_PER_DAY;
+	if (a == b)
+		return;
+	/* (a, b] is shorter than a day: minutes m0..m1 after a's midnight */
+	tod = a - bt_day_of(a) * BT_USECS_PER_DAY;
+	m0 = tod / USECS_PER_MIN + 1;
+	m1 = (tod + (b - a)) / USECS_PER_MIN;
+	if (m0 > m1)
+		return;
+	/* m0 <= 1440, m1 < 2880 and m1 - m0 < 1440: at most one wrap */
+	if (m0 >= MINS_PER_DAY)
+	{
+		m0 -= MINS_PER_DAY;
+		m1 -= MINS_PER_DAY;
+	}
+	cut[m0]++;
+	if (m1 < MINS_PER_DAY)
+		cut[m1 + 1]--;
+	else
+	{
+		cut[MINS_PER_DAY]--;
+		cut[0]++;
+		cut[m1 - MINS_PER_DAY + 1]--;
+	}
+}
+
+/*
+ * bt_infer_day_start
+ *		Where the market's trading day starts, in usecs after UTC midnight,
+ *		in [-12 h, 12 h): a whole minute at which the fewest sessions are cut.
+ *
+ * A pair of consecutive bars is "in session" when no bar is missing between
+ * them (spacing < 2 x the median spacing, and under a day).  A day boundary
+ * at minute b cuts the pair when some b + k days lies in (earlier, later].
+ * The score of b is the number of in-session pairs it cuts; cutting a gap
+ * (overnight, the weekend, a lunch break, a maintenance hour) costs nothing,
+ * nor does cutting a pair a day or more apart (every boundary does).  The
+ * pairs of a run of in-session bars from t0 to t1 cover (t0, t1] once, so
+ * the scores are counted per run, not per pair.
+ *
+ *	- An exchange session (US, HK): midnight UTC lies in the overnight gap,
+ *	  score 0: midnight.
+ *	- US extended hours in winter UTC (09:00-01:00): midnight cuts every
+ *	  session, the minute after its last bar none.
+ *	- 24/5 FX, Sunday 22:00 to Friday 22:00 UTC: every minute cuts the
+ *	  weekdays' continuous trading, but 22:00 cuts 4 pairs a week (the
+ *	  weekend gap absorbs the fifth) where any other minute cuts 5: 22:00.
+ *	- 24/7: every minute cuts one pair a day: midnight.
+ *	- daily and coarser bars (median spacing of a day or more): midnight.
+ *
+ * Among the minutes of least score the one nearest midnight wins (the
+ * evening before first), and it replaces midnight only when it cuts at least
+ * 2 pairs and 10% fewer than midnight: where the series starts and ends moves
+ * a score by one, which must not move the day of a 24/7 series that starts
+ * at noon.  O(n), no allocation.
+ */
+int64_t
+bt_infer_day_start(const int64_t *ts, int64_t n)
+{
+	int64_t		cut[MINS_PER_DAY + 1];	/* difference array of the scores */
+	int64_t		base = 0,
+				score,
+				best_score,
+				midnight,
+				lim,
+				run = 0;		/* first bar of the current run */
+	int			best = 0;
+	double		median;
+
+	if (n < 3)
+		return 0;
+	median = median_spacing(ts, n);
+	if (median >= (double) BT_USECS_PER_DAY)
+		return 0;
+	/* in session: spacing < lim */
+	lim = 2 * (int64_t) median < BT_USECS_PER_DAY ? 2 * (int64_t) median : BT_USECS_PER_DAY;
+	memset(cut, 0, sizeof(cut));
+	for (int64_t i = 1; i < n; i++)
+		if (ts[i] - ts[i - 1] >= lim)
+		{
+			if (run < i - 1)
+				add_marks(ts[run], ts[i - 1], &base, cut);
+			run = i;
+		}
+	if (run < n - 1)
+		add_marks(ts[run], ts[n - 1], &base, cut);
+	/* prefix sums: cut[m] becomes the score of minute m */
+	score = base;
+	for (int m = 0; m < MINS_PER_DAY; m++)
+	{
+		score += cut[m];
+		cut[m] = score;
+	}
+	midnight = best_score = cut[0];
+	for (int d = 1; d <= MINS_PER_DAY / 2; d++)
+	{
+		int			cand[2] = {MINS_PER_DAY - d, d};
+
+		for (int k = 0; k < 2; k++)
+			if (cut[cand[k]] < best_score)
+			{
+				best_score = cut[cand[k]];
+				best = cand[k];
+			}
+	}
+	if (best == 0 || midnight - best_score < 2 || (midnight - best_score) * 10 < midnight)
+		return 0;
+	return (int64_t) (best >= MINS_PER_DAY / 2 ? best - MINS_PER_DAY : best) * USECS_PER_MIN;
 }

@@ -7,7 +7,9 @@
  * Drawdowns and trade statistics follow backtesting.py.  The annualised
  * statistics (return, volatility, Sharpe, Sortino, Calmar, Omega) use daily
  * returns, as quantstats, empyrical and pyfolio do: the equity resampled to
- * UTC calendar days (last value of each day with bars), simple returns
+ * trading days (last value of each day with bars; days run from UTC
+ * midnight unless the market's sessions straddle it, see
+ * bt_infer_day_start), simple returns
  * between consecutive days, annualised with A = periods_per_year (given, or
  * 252/365/52/12 from calendar.c).  They stay meaningful at any bar size,
  * where backtesting.py's compounding volatility formula collapses on
@@ -116,17 +118,20 @@ day_close(DailyStats *d, bool *have, double v)
 
 /*
  * daily_returns
- *		Resample the equity curve to UTC calendar days (the last equity of
- *		each day that has bars; days without bars are skipped, so a return
- *		spans a gap) and summarise the simple returns between consecutive
- *		days.  The first day has no return.  After a day that ends at or below
- *		zero equity nothing more is counted (d->ruined).  n >= 1.
+ *		Resample the equity curve to trading days, [k days + day_start,
+ *		(k+1) days + day_start) (the last equity of each day that has bars;
+ *		days without bars are skipped, so a return spans a gap) and summarise
+ *		the simple returns between consecutive days.  The first day has no
+ *		return.  After a day that ends at or below zero equity nothing more is
+ *		counted (d->ruined).  n >= 1.
  */
 static void
-daily_returns(const int64_t *ts, const double *eq, int64_t n, DailyStats *d)
+daily_returns(const int64_t *ts, const double *eq, int64_t n, int64_t day_start,
+			  DailyStats *d)
 {
 	bool		have = false;
-	int64_t		next_day = (bt_day_of(ts[0]) + 1) * BT_USECS_PER_DAY;
+	int64_t		next_day = (bt_trading_day(ts[0], day_start) + 1) * BT_USECS_PER_DAY +
+		day_start;
 
 	memset(d, 0, sizeof(*d));
 	for (int64_t i = 1; i < n; i++)
@@ -136,7 +141,7 @@ daily_returns(const int64_t *ts, const double *eq, int64_t n, DailyStats *d)
 			day_close(d, &have, eq[i - 1]);
 			/* the next day without a division when the bars are daily or finer */
 			next_day = ts[i] < next_day + BT_USECS_PER_DAY ? next_day + BT_USECS_PER_DAY :
-				(bt_day_of(ts[i]) + 1) * BT_USECS_PER_DAY;
+				(bt_trading_day(ts[i], day_start) + 1) * BT_USECS_PER_DAY + day_start;
 		}
 	}
 	day_close(d, &have, eq[n - 1]);
@@ -294,7 +299,9 @@ bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim, Bt
 		double		sd,
 					rf = sim->risk_free_rate / ppy;
 
-		daily_returns(s->ts, eq, n, &d);
+		daily_returns(s->ts, eq, n,
+					  sim->day_start_known ? sim->day_start : bt_infer_day_start(s->ts, n),
+					  &d);
 		sd = d.nret > 1 ? sqrt(d.m2 / (d.nret - 1)) : NAN;
 		/*
 		 * (1 + g)^A with g the geometric mean daily return: the product of

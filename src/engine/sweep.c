@@ -75,6 +75,8 @@ struct BtSweepCtx
 	BtSimBuffers buf;
 	bool		have_ppy;
 	double		ppy;			/* inferred periods per year */
+	bool		have_day_start;
+	int64_t		day_start;		/* inferred start of the trading day */
 };
 
 /* Hash of a line key (+0 and -0 alike) */
@@ -401,6 +403,16 @@ bt_sweep_run(BtSweepCtx *ctx, const BtConfig *cfg,
 			ctx->have_ppy = true;
 		}
 		sim.periods_per_year = ctx->ppy;
+	}
+	if (!sim.day_start_known && s->n > 0)
+	{
+		if (!ctx->have_day_start)
+		{
+			ctx->day_start = bt_infer_day_start(s->ts, s->n);
+			ctx->have_day_start = true;
+		}
+		sim.day_start = ctx->day_start;
+		sim.day_start_known = true;
 	}
 
 	rc = bt_simulate_into(s, ctx->target, warmup, &sim, &ctx->a, progress, progress_arg,

@@ -38,7 +38,9 @@ void		_PG_init(void);
 /*
  * _PG_init
  *		Module load: define the GUCs; when preloaded, also request shared
- *		memory and register the launcher (not during binary upgrade).
+ *		memory and register the cluster launcher (not during binary
+ *		upgrade).  There is no PGC_POSTMASTER setting any more: the launcher
+ *		serves every database that has the extension.
  */
 void
 _PG_init(void)
@@ -48,11 +50,16 @@ _PG_init(void)
 	btpg_memory_define_gucs();
 	btpg_sweep_parallel_define_gucs();
 	btpg_tasks_define_gucs();
+
+	/*
+	 * Reserve the prefix only once every setting is defined: it removes the
+	 * placeholders of settings not defined yet (with their configured
+	 * values).
+	 */
 	MarkGUCPrefixReserved("pg_backtest");
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-	btpg_define_postmaster_gucs();
 	btpg_shmem_init_hooks();
 	if (!IsBinaryUpgrade)
 		btpg_register_launcher();

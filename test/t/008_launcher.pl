@@ -13,13 +13,14 @@ use Test::More;
 my $node = PostgreSQL::Test::Cluster->new('launcher');
 $node->init;
 # 3 static workers (pg_cron, pg_backtest's launcher, the logical replication
-# launcher) leave max_worker_processes - 3 = 1 slot for task workers
+# launcher) and the dispatcher of database postgres leave
+# max_worker_processes - 4 = 1 slot for task workers
 $node->append_conf(
 	'postgresql.conf', q{
 shared_preload_libraries = 'pg_cron,pg_backtest'
 cron.database_name = 'postgres'
 pg_backtest.max_concurrent = 3
-max_worker_processes = 4
+max_worker_processes = 5
 max_parallel_workers_per_gather = 0
 });
 $node->start;
@@ -85,7 +86,7 @@ is( $node->safe_psql('postgres',
 ok( $node->log_contains(
 		qr/WARNING:  pg_backtest: no background worker slot free to run task \d+/, $log_offset),
 	'a WARNING says no background worker slot was free');
-ok($node->log_contains(qr/HINT:  Raise max_worker_processes \(now 4\)/, $log_offset),
+ok($node->log_contains(qr/HINT:  Raise max_worker_processes \(now 5\)/, $log_offset),
 	'its hint names max_worker_processes');
 $node->poll_query_until('postgres', 'SELECT backtest_running_tasks() = 0')
   or die 'worker slots not released';
@@ -123,7 +124,7 @@ $node->poll_query_until('postgres',
 pass('a task is cancelled while the launcher is down');
 
 # the launcher comes back (bgw_restart_time) and runs the waiting task
-$node->wait_for_log(qr/pg_backtest launcher started for database "postgres"/, $log_offset);
+$node->wait_for_log(qr/pg_backtest launcher started/, $log_offset);
 wait_all_done();
 is($node->safe_psql('postgres', "SELECT status || ':' || attempts FROM backtest.tasks WHERE id = $p"),
 	'completed:1', 'the task submitted while the launcher was down completed after its restart');
@@ -149,7 +150,7 @@ $launcher_pid = $node->safe_psql('postgres',
 	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_backtest launcher'");
 $log_offset = -s $node->logfile;
 $node->safe_psql('postgres', "SELECT pg_terminate_backend($launcher_pid)");
-$node->wait_for_log(qr/pg_backtest launcher started for database "postgres"/, $log_offset);
+$node->wait_for_log(qr/pg_backtest launcher started/, $log_offset);
 $node->safe_psql('postgres', 'UPDATE naptime SET s = 0');
 my $opid = $node->safe_psql('postgres', "SELECT worker_pid FROM backtest.tasks WHERE id = $o");
 $node->safe_psql('postgres', "SELECT pg_terminate_backend($opid)");

@@ -256,9 +256,69 @@ test_calendars(void)
 	CHECK_NEAR(bt_infer_periods_per_year(cal, n), 252, 0);
 	CHECK_NEAR(bt_infer_bars_per_year(cal, n), 252 * 16, 0);
 
+	/*
+	 * The start of the trading day.  Sessions that do not straddle midnight
+	 * UTC, 24/7 markets and daily or coarser bars keep midnight.
+	 */
+	n = gen_fx(100, HOUR_US);
+	CHECK_NEAR(bt_infer_day_start(cal, n), -2 * HOUR_US, 0);	/* 22:00 UTC */
+	n = gen_fx(20, MIN_US);
+	CHECK_NEAR(bt_infer_day_start(cal, n), -2 * HOUR_US, 0);
+	n = gen_fx(3, HOUR_US);
+	CHECK_NEAR(bt_infer_day_start(cal, n), -2 * HOUR_US, 0);
+	n = gen_fx(3, 5 * MIN_US);
+	CHECK_NEAR(bt_infer_day_start(cal, n), -2 * HOUR_US, 0);
+	/* FX from a Wednesday noon to a Tuesday 09:00, 6 weeks */
+	n = gen_fx(7, HOUR_US);
+	{
+		int			from = 2 * 24 + 14,
+					to = n - 3 * 24 - 12;
+
+		CHECK_NEAR(bt_infer_day_start(cal + from, to - from), -2 * HOUR_US, 0);
+	}
+	n = gen_fx(60, DAY);		/* daily FX bars stamped 22:00 */
+	CHECK_NEAR(bt_infer_day_start(cal, n), 0, 0);
+	n = gen_every(SUNDAY, 800, HOUR_US);
+	CHECK_NEAR(bt_infer_day_start(cal, n), 0, 0);
+	n = gen_every(SUNDAY, 60, MIN_US);
+	CHECK_NEAR(bt_infer_day_start(cal, n), 0, 0);
+	/* 24/7 from noon to noon, and from 13:17 to 05:00: still midnight */
+	n = gen_every(SUNDAY, 61, HOUR_US);
+	CHECK_NEAR(bt_infer_day_start(cal + 12, n - 24), 0, 0);
+	n = gen_every(SUNDAY, 31, MIN_US);
+	CHECK_NEAR(bt_infer_day_start(cal + 797, n - 797 - 19 * 60), 0, 0);
+	n = gen_every(SUNDAY, 1000, DAY);
+	CHECK_NEAR(bt_infer_day_start(cal, n), 0, 0);
+	n = gen_sessions(140, 90, 240, 300, 480);	/* HK with its lunch break */
+	CHECK_NEAR(bt_infer_day_start(cal, n), 0, 0);
+	n = gen_sessions(140, 870, 1260, 0, 0);	/* US regular hours */
+	CHECK_NEAR(bt_infer_day_start(cal, n), 0, 0);
+	/* US extended hours in winter UTC, hourly: from just after 00:00's bar */
+	n = 0;
+	for (int64_t d = SUNDAY; d < SUNDAY + 280; d++)
+		if (dow(d) < 5)
+			for (int k = 9; k < 25; k++)
+				cal[n++] = d * DAY + k * HOUR_US;
+	CHECK_NEAR(bt_infer_day_start(cal, n), MIN_US, 0);
+	/*
+	 * CME-style futures, minute bars Sunday 23:00 to Friday 22:00 UTC with a
+	 * maintenance hour 22:00-23:00: the day starts at 23:00
+	 */
+	n = 0;
+	for (int w = 0; w < 8; w++)
+		for (int64_t t = (SUNDAY + 7 * w) * DAY + 23 * HOUR_US;
+			 t < (SUNDAY + 7 * w + 5) * DAY + 22 * HOUR_US; t += MIN_US)
+			if ((t % DAY) / HOUR_US != 22)
+				cal[n++] = t;
+	CHECK_NEAR(bt_infer_day_start(cal, n), -HOUR_US, 0);
+	for (n = 0; n < 3; n++)
+		cal[n] = SUNDAY * DAY + 22 * HOUR_US + n * HOUR_US;
+	CHECK_NEAR(bt_infer_day_start(cal, 2), 0, 0);	/* too short to tell */
+
 	/* weekly and monthly */
 	for (n = 0; n < 200; n++)
 		cal[n] = (int64_t) n * 7 * DAY;
+	CHECK_NEAR(bt_infer_day_start(cal, n), 0, 0);
 	CHECK_NEAR(bt_infer_periods_per_year(cal, n), 52, 0);
 	CHECK_NEAR(bt_infer_bars_per_year(cal, n), 52, 0);
 	for (n = 0; n < 200; n++)
@@ -289,12 +349,14 @@ typedef struct RefStats
 } RefStats;
 
 /*
- * Independent reference: the last equity of each UTC day with bars, simple
- * returns between consecutive ones, two-pass mean and sample variance, and
- * the geometric mean from logarithms.  ts >= 0.
+ * Independent reference: the last equity of each day with bars (days from
+ * `off` after midnight UTC), simple returns between consecutive ones,
+ * two-pass mean and sample variance, and the geometric mean from logarithms.
+ * ts - off >= 0.
  */
 static void
-ref_daily(const int64_t *ts, const double *eq, int64_t n, double A, double rf, RefStats *o)
+ref_daily(const int64_t *ts, const double *eq, int64_t n, int64_t off, double A, double rf,
+		  RefStats *o)
 {
 	static double v[100000], r[100000];
 	int			nd = 0;
@@ -302,7 +364,7 @@ ref_daily(const int64_t *ts, const double *eq, int64_t n, double A, double rf, R
 
 	for (int64_t i = 0; i < n; i++)
 	{
-		if (i + 1 < n && ts[i + 1] / DAY == ts[i] / DAY)
+		if (i + 1 < n && (ts[i + 1] - off) / DAY == (ts[i] - off) / DAY)
 			continue;
 		v[nd++] = eq[i];
 	}
@@ -381,7 +443,7 @@ test_daily_returns(void)
 	eq[0] = 10000;
 	metrics_of(cal, eq, n, 0.02, &r);
 	CHECK_NEAR(r.metrics.periods_per_year, 365, 0);
-	ref_daily(cal, eq, n, 365, 0.02, &ref);
+	ref_daily(cal, eq, n, 0, 365, 0.02, &ref);
 	CHECK(ref.nret == 59);
 	check_ref(&r.metrics, &ref);
 	CHECK_MSG(r.metrics.sharpe_ratio < 0 && r.metrics.sharpe_ratio > -20,
@@ -402,7 +464,7 @@ test_daily_returns(void)
 	for (int i = 0; i < n; i++)
 		eq[i] = 5000 + 300 * sin(i * 0.05) + 2 * i;
 	metrics_of(cal, eq, n, 0, &r);
-	ref_daily(cal, eq, n, 365, 0, &ref);
+	ref_daily(cal, eq, n, 0, 365, 0, &ref);
 	CHECK(ref.nret == 26);
 	check_ref(&r.metrics, &ref);
 	n = 0;
@@ -413,8 +475,32 @@ test_daily_returns(void)
 		eq[i] = 100 * (1 + 0.001 * i) * (1 + 0.03 * cos(i * 1.3));
 	metrics_of(cal, eq, n, 0.03, &r);
 	CHECK_NEAR(r.metrics.periods_per_year, 252, 0);
-	ref_daily(cal, eq, n, 252, 0.03, &ref);
+	ref_daily(cal, eq, n, 0, 252, 0.03, &ref);
 	CHECK(ref.nret == n - 1);
+	check_ref(&r.metrics, &ref);
+
+	/*
+	 * 24/5 FX, hourly and minute bars from Sunday 22:00 to Friday 22:00 UTC:
+	 * the day runs from 22:00 to 22:00 UTC, 5 returns a week (UTC days gave
+	 * 6, the Sunday evening a day of its own), annualised with 252
+	 */
+	n = gen_fx(12, HOUR_US);
+	for (int i = 0; i < n; i++)
+		eq[i] = 1000 * (1 + 0.0004 * i) * (1 + 0.02 * sin(i * 0.7)) * (1 + 0.05 * cos(i / 24.0));
+	metrics_of(cal, eq, n, 0.01, &r);
+	CHECK_NEAR(r.metrics.periods_per_year, 252, 0);
+	ref_daily(cal, eq, n, 0, 252, 0.01, &ref);
+	CHECK(ref.nret == 6 * 12 - 1);	/* what UTC days would count */
+	ref_daily(cal, eq, n, -2 * HOUR_US, 252, 0.01, &ref);
+	CHECK(ref.nret == 5 * 12 - 1);
+	check_ref(&r.metrics, &ref);
+	n = gen_fx(6, MIN_US);
+	for (int i = 0; i < n; i++)
+		eq[i] = 1000 * (1 + 0.00001 * i) * (1 + 0.01 * sin(i * 0.01)) * (1 + 0.03 * sin(i / 1440.0 * 2.3));
+	metrics_of(cal, eq, n, 0, &r);
+	CHECK_NEAR(r.metrics.periods_per_year, 252, 0);
+	ref_daily(cal, eq, n, -2 * HOUR_US, 252, 0, &ref);
+	CHECK(ref.nret == 5 * 6 - 1);
 	check_ref(&r.metrics, &ref);
 
 	/* ruin: a day ends at zero equity; -100% a year, nothing after counts */
@@ -480,7 +566,7 @@ test_minute_run(void)
 	cfg.sim.commission = 0.001;
 	CHECK(bt_run(&s, &cfg, &unit_alloc, NULL, NULL, &r, &err) == BT_OK);
 	CHECK_MSG(r.metrics.return_pct < -50, "return %g", r.metrics.return_pct);
-	ref_daily(cal, r.equity, n, 365, 0, &ref);
+	ref_daily(cal, r.equity, n, 0, 365, 0, &ref);
 	check_ref(&r.metrics, &ref);
 	CHECK_MSG(fabs(r.metrics.sharpe_ratio) < 20, "sharpe %g", r.metrics.sharpe_ratio);
 	CHECK_MSG(r.metrics.volatility_ann_pct > 1, "volatility %g", r.metrics.volatility_ann_pct);

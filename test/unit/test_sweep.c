@@ -771,6 +771,37 @@ test_sweep_equals_run(void)
 		CHECK(bt_sweep_run(ctx, &cfg, NULL, NULL, &m2, &err) == BT_ERR_PARAM);
 		CHECK(strstr(err.msg, "fast") != NULL);
 	}
+
+	/*
+	 * the sample's prices on a 24/5 FX calendar (hourly, Sunday 22:00 to
+	 * Friday 22:00 UTC): the sweep infers the trading day once, as bt_run
+	 * infers it per run (22:00 UTC)
+	 */
+	{
+		BtSeries	t = s;
+		int64_t    *ts = unit_alloc.realloc_fn(NULL, NULL, (size_t) s.n * sizeof(int64_t));
+		const int64_t hour = INT64_C(3600000000);
+		BtConfig	cfg;
+		BtMetrics	m1,
+					m2;
+
+		for (int64_t i = 0; i < s.n; i++)
+			ts[i] = (INT64_C(16439) + 7 * (i / 120)) * BT_USECS_PER_DAY + 22 * hour +
+				(i % 120) * hour;	/* 2015-01-04, a Sunday */
+		t.ts = ts;
+		CHECK(bt_infer_day_start(ts, s.n) == -2 * hour);
+		bt_config_defaults(&cfg, bt_find_strategy("sma_cross"));
+		cfg.sim.fractional = true;
+		ctx = bt_sweep_ctx_create(&t, &unit_alloc, 0);
+		for (int k = 0; k < 2; k++)
+		{
+			m1 = run_metrics(&t, &cfg);
+			m2 = sweep_metrics(ctx, &cfg);
+			CHECK(same_metrics(&m2, &m1, "fx"));
+			CHECK(m1.periods_per_year == 252 && !isnan(m1.volatility_ann_pct));
+			cfg.sp[0] = 5;
+		}
+	}
 }
 
 /* Expand a grid that must be valid */

@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
 #include "executor/spi.h"
@@ -34,6 +35,7 @@
 #include "worker.h"
 
 PG_FUNCTION_INFO_V1(backtest_reseal);
+PG_FUNCTION_INFO_V1(backtest_tasks_wake);
 
 /* Feed one field: 'N' for NULL, else 'S', its length (8 bytes) and bytes */
 static void
@@ -111,13 +113,14 @@ btpg_seal_store(const BtpgSealFields *f)
 }
 
 /*
- * btpg_seal_verify
- *		Error unless task f->id carries the seal its fields give, and the
- *		current user is the role the task names.  Caller has SPI connected
- *		(SPI_tuptable is replaced).
+ * btpg_seal_problem
+ *		Why task f->id must not run, or NULL: it carries no seal of this
+ *		installation, its fields do not give the seal it carries, or the
+ *		current user is not the role the task names.  Caller has SPI
+ *		connected (SPI_tuptable is replaced).
  */
-void
-btpg_seal_verify(const BtpgSealFields *f)
+char *
+btpg_seal_problem(const BtpgSealFields *f)
 {
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	Oid			types[1] = {INT8OID};
@@ -131,29 +134,19 @@ btpg_seal_verify(const BtpgSealFields *f)
 							  "WHERE s.task_id OPERATOR(pg_catalog.=) $1",
 							  1, types, values, NULL);
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("task " INT64_FORMAT " was restored from another installation (or queued before pg_backtest 0.4.0), so it will not run; resubmit it",
-						f->id),
-				 errdetail("A task runs only with the seal written when it was submitted here."),
-				 errhint("Resubmit it, or have a superuser check it and run backtest_reseal(" INT64_FORMAT ").",
-						 f->id)));
+		return psprintf("task " INT64_FORMAT " was restored from another installation (or queued before "
+						"pg_backtest 0.4.0), so it will not run; resubmit it (or a superuser who has "
+						"checked it runs backtest_reseal(" INT64_FORMAT "))", f->id, f->id);
 	stored = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	seal_digest(f, digest);
 	if (isnull || VARSIZE_ANY_EXHDR(stored) != sizeof(digest) ||
 		memcmp(VARDATA_ANY(stored), digest, sizeof(digest)) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("task " INT64_FORMAT " was changed after it was submitted (its seal does not match), so it will not run",
-						f->id),
-				 errdetail("Its query, source, parameters, settings or owner differ from what role \"%s\" submitted.",
-						   f->owner ? f->owner : ""),
-				 errhint("Resubmit it.")));
+		return psprintf("task " INT64_FORMAT " was changed after it was submitted (its seal does not "
+						"match), so it will not run; resubmit it", f->id);
 	if (f->owner == NULL || strcmp(f->owner, me) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("task " INT64_FORMAT " belongs to role \"%s\", not to \"%s\" that the worker runs as",
-						f->id, f->owner ? f->owner : "", me)));
+		return psprintf("task " INT64_FORMAT " belongs to role \"%s\", not to \"%s\" that its worker runs as",
+						f->id, f->owner ? f->owner : "", me);
+	return NULL;
 }
 
 /*
@@ -218,4 +211,21 @@ backtest_reseal(PG_FUNCTION_ARGS)
 	btpg_seal_store(&f);
 	SPI_finish();
 	PG_RETURN_BOOL(true);
+}
+
+/*
+ * backtest_tasks_wake() returns trigger
+ *		After rows arrive in backtest.tasks other than by a submit (pg_restore
+ *		copies them in), have the database's dispatcher look at the queue at
+ *		commit, so restored pending tasks are settled (they fail: no seal
+ *		here) rather than left pending until the next submit.
+ */
+Datum
+backtest_tasks_wake(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "backtest_tasks_wake: not called by the trigger manager");
+	if (btpg_shared != NULL)
+		btpg_wake_launcher_at_commit();
+	return PointerGetDatum(NULL);
 }

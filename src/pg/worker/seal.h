@@ -46,6 +46,6 @@ typedef struct BtpgSealFields
 } BtpgSealFields;
 
 extern void btpg_seal_store(const BtpgSealFields *f);
-extern void btpg_seal_verify(const BtpgSealFields *f);
+extern char *btpg_seal_problem(const BtpgSealFields *f);
 
 #endif							/* BTPG_SEAL_H */

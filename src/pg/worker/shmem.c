@@ -1,7 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * shmem.c
- *	  GUCs, shared memory and launcher registration of the worker pool.
+ *	  GUCs, shared memory and launcher registration of the worker pool;
+ *	  the shared-memory helpers the launcher, the dispatchers, the workers
+ *	  and the submitting backends share (database entries, slots, wakeups).
  *
  * Locking: see worker.h (one LWLock protects BtShared).
  *
@@ -22,13 +24,15 @@
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "utils/guc.h"
+#include "utils/timestamp.h"
 
 #include "worker.h"
 
-char	   *btpg_database_name = NULL;
 int			btpg_max_concurrent = 3;
 int			btpg_max_attempts = 3;
 int			btpg_launcher_naptime = 1000;
+int			btpg_retry_delay = 1000;
+char	   *btpg_test_delay = NULL;
 
 BtShared   *btpg_shared = NULL;
 
@@ -67,21 +71,38 @@ btpg_define_gucs(void)
 							"were short.",
 							&btpg_launcher_naptime, 1000, 10, 60000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_backtest.retry_delay",
+							"Wait before a task whose worker died is started again.",
+							"The wait doubles with every attempt (at most 64 times this).",
+							&btpg_retry_delay, 1000, 0, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_backtest.test_delay",
+							   "For tests only: delay a task worker at a named point.",
+							   "A value \"point:milliseconds\" makes task workers sleep that long "
+							   "at the point (worker_start, after_claim, worker_exit).  Empty: off.",
+							   &btpg_test_delay, "",
+							   PGC_SUSET, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
 }
 
 /*
- * btpg_define_postmaster_gucs
- *		The PGC_POSTMASTER settings: only while preloading (PostgreSQL refuses
- *		to create them in a library loaded later, by CREATE EXTENSION).
+ * btpg_test_delay_point
+ *		Sleep if pg_backtest.test_delay names this point (a test hook that
+ *		makes races deterministic; never set in production).
  */
 void
-btpg_define_postmaster_gucs(void)
+btpg_test_delay_point(const char *point)
 {
-	DefineCustomStringVariable("pg_backtest.database_name",
-							   "Database whose backtest queue the launcher serves.",
-							   "Create the extension in this database to submit tasks.",
-							   &btpg_database_name, "postgres",
-							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	size_t		len = strlen(point);
+	long		ms;
+
+	if (btpg_test_delay == NULL || strncmp(btpg_test_delay, point, len) != 0 ||
+		btpg_test_delay[len] != ':')
+		return;
+	ms = strtol(btpg_test_delay + len + 1, NULL, 10);
+	if (ms <= 0)
+		return;
+	elog(LOG, "pg_backtest: test delay at %s: %ld ms", point, ms);
+	pg_usleep(ms * 1000L);
 }
 
 /* Request our shared memory and LWLock tranche (PG15 shmem_request_hook) */
@@ -138,7 +159,7 @@ btpg_register_launcher(void)
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 5;
+	worker.bgw_restart_time = 5;	/* seconds */
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_backtest");
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "btpg_launcher_main");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_backtest launcher");
@@ -175,7 +196,8 @@ signal_pending_cancels(void)
 	LWLockAcquire(btpg_shared->lock, LW_EXCLUSIVE);
 	for (int k = 0; k < npending_cancels; k++)
 		for (int i = 0; i < BTPG_MAX_SLOTS; i++)
-			if (btpg_shared->slots[i].in_use && btpg_shared->slots[i].task_id == pending_cancels[k])
+			if (btpg_shared->slots[i].in_use && btpg_shared->slots[i].dbid == MyDatabaseId &&
+				btpg_shared->slots[i].task_id == pending_cancels[k])
 			{
 				btpg_shared->slots[i].cancel_requested = true;
 				if (btpg_shared->slots[i].pid > 0)
@@ -205,13 +227,27 @@ wake_xact_callback(XactEvent event, void *arg)
 		return;
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
 	{
-		Latch	   *latch = NULL;
+		BtDb	   *db;
 
-		LWLockAcquire(btpg_shared->lock, LW_SHARED);
-		latch = btpg_shared->launcher_latch;
+		/*
+		 * Tell this database's dispatcher, or the launcher if none serves
+		 * it (the launcher then starts one).  The row is visible to new
+		 * snapshots by now.
+		 */
+		LWLockAcquire(btpg_shared->lock, LW_EXCLUSIVE);
+		db = btpg_find_db(MyDatabaseId, true);
+		if (db)
+			db->requested = true;
+		if (db && db->dispatcher_pid != 0 && db->dispatcher_latch)
+			SetLatch(db->dispatcher_latch);
+		else if (btpg_shared->launcher_latch)
+			SetLatch(btpg_shared->launcher_latch);
 		LWLockRelease(btpg_shared->lock);
-		if (latch)
-			SetLatch(latch);
+		if (db == NULL)
+			ereport(WARNING,
+					(errmsg("pg_backtest: more than %d databases have queued tasks at once",
+							BTPG_MAX_DBS),
+					 errdetail("The task stays pending until a later submission in this database.")));
 		wake_pending = false;
 	}
 	else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
@@ -254,4 +290,85 @@ btpg_cancel_at_commit(int64 task_id)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many running tasks cancelled in one transaction"),
 				 errhint("Cancel at most %d running tasks per transaction.", MAX_PENDING_CANCELS)));
+}
+
+/*
+ * btpg_find_db
+ *		The entry of database dbid; with create, a free entry is taken for it
+ *		(NULL when the table is full).  Caller holds btpg_shared->lock
+ *		(exclusively if create).
+ */
+BtDb *
+btpg_find_db(Oid dbid, bool create)
+{
+	BtDb	   *free_entry = NULL;
+
+	for (int i = 0; i < BTPG_MAX_DBS; i++)
+	{
+		BtDb	   *db = &btpg_shared->dbs[i];
+
+		if (db->dbid == dbid)
+			return db;
+		if (free_entry == NULL && db->dbid == InvalidOid)
+			free_entry = db;
+	}
+	if (!create || free_entry == NULL)
+		return NULL;
+	memset(free_entry, 0, sizeof(BtDb));
+	free_entry->dbid = dbid;
+	return free_entry;
+}
+
+/*
+ * btpg_wake_oldest_dispatcher
+ *		Set the latch of the dispatcher whose startable task is oldest (not
+ *		that of except_db): a slot is free and it is next.  Caller holds
+ *		btpg_shared->lock.
+ */
+void
+btpg_wake_oldest_dispatcher(Oid except_db)
+{
+	BtDb	   *best = NULL;
+
+	for (int i = 0; i < BTPG_MAX_DBS; i++)
+	{
+		BtDb	   *db = &btpg_shared->dbs[i];
+
+		if (db->dbid == InvalidOid || db->dbid == except_db || !db->has_pending ||
+			db->dispatcher_pid == 0 || db->dispatcher_latch == NULL)
+			continue;
+		if (best == NULL || db->oldest < best->oldest ||
+			(db->oldest == best->oldest && db->dbid < best->dbid))
+			best = db;
+	}
+	if (best)
+		SetLatch(best->dispatcher_latch);
+}
+
+/*
+ * btpg_release_slot
+ *		Free slot `slot` if process `pid` holds it (a worker's exit, or a
+ *		dispatcher freeing its own reservation for a worker that never
+ *		started, pid 0),
+ *		and wake the dispatcher that is next in line for it.
+ */
+void
+btpg_release_slot(int slot, pid_t pid)
+{
+	BtSlot	   *s;
+
+	if (slot < 0 || slot >= BTPG_MAX_SLOTS)
+		return;
+	s = &btpg_shared->slots[slot];
+	LWLockAcquire(btpg_shared->lock, LW_EXCLUSIVE);
+	/* pid 0: only the reservation this dispatcher made (not another's) */
+	if (s->in_use && s->pid == pid && (pid != 0 || s->dispatcher_pid == MyProcPid))
+	{
+		s->in_use = false;
+		s->pid = 0;
+		s->task_id = 0;
+		s->dbid = InvalidOid;
+		btpg_wake_oldest_dispatcher(InvalidOid);
+	}
+	LWLockRelease(btpg_shared->lock);
 }

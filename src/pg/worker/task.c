@@ -36,6 +36,7 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
+#include "storage/lock.h"
 #include "tcop/tcopprot.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -63,6 +64,7 @@ typedef struct TaskRun
 	int			slot;
 	Oid			ext_owner;		/* the role bookkeeping runs as (BTPG_BOOKKEEPER) */
 	char	   *owner;			/* the task's owner, by name */
+	TimestampTz launched_at;	/* when the dispatcher started this worker */
 	TimestampTz started;
 	TimestampTz last_report;
 	double		last_progress;
@@ -81,17 +83,16 @@ static const char *const step_names[TOTAL_STEPS + 1] = {
 
 static int	my_slot = -1;
 
-/* Clear our slot on any exit (normal, ERROR exit, FATAL) */
+/*
+ * Clear our slot on any exit (normal, ERROR exit, FATAL).  Registered
+ * before the connection, so it runs after ShutdownPostgres has released the
+ * task's advisory lock.
+ */
 static void
 task_shmem_exit(int code, Datum arg)
 {
-	LWLockAcquire(btpg_shared->lock, LW_EXCLUSIVE);
-	if (my_slot >= 0 && btpg_shared->slots[my_slot].pid == MyProcPid)
-	{
-		btpg_shared->slots[my_slot].in_use = false;
-		btpg_shared->slots[my_slot].pid = 0;
-	}
-	LWLockRelease(btpg_shared->lock);
+	btpg_release_slot(my_slot, MyProcPid);
+	btpg_test_delay_point("worker_exit");
 }
 
 /* Has backtest_cancel asked this worker to stop? */
@@ -249,38 +250,45 @@ apply_task_context(const char *settings_json)
 }
 
 /*
- * Read the task (as the extension owner, waiting on the launcher's row lock
- * until it has committed its claim) into run.  Returns false when there is
- * nothing to do (cancelled or otherwise no longer ours).
+ * Claim the task and read it into run: in one transaction, as the extension
+ * owner, pending -> running with one more attempt, committed durably before
+ * any of the task's work starts.  The caller holds the task's advisory lock,
+ * so the task is running only while this worker lives.  Returns false when
+ * there is nothing to do (cancelled, or no longer pending).
  */
 static bool
 read_task(TaskRun *run, MemoryContext runcxt)
 {
-	Oid			types[2] = {INT8OID, INT4OID};
-	Datum		values[2] = {Int64GetDatum(run->task_id), Int32GetDatum(MyProcPid)};
+	Oid			types[3] = {INT8OID, INT4OID, TIMESTAMPTZOID};
+	Datum		values[3] = {Int64GetDatum(run->task_id), Int32GetDatum(MyProcPid),
+	TimestampTzGetDatum(run->launched_at)};
 	HeapTuple	tup;
 	TupleDesc	td;
 	bool		isnull;
 	bool		ok = false;
 	MemoryContext old;
 
-	begin_txn("pg_backtest: reading the task");
+	/* started_at is when the dispatcher started us: in queue order */
+	begin_txn("pg_backtest: claiming the task");
 	exec_as_owner(run,
-				  "UPDATE backtest.tasks SET worker_pid = $2 WHERE id = $1 "
-				  "AND status = 'running' AND NOT cancel_requested "
+				  "UPDATE backtest.tasks SET status = 'running', attempts = attempts + 1, "
+				  "started_at = $3, finished_at = NULL, progress = 0, "
+				  "current_step = 'starting', step_index = 0, message = NULL, error = NULL, "
+				  "elapsed = '0', eta = NULL, retry_at = NULL, worker_pid = $2 "
+				  "WHERE id OPERATOR(pg_catalog.=) $1 AND status = 'pending' AND NOT cancel_requested "
 				  "RETURNING source, query, symbol, strategy, params::text, start_ts, end_ts, "
 				  "grid::text, settings::text, owner::text, database::text, kind",
-				  2, types, values, NULL);
+				  3, types, values, NULL);
 	if (SPI_processed == 1)
 	{
 		char	   *strategy;
 		char	   *params;
 		Datum		d;
 		BtpgSealFields seal;
+		char	   *problem;
 
 		/*
-		 * This commit must be durable (and flushes the launcher's
-		 * asynchronous claim with it): the attempt is counted before any of
+		 * This commit must be durable: the attempt is counted before any of
 		 * the task's own work can crash the server, so a task that keeps
 		 * killing its worker ends failed after max_attempts instead of
 		 * looping.
@@ -319,7 +327,23 @@ read_task(TaskRun *run, MemoryContext runcxt)
 		 * database owner may have edited the row (what runs, as whom), or
 		 * it was restored from another installation.
 		 */
-		btpg_seal_verify(&seal);
+		if ((problem = btpg_seal_problem(&seal)) != NULL)
+		{
+			/* fail it in the claim's transaction: the claim must not be lost */
+			Oid			ftypes[2] = {INT8OID, TEXTOID};
+			Datum		fvalues[2] = {Int64GetDatum(run->task_id), CStringGetTextDatum(problem)};
+
+			exec_as_owner(run, "UPDATE backtest.tasks SET status = 'failed', error = $2, "
+						  "finished_at = pg_catalog.clock_timestamp(), "
+						  "elapsed = pg_catalog.clock_timestamp() - started_at, eta = NULL, worker_pid = NULL "
+						  "WHERE id OPERATOR(pg_catalog.=) $1 AND status = 'running'",
+						  2, ftypes, fvalues, NULL);
+			ereport(LOG,
+					(errmsg("pg_backtest: task " INT64_FORMAT " failed: %s", run->task_id, problem)));
+			btpg_notify_task(run->task_id, "failed", 0, NULL, 0, TOTAL_STEPS, NULL, 0, NAN, NULL);
+			end_txn();
+			return false;
+		}
 		apply_task_context(seal.settings);
 		old = MemoryContextSwitchTo(runcxt);
 		/* the source by its qualified name, under the submitter's settings */
@@ -350,16 +374,11 @@ read_task(TaskRun *run, MemoryContext runcxt)
 		MemoryContextSwitchTo(old);
 		ok = true;
 	}
+	if (ok)
+		btpg_notify_task(run->task_id, "running", 0, "starting", 0, TOTAL_STEPS,
+						 "worker starting", 0, NAN, NULL);
 	else
-	{
-		/* cancelled while it was starting: finish the cancellation */
-		if (exec_as_owner(run, "UPDATE backtest.tasks SET status = 'cancelled', finished_at = pg_catalog.clock_timestamp(), "
-						  "elapsed = pg_catalog.clock_timestamp() - started_at, eta = NULL, worker_pid = NULL "
-						  "WHERE id = $1 AND status = 'running' RETURNING id",
-						  1, types, values, NULL) == SPI_OK_UPDATE_RETURNING && SPI_processed == 1)
-			btpg_notify_task(run->task_id, "cancelled", 0, NULL, 0, TOTAL_STEPS,
-							 "cancelled before it started", elapsed_s(run), NAN, NULL);
-	}
+		elog(DEBUG1, "pg_backtest: task " INT64_FORMAT " is no longer pending", run->task_id);
 	end_txn();
 	return ok;
 }
@@ -751,6 +770,7 @@ run_task(TaskRun *run, Oid owner)
 			MemoryContextDelete(runcxt);
 			return;
 		}
+		btpg_test_delay_point("after_claim");
 		report(run, 1, 0.0, NULL, true);
 
 		/* load the bars as the owner (privileges and RLS apply) */
@@ -814,6 +834,8 @@ btpg_task_main(Datum main_arg)
 {
 	BtTaskStart start;
 	TaskRun		run;
+	bool		ok_slot = true;
+	LOCKTAG		tag;
 
 	memcpy(&start, MyBgworkerEntry->bgw_extra, sizeof(start));
 	my_slot = DatumGetInt32(main_arg);
@@ -824,9 +846,15 @@ btpg_task_main(Datum main_arg)
 
 	/* publish our pid so backtest_cancel can signal us */
 	LWLockAcquire(btpg_shared->lock, LW_EXCLUSIVE);
-	if (btpg_shared->slots[my_slot].in_use && btpg_shared->slots[my_slot].task_id == start.task_id)
+	if (btpg_shared->slots[my_slot].in_use && btpg_shared->slots[my_slot].pid == 0 &&
+		btpg_shared->slots[my_slot].task_id == start.task_id &&
+		btpg_shared->slots[my_slot].dbid == start.dbid)
 		btpg_shared->slots[my_slot].pid = MyProcPid;
+	else
+		ok_slot = false;
 	LWLockRelease(btpg_shared->lock);
+	if (!ok_slot)
+		proc_exit(0);			/* the slot was freed meanwhile: not ours */
 	before_shmem_exit(task_shmem_exit, (Datum) 0);
 
 	BackgroundWorkerInitializeConnectionByOid(start.dbid, start.owner, 0);
@@ -844,10 +872,28 @@ btpg_task_main(Datum main_arg)
 	run.task_id = start.task_id;
 	run.slot = my_slot;
 	run.started = GetCurrentTimestamp();
+	run.launched_at = start.launched_at;
 	run.last_progress = -100;
 
+	btpg_test_delay_point("worker_start");
+
+	/*
+	 * The task's advisory lock, held (session level) until this process
+	 * exits: while we hold it, recovery leaves the task alone.  If another
+	 * live worker holds it, this task is not ours to run.
+	 */
 	/* bookkeeping runs as the tables' owner, not as a superuser (seal.h) */
 	run.ext_owner = BTPG_BOOKKEEPER;
+	StartTransactionCommand();
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (((uint64) start.task_id) >> 32),
+						 (uint32) start.task_id, BTPG_TASK_LOCK_FIELD4);
+	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
+	{
+		CommitTransactionCommand();
+		elog(LOG, "pg_backtest: task " INT64_FORMAT " is run by another worker", start.task_id);
+		proc_exit(0);
+	}
+	CommitTransactionCommand();
 
 	run_task(&run, start.owner);
 	proc_exit(0);

@@ -374,21 +374,6 @@ btpg_notify_task(int64 task_id, const char *status, double progress,
 	Async_Notify(BTPG_CHANNEL, buf.data);
 }
 
-/* Error unless the current database is the one the launcher serves */
-static void
-require_queue_database(void)
-{
-	char	   *db = get_database_name(MyDatabaseId);
-
-	if (btpg_database_name == NULL || strcmp(db, btpg_database_name) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the pg_backtest worker pool serves database \"%s\", not \"%s\"",
-						btpg_database_name ? btpg_database_name : "", db),
-				 errhint("Submit from database \"%s\", or set pg_backtest.database_name and restart.",
-						 btpg_database_name ? btpg_database_name : "")));
-}
-
 /* Error unless role `roleid` may log in (a background worker connects as it) */
 static void
 require_login_role(Oid roleid)
@@ -412,23 +397,22 @@ require_login_role(Oid roleid)
 
 /*
  * Checks of the environment a task needs, after the input is validated: the
- * library preloaded, this database served, a role that can log in.
+ * library preloaded (every database is served), a role that can log in.
  */
 static void
 require_environment(void)
 {
 	btpg_require_shared();
-	require_queue_database();
 	require_login_role(GetUserId());
 }
 
 /*
  * btpg_insert_task
  *		Queue a task after its input was validated: check the environment
- *		(preloaded, served database, a role that can log in), insert the row
- *		as the tables' owner with the caller (by name) as its owner and the
- *		source by its qualified name, seal it, announce it and wake the
- *		launcher at commit.  grid: NULL for a backtest, else a sweep.
+ *		(preloaded, a role that can log in), insert the row as the tables'
+ *		owner with the caller (by name) as its owner and the source by its
+ *		qualified name, seal it, announce it and wake the launcher at
+ *		commit.  grid: NULL for a backtest, else a sweep.
  */
 int64
 btpg_insert_task(Oid relid, const char *query, const char *symbol, const char *strategy,

@@ -2,12 +2,14 @@
  *
  * worker.h
  *	  The asynchronous backtest subsystem: GUCs, the shared-memory slot
- *	  table, the launcher and the task workers.  See README.md in this
- *	  folder for the task state machine.
+ *	  and database tables, the cluster launcher, the per-database
+ *	  dispatchers and the task workers.  See README.md in this folder for
+ *	  the task state machine.
  *
  * Locking: BtShared->lock (an LWLock of our own tranche) protects every
- * field of BtShared and its slots.  Hold it only to copy or set fields,
- * never across a transaction, a wait or a signal.
+ * field of BtShared, its slots and its database entries.  Hold it only to
+ * copy or set fields (and SetLatch), never across a transaction, a wait or
+ * a signal.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -20,23 +22,54 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 
 /* Most tasks that may run at once (the ceiling of pg_backtest.max_concurrent) */
 #define BTPG_MAX_SLOTS		64
 
+/* Most databases with a dispatcher running or wanted at once */
+#define BTPG_MAX_DBS		256
+
 /* NOTIFY channel for progress and completion events */
 #define BTPG_CHANNEL		"backtest_progress"
 
-/* A running (or starting) task worker */
+/*
+ * Field 4 of the advisory lock tag a task worker holds (session level) on
+ * (database, task id) while it runs its task: user advisory locks use 1 and
+ * 2, so ours never collide with them.  Recovery requeues a running task
+ * only when it can take this lock, i.e. when no live worker runs it.
+ */
+#define BTPG_TASK_LOCK_FIELD4	0x4254
+
+/* A running (or starting) task worker; counts against max_concurrent */
 typedef struct BtSlot
 {
 	bool		in_use;
 	bool		cancel_requested;	/* set by backtest_cancel */
+	Oid			dbid;			/* the task's database */
 	int64		task_id;
 	pid_t		pid;			/* 0 until the worker has started */
+	pid_t		dispatcher_pid; /* the dispatcher that reserved the slot */
 } BtSlot;
+
+/*
+ * A database the launcher serves or was asked to serve.
+ *
+ * requested: set by a submission's commit (and at launcher start, to visit
+ * every database once); the dispatcher clears it before each look at its
+ * queue, and exits only when it is still clear once the queue is idle.
+ */
+typedef struct BtDb
+{
+	Oid			dbid;			/* InvalidOid: a free entry */
+	bool		requested;
+	pid_t		dispatcher_pid; /* 0 when no dispatcher serves it */
+	Latch	   *dispatcher_latch;
+	bool		has_pending;	/* the dispatcher has a startable task ... */
+	TimestampTz oldest;			/* ... submitted at this time */
+} BtDb;
 
 typedef struct BtShared
 {
@@ -44,25 +77,31 @@ typedef struct BtShared
 	pid_t		launcher_pid;
 	Latch	   *launcher_latch; /* NULL when no launcher runs */
 	BtSlot		slots[BTPG_MAX_SLOTS];
+	BtDb		dbs[BTPG_MAX_DBS];
 } BtShared;
 
 /* GUCs */
-extern char *btpg_database_name;
 extern int	btpg_max_concurrent;
 extern int	btpg_max_attempts;
 extern int	btpg_launcher_naptime;
+extern int	btpg_retry_delay;
+extern char *btpg_test_delay;
 
 /* shmem.c */
 extern BtShared *btpg_shared;
 extern void btpg_define_gucs(void);
-extern void btpg_define_postmaster_gucs(void);
 extern void btpg_shmem_init_hooks(void);
 extern void btpg_register_launcher(void);
 extern void btpg_require_shared(void);
 extern void btpg_wake_launcher_at_commit(void);
+extern BtDb *btpg_find_db(Oid dbid, bool create);
+extern void btpg_wake_oldest_dispatcher(Oid except_db);
+extern void btpg_release_slot(int slot, pid_t pid);
+extern void btpg_test_delay_point(const char *point);
 
-/* launcher.c, task.c: background worker entry points */
+/* launcher.c, dispatcher.c, task.c: background worker entry points */
 extern PGDLLEXPORT void btpg_launcher_main(Datum main_arg);
+extern PGDLLEXPORT void btpg_dispatcher_main(Datum main_arg);
 extern PGDLLEXPORT void btpg_task_main(Datum main_arg);
 
 /* Passed to a task worker in bgw_extra */
@@ -71,6 +110,7 @@ typedef struct BtTaskStart
 	int64		task_id;
 	Oid			dbid;
 	Oid			owner;
+	TimestampTz launched_at;	/* when the dispatcher started the worker: started_at */
 } BtTaskStart;
 
 /* Helpers shared by the launcher, the workers and the SQL functions (tasks.c) */

@@ -1,4 +1,4 @@
--- Run by scripts/test.sh on a server WITHOUT shared_preload_libraries:
+-- Run by `make installcheck-nopreload` on a server WITHOUT shared_preload_libraries:
 -- CREATE EXTENSION and the synchronous functions work; the worker pool says
 -- clearly that it needs preloading.
 \set VERBOSITY default
