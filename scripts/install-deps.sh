@@ -25,6 +25,7 @@ PKGS=(
   libxml2-utils          # xmllint: the README's heatmap recipe makes valid SVG
   python3-psycopg2       # the README's Python clients, tested as written
   python3-psycopg
+  chromium               # renders the chart and report in test/t/030_chart_browser.pl
 )
 
 SUDO=""

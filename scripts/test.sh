@@ -105,6 +105,8 @@ if compgen -G "test/t/*.pl" >/dev/null; then
   else
     failed=$((failed + 1))
   fi
+  # artefacts: the browser screenshots of the chart and report (030_chart_browser.pl)
+  echo "chart and report screenshots: ${PG_BACKTEST_ARTIFACTS:-/tmp/pg_backtest_artifacts}"
 fi
 
 echo "== version, licence and PGXN metadata agree (test/pkg/versions.sh)"

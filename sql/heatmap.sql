@@ -22,3 +22,22 @@ SELECT (xpath('count(//s:rect[@fill="rgb(220,220,220)"])',
 -- errors
 SELECT backtest_heatmap_svg(ARRAY[1]::float8[], ARRAY[1, 2]::float8[], ARRAY[1]::float8[], 'a', 'b', 't');
 SELECT backtest_heatmap_svg('{}'::float8[], '{}'::float8[], '{}'::float8[], 'a', 'b', 't');
+-- one scale on both sides of zero: +0.21 is a paler green than -0.57 is red,
+-- and a positive value is never red; values are printed in the cells
+SELECT backtest_heatmap_svg(ARRAY[1, 2, 3, 4]::float8[], ARRAY[1, 1, 1, 1]::float8[],
+                            ARRAY[-0.57, -0.1, 0, 0.21]::float8[], 'a', 'b', 't') AS hm \gset
+SELECT (xpath('//s:rect[@class="cell"][contains(s:title, "a=4,")]/@fill', :'hm'::xml,
+              ARRAY[ARRAY['s', 'http://www.w3.org/2000/svg']]))[1]::text AS plus_021,
+       (xpath('//s:rect[@class="cell"][contains(s:title, "a=1,")]/@fill', :'hm'::xml,
+              ARRAY[ARRAY['s', 'http://www.w3.org/2000/svg']]))[1]::text AS minus_057,
+       (xpath('//s:rect[@class="cell"][contains(s:title, "a=3,")]/@fill', :'hm'::xml,
+              ARRAY[ARRAY['s', 'http://www.w3.org/2000/svg']]))[1]::text AS zero,
+       array_to_string(xpath('//s:text[@class="value"]/text()', :'hm'::xml,
+                             ARRAY[ARRAY['s', 'http://www.w3.org/2000/svg']])::text[], ' ') AS printed;
+SELECT (xpath('//s:rect[@class="cell"][contains(s:title, "a=1,")]/@fill',
+              backtest_heatmap_svg(ARRAY[1, 2]::float8[], ARRAY[1, 1]::float8[], ARRAY[0.1, 0.3]::float8[], 'a', 'b', 't')::xml,
+              ARRAY[ARRAY['s', 'http://www.w3.org/2000/svg']]))[1]::text AS small_positive;
+-- a value too long for its cell is left to the tooltip
+SELECT (xpath('count(//s:text[@class="value"])',
+              backtest_heatmap_svg(ARRAY[1, 2]::float8[], ARRAY[1, 1]::float8[], ARRAY[-123456789, 0.5]::float8[], 'a', 'b', 't')::xml,
+              ARRAY[ARRAY['s', 'http://www.w3.org/2000/svg']]))[1]::text AS printed_values;

@@ -395,6 +395,47 @@ COMMENT ON FUNCTION backtest.tasks_outcome_is_final() IS
   'Trigger: a task''s status never changes once it is completed, failed or cancelled';
 CREATE TRIGGER tasks_outcome_is_final BEFORE UPDATE OF status ON backtest.tasks
     FOR EACH ROW EXECUTE FUNCTION backtest.tasks_outcome_is_final();
+-- ==== charts and reports (src/pg/chart.c, chart_data.c, report.c) ====
+-- A backtest as one SVG: price with trades and indicator overlays, one panel
+-- per oscillator, equity with buy and hold, drawdown.  Its size grows with
+-- width, not with the number of bars.
+CREATE FUNCTION @extschema@.backtest_chart_svg(
+    source regclass, symbol text, strategy text,
+    params jsonb DEFAULT '{}', start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL,
+    width integer DEFAULT 1200, height integer DEFAULT 800, indicators jsonb DEFAULT '[]')
+RETURNS text
+AS 'MODULE_PATHNAME', 'backtest_chart_svg'
+LANGUAGE C STABLE PARALLEL UNSAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.backtest_chart_svg(regclass, text, text, jsonb, timestamptz, timestamptz, integer, integer, jsonb) IS
+  'Run a backtest and draw it as SVG: price, trades, indicators (e.g. ''[{"name": "ema", "period": 20}]''), equity, drawdown';
+
+CREATE FUNCTION @extschema@.backtest_chart_svg(
+    task_id bigint, width integer DEFAULT 1200, height integer DEFAULT 800, indicators jsonb DEFAULT '[]')
+RETURNS text
+AS 'MODULE_PATHNAME', 'backtest_chart_svg_task'
+LANGUAGE C STABLE PARALLEL UNSAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.backtest_chart_svg(bigint, integer, integer, jsonb) IS
+  'Draw a completed task (one you can see) as SVG from its stored results';
+
+-- One standalone HTML page: statistics, the chart, monthly and annual
+-- returns, first and last trades, parameters and fill contract.
+CREATE FUNCTION @extschema@.backtest_report_html(
+    source regclass, symbol text, strategy text,
+    params jsonb DEFAULT '{}', start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL,
+    width integer DEFAULT 1200, height integer DEFAULT 800, indicators jsonb DEFAULT '[]')
+RETURNS text
+AS 'MODULE_PATHNAME', 'backtest_report_html'
+LANGUAGE C STABLE PARALLEL UNSAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.backtest_report_html(regclass, text, text, jsonb, timestamptz, timestamptz, integer, integer, jsonb) IS
+  'Run a backtest and report it as one standalone HTML page (statistics, chart, monthly returns, trades, parameters)';
+
+CREATE FUNCTION @extschema@.backtest_report_html(
+    task_id bigint, width integer DEFAULT 1200, height integer DEFAULT 800, indicators jsonb DEFAULT '[]')
+RETURNS text
+AS 'MODULE_PATHNAME', 'backtest_report_html_task'
+LANGUAGE C STABLE PARALLEL UNSAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.backtest_report_html(bigint, integer, integer, jsonb) IS
+  'Report a completed task (one you can see) as one standalone HTML page from its stored results';
 -- ==== dump and restore: the database owner dumps, tasks are sealed (issue 8 item 10) ====
 -- The queue's tables belong to pg_database_owner, so the owner of the
 -- database (a member of it) can pg_dump and restore them: owners bypass

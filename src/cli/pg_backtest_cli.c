@@ -77,6 +77,7 @@ typedef struct Options
 	const char *username;
 	const char *start_ts;
 	const char *end_ts;
+	const char *output;			/* report -o FILE */
 	int			watch;
 	int			quiet;
 	int			npos;
@@ -189,14 +190,17 @@ print_help(void)
 		   "                        [--start TS] [--end TS] [--watch]\n"
 		   "  %s [OPTION]... watch TASK_ID\n"
 		   "  %s [OPTION]... status TASK_ID\n"
-		   "  %s [OPTION]... cancel TASK_ID\n\n",
-		   PROGNAME, PROGNAME, PROGNAME, PROGNAME, PROGNAME);
+		   "  %s [OPTION]... cancel TASK_ID\n"
+		   "  %s [OPTION]... report TASK_ID [-o FILE]\n\n",
+		   PROGNAME, PROGNAME, PROGNAME, PROGNAME, PROGNAME, PROGNAME);
 	printf("Commands:\n"
 		   "  submit   queue a backtest of SYMBOL's bars in table SOURCE with STRATEGY\n"
 		   "           (PARAMS_JSON: a JSON object, default {}) and print \"submitted task N\"\n"
 		   "  watch    show the task's progress until it finishes, then a summary\n"
 		   "  status   print the task's row as \"key: value\" lines\n"
-		   "  cancel   ask the server to cancel the task\n\n"
+		   "  cancel   ask the server to cancel the task\n"
+		   "  report   write the completed task's HTML report (backtest_report_html)\n"
+		   "           to FILE (-o, --output), or to stdout\n\n"
 		   "Submit options:\n"
 		   "  --start TS          first bar to use (a timestamptz)\n"
 		   "  --end TS            last bar to use (a timestamptz)\n"
@@ -324,6 +328,8 @@ parse_args(int argc, char **argv, Options *opt)
 			target = &opt->start_ts;
 		else if (is_option(arg, NULL, "--end", &len))
 			target = &opt->end_ts;
+		else if (is_option(arg, "-o", "--output", &len))
+			target = &opt->output;
 		else
 			return usage_error("unrecognized option", arg);
 
@@ -1182,6 +1188,85 @@ cmd_cancel(PGconn *conn, const char *task_id)
 	return rc;
 }
 
+/*
+ * report: write backtest_report_html(TASK_ID) to OUTPUT (NULL: stdout).
+ * The file is written to OUTPUT.tmp and renamed, so a failed report never
+ * leaves a truncated page behind.
+ */
+static int
+cmd_report(PGconn *conn, const char *task_id, const char *output)
+{
+	const char *params[1];
+	char	   *sql;
+	PGresult   *res;
+	const char *html;
+	size_t		len;
+	FILE	   *f = stdout;
+	char	   *tmp = NULL;
+	int			rc = 0;
+
+	params[0] = task_id;
+	sql = api_query(conn, "SELECT ", "backtest_report_html($1::bigint)");
+	if (sql == NULL)
+		return EXIT_ERROR;
+	res = run_query(conn, sql, 1, params, PGRES_TUPLES_OK, 0);
+	free(sql);
+	if (res == NULL)
+		return EXIT_ERROR;
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+	{
+		error_msg("no report for task %s", task_id);
+		PQclear(res);
+		return EXIT_ERROR;
+	}
+	html = PQgetvalue(res, 0, 0);
+	len = strlen(html);
+	if (output != NULL && strcmp(output, "-") != 0)
+	{
+		tmp = malloc(strlen(output) + 5);
+		if (tmp == NULL)
+		{
+			error_msg("out of memory");
+			PQclear(res);
+			return EXIT_ERROR;
+		}
+		sprintf(tmp, "%s.tmp", output);
+		f = fopen(tmp, "w");
+		if (f == NULL)
+		{
+			error_msg("could not open \"%s\": %s", tmp, strerror(errno));
+			free(tmp);
+			PQclear(res);
+			return EXIT_ERROR;
+		}
+	}
+	if (fwrite(html, 1, len, f) != len || fflush(f) != 0)
+	{
+		error_msg("could not write the report: %s", strerror(errno));
+		rc = EXIT_ERROR;
+	}
+	if (f != stdout)
+	{
+		if (fclose(f) != 0 && rc == 0)
+		{
+			error_msg("could not write \"%s\": %s", tmp, strerror(errno));
+			rc = EXIT_ERROR;
+		}
+		if (rc == 0 && rename(tmp, output) != 0)
+		{
+			error_msg("could not rename \"%s\" to \"%s\": %s", tmp, output, strerror(errno));
+			rc = EXIT_ERROR;
+		}
+		if (rc != 0)
+			unlink(tmp);
+		else
+			printf("wrote the report of task %s to %s (%zu bytes)\n", task_id, output, len);
+		free(tmp);
+	}
+	PQclear(res);
+	return rc;
+}
+
 /* Parse the command line, connect, run the command. */
 int
 main(int argc, char **argv)
@@ -1209,7 +1294,7 @@ main(int argc, char **argv)
 			return usage_error("too many arguments", opt.pos[5]);
 	}
 	else if (strcmp(cmd, "watch") == 0 || strcmp(cmd, "status") == 0 ||
-			 strcmp(cmd, "cancel") == 0)
+			 strcmp(cmd, "cancel") == 0 || strcmp(cmd, "report") == 0)
 	{
 		if (opt.npos != 2)
 			return usage_error(opt.npos < 2 ? "missing TASK_ID" : "too many arguments",
@@ -1221,6 +1306,8 @@ main(int argc, char **argv)
 		return usage_error("unknown command", cmd);
 	if (!is_submit && (opt.start_ts || opt.end_ts || opt.watch))
 		return usage_error("--start, --end and --watch go with submit", NULL);
+	if (opt.output && strcmp(cmd, "report") != 0)
+		return usage_error("-o goes with report", NULL);
 
 	conn = connect_db(&opt);
 	if (conn == NULL)
@@ -1232,6 +1319,8 @@ main(int argc, char **argv)
 		rc = cmd_watch(conn, task_id, &opt);
 	else if (strcmp(cmd, "status") == 0)
 		rc = cmd_status(conn, task_id);
+	else if (strcmp(cmd, "report") == 0)
+		rc = cmd_report(conn, task_id, opt.output);
 	else
 		rc = cmd_cancel(conn, task_id);
 

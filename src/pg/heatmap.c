@@ -13,8 +13,10 @@
  * Cells: one per distinct (x, y) pair, on a grid of the distinct x values
  * (columns, ascending) by distinct y values (rows, ascending upwards).  A
  * pair given twice keeps the mean; pairs never given, or NULL/NaN values,
- * are grey.  Colours: red (lowest) through white to green (highest), with
- * white at 0 when the values straddle 0.  Every text is XML-escaped.
+ * are grey.  Colours: white at 0, green for values above it and red below,
+ * deeper the larger the magnitude, on one scale for both sides (the
+ * largest |value| is the deepest), so +0.21 looks weaker than -0.57.  A
+ * cell's value is printed in it when it fits.  Every text is XML-escaped.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -146,26 +148,29 @@ find(const double *a, int n, double x)
 	return lo;
 }
 
-/* Colour of value z on [lo, hi]: red - white - green, white at mid */
-static void
-colour(double z, double lo, double mid, double hi, int *r, int *g, int *b)
+/*
+ * Colour of value z when the largest magnitude is scale (> 0, or 0 when
+ * every value is 0): white at 0, red below, green above, t = |z| / scale
+ * deep.  Returns t.
+ */
+static double
+colour(double z, double scale, int *r, int *g, int *b)
 {
-	double		t;
+	double		t = scale > 0 ? Min(1.0, fabs(z) / scale) : 0;
 
-	if (z <= mid)
+	if (z < 0)
 	{
-		t = mid > lo ? (mid - z) / (mid - lo) : 0;	/* 0 at mid, 1 at lo */
 		*r = 255 - (int) (t * (255 - 215));
 		*g = 255 - (int) (t * (255 - 48));
 		*b = 255 - (int) (t * (255 - 39));
 	}
 	else
 	{
-		t = hi > mid ? (z - mid) / (hi - mid) : 0;
 		*r = 255 - (int) (t * (255 - 26));
 		*g = 255 - (int) (t * (255 - 152));
 		*b = 255 - (int) (t * (255 - 80));
 	}
+	return t;
 }
 
 /* A number for a label: integers without decimals, else 4 significant digits */
@@ -203,7 +208,7 @@ backtest_heatmap_svg(PG_FUNCTION_ARGS)
 				height;
 	double		lo = INFINITY,
 				hi = -INFINITY,
-				mid;
+				scale;
 	StringInfoData svg;
 
 	if (nx_in != ny_in || nx_in != nv_in)
@@ -244,7 +249,7 @@ backtest_heatmap_svg(PG_FUNCTION_ARGS)
 			lo = fmin(lo, z);
 			hi = fmax(hi, z);
 		}
-	mid = (lo < 0 && hi > 0) ? 0 : (lo + hi) / 2;
+	scale = (lo <= hi) ? Max(fabs(lo), fabs(hi)) : 0;
 
 	width = MARGIN_L + nx * CELL + LEGEND_W;
 	height = MARGIN_T + ny * CELL + MARGIN_B;
@@ -272,9 +277,10 @@ backtest_heatmap_svg(PG_FUNCTION_ARGS)
 			int			r = 220,
 						g = 220,
 						b = 220;
+			double		depth = 0;
 
 			if (cnt[c] > 0)
-				colour(sum[c] / cnt[c], lo, mid, hi, &r, &g, &b);
+				depth = colour(sum[c] / cnt[c], scale, &r, &g, &b);
 			appendStringInfo(&svg,
 							 "<rect class=\"cell\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
 							 "fill=\"rgb(%d,%d,%d)\" stroke=\"white\">",
@@ -285,6 +291,18 @@ backtest_heatmap_svg(PG_FUNCTION_ARGS)
 			append_xml(&svg, yl);
 			appendStringInfo(&svg, "=%s: %s</title></rect>\n", fmt_num(ys[j]),
 							 cnt[c] > 0 ? psprintf("%.6g", sum[c] / cnt[c]) : "no value");
+			/* the value in the cell, when it fits (about 6 px a character) */
+			if (cnt[c] > 0)
+			{
+				char	   *label = psprintf("%.3g", sum[c] / cnt[c]);
+
+				if ((int) strlen(label) * 6 <= CELL - 4)
+					appendStringInfo(&svg,
+									 "<text class=\"value\" x=\"%d\" y=\"%d\" text-anchor=\"middle\" "
+									 "font-size=\"10\" fill=\"%s\" pointer-events=\"none\">%s</text>\n",
+									 px + CELL / 2, py + CELL / 2 + 4,
+									 depth > 0.6 ? "white" : "#212121", label);
+			}
 		}
 		appendStringInfo(&svg, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n",
 						 MARGIN_L - 6, py + CELL / 2 + 4, fmt_num(ys[j]));
@@ -301,11 +319,11 @@ backtest_heatmap_svg(PG_FUNCTION_ARGS)
 	append_xml(&svg, yl);
 	appendStringInfoString(&svg, "</text>\n");
 
-	/* legend: low, mid, high */
+	/* legend: high, zero, low */
 	if (lo <= hi)
 	{
 		int			lx = MARGIN_L + nx * CELL + 20;
-		double		stops[3] = {hi, mid, lo};
+		double		stops[3] = {hi, 0, lo};
 
 		for (int k = 0; k < 3; k++)
 		{
@@ -313,7 +331,7 @@ backtest_heatmap_svg(PG_FUNCTION_ARGS)
 						g,
 						b;
 
-			colour(stops[k], lo, mid, hi, &r, &g, &b);
+			colour(stops[k], scale, &r, &g, &b);
 			appendStringInfo(&svg,
 							 "<rect class=\"legend\" x=\"%d\" y=\"%d\" width=\"14\" height=\"14\" "
 							 "fill=\"rgb(%d,%d,%d)\" stroke=\"#999\"/>"

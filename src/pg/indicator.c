@@ -19,6 +19,7 @@
  *-------------------------------------------------------------------------
  */
 #include "pg_backtest.h"
+#include "chart.h"
 
 #include <math.h>
 
@@ -403,4 +404,23 @@ backtest_indicators(PG_FUNCTION_ARGS)
 	}
 
 	return (Datum) 0;
+}
+
+/*
+ * btpg_lookup_indicator, btpg_parse_indicator_params
+ *		The registry lookup and parameter parsing of backtest_indicator, for
+ *		the chart's indicator overlays (chart_data.c), so both accept exactly
+ *		the same names and parameters.
+ */
+const BtIndicatorDef *
+btpg_lookup_indicator(const char *name)
+{
+	return lookup_indicator(name);
+}
+
+void
+btpg_parse_indicator_params(Jsonb *params, const BtIndicatorDef *def, double *p,
+							BtColumns *cols)
+{
+	parse_indicator_params(params, def, p, cols);
 }

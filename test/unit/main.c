@@ -206,7 +206,8 @@ unit_sample_series(void)
 	X(test_metrics) \
 	X(test_sweep) \
 	X(test_tables) \
-	X(test_walkforward)
+	X(test_walkforward) \
+	X(test_chart)
 
 #define DECLARE(fn) extern void fn(void);
 UNIT_GROUPS(DECLARE)

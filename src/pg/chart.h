@@ -1,0 +1,83 @@
+/*-------------------------------------------------------------------------
+ *
+ * chart.h
+ *	  What the SVG chart (chart.c) and the HTML report (report.c) draw:
+ *	  the bars, the equity curve, the trades, the indicators asked for and
+ *	  the metrics, gathered by chart_data.c from a synchronous run or from a
+ *	  finished task.
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * src/pg/chart.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef BTPG_CHART_H
+#define BTPG_CHART_H
+
+#include "fmgr.h"
+
+#include "pg_backtest.h"
+#include "run.h"
+
+/* One indicator of the chart's indicators argument, computed */
+typedef struct BtChartInd
+{
+	const BtIndicatorDef *def;
+	double		p[BT_IND_MAX_PARAMS];
+	bool		own_panel;		/* oscillators: a panel of their own */
+	bool		show[BT_IND_MAX_OUTPUTS];
+	char	   *label;			/* "ema(20)" */
+	double	   *out[BT_IND_MAX_OUTPUTS];	/* bars.n values each */
+} BtChartInd;
+
+typedef struct BtChartData
+{
+	int64		task_id;		/* 0: a synchronous run */
+	char	   *symbol;			/* NULL: no symbol filter */
+	char	   *strategy;
+	char	   *params_text;	/* the params jsonb as given */
+	BtConfig	cfg;			/* the configuration run (defaults filled) */
+	BtSeries	bars;			/* OHLC of the source */
+	/* the equity curve (the bars of the run) */
+	int64		n;
+	int64_t    *ts;
+	double	   *close;
+	double	   *equity;
+	double	   *dd;				/* drawdown, percent (<= 0) */
+	BtTrade    *trades;			/* closed trades, then the open one */
+	int64		ntrades;
+	Datum		metrics[BTPG_METRICS_NATTS];	/* a backtest_metrics row */
+	bool		mnulls[BTPG_METRICS_NATTS];
+	int			nind;
+	BtChartInd *ind;
+} BtChartData;
+
+/* Check width/height (ereport naming the bad one) */
+extern void btpg_chart_check_size(int width, int height);
+
+/*
+ * Fill cd from a (source, symbol, strategy, params, start_ts, end_ts) call
+ * (arguments 0-5) or from the finished task task_id, read as the caller (row
+ * security applies: a task the caller cannot see does not exist), with the
+ * indicators of the jsonb array indicators (NULL = none) computed on the
+ * bars.  Allocates in CurrentMemoryContext.
+ */
+extern void btpg_chart_from_args(FunctionCallInfo fcinfo, Jsonb *indicators, BtChartData *cd);
+extern void btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtChartData *cd);
+
+/* Append the chart, a complete <svg> element (no XML declaration) */
+extern void btpg_chart_svg(StringInfo buf, const BtChartData *cd, int width, int height);
+
+/* Append s escaped for XML/HTML text and attribute values */
+extern void btpg_append_xml(StringInfo buf, const char *s);
+
+/* "YYYY-MM-DD HH:MM" (UTC; seconds when not 0) */
+extern void btpg_format_ts(int64_t t, char *buf, size_t len);
+
+/* indicator.c: the registry entry (or ereport) and its parameters from jsonb */
+extern const BtIndicatorDef *btpg_lookup_indicator(const char *name);
+extern void btpg_parse_indicator_params(Jsonb *params, const BtIndicatorDef *def,
+										double *p, BtColumns *cols);
+
+#endif							/* BTPG_CHART_H */

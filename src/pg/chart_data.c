@@ -1,0 +1,540 @@
+/*-------------------------------------------------------------------------
+ *
+ * chart_data.c
+ *	  Gather what a chart or report shows (chart.h): run a backtest from
+ *	  the arguments of backtest_run, or read a finished task's stored
+ *	  metrics, equity curve and trades, and compute the indicators asked
+ *	  for through the engine's registry exactly as backtest_indicator does.
+ *
+ * Everything is read through SPI as the caller, so privileges and row-level
+ * security apply: a task the caller cannot see "does not exist".  The
+ * queries name schema-qualified tables and qualify their operators, so the
+ * caller's search_path cannot change them.
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * src/pg/chart_data.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+
+#include "bt_chart.h"
+#include "chart.h"
+
+/* Indicators one chart takes */
+#define CHART_MAX_INDICATORS	8
+
+/* Registry names whose outputs are prices: drawn over the price panel */
+static const char *const price_overlays[] = {"sma", "ema", "wma", "bbands", "donchian"};
+
+void
+btpg_chart_check_size(int width, int height)
+{
+	if (width < 300 || width > 8000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("width must be between 300 and 8000 pixels, not %d", width)));
+	if (height < 200 || height > 8000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("height must be between 200 and 8000 pixels, not %d", height)));
+}
+
+/* Take the equity curve, trades and metrics of a run into cd */
+static void
+take_result(BtChartData *cd, const BtSeries *s, BtResult *res)
+{
+	cd->n = res->n;
+	cd->ts = (int64_t *) s->ts;
+	cd->close = (double *) s->close;
+	cd->equity = res->equity;
+	cd->dd = palloc(sizeof(double) * Max(cd->n, 1));
+	bt_drawdown_pct(cd->equity, cd->n, cd->dd);
+	cd->trades = res->trades;
+	cd->ntrades = res->ntrades;
+	btpg_metrics_values(&res->metrics, cd->metrics, cd->mnulls);
+}
+
+static void parse_indicators(Jsonb *spec, BtChartData *cd);
+static void compute_indicators(BtChartData *cd);
+
+/*
+ * load_bars
+ *		Load the bars of a backtest's source as its run did, into cd->bars,
+ *		plus the volume column when an indicator of the chart needs it
+ *		(the run reads it only for strategies that do).
+ */
+static void
+load_bars(BtChartData *cd, BtLoadSpec *spec, Jsonb *params)
+{
+	const BtStrategyDef *st = btpg_lookup_strategy(cd->strategy);
+	bool		ind_volume = false;
+
+	btpg_parse_backtest_params(params, st, &cd->cfg, &spec->cols);
+	for (int i = 0; i < cd->nind; i++)
+		ind_volume |= (cd->ind[i].def->inputs & BT_IN_VOLUME) != 0;
+	if (ind_volume && spec->cols.name[BTCOL_VOLUME] == NULL)
+	{
+		BtColumns	c2;
+		JsonbValue	key;
+		JsonbValue *v = NULL;
+		const BtIndicatorDef *def = NULL;
+
+		/* the volume column the params name (or the default) */
+		btpg_columns_defaults(&c2);
+		key.type = jbvString;
+		key.val.string.val = "columns";
+		key.val.string.len = 7;
+		if (params != NULL && JB_ROOT_IS_OBJECT(params))
+			v = findJsonbValueFromContainer(&params->root, JB_FOBJECT, &key);
+		if (v != NULL)
+			btpg_parse_columns(v, &c2);
+		spec->cols.name[BTCOL_VOLUME] = c2.name[BTCOL_VOLUME];
+		for (int i = 0; i < cd->nind; i++)
+			if (cd->ind[i].def->inputs & BT_IN_VOLUME)
+				def = cd->ind[i].def;
+		if (spec->cols.name[BTCOL_VOLUME] == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("indicator \"%s\" needs a volume column", def->name),
+					 errhint("Name it in the backtest's \"columns\", for example {\"columns\": {\"volume\": \"qty\"}}.")));
+	}
+	spec->need_volume = spec->cols.name[BTCOL_VOLUME] != NULL;
+	spec->need_signal = st->needs_signal;
+	btpg_load_series(spec, &cd->bars);
+	compute_indicators(cd);
+}
+
+void
+btpg_chart_from_args(FunctionCallInfo fcinfo, Jsonb *indicators, BtChartData *cd)
+{
+	BtLoadSpec	spec;
+	Jsonb	   *params;
+	BtResult	res;
+
+	memset(cd, 0, sizeof(*cd));
+	memset(&spec, 0, sizeof(spec));
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the source must not be NULL")));
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the strategy must not be NULL"),
+				 errhint("See SELECT * FROM backtest_strategies().")));
+	cd->strategy = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	params = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
+	cd->params_text = params ? JsonbToCString(NULL, &params->root, VARSIZE(params)) : "{}";
+	spec.relid = PG_GETARG_OID(0);
+	if (!PG_ARGISNULL(1))
+		spec.symbol = cd->symbol = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (!PG_ARGISNULL(4))
+	{
+		spec.has_start = true;
+		spec.start_ts = PG_GETARG_TIMESTAMPTZ(4);
+	}
+	if (!PG_ARGISNULL(5))
+	{
+		spec.has_end = true;
+		spec.end_ts = PG_GETARG_TIMESTAMPTZ(5);
+	}
+	if (spec.has_start && spec.has_end && spec.start_ts > spec.end_ts)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("start_ts is after end_ts")));
+	parse_indicators(indicators, cd);
+	load_bars(cd, &spec, params);
+	btpg_run_engine(&cd->bars, &cd->cfg, &res);
+	take_result(cd, &cd->bars, &res);
+}
+
+/* Run a one-parameter (bigint) query as the caller; returns SPI_processed */
+static uint64
+task_query(const char *sql, int64 task_id)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(task_id)};
+	int			rc = SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 0);
+
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading task %lld failed: %s", (long long) task_id,
+			 SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+/* Column col (1-based) of row 0 as a string copied into cxt, or NULL */
+static char *
+task_string(MemoryContext cxt, int col)
+{
+	char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col);
+
+	return v ? MemoryContextStrdup(cxt, v) : NULL;
+}
+
+/* A stored float8[] or timestamptz[] (column col of row 0) as a C array in cxt */
+static int64
+task_array(MemoryContext cxt, int col, Oid elemtype, void **out)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull);
+	MemoryContext old;
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	if (isnull)
+		elog(ERROR, "stored equity curve has a NULL array");
+	old = MemoryContextSwitchTo(cxt);
+	arr = DatumGetArrayTypeP(d);
+	deconstruct_array(arr, elemtype, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
+	if (elemtype == TIMESTAMPTZOID)
+	{
+		int64_t    *v = palloc(sizeof(int64_t) * Max(n, 1));
+
+		for (int i = 0; i < n; i++)
+			v[i] = btpg_ts_to_engine(DatumGetTimestampTz(elems[i]));
+		*out = v;
+	}
+	else
+	{
+		double	   *v = palloc(sizeof(double) * Max(n, 1));
+
+		for (int i = 0; i < n; i++)
+			v[i] = nulls[i] ? NAN : DatumGetFloat8(elems[i]);
+		*out = v;
+	}
+	MemoryContextSwitchTo(old);
+	return n;
+}
+
+static BtExitReason
+exit_reason_from_name(const char *s)
+{
+	for (int r = BT_EXIT_SIGNAL; r <= BT_EXIT_END; r++)
+		if (strcmp(s, bt_exit_reason_name((BtExitReason) r)) == 0)
+			return (BtExitReason) r;
+	return BT_EXIT_SIGNAL;
+}
+
+void
+btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtChartData *cd)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	BtLoadSpec	spec;
+	char	   *kind,
+			   *status,
+			   *source_txt;
+	bool		isnull;
+	Jsonb	   *params;
+	int64		n2;
+
+	memset(cd, 0, sizeof(*cd));
+	memset(&spec, 0, sizeof(spec));
+	cd->task_id = task_id;
+	parse_indicators(indicators, cd);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	if (task_query("SELECT t.kind, t.status, t.source, t.query, t.symbol, t.strategy, t.params,"
+				   " t.start_ts, t.end_ts FROM backtest.tasks t"
+				   " WHERE t.id OPERATOR(pg_catalog.=) $1", task_id) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("task %lld does not exist", (long long) task_id)));
+	kind = task_string(cxt, 1);
+	status = task_string(cxt, 2);
+	if (strcmp(kind, "backtest") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("task %lld is a %s, not a backtest", (long long) task_id, kind),
+				 errhint("Draw a sweep with backtest_heatmap_svg().")));
+	if (strcmp(status, "completed") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("task %lld is %s, not completed", (long long) task_id, status),
+				 errhint("Charts and reports need a completed task; see backtest_status().")));
+	source_txt = task_string(cxt, 3);
+	/* the source is stored by its qualified name (a dump restores it by name) */
+	spec.relid = source_txt ?
+		RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(source_txt)), NoLock, false) :
+		InvalidOid;
+	spec.query = task_string(cxt, 4);
+	spec.symbol = cd->symbol = task_string(cxt, 5);
+	cd->strategy = task_string(cxt, 6);
+	cd->params_text = task_string(cxt, 7);
+	spec.start_ts = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 8, &isnull));
+	spec.has_start = !isnull;
+	spec.end_ts = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 9, &isnull));
+	spec.has_end = !isnull;
+
+	/* the metrics, in the column order of backtest_metrics */
+	if (task_query("SELECT r.start_ts, r.end_ts, r.duration, r.bars, r.warmup_bars, r.exposure_pct,"
+				   " r.equity_final, r.equity_peak, r.commissions, r.return_pct, r.buy_hold_return_pct,"
+				   " r.return_ann_pct, r.volatility_ann_pct, r.cagr_pct, r.sharpe_ratio, r.sortino_ratio,"
+				   " r.calmar_ratio, r.max_drawdown_pct, r.avg_drawdown_pct, r.max_drawdown_duration,"
+				   " r.avg_drawdown_duration, r.trades_count, r.open_trades, r.win_rate_pct,"
+				   " r.best_trade_pct, r.worst_trade_pct, r.avg_trade_pct, r.max_trade_duration,"
+				   " r.avg_trade_duration, r.profit_factor, r.expectancy_pct, r.sqn, r.kelly_criterion,"
+				   " r.omega_ratio, r.periods_per_year FROM backtest.results r"
+				   " WHERE r.task_id OPERATOR(pg_catalog.=) $1", task_id) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("task %lld has no stored results", (long long) task_id)));
+	for (int i = 0; i < BTPG_METRICS_NATTS; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(SPI_tuptable->tupdesc, i);
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1,
+									  &cd->mnulls[i]);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		cd->metrics[i] = cd->mnulls[i] ? (Datum) 0 : datumCopy(d, att->attbyval, att->attlen);
+		MemoryContextSwitchTo(old);
+	}
+
+	if (task_query("SELECT c.ts, c.close, c.equity FROM backtest.equity_curves c"
+				   " WHERE c.task_id OPERATOR(pg_catalog.=) $1", task_id) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("task %lld has no stored equity curve", (long long) task_id)));
+	cd->n = task_array(cxt, 1, TIMESTAMPTZOID, (void **) &cd->ts);
+	n2 = task_array(cxt, 2, FLOAT8OID, (void **) &cd->close);
+	if (task_array(cxt, 3, FLOAT8OID, (void **) &cd->equity) != cd->n || n2 != cd->n)
+		elog(ERROR, "stored equity curve of task %lld has arrays of different lengths",
+			 (long long) task_id);
+
+	cd->ntrades = task_query("SELECT t.side, t.entry_ts, t.entry_price, t.exit_ts, t.exit_price,"
+							 " t.quantity, t.pnl, t.return_pct, t.exit_reason, t.is_open, t.commission"
+							 " FROM backtest.trades t WHERE t.task_id OPERATOR(pg_catalog.=) $1"
+							 " ORDER BY t.trade_no", task_id);
+	cd->trades = MemoryContextAllocZero(cxt, sizeof(BtTrade) * Max(cd->ntrades, 1));
+	for (uint64 k = 0; k < cd->ntrades; k++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[k];
+		TupleDesc	td = SPI_tuptable->tupdesc;
+		BtTrade    *t = &cd->trades[k];
+
+		t->side = strcmp(SPI_getvalue(tup, td, 1), "long") == 0 ? 1 : -1;
+		t->entry_ts = btpg_ts_to_engine(DatumGetTimestampTz(SPI_getbinval(tup, td, 2, &isnull)));
+		t->entry_price = DatumGetFloat8(SPI_getbinval(tup, td, 3, &isnull));
+		t->exit_ts = btpg_ts_to_engine(DatumGetTimestampTz(SPI_getbinval(tup, td, 4, &isnull)));
+		t->exit_price = DatumGetFloat8(SPI_getbinval(tup, td, 5, &isnull));
+		t->quantity = DatumGetFloat8(SPI_getbinval(tup, td, 6, &isnull));
+		t->pnl = DatumGetFloat8(SPI_getbinval(tup, td, 7, &isnull));
+		t->return_pct = DatumGetFloat8(SPI_getbinval(tup, td, 8, &isnull));
+		t->exit_reason = exit_reason_from_name(SPI_getvalue(tup, td, 9));
+		t->is_open = DatumGetBool(SPI_getbinval(tup, td, 10, &isnull));
+		t->commission = DatumGetFloat8(SPI_getbinval(tup, td, 11, &isnull));
+	}
+	SPI_finish();
+
+	cd->dd = palloc(sizeof(double) * Max(cd->n, 1));
+	bt_drawdown_pct(cd->equity, cd->n, cd->dd);
+
+	/* the bars again (OHLC and indicators), as the task's run read them */
+	params = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(cd->params_text)));
+	load_bars(cd, &spec, params);
+}
+
+/* Is key one of the chart's own keys of an indicator object? */
+static bool
+chart_key(const char *key, int len)
+{
+	return (len == 4 && strncmp(key, "name", 4) == 0) ||
+		(len == 7 && strncmp(key, "outputs", 7) == 0) ||
+		(len == 5 && strncmp(key, "panel", 5) == 0);
+}
+
+/*
+ * parse_one_indicator
+ *		Fill ci from one element of the indicators array: {"name": ...,
+ *		"outputs": [...], "panel": "price" | "own", <indicator parameters>}.
+ */
+static void
+parse_one_indicator(JsonbValue *elem, int no, BtChartInd *ci)
+{
+	Jsonb	   *obj;
+	JsonbValue *name;
+	JsonbValue	key;
+	JsonbIterator *it;
+	JsonbIteratorToken tok;
+	JsonbValue	v;
+	JsonbParseState *state = NULL;
+	JsonbValue *rest;
+	BtColumns	cols;
+	StringInfoData label;
+	char	   *panel = NULL;
+
+	if (elem->type != jbvBinary || !JsonContainerIsObject(elem->val.binary.data))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("indicator %d of indicators must be an object", no),
+				 errhint("For example [{\"name\": \"ema\", \"period\": 20}].")));
+	obj = JsonbValueToJsonb(elem);
+	key.type = jbvString;
+	key.val.string.val = "name";
+	key.val.string.len = 4;
+	name = findJsonbValueFromContainer(&obj->root, JB_FOBJECT, &key);
+	if (name == NULL || name->type != jbvString)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("indicator %d of indicators has no \"name\" string", no),
+				 errhint("For example [{\"name\": \"ema\", \"period\": 20}].")));
+	ci->def = btpg_lookup_indicator(pnstrdup(name->val.string.val, name->val.string.len));
+	ci->own_panel = true;
+	for (int i = 0; i < lengthof(price_overlays); i++)
+		if (strcmp(ci->def->name, price_overlays[i]) == 0)
+			ci->own_panel = false;
+	for (int o = 0; o < ci->def->noutputs; o++)
+		ci->show[o] = true;
+
+	/* the indicator's parameters: everything but the chart's keys */
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	it = JsonbIteratorInit(&obj->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		JsonbValue	k;
+
+		if (tok != WJB_KEY)
+			continue;
+		k = v;
+		tok = JsonbIteratorNext(&it, &v, true);
+		if (chart_key(k.val.string.val, k.val.string.len))
+		{
+			if (k.val.string.len == 5 && v.type == jbvString)	/* panel */
+				panel = pnstrdup(v.val.string.val, v.val.string.len);
+			else if (k.val.string.len == 5)
+				panel = "";
+			else if (k.val.string.len == 7)	/* outputs */
+			{
+				JsonbIterator *it2;
+				JsonbValue	e;
+
+				if (v.type != jbvBinary || !JsonContainerIsArray(v.val.binary.data))
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("\"outputs\" of indicator \"%s\" must be an array of output names",
+									ci->def->name)));
+				for (int o = 0; o < ci->def->noutputs; o++)
+					ci->show[o] = false;
+				it2 = JsonbIteratorInit(v.val.binary.data);
+				while ((tok = JsonbIteratorNext(&it2, &e, true)) != WJB_DONE)
+				{
+					int			o;
+					char	   *oname;
+
+					if (tok != WJB_ELEM)
+						continue;
+					oname = e.type == jbvString ? pnstrdup(e.val.string.val, e.val.string.len) : "?";
+					for (o = 0; o < ci->def->noutputs; o++)
+						if (strcmp(oname, ci->def->outputs[o]) == 0)
+							break;
+					if (o == ci->def->noutputs)
+					{
+						StringInfoData names;
+
+						initStringInfo(&names);
+						for (int j = 0; j < ci->def->noutputs; j++)
+							appendStringInfo(&names, "%s%s", j ? ", " : "", ci->def->outputs[j]);
+						ereport(ERROR,
+								(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+								 errmsg("indicator \"%s\" has no output \"%s\"", ci->def->name, oname),
+								 errhint("Its outputs are: %s.", names.data)));
+					}
+					ci->show[o] = true;
+				}
+			}
+			continue;
+		}
+		pushJsonbValue(&state, WJB_KEY, &k);
+		pushJsonbValue(&state, WJB_VALUE, &v);
+	}
+	rest = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	if (panel != NULL)
+	{
+		if (strcmp(panel, "price") == 0)
+			ci->own_panel = false;
+		else if (strcmp(panel, "own") == 0)
+			ci->own_panel = true;
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("\"panel\" of indicator \"%s\" must be \"price\" or \"own\"",
+							ci->def->name)));
+	}
+	btpg_parse_indicator_params(JsonbValueToJsonb(rest), ci->def, ci->p, &cols);
+
+	initStringInfo(&label);
+	appendStringInfoString(&label, ci->def->name);
+	for (int i = 0; i < ci->def->nparams; i++)
+		appendStringInfo(&label, "%s%g", i ? "," : "(", ci->p[i]);
+	if (ci->def->nparams > 0)
+		appendStringInfoChar(&label, ')');
+	ci->label = label.data;
+}
+
+/* Parse the chart's indicators argument (NULL = none) into cd->ind */
+static void
+parse_indicators(Jsonb *spec, BtChartData *cd)
+{
+	JsonbIterator *it;
+	JsonbIteratorToken tok;
+	JsonbValue	v;
+	int			count;
+
+	if (spec == NULL)
+		return;
+	if (!JB_ROOT_IS_ARRAY(spec) || JB_ROOT_IS_SCALAR(spec))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("indicators must be a jsonb array"),
+				 errhint("For example '[{\"name\": \"ema\", \"period\": 20}, {\"name\": \"kdj\"}]'.")));
+	count = JB_ROOT_COUNT(spec);
+	if (count > CHART_MAX_INDICATORS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a chart takes at most %d indicators, not %d", CHART_MAX_INDICATORS, count)));
+	cd->ind = palloc0(sizeof(BtChartInd) * Max(count, 1));
+	it = JsonbIteratorInit(&spec->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		BtChartInd *ci;
+
+		if (tok != WJB_ELEM)
+			continue;
+		ci = &cd->ind[cd->nind];
+		parse_one_indicator(&v, cd->nind + 1, ci);
+		cd->nind++;
+	}
+}
+
+/* Compute the parsed indicators on the loaded bars */
+static void
+compute_indicators(BtChartData *cd)
+{
+	for (int i = 0; i < cd->nind; i++)
+	{
+		BtChartInd *ci = &cd->ind[i];
+
+		for (int o = 0; o < ci->def->noutputs; o++)
+			ci->out[o] = MemoryContextAllocHuge(CurrentMemoryContext,
+												sizeof(double) * Max(cd->bars.n, 1));
+		if (cd->bars.n > 0)
+			ci->def->compute(&cd->bars, ci->p, ci->out);
+	}
+}
