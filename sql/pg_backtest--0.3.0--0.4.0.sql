@@ -525,15 +525,17 @@ REVOKE ALL ON FUNCTION @extschema@.backtest_reseal(bigint) FROM PUBLIC;
 SELECT @extschema@.backtest_reseal(t.id) FROM backtest.tasks t
 WHERE t.status OPERATOR(pg_catalog.=) ANY (ARRAY['pending', 'running']);
 
--- Rows copied in by a restore wake the dispatcher, which settles the
--- restored pending tasks at once (they fail: no seal here).
+-- Pending rows copied in by a restore wake the dispatcher, which settles
+-- the restored tasks at once (they fail: no seal here; it requeues the
+-- running ones, which then fail the same way).
 CREATE FUNCTION backtest.tasks_wake()
 RETURNS trigger
 AS 'MODULE_PATHNAME', 'backtest_tasks_wake'
 LANGUAGE C;
 REVOKE ALL ON FUNCTION backtest.tasks_wake() FROM PUBLIC;
 CREATE TRIGGER tasks_wake AFTER INSERT ON backtest.tasks
-    FOR EACH STATEMENT EXECUTE FUNCTION backtest.tasks_wake();
+    FOR EACH ROW WHEN (NEW.status OPERATOR(pg_catalog.=) 'pending')
+    EXECUTE FUNCTION backtest.tasks_wake();
 
 -- backtest_cleanup deletes as the tables' owner, not as a superuser
 ALTER FUNCTION @extschema@.backtest_cleanup(interval, integer) OWNER TO pg_database_owner;

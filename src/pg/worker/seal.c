@@ -215,10 +215,10 @@ backtest_reseal(PG_FUNCTION_ARGS)
 
 /*
  * backtest_tasks_wake() returns trigger
- *		After rows arrive in backtest.tasks other than by a submit (pg_restore
- *		copies them in), have the database's dispatcher look at the queue at
- *		commit, so restored pending tasks are settled (they fail: no seal
- *		here) rather than left pending until the next submit.
+ *		After a pending row arrives in backtest.tasks other than by a submit
+ *		(pg_restore copies them in), have the database's dispatcher look at
+ *		the queue at commit, so restored tasks are settled (they fail: no
+ *		seal here) rather than left pending until the next submit.
  */
 Datum
 backtest_tasks_wake(PG_FUNCTION_ARGS)
