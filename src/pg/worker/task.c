@@ -12,8 +12,9 @@
  *
  * Identity: the worker connects as the task's owner, so the owner's
  * privileges and row-level security apply to the K-line read.  Writes to
- * the extension's tables run as the extension owner
- * (SetUserIdAndSecContext), like pg_cron's bookkeeping.
+ * the extension's tables run as their owner, pg_database_owner, never as a
+ * superuser (SetUserIdAndSecContext, like pg_cron's bookkeeping; seal.h).
+ * Before anything of the task is used, its seal is checked (seal.c).
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -128,7 +129,7 @@ end_txn(void)
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
-/* Execute sql with args as the extension owner (search_path pinned) */
+/* Execute sql with args as the tables' owner (search_path pinned) */
 static int
 exec_as_owner(TaskRun *run, const char *sql, int nargs, Oid *types, Datum *values,
 			  const char *nulls)

@@ -596,7 +596,7 @@ may_manage(const char *owner_name)
 		(OidIsValid(admin) && has_privs_of_role(GetUserId(), admin));
 }
 
-/* Run an UPDATE or DELETE on one task as the extension owner; returns rows changed */
+/* Run an UPDATE or DELETE on one task as the tables' owner; returns rows changed */
 static uint64
 update_task_as_owner(const char *sql, int64 task_id)
 {
