@@ -19,12 +19,22 @@
 # 6. every symbol at once: backtest_run_all over $BENCH_ALL_SYMBOLS symbols x
 #	 $BENCH_ALL_BARS bars (an unlogged table written minute by minute, every
 #	 symbol per minute, no index) against the same GROUP BY symbol with
-#	 count(*) and five sums, $BENCH_ALL_REPS interleaved rounds.
+#	 count(*) and five sums, $BENCH_ALL_REPS interleaved rounds;
+# 7. portfolio: backtest_portfolio with sma_cross and with rotation over
+#	 $BENCH_PF_SYMBOLS symbols x $BENCH_PF_BARS daily bars and over
+#	 $BENCH_PF_MIN_SYMBOLS x $BENCH_PF_MIN_BARS minute bars, each against the
+#	 serial six-sums GROUP BY of the same rows.
 #
 # Run as root from anywhere (it cds to the repo root):  scripts/bench.sh
 # Environment: BENCH_REPS (default 7), BENCH_BIG_N (engine large series,
 # default 10000000, 0 skips it), BENCH_ALL_SYMBOLS (1000), BENCH_ALL_BARS
-# (10000; 0 skips part 6), BENCH_ALL_REPS (3).
+# (10000; 0 skips part 6), BENCH_ALL_REPS (3), BENCH_PF_SYMBOLS (100),
+# BENCH_PF_BARS (2520; 0 skips it), BENCH_PF_MIN_SYMBOLS (20), BENCH_PF_MIN_BARS
+# (100000; 0 skips it),
+# PG_CONFIG (a PostgreSQL other than the
+# one on PATH: the server then runs in a temporary instance of that
+# installation, made with its initdb and pg_ctl as the postgres OS user,
+# instead of pg_virtualenv), BENCH_PORT.
 #
 # Copyright (c) 2026, pg_backtest developers
 #
@@ -38,6 +48,10 @@ NBARS=1000000
 NOTHER=5000
 NSMALL=10000
 ALL_SYMS=${BENCH_ALL_SYMBOLS:-1000}
+PF_SYMS=${BENCH_PF_SYMBOLS:-100}
+PF_BARS=${BENCH_PF_BARS:-2520}
+PF_MSYMS=${BENCH_PF_MIN_SYMBOLS:-20}
+PF_MBARS=${BENCH_PF_MIN_BARS:-100000}
 ALL_BARS=${BENCH_ALL_BARS:-10000}
 ALL_REPS=${BENCH_ALL_REPS:-3}
 
@@ -260,8 +274,9 @@ SQL
 	done < "$WORK/sweeps"
 	# shellcheck disable=SC1090
 	source "$RES"
-	printf '  sweep / backtest_run = %sx (target <= 3x)   speed-up 1 -> 2 workers = %sx (target >= 1.8x)\n' \
-		"$(echo "scale=2; $sweep_w1_ms / $sweep_run_ms" | bc)" "$(echo "scale=2; $sweep_w1_ms / $sweep_w2_ms" | bc)"
+	printf '  sweep (2 workers) / backtest_run = %sx (target <= 2x)   1 worker: %sx   speed-up 1 -> 2 workers = %sx\n' \
+		"$(echo "scale=2; $sweep_w2_ms / $sweep_run_ms" | bc)" "$(echo "scale=2; $sweep_w1_ms / $sweep_run_ms" | bc)" \
+		"$(echo "scale=2; $sweep_w1_ms / $sweep_w2_ms" | bc)"
 	printf '  backend peak RSS (VmHWM) after the sweeps: %s kB; shared segment: about %s MB (bars shared, not copied per worker)\n' \
 		"$sweep_backend_hwm_kb" "$(echo "scale=1; $NBARS * 5 * 8 / 1048576" | bc)"
 
@@ -366,6 +381,56 @@ SQL
 EOF
 	fi
 
+
+	# ---- portfolio: backtest_portfolio against the serial six-sums scan -----
+	# two shapes: $PF_SYMS x $PF_BARS daily bars, $PF_MSYMS x $PF_MBARS minute bars
+	for shape in daily minute; do
+		if [[ $shape == daily ]]; then
+			syms=$PF_SYMS bars=$PF_BARS step='1 day' amp=0.2 top=10 rebal=weekly
+		else
+			syms=$PF_MSYMS bars=$PF_MBARS step='1 minute' amp=0.03 top=5 rebal=daily
+		fi
+		((bars > 0)) || continue
+		echo
+		echo "== portfolio ($shape): backtest_portfolio over $syms symbols x $bars bars, $REPS rounds"
+		"${PSQL[@]}" <<SQL
+SET client_min_messages = warning;
+CREATE UNLOGGED TABLE tp AS
+SELECT 'P' || lpad(s::text, 3, '0') AS symbol,
+	   timestamptz '2010-01-01 00:00:00+00' + i * interval '$step' AS ts,
+	   o AS open, greatest(o, c) * 1.005 AS high, least(o, c) * 0.995 AS low, c AS close,
+	   (1000 + (i * 7 + s) % 9000)::float8 AS volume
+FROM generate_series(1, $bars) i, generate_series(1, $syms) s,
+	 LATERAL (SELECT round((100 + s % 50) * exp($amp * sin((i - 1) / (40.0 + s % 17)) + $amp / 4 * sin((i - 1) / 7.3 + s)) * 10000) / 10000 AS o,
+					 round((100 + s % 50) * exp($amp * sin(i / (40.0 + s % 17)) + $amp / 4 * sin(i / 7.3 + s)) * 10000) / 10000 AS c) p;
+VACUUM ANALYZE tp;
+SQL
+		GBP="SELECT symbol, count(*), sum(open), sum(high), sum(low), sum(close), sum(volume) FROM tp GROUP BY symbol"
+		"${PSQL[@]}" -F ' ' -At > "$WORK/portfolio" <<SQL
+SET client_min_messages = warning;
+SELECT name, round(median_ms::numeric, 2), round(min_ms::numeric, 2),
+	   round(max_ms::numeric, 2), runs
+FROM bench_rr(
+	ARRAY['pf_${shape}_groupby6_serial', 'pf_${shape}_sma_cross', 'pf_${shape}_rotation'],
+	ARRAY[\$q\$SELECT count(*) FROM ($GBP) g\$q\$,
+		  \$q\$SELECT trades_count FROM backtest_portfolio('tp', 'sma_cross', '{"max_positions": $top}')\$q\$,
+		  \$q\$SELECT trades_count FROM backtest_portfolio('tp', 'rotation', '{"top": $top, "rebalance": "$rebal"}')\$q\$],
+	ARRAY['0', '0', '0'], $REPS, 1);
+SQL
+		while read -r name med min max runs; do
+			printf '  %-28s median %9.2f   min %9.2f   max %9.2f   [%s]\n' \
+				"$name" "$med" "$min" "$max" "$runs"
+			echo "${name}_ms=$med" >> "$RES"
+		done < "$WORK/portfolio"
+		"${PSQL[@]}" -c "DROP TABLE tp"
+		# shellcheck disable=SC1090
+		source "$RES"
+		base="pf_${shape}_groupby6_serial_ms" sma="pf_${shape}_sma_cross_ms" rot="pf_${shape}_rotation_ms"
+		printf '  sma_cross (max_positions %s) / groupby6_serial = %sx, rotation (top %s, %s) / groupby6_serial = %sx (target <= 2.0x)\n' \
+			"$top" "$(echo "scale=2; ${!sma} / ${!base}" | bc)" \
+			"$top" "$rebal" "$(echo "scale=2; ${!rot} / ${!base}" | bc)"
+	done
+
 	exit 0
 fi
 
@@ -376,13 +441,16 @@ if [[ $(id -u) -ne 0 ]]; then
 	echo "bench.sh: run as root (it installs the extension and reads /proc/<pid>/status)" >&2
 	exit 1
 fi
-# PG_CONFIG, else pg_config on PATH, else Debian's PostgreSQL 15
-if [[ -z "${PG_CONFIG:-}" ]]; then
-	PG_CONFIG=$(command -v pg_config || echo /usr/lib/postgresql/15/bin/pg_config)
+PG_CONFIG=${PG_CONFIG:-}
+if [[ -n $PG_CONFIG ]]; then
+	BINDIR=$("$PG_CONFIG" --bindir)
+	export PATH=$BINDIR:$PATH
+	cmds=(psql bc awk runuser)
+else
+	PG_CONFIG=pg_config
+	cmds=(pg_config pg_virtualenv psql bc awk)
 fi
-export PG_CONFIG
-export PATH=$("$PG_CONFIG" --bindir):$PATH
-for cmd in "$PG_CONFIG" pg_virtualenv psql bc awk; do
+for cmd in "${cmds[@]}"; do
 	command -v "$cmd" > /dev/null || { echo "bench.sh: $cmd not found" >&2; exit 1; }
 done
 PGMAJOR=$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
@@ -416,14 +484,31 @@ test/bench/bench_engine "$REPS" "$BIG_N" | tee "$WORK/engine"
 sed -n 's/^ENGINE_BARS_PER_S=/engine_bars_per_s=/p' "$WORK/engine" >> "$RES"
 awk '/sma_cross bt_run, reused arena/ && /n=1000000 / {print "engine_reused_mbars=" $(NF-2)}' \
 	"$WORK/engine" >> "$RES"
+engine_warm=$(awk '/ bt_run, reused arena/ && /n=1000000 / && !seen[$1]++ {printf " %s %s", $1, $(NF-2)}' "$WORK/engine")
 echo
 
-# -t: a temporary cluster even as root (does not clash with a "regress"
-# cluster someone else's pg_virtualenv may have); shared_buffers large
-# enough for the table and its index, so that warm runs read no file.
-pg_virtualenv -v "$PGMAJOR" -t -c "-p ${BENCH_PORT:-$((20000 + RANDOM % 20000))}" \
-	-o shared_preload_libraries=pg_backtest -o shared_buffers=512MB -o max_worker_processes=16 \
-	"$0" --inner "$WORK"
+SERVER_OPTS=(shared_preload_libraries=pg_backtest shared_buffers=512MB max_worker_processes=16)
+PORT=${BENCH_PORT:-$((20000 + RANDOM % 20000))}
+if [[ $PG_CONFIG == pg_config ]]; then
+	# -t: a temporary cluster even as root (does not clash with a "regress"
+	# cluster someone else's pg_virtualenv may have); shared_buffers large
+	# enough for the table and its index, so that warm runs read no file.
+	pg_virtualenv -v "$PGMAJOR" -t -c "-p $PORT" "${SERVER_OPTS[@]/#/-o}" "$0" --inner "$WORK"
+else
+	# a temporary instance of $PG_CONFIG's installation, as the postgres OS
+	# user, reached through a socket in its own directory
+	PGDIR=$(mktemp -d -t pg_backtest_bench_pg.XXXXXX)
+	chown postgres "$PGDIR"
+	trap 'runuser -u postgres -- pg_ctl -D "$PGDIR/data" -m immediate -w stop > /dev/null 2>&1 || true; rm -rf "$WORK" "$PGDIR"' EXIT
+	runuser -u postgres -- initdb -D "$PGDIR/data" -A trust -U postgres > /dev/null
+	{
+		printf '%s\n' "${SERVER_OPTS[@]}"
+		printf "port = %s\nlisten_addresses = ''\nunix_socket_directories = '%s'\n" "$PORT" "$PGDIR"
+	} >> "$PGDIR/data/postgresql.conf"
+	runuser -u postgres -- pg_ctl -D "$PGDIR/data" -l "$PGDIR/log" -w start > /dev/null
+	PGHOST=$PGDIR PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres "$0" --inner "$WORK"
+	runuser -u postgres -- pg_ctl -D "$PGDIR/data" -m fast -w stop > /dev/null
+fi
 
 # shellcheck disable=SC1090
 source "$RES"
@@ -432,16 +517,17 @@ ratio_serial=$(echo "scale=2; $backtest_run_ms / $floor_serial_ms" | bc)
 growth=$((rss_1000_kb - rss_10_kb))
 
 echo
-echo "== summary (medians; targets: ratio <= 1.5x, engine >= 200M bars/s, rss growth <= 1024 kB)"
+echo "== summary (medians; targets: ratio <= 1.5x, engine >= 200M bars/s on warm buffers, rss growth <= 1024 kB)"
 printf '  floor_ms=%s  backtest_run_ms=%s  ratio=%sx  engine_bars_per_s=%s  rss_10_kb=%s  rss_1000_kb=%s  rss_growth_kb=%s\n' \
 	"$floor_ms" "$backtest_run_ms" "$ratio" "$engine_bars_per_s" "$rss_10_kb" "$rss_1000_kb" "$growth"
 printf '  floor_serial_ms=%s  ratio_serial=%sx  (floor without parallel workers, like backtest_run'"'"'s read)\n' \
 	"$floor_serial_ms" "$ratio_serial"
 printf '  (engine_bars_per_s: fresh arena per run, page faults included; reused arena: %s M bars/s)\n' \
 	"$engine_reused_mbars"
-printf '  sweep (100 combos, 90 run): 1 worker %s ms = %sx backtest_run; 2 workers %s ms; speed-up %sx\n' \
-	"$sweep_w1_ms" "$(echo "scale=2; $sweep_w1_ms / $sweep_run_ms" | bc)" "$sweep_w2_ms" \
-	"$(echo "scale=2; $sweep_w1_ms / $sweep_w2_ms" | bc)"
+printf '  sweep (100 combos, 90 run) / backtest_run (%s ms): 2 workers %s ms = %sx (target <= 2x); 1 worker %s ms = %sx\n' \
+	"$sweep_run_ms" "$sweep_w2_ms" "$(echo "scale=2; $sweep_w2_ms / $sweep_run_ms" | bc)" \
+	"$sweep_w1_ms" "$(echo "scale=2; $sweep_w1_ms / $sweep_run_ms" | bc)"
+printf '  engine, warm buffers (reused arena), M bars/s:%s\n' "$engine_warm"
 if [[ -n "${run_all_ms:-}" ]]; then
 	printf '  backtest_run_all (%s symbols x %s bars): %s ms = %sx the six-sums GROUP BY (%s ms; target <= 1.2x)\n' \
 		"$ALL_SYMS" "$ALL_BARS" "$run_all_ms" "$(echo "scale=2; $run_all_ms / $groupby6_ms" | bc)" "$groupby6_ms"

@@ -436,6 +436,155 @@ AS 'MODULE_PATHNAME', 'backtest_report_html_task'
 LANGUAGE C STABLE PARALLEL UNSAFE CALLED ON NULL INPUT;
 COMMENT ON FUNCTION @extschema@.backtest_report_html(bigint, integer, integer, jsonb) IS
   'Report a completed task (one you can see) as one standalone HTML page from its stored results';
+
+-- ==== portfolio backtests (issue 11) ====
+-- Many symbols, one cash account.  Argument order: source, strategy, params,
+-- symbols, start_ts, end_ts (as backtest_run_all: a defaulted symbols before
+-- the required strategy is not legal SQL).
+CREATE FUNCTION @extschema@.backtest_portfolio(
+    source regclass, strategy text, params jsonb DEFAULT '{}',
+    symbols text[] DEFAULT NULL, start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL,
+    OUT start_ts               timestamptz,
+    OUT end_ts                 timestamptz,
+    OUT duration               interval,
+    OUT bars                   bigint,
+    OUT warmup_bars            bigint,
+    OUT exposure_pct           double precision,
+    OUT equity_final           double precision,
+    OUT equity_peak            double precision,
+    OUT commissions            double precision,
+    OUT return_pct             double precision,
+    OUT buy_hold_return_pct    double precision,
+    OUT return_ann_pct         double precision,
+    OUT volatility_ann_pct     double precision,
+    OUT cagr_pct               double precision,
+    OUT sharpe_ratio           double precision,
+    OUT sortino_ratio          double precision,
+    OUT calmar_ratio           double precision,
+    OUT max_drawdown_pct       double precision,
+    OUT avg_drawdown_pct       double precision,
+    OUT max_drawdown_duration  interval,
+    OUT avg_drawdown_duration  interval,
+    OUT trades_count           bigint,
+    OUT open_trades            bigint,
+    OUT win_rate_pct           double precision,
+    OUT best_trade_pct         double precision,
+    OUT worst_trade_pct        double precision,
+    OUT avg_trade_pct          double precision,
+    OUT max_trade_duration     interval,
+    OUT avg_trade_duration     interval,
+    OUT profit_factor          double precision,
+    OUT expectancy_pct         double precision,
+    OUT sqn                    double precision,
+    OUT kelly_criterion        double precision,
+    OUT omega_ratio            double precision,
+    OUT periods_per_year       double precision,
+    OUT n_symbols integer,
+    OUT max_positions_held integer,
+    OUT avg_positions_held double precision,
+    OUT turnover double precision,
+    OUT entries_skipped bigint,
+    OUT alpha double precision,
+    OUT beta double precision,
+    OUT benchmark_return_pct double precision)
+RETURNS record
+AS 'MODULE_PATHNAME', 'backtest_portfolio'
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.backtest_portfolio(regclass, text, jsonb, text[], timestamptz, timestamptz) IS
+  'Backtest a strategy on many symbols of a table with one cash account: the account''s metrics and the portfolio''s columns';
+
+CREATE FUNCTION @extschema@.backtest_portfolio_query(
+    query text, strategy text, params jsonb DEFAULT '{}',
+    OUT start_ts               timestamptz,
+    OUT end_ts                 timestamptz,
+    OUT duration               interval,
+    OUT bars                   bigint,
+    OUT warmup_bars            bigint,
+    OUT exposure_pct           double precision,
+    OUT equity_final           double precision,
+    OUT equity_peak            double precision,
+    OUT commissions            double precision,
+    OUT return_pct             double precision,
+    OUT buy_hold_return_pct    double precision,
+    OUT return_ann_pct         double precision,
+    OUT volatility_ann_pct     double precision,
+    OUT cagr_pct               double precision,
+    OUT sharpe_ratio           double precision,
+    OUT sortino_ratio          double precision,
+    OUT calmar_ratio           double precision,
+    OUT max_drawdown_pct       double precision,
+    OUT avg_drawdown_pct       double precision,
+    OUT max_drawdown_duration  interval,
+    OUT avg_drawdown_duration  interval,
+    OUT trades_count           bigint,
+    OUT open_trades            bigint,
+    OUT win_rate_pct           double precision,
+    OUT best_trade_pct         double precision,
+    OUT worst_trade_pct        double precision,
+    OUT avg_trade_pct          double precision,
+    OUT max_trade_duration     interval,
+    OUT avg_trade_duration     interval,
+    OUT profit_factor          double precision,
+    OUT expectancy_pct         double precision,
+    OUT sqn                    double precision,
+    OUT kelly_criterion        double precision,
+    OUT omega_ratio            double precision,
+    OUT periods_per_year       double precision,
+    OUT n_symbols integer,
+    OUT max_positions_held integer,
+    OUT avg_positions_held double precision,
+    OUT turnover double precision,
+    OUT entries_skipped bigint,
+    OUT alpha double precision,
+    OUT beta double precision,
+    OUT benchmark_return_pct double precision)
+RETURNS record
+AS 'MODULE_PATHNAME', 'backtest_portfolio_query'
+LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.backtest_portfolio_query(text, text, jsonb) IS
+  'Backtest a strategy on the symbols of a query''s rows with one cash account';
+
+CREATE FUNCTION @extschema@.backtest_portfolio_trades(
+    source regclass, strategy text, params jsonb DEFAULT '{}',
+    symbols text[] DEFAULT NULL, start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL)
+RETURNS TABLE (symbol text, trade_no integer, side text, entry_ts timestamptz, entry_price double precision,
+               exit_ts timestamptz, exit_price double precision, quantity double precision,
+               pnl double precision, return_pct double precision, bars_held integer,
+               exit_reason text, is_open boolean, commission double precision)
+AS 'MODULE_PATHNAME', 'backtest_portfolio_trades'
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 100;
+COMMENT ON FUNCTION @extschema@.backtest_portfolio_trades(regclass, text, jsonb, text[], timestamptz, timestamptz) IS
+  'The trades of a portfolio backtest, by symbol';
+
+CREATE FUNCTION @extschema@.backtest_portfolio_trades_query(
+    query text, strategy text, params jsonb DEFAULT '{}')
+RETURNS TABLE (symbol text, trade_no integer, side text, entry_ts timestamptz, entry_price double precision,
+               exit_ts timestamptz, exit_price double precision, quantity double precision,
+               pnl double precision, return_pct double precision, bars_held integer,
+               exit_reason text, is_open boolean, commission double precision)
+AS 'MODULE_PATHNAME', 'backtest_portfolio_trades_query'
+LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT ROWS 100;
+COMMENT ON FUNCTION @extschema@.backtest_portfolio_trades_query(text, text, jsonb) IS
+  'The trades of a portfolio backtest over a query''s rows, by symbol';
+
+CREATE FUNCTION @extschema@.backtest_portfolio_equity(
+    source regclass, strategy text, params jsonb DEFAULT '{}',
+    symbols text[] DEFAULT NULL, start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL)
+RETURNS TABLE (ts timestamptz, cash double precision, positions_value double precision,
+               equity double precision, drawdown_pct double precision, open_positions integer)
+AS 'MODULE_PATHNAME', 'backtest_portfolio_equity'
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 1000;
+COMMENT ON FUNCTION @extschema@.backtest_portfolio_equity(regclass, text, jsonb, text[], timestamptz, timestamptz) IS
+  'The account of a portfolio backtest at every timestamp of the union timeline';
+
+CREATE FUNCTION @extschema@.backtest_portfolio_equity_query(
+    query text, strategy text, params jsonb DEFAULT '{}')
+RETURNS TABLE (ts timestamptz, cash double precision, positions_value double precision,
+               equity double precision, drawdown_pct double precision, open_positions integer)
+AS 'MODULE_PATHNAME', 'backtest_portfolio_equity_query'
+LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT ROWS 1000;
+COMMENT ON FUNCTION @extschema@.backtest_portfolio_equity_query(text, text, jsonb) IS
+  'The account of a portfolio backtest over a query''s rows at every timestamp';
 -- ==== dump and restore: the database owner dumps, tasks are sealed (issue 8 item 10) ====
 -- The queue's tables belong to pg_database_owner, so the owner of the
 -- database (a member of it) can pg_dump and restore them: owners bypass

@@ -79,6 +79,11 @@ extern BtErrCode bt_simulate_into(const BtSeries *s, const int8_t *target, int64
 								  BtProgressFn progress, void *progress_arg,
 								  BtSimBuffers *buf, BtResult *out, BtError *err);
 
+/* The simulator's costs, slippage and sizing (simulator.c; used by portfolio.c) */
+extern double bt_sim_order_cost(const BtSimParams *p, double notional, int side);
+extern double bt_sim_slipped(const BtSimParams *p, double px, int side);
+extern double bt_sim_size_order(const BtSimParams *p, double budget, double px, int side);
+
 /* splitmix64: the next value of the sequence of *state (grids, line hashes) */
 static inline uint64_t
 bt_splitmix64(uint64_t *state)
@@ -92,6 +97,39 @@ bt_splitmix64(uint64_t *state)
 
 /* metrics.c: in-place ascending heap sort */
 extern void bt_sort_i64(int64_t *x, int64_t n);
+
+/*
+ * The first index j in [i, n) with ts[j] >= bound, or n, for ascending
+ * timestamps: a galloping search from i, so that stepping from one day's
+ * first bar to the next costs O(log bars a day), not a look at every bar.
+ */
+static inline int64_t
+bt_first_at_or_after(const int64_t *ts, int64_t i, int64_t n, int64_t bound)
+{
+	int64_t		lo = i,
+				hi,
+				step = 1;
+
+	if (i >= n || ts[i] >= bound)
+		return i;
+	/* ts[lo] < bound: gallop to a hi with ts[hi] >= bound (or n) */
+	while (step < n - lo && ts[lo + step] < bound)
+	{
+		lo += step;
+		step *= 2;
+	}
+	hi = step < n - lo ? lo + step : n;
+	while (hi - lo > 1)
+	{
+		int64_t		m = lo + (hi - lo) / 2;
+
+		if (ts[m] < bound)
+			lo = m;
+		else
+			hi = m;
+	}
+	return hi;
+}
 
 /* The UTC calendar day (days since 1970-01-01) of a timestamp (calendar.c) */
 extern int64_t bt_day_of(int64_t ts);

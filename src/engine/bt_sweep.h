@@ -145,7 +145,7 @@ extern BtErrCode bt_grid_expand(const BtGrid *g, const BtConfig *base, int64_t m
  * allocator's context (there is no destroy function).
  *
  * The context keeps pointers to s's arrays (not copies): they must outlive
- * it.  Memory: about n * 17 bytes of run buffers, plus line arrays of
+ * it.  Memory: about n * 9 bytes of run buffers, plus line arrays of
  * n * 8 bytes up to cache_bytes; the lines one run uses are never evicted
  * during that run, so when they do not fit in cache_bytes (cache_bytes = 0
  * included) the context holds one run's lines beyond it (at most 5 arrays

@@ -60,24 +60,19 @@ typedef struct DowScan
 static void
 dow_scan(const int64_t *ts, int64_t n, DowScan *sc)
 {
-	int64_t		next_day = INT64_MIN;
-	int			dow = 0;
 	int64_t		first = bt_day_of(ts[0]),
 				span;
 
 	memset(sc, 0, sizeof(*sc));
-	for (int64_t i = 0; i < n; i++)
+	/* day by day: from a day's first bar, search for the next day's */
+	for (int64_t i = 0, j; i < n; i = j)
 	{
-		if (ts[i] >= next_day)
-		{
-			/* a division only when a bar opens a new day */
-			int64_t		d = bt_day_of(ts[i]);
+		int64_t		d = bt_day_of(ts[i]);
+		int			dow = dow_of(d);
 
-			dow = dow_of(d);
-			sc->days[dow]++;
-			next_day = (d + 1) * BT_USECS_PER_DAY;
-		}
-		sc->bars[dow]++;
+		j = bt_first_at_or_after(ts, i + 1, n, (d + 1) * BT_USECS_PER_DAY);
+		sc->days[dow]++;
+		sc->bars[dow] += j - i;
 	}
 	span = bt_day_of(ts[n - 1]) - first + 1;
 	for (int k = 0; k < 7; k++)

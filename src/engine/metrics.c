@@ -134,15 +134,13 @@ daily_returns(const int64_t *ts, const double *eq, int64_t n, int64_t day_start,
 		day_start;
 
 	memset(d, 0, sizeof(*d));
-	for (int64_t i = 1; i < n; i++)
+	/* from each day's first bar to the next one's (a search, not a scan) */
+	for (int64_t i = 1; (i = bt_first_at_or_after(ts, i, n, next_day)) < n; i++)
 	{
-		if (ts[i] >= next_day)
-		{
-			day_close(d, &have, eq[i - 1]);
-			/* the next day without a division when the bars are daily or finer */
-			next_day = ts[i] < next_day + BT_USECS_PER_DAY ? next_day + BT_USECS_PER_DAY :
-				(bt_trading_day(ts[i], day_start) + 1) * BT_USECS_PER_DAY + day_start;
-		}
+		day_close(d, &have, eq[i - 1]);
+		/* the next day without a division when the bars are daily or finer */
+		next_day = ts[i] < next_day + BT_USECS_PER_DAY ? next_day + BT_USECS_PER_DAY :
+			(bt_trading_day(ts[i], day_start) + 1) * BT_USECS_PER_DAY + day_start;
 	}
 	day_close(d, &have, eq[n - 1]);
 }

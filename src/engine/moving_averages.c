@@ -68,6 +68,143 @@ sma_general(const double *x, int64_t n, int period, double *out)
 }
 
 /*
+ * The SMA's sliding state over one segment of bars (sma_fast): the window
+ * sum hi + lo, bit-equal neighbours ending at the last bar done, whether
+ * the chunk in progress may have rounded a difference, the next bar to do.
+ */
+typedef struct SmaSeg
+{
+	double		hi;
+	double		lo;
+	int64_t		run;
+	uint64_t	inexact;
+	int64_t		t;
+} SmaSeg;
+
+/*
+ * sma_seg_exact
+ *		Bars [seg->t, end) of a segment with an exact xin - xout (TwoSum):
+ *		right whether or not the differences round; notes in seg->inexact
+ *		whether the fast loop would have done.
+ */
+static inline void
+sma_seg_exact(SmaSeg *seg, const double *restrict x, int64_t end, int64_t p,
+			  double *restrict out)
+{
+	const double dp = (double) p;
+	const uint64_t two = UINT64_C(1) << 52;
+	double		hi = seg->hi,
+				lo = seg->lo;
+	int64_t		run = seg->run;
+	uint64_t	inexact = 0;
+
+	for (int64_t t = seg->t; t < end; t++)
+	{
+		double		xin = x[t];
+		double		xout = x[t - p];
+		uint64_t	bin = dbits(xin);
+		double		d,
+					ed,
+					e;
+
+		inexact |= (uint64_t) (bin - dbits(xout) + two) > 2 * two;
+		two_sum(xin, -xout, &d, &ed);
+		two_sum(hi, d, &hi, &e);
+		lo += e + ed;
+		run = (bin == dbits(x[t - 1])) ? run + 1 : 0;
+		out[t] = (run >= p - 1) ? xin : (hi + lo) / dp;
+	}
+	seg->hi = hi;
+	seg->lo = lo;
+	seg->run = run;
+	seg->inexact = inexact;
+	seg->t = end;
+}
+
+/*
+ * sma_seg_chunk
+ *		Bars [seg->t, end) of a segment (one chunk): the fast loop, redone
+ *		exactly if some difference may have rounded (or straight away if
+ *		the previous chunk needed that), then the sum renormalised.
+ */
+static inline void
+sma_seg_chunk(SmaSeg *seg, const double *restrict x, int64_t end, int64_t p,
+			  double *restrict out)
+{
+	const double dp = (double) p;
+	const uint64_t two = UINT64_C(1) << 52;
+	SmaSeg		start = *seg;
+
+	if (!seg->inexact)
+	{
+		double		hi = seg->hi,
+					lo = seg->lo;
+		int64_t		run = seg->run;
+		uint64_t	inexact = 0;
+
+		for (int64_t t = seg->t; t < end; t++)
+		{
+			double		xin = x[t];
+			double		xout = x[t - p];
+			uint64_t	bin = dbits(xin);
+			double		d = xin - xout;
+			double		e;
+
+			inexact |= (uint64_t) (bin - dbits(xout) + two) > 2 * two;
+			run = (bin == dbits(x[t - 1])) ? run + 1 : 0;
+			two_sum(hi, d, &hi, &e);
+			lo += e;
+			out[t] = (run >= p - 1) ? xin : (hi + lo) / dp;
+		}
+		seg->hi = hi;
+		seg->lo = lo;
+		seg->run = run;
+		seg->inexact = inexact;
+		seg->t = end;
+	}
+	if (seg->inexact)
+	{
+		*seg = start;
+		sma_seg_exact(seg, x, end, p, out);
+	}
+	two_sum(seg->hi, seg->lo, &seg->hi, &seg->lo);
+}
+
+/*
+ * sma_seg_start
+ *		A segment whose first bar to slide onto is t (t >= f + p): the sum of
+ *		the window ending at t - 1 summed from scratch (renormalised every
+ *		SMA_CHUNK bars and at the end), and the bit-equal neighbours ending
+ *		at t - 1 (counted back from it, at most p - 1 of them: all the run
+ *		rule looks at, as the bars before f are not counted).
+ */
+static void
+sma_seg_start(SmaSeg *seg, const double *x, int64_t f, int64_t t, int64_t p)
+{
+	double		hi = 0.0,
+				lo = 0.0;
+	int64_t		run = 0;
+
+	for (int64_t i = t - p; i < t; i++)
+	{
+		double		e;
+
+		two_sum(hi, x[i], &hi, &e);
+		lo += e;
+		if ((i - (t - p)) % SMA_CHUNK == SMA_CHUNK - 1)
+			two_sum(hi, lo, &hi, &lo);
+	}
+	two_sum(hi, lo, &hi, &lo);
+	while (run < p - 1 && t - 1 - run > f && dbits(x[t - 1 - run]) == dbits(x[t - 2 - run]))
+		run++;
+	seg->hi = hi;
+	seg->lo = lo;
+	seg->run = run;
+	seg->inexact = 0;
+	seg->t = t;
+}
+
+/*
  * sma_fast
  *		SMA from the first defined input f on, assuming no non-finite value
  *		after f.  The window sum S is kept as hi + lo exactly:
@@ -82,9 +219,12 @@ sma_general(const double *x, int64_t n, int period, double *out)
  *		provably exact is redone with a TwoSum for it as well (and the next
  *		chunk starts with that loop).  In the fast loop the only
  *		loop-carried dependencies are one addition on hi and one on lo, so
- *		the loop runs at about the speed of a plain running sum with a
- *		division.  Returns false if a non-finite value was met (it poisons
- *		hi or lo); out[] is then garbage and the caller falls back to
+ *		the loop runs at the speed of that addition's latency: to run two
+ *		such chains at once, long series are slid as two segments (the
+ *		second half's window summed from scratch where it starts) in one
+ *		loop.  The sums being exact, where a segment starts changes no
+ *		value.  Returns false if a non-finite value was met (it poisons hi
+ *		or lo); out[] is then garbage and the caller falls back to
  *		sma_general.
  */
 static bool
@@ -97,8 +237,10 @@ sma_fast(const double *restrict x, int64_t n, int64_t f, int period,
 	double		hi = 0.0,
 				lo = 0.0;
 	int64_t		run = 0;		/* bit-equal neighbours ending at t */
-	uint64_t	inexact = 0;	/* some xin - xout of the chunk may round */
 	int64_t		t;
+	SmaSeg		a,
+				b;
+	int64_t		mid;
 
 	for (t = 0; t < f + p - 1; t++)
 		out[t] = NAN;
@@ -117,67 +259,103 @@ sma_fast(const double *restrict x, int64_t n, int64_t f, int period,
 	out[f + p - 1] = (run >= p - 1) ? x[f + p - 1] : (hi + lo) / dp;
 	two_sum(hi, lo, &hi, &lo);
 
-	/* slide it */
-	while (t < n)
+	a.hi = hi;
+	a.lo = lo;
+	a.run = run;
+	a.inexact = 0;
+	a.t = t;
+
+	/* short series: one segment */
+	if (n - t < 4 * SMA_CHUNK)
 	{
-		int64_t		end = (n - t > SMA_CHUNK) ? t + SMA_CHUNK : n;
-		int64_t		t0 = t;
-		int64_t		run0 = run;
-		double		hi0 = hi,
-					lo0 = lo;
-
-		if (!inexact)
-		{
-			for (; t < end; t++)
-			{
-				double		xin = x[t];
-				double		xout = x[t - p];
-				uint64_t	bin = dbits(xin);
-				double		d = xin - xout;
-				double		e;
-
-				inexact |= (uint64_t) (bin - dbits(xout) + two) > 2 * two;
-				run = (bin == dbits(x[t - 1])) ? run + 1 : 0;
-				two_sum(hi, d, &hi, &e);
-				lo += e;
-				out[t] = (run >= p - 1) ? xin : (hi + lo) / dp;
-			}
-		}
-
-		if (inexact)
-		{
-			/*
-			 * (Re)do the chunk with an exact xin - xout.  Whether the fast
-			 * loop would have done is noted for the next chunk, so that
-			 * series whose values are not within 2x bar to bar (oscillators)
-			 * do not pay for both loops on every chunk.
-			 */
-			t = t0;
-			run = run0;
-			hi = hi0;
-			lo = lo0;
-			inexact = 0;
-			for (; t < end; t++)
-			{
-				double		xin = x[t];
-				double		xout = x[t - p];
-				uint64_t	bin = dbits(xin);
-				double		d,
-							ed,
-							e;
-
-				inexact |= (uint64_t) (bin - dbits(xout) + two) > 2 * two;
-				two_sum(xin, -xout, &d, &ed);
-				two_sum(hi, d, &hi, &e);
-				lo += e + ed;
-				run = (bin == dbits(x[t - 1])) ? run + 1 : 0;
-				out[t] = (run >= p - 1) ? xin : (hi + lo) / dp;
-			}
-		}
-		two_sum(hi, lo, &hi, &lo);
+		while (a.t < n)
+			sma_seg_chunk(&a, x, (n - a.t > SMA_CHUNK) ? a.t + SMA_CHUNK : n, p, out);
+		return isfinite(a.hi) && isfinite(a.lo);
 	}
 
-	return isfinite(hi) && isfinite(lo);
+	/* two segments, [t, mid) and [mid, n), chunk by chunk in step */
+	mid = t + (n - t) / 2;
+	sma_seg_start(&b, x, f, mid, p);
+	while (a.t < mid)
+	{
+		int64_t		len = (mid - a.t > SMA_CHUNK) ? SMA_CHUNK : mid - a.t;
+		int64_t		end_a = a.t + len,
+					end_b = b.t + len;
+
+		if (a.inexact || b.inexact)
+		{
+			sma_seg_chunk(&a, x, end_a, p, out);
+			sma_seg_chunk(&b, x, end_b, p, out);
+			continue;
+		}
+		{
+			SmaSeg		a0 = a,
+						b0 = b;
+			double		ha = a.hi,
+						la = a.lo,
+						hb = b.hi,
+						lb = b.lo;
+			int64_t		ra = a.run,
+						rb = b.run;
+			uint64_t	ia = 0,
+						ib = 0;
+			const double *restrict xa = x + a.t;
+			const double *restrict xb = x + b.t;
+			double	   *restrict oa = out + a.t;
+			double	   *restrict ob = out + b.t;
+
+			for (int64_t j = 0; j < len; j++)
+			{
+				double		xina = xa[j],
+							xinb = xb[j];
+				double		xouta = xa[j - p],
+							xoutb = xb[j - p];
+				uint64_t	bina = dbits(xina),
+							binb = dbits(xinb);
+				double		da = xina - xouta,
+							db = xinb - xoutb;
+				double		ea,
+							eb;
+
+				ia |= (uint64_t) (bina - dbits(xouta) + two) > 2 * two;
+				ib |= (uint64_t) (binb - dbits(xoutb) + two) > 2 * two;
+				ra = (bina == dbits(xa[j - 1])) ? ra + 1 : 0;
+				rb = (binb == dbits(xb[j - 1])) ? rb + 1 : 0;
+				two_sum(ha, da, &ha, &ea);
+				two_sum(hb, db, &hb, &eb);
+				la += ea;
+				lb += eb;
+				oa[j] = (ra >= p - 1) ? xina : (ha + la) / dp;
+				ob[j] = (rb >= p - 1) ? xinb : (hb + lb) / dp;
+			}
+			a.hi = ha;
+			a.lo = la;
+			a.run = ra;
+			a.inexact = ia;
+			a.t = end_a;
+			b.hi = hb;
+			b.lo = lb;
+			b.run = rb;
+			b.inexact = ib;
+			b.t = end_b;
+			if (ia)
+			{
+				a = a0;
+				sma_seg_exact(&a, x, end_a, p, out);
+			}
+			if (ib)
+			{
+				b = b0;
+				sma_seg_exact(&b, x, end_b, p, out);
+			}
+			two_sum(a.hi, a.lo, &a.hi, &a.lo);
+			two_sum(b.hi, b.lo, &b.hi, &b.lo);
+		}
+	}
+	/* the second segment is a bar longer when n - t is odd */
+	while (b.t < n)
+		sma_seg_chunk(&b, x, (n - b.t > SMA_CHUNK) ? b.t + SMA_CHUNK : n, p, out);
+	return isfinite(a.hi) && isfinite(a.lo) && isfinite(b.hi) && isfinite(b.lo);
 }
 
 /*

@@ -67,6 +67,55 @@ typedef struct SimState
 #define PREFETCH(p)		((void) 0)
 #endif
 
+/* Eight targets of BT_KEEP, as one word */
+#define KEEP8		(UINT64_C(0x0101010101010101) * (uint8_t) BT_KEEP)
+
+/*
+ * The first bar in [i, end) with a decision (a target other than BT_KEEP on
+ * or after warmup), or end: eight targets at a time.
+ */
+static inline int64_t
+next_decision(const int8_t *target, int64_t i, int64_t end, int64_t warmup)
+{
+	for (;;)
+	{
+		uint64_t	w;
+
+		while (i + 8 <= end && (memcpy(&w, target + i, 8), w == KEEP8))
+			i += 8;
+		while (i < end && target[i] == BT_KEEP)
+			i++;
+		if (i >= end || i >= warmup)
+			return i;
+		i++;					/* a target before the warm-up bar is ignored */
+	}
+}
+
+/*
+ * The equity (and positions) of bars [i, j) on which nothing happens: cash
+ * and position stay, the close moves (the same expression as a bar with a
+ * decision, so the same values).
+ */
+static void
+quiet_bars(double *restrict eq, double *restrict pos_out, const double *restrict close,
+		   int64_t i, int64_t j, double cash, double pos)
+{
+	int64_t		k = i;
+
+	for (; k + 4 <= j; k += 4)
+	{
+		eq[k] = cash + pos * close[k];
+		eq[k + 1] = cash + pos * close[k + 1];
+		eq[k + 2] = cash + pos * close[k + 2];
+		eq[k + 3] = cash + pos * close[k + 3];
+	}
+	for (; k < j; k++)
+		eq[k] = cash + pos * close[k];
+	if (pos_out)
+		for (int64_t k = i; k < j; k++)
+			pos_out[k] = pos;
+}
+
 /* Costs of one order of `notional` on the buy (side > 0) or sell side */
 static inline double
 order_cost(const BtSimParams *p, double notional, int side)
@@ -344,6 +393,29 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 		{
 			int			t;
 
+			/*
+			 * 0. bars on which nothing can happen (no fill pending, no stop
+			 * to check, no decision) in one stretch, up to the next decision
+			 */
+			if (pending == BT_KEEP && !(stops && st.pos != 0))
+			{
+				int64_t		j = next_decision(target, i, end, warmup);
+
+				if (j > i)
+				{
+					/* keep fetching open[] and ts[] ahead, a cache line at a time */
+					for (int64_t c = (i + 7) & ~INT64_C(7); c < j && c + PREFETCH_AHEAD < n; c += 8)
+					{
+						PREFETCH(&s->open[c + PREFETCH_AHEAD]);
+						PREFETCH(&s->ts[c + PREFETCH_AHEAD]);
+					}
+					quiet_bars(eq_out, pos_out, close, i, j, st.cash, st.pos);
+					i = j;
+					if (i >= end)
+						break;
+				}
+			}
+
 			/* one cache line (8 bars) at a time */
 			if ((i & 7) == 0 && i + PREFETCH_AHEAD < n)
 			{
@@ -463,4 +535,27 @@ bt_run(const BtSeries *s, const BtConfig *cfg, const BtAlloc *a,
 	}
 	bt_compute_metrics(s, warmup, &cfg->sim, out);
 	return BT_OK;
+}
+
+/*
+ * Hooks for the portfolio simulator (portfolio.c): the single-symbol
+ * simulator's own cost, slippage and sizing rules, so that both charge and
+ * size alike (bt_internal.h).
+ */
+double
+bt_sim_order_cost(const BtSimParams *p, double notional, int side)
+{
+	return order_cost(p, notional, side);
+}
+
+double
+bt_sim_slipped(const BtSimParams *p, double px, int side)
+{
+	return slipped(p, px, side);
+}
+
+double
+bt_sim_size_order(const BtSimParams *p, double budget, double px, int side)
+{
+	return size_order(p, budget, px, side);
 }

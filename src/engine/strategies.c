@@ -157,33 +157,46 @@ first_defined2(const double *x, const double *y, int64_t n)
 /*
  * cross_targets
  *		target[t] = up on a cross up of fast over slow, down on a cross down,
- *		BT_KEEP otherwise (see the crossing rule in the file header).
+ *		BT_KEEP otherwise (see the crossing rule in the file header).  Every
+ *		target is BT_KEEP but those on crosses, so the loop only looks for
+ *		the next bar on the other side of the last one (a bar where either
+ *		line is NaN or the lines touch is on neither side).
  */
 static void
 cross_targets(const double *fast, const double *slow, int64_t n, int8_t *target)
 {
 	int			last = 0;		/* sign of the last fast - slow != 0; 0 = none */
+	int64_t		t = 0;
 
-	for (int64_t t = 0; t < n; t++)
+	if (n <= 0)
+		return;
+	memset(target, BT_KEEP, (size_t) n);
+	while (t < n)
 	{
-		double		f = fast[t],
-					s = slow[t];
-
-		target[t] = BT_KEEP;
-		if (isnan(f) || isnan(s))
-			continue;
-		if (f > s)
+		if (last > 0)
+			while (t < n && !(fast[t] < slow[t]))
+				t++;
+		else if (last < 0)
+			while (t < n && !(fast[t] > slow[t]))
+				t++;
+		else
+			while (t < n && !(fast[t] > slow[t] || fast[t] < slow[t]))
+				t++;
+		if (t >= n)
+			break;
+		if (fast[t] > slow[t])
 		{
 			if (last < 0)
 				target[t] = 1;
 			last = 1;
 		}
-		else if (f < s)
+		else
 		{
 			if (last > 0)
 				target[t] = -1;
 			last = -1;
 		}
+		t++;
 	}
 }
 

@@ -106,6 +106,12 @@ btpg_lookup_strategy(const char *name)
 {
 	const BtStrategyDef *st = name ? bt_find_strategy(name) : NULL;
 
+	if (name && strcmp(name, "rotation") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("strategy \"rotation\" exists only in portfolio backtests"),
+				 errdetail("It ranks symbols against each other, so it needs many symbols and one account."),
+				 errhint("Use backtest_portfolio() or backtest_portfolio_query().")));
 	if (st == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

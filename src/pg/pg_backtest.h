@@ -20,6 +20,7 @@
 #include "postgres.h"
 
 #include "lib/stringinfo.h"
+#include "utils/array.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
@@ -212,5 +213,26 @@ extern void btpg_load_grouped(const BtLoadSpec *spec, BtpgSymbolFn symbol_fn, vo
 
 /* Check a source's columns (and a query's syntax) without reading rows */
 extern void btpg_validate_source(const BtLoadSpec *spec);
+
+/* ---- multi-symbol reads (run_all.c) --------------------------------------- */
+
+/* One symbol's bars in a series ordered by (symbol, ts) */
+typedef struct BtpgSymGroup
+{
+	const char *name;
+	int64		from;
+	int64		n;
+} BtpgSymGroup;
+
+/*
+ * Read a multi-symbol source and order its rows by (symbol, ts) into *s (in
+ * seriescxt); one group per symbol in strcmp order; returns their number.
+ */
+extern int32 btpg_read_grouped(const BtLoadSpec *spec, const char *fname,
+							   MemoryContext seriescxt, BtSeries *s, BtpgSymGroup **groups);
+/* Bars from..from+n-1 of s */
+extern BtSeries btpg_series_slice(const BtSeries *s, int64 from, int64 n);
+/* A text[] of symbols as sorted distinct C strings (*n); a NULL element is an error */
+extern char **btpg_symbols_arg(ArrayType *arr, int *n);
 
 #endif							/* PG_BACKTEST_H */

@@ -110,6 +110,7 @@ typedef struct Grouper
 	FmgrInfo	outfn;
 	StringInfoData buf;
 	const char *current;		/* symbol of the row being read (error context) */
+	const char *fname;			/* function named in the error context */
 } Grouper;
 
 /* The text form of a symbol datum: *p, *len (not NUL-terminated for text) */
@@ -210,7 +211,7 @@ reading_context(void *arg)
 	Grouper    *g = (Grouper *) arg;
 
 	if (g->current)
-		errcontext("backtest_run_all, symbol \"%s\"", g->current);
+		errcontext("%s, symbol \"%s\"", g->fname, g->current);
 }
 
 /* ---- putting the rows in (symbol, ts) order --------------------------------- */
@@ -238,13 +239,8 @@ name_cmp(const void *a, const void *b, void *arg)
 	return strcmp(names[*(const int32 *) a], names[*(const int32 *) b]);
 }
 
-/* One symbol's bars in the ordered series */
-typedef struct SymGroup
-{
-	const char *name;
-	int64		from;
-	int64		n;
-} SymGroup;
+/* One symbol's bars in the ordered series: BtpgSymGroup (run.h) */
+typedef BtpgSymGroup SymGroup;
 
 /*
  * Put column *col in permutation order through the scratch array *scratch
@@ -382,8 +378,8 @@ order_rows(Grouper *g, const BtSeries *in, MemoryContext series_cxt, BtSeries *o
 }
 
 /* A slice of a series */
-static BtSeries
-series_slice(const BtSeries *s, int64 from, int64 n)
+BtSeries
+btpg_series_slice(const BtSeries *s, int64 from, int64 n)
 {
 	BtSeries	r = *s;
 
@@ -398,6 +394,47 @@ series_slice(const BtSeries *s, int64 from, int64 n)
 	if (r.signal)
 		r.signal += from;
 	return r;
+}
+
+/*
+ * btpg_read_grouped
+ *		Read the bars of a multi-symbol source (btpg_load_grouped) and put
+ *		them in (symbol, ts) order in seriescxt: *s, and *groups (one per
+ *		symbol, in strcmp order; allocated in CurrentMemoryContext), whose
+ *		number is returned.  NOTICEs rows with a NULL symbol; the bars are
+ *		not validated (validate each group's slice).  fname names the caller
+ *		in error contexts.
+ */
+int32
+btpg_read_grouped(const BtLoadSpec *spec, const char *fname, MemoryContext seriescxt,
+				  BtSeries *s, BtpgSymGroup **groups)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Grouper		g;
+	ErrorContextCallback errcb;
+	BtSeries	raw;
+
+	memset(&g, 0, sizeof(g));
+	g.cxt = cxt;
+	g.tab = symtab_create(cxt, 1024, NULL);
+	g.last = -1;
+	g.fname = fname;
+	initStringInfo(&g.buf);
+	errcb.previous = error_context_stack;
+	errcb.callback = reading_context;
+	errcb.arg = &g;
+	error_context_stack = &errcb;
+	MemoryContextSwitchTo(seriescxt);
+	btpg_load_grouped(spec, group_row, &g, &raw);
+	MemoryContextSwitchTo(cxt);
+	error_context_stack = errcb.previous;
+
+	*groups = palloc(sizeof(SymGroup) * Max(g.ngroups, 1));
+	order_rows(&g, &raw, seriescxt, s, *groups);
+	if (g.nnull > 0)
+		ereport(NOTICE,
+				(errmsg(INT64_FORMAT " rows with a NULL symbol were skipped", g.nnull)));
+	return g.ngroups;
 }
 
 /* Error context of one symbol's validation and configuration */
@@ -424,8 +461,8 @@ list_name(StringInfo buf, int64 *count, const char *name)
  * The symbols argument as a sorted array of distinct C strings (*n of them);
  * a NULL element is an error.
  */
-static char **
-symbols_arg(ArrayType *arr, int *n)
+char	  **
+btpg_symbols_arg(ArrayType *arr, int *n)
 {
 	Datum	   *elems;
 	bool	   *nulls;
@@ -466,9 +503,8 @@ run_all_common(FunctionCallInfo fcinfo, bool query_source)
 	BtConfig	base;
 	BtpgParamMaps *maps;
 	BtLoadSpec	spec;
-	Grouper		g;
+	int32		ngroups;
 	ErrorContextCallback errcb;
-	BtSeries	raw;
 	BtSeries	s;
 	SymGroup	   *groups;
 	BtConfig   *cfgs;
@@ -519,7 +555,7 @@ run_all_common(FunctionCallInfo fcinfo, bool query_source)
 		spec.relid = PG_GETARG_OID(0);
 		if (!PG_ARGISNULL(3))
 		{
-			wanted = symbols_arg(PG_GETARG_ARRAYTYPE_P(3), &nwanted);
+			wanted = btpg_symbols_arg(PG_GETARG_ARRAYTYPE_P(3), &nwanted);
 			spec.has_symbols = true;
 			spec.symbols = PG_GETARG_DATUM(3);
 		}
@@ -539,29 +575,10 @@ run_all_common(FunctionCallInfo fcinfo, bool query_source)
 					 errmsg("start_ts is after end_ts")));
 	}
 
-	/* ---- read, numbering the symbols ---- */
-	memset(&g, 0, sizeof(g));
-	g.cxt = cxt;
-	g.tab = symtab_create(cxt, 1024, NULL);
-	g.last = -1;
-	initStringInfo(&g.buf);
+	/* ---- read, numbering the symbols; order by (symbol, ts) ---- */
 	seriescxt = AllocSetContextCreate(cxt, "pg_backtest run_all bars", ALLOCSET_DEFAULT_SIZES);
-	errcb.previous = error_context_stack;
-	errcb.callback = reading_context;
-	errcb.arg = &g;
-	error_context_stack = &errcb;
-	MemoryContextSwitchTo(seriescxt);
-	btpg_load_grouped(&spec, group_row, &g, &raw);
-	MemoryContextSwitchTo(cxt);
-	error_context_stack = errcb.previous;
+	ngroups = btpg_read_grouped(&spec, "backtest_run_all", seriescxt, &s, &groups);
 
-	/* ---- order by (symbol, ts), in the rows' own arrays ---- */
-	groups = palloc(sizeof(SymGroup) * Max(g.ngroups, 1));
-	order_rows(&g, &raw, seriescxt, &s, groups);
-
-	if (g.nnull > 0)
-		ereport(NOTICE,
-				(errmsg(INT64_FORMAT " rows with a NULL symbol were skipped", g.nnull)));
 	if (wanted != NULL)
 	{
 		StringInfoData missing;
@@ -572,9 +589,9 @@ run_all_common(FunctionCallInfo fcinfo, bool query_source)
 		initStringInfo(&missing);
 		for (int i = 0; i < nwanted; i++)
 		{
-			while (r < g.ngroups && strcmp(groups[r].name, wanted[i]) < 0)
+			while (r < ngroups && strcmp(groups[r].name, wanted[i]) < 0)
 				r++;
-			if (r >= g.ngroups || strcmp(groups[r].name, wanted[i]) != 0)
+			if (r >= ngroups || strcmp(groups[r].name, wanted[i]) != 0)
 				list_name(&missing, &nmissing, wanted[i]);
 		}
 		if (nmissing > 0)
@@ -584,17 +601,17 @@ run_all_common(FunctionCallInfo fcinfo, bool query_source)
 					 errdetail("They get no result row."),
 					 errhint("Check the symbols, the time range and the source.")));
 	}
-	else if (g.ngroups == 0)
+	else if (ngroups == 0)
 		ereport(NOTICE,
 				(errmsg("no bars to backtest: the source returned no rows"),
 				 errhint("Check the time range and the source.")));
 
 	/* ---- validate each symbol, give it its configuration ---- */
-	cfgs = palloc(sizeof(BtConfig) * Max(g.ngroups, 1));
-	jobs = palloc(sizeof(BtpgSweepJob) * Max(g.ngroups, 1));
-	for (int32 r = 0; r < g.ngroups; r++)
+	cfgs = palloc(sizeof(BtConfig) * Max(ngroups, 1));
+	jobs = palloc(sizeof(BtpgSweepJob) * Max(ngroups, 1));
+	for (int32 r = 0; r < ngroups; r++)
 	{
-		BtSeries	slice = series_slice(&s, groups[r].from, groups[r].n);
+		BtSeries	slice = btpg_series_slice(&s, groups[r].from, groups[r].n);
 		BtError		err;
 
 		errcb.callback = symbol_context;
@@ -613,23 +630,23 @@ run_all_common(FunctionCallInfo fcinfo, bool query_source)
 	}
 
 	/* ---- run: one job per symbol ---- */
-	metrics = palloc_extended(sizeof(BtMetrics) * Max(g.ngroups, 1), MCXT_ALLOC_HUGE);
-	btpg_sweep_execute_jobs(&s, st, cfgs, jobs, g.ngroups, seriescxt, metrics);
+	metrics = palloc_extended(sizeof(BtMetrics) * Max(ngroups, 1), MCXT_ALLOC_HUGE);
+	btpg_sweep_execute_jobs(&s, st, cfgs, jobs, ngroups, seriescxt, metrics);
 	/* s's arrays are gone with seriescxt */
 
 	initStringInfo(&shortnames);
-	for (int32 r = 0; r < g.ngroups; r++)
+	for (int32 r = 0; r < ngroups; r++)
 		if (metrics[r].warmup_bars >= groups[r].n)
 			list_name(&shortnames, &nshort, groups[r].name);
 	if (nshort > 0)
 		ereport(NOTICE,
 				(errmsg("strategy \"%s\" needs more bars than " INT64_FORMAT " of the %d symbols have: %s",
-						st->name, nshort, g.ngroups, shortnames.data),
+						st->name, nshort, ngroups, shortnames.data),
 				 errdetail("Their indicators never become defined, so they made no trades."),
 				 errhint("Use a longer time range or shorter indicator windows.")));
 
 	/* ---- rows, in symbol order ---- */
-	for (int32 r = 0; r < g.ngroups; r++)
+	for (int32 r = 0; r < ngroups; r++)
 	{
 		values[0] = CStringGetTextDatum(groups[r].name);
 		nulls[0] = false;

@@ -207,7 +207,8 @@ unit_sample_series(void)
 	X(test_sweep) \
 	X(test_tables) \
 	X(test_walkforward) \
-	X(test_chart)
+	X(test_chart) \
+	X(test_portfolio)
 
 #define DECLARE(fn) extern void fn(void);
 UNIT_GROUPS(DECLARE)

@@ -508,6 +508,33 @@ test_sma_paths(void)
 	x[2000] = NAN;
 	check_sma_exact("interior NaN", x, N, 3);
 	check_sma_exact("interior NaN", x, N, 20);
+
+	/*
+	 * Long enough to be slid as two segments: a flat stretch across the
+	 * second segment's start (its run of equal values counted back from
+	 * there), and values not within 2x of each other in one segment only
+	 * (one segment redoes its chunks exactly, the other does not).
+	 */
+	{
+		enum
+		{
+			N2 = 20000
+		};
+		double	   *y = new_array(N2);
+		static const int periods2[] = {2, 7, 30, 1500};
+
+		for (int k = 0; k < 2; k++)
+		{
+			random_prices(y, N2, 100.0);
+			for (int i = N2 / 2 - 700; i < N2 / 2 + 700; i++)
+				y[i] = k == 0 ? 100.0041 : 100.0002;	/* fsum / 30, / 7 != value */
+			for (int i = (k == 0 ? 100 : N2 - 3000); i < (k == 0 ? 3000 : N2); i++)
+				y[i] = rng_uniform() * 100.0;
+			for (int i = 0; i < (int) (sizeof(periods2) / sizeof(periods2[0])); i++)
+				check_sma_exact(k == 0 ? "two segments, first oscillating" :
+								"two segments, second oscillating", y, N2, periods2[i]);
+		}
+	}
 }
 
 /* ------------------------------------------------------------------------
