@@ -585,3 +585,112 @@ AS 'MODULE_PATHNAME', 'backtest_portfolio_equity_query'
 LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT ROWS 1000;
 COMMENT ON FUNCTION @extschema@.backtest_portfolio_equity_query(text, text, jsonb) IS
   'The account of a portfolio backtest over a query''s rows at every timestamp';
+-- ==== dump and restore: the database owner dumps, tasks are sealed (issue 8 item 10) ====
+-- The queue's tables belong to pg_database_owner, so the owner of the
+-- database (a member of it) can pg_dump and restore them: owners bypass
+-- row-level security, and pg_dump runs with row_security = off.  Everyone
+-- else still reads only their own rows.  Bookkeeping writes run as
+-- pg_database_owner too, never as a superuser, so nothing the database
+-- owner attaches to these tables (a trigger, a default) runs with more
+-- than the database owner's rights.  Owners are stored by role name and
+-- the source by its qualified name, so a dump restores into a cluster that
+-- lacks some roles or objects (a regrole or regclass column would fail the
+-- whole COPY there).  README, "Backup and restore".
+DROP POLICY tasks_owner ON backtest.tasks;
+DROP POLICY results_owner ON backtest.results;
+DROP POLICY trades_owner ON backtest.trades;
+DROP POLICY equity_owner ON backtest.equity_curves;
+DROP POLICY sweep_results_owner ON backtest.sweep_results;
+
+-- a role that no longer exists keeps the "unknown (OID=n)" that names it
+ALTER TABLE backtest.tasks ALTER COLUMN owner TYPE name USING pg_catalog.pg_get_userbyid(owner::pg_catalog.oid);
+ALTER TABLE backtest.results ALTER COLUMN owner TYPE name USING pg_catalog.pg_get_userbyid(owner::pg_catalog.oid);
+ALTER TABLE backtest.trades ALTER COLUMN owner TYPE name USING pg_catalog.pg_get_userbyid(owner::pg_catalog.oid);
+ALTER TABLE backtest.equity_curves ALTER COLUMN owner TYPE name USING pg_catalog.pg_get_userbyid(owner::pg_catalog.oid);
+ALTER TABLE backtest.sweep_results ALTER COLUMN owner TYPE name USING pg_catalog.pg_get_userbyid(owner::pg_catalog.oid);
+-- the source as its schema-qualified, quoted name (with search_path empty,
+-- regclass output qualifies every relation); a dropped one keeps its number
+DO $$
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', '', true);
+    EXECUTE 'ALTER TABLE backtest.tasks ALTER COLUMN source TYPE pg_catalog.text USING source::pg_catalog.text';
+END
+$$;
+COMMENT ON COLUMN backtest.tasks.owner IS 'The name of the role that submitted the task; the worker runs as this role';
+COMMENT ON COLUMN backtest.tasks.source IS 'The K-line table or view, schema-qualified (NULL for a query source)';
+
+-- A row is visible to the roles its owner's name names (and their members),
+-- to members of backtest_admin and to the tables' owner.  Both lists are
+-- computed once per query (uncorrelated subqueries), not per row, and a
+-- name with no role behind it (a restore without that role) matches nobody.
+CREATE POLICY tasks_owner ON backtest.tasks FOR SELECT
+    USING (owner OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT r.rolname FROM pg_catalog.pg_roles r WHERE pg_catalog.pg_has_role(r.oid, 'MEMBER')))
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.rolname OPERATOR(pg_catalog.=) 'backtest_admin' AND pg_catalog.pg_has_role(a.oid, 'MEMBER')));
+CREATE POLICY results_owner ON backtest.results FOR SELECT
+    USING (owner OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT r.rolname FROM pg_catalog.pg_roles r WHERE pg_catalog.pg_has_role(r.oid, 'MEMBER')))
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.rolname OPERATOR(pg_catalog.=) 'backtest_admin' AND pg_catalog.pg_has_role(a.oid, 'MEMBER')));
+CREATE POLICY trades_owner ON backtest.trades FOR SELECT
+    USING (owner OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT r.rolname FROM pg_catalog.pg_roles r WHERE pg_catalog.pg_has_role(r.oid, 'MEMBER')))
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.rolname OPERATOR(pg_catalog.=) 'backtest_admin' AND pg_catalog.pg_has_role(a.oid, 'MEMBER')));
+CREATE POLICY equity_owner ON backtest.equity_curves FOR SELECT
+    USING (owner OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT r.rolname FROM pg_catalog.pg_roles r WHERE pg_catalog.pg_has_role(r.oid, 'MEMBER')))
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.rolname OPERATOR(pg_catalog.=) 'backtest_admin' AND pg_catalog.pg_has_role(a.oid, 'MEMBER')));
+CREATE POLICY sweep_results_owner ON backtest.sweep_results FOR SELECT
+    USING (owner OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT r.rolname FROM pg_catalog.pg_roles r WHERE pg_catalog.pg_has_role(r.oid, 'MEMBER')))
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.rolname OPERATOR(pg_catalog.=) 'backtest_admin' AND pg_catalog.pg_has_role(a.oid, 'MEMBER')));
+
+-- the tables (with their indexes and the id sequence) go to the database owner
+ALTER TABLE backtest.tasks OWNER TO pg_database_owner;
+ALTER TABLE backtest.results OWNER TO pg_database_owner;
+ALTER TABLE backtest.trades OWNER TO pg_database_owner;
+ALTER TABLE backtest.equity_curves OWNER TO pg_database_owner;
+ALTER TABLE backtest.sweep_results OWNER TO pg_database_owner;
+
+-- The seal of each queued task: a SHA-256 digest of what decides what runs
+-- and as whom (id, owner, database, kind, source, query, symbol, strategy,
+-- params, grid, start/end, settings), written at submit into this table,
+-- which only the extension owner (a superuser) can write and which is not
+-- dumped.  The worker recomputes it before running a task and fails the
+-- task when it differs (the database owner edited the row) or is missing
+-- (the task was restored from a dump, or queued before 0.4.0 and not
+-- resealed).  backtest_reseal() is the superuser's way to vouch for a task.
+CREATE TABLE backtest.task_seals (
+    task_id bigint PRIMARY KEY REFERENCES backtest.tasks (id) ON DELETE CASCADE,
+    digest  bytea NOT NULL
+);
+COMMENT ON TABLE backtest.task_seals IS
+  'The seal of each task submitted in this installation (not dumped; only the extension owner writes it)';
+REVOKE ALL ON backtest.task_seals FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.backtest_reseal(task_id bigint)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'backtest_reseal'
+LANGUAGE C VOLATILE PARALLEL UNSAFE STRICT;
+COMMENT ON FUNCTION @extschema@.backtest_reseal(bigint) IS
+  'Superuser: seal a pending task as it is now (a task restored from a dump, after checking it), so a worker runs it; false if it is not pending';
+REVOKE ALL ON FUNCTION @extschema@.backtest_reseal(bigint) FROM PUBLIC;
+
+-- Tasks queued before 0.4.0 were written by their submitters only: seal them.
+SELECT @extschema@.backtest_reseal(t.id) FROM backtest.tasks t
+WHERE t.status OPERATOR(pg_catalog.=) ANY (ARRAY['pending', 'running']);
+
+-- Pending rows copied in by a restore wake the dispatcher, which settles
+-- the restored tasks at once (they fail: no seal here; it requeues the
+-- running ones, which then fail the same way).
+CREATE FUNCTION backtest.tasks_wake()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'backtest_tasks_wake'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION backtest.tasks_wake() FROM PUBLIC;
+CREATE TRIGGER tasks_wake AFTER INSERT ON backtest.tasks
+    FOR EACH ROW WHEN (NEW.status OPERATOR(pg_catalog.=) 'pending')
+    EXECUTE FUNCTION backtest.tasks_wake();
+
+-- backtest_cleanup deletes as the tables' owner, not as a superuser
+ALTER FUNCTION @extschema@.backtest_cleanup(interval, integer) OWNER TO pg_database_owner;
+
+-- pg_dump writes COMMENT ON EXTENSION for the control file's comment, and
+-- only the extension's owner (a superuser) may run it: the database owner's
+-- restore would end in "must be owner of extension pg_backtest".  The
+-- comment stays in pg_available_extensions (read from the control file).
+COMMENT ON EXTENSION pg_backtest IS NULL;

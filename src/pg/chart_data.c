@@ -21,6 +21,7 @@
 
 #include <math.h>
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/array.h"
@@ -28,6 +29,7 @@
 #include "utils/datum.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/regproc.h"
 
 #include "bt_chart.h"
 #include "chart.h"
@@ -268,9 +270,10 @@ btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtChartData *cd)
 				 errmsg("task %lld is %s, not completed", (long long) task_id, status),
 				 errhint("Charts and reports need a completed task; see backtest_status().")));
 	source_txt = task_string(cxt, 3);
-	spec.relid = source_txt ? DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
-															 SPI_tuptable->tupdesc, 3, &isnull))
-		: InvalidOid;
+	/* the source is stored by its qualified name (a dump restores it by name) */
+	spec.relid = source_txt ?
+		RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(source_txt)), NoLock, false) :
+		InvalidOid;
 	spec.query = task_string(cxt, 4);
 	spec.symbol = cd->symbol = task_string(cxt, 5);
 	cd->strategy = task_string(cxt, 6);

@@ -116,10 +116,10 @@ for my $role ('alice', 'bob')
 		$ids, "$role sees exactly her/his own tasks");
 	is( as(
 			$role, qq{
-SELECT (SELECT count(*) FROM backtest.tasks WHERE owner = '$other'::regrole)
-     + (SELECT count(*) FROM backtest.results WHERE owner = '$other'::regrole)
-     + (SELECT count(*) FROM backtest.trades WHERE owner = '$other'::regrole)
-     + (SELECT count(*) FROM backtest.equity_curves WHERE owner = '$other'::regrole)
+SELECT (SELECT count(*) FROM backtest.tasks WHERE owner = '$other')
+     + (SELECT count(*) FROM backtest.results WHERE owner = '$other')
+     + (SELECT count(*) FROM backtest.trades WHERE owner = '$other')
+     + (SELECT count(*) FROM backtest.equity_curves WHERE owner = '$other')
      + (SELECT count(*) FROM backtest.equity e WHERE e.task_id IN (@{[ join(',', @{ $mine{$other} }) ]}))}
 		),
 		'0',
@@ -141,8 +141,8 @@ SELECT count(*) FROM backtest.results WHERE task_id IN ($ids)}),
 is( $node->safe_psql(
 		'postgres', q{
 SELECT (SELECT count(*) FROM backtest.tasks) || ',' || (SELECT count(*) FROM backtest.results) || ','
-    || (SELECT count(*) > 0 FROM backtest.trades WHERE owner = 'alice'::regrole) || ','
-    || (SELECT count(*) > 0 FROM backtest.trades WHERE owner = 'bob'::regrole)}),
+    || (SELECT count(*) > 0 FROM backtest.trades WHERE owner = 'alice') || ','
+    || (SELECT count(*) > 0 FROM backtest.trades WHERE owner = 'bob')}),
 	'6,5,true,true',
 	'the superuser sees all 6 tasks, 5 results and both roles\' trades');
 

@@ -162,7 +162,7 @@ is( $node->safe_psql('postgres',
 like(
 	$node->safe_psql('postgres',
 		"SELECT status || ':' || attempts || ':' || error FROM backtest.tasks WHERE id = $t6"),
-	qr/^failed:0:the role that submitted the task \(OID \d+\) no longer exists$/,
+	qr/^failed:0:role "eve" does not exist, so the task cannot run$/,
 	'a dropped owner: failed at once with that cause');
 
 # --- a genuine retry waits --------------------------------------------------------

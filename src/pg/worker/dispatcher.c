@@ -65,6 +65,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "seal.h"
 #include "worker.h"
 
 /* Handles of the workers this dispatcher started, by slot (long-lived memory) */
@@ -97,7 +98,16 @@ dispatcher_shmem_exit(int code, Datum arg)
 	LWLockRelease(btpg_shared->lock);
 }
 
-/* Start a transaction with SPI and a snapshot (undo with end_txn) */
+static Oid	saved_user;
+static int	saved_sec;
+
+/*
+ * Start a transaction with SPI and a snapshot (undo with end_txn).  Its
+ * statements run as the queue tables' owner (BTPG_BOOKKEEPER), not as the
+ * bootstrap superuser the dispatcher connects as: the database owner owns
+ * those tables, and a trigger of hers must not run as a superuser.  (An
+ * error aborts the transaction, which restores the user.)
+ */
 static void
 begin_txn(const char *activity)
 {
@@ -107,11 +117,14 @@ begin_txn(const char *activity)
 		elog(ERROR, "SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, activity);
+	GetUserIdAndSecContext(&saved_user, &saved_sec);
+	SetUserIdAndSecContext(BTPG_BOOKKEEPER, saved_sec | SECURITY_LOCAL_USERID_CHANGE);
 }
 
 static void
 end_txn(void)
 {
+	SetUserIdAndSecContext(saved_user, saved_sec);
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
@@ -133,17 +146,28 @@ queue_ready(void)
 }
 
 /*
- * Why no worker can run a task as role `roleid`, or NULL if one can: the
- * role was dropped, or it cannot log in.  Caller is in a transaction.
+ * The role a task's owner name names, as a column of a query on
+ * backtest.tasks: NULL when no role has that name (it was dropped, or the
+ * tasks were restored into a cluster without it).
+ */
+#define OWNER_OID "(SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) tasks.owner)"
+
+/*
+ * Why no worker can run a task as role `roleid` (the role named `name`), or
+ * NULL if one can: no role has that name, or it cannot log in.  Caller is
+ * in a transaction.
  */
 static char *
-role_problem(Oid roleid)
+role_problem(Oid roleid, const char *name)
 {
-	HeapTuple	tup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(roleid));
+	HeapTuple	tup;
 	char	   *why = NULL;
 
+	if (!OidIsValid(roleid))
+		return psprintf("role \"%s\" does not exist, so the task cannot run", name ? name : "");
+	tup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(roleid));
 	if (!HeapTupleIsValid(tup))
-		return psprintf("the role that submitted the task (OID %u) no longer exists", roleid);
+		return psprintf("role \"%s\" does not exist, so the task cannot run", name ? name : "");
 	if (!((Form_pg_authid) GETSTRUCT(tup))->rolcanlogin)
 		why = psprintf("role \"%s\" cannot log in, so no background worker can run the task as it",
 					   NameStr(((Form_pg_authid) GETSTRUCT(tup))->rolname));
@@ -245,22 +269,27 @@ recover_tasks(int64 task_id, const char *why)
 	Datum		values[1] = {Int64GetDatum(task_id)};
 	int64	   *ids;
 	Oid		   *owners;
+	char	  **names;
 	uint64		n;
 
 	begin_txn("pg_backtest: recovering tasks");
-	if (SPI_execute_with_args("SELECT id, owner::oid FROM backtest.tasks WHERE status = 'running' "
+	if (SPI_execute_with_args("SELECT id, " OWNER_OID ", owner FROM backtest.tasks WHERE status = 'running' "
 							  "AND ($1 OPERATOR(pg_catalog.<=) 0 OR id OPERATOR(pg_catalog.=) $1) ORDER BY id",
 							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the running tasks");
 	n = SPI_processed;
 	ids = palloc(sizeof(int64) * Max(n, 1));
 	owners = palloc(sizeof(Oid) * Max(n, 1));
+	names = palloc(sizeof(char *) * Max(n, 1));
 	for (uint64 i = 0; i < n; i++)
 	{
 		bool		isnull;
+		Datum		d;
 
 		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-		owners[i] = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+		owners[i] = isnull ? InvalidOid : DatumGetObjectId(d);
+		names[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
 	}
 	for (uint64 i = 0; i < n; i++)
 	{
@@ -269,7 +298,7 @@ recover_tasks(int64 task_id, const char *why)
 		/* a live worker holds the lock: not ours to touch */
 		if (!task_lock_free(ids[i]))
 			continue;
-		cause = role_problem(owners[i]);
+		cause = role_problem(owners[i], names[i]);
 		if (cause)
 			fail_task(ids[i], cause);
 		else
@@ -301,7 +330,7 @@ reap_workers(void)
 		btpg_release_slot(i, 0);
 
 		begin_txn("pg_backtest: reaping a worker");
-		if (SPI_execute_with_args("SELECT status, attempts, owner::oid FROM backtest.tasks "
+		if (SPI_execute_with_args("SELECT status, attempts, " OWNER_OID ", owner FROM backtest.tasks "
 								  "WHERE id OPERATOR(pg_catalog.=) $1",
 								  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not read task " INT64_FORMAT, task_id);
@@ -310,8 +339,9 @@ reap_workers(void)
 			bool		isnull;
 			char	   *status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 			int32		attempts = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-			Oid			owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-			char	   *cause = role_problem(owner);
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+			Oid			owner = isnull ? InvalidOid : DatumGetObjectId(d);
+			char	   *cause = role_problem(owner, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4));
 
 			if (strcmp(status, "pending") == 0 && attempts == handle_attempts[i] &&
 				task_lock_free(task_id))
@@ -483,7 +513,7 @@ launch_one(MemoryContext longlived)
 												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 
 	begin_txn("pg_backtest: looking at the queue");
-	if (SPI_execute_with_args("SELECT id, owner::oid, attempts, submitted_at FROM backtest.tasks "
+	if (SPI_execute_with_args("SELECT id, " OWNER_OID ", attempts, submitted_at, owner FROM backtest.tasks "
 							  "WHERE status = 'pending' AND NOT (id OPERATOR(pg_catalog.=) ANY ($1)) "
 							  "AND (retry_at IS NULL OR retry_at OPERATOR(pg_catalog.<=) pg_catalog.now()) "
 							  "ORDER BY id LIMIT 1",
@@ -505,12 +535,16 @@ launch_one(MemoryContext longlived)
 		return false;
 	}
 	task_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+
+		owner = isnull ? InvalidOid : DatumGetObjectId(d);
+	}
 	attempts = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	submitted = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
 
 	/* don't start what cannot succeed: fail it with the cause */
-	cause = role_problem(owner);
+	cause = role_problem(owner, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5));
 	if (cause)
 	{
 		fail_task(task_id, cause);

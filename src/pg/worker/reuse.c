@@ -163,7 +163,8 @@ find_next_task(int slot, Oid owner, Oid ext_owner, int64 *next_id, TimestampTz *
 
 	values[0] = PointerGetDatum(construct_array(busy, nbusy, INT8OID, 8,
 												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	btpg_exec_as_owner(ext_owner, "SELECT id, owner::oid, submitted_at FROM backtest.tasks "
+	btpg_exec_as_owner(ext_owner, "SELECT id, pg_catalog.to_regrole(owner::pg_catalog.text)::pg_catalog.oid, "
+					   "submitted_at FROM backtest.tasks "
 				  "WHERE status = 'pending' AND NOT (id OPERATOR(pg_catalog.=) ANY ($1)) "
 				  "AND (retry_at IS NULL OR retry_at OPERATOR(pg_catalog.<=) pg_catalog.now()) "
 					   "ORDER BY id LIMIT 1",
@@ -175,7 +176,8 @@ find_next_task(int slot, Oid owner, Oid ext_owner, int64 *next_id, TimestampTz *
 		TupleDesc	td = SPI_tuptable->tupdesc;
 
 		*next_id = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
-		found = DatumGetObjectId(SPI_getbinval(tup, td, 2, &isnull)) == owner;
+		/* owners are role names: a name with no role behind it is nobody's */
+		found = DatumGetObjectId(SPI_getbinval(tup, td, 2, &isnull)) == owner && !isnull;
 		*submitted = DatumGetTimestampTz(SPI_getbinval(tup, td, 3, &isnull));
 	}
 	return found;

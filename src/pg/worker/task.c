@@ -12,8 +12,9 @@
  *
  * Identity: the worker connects as the task's owner, so the owner's
  * privileges and row-level security apply to the K-line read.  Writes to
- * the extension's tables run as the extension owner
- * (SetUserIdAndSecContext), like pg_cron's bookkeeping.
+ * the extension's tables run as their owner, pg_database_owner, never as a
+ * superuser (SetUserIdAndSecContext, like pg_cron's bookkeeping; seal.h).
+ * Before anything of the task is used, its seal is checked (seal.c).
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -27,6 +28,7 @@
 
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -45,12 +47,14 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/regproc.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "../pg_backtest.h"
 #include "../run.h"
 #include "../sweep.h"
+#include "seal.h"
 #include "worker.h"
 
 #define TOTAL_STEPS 5
@@ -60,7 +64,8 @@ typedef struct TaskRun
 {
 	int64		task_id;
 	int			slot;
-	Oid			ext_owner;
+	Oid			ext_owner;		/* the role bookkeeping runs as (BTPG_BOOKKEEPER) */
+	char	   *owner;			/* the task's owner, by name */
 	TimestampTz launched_at;	/* when the dispatcher started this worker */
 	TimestampTz started;
 	TimestampTz last_report;
@@ -125,7 +130,7 @@ end_txn(void)
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
-/* Execute sql with args as the extension owner (search_path pinned) */
+/* Execute sql with args as the tables' owner (search_path pinned) */
 static int
 exec_as_owner(TaskRun *run, const char *sql, int nargs, Oid *types, Datum *values,
 			  const char *nulls)
@@ -286,14 +291,16 @@ read_task(TaskRun *run, MemoryContext runcxt)
 				  "current_step = 'starting', step_index = 0, message = NULL, error = NULL, "
 				  "elapsed = '0', eta = NULL, retry_at = NULL, worker_pid = $2 "
 				  "WHERE id OPERATOR(pg_catalog.=) $1 AND status = 'pending' AND NOT cancel_requested "
-				  "RETURNING source::oid, query, symbol, strategy, params::text, start_ts, end_ts, "
-				  "grid::text, settings::text",
+				  "RETURNING source, query, symbol, strategy, params::text, start_ts, end_ts, "
+				  "grid::text, settings::text, owner::text, database::text, kind",
 				  3, types, values, NULL);
 	if (SPI_processed == 1)
 	{
 		char	   *strategy;
 		char	   *params;
 		Datum		d;
+		BtpgSealFields seal;
+		char	   *problem;
 
 		/*
 		 * This commit must be durable: the attempt is counted before any of
@@ -304,23 +311,58 @@ read_task(TaskRun *run, MemoryContext runcxt)
 
 		tup = SPI_tuptable->vals[0];
 		td = SPI_tuptable->tupdesc;
-		apply_task_context(SPI_getvalue(tup, td, 9));
 		old = MemoryContextSwitchTo(runcxt);
 		memset(&run->spec, 0, sizeof(run->spec));
-		d = SPI_getbinval(tup, td, 1, &isnull);
-		run->spec.relid = isnull ? InvalidOid : DatumGetObjectId(d);
-		run->spec.query = SPI_getvalue(tup, td, 2);
-		run->spec.symbol = SPI_getvalue(tup, td, 3);
-		strategy = SPI_getvalue(tup, td, 4);
-		params = SPI_getvalue(tup, td, 5);
+		memset(&seal, 0, sizeof(seal));
+		seal.id = run->task_id;
+		seal.source = SPI_getvalue(tup, td, 1);
+		seal.query = run->spec.query = SPI_getvalue(tup, td, 2);
+		seal.symbol = run->spec.symbol = SPI_getvalue(tup, td, 3);
+		seal.strategy = strategy = SPI_getvalue(tup, td, 4);
+		seal.params = params = SPI_getvalue(tup, td, 5);
 		d = SPI_getbinval(tup, td, 6, &isnull);
-		run->spec.has_start = !isnull;
+		seal.has_start = run->spec.has_start = !isnull;
 		if (!isnull)
-			run->spec.start_ts = DatumGetTimestampTz(d);
+			seal.start_ts = run->spec.start_ts = DatumGetTimestampTz(d);
 		d = SPI_getbinval(tup, td, 7, &isnull);
-		run->spec.has_end = !isnull;
+		seal.has_end = run->spec.has_end = !isnull;
 		if (!isnull)
-			run->spec.end_ts = DatumGetTimestampTz(d);
+			seal.end_ts = run->spec.end_ts = DatumGetTimestampTz(d);
+		seal.grid = SPI_getvalue(tup, td, 8);
+		seal.settings = SPI_getvalue(tup, td, 9);
+		seal.owner = run->owner = SPI_getvalue(tup, td, 10);
+		seal.database = SPI_getvalue(tup, td, 11);
+		seal.kind = SPI_getvalue(tup, td, 12);
+		MemoryContextSwitchTo(old);
+
+		/*
+		 * Nothing of the task is used before its seal is checked: the
+		 * database owner may have edited the row (what runs, as whom), or
+		 * it was restored from another installation.
+		 */
+		if ((problem = btpg_seal_problem(&seal)) != NULL)
+		{
+			/* fail it in the claim's transaction: the claim must not be lost */
+			Oid			ftypes[2] = {INT8OID, TEXTOID};
+			Datum		fvalues[2] = {Int64GetDatum(run->task_id), CStringGetTextDatum(problem)};
+
+			exec_as_owner(run, "UPDATE backtest.tasks SET status = 'failed', error = $2, "
+						  "finished_at = pg_catalog.clock_timestamp(), "
+						  "elapsed = pg_catalog.clock_timestamp() - started_at, eta = NULL, worker_pid = NULL "
+						  "WHERE id OPERATOR(pg_catalog.=) $1 AND status = 'running'",
+						  2, ftypes, fvalues, NULL);
+			ereport(LOG,
+					(errmsg("pg_backtest: task " INT64_FORMAT " failed: %s", run->task_id, problem)));
+			btpg_notify_task(run->task_id, "failed", 0, NULL, 0, TOTAL_STEPS, NULL, 0, NAN, NULL);
+			end_txn();
+			return false;
+		}
+		apply_task_context(seal.settings);
+		old = MemoryContextSwitchTo(runcxt);
+		/* the source by its qualified name, under the submitter's settings */
+		if (seal.source)
+			run->spec.relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(seal.source)),
+											   NoLock, false);
 		run->grid = SPI_getvalue(tup, td, 8);
 		{
 			const BtStrategyDef *st = btpg_lookup_strategy(strategy);
@@ -418,7 +460,7 @@ save_results(TaskRun *run, const BtSeries *s, const BtResult *res, Oid owner)
 
 	/* metrics: task_id, owner, then the backtest_metrics columns */
 	mvalues[0] = Int64GetDatum(run->task_id);
-	mvalues[1] = ObjectIdGetDatum(owner);
+	mvalues[1] = CStringGetTextDatum(run->owner);
 	btpg_metrics_values(m, mvalues + 2, mnulls + 2);
 	mnulls[0] = mnulls[1] = false;
 	initStringInfo(&sql);
@@ -426,7 +468,7 @@ save_results(TaskRun *run, const BtSeries *s, const BtResult *res, Oid owner)
 	for (int i = 0; i < BTPG_METRICS_NATTS; i++)
 		appendStringInfo(&sql, ", $%d", i + 3);
 	mtypes[0] = INT8OID;
-	mtypes[1] = REGROLEOID;
+	mtypes[1] = TEXTOID;
 	for (int i = 0; i < BTPG_METRICS_NATTS; i++)
 	{
 		/* by position in backtest_metrics: see btpg_metrics_values */
@@ -472,9 +514,9 @@ save_results(TaskRun *run, const BtSeries *s, const BtResult *res, Oid owner)
 				cols[c][k] = row[c];
 		}
 		avalues[0] = Int64GetDatum(run->task_id);
-		avalues[1] = ObjectIdGetDatum(owner);
+		avalues[1] = CStringGetTextDatum(run->owner);
 		atypes[0] = INT8OID;
-		atypes[1] = REGROLEOID;
+		atypes[1] = TEXTOID;
 		resetStringInfo(&sql);
 		appendStringInfoString(&sql, "INSERT INTO backtest.trades SELECT $1, $2, u.* FROM ROWS FROM (");
 		for (int c = 0; c < BTPG_TRADES_NATTS; c++)
@@ -492,7 +534,7 @@ save_results(TaskRun *run, const BtSeries *s, const BtResult *res, Oid owner)
 		TimestampTz *ts = palloc_extended(sizeof(TimestampTz) * (n > 0 ? n : 1), MCXT_ALLOC_HUGE);
 		double	   *dd = palloc_extended(sizeof(double) * (n > 0 ? n : 1), MCXT_ALLOC_HUGE);
 		Datum		evalues[7];
-		Oid			etypes[7] = {INT8OID, REGROLEOID, 1185, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
+		Oid			etypes[7] = {INT8OID, TEXTOID, 1185, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
 		FLOAT8ARRAYOID, FLOAT8ARRAYOID};
 		double		peak = -INFINITY;
 
@@ -506,7 +548,7 @@ save_results(TaskRun *run, const BtSeries *s, const BtResult *res, Oid owner)
 			dd[i] = peak > 0 ? (e / peak - 1.0) * 100.0 : 0.0;
 		}
 		evalues[0] = Int64GetDatum(run->task_id);
-		evalues[1] = ObjectIdGetDatum(owner);
+		evalues[1] = CStringGetTextDatum(run->owner);
 		evalues[2] = make_array8(ts, n, TIMESTAMPTZOID);
 		evalues[3] = make_array8(s->close, n, FLOAT8OID);
 		evalues[4] = make_array8(res->position, n, FLOAT8OID);
@@ -671,8 +713,8 @@ run_sweep(TaskRun *run, const BtSeries *s, Oid owner)
 							   "(pg_catalog.unnest($3)");
 		args[0] = Int64GetDatum(run->task_id);
 		argtypes[0] = INT8OID;
-		args[1] = ObjectIdGetDatum(owner);
-		argtypes[1] = REGROLEOID;
+		args[1] = CStringGetTextDatum(run->owner);
+		argtypes[1] = TEXTOID;
 		args[2] = make_array(ranks, NULL, nrows, INT4OID);
 		argtypes[2] = INT4ARRAYOID;
 		for (int c = 0; c < ncols; c++)
@@ -891,8 +933,9 @@ btpg_task_main(Datum main_arg)
 	 * exits: while we hold it, recovery leaves the task alone.  If another
 	 * live worker holds it, this task is not ours to run.
 	 */
+	/* bookkeeping runs as the tables' owner, not as a superuser (seal.h) */
+	run.ext_owner = BTPG_BOOKKEEPER;
 	StartTransactionCommand();
-	run.ext_owner = btpg_extension_owner();
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (((uint64) start.task_id) >> 32),
 						 (uint32) start.task_id, BTPG_TASK_LOCK_FIELD4);
 	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)

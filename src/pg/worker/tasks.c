@@ -7,8 +7,9 @@
  *	  NOTIFY payloads, the submitter's settings a task runs under).
  *
  * Users have no write privilege on backtest.tasks: these functions write
- * the rows as the extension owner (SetUserIdAndSecContext, as pg_cron does)
- * after checking what the caller may do.  Reads that decide permissions run
+ * the rows as the tables' owner, pg_database_owner (SetUserIdAndSecContext,
+ * as pg_cron does; never a superuser, see seal.h), after checking what the
+ * caller may do, and seal each new task (seal.c).  Reads that decide permissions run
  * as the caller, so row-level security applies.  Every statement run here,
  * as the owner or as the caller, runs with search_path pinned to
  * pg_catalog, pg_temp (exec_pinned): a caller's own operators or functions
@@ -51,6 +52,7 @@
 
 #include "../pg_backtest.h"
 #include "../sweep.h"
+#include "seal.h"
 #include "worker.h"
 
 PG_FUNCTION_INFO_V1(backtest_submit);
@@ -407,28 +409,50 @@ require_environment(void)
 /*
  * btpg_insert_task
  *		Queue a task after its input was validated: check the environment
- *		(preloaded, a role that can log in), insert the row
- *		as the extension owner with the caller as its owner, announce it and
- *		wake the launcher at commit.  grid: NULL for a backtest, else a sweep.
+ *		(preloaded, a role that can log in), insert the row as the tables'
+ *		owner with the caller (by name) as its owner and the source by its
+ *		qualified name, seal it, announce it and wake the launcher at
+ *		commit.  grid: NULL for a backtest, else a sweep.
  */
 int64
 btpg_insert_task(Oid relid, const char *query, const char *symbol, const char *strategy,
 				 Jsonb *params, bool has_start, TimestampTz start_ts, bool has_end,
 				 TimestampTz end_ts, Jsonb *grid)
 {
-	Oid			caller = GetUserId();
-	Oid			argtypes[11] = {REGCLASSOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID,
-		TIMESTAMPTZOID, TIMESTAMPTZOID, REGROLEOID, TEXTOID, JSONBOID, JSONBOID};
-	Datum		values[11];
-	char		nulls[11];
+	Oid			argtypes[12] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID,
+		TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, INT8OID};
+	Datum		values[12];
+	char		nulls[12];
 	const char *sql;
-	int64		id;
+	Jsonb	   *settings;
+	BtpgSealFields seal;
 	bool		isnull;
 
 	require_environment();
+	memset(&seal, 0, sizeof(seal));
+	/* the source by its qualified name: a dump restores it by name */
+	seal.source = OidIsValid(relid) ?
+		quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid)) :
+		NULL;
+	seal.query = query;
+	seal.symbol = symbol;
+	seal.strategy = strategy;
+	seal.params = JsonbToCString(NULL, &params->root, VARSIZE(params));
+	seal.has_start = has_start;
+	seal.start_ts = start_ts;
+	seal.has_end = has_end;
+	seal.end_ts = end_ts;
+	seal.owner = GetUserNameFromId(GetUserId(), false);
+	seal.database = get_database_name(MyDatabaseId);
+	seal.kind = grid ? "sweep" : "backtest";
+	seal.grid = grid ? JsonbToCString(NULL, &grid->root, VARSIZE(grid)) : NULL;
+	/* the worker runs the task under the settings of this session */
+	settings = btpg_task_settings_json();
+	seal.settings = JsonbToCString(NULL, &settings->root, VARSIZE(settings));
+
 	memset(nulls, ' ', sizeof(nulls));
-	values[0] = ObjectIdGetDatum(relid);
-	if (!OidIsValid(relid))
+	values[0] = seal.source ? CStringGetTextDatum(seal.source) : (Datum) 0;
+	if (!seal.source)
 		nulls[0] = 'n';
 	values[1] = query ? CStringGetTextDatum(query) : (Datum) 0;
 	if (!query)
@@ -444,29 +468,34 @@ btpg_insert_task(Oid relid, const char *query, const char *symbol, const char *s
 	values[6] = TimestampTzGetDatum(end_ts);
 	if (!has_end)
 		nulls[6] = 'n';
-	values[7] = ObjectIdGetDatum(caller);
-	values[8] = CStringGetTextDatum(grid ? "sweep" : "backtest");
+	values[7] = CStringGetTextDatum(seal.owner);
+	values[8] = CStringGetTextDatum(seal.kind);
 	values[9] = grid ? JsonbPGetDatum(grid) : (Datum) 0;
 	if (!grid)
 		nulls[9] = 'n';
-	/* the worker runs the task under the settings of this session */
-	values[10] = JsonbPGetDatum(btpg_task_settings_json());
-
-	sql = "INSERT INTO backtest.tasks (source, query, symbol, strategy, params, start_ts, end_ts, "
-		"owner, kind, grid, settings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
-		"RETURNING id";
+	values[10] = JsonbPGetDatum(settings);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (btpg_exec_as_owner(btpg_extension_owner(), sql, 11, argtypes, values, nulls) !=
-		SPI_OK_INSERT_RETURNING)
+	/* the id first: the seal covers it */
+	if (btpg_exec_as_owner(BTPG_BOOKKEEPER,
+						   "SELECT pg_catalog.nextval('backtest.tasks_id_seq'::pg_catalog.regclass)",
+						   0, NULL, NULL, NULL) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not allocate a task id");
+	seal.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	values[11] = Int64GetDatum(seal.id);
+
+	sql = "INSERT INTO backtest.tasks (source, query, symbol, strategy, params, start_ts, end_ts, "
+		"owner, kind, grid, settings, id, database) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, pg_catalog.current_database())";
+	if (btpg_exec_as_owner(BTPG_BOOKKEEPER, sql, 12, argtypes, values, nulls) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert the task");
-	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	btpg_seal_store(&seal);
 	SPI_finish();
 
-	btpg_notify_task(id, "pending", 0, NULL, 0, 5, "queued", 0, NAN, NULL);
+	btpg_notify_task(seal.id, "pending", 0, NULL, 0, 5, "queued", 0, NAN, NULL);
 	btpg_wake_launcher_at_commit();
-	return id;
+	return seal.id;
 }
 
 /* Parse and check the common arguments (strategy, params); returns the strategy */
@@ -553,24 +582,28 @@ backtest_submit_query(PG_FUNCTION_ARGS)
 									 false, 0, false, 0, NULL));
 }
 
-/* Is the caller the owner, a superuser or a member of backtest_admin? */
+/*
+ * Is the caller the owner (the role the task's owner name names, if it
+ * exists), a superuser or a member of backtest_admin?
+ */
 static bool
-may_manage(Oid owner)
+may_manage(const char *owner_name)
 {
 	Oid			admin = get_role_oid("backtest_admin", true);
+	Oid			owner = get_role_oid(owner_name, true);
 
-	return owner == GetUserId() || superuser() ||
+	return (OidIsValid(owner) && owner == GetUserId()) || superuser() ||
 		(OidIsValid(admin) && has_privs_of_role(GetUserId(), admin));
 }
 
-/* Run an UPDATE or DELETE on one task as the extension owner; returns rows changed */
+/* Run an UPDATE or DELETE on one task as the tables' owner; returns rows changed */
 static uint64
 update_task_as_owner(const char *sql, int64 task_id)
 {
 	Oid			argtypes[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(task_id)};
 
-	(void) btpg_exec_as_owner(btpg_extension_owner(), sql, 1, argtypes, values, NULL);
+	(void) btpg_exec_as_owner(BTPG_BOOKKEEPER, sql, 1, argtypes, values, NULL);
 	return SPI_processed;
 }
 
@@ -586,12 +619,12 @@ lookup_task_to_manage(int64 task_id, const char *what)
 {
 	Oid			argtypes[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(task_id)};
-	Oid			owner;
+	char	   *owner;
 	int64		found_id;
 	bool		isnull;
 
 	(void) exec_pinned(InvalidOid,
-					   "SELECT t.owner::pg_catalog.oid, t.status, t.id FROM backtest.tasks t "
+					   "SELECT t.owner, t.status, t.id FROM backtest.tasks t "
 					   "WHERE t.id OPERATOR(pg_catalog.=) $1",
 					   1, argtypes, values, NULL, true, 2);
 	if (SPI_processed == 0)
@@ -602,7 +635,7 @@ lookup_task_to_manage(int64 task_id, const char *what)
 	found_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	if (SPI_processed != 1 || found_id != task_id)
 		elog(ERROR, "task lookup returned the wrong row");
-	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	owner = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	if (!may_manage(owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
