@@ -31,8 +31,11 @@ SET pg_backtest.max_memory = '40MB';
 INSERT INTO big SELECT 'B', '2020-01-01 00:00+00'::timestamptz + i * interval '1 minute',
        100 + sin(i / 50.0), 101 + sin(i / 50.0), 99 + sin(i / 50.0), 100 + sin(i / 40.0), 1
 FROM generate_series(0, 299999) i;
+-- (terse: what the arrays take depends on the page size the kernel maps)
+\set VERBOSITY terse
 SELECT bars FROM backtest_run('big', 'B', 'sma_cross');
 SELECT count(*) FROM backtest_sweep('big', 'B', 'sma_cross', '{"fast": [5, 10], "slow": [20, 30]}');
+\set VERBOSITY default
 RESET pg_backtest.max_memory;
 SELECT bars FROM backtest_run('big', 'B', 'sma_cross');
 
