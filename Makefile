@@ -12,24 +12,20 @@ ENGINE_HDRS = $(wildcard src/engine/*.h)
 PG_SRCS     = $(sort $(wildcard src/pg/*.c src/pg/worker/*.c))
 OBJS        = $(ENGINE_SRCS:.c=.o) $(PG_SRCS:.c=.o)
 
-# Install scripts.  sql/pg_backtest.sql creates the first release
-# ($(BASE_VERSION)); each later release adds a step script
-# sql/pg_backtest--<from>--<to>.sql.  The full script of a version is the base
-# followed by every step script, so a fresh install and an upgrade create the
-# same objects by construction.  (Step scripts are sorted by name: keep
-# versions sortable.)
+# Install and upgrade scripts live in sql/install/, apart from the regression
+# inputs in sql/: the first release's script pg_backtest--$(BASE_VERSION).sql
+# and a step script pg_backtest--<from>--<to>.sql for every later release.
+# No full script of a later version is built or shipped: CREATE EXTENSION
+# finds no install script for default_version, so it runs the base script and
+# then the chain of step scripts itself (as ALTER EXTENSION UPDATE does).  A
+# fresh install and an upgrade thus run the same SQL, by construction.
 BASE_VERSION = 0.1.0
-UPGRADES    = $(sort $(wildcard sql/$(EXTENSION)--*--*.sql))
-DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
-ifneq ($(EXTVERSION),$(BASE_VERSION))
-DATA_built += sql/$(EXTENSION)--$(BASE_VERSION).sql
-endif
-DATA        = $(UPGRADES)
+DATA        = $(sort $(wildcard sql/install/$(EXTENSION)--*.sql))
 
 # ---- regression tests (pg_regress) ------------------------------------------
 # pg_regress's own layout, as contrib modules and pg_cron have it: inputs
 # sql/<test>.sql, expected outputs expected/<test>.out, and REGRESS every
-# sql/*.sql that is not an install or upgrade script.  They need pg_backtest
+# sql/*.sql (install scripts are in sql/install/).  They need pg_backtest
 # and pg_cron preloaded, so `make installcheck` does not use a running
 # server: pg_regress initdbs a temporary instance with the installed binaries
 # (tmp_check/preload, configured by test/pg_backtest.conf) and removes it
@@ -38,7 +34,7 @@ DATA        = $(UPGRADES)
 # its own, tmp_check/nopreload.  initdb refuses to run as root: as root,
 # pg_regress runs as REGRESS_USER (postgres), which must be able to read the
 # tree, and writes its results under tmp_check/ instead of the top directory.
-REGRESS     = $(sort $(filter-out $(EXTENSION) $(EXTENSION)--%,$(basename $(notdir $(wildcard sql/*.sql)))))
+REGRESS     = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
 REGRESS_USER ?= postgres
 ifeq ($(shell id -u),0)
 regress_as  = runuser -u $(REGRESS_USER) --
@@ -50,7 +46,7 @@ REGRESS_OPTS = --inputdir=. --outputdir=$(regress_out) --load-extension=$(EXTENS
 	--temp-instance=tmp_check/preload --temp-config=test/pg_backtest.conf
 REGRESS_PREP = regress-prep
 
-EXTRA_CLEAN = $(DATA_built) test/unit/run_unit_tests test/bench/bench_engine test/bench/bench_queue test/fuzz/fuzz_engine test/cli/test_progress $(CLI)
+EXTRA_CLEAN = test/unit/run_unit_tests test/bench/bench_engine test/bench/bench_queue test/fuzz/fuzz_engine test/cli/test_progress $(CLI)
 
 # The command-line client (libpq), installed next to psql
 CLI = src/cli/pg_backtest
@@ -92,14 +88,6 @@ installcheck-nopreload: regress-prep
 	$(regress_as) mkdir tmp_check/nopreload
 	$(pg_regress_installcheck) --inputdir=test/nopreload --outputdir=tmp_check/nopreload \
 		--load-extension=$(EXTENSION) --temp-instance=tmp_check/nopreload/instance nopreload
-
-sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql $(UPGRADES) $(EXTENSION).control
-	cat sql/$(EXTENSION).sql $(UPGRADES) > $@
-
-ifneq ($(EXTVERSION),$(BASE_VERSION))
-sql/$(EXTENSION)--$(BASE_VERSION).sql: sql/$(EXTENSION).sql
-	cp $< $@
-endif
 
 # ---- engine unit tests (no server) --------------------------------------
 UNIT_CC      ?= cc

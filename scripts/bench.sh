@@ -465,7 +465,7 @@ SHARE=$("$PG_CONFIG" --sharedir)/extension
 need_install=0
 cmp -s pg_backtest.so "$PKGLIB/pg_backtest.so" || need_install=1
 cmp -s pg_backtest.control "$SHARE/pg_backtest.control" || need_install=1
-for f in sql/pg_backtest--*.sql; do
+for f in sql/install/pg_backtest--*.sql; do
 	cmp -s "$f" "$SHARE/$(basename "$f")" || need_install=1
 done
 if ((need_install)); then

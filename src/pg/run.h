@@ -18,7 +18,7 @@
 
 #include "bt_engine.h"
 
-/* Columns of the SQL type backtest_metrics (sql/pg_backtest.sql) */
+/* Columns of the SQL type backtest_metrics (sql/install/) */
 #define BTPG_METRICS_NATTS	35
 /* Columns of backtest_trades() */
 #define BTPG_TRADES_NATTS	13

@@ -75,7 +75,9 @@ owned() {	# the package owns this file
 }
 check "the package owns $libdir/pg_backtest.so" owned "$libdir/pg_backtest.so"
 check "the package owns $sharedir/pg_backtest.control" owned "$sharedir/pg_backtest.control"
-check "the package owns $sharedir/pg_backtest--$version.sql" owned "$sharedir/pg_backtest--$version.sql"
+for f in sql/install/pg_backtest--*.sql; do	# the base script and every step script
+	check "the package owns $sharedir/${f##*/}" owned "$sharedir/${f##*/}"
+done
 check "the package owns the CLI $bindir/pg_backtest" owned "$bindir/pg_backtest"
 check "the package owns /usr/bin/pg_backtest" owned /usr/bin/pg_backtest
 on_path() {	# a login shell's PATH finds the CLI, and it is this version

@@ -1,5 +1,5 @@
 /*
- * pg_backtest install script (source of sql/pg_backtest--<version>.sql).
+ * pg_backtest 0.1.0 install script (CREATE EXTENSION runs it, then every step script).
  *
  * Every object is created in the extension's schema (@extschema@) and every
  * name inside a function body is schema-qualified, so the functions behave
