@@ -9,7 +9,7 @@ ENGINE_SRCS = $(sort $(wildcard src/engine/*.c))
 # Every engine header: the unit, bench and fuzz binaries depend on all of them
 ENGINE_HDRS = $(wildcard src/engine/*.h)
 # The PostgreSQL glue
-PG_SRCS     = $(sort $(wildcard src/pg/*.c src/pg/worker/*.c))
+PG_SRCS     = $(sort $(wildcard src/pg/*.c src/pg/*/*.c))
 OBJS        = $(ENGINE_SRCS:.c=.o) $(PG_SRCS:.c=.o)
 
 # Install and upgrade scripts live in sql/install/, apart from the regression
@@ -51,7 +51,7 @@ EXTRA_CLEAN = test/unit/run_unit_tests test/bench/bench_engine test/bench/bench_
 # The command-line client (libpq), installed next to psql
 CLI = src/cli/pg_backtest
 
-PG_CPPFLAGS = -I$(srcdir)/src/engine
+PG_CPPFLAGS = -I$(srcdir)/src/engine -I$(srcdir)/src/pg
 PG_CFLAGS  += -std=gnu99
 
 PG_CONFIG ?= pg_config
@@ -61,7 +61,7 @@ include $(PGXS)
 # PGXS tracks no header dependencies (Debian builds without --enable-depend):
 # a changed header rebuilds every object, so no object keeps an old struct
 # layout (BtMetrics is shared between a sweep's processes).
-$(OBJS): $(ENGINE_HDRS) $(wildcard src/pg/*.h src/pg/worker/*.h)
+$(OBJS): $(ENGINE_HDRS) $(wildcard src/pg/*.h src/pg/*/*.h)
 
 # as root, pg_regress (and so the temporary instances) run as REGRESS_USER:
 # PGXS's pg_regress_installcheck (Makefile.global) with the command prefixed
@@ -128,10 +128,11 @@ fuzz: test/fuzz/fuzz_engine
 # ---- the pg_backtest CLI ---------------------------------------------------
 all: $(CLI)
 
-CLI_SRCS = src/cli/pg_backtest_cli.c src/cli/progress.c
+CLI_SRCS = $(sort $(wildcard src/cli/*.c))
+CLI_HDRS = $(wildcard src/cli/*.h)
 
 # the CLI reports the extension's version, taken from the control file
-$(CLI): $(CLI_SRCS) src/cli/progress.h $(EXTENSION).control
+$(CLI): $(CLI_SRCS) $(CLI_HDRS) $(EXTENSION).control
 	$(CC) $(CFLAGS) -DPG_BACKTEST_VERSION='"$(EXTVERSION)"' -I$(srcdir)/src/cli -I$(includedir) -o $@ $(CLI_SRCS) $(LDFLAGS) -L$(libdir) -lpq
 
 # the progress line's formatting, without a server or libpq (make clitest)
