@@ -26,6 +26,7 @@
 
 #include "pg_backtest.h"
 #include "sweep.h"
+#include "notify/notify.h"
 #include "worker/worker.h"
 
 PG_MODULE_MAGIC;
@@ -50,6 +51,7 @@ _PG_init(void)
 	btpg_memory_define_gucs();
 	btpg_sweep_parallel_define_gucs();
 	btpg_tasks_define_gucs();
+	btpg_notify_define_gucs();
 
 	/*
 	 * Reserve the prefix only once every setting is defined: it removes the
