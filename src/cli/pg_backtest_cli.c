@@ -42,47 +42,8 @@
 #include <unistd.h>
 
 #include "libpq-fe.h"
+#include "cli.h"
 #include "progress.h"
-
-#define PROGNAME			"pg_backtest"
-/* the extension's version, from pg_backtest.control (the Makefile passes it) */
-#ifndef PG_BACKTEST_VERSION
-#error "build with -DPG_BACKTEST_VERSION=\"x.y.z\" (the Makefile takes it from pg_backtest.control)"
-#endif
-#define PROGVERSION			PG_BACKTEST_VERSION
-#define PROGRESS_CHANNEL	"backtest_progress"
-
-#define EXIT_COMPLETED		0
-#define EXIT_FAILED			1
-#define EXIT_CANCELLED		2
-#define EXIT_ERROR			3
-
-#define POLL_INTERVAL_MS	1000	/* re-read the row at least this often */
-#define MIN_REFRESH_MS		100		/* ... and at most this often */
-#define RECONNECT_TRIES		10		/* one a second */
-#define LINE_MAX_LEN		512
-
-#ifdef __GNUC__
-#define PRINTF_LIKE(f, a)	__attribute__((format(printf, f, a)))
-#else
-#define PRINTF_LIKE(f, a)
-#endif
-
-/* The command line */
-typedef struct Options
-{
-	const char *dbname;
-	const char *host;
-	const char *port;
-	const char *username;
-	const char *start_ts;
-	const char *end_ts;
-	const char *output;			/* report -o FILE */
-	int			watch;
-	int			quiet;
-	int			npos;
-	const char *pos[8];			/* command and its arguments */
-} Options;
 
 /* One reading of the task's row */
 typedef struct TaskState
@@ -114,7 +75,7 @@ typedef struct Display
 	double		last_progress;
 } Display;
 
-static volatile sig_atomic_t interrupted = 0;
+volatile sig_atomic_t interrupted = 0;
 static Display *active_display = NULL;	/* the bar on screen, if any */
 
 static const char *watch_sql =
@@ -143,7 +104,7 @@ leave_progress_line(void)
 }
 
 /* Print "pg_backtest: error: ..." and a newline to stderr. */
-static void PRINTF_LIKE(1, 2)
+void PRINTF_LIKE(1, 2)
 error_msg(const char *fmt, ...)
 {
 	va_list		ap;
@@ -157,7 +118,7 @@ error_msg(const char *fmt, ...)
 }
 
 /* Print a libpq message (which ends with a newline) as an error. */
-static void
+void
 error_pq(const char *what, const char *pqmsg)
 {
 	size_t		len = pqmsg ? strlen(pqmsg) : 0;
@@ -169,7 +130,7 @@ error_pq(const char *what, const char *pqmsg)
 }
 
 /* Print the usage error hint and return the usage exit status. */
-static int
+int
 usage_error(const char *msg, const char *arg)
 {
 	if (arg)
@@ -340,7 +301,7 @@ parse_args(int argc, char **argv, Options *opt)
 }
 
 /* Check that S is a positive bigint; copy its canonical form to OUT. */
-static int
+int
 parse_task_id(const char *s, char *out, size_t outlen)
 {
 	const char *p;
@@ -370,7 +331,7 @@ notice_processor(void *arg, const char *message)
 }
 
 /* Connect with PQconnectdbParams (expand_dbname=1), or print why not. */
-static PGconn *
+PGconn *
 connect_db(const Options *opt)
 {
 	const char *keywords[8];
@@ -424,7 +385,7 @@ connect_db(const Options *opt)
  * Run a query with text parameters; return the result if its status is
  * EXPECT, else print the error, clear it and return NULL.
  */
-static PGresult *
+PGresult *
 run_query(PGconn *conn, const char *sql, int nparams,
 		  const char *const *params, ExecStatusType expect, int quiet)
 {
@@ -482,7 +443,7 @@ api_prefix(PGconn *conn)
 }
 
 /* Build "SELECT <prefix><body>" in a malloc'd string, or NULL. */
-static char *
+char *
 api_query(PGconn *conn, const char *select, const char *body)
 {
 	char	   *prefix = api_prefix(conn);
@@ -502,7 +463,7 @@ api_query(PGconn *conn, const char *select, const char *body)
 }
 
 /* Milliseconds on the monotonic clock. */
-static long long
+long long
 now_ms(void)
 {
 	struct timespec ts;
@@ -526,7 +487,7 @@ handle_signal(int signo)
 }
 
 /* Install handle_signal for SIGINT and SIGTERM (without SA_RESTART). */
-static void
+void
 install_signal_handlers(void)
 {
 	struct sigaction sa;
@@ -738,7 +699,7 @@ end_line(Display *d)
  * Find "KEY": in a JSON object PAYLOAD and return where its value starts
  * (after blanks), or NULL.  Enough for the flat objects the server sends.
  */
-static const char *
+const char *
 json_value(const char *payload, const char *key)
 {
 	size_t		klen = strlen(key);
