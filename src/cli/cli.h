@@ -53,8 +53,11 @@ typedef struct Options
 	const char *start_ts;
 	const char *end_ts;
 	const char *output;			/* report -o FILE */
+	const char *limit;			/* notifications --limit N */
 	int			watch;
 	int			quiet;
+	int			all;			/* notifications --all, watch --all */
+	int			until_idle;		/* watch --all --until-idle */
 	int			npos;
 	const char *pos[8];			/* command and its arguments */
 } Options;

@@ -43,6 +43,7 @@
 
 #include "libpq-fe.h"
 #include "cli.h"
+#include "notifications.h"
 #include "progress.h"
 
 /* One reading of the task's row */
@@ -152,8 +153,12 @@ print_help(void)
 		   "  %s [OPTION]... watch TASK_ID\n"
 		   "  %s [OPTION]... status TASK_ID\n"
 		   "  %s [OPTION]... cancel TASK_ID\n"
-		   "  %s [OPTION]... report TASK_ID [-o FILE]\n\n",
-		   PROGNAME, PROGNAME, PROGNAME, PROGNAME, PROGNAME, PROGNAME);
+		   "  %s [OPTION]... report TASK_ID [-o FILE]\n"
+		   "  %s [OPTION]... notifications [--all] [--limit N]\n"
+		   "  %s [OPTION]... notifications read [ID]...\n"
+		   "  %s [OPTION]... watch --all [--until-idle]\n\n",
+		   PROGNAME, PROGNAME, PROGNAME, PROGNAME, PROGNAME, PROGNAME, PROGNAME, PROGNAME,
+		   PROGNAME);
 	printf("Commands:\n"
 		   "  submit   queue a backtest of SYMBOL's bars in table SOURCE with STRATEGY\n"
 		   "           (PARAMS_JSON: a JSON object, default {}) and print \"submitted task N\"\n"
@@ -161,7 +166,13 @@ print_help(void)
 		   "  status   print the task's row as \"key: value\" lines\n"
 		   "  cancel   ask the server to cancel the task\n"
 		   "  report   write the completed task's HTML report (backtest_report_html)\n"
-		   "           to FILE (-o, --output), or to stdout\n\n"
+		   "           to FILE (-o, --output), or to stdout\n"
+		   "  notifications  list my unread notifications, newest first (--all: read\n"
+		   "           ones too; --limit N: at most N, default 50); \"read\": mark\n"
+		   "           those ids (none: all of mine) read\n"
+		   "  watch --all  every task of mine, my new notifications and the system\n"
+		   "           status, live, until Ctrl-C (--until-idle: until none of my\n"
+		   "           tasks is pending or running)\n\n"
 		   "Submit options:\n"
 		   "  --start TS          first bar to use (a timestamptz)\n"
 		   "  --end TS            last bar to use (a timestamptz)\n"
@@ -276,6 +287,16 @@ parse_args(int argc, char **argv, Options *opt)
 			opt->quiet = 1;
 			continue;
 		}
+		if (strcmp(arg, "--all") == 0)
+		{
+			opt->all = 1;
+			continue;
+		}
+		if (strcmp(arg, "--until-idle") == 0)
+		{
+			opt->until_idle = 1;
+			continue;
+		}
 
 		if (is_option(arg, "-d", "--dbname", &len))
 			target = &opt->dbname;
@@ -291,6 +312,8 @@ parse_args(int argc, char **argv, Options *opt)
 			target = &opt->end_ts;
 		else if (is_option(arg, "-o", "--output", &len))
 			target = &opt->output;
+		else if (is_option(arg, NULL, "--limit", &len))
+			target = &opt->limit;
 		else
 			return usage_error("unrecognized option", arg);
 
@@ -1254,6 +1277,17 @@ main(int argc, char **argv)
 		if (opt.npos > 5)
 			return usage_error("too many arguments", opt.pos[5]);
 	}
+	else if (strcmp(cmd, "notifications") == 0)
+	{
+		rc = check_notifications_args(&opt);
+		if (rc >= 0)
+			return rc;
+	}
+	else if (strcmp(cmd, "watch") == 0 && opt.all)
+	{
+		if (opt.npos != 1)
+			return usage_error("watch --all takes no TASK_ID", opt.pos[1]);
+	}
 	else if (strcmp(cmd, "watch") == 0 || strcmp(cmd, "status") == 0 ||
 			 strcmp(cmd, "cancel") == 0 || strcmp(cmd, "report") == 0)
 	{
@@ -1269,6 +1303,11 @@ main(int argc, char **argv)
 		return usage_error("--start, --end and --watch go with submit", NULL);
 	if (opt.output && strcmp(cmd, "report") != 0)
 		return usage_error("-o goes with report", NULL);
+	if ((opt.all && strcmp(cmd, "notifications") != 0 && strcmp(cmd, "watch") != 0) ||
+		(opt.limit && strcmp(cmd, "notifications") != 0))
+		return usage_error("--all goes with notifications and watch, --limit with notifications", NULL);
+	if (opt.until_idle && !(strcmp(cmd, "watch") == 0 && opt.all))
+		return usage_error("--until-idle goes with watch --all", NULL);
 
 	conn = connect_db(&opt);
 	if (conn == NULL)
@@ -1276,6 +1315,10 @@ main(int argc, char **argv)
 
 	if (is_submit)
 		rc = cmd_submit(conn, &opt);
+	else if (strcmp(cmd, "notifications") == 0)
+		rc = cmd_notifications(conn, &opt);
+	else if (strcmp(cmd, "watch") == 0 && opt.all)
+		rc = cmd_watch_all(conn, &opt);
 	else if (strcmp(cmd, "watch") == 0)
 		rc = cmd_watch(conn, task_id, &opt);
 	else if (strcmp(cmd, "status") == 0)
