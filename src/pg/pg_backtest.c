@@ -26,7 +26,7 @@
 
 #include "pg_backtest.h"
 #include "sweep.h"
-#include "worker/worker.h"
+#include "queue/queue.h"
 
 PG_MODULE_MAGIC;
 

@@ -97,11 +97,11 @@ extern int64 btpg_sweep_order(const BtpgSweepPlan *plan, const BtMetrics *metric
 extern void btpg_sweep_row(const BtpgSweepPlan *plan, int64 k, const BtMetrics *m,
 						   Datum *values, bool *nulls);
 
-/* tasks.c: queue a task (grid NULL for a backtest, else a sweep) */
+/* queue/api.c: queue a task (grid NULL for a backtest, else a sweep) */
 extern int64 btpg_insert_task(Oid relid, const char *query, const char *symbol,
 							  const char *strategy, Jsonb *params, bool has_start,
 							  TimestampTz start_ts, bool has_end, TimestampTz end_ts, Jsonb *grid);
-/* tasks.c: pg_backtest.full_payloads; the submitter's settings a task runs under */
+/* queue/api.c: pg_backtest.full_payloads; the submitter's settings a task runs under */
 extern void btpg_tasks_define_gucs(void);
 extern void btpg_apply_task_settings(const char *settings_json);
 extern int	btpg_exec_as_owner_generic(Oid owner, const char *sql, int nargs, Oid *types,

@@ -2,12 +2,12 @@
  *
  * task.h
  *	  What the two halves of a task worker share: the run state, its
- *	  transactions and bookkeeping, progress reports (task.c) and the saving
- *	  of outcomes (task_save.c).  Private to src/pg/worker.
+ *	  transactions and bookkeeping, progress reports (task_run.c) and the saving
+ *	  of outcomes (task_save.c).  Private to src/pg/queue.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/worker/task.h
+ * src/pg/queue/task.h
  *
  *-------------------------------------------------------------------------
  */
@@ -43,7 +43,7 @@ typedef struct TaskRun
 /* "starting", "loading data", ... "saving results", by step index */
 extern const char *const btpg_task_step_names[TOTAL_STEPS + 1];
 
-/* task.c: transactions, bookkeeping and progress of the current task */
+/* task_run.c: transactions, bookkeeping and progress of the current task */
 extern void btpg_task_begin_txn(const char *activity);
 extern void btpg_task_end_txn(void);
 extern int	btpg_task_exec(TaskRun *run, const char *sql, int nargs, Oid *types,

@@ -5,11 +5,11 @@
  *	  trades, the equity curve as one row of arrays), a sweep's rows, and
  *	  the failed or cancelled outcome after an error.  Each in one
  *	  transaction, written as the tables' owner (pg_database_owner) through
- *	  btpg_task_exec; task.c runs the task and calls these.
+ *	  btpg_task_exec; task_run.c runs the task and calls these.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/worker/task_save.c
+ * src/pg/queue/task_save.c
  *
  *-------------------------------------------------------------------------
  */
@@ -46,7 +46,7 @@
 #include "../run.h"
 #include "../sweep.h"
 #include "seal.h"
-#include "worker.h"
+#include "queue.h"
 
 #include "task.h"
 /* Build a 1-D array of n Datums of a by-value or text element type */

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * task.c
+ * task_run.c
  *	  A task worker: runs one submitted backtest as the role that submitted
  *	  it, reporting progress, and stores the results.
  *
@@ -21,7 +21,7 @@
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/worker/task.c
+ * src/pg/queue/task_run.c
  *
  *-------------------------------------------------------------------------
  */
@@ -58,7 +58,7 @@
 #include "../run.h"
 #include "../sweep.h"
 #include "seal.h"
-#include "worker.h"
+#include "queue.h"
 
 #include "task.h"
 
