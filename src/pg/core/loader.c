@@ -19,7 +19,7 @@
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/loader.c
+ * src/pg/core/loader.c
  *
  *-------------------------------------------------------------------------
  */

@@ -27,7 +27,7 @@
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/bigalloc.c
+ * src/pg/core/bigalloc.c
  *
  *-------------------------------------------------------------------------
  */

@@ -21,7 +21,7 @@
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/params.c
+ * src/pg/core/params.c
  *
  *-------------------------------------------------------------------------
  */
