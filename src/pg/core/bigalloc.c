@@ -41,7 +41,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
-#include "pg_backtest.h"
+#include "core/memory.h"
 
 /* Allocations at least this big get their own mapping */
 #define BIG_BLOCK	(512 * 1024)

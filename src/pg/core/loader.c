@@ -41,7 +41,11 @@
 #include "utils/plancache.h"
 #include "utils/timestamp.h"
 
-#include "pg_backtest.h"
+#include "core/columns.h"
+#include "core/errors.h"
+#include "core/loader.h"
+#include "core/memory.h"
+#include "core/timestamps.h"
 
 typedef struct LoadReceiver
 {

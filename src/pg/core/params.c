@@ -34,7 +34,10 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
-#include "pg_backtest.h"
+#include "core/columns.h"
+#include "core/errors.h"
+#include "core/params.h"
+#include "core/timestamps.h"
 #include "bt_sweep.h"
 
 const char *const btpg_column_keys[BTCOL_COUNT] = {
