@@ -23,7 +23,7 @@
  * timestamp (ts[err->bar], engine epoch) is named in the message.
  */
 extern void btpg_report(const BtError *err, const int64_t *ts) pg_attribute_noreturn();
-/* ERROR for a NaN signal on the bar at t (NULL, not NaN, means "keep"; run.c) */
+/* ERROR for a NaN signal on the bar at t (NULL, not NaN, means "keep") */
 extern void btpg_signal_nan_error(TimestampTz t) pg_attribute_noreturn();
 
 #endif							/* BTPG_CORE_ERRORS_H */
