@@ -67,7 +67,7 @@ extern void btpg_load_grouped(const BtLoadSpec *spec, BtpgSymbolFn symbol_fn, vo
 /* Check a source's columns (and a query's syntax) without reading rows */
 extern void btpg_validate_source(const BtLoadSpec *spec);
 
-/* ---- multi-symbol reads (run_all.c) --------------------------------------- */
+/* ---- multi-symbol reads (grouped.c) ---------------------------------------- */
 
 /* One symbol's bars in a series ordered by (symbol, ts) */
 typedef struct BtpgSymGroup
