@@ -55,6 +55,13 @@ extern void btpg_task_report(TaskRun *run, int step, double progress, const char
 							 bool force);
 
 /* task_save.c: outcomes */
+
+/* Fills row r (values/nulls) of btpg_task_insert_rows */
+typedef void (*BtpgTaskRowFn) (void *arg, int64 r, Datum *values, bool *nulls);
+extern void btpg_task_insert_rows(TaskRun *run, const char *table, int ncols, const Oid *types,
+								  int64 nrows, BtpgTaskRowFn row_fn, void *arg);
+extern void btpg_task_summary_json(StringInfo buf, const BtMetrics *m);
+extern void btpg_task_complete(TaskRun *run, const char *msg, const char *extra_json);
 extern void btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res,
 								   Oid owner);
 extern void btpg_task_finish_with_error(TaskRun *run, ErrorData *edata, bool cancelled);

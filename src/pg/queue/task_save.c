@@ -90,6 +90,129 @@ make_array8(const void *data, int64 n, Oid type)
 	return PointerGetDatum(a);
 }
 
+/* Row r of a backtest's trades (btpg_task_insert_rows): trade r */
+static void
+trade_row(void *arg, int64 r, Datum *values, bool *nulls)
+{
+	btpg_trade_values(&((const BtTrade *) arg)[r], r, values, nulls);
+}
+
+/*
+ * btpg_task_insert_rows
+ *		Insert nrows rows into table, whose columns are the task's id, its
+ *		owner, then ncols columns that row_fn fills for each row r, in one
+ *		INSERT ... SELECT FROM ROWS FROM (unnest(...)) of one array per
+ *		column.  types: the element types of those ncols columns, or NULL to
+ *		read them from the table.  Caller is in a task transaction, in a
+ *		context that lives until it ends.
+ */
+void
+btpg_task_insert_rows(TaskRun *run, const char *table, int ncols, const Oid *types, int64 nrows,
+					  BtpgTaskRowFn row_fn, void *arg)
+{
+	Datum	  **cols = palloc(sizeof(Datum *) * ncols);
+	bool	  **cnulls = palloc(sizeof(bool *) * ncols);
+	Datum	   *row = palloc(sizeof(Datum) * ncols);
+	bool	   *rnulls = palloc(sizeof(bool) * ncols);
+	Oid		   *etypes = palloc(sizeof(Oid) * ncols);
+	Datum	   *args = palloc(sizeof(Datum) * (2 + ncols));
+	Oid		   *argtypes = palloc(sizeof(Oid) * (2 + ncols));
+	StringInfoData sql;
+
+	if (types == NULL)
+	{
+		/* the column types, from the table */
+		char	   *q = psprintf("SELECT * FROM %s LIMIT 0", table);
+		SPIPlanPtr	tplan = SPI_prepare(q, 0, NULL);
+
+		if (tplan == NULL || SPI_execute_plan(tplan, NULL, NULL, true, 0) != SPI_OK_SELECT ||
+			SPI_tuptable->tupdesc->natts != 2 + ncols)
+			elog(ERROR, "%s does not have the expected columns", table);
+		for (int c = 0; c < ncols; c++)
+			etypes[c] = TupleDescAttr(SPI_tuptable->tupdesc, 2 + c)->atttypid;
+	}
+	else
+		memcpy(etypes, types, sizeof(Oid) * ncols);
+	for (int c = 0; c < ncols; c++)
+	{
+		cols[c] = palloc_extended(sizeof(Datum) * Max(nrows, 1), MCXT_ALLOC_HUGE);
+		cnulls[c] = palloc_extended(sizeof(bool) * Max(nrows, 1), MCXT_ALLOC_HUGE);
+	}
+	for (int64 r = 0; r < nrows; r++)
+	{
+		row_fn(arg, r, row, rnulls);
+		for (int c = 0; c < ncols; c++)
+		{
+			cols[c][r] = row[c];
+			cnulls[c][r] = rnulls[c];
+		}
+	}
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "INSERT INTO %s SELECT $1, $2, u.* FROM ROWS FROM (", table);
+	args[0] = Int64GetDatum(run->task_id);
+	argtypes[0] = INT8OID;
+	args[1] = CStringGetTextDatum(run->owner);
+	argtypes[1] = TEXTOID;
+	for (int c = 0; c < ncols; c++)
+	{
+		args[2 + c] = make_array(cols[c], cnulls[c], nrows, etypes[c]);
+		argtypes[2 + c] = get_array_type(etypes[c]);
+		appendStringInfo(&sql, "%spg_catalog.unnest($%d)", c ? ", " : "", 3 + c);
+	}
+	appendStringInfoString(&sql, ") AS u");
+	btpg_task_exec(run, sql.data, 2 + ncols, argtypes, args, NULL);
+}
+
+/* Append "key": %.10g or null */
+static void
+append_json_num(StringInfo buf, const char *key, double v)
+{
+	appendStringInfo(buf, ", \"%s\": %s", key, isfinite(v) ? psprintf("%.10g", v) : "null");
+}
+
+/*
+ * btpg_task_summary_json
+ *		Append the summary of a run a completed event carries (with
+ *		pg_backtest.full_payloads): ", \"total_return\": ..., \"sharpe_ratio\":
+ *		..., \"max_drawdown\": ..., \"trades_count\": n".
+ */
+void
+btpg_task_summary_json(StringInfo buf, const BtMetrics *m)
+{
+	append_json_num(buf, "total_return", m->return_pct);
+	append_json_num(buf, "sharpe_ratio", m->sharpe_ratio);
+	append_json_num(buf, "max_drawdown", m->max_drawdown_pct);
+	appendStringInfo(buf, ", \"trades_count\": " INT64_FORMAT, m->trades_count);
+}
+
+/*
+ * btpg_task_complete
+ *		Mark the task completed with message msg and send the final event,
+ *		extra_json (", \"k\": v, ...") appended to its payload.  Caller is in
+ *		the transaction that stored the results; the times are the real
+ *		clock, after those inserts, not the transaction's start.
+ */
+void
+btpg_task_complete(TaskRun *run, const char *msg, const char *extra_json)
+{
+	Oid			types[2] = {INT8OID, TEXTOID};
+	Datum		values[2];
+	double		el;
+
+	values[0] = Int64GetDatum(run->task_id);
+	values[1] = CStringGetTextDatum(msg);
+	btpg_task_exec(run, "UPDATE backtest.tasks SET status = 'completed', progress = 100, "
+				   "current_step = 'done', step_index = 5, message = $2, "
+				   "finished_at = pg_catalog.clock_timestamp(), "
+				   "elapsed = pg_catalog.clock_timestamp() - started_at, "
+				   "eta = '0', worker_pid = NULL WHERE id = $1 "
+				   "RETURNING EXTRACT(epoch FROM elapsed)::pg_catalog.float8",
+				   2, types, values, NULL);
+	el = btpg_task_returned_elapsed();
+	btpg_notify_task(run->task_id, "completed", 100, "done", TOTAL_STEPS, TOTAL_STEPS,
+					 msg, isfinite(el) ? el : btpg_task_elapsed(run), 0, extra_json);
+}
+
 /*
  * Store the results (one results row, the trades in one INSERT ... unnest,
  * the equity curve as one row of arrays) and mark the task completed, in one
@@ -145,39 +268,9 @@ btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res, Oid
 			INT4OID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID, TIMESTAMPTZOID, FLOAT8OID, FLOAT8OID,
 			FLOAT8OID, FLOAT8OID, INT4OID, TEXTOID, BOOLOID, FLOAT8OID
 		};
-		static const Oid tarrtypes[BTPG_TRADES_NATTS] = {
-			INT4ARRAYOID, TEXTARRAYOID, 1185 /* timestamptz[] */ , FLOAT8ARRAYOID, 1185,
-			FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT4ARRAYOID,
-			TEXTARRAYOID, 1000 /* bool[] */ , FLOAT8ARRAYOID
-		};
-		Datum	   *cols[BTPG_TRADES_NATTS];
-		Datum		avalues[2 + BTPG_TRADES_NATTS];
-		Oid			atypes[2 + BTPG_TRADES_NATTS];
-		Datum		row[BTPG_TRADES_NATTS];
-		bool		rnulls[BTPG_TRADES_NATTS];
 
-		for (int c = 0; c < BTPG_TRADES_NATTS; c++)
-			cols[c] = palloc(sizeof(Datum) * nt);
-		for (int64 k = 0; k < nt; k++)
-		{
-			btpg_trade_values(&res->trades[k], k, row, rnulls);
-			for (int c = 0; c < BTPG_TRADES_NATTS; c++)
-				cols[c][k] = row[c];
-		}
-		avalues[0] = Int64GetDatum(run->task_id);
-		avalues[1] = CStringGetTextDatum(run->owner);
-		atypes[0] = INT8OID;
-		atypes[1] = TEXTOID;
-		resetStringInfo(&sql);
-		appendStringInfoString(&sql, "INSERT INTO backtest.trades SELECT $1, $2, u.* FROM ROWS FROM (");
-		for (int c = 0; c < BTPG_TRADES_NATTS; c++)
-		{
-			avalues[c + 2] = make_array(cols[c], NULL, nt, ttypes[c]);
-			atypes[c + 2] = tarrtypes[c];
-			appendStringInfo(&sql, "%spg_catalog.unnest($%d)", c ? ", " : "", c + 3);
-		}
-		appendStringInfoString(&sql, ") AS u");
-		btpg_task_exec(run, sql.data, 2 + BTPG_TRADES_NATTS, atypes, avalues, NULL);
+		btpg_task_insert_rows(run, "backtest.trades", BTPG_TRADES_NATTS, ttypes, nt,
+							  trade_row, (void *) res->trades);
 	}
 
 	/* the equity curve: one row of arrays (backtest.equity unnests it) */
@@ -212,33 +305,13 @@ btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res, Oid
 
 	/* completed, with the summary in the final event */
 	{
-		Oid			types[2] = {INT8OID, TEXTOID};
-		Datum		values[2];
-		char	   *msg = psprintf(INT64_FORMAT " bars, " INT64_FORMAT " trades", n, m->trades_count);
 		StringInfoData extra;
-		double		el;
 
-		values[0] = Int64GetDatum(run->task_id);
-		values[1] = CStringGetTextDatum(msg);
-		/* the real clock: after the inserts above, not at the transaction's start */
-		btpg_task_exec(run, "UPDATE backtest.tasks SET status = 'completed', progress = 100, "
-					  "current_step = 'done', step_index = 5, message = $2, "
-					  "finished_at = pg_catalog.clock_timestamp(), "
-					  "elapsed = pg_catalog.clock_timestamp() - started_at, "
-					  "eta = '0', worker_pid = NULL WHERE id = $1 "
-					  "RETURNING EXTRACT(epoch FROM elapsed)::pg_catalog.float8",
-					  2, types, values, NULL);
-		el = btpg_task_returned_elapsed();
 		initStringInfo(&extra);
-		appendStringInfoString(&extra, ", \"total_return\": ");
-		appendStringInfoString(&extra, isfinite(m->return_pct) ? psprintf("%.10g", m->return_pct) : "null");
-		appendStringInfoString(&extra, ", \"sharpe_ratio\": ");
-		appendStringInfoString(&extra, isfinite(m->sharpe_ratio) ? psprintf("%.10g", m->sharpe_ratio) : "null");
-		appendStringInfoString(&extra, ", \"max_drawdown\": ");
-		appendStringInfoString(&extra, isfinite(m->max_drawdown_pct) ? psprintf("%.10g", m->max_drawdown_pct) : "null");
-		appendStringInfo(&extra, ", \"trades_count\": " INT64_FORMAT, m->trades_count);
-		btpg_notify_task(run->task_id, "completed", 100, "done", TOTAL_STEPS, TOTAL_STEPS,
-						 msg, isfinite(el) ? el : btpg_task_elapsed(run), 0, extra.data);
+		btpg_task_summary_json(&extra, m);
+		btpg_task_complete(run, psprintf(INT64_FORMAT " bars, " INT64_FORMAT " trades",
+										 n, m->trades_count),
+						   extra.data);
 	}
 	btpg_task_end_txn();
 }
@@ -280,6 +353,26 @@ btpg_task_finish_with_error(TaskRun *run, ErrorData *edata, bool cancelled)
 					 TOTAL_STEPS, cancelled ? "cancelled while running" : NULL,
 					 isfinite(el) ? el : btpg_task_elapsed(run), NAN, extra.data);
 	btpg_task_end_txn();
+}
+
+/* The rows of a sweep task, in result order (btpg_task_insert_rows) */
+typedef struct SweepRows
+{
+	const BtpgSweepPlan *plan;
+	const BtMetrics *metrics;
+	const int64 *order;
+} SweepRows;
+
+/* Row r: its rank, then the backtest_sweep row of the r-th combination */
+static void
+sweep_row(void *arg, int64 r, Datum *values, bool *nulls)
+{
+	const SweepRows *rows = arg;
+	int64		k = rows->order[r];
+
+	values[0] = Int32GetDatum((int32) (r + 1));
+	nulls[0] = false;
+	btpg_sweep_row(rows->plan, k, &rows->metrics[k], values + 1, nulls + 1);
 }
 
 /*
@@ -324,92 +417,21 @@ btpg_task_run_sweep(TaskRun *run, const BtSeries *s, Oid owner)
 	btpg_task_begin_txn("pg_backtest: saving sweep results");
 	MemoryContextSwitchTo(run->cxt);
 	{
-		/* one array per column, one INSERT ... SELECT FROM ROWS FROM (unnest ...) */
-		int			ncols = BTPG_SWEEP_NATTS;
-		Datum	  **cols = palloc(sizeof(Datum *) * ncols);
-		bool	  **cnulls = palloc(sizeof(bool *) * ncols);
-		Datum		row[BTPG_SWEEP_NATTS];
-		bool		rnulls[BTPG_SWEEP_NATTS];
-		Oid			types[BTPG_SWEEP_NATTS];
-		Datum	   *ranks = palloc(sizeof(Datum) * Max(nrows, 1));
-		Datum		args[3 + BTPG_SWEEP_NATTS];
-		Oid			argtypes[3 + BTPG_SWEEP_NATTS];
-		StringInfoData sql;
-		SPIPlanPtr	tplan;
+		SweepRows	rows = {plan, metrics, order};
 
-		/* the column types, from backtest_sweep's result type */
-		tplan = SPI_prepare("SELECT * FROM backtest.sweep_results LIMIT 0", 0, NULL);
-		if (tplan == NULL || SPI_execute_plan(tplan, NULL, NULL, true, 0) != SPI_OK_SELECT ||
-			SPI_tuptable->tupdesc->natts != 3 + ncols)
-			elog(ERROR, "backtest.sweep_results does not have the expected columns");
-		for (int c = 0; c < ncols; c++)
-			types[c] = TupleDescAttr(SPI_tuptable->tupdesc, 3 + c)->atttypid;
-		for (int c = 0; c < ncols; c++)
-		{
-			cols[c] = palloc(sizeof(Datum) * Max(nrows, 1));
-			cnulls[c] = palloc(sizeof(bool) * Max(nrows, 1));
-		}
-		for (int64 r = 0; r < nrows; r++)
-		{
-			btpg_sweep_row(plan, order[r], &metrics[order[r]], row, rnulls);
-			for (int c = 0; c < ncols; c++)
-			{
-				cols[c][r] = row[c];
-				cnulls[c][r] = rnulls[c];
-			}
-			ranks[r] = Int32GetDatum((int32) (r + 1));
-		}
-		initStringInfo(&sql);
-		appendStringInfoString(&sql, "INSERT INTO backtest.sweep_results SELECT $1, $2, u.* FROM ROWS FROM "
-							   "(pg_catalog.unnest($3)");
-		args[0] = Int64GetDatum(run->task_id);
-		argtypes[0] = INT8OID;
-		args[1] = CStringGetTextDatum(run->owner);
-		argtypes[1] = TEXTOID;
-		args[2] = make_array(ranks, NULL, nrows, INT4OID);
-		argtypes[2] = INT4ARRAYOID;
-		for (int c = 0; c < ncols; c++)
-		{
-			args[3 + c] = make_array(cols[c], cnulls[c], nrows, types[c]);
-			argtypes[3 + c] = get_array_type(types[c]);
-			appendStringInfo(&sql, ", pg_catalog.unnest($%d)", 4 + c);
-		}
-		appendStringInfoString(&sql, ") AS u");
-		btpg_task_exec(run, sql.data, 3 + ncols, argtypes, args, NULL);
+		/* rank, then the backtest_sweep columns */
+		btpg_task_insert_rows(run, "backtest.sweep_results", 1 + BTPG_SWEEP_NATTS, NULL, nrows,
+							  sweep_row, &rows);
 	}
 	{
-		Oid			types[2] = {INT8OID, TEXTOID};
-		Datum		values[2];
-		char	   *msg = psprintf(INT64_FORMAT " combinations, " INT64_FORMAT " rows", n, nrows);
 		StringInfoData extra;
-		const BtMetrics *best = nrows > 0 ? &metrics[order[0]] : NULL;
-		double		el;
 
-		values[0] = Int64GetDatum(run->task_id);
-		values[1] = CStringGetTextDatum(msg);
-		/* the real clock: after the inserts above, not at the transaction's start */
-		btpg_task_exec(run, "UPDATE backtest.tasks SET status = 'completed', progress = 100, "
-					  "current_step = 'done', step_index = 5, message = $2, "
-					  "finished_at = pg_catalog.clock_timestamp(), "
-					  "elapsed = pg_catalog.clock_timestamp() - started_at, "
-					  "eta = '0', worker_pid = NULL WHERE id = $1 "
-					  "RETURNING EXTRACT(epoch FROM elapsed)::pg_catalog.float8",
-					  2, types, values, NULL);
-		el = btpg_task_returned_elapsed();
 		initStringInfo(&extra);
 		appendStringInfo(&extra, ", \"combinations\": " INT64_FORMAT, n);
-		if (best)
-		{
-			appendStringInfo(&extra, ", \"total_return\": %s",
-							 isfinite(best->return_pct) ? psprintf("%.10g", best->return_pct) : "null");
-			appendStringInfo(&extra, ", \"sharpe_ratio\": %s",
-							 isfinite(best->sharpe_ratio) ? psprintf("%.10g", best->sharpe_ratio) : "null");
-			appendStringInfo(&extra, ", \"max_drawdown\": %s",
-							 isfinite(best->max_drawdown_pct) ? psprintf("%.10g", best->max_drawdown_pct) : "null");
-			appendStringInfo(&extra, ", \"trades_count\": " INT64_FORMAT, best->trades_count);
-		}
-		btpg_notify_task(run->task_id, "completed", 100, "done", TOTAL_STEPS, TOTAL_STEPS,
-						 msg, isfinite(el) ? el : btpg_task_elapsed(run), 0, extra.data);
+		if (nrows > 0)
+			btpg_task_summary_json(&extra, &metrics[order[0]]);
+		btpg_task_complete(run, psprintf(INT64_FORMAT " combinations, " INT64_FORMAT " rows", n, nrows),
+						   extra.data);
 	}
 	btpg_task_end_txn();
 	MemoryContextSwitchTo(old);
