@@ -51,6 +51,9 @@ _PG_init(void)
 	btpg_sweep_parallel_define_gucs();
 	btpg_tasks_define_gucs();
 
+	/* the features' task kinds (the queue knows no feature) */
+	btpg_sweep_register_task_kind();
+
 	/*
 	 * Reserve the prefix only once every setting is defined: it removes the
 	 * placeholders of settings not defined yet (with their configured

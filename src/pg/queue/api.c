@@ -50,10 +50,11 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
-#include "../pg_backtest.h"
-#include "../sweep.h"
-#include "seal.h"
+#include "core/loader.h"
+#include "core/params.h"
 #include "queue.h"
+#include "seal.h"
+#include "task_kind.h"
 
 PG_FUNCTION_INFO_V1(backtest_submit);
 PG_FUNCTION_INFO_V1(backtest_submit_query);

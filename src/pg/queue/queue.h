@@ -127,6 +127,11 @@ typedef struct BtTaskStart
 extern Oid	btpg_extension_owner(void);
 extern int	btpg_exec_as_owner(Oid owner, const char *sql, int nargs, Oid *types,
 							   Datum *values, const char *nulls);
+extern int	btpg_exec_as_owner_generic(Oid owner, const char *sql, int nargs, Oid *types,
+									   Datum *values, const char *nulls);
+/* pg_backtest.full_payloads; the submitter's settings a task runs under */
+extern void btpg_tasks_define_gucs(void);
+extern void btpg_apply_task_settings(const char *settings_json);
 extern void btpg_cancel_at_commit(int64 task_id);
 extern char *btpg_extension_schema(void);
 extern void btpg_notify_task(int64 task_id, const char *status, double progress,

@@ -2,8 +2,9 @@
  *
  * task_save.c
  *	  The outcomes of a task worker's task: a backtest's results (metrics,
- *	  trades, the equity curve as one row of arrays), a sweep's rows, and
- *	  the failed or cancelled outcome after an error.  Each in one
+ *	  trades, the equity curve as one row of arrays), the row inserter and
+ *	  completion every kind's save uses, and the failed or cancelled
+ *	  outcome after an error.  Each in one
  *	  transaction, written as the tables' owner (pg_database_owner) through
  *	  btpg_task_exec; task_run.c runs the task and calls these.
  *
@@ -42,9 +43,8 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "../pg_backtest.h"
-#include "../run.h"
-#include "../sweep.h"
+#include "core/results.h"
+#include "core/timestamps.h"
 #include "seal.h"
 #include "queue.h"
 
@@ -219,7 +219,7 @@ btpg_task_complete(TaskRun *run, const char *msg, const char *extra_json)
  * transaction as the extension owner.
  */
 void
-btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res, Oid owner)
+btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res)
 {
 	Datum		mvalues[2 + BTPG_METRICS_NATTS];
 	bool		mnulls[2 + BTPG_METRICS_NATTS];
@@ -353,86 +353,4 @@ btpg_task_finish_with_error(TaskRun *run, ErrorData *edata, bool cancelled)
 					 TOTAL_STEPS, cancelled ? "cancelled while running" : NULL,
 					 isfinite(el) ? el : btpg_task_elapsed(run), NAN, extra.data);
 	btpg_task_end_txn();
-}
-
-/* The rows of a sweep task, in result order (btpg_task_insert_rows) */
-typedef struct SweepRows
-{
-	const BtpgSweepPlan *plan;
-	const BtMetrics *metrics;
-	const int64 *order;
-} SweepRows;
-
-/* Row r: its rank, then the backtest_sweep row of the r-th combination */
-static void
-sweep_row(void *arg, int64 r, Datum *values, bool *nulls)
-{
-	const SweepRows *rows = arg;
-	int64		k = rows->order[r];
-
-	values[0] = Int32GetDatum((int32) (r + 1));
-	nulls[0] = false;
-	btpg_sweep_row(rows->plan, k, &rows->metrics[k], values + 1, nulls + 1);
-}
-
-/*
- * A sweep task: run the combinations in batches (each in a short
- * transaction, with the sweep's own parallel workers), reporting progress as
- * combinations done / total between batches, then store the rows in
- * backtest.sweep_results in one INSERT and complete the task with the best
- * row's summary.  Runs in the run context.
- */
-void
-btpg_task_run_sweep(TaskRun *run, const BtSeries *s, Oid owner)
-{
-	BtpgSweepPlan *plan = run->plan;
-	int64		n = plan->ncombos;
-	int64		batch = Max(1, (n + 19) / 20);
-	BtMetrics  *metrics = palloc_extended(sizeof(BtMetrics) * Max(n, 1), MCXT_ALLOC_HUGE);
-	int64	   *order;
-	int64		nrows;
-	MemoryContext old = MemoryContextSwitchTo(run->cxt);
-
-	for (int64 from = 0; from < n; from += batch)
-	{
-		int64		cnt = Min(batch, n - from);
-
-		CHECK_FOR_INTERRUPTS();
-		if (btpg_task_cancel_requested())
-			ereport(ERROR,
-					(errcode(ERRCODE_QUERY_CANCELED),
-					 errmsg("sweep cancelled")));
-		btpg_task_begin_txn("pg_backtest: sweeping");
-		MemoryContextSwitchTo(run->cxt);
-		btpg_sweep_execute(s, plan->st, plan->combos + from, cnt, NULL, metrics + from);
-		btpg_task_end_txn();
-		MemoryContextSwitchTo(run->cxt);
-		btpg_task_report(run, 3, 30.0 + 55.0 * (double) (from + cnt) / (double) n,
-			   psprintf(INT64_FORMAT " of " INT64_FORMAT " combinations", from + cnt, n),
-			   from + cnt == n);
-	}
-	nrows = btpg_sweep_order(plan, metrics, &order);
-	btpg_task_report(run, 5, 85.0, NULL, true);
-
-	btpg_task_begin_txn("pg_backtest: saving sweep results");
-	MemoryContextSwitchTo(run->cxt);
-	{
-		SweepRows	rows = {plan, metrics, order};
-
-		/* rank, then the backtest_sweep columns */
-		btpg_task_insert_rows(run, "backtest.sweep_results", 1 + BTPG_SWEEP_NATTS, NULL, nrows,
-							  sweep_row, &rows);
-	}
-	{
-		StringInfoData extra;
-
-		initStringInfo(&extra);
-		appendStringInfo(&extra, ", \"combinations\": " INT64_FORMAT, n);
-		if (nrows > 0)
-			btpg_task_summary_json(&extra, &metrics[order[0]]);
-		btpg_task_complete(run, psprintf(INT64_FORMAT " combinations, " INT64_FORMAT " rows", n, nrows),
-						   extra.data);
-	}
-	btpg_task_end_txn();
-	MemoryContextSwitchTo(old);
 }
