@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json_scan.h"
 #include "libpq-fe.h"
 #include "progress.h"
 
@@ -732,37 +733,6 @@ end_line(Display *d)
 	if (d->tty && d->last_len > 0)
 		fputc('\n', stderr);
 	d->last_len = 0;
-}
-
-/*
- * Find "KEY": in a JSON object PAYLOAD and return where its value starts
- * (after blanks), or NULL.  Enough for the flat objects the server sends.
- */
-static const char *
-json_value(const char *payload, const char *key)
-{
-	size_t		klen = strlen(key);
-	const char *p = payload;
-
-	while ((p = strchr(p, '"')) != NULL)
-	{
-		if (strncmp(p + 1, key, klen) == 0 && p[1 + klen] == '"')
-		{
-			const char *q = p + 2 + klen;
-
-			while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
-				q++;
-			if (*q == ':')
-			{
-				q++;
-				while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
-					q++;
-				return q;
-			}
-		}
-		p++;
-	}
-	return NULL;
 }
 
 /* Is PAYLOAD about TASK_ID?  Yes if it has no readable task_id. */
