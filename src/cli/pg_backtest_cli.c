@@ -735,21 +735,16 @@ end_line(Display *d)
 	d->last_len = 0;
 }
 
-/* Is PAYLOAD about TASK_ID?  Yes if it has no readable task_id. */
+/*
+ * Is PAYLOAD about TASK_ID?  Yes if it has no readable task_id (an integer
+ * member of the top-level object): the row is re-read, which is always safe.
+ */
 static int
 payload_is_for(const char *payload, const char *task_id)
 {
-	const char *v = json_value(payload, "task_id");
-	char	   *end;
 	long long	id;
 
-	if (v == NULL)
-		return 1;
-	if (*v == '"')
-		v++;
-	errno = 0;
-	id = strtoll(v, &end, 10);
-	if (errno != 0 || end == v)
+	if (!json_scan_integer(payload, "task_id", &id))
 		return 1;
 	return id == strtoll(task_id, NULL, 10);
 }
@@ -770,7 +765,7 @@ drain_notifications(PGconn *conn, const char *task_id, char **last_payload)
 			payload_is_for(n->extra, task_id))
 		{
 			ours = 1;
-			if (json_value(n->extra, "task_id") != NULL)
+			if (json_scan_member(n->extra, "task_id", NULL, NULL) != JSON_SCAN_ABSENT)
 			{
 				free(*last_payload);
 				*last_payload = strdup(n->extra);
