@@ -140,11 +140,11 @@ $(CLI): $(CLI_SRCS) $(CLI_HDRS) $(EXTENSION).control
 # line sums both binaries' "N passed, N failed" (scripts/test.sh reads it).
 CLI_TESTS = test/cli/test_progress test/cli/test_json_scan
 
-test/cli/test_progress: test/cli/test_progress.c src/cli/progress.c src/cli/progress.h
-	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc/cli -o $@ test/cli/test_progress.c src/cli/progress.c
+test/cli/test_progress: test/cli/test_progress.c test/cli/check.h src/cli/progress.c src/cli/progress.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc/cli -Itest/cli -o $@ test/cli/test_progress.c src/cli/progress.c
 
-test/cli/test_json_scan: test/cli/test_json_scan.c src/cli/json_scan.c src/cli/json_scan.h
-	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc/cli -o $@ test/cli/test_json_scan.c src/cli/json_scan.c
+test/cli/test_json_scan: test/cli/test_json_scan.c test/cli/check.h src/cli/json_scan.c src/cli/json_scan.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc/cli -Itest/cli -o $@ test/cli/test_json_scan.c src/cli/json_scan.c
 
 .PHONY: clitest
 clitest: $(CLI_TESTS)

@@ -17,15 +17,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "json_scan.h"
-
-static int	passed = 0;
-static int	failed = 0;
-
-#define CHECK_MSG(cond, ...) \
-	do { if (cond) passed++; else { failed++; \
-		fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-		fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); } } while (0)
 
 /* Member KEY of TEXT has kind KIND and exactly the text WANT */
 static void
