@@ -79,7 +79,7 @@ extern BtErrCode bt_simulate_into(const BtSeries *s, const int8_t *target, int64
 								  BtProgressFn progress, void *progress_arg,
 								  BtSimBuffers *buf, BtResult *out, BtError *err);
 
-/* The simulator's costs, slippage and sizing (simulator.c; used by portfolio.c) */
+/* The cost model of both simulators (costs.c) */
 extern double bt_sim_order_cost(const BtSimParams *p, double notional, int side);
 extern double bt_sim_slipped(const BtSimParams *p, double px, int side);
 extern double bt_sim_size_order(const BtSimParams *p, double budget, double px, int side);

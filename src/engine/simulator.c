@@ -116,60 +116,6 @@ quiet_bars(double *restrict eq, double *restrict pos_out, const double *restrict
 			pos_out[k] = pos;
 }
 
-/* Costs of one order of `notional` on the buy (side > 0) or sell side */
-static inline double
-order_cost(const BtSimParams *p, double notional, int side)
-{
-	double		c = 0.0;
-
-	if (p->commission > 0 || p->commission_min > 0)
-	{
-		c = notional * p->commission;
-		if (c < p->commission_min)
-			c = p->commission_min;
-	}
-	c += p->commission_fixed;
-	if (p->stamp_duty > 0 &&
-		(p->stamp_duty_on == BT_STAMP_BOTH ||
-		 (side > 0 ? p->stamp_duty_on == BT_STAMP_BUY : p->stamp_duty_on == BT_STAMP_SELL)))
-		c += notional * p->stamp_duty;
-	return c;
-}
-
-/* The fill price of an order on `side` at raw price `px`, after slippage */
-static inline double
-slipped(const BtSimParams *p, double px, int side)
-{
-	return p->slippage_bps > 0 ? px * (1.0 + side * p->slippage_bps * 1e-4) : px;
-}
-
-/*
- * Largest quantity whose notional plus costs fits in budget, in whole lots
- * unless fractional.  Returns 0 when not even one lot fits.
- */
-static double
-size_order(const BtSimParams *p, double budget, double px, int side)
-{
-	double		stamp = (p->stamp_duty_on == BT_STAMP_BOTH ||
-						 (side > 0 ? p->stamp_duty_on == BT_STAMP_BUY :
-						  p->stamp_duty_on == BT_STAMP_SELL)) ? p->stamp_duty : 0.0;
-	double		q;
-
-	if (!(budget > 0) || !(px > 0))
-		return 0;
-	/* proportional commission applies... */
-	q = (budget - p->commission_fixed) / (px * (1.0 + p->commission + stamp));
-	/* ...unless the minimum commission does */
-	if (q * px * p->commission < p->commission_min)
-		q = (budget - p->commission_fixed - p->commission_min) / (px * (1.0 + stamp));
-	if (!p->fractional)
-		q = floor(q / p->lot_size) * p->lot_size;
-	/* guard against rounding: never spend more than the budget */
-	for (int i = 0; i < 4 && q > 0 && q * px + order_cost(p, q * px, side) > budget; i++)
-		q = p->fractional ? q * (1.0 - 1e-12) : q - p->lot_size;
-	return q > 0 ? q : 0;
-}
-
 /* Append a trade to the result list, growing it geometrically */
 static void
 push_trade(SimState *st, const BtTrade *t)
@@ -189,9 +135,9 @@ close_position(SimState *st, int64_t i, double px, BtExitReason reason)
 	const BtSimParams *p = st->p;
 	int			side = st->pos > 0 ? 1 : -1;
 	double		q = fabs(st->pos);
-	double		fill = slipped(p, px, -side);
+	double		fill = bt_sim_slipped(p, px, -side);
 	double		notional = q * fill;
-	double		fee = order_cost(p, notional, -side);
+	double		fee = bt_sim_order_cost(p, notional, -side);
 	BtTrade    *t = &st->cur;
 
 	st->cash += side * notional - fee;
@@ -213,9 +159,9 @@ static void
 open_position(SimState *st, int64_t i, double px, int side)
 {
 	const BtSimParams *p = st->p;
-	double		fill = slipped(p, px, side);
+	double		fill = bt_sim_slipped(p, px, side);
 	double		equity = st->cash;	/* flat now, so equity is cash */
-	double		q = size_order(p, equity * p->size, fill, side);
+	double		q = bt_sim_size_order(p, equity * p->size, fill, side);
 	double		fee;
 
 	if (q <= 0)
@@ -227,11 +173,11 @@ open_position(SimState *st, int64_t i, double px, int side)
 
 			st->unfilled_price = fill;
 			st->unfilled_cash = equity * p->size;
-			st->unfilled_cost = lot * fill + order_cost(p, lot * fill, side);
+			st->unfilled_cost = lot * fill + bt_sim_order_cost(p, lot * fill, side);
 		}
 		return;
 	}
-	fee = order_cost(p, q * fill, side);
+	fee = bt_sim_order_cost(p, q * fill, side);
 	st->cash -= side * q * fill + fee;
 	st->commissions += fee;
 	st->pos = side * q;
@@ -535,27 +481,4 @@ bt_run(const BtSeries *s, const BtConfig *cfg, const BtAlloc *a,
 	}
 	bt_compute_metrics(s, warmup, &cfg->sim, out);
 	return BT_OK;
-}
-
-/*
- * Hooks for the portfolio simulator (portfolio.c): the single-symbol
- * simulator's own cost, slippage and sizing rules, so that both charge and
- * size alike (bt_internal.h).
- */
-double
-bt_sim_order_cost(const BtSimParams *p, double notional, int side)
-{
-	return order_cost(p, notional, side);
-}
-
-double
-bt_sim_slipped(const BtSimParams *p, double px, int side)
-{
-	return slipped(p, px, side);
-}
-
-double
-bt_sim_size_order(const BtSimParams *p, double budget, double px, int side)
-{
-	return size_order(p, budget, px, side);
 }
