@@ -238,6 +238,7 @@ unit_sim(const UnitBars *b, const int8_t *target, const BtSimParams *p)
 	X(test_indicators) \
 	X(test_strategies) \
 	X(test_simulator) \
+	X(test_orders) \
 	X(test_metrics) \
 	X(test_sweep) \
 	X(test_tables) \
