@@ -75,6 +75,5 @@ extern PGresult *run_query(PGconn *conn, const char *sql, int nparams,
 extern char *api_query(PGconn *conn, const char *select, const char *body);
 extern long long now_ms(void);
 extern void install_signal_handlers(void);
-extern const char *json_value(const char *payload, const char *key);
 
 #endif

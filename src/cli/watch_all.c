@@ -16,8 +16,9 @@
  * the rows (backtest.tasks, backtest.notifications, under row-level
  * security) and backtest_system_status(), which are also re-read every
  * second, so nothing is missed where events are lost and a forged event
- * shows nothing.  A task's line is printed when it appears, when its status
- * or step changes and when its progress has advanced by 10 points; the
+ * shows nothing.  A task's line is printed when it appears (one submitted
+ * and finished between two looks included), when its status or step
+ * changes and when its progress has advanced by 10 points; the
  * status line when the cluster's counts change.  Runs until Ctrl-C (exit
  * 130), or with --until-idle until none of my tasks is pending or running
  * (exit 0).
@@ -54,6 +55,8 @@ typedef struct WatchAll
 	int			ntasks;
 	int			cap;
 	long long	last_note;		/* the newest notification id shown (or seen at start) */
+	long long	last_task;		/* the highest task id seen (a newer one that finished
+								 * between two looks is shown too) */
 	char		last_status[128];	/* the counts of the last status line */
 	char	   *status_sql;
 } WatchAll;
@@ -62,7 +65,8 @@ static const char *tasks_sql =
 "SELECT t.id, t.status, t.progress, t.current_step, t.step_index, t.total_steps, "
 "extract(epoch FROM t.elapsed), extract(epoch FROM t.eta), t.message "
 "FROM backtest.tasks t WHERE t.owner = CURRENT_USER "
-"AND (t.status IN ('pending', 'running') OR t.id = ANY ($1::bigint[])) ORDER BY t.id";
+"AND (t.status IN ('pending', 'running') OR t.id = ANY ($1::bigint[]) OR t.id > $2::bigint) "
+"ORDER BY t.id";
 
 static Tracked *
 find_task(WatchAll *w, long long id)
@@ -126,13 +130,15 @@ static int
 refresh_tasks(WatchAll *w)
 {
 	char	   *ids = tracked_ids(w);
-	const char *params[1] = {ids};
+	char		last[24];
+	const char *params[2] = {ids, last};
 	PGresult   *res;
 	int			n;
 
 	if (ids == NULL)
 		return 0;
-	res = run_query(w->conn, tasks_sql, 1, params, PGRES_TUPLES_OK, 0);
+	snprintf(last, sizeof(last), "%lld", w->last_task);
+	res = run_query(w->conn, tasks_sql, 2, params, PGRES_TUPLES_OK, 0);
 	free(ids);
 	if (res == NULL)
 		return 0;
@@ -144,6 +150,9 @@ refresh_tasks(WatchAll *w)
 		int			step = atoi(PQgetvalue(res, i, 4));
 		double		progress = strtod(PQgetvalue(res, i, 2), NULL);
 		Tracked    *t = find_task(w, id);
+
+		if (id > w->last_task)
+			w->last_task = id;
 
 		if (t == NULL)
 		{
@@ -237,6 +246,23 @@ refresh_status(WatchAll *w, int force)
 	return 1;
 }
 
+/*
+ * Start or end the snapshot the refreshes of one look share: a task's
+ * outcome and its notification commit together, so in one snapshot the
+ * notification is never seen before the task has finished.
+ */
+static int
+snapshot(PGconn *conn, int begin)
+{
+	PGresult   *res = PQexec(conn, begin ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "COMMIT");
+	int			ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	if (!ok)
+		error_pq(NULL, res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+	PQclear(res);
+	return ok;
+}
+
 /* LISTEN on the three channels; a failure only costs latency */
 static void
 listen_all(PGconn *conn)
@@ -272,13 +298,15 @@ cmd_watch_all(PGconn *conn, const Options *opt)
 	install_signal_handlers();
 	listen_all(conn);
 
-	/* where the notifications start: after the newest one now */
-	res = run_query(conn, "SELECT coalesce(max(n.id), 0), count(*) FILTER (WHERE n.read_at IS NULL) "
+	/* where the notifications and new tasks start: after the newest ones now */
+	res = run_query(conn, "SELECT coalesce(max(n.id), 0), count(*) FILTER (WHERE n.read_at IS NULL), "
+					"(SELECT coalesce(max(t.id), 0) FROM backtest.tasks t WHERE t.owner = CURRENT_USER) "
 					"FROM backtest.notifications n WHERE n.owner = CURRENT_USER",
 					0, NULL, PGRES_TUPLES_OK, 0);
 	if (res == NULL)
 		goto done;
 	w.last_note = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	w.last_task = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
 	printf("watching the tasks of %s; %s unread notifications (pg_backtest notifications)\n",
 		   PQuser(conn), PQgetvalue(res, 0, 1));
 	PQclear(res);
@@ -340,8 +368,9 @@ cmd_watch_all(PGconn *conn, const Options *opt)
 		/* tasks first, then notifications: a task's is committed with its outcome */
 		if (wake_tasks)
 			wake_notes = 1;
-		if ((wake_tasks && !refresh_tasks(&w)) || (wake_notes && !refresh_notifications(&w)) ||
-			(wake_status && !refresh_status(&w, 0)))
+		if (!snapshot(conn, 1) || (wake_tasks && !refresh_tasks(&w)) ||
+			(wake_notes && !refresh_notifications(&w)) || (wake_status && !refresh_status(&w, 0)) ||
+			!snapshot(conn, 0))
 			goto done;
 		last_refresh = now;
 		if (full)

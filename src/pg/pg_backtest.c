@@ -27,7 +27,7 @@
 #include "pg_backtest.h"
 #include "sweep.h"
 #include "notify/notify.h"
-#include "worker/worker.h"
+#include "queue/queue.h"
 
 PG_MODULE_MAGIC;
 
@@ -52,6 +52,9 @@ _PG_init(void)
 	btpg_sweep_parallel_define_gucs();
 	btpg_tasks_define_gucs();
 	btpg_notify_define_gucs();
+
+	/* the features' task kinds (the queue knows no feature) */
+	btpg_sweep_register_task_kind();
 
 	/*
 	 * Reserve the prefix only once every setting is defined: it removes the

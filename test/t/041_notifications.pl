@@ -14,46 +14,24 @@ use strict;
 use warnings;
 
 use JSON::PP;
-use PostgreSQL::Test::Cluster;
+use PgBacktestNode;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('notifications');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_cron,pg_backtest'
-cron.database_name = 'postgres'
-pg_backtest.max_concurrent = 1
-pg_backtest.status_interval = 0
-max_worker_processes = 16
-});
-$node->start;
-
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_backtest;
-CREATE TABLE k (symbol text, ts timestamptz, open float8, high float8, low float8, close float8, volume float8);
-INSERT INTO k
-SELECT 'A', timestamptz '2020-01-01 00:00+00' + i * interval '1 day', c, c + 1, c - 1, c, 1000
-FROM (SELECT i, 100 + 10 * sin(i / 15.0) AS c FROM generate_series(0, 499) i) s;
-GRANT SELECT ON k TO PUBLIC;
-CREATE ROLE alice LOGIN;
-CREATE ROLE bob LOGIN;
-CREATE ROLE carol LOGIN;
-});
+my $node = PgBacktestNode->create(
+	'notifications',
+	conf => "pg_backtest.max_concurrent = 1\npg_backtest.status_interval = 0\n"
+	  . "pg_backtest.dispatcher_linger = 0\n");
+$node->create_klines('postgres', grant => 'PUBLIC');
+$node->safe_psql('postgres', 'CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN; CREATE ROLE carol LOGIN;');
 
 my $json = JSON::PP->new->utf8;
-
-no warnings 'redefine';
-local *PostgreSQL::Test::BackgroundPsql::note = sub { };
-use warnings 'redefine';
 
 # Listening sessions: the superuser and bob (who owns none of the tasks)
 my %sessions;
 for my $who ('postgres', 'bob')
 {
-	my $s = $node->background_psql('postgres', extra_params => [ '-U', $who ]);
+	my $s = $node->quiet_session('postgres', $who eq 'postgres' ? () : (role => $who));
 	$s->query_safe('LISTEN backtest_notifications');
 	$s->query_safe('LISTEN backtest_system_status');
 	$sessions{$who} = { psql => $s, events => { backtest_notifications => [], backtest_system_status => [] } };
@@ -84,18 +62,14 @@ sub collect
 sub sql
 {
 	my ($sql, $user) = @_;
-	return $node->safe_psql('postgres', $sql,
-		$user ? (extra_params => [ '-U', $user ]) : ());
+	return $user ? $node->safe_psql_as($user, $sql) : $node->safe_psql('postgres', $sql);
 }
 
 sub wait_idle
 {
-	$node->poll_query_until('postgres',
-		"SELECT NOT EXISTS (SELECT FROM backtest.tasks WHERE status IN ('pending', 'running'))")
-	  or die 'the queue did not drain';
+	$node->wait_done;
 	# the dispatcher's exit (and its last status event) follows the drain
-	$node->poll_query_until('postgres',
-		"SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'pg_backtest dispatcher')")
+	$node->poll_query_until('postgres', "SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'pg_backtest dispatcher')")
 	  or die 'the dispatcher did not exit';
 	collect($_) for keys %sessions;
 }
@@ -186,9 +160,7 @@ is(scalar(@st), 0, 'status_interval = 0: no backtest_system_status events');
 sub status_events_for_batch
 {
 	my ($interval, $n) = @_;
-	$node->append_conf('postgresql.conf', "pg_backtest.status_interval = '$interval'");
-	$node->reload;
-	$node->poll_query_until('postgres', "SELECT current_setting('pg_backtest.status_interval') = '$interval'");
+	$node->set_conf('pg_backtest.status_interval', $interval);
 	$sessions{$_}{events}{backtest_system_status} = [] for keys %sessions;
 	# one submission: one dispatcher for the whole batch, whose tasks take
 	# a few hundred ms each, one at a time

@@ -8,32 +8,14 @@ use strict;
 use warnings;
 
 use IPC::Run;
-use PostgreSQL::Test::Cluster;
+use PgBacktestNode;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('cli_notifications');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_cron,pg_backtest'
-cron.database_name = 'postgres'
-pg_backtest.max_concurrent = 1
-pg_backtest.status_interval = 200
-max_worker_processes = 16
-});
-$node->start;
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_backtest;
-CREATE TABLE k (symbol text, ts timestamptz, open float8, high float8, low float8, close float8, volume float8);
-INSERT INTO k
-SELECT 'A', timestamptz '2020-01-01 00:00+00' + i * interval '1 day', c, c + 1, c - 1, c, 1000
-FROM (SELECT i, 100 + 10 * sin(i / 15.0) AS c FROM generate_series(0, 499) i) s;
-GRANT SELECT ON k TO PUBLIC;
-CREATE ROLE alice LOGIN;
-CREATE ROLE bob LOGIN;
-});
+my $node = PgBacktestNode->create('cli_notifications',
+	conf => "pg_backtest.max_concurrent = 1\npg_backtest.status_interval = 200\n");
+$node->create_klines('postgres', grant => 'PUBLIC');
+$node->safe_psql('postgres', 'CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN;');
 
 my @conn = ('-h', $node->host, '-p', $node->port, '-d', 'postgres');
 
@@ -50,14 +32,12 @@ sub cli
 sub sql
 {
 	my ($sql, $user) = @_;
-	return $node->safe_psql('postgres', $sql, $user ? (extra_params => [ '-U', $user ]) : ());
+	return $user ? $node->safe_psql_as($user, $sql) : $node->safe_psql('postgres', $sql);
 }
 
 sub wait_idle
 {
-	$node->poll_query_until('postgres',
-		"SELECT NOT EXISTS (SELECT FROM backtest.tasks WHERE status IN ('pending', 'running'))")
-	  or die 'the queue did not drain';
+	$node->wait_done;
 }
 
 # --- notifications -------------------------------------------------------------

@@ -10,7 +10,7 @@ use warnings;
 
 use File::Copy;
 use IPC::Run;
-use PostgreSQL::Test::Cluster;
+use PgBacktestNode;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
@@ -26,27 +26,9 @@ for my $f ([ 'notifications.py', 'client-psycopg2' ], [ 'notifications.js', 'cli
 		"the README's $marker block is test/clients/$file");
 }
 
-my $node = PostgreSQL::Test::Cluster->new('clients');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_cron,pg_backtest'
-cron.database_name = 'postgres'
-pg_backtest.max_concurrent = 1
-max_worker_processes = 16
-});
-$node->start;
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_backtest;
-CREATE TABLE klines (symbol text, ts timestamptz, open float8, high float8, low float8, close float8, volume float8);
-INSERT INTO klines
-SELECT 'SYNTH', timestamptz '2020-01-01 00:00+00' + i * interval '1 day', c, c + 1, c - 1, c, 1000
-FROM (SELECT i, 100 + 10 * sin(i / 15.0) AS c FROM generate_series(0, 499) i) s;
-GRANT SELECT ON klines TO PUBLIC;
-CREATE ROLE alice LOGIN;
-CREATE ROLE bob LOGIN;
-});
+my $node = PgBacktestNode->create('clients', conf => "pg_backtest.max_concurrent = 1\n");
+$node->create_klines('postgres', table => 'klines', symbols => ['SYNTH'], grant => 'PUBLIC');
+$node->safe_psql('postgres', 'CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN;');
 
 # the node client's packages, exactly as locked
 my $dir = "$PostgreSQL::Test::Utils::tmp_check/clients";
@@ -69,7 +51,7 @@ local $ENV{PGUSER} = 'alice';
 sub sql
 {
 	my ($sql, $user) = @_;
-	return $node->safe_psql('postgres', $sql, extra_params => [ '-U', $user // 'postgres' ]);
+	return $node->safe_psql_as($user // 'postgres', $sql);
 }
 
 for my $client ([ 'psycopg2', '/usr/bin/python3', 'notifications.py' ],

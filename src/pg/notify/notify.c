@@ -38,8 +38,8 @@
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
-#include "worker/seal.h"
-#include "worker/worker.h"
+#include "queue/seal.h"
+#include "queue/queue.h"
 #include "notify.h"
 
 PG_FUNCTION_INFO_V1(backtest_tasks_notify);
