@@ -79,7 +79,7 @@ SELECT $cols, round(commissions::numeric, 8) FROM backtest_run('data.kl', 'A', '
 SELECT $tcols FROM backtest_trades('data.kl', 'A', 'sma_cross', '$orders');
 SELECT backtest_submit('data.kl', 'A', 'sma_cross', '$orders');});
 my ($run_o, $trades_o, $oid) = split /\n/, $sync_o;
-is(wait_done($oid), 'completed', 'a task with the sizing and cost parameters of issue 15 completes');
+is($node->wait_task($oid), 'completed', 'a task with the sizing and cost parameters of issue 15 completes');
 is($node->safe_psql('postgres', "SELECT $cols, round(commissions::numeric, 8) FROM backtest.results WHERE task_id = $oid"),
 	$run_o, 'its results equal backtest_run\'s');
 is($node->safe_psql('postgres', "SELECT $tcols FROM backtest.trades WHERE task_id = $oid"),
