@@ -88,15 +88,6 @@ int			btpg_sweep_cache_kb = 65536;
 StaticAssertDecl(BT_N_METRICS == BTPG_METRICS_NATTS,
 				 "bt_metric_defs must list the columns of backtest_metrics");
 
-/* A parsed grid plus the options that are not the engine's business */
-typedef struct SweepSpec
-{
-	BtGrid		grid;
-	bool	   *swept;			/* by parameter space index */
-	int			sort_col;		/* into bt_metric_defs */
-	int64		top;			/* 0 = every row */
-} SweepSpec;
-
 /* ---- settings ------------------------------------------------------------ */
 
 /*
@@ -425,7 +416,7 @@ grid_constraints(const BtStrategyDef *st, JsonbValue *v, BtGrid *g)
  * Range values come from the allocator a.
  */
 static void
-parse_grid(Jsonb *grid, const BtStrategyDef *st, const BtAlloc *a, SweepSpec *spec)
+parse_grid(Jsonb *grid, const BtStrategyDef *st, const BtAlloc *a, BtpgSweepSpec *spec)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
@@ -551,7 +542,7 @@ parse_grid(Jsonb *grid, const BtStrategyDef *st, const BtAlloc *a, SweepSpec *sp
  * parameter in both the grid and params is an error.
  */
 static void
-parse_params(Jsonb *params, const BtStrategyDef *st, const SweepSpec *spec,
+parse_params(Jsonb *params, const BtStrategyDef *st, const BtpgSweepSpec *spec,
 			 BtConfig *cfg, BtColumns *cols)
 {
 	char	   *what = psprintf("strategy \"%s\"", st->name);
@@ -732,20 +723,16 @@ sweep_common(FunctionCallInfo fcinfo, bool query_source)
 	MemoryContext old;
 	BtAlloc		alloc;
 	const BtStrategyDef *st;
-	SweepSpec	spec;
-	BtConfig	base;
+	BtpgSweepPlan plan;
 	BtLoadSpec	load;
 	BtSeries	s;
-	BtConfig   *combos = NULL;
-	int64		ncombos = 0;
-	int64		nskipped = 0;
+	int64		ncombos;
+	int64		nskipped;
 	int64		nrows;
 	int64		nbars;
 	int64		short_data = 0;
 	BtMetrics  *metrics;
-	SortItem   *order;
-	BtError		err;
-	bool		lower_better;
+	int64	   *order;
 	Datum		values[SWEEP_NATTS];
 	bool		nulls[SWEEP_NATTS];
 
@@ -775,16 +762,14 @@ sweep_common(FunctionCallInfo fcinfo, bool query_source)
 				 errmsg("the grid must not be NULL"),
 				 errhint("For example: '{\"fast\": [5, 10, 20], \"slow\": {\"from\": 20, \"to\": 100, \"step\": 20}}'.")));
 	st = btpg_lookup_strategy(text_to_cstring(PG_GETARG_TEXT_PP(a)));
-	parse_grid(PG_GETARG_JSONB_P(a + 1), st, &alloc, &spec);
 	memset(&load, 0, sizeof(load));
-	parse_params(PG_ARGISNULL(a + 2) ? NULL : PG_GETARG_JSONB_P(a + 2), st, &spec,
-				 &base, &load.cols);
-	check_combinations(&spec.grid);
+	btpg_sweep_parse(PG_GETARG_JSONB_P(a + 1), PG_ARGISNULL(a + 2) ? NULL : PG_GETARG_JSONB_P(a + 2),
+					 st, &alloc, &plan, &load.cols);
 
 	/* ---- the combinations (before reading any data: errors come early) ---- */
-	if (bt_grid_expand(&spec.grid, &base, btpg_max_combinations, &alloc,
-					   &combos, &ncombos, &nskipped, &err) != BT_OK)
-		btpg_report(&err, NULL);
+	btpg_sweep_expand(&plan, &alloc);
+	ncombos = plan.ncombos;
+	nskipped = plan.nskipped;
 
 	/* ---- the bars: read and validated once ---- */
 	load.need_volume = load.cols.name[BTCOL_VOLUME] != NULL;
@@ -818,7 +803,7 @@ sweep_common(FunctionCallInfo fcinfo, bool query_source)
 
 	if (nskipped > 0)
 	{
-		int64		raw = bt_grid_size(&spec.grid);
+		int64		raw = bt_grid_size(&plan.spec.grid);
 
 		if (ncombos == 0)
 			ereport(NOTICE,
@@ -826,7 +811,7 @@ sweep_common(FunctionCallInfo fcinfo, bool query_source)
 					 errdetail("All " INT64_FORMAT " combinations fail a constraint or the parameter checks of strategy \"%s\".",
 							   nskipped, st->name),
 					 errhint("Check the constraints and the values of the swept parameters.")));
-		else if (spec.grid.sample > 0)
+		else if (plan.spec.grid.sample > 0)
 			ereport(NOTICE,
 					(errmsg(INT64_FORMAT " combinations of the grid skipped before sampling", nskipped),
 					 errdetail("They fail a constraint or the parameter checks of strategy \"%s\".",
@@ -841,7 +826,7 @@ sweep_common(FunctionCallInfo fcinfo, bool query_source)
 
 	/* ---- run ---- */
 	metrics = palloc_extended(sizeof(BtMetrics) * Max(ncombos, 1), MCXT_ALLOC_HUGE);
-	btpg_sweep_execute(&s, st, combos, ncombos, loadcxt, metrics);
+	btpg_sweep_execute(&s, st, plan.combos, ncombos, loadcxt, metrics);
 	/* s's arrays are gone with loadcxt */
 
 	if (ncombos > 0 && nbars == 0)
@@ -883,24 +868,14 @@ sweep_common(FunctionCallInfo fcinfo, bool query_source)
 	}
 
 	/* ---- sort by the objective, cut to top ---- */
-	lower_better = bt_metric_defs[spec.sort_col].lower_is_better;
-	order = palloc_extended(sizeof(SortItem) * Max(ncombos, 1), MCXT_ALLOC_HUGE);
-	for (int64 i = 0; i < ncombos; i++)
-	{
-		order[i].key = metric_key(&metrics[i], spec.sort_col);
-		order[i].combo = i;
-	}
-	qsort_arg(order, ncombos, sizeof(SortItem), sort_item_cmp, &lower_better);
-	nrows = spec.top > 0 ? Min(spec.top, ncombos) : ncombos;
+	nrows = btpg_sweep_order(&plan, metrics, &order);
 
 	/* ---- rows ---- */
 	for (int64 r = 0; r < nrows; r++)
 	{
-		int64		k = order[r].combo;
+		int64		k = order[r];
 
-		param_values(st, &spec.grid, &combos[k], k, values, nulls);
-		btpg_metrics_values(&metrics[k], values + 2 + 2 * SWEEP_PCOLS,
-							nulls + 2 + 2 * SWEEP_PCOLS);
+		btpg_sweep_row(&plan, k, &metrics[k], values, nulls);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		if ((r & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
@@ -1002,13 +977,11 @@ backtest_walk_forward(PG_FUNCTION_ARGS)
 				old;
 	BtAlloc		alloc;
 	const BtStrategyDef *st;
-	SweepSpec	spec;
-	BtConfig	base;
+	BtpgSweepPlan plan;
 	BtLoadSpec	load;
 	BtSeries	s;
-	BtConfig   *combos = NULL;
-	int64		ncombos = 0,
-				nskipped = 0;
+	BtConfig   *combos;
+	int64		ncombos;
 	BtError		err;
 	WfLengths	lengths;
 	BtWfSpec	wf;
@@ -1038,10 +1011,8 @@ backtest_walk_forward(PG_FUNCTION_ARGS)
 	btpg_alloc_init(&alloc, cxt);
 
 	st = btpg_lookup_strategy(text_to_cstring(PG_GETARG_TEXT_PP(2)));
-	parse_grid(PG_GETARG_JSONB_P(3), st, &alloc, &spec);
 	memset(&load, 0, sizeof(load));
-	parse_params(PG_GETARG_JSONB_P(4), st, &spec, &base, &load.cols);
-	check_combinations(&spec.grid);
+	btpg_sweep_parse(PG_GETARG_JSONB_P(3), PG_GETARG_JSONB_P(4), st, &alloc, &plan, &load.cols);
 	lengths.in_sample = PG_GETARG_INTERVAL_P(5);
 	lengths.out_of_sample = PG_GETARG_INTERVAL_P(6);
 	check_interval(lengths.in_sample, "in_sample");
@@ -1054,9 +1025,9 @@ backtest_walk_forward(PG_FUNCTION_ARGS)
 	if (lengths.out_of_sample->month == 0 && lengths.out_of_sample->day == 0)
 		wf.oos_usecs = lengths.out_of_sample->time;
 	wf.max_windows = BT_WF_MAX_WINDOWS;
-	if (bt_grid_expand(&spec.grid, &base, btpg_max_combinations, &alloc,
-					   &combos, &ncombos, &nskipped, &err) != BT_OK)
-		btpg_report(&err, NULL);
+	btpg_sweep_expand(&plan, &alloc);
+	combos = plan.combos;
+	ncombos = plan.ncombos;
 	if (ncombos == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1078,8 +1049,8 @@ backtest_walk_forward(PG_FUNCTION_ARGS)
 	/* every window laid out (and counted) before any sweep runs */
 	if (bt_wf_windows(s.ts, s.n, &wf, &alloc, &windows, &nwin, &err) != BT_OK)
 		btpg_report(&err, NULL);
-	objective = &bt_metric_defs[spec.sort_col];
-	bt_wf_stitch_init(&stitch, s.n, base.sim.initial_capital, &alloc);
+	objective = &bt_metric_defs[plan.spec.sort_col];
+	bt_wf_stitch_init(&stitch, s.n, plan.base.sim.initial_capital, &alloc);
 
 	for (int64 w = 0; w < nwin; w++)
 	{
@@ -1121,7 +1092,7 @@ backtest_walk_forward(PG_FUNCTION_ARGS)
 			bool		pn[2 + 2 * SWEEP_PCOLS];
 			double		scale = bt_wf_stitch_scale(&stitch);
 
-			param_values(st, &spec.grid, &combos[best], best, pv, pn);
+			btpg_sweep_params(&plan, best, pv, pn);
 			values[6] = pv[1];
 			values[7] = Float8GetDatum(best_key);
 			if (bt_wf_run_out_of_sample(&s, &combos[best], win, &alloc, &r, &err) != BT_OK)
@@ -1146,7 +1117,7 @@ backtest_walk_forward(PG_FUNCTION_ARGS)
 		Datum		values[WF_NATTS];
 		bool		nulls[WF_NATTS];
 
-		bt_wf_stitch_result(&stitch, &base.sim, &r);
+		bt_wf_stitch_result(&stitch, &plan.base.sim, &r);
 		memset(nulls, 0, sizeof(nulls));
 		nulls[0] = true;
 		values[1] = CStringGetTextDatum("stitched");
@@ -1176,27 +1147,48 @@ backtest_walk_forward(PG_FUNCTION_ARGS)
 /* ---- a sweep's plan, for the task queue's sweep tasks (sweep_task.c) ------ */
 
 /*
+ * btpg_sweep_parse
+ *		Parse a sweep's grid and params (NULL = '{}') for strategy st into
+ *		plan (and the source's columns into cols), and check the number of
+ *		combinations against pg_backtest.max_combinations; errors as
+ *		backtest_sweep's.  Allocates in CurrentMemoryContext and from a.
+ */
+void
+btpg_sweep_parse(Jsonb *grid, Jsonb *params, const BtStrategyDef *st, const BtAlloc *a,
+				 BtpgSweepPlan *plan, BtColumns *cols)
+{
+	memset(plan, 0, sizeof(*plan));
+	plan->st = st;
+	parse_grid(grid, st, a, &plan->spec);
+	parse_params(params, st, &plan->spec, &plan->base, cols);
+	check_combinations(&plan->spec.grid);
+}
+
+/*
+ * btpg_sweep_expand
+ *		Expand a parsed plan's combinations (those failing a constraint or
+ *		the parameter checks skipped and counted in nskipped) from a.
+ */
+void
+btpg_sweep_expand(BtpgSweepPlan *plan, const BtAlloc *a)
+{
+	BtError		err;
+
+	if (bt_grid_expand(&plan->spec.grid, &plan->base, btpg_max_combinations, a,
+					   &plan->combos, &plan->ncombos, &plan->nskipped, &err) != BT_OK)
+		btpg_report(&err, NULL);
+}
+
+/*
  * btpg_sweep_plan
- *		Parse a sweep's grid and params for strategy st and expand its
- *		combinations (errors as backtest_sweep's).  Allocates in
- *		CurrentMemoryContext and from a.
+ *		btpg_sweep_parse, then btpg_sweep_expand.
  */
 void
 btpg_sweep_plan(Jsonb *grid, Jsonb *params, const BtStrategyDef *st, const BtAlloc *a,
 				BtpgSweepPlan *plan, BtColumns *cols)
 {
-	SweepSpec  *spec = palloc0(sizeof(SweepSpec));
-	BtError		err;
-
-	memset(plan, 0, sizeof(*plan));
-	plan->st = st;
-	plan->spec = spec;
-	parse_grid(grid, st, a, spec);
-	parse_params(params, st, spec, &plan->base, cols);
-	check_combinations(&spec->grid);
-	if (bt_grid_expand(&spec->grid, &plan->base, btpg_max_combinations, a,
-					   &plan->combos, &plan->ncombos, &plan->nskipped, &err) != BT_OK)
-		btpg_report(&err, NULL);
+	btpg_sweep_parse(grid, params, st, a, plan, cols);
+	btpg_sweep_expand(plan, a);
 }
 
 /*
@@ -1207,7 +1199,7 @@ btpg_sweep_plan(Jsonb *grid, Jsonb *params, const BtStrategyDef *st, const BtAll
 int64
 btpg_sweep_order(const BtpgSweepPlan *plan, const BtMetrics *metrics, int64 **order)
 {
-	const SweepSpec *spec = (const SweepSpec *) plan->spec;
+	const BtpgSweepSpec *spec = &plan->spec;
 	bool		lower_better = bt_metric_defs[spec->sort_col].lower_is_better;
 	SortItem   *items = palloc_extended(sizeof(SortItem) * Max(plan->ncombos, 1), MCXT_ALLOC_HUGE);
 	int64		nrows;
@@ -1227,15 +1219,24 @@ btpg_sweep_order(const BtpgSweepPlan *plan, const BtMetrics *metrics, int64 **or
 }
 
 /*
+ * btpg_sweep_params
+ *		The first 2 + 2 * 4 columns of combination k's backtest_sweep row:
+ *		combo_no, params (jsonb), p1_name, p1, ..., p4_name, p4.
+ */
+void
+btpg_sweep_params(const BtpgSweepPlan *plan, int64 k, Datum *values, bool *nulls)
+{
+	param_values(plan->st, &plan->spec.grid, &plan->combos[k], k, values, nulls);
+}
+
+/*
  * btpg_sweep_row
  *		The backtest_sweep row (BTPG_SWEEP_NATTS columns) of combination k.
  */
 void
 btpg_sweep_row(const BtpgSweepPlan *plan, int64 k, const BtMetrics *m, Datum *values, bool *nulls)
 {
-	const SweepSpec *spec = (const SweepSpec *) plan->spec;
-
-	param_values(plan->st, &spec->grid, &plan->combos[k], k, values, nulls);
+	btpg_sweep_params(plan, k, values, nulls);
 	btpg_metrics_values(m, values + 2 + 2 * SWEEP_PCOLS, nulls + 2 + 2 * SWEEP_PCOLS);
 }
 
