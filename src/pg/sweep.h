@@ -20,6 +20,7 @@
 #include "utils/timestamp.h"
 
 #include "bt_sweep.h"
+#include "core/results.h"
 #include "pg_backtest.h"
 
 /* Most processes (the backend included) a sweep may use */
@@ -76,8 +77,13 @@ extern void btpg_sweep_execute_jobs(const BtSeries *s, const BtStrategyDef *st,
 /* Entry point of a sweep worker; main_arg is the dsm_handle of the sweep */
 extern PGDLLEXPORT void btpg_sweep_worker_main(Datum main_arg);
 
-/* Columns of backtest_sweep() and backtest.sweep_results (without rank) */
-#define BTPG_SWEEP_NATTS	(2 + 2 * 4 + 35)
+/* Swept parameters with their own typed result columns (p1 .. p4) */
+#define BTPG_SWEEP_PCOLS	4
+/*
+ * Columns of backtest_sweep() and backtest.sweep_results (without rank):
+ * combo_no, params, p1_name, p1, ..., p4_name, p4, then the metrics
+ */
+#define BTPG_SWEEP_NATTS	(2 + 2 * BTPG_SWEEP_PCOLS + BTPG_METRICS_NATTS)
 
 /* A parsed grid plus the options that are not the engine's business */
 typedef struct BtpgSweepSpec
