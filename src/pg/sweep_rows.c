@@ -28,10 +28,6 @@
 
 #define SWEEP_PCOLS			BTPG_SWEEP_PCOLS
 
-/* Sorting and sort_by are driven by the engine's metric table */
-StaticAssertDecl(BT_N_METRICS == BTPG_METRICS_NATTS,
-				 "bt_metric_defs must list the columns of backtest_metrics");
-
 /* ---- rows ------------------------------------------------------------------------ */
 
 /* The value a metric column sorts by; NaN where the column is NULL */

@@ -244,19 +244,7 @@ btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res)
 	mtypes[0] = INT8OID;
 	mtypes[1] = TEXTOID;
 	for (int i = 0; i < BTPG_METRICS_NATTS; i++)
-	{
-		/* by position in backtest_metrics: see btpg_metrics_values */
-		static const Oid types[BTPG_METRICS_NATTS] = {
-			TIMESTAMPTZOID, TIMESTAMPTZOID, INTERVALOID, INT8OID, INT8OID,
-			FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
-			FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
-			INTERVALOID, INTERVALOID, INT8OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
-			FLOAT8OID, INTERVALOID, INTERVALOID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
-			FLOAT8OID, FLOAT8OID
-		};
-
-		mtypes[i + 2] = types[i];
-	}
+		mtypes[i + 2] = btpg_metric_type(&bt_metric_defs[i]);
 	for (int i = 0; i < 2 + BTPG_METRICS_NATTS; i++)
 		cnulls[i] = mnulls[i] ? 'n' : ' ';
 	btpg_task_exec(run, sql.data, 2 + BTPG_METRICS_NATTS, mtypes, mvalues, cnulls);
