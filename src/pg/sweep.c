@@ -142,21 +142,15 @@ sweep_common(FunctionCallInfo fcinfo, bool query_source)
 	btpg_alloc_init(&alloc, cxt);
 
 	/* ---- arguments ---- */
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the source must not be NULL")));
+	btpg_args_require_source(fcinfo);
 	if (PG_ARGISNULL(a))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the strategy must not be NULL"),
-				 errhint("See SELECT * FROM backtest_strategies().")));
+		(void) btpg_args_strategy(fcinfo, a);	/* the NULL error */
 	if (PG_ARGISNULL(a + 1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the grid must not be NULL"),
 				 errhint("For example: '{\"fast\": [5, 10, 20], \"slow\": {\"from\": 20, \"to\": 100, \"step\": 20}}'.")));
-	st = btpg_lookup_strategy(text_to_cstring(PG_GETARG_TEXT_PP(a)));
+	st = btpg_args_strategy(fcinfo, a);
 	memset(&load, 0, sizeof(load));
 	btpg_sweep_parse(PG_GETARG_JSONB_P(a + 1), PG_ARGISNULL(a + 2) ? NULL : PG_GETARG_JSONB_P(a + 2),
 					 st, &alloc, &plan, &load.cols);
@@ -172,24 +166,7 @@ sweep_common(FunctionCallInfo fcinfo, bool query_source)
 	if (query_source)
 		load.query = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	else
-	{
-		load.relid = PG_GETARG_OID(0);
-		load.symbol = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-		if (!PG_ARGISNULL(5))
-		{
-			load.has_start = true;
-			load.start_ts = PG_GETARG_TIMESTAMPTZ(5);
-		}
-		if (!PG_ARGISNULL(6))
-		{
-			load.has_end = true;
-			load.end_ts = PG_GETARG_TIMESTAMPTZ(6);
-		}
-		if (load.has_start && load.has_end && load.start_ts > load.end_ts)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("start_ts is after end_ts")));
-	}
+		btpg_args_table_source(fcinfo, 1, 5, 6, &load);
 	loadcxt = AllocSetContextCreate(cxt, "pg_backtest sweep bars", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(loadcxt);
 	btpg_load_series(&load, &s);

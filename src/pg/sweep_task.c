@@ -193,18 +193,7 @@ backtest_submit_sweep(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("every combination of the grid is skipped"),
 				 errhint("Check the constraints and the values of the swept parameters.")));
-	load.relid = PG_GETARG_OID(0);
-	load.symbol = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	load.has_start = !PG_ARGISNULL(5);
-	if (load.has_start)
-		load.start_ts = PG_GETARG_TIMESTAMPTZ(5);
-	load.has_end = !PG_ARGISNULL(6);
-	if (load.has_end)
-		load.end_ts = PG_GETARG_TIMESTAMPTZ(6);
-	if (load.has_start && load.has_end && load.start_ts > load.end_ts)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("start_ts is after end_ts")));
+	btpg_args_table_source(fcinfo, 1, 5, 6, &load);
 	btpg_validate_source(&load);
 	PG_RETURN_INT64(btpg_insert_task(load.relid, NULL, load.symbol, st->name, params,
 									 load.has_start, load.start_ts, load.has_end, load.end_ts,

@@ -157,12 +157,8 @@ backtest_walk_forward(PG_FUNCTION_ARGS)
 	load.need_signal = st->needs_signal;
 	load.relid = PG_GETARG_OID(0);
 	load.symbol = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	load.has_start = !PG_ARGISNULL(8);
-	if (load.has_start)
-		load.start_ts = PG_GETARG_TIMESTAMPTZ(8);
-	load.has_end = !PG_ARGISNULL(9);
-	if (load.has_end)
-		load.end_ts = PG_GETARG_TIMESTAMPTZ(9);
+	/* unchecked: a range with start after end has no window (a NOTICE) */
+	btpg_args_time_range(fcinfo, 8, 9, false, &load);
 	btpg_load_series(&load, &s);
 
 	/* every window laid out (and counted) before any sweep runs */
