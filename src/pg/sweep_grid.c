@@ -67,14 +67,6 @@ jbv_type(JsonbValue *v)
 	}
 }
 
-/* A jsonb number as a double (no overflow error: huge values become inf) */
-static double
-jbv_double(JsonbValue *v)
-{
-	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
-											  NumericGetDatum(v->val.numeric)));
-}
-
 /* An integer option of the grid ("sample", "seed", "top") */
 static int64
 grid_int_option(const char *key, JsonbValue *v, bool positive)
@@ -85,7 +77,7 @@ grid_int_option(const char *key, JsonbValue *v, bool positive)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("grid option \"%s\" must be an integer, not %s", key, jbv_type(v))));
-	d = jbv_double(v);
+	d = btpg_jbv_double(v);
 	if (d != floor(d) || fabs(d) >= 9.2e18)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -130,59 +122,47 @@ metric_names(void)
 static double
 grid_value(const BtParamDef *def, JsonbValue *v)
 {
-	double		d = 0;
+	static const char *const plural[] = {
+		[BT_PARAM_INT] = "numbers", [BT_PARAM_NUM] = "numbers",
+		[BT_PARAM_BOOL] = "booleans", [BT_PARAM_ENUM] = "strings"
+	};
+	double		d;
+	StringInfoData choices;
 	BtError		err;
 
-	switch (def->type)
+	switch (btpg_jsonb_param(def, v, &d, &choices, &err))
 	{
-		case BT_PARAM_BOOL:
-			if (v->type != jbvBool)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("grid values of parameter \"%s\" must be booleans, not %s",
-								def->name, jbv_type(v))));
-			return v->val.boolean ? 1.0 : 0.0;
-		case BT_PARAM_ENUM:
-			{
-				StringInfoData choices;
-				int			k = btpg_param_choice(def, v, &choices);
-
-				if (k >= 0)
-					return (double) k;
-				if (v->type != jbvString)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("grid values of parameter \"%s\" must be strings, not %s",
-									def->name, jbv_type(v)),
-							 errhint("Valid values are: %s.", choices.data)));
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("invalid value \"%.*s\" in the grid for parameter \"%s\"",
-								v->val.string.len, v->val.string.val, def->name),
-						 errhint("Valid values are: %s.", choices.data)));
-			}
+		case BTPG_VALUE_OK:
 			break;
-		case BT_PARAM_INT:
-		case BT_PARAM_NUM:
-			if (v->type != jbvNumeric)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("grid values of parameter \"%s\" must be numbers, not %s",
-								def->name, jbv_type(v)),
-						 errhint("Give a list of numbers, e.g. [5, 10, 20], or a range, e.g. {\"from\": 5, \"to\": 50, \"step\": 5}.")));
-			d = jbv_double(v);
-			if (def->type == BT_PARAM_INT && isfinite(d) && d != floor(d))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("grid values of parameter \"%s\" must be integers, not %g",
-								def->name, d)));
+		case BTPG_VALUE_TYPE:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("grid values of parameter \"%s\" must be %s, not %s",
+							def->name, plural[def->type], jbv_type(v)),
+					 def->type == BT_PARAM_ENUM ? errhint("Valid values are: %s.", choices.data) :
+					 def->type != BT_PARAM_BOOL ?
+					 errhint("Give a list of numbers, e.g. [5, 10, 20], or a range, e.g. {\"from\": 5, \"to\": 50, \"step\": 5}.") : 0));
+			break;
+		case BTPG_VALUE_CHOICE:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value \"%.*s\" in the grid for parameter \"%s\"",
+							v->val.string.len, v->val.string.val, def->name),
+					 errhint("Valid values are: %s.", choices.data)));
+			break;
+		case BTPG_VALUE_NOT_INTEGER:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("grid values of parameter \"%s\" must be integers, not %g",
+							def->name, d)));
+			break;
+		case BTPG_VALUE_CHECK:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value in the grid: %s", err.msg),
+					 err.hint[0] ? errhint("%s", err.hint) : 0));
 			break;
 	}
-	if (!bt_param_check(def, d, &err))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value in the grid: %s", err.msg),
-				 err.hint[0] ? errhint("%s", err.hint) : 0));
 	return d;
 }
 
@@ -254,7 +234,7 @@ grid_range(const BtStrategyDef *st, int param, JsonbContainer *obj, const BtAllo
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("\"%s\" of the range of parameter \"%s\" must be a number, not %s",
 							keys[k], def->name, jbv_type(v))));
-		val[k] = jbv_double(v);
+		val[k] = btpg_jbv_double(v);
 	}
 	if (!(val[2] > 0))
 		ereport(ERROR,
