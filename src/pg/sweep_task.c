@@ -81,10 +81,10 @@ sweep_task_execute(TaskRun *run, void *state, const BtSeries *s)
 			ereport(ERROR,
 					(errcode(ERRCODE_QUERY_CANCELED),
 					 errmsg("sweep cancelled")));
-		btpg_task_begin_txn("pg_backtest: sweeping");
+		btpg_begin_txn("pg_backtest: sweeping");
 		MemoryContextSwitchTo(cxt);
 		btpg_sweep_execute(s, plan->st, plan->combos + from, cnt, NULL, t->metrics + from);
-		btpg_task_end_txn();
+		btpg_end_txn();
 		MemoryContextSwitchTo(cxt);
 		btpg_task_report(run, 3, 30.0 + 55.0 * (double) (from + cnt) / (double) n,
 						 psprintf(INT64_FORMAT " of " INT64_FORMAT " combinations", from + cnt, n),
@@ -125,7 +125,7 @@ sweep_task_save(TaskRun *run, void *state, const BtSeries *s)
 	int64	   *order;
 	int64		nrows = btpg_sweep_order(&t->plan, t->metrics, &order);
 
-	btpg_task_begin_txn("pg_backtest: saving sweep results");
+	btpg_begin_txn("pg_backtest: saving sweep results");
 	MemoryContextSwitchTo(cxt);
 	{
 		SweepRows	rows = {&t->plan, t->metrics, order};
@@ -144,7 +144,7 @@ sweep_task_save(TaskRun *run, void *state, const BtSeries *s)
 		btpg_task_complete(run, psprintf(INT64_FORMAT " combinations, " INT64_FORMAT " rows", n, nrows),
 						   extra.data);
 	}
-	btpg_task_end_txn();
+	btpg_end_txn();
 	MemoryContextSwitchTo(cxt);
 }
 
