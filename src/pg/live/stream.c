@@ -699,7 +699,7 @@ backtest_live_stop(PG_FUNCTION_ARGS)
 		ovalues[0] = ObjectIdGetDatum(relid);
 		btpg_live_exec(&count_plan,
 					   "SELECT 1 FROM backtest.live_streams WHERE source OPERATOR(pg_catalog.=) $1 LIMIT 1",
-					   1, otypes, ovalues, NULL, true, BTPG_BOOKKEEPER);
+					   1, otypes, ovalues, NULL, false, BTPG_BOOKKEEPER);	/* sees the delete */
 		if (SPI_processed == 0)
 			remove_triggers(relid);
 	}

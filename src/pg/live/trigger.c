@@ -425,7 +425,7 @@ notify_chart(const LiveEvents *le, const char *sym, bool full, bool rebuilt)
 			appendBinaryStringInfo(&msg, item.data, item.len);
 		}
 		appendStringInfoString(&msg, "]}");
-		if (msg.len >= BTPG_LIVE_PAYLOAD_MAX)
+		if (msg.len > BTPG_LIVE_PAYLOAD_MAX)
 			elog(ERROR, "live stream " INT64_FORMAT ": a bar does not fit in a payload",
 				 le->ls->id);
 		Async_Notify(BTPG_LIVE_CHART_CHANNEL, msg.data);
