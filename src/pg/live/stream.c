@@ -679,15 +679,9 @@ backtest_live_stop(PG_FUNCTION_ARGS)
 				 errhint("backtest_live_streams() lists your streams.")));
 	relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
+	/* first the table (see the file header), then the stream */
 	if (get_rel_name(relid) != NULL)
-		/*
-	 * No writes to the table from now until this transaction ends; the bars
-	 * are read with a snapshot taken after the lock (in READ COMMITTED), so
-	 * none committed before it is missed and every later one fires the
-	 * triggers.
-	 */
-	LockRelationOid(relid, ShareRowExclusiveLock);
-	PushActiveSnapshot(GetTransactionSnapshot());
+		LockRelationOid(relid, ShareRowExclusiveLock);
 	btpg_live_exec(&delete_plan,
 				   "DELETE FROM backtest.live_streams WHERE id OPERATOR(pg_catalog.=) $1",
 				   1, types, values, NULL, false, BTPG_BOOKKEEPER);
