@@ -52,7 +52,7 @@
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
-#include "../worker/seal.h"
+#include "../queue/seal.h"
 #include "live.h"
 
 PG_FUNCTION_INFO_V1(backtest_live_trigger);
