@@ -65,6 +65,11 @@ extern void btpg_load_series(const BtLoadSpec *spec, BtSeries *out);
 extern void btpg_load_grouped(const BtLoadSpec *spec, BtpgSymbolFn symbol_fn, void *arg,
 							  BtSeries *out);
 
+/* The loader's conversions (loader.c), for rows read elsewhere (live streams) */
+extern double btpg_datum_to_double(Datum d, Oid typid);
+extern TimestampTz btpg_datum_to_tstz(Datum d, Oid typid);
+extern bool btpg_column_type_ok(BtColumn c, Oid typid);
+
 /* Check a source's columns (and a query's syntax) without reading rows */
 extern void btpg_validate_source(const BtLoadSpec *spec);
 
