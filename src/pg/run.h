@@ -30,5 +30,6 @@ extern void btpg_trade_values(const BtTrade *t, int64 k, Datum *values, bool *nu
 /* Run a validated configuration on a loaded series; ereports on error */
 extern void btpg_run_engine(const BtSeries *s, const BtConfig *cfg, BtResult *res);
 extern void btpg_notice_unfilled(const BtMetrics *m, const BtSimParams *sim);
+extern Datum btpg_make_array8(const void *data, int64 n, Oid type);
 
 #endif							/* BTPG_RUN_H */

@@ -66,29 +66,6 @@ make_array(Datum *elems, bool *nulls, int64 n, Oid type)
 											  typlen, typbyval, typalign));
 }
 
-/*
- * A 1-D array of n 8-byte values without nulls (float8 or timestamptz),
- * built in one copy: the equity curve's arrays hold millions of elements,
- * and construct_md_array's per-element loop cost more than the insert.
- */
-static Datum
-make_array8(const void *data, int64 n, Oid type)
-{
-	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + (Size) n * 8;
-	ArrayType  *a;
-
-	if (n == 0)
-		return PointerGetDatum(construct_empty_array(type));
-	a = (ArrayType *) palloc_extended(nbytes, MCXT_ALLOC_HUGE);
-	SET_VARSIZE(a, nbytes);
-	a->ndim = 1;
-	a->dataoffset = 0;
-	a->elemtype = type;
-	ARR_DIMS(a)[0] = (int) n;
-	ARR_LBOUND(a)[0] = 1;
-	memcpy(ARR_DATA_PTR(a), data, (Size) n * 8);
-	return PointerGetDatum(a);
-}
 
 /*
  * Store the results (one results row, the trades in one INSERT ... unnest,
@@ -200,11 +177,11 @@ btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res, Oid
 		}
 		evalues[0] = Int64GetDatum(run->task_id);
 		evalues[1] = CStringGetTextDatum(run->owner);
-		evalues[2] = make_array8(ts, n, TIMESTAMPTZOID);
-		evalues[3] = make_array8(s->close, n, FLOAT8OID);
-		evalues[4] = make_array8(res->position, n, FLOAT8OID);
-		evalues[5] = make_array8(res->equity, n, FLOAT8OID);
-		evalues[6] = make_array8(dd, n, FLOAT8OID);
+		evalues[2] = btpg_make_array8(ts, n, TIMESTAMPTZOID);
+		evalues[3] = btpg_make_array8(s->close, n, FLOAT8OID);
+		evalues[4] = btpg_make_array8(res->position, n, FLOAT8OID);
+		evalues[5] = btpg_make_array8(res->equity, n, FLOAT8OID);
+		evalues[6] = btpg_make_array8(dd, n, FLOAT8OID);
 		btpg_exec_as_owner_generic(run->ext_owner,
 								   "INSERT INTO backtest.equity_curves VALUES ($1, $2, $3, $4, $5, $6, $7)",
 								   7, etypes, evalues, NULL);
