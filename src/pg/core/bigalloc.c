@@ -1,0 +1,334 @@
+/*-------------------------------------------------------------------------
+ *
+ * bigalloc.c
+ *	  The engine's allocator in the server: small blocks from a memory
+ *	  context, big arrays (the bars, indicator lines, the equity curve) from
+ *	  anonymous mappings that belong to that memory context.
+ *
+ * Why not palloc for everything: a backtest over a million bars needs tens of
+ * megabytes of arrays, which glibc hands back to the kernel after each call;
+ * the next call then page-faults every 4 kB page in again, which measured as
+ * most of backtest_run's time in a VM.  Mappings here ask for transparent
+ * huge pages (MADV_HUGEPAGE, where the kernel offers them), so a megabyte
+ * costs one fault instead of 256, and they grow with mremap, which moves
+ * page tables instead of copying the data.
+ *
+ * Lifetime: every mapping is registered with the memory context given to
+ * btpg_alloc_init; a reset callback unmaps them all when that context is
+ * reset or deleted, which also happens when an error aborts the call.  So
+ * nothing outlives a run, as with palloc.
+ *
+ * Limit: the mappings bypass PostgreSQL's memory accounting, so they are
+ * counted here (bytes mapped now, by every allocator of this backend) and
+ * capped by pg_backtest.max_memory (superuser-only; default a quarter of
+ * physical memory): a mapping or growth that would exceed it is an ERROR
+ * before anything is mapped.  The loader and the aggregate check the same
+ * limit as rows arrive, with messages that say how many rows were read.
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * src/pg/core/bigalloc.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+#include "core/memory.h"
+
+/* Allocations at least this big get their own mapping */
+#define BIG_BLOCK	(512 * 1024)
+
+/* Header at the start of each mapping; the data follows, max-aligned */
+typedef struct BigBlock
+{
+	struct BigBlock *next;
+	struct BigBlock *prev;
+	size_t		mapsize;
+	uint64		magic;
+} BigBlock;
+
+#define BIG_MAGIC	UINT64CONST(0x62746269676d6170)
+#define BIG_HDR		MAXALIGN(sizeof(BigBlock))
+
+typedef struct BigAllocState
+{
+	MemoryContext cxt;
+	BigBlock   *head;
+	MemoryContextCallback cb;
+} BigAllocState;
+
+int			btpg_max_memory_kb;
+
+/* Bytes mapped now by every allocator of this backend */
+static size_t big_mapped;
+
+/*
+ * btpg_memory_define_gucs
+ *		Define pg_backtest.max_memory.  The default is a quarter of physical
+ *		memory (at least 64 MB), so one call cannot take the whole machine.
+ */
+void
+btpg_memory_define_gucs(void)
+{
+	long		pages = sysconf(_SC_PHYS_PAGES);
+	long		pagesize = sysconf(_SC_PAGESIZE);
+	double		kb = (pages > 0 && pagesize > 0) ? (double) pages * pagesize / 1024.0 / 4 : 4.0 * 1024 * 1024;
+	int			def;
+
+	if (kb < 64 * 1024)
+		kb = 64 * 1024;
+	if (kb > MAX_KILOBYTES)
+		kb = MAX_KILOBYTES;
+	def = (int) kb;
+	btpg_max_memory_kb = def;
+	DefineCustomIntVariable("pg_backtest.max_memory",
+							"Most memory one backtest call may use for its bars and result arrays.",
+							"Bars (about 40-56 bytes each), indicator lines and the equity curve of "
+							"backtest_run*, the backtest() aggregate (per group), sweeps (with their "
+							"shared segment), walk-forward and indicators.  These arrays are "
+							"outside PostgreSQL's memory accounting, so this bounds them.  The "
+							"default is a quarter of physical memory.  Only superusers may "
+							"change it.",
+							&btpg_max_memory_kb, def, 1024, MAX_KILOBYTES,
+							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
+}
+
+/*
+ * btpg_memory_in_use
+ *		See pg_backtest.h.
+ */
+size_t
+btpg_memory_in_use(void)
+{
+	return big_mapped;
+}
+
+/* Bytes as "12 MB" / "640 kB" for messages */
+static char *
+mem_str(size_t bytes)
+{
+	if (bytes >= (size_t) 10 * 1024 * 1024)
+		return psprintf("%zu MB", bytes / (1024 * 1024));
+	return psprintf("%zu kB", (bytes + 1023) / 1024);
+}
+
+/*
+ * btpg_memory_limit_check
+ *		See pg_backtest.h.
+ */
+void
+btpg_memory_limit_check(size_t used, size_t more, const char *what)
+{
+	size_t		limit = (size_t) btpg_max_memory_kb * 1024;
+
+	if (used + more <= limit && used + more >= used)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("backtest memory would exceed pg_backtest.max_memory (%s)", mem_str(limit)),
+			 errdetail("%s would take %s.", what, mem_str(used + more)),
+			 errhint("Narrow start_ts/end_ts, or ask a superuser to raise pg_backtest.max_memory.")));
+}
+
+/* Reset callback: unmap every mapping of the context */
+static void
+big_release(void *arg)
+{
+	BigAllocState *st = (BigAllocState *) arg;
+
+	while (st->head)
+	{
+		BigBlock   *b = st->head;
+
+		st->head = b->next;
+		big_mapped -= Min(big_mapped, b->mapsize);
+		munmap(b, b->mapsize);
+	}
+}
+
+#define HUGE_PAGE	((size_t) 2 * 1024 * 1024)
+
+/* Round a request up to whole huge pages, header included */
+static size_t
+map_size(size_t size)
+{
+	return (size + BIG_HDR + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+}
+
+/*
+ * Reserve ms bytes of address space aligned to a huge page (so the kernel
+ * can back all of it with transparent huge pages): map ms + HUGE_PAGE and
+ * unmap the unaligned head and tail.
+ */
+static void *
+map_aligned(size_t ms, size_t request)
+{
+	char	   *p = mmap(NULL, ms + HUGE_PAGE, PROT_READ | PROT_WRITE,
+						 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char	   *a;
+
+	if (p == MAP_FAILED)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Failed on a request of size %zu for a backtest.", request)));
+	a = (char *) (((uintptr_t) p + HUGE_PAGE - 1) & ~((uintptr_t) HUGE_PAGE - 1));
+	if (a > p)
+		munmap(p, a - p);
+	if (a + ms < p + ms + HUGE_PAGE)
+		munmap(a + ms, (p + ms + HUGE_PAGE) - (a + ms));
+#ifdef MADV_HUGEPAGE
+	(void) madvise(a, ms, MADV_HUGEPAGE);
+#endif
+	return a;
+}
+
+/* Is ptr the data of one of our mappings? (few per run: a list walk) */
+static BigBlock *
+find_block(BigAllocState *st, void *ptr)
+{
+	for (BigBlock *b = st->head; b; b = b->next)
+		if ((char *) b + BIG_HDR == (char *) ptr)
+			return b;
+	return NULL;
+}
+
+/* A new mapping of at least size bytes, linked into the list */
+static void *
+big_map(BigAllocState *st, size_t size)
+{
+	size_t		ms = map_size(size);
+	BigBlock   *b;
+
+	btpg_memory_limit_check(big_mapped, ms, "The arrays of this backend's backtests");
+	b = map_aligned(ms, size);
+	big_mapped += ms;
+	b->mapsize = ms;
+	b->magic = BIG_MAGIC;
+	b->prev = NULL;
+	b->next = st->head;
+	if (st->head)
+		st->head->prev = b;
+	st->head = b;
+	return (char *) b + BIG_HDR;
+}
+
+/*
+ * Grow a mapping: reserve a bigger aligned range (at least double, so growth
+ * by doubling stays cheap) and move the pages there with mremap, which
+ * copies no data.  Relinks the list.
+ */
+static void *
+big_remap(BigAllocState *st, BigBlock *b, size_t size)
+{
+	size_t		ms = map_size(size);
+	void	   *target;
+	BigBlock   *nb;
+
+	if (ms <= b->mapsize)
+		return (char *) b + BIG_HDR;
+	if (ms < 2 * b->mapsize)
+		ms = 2 * b->mapsize;
+	btpg_memory_limit_check(big_mapped, ms - b->mapsize, "The arrays of this backend's backtests");
+	target = map_aligned(ms, size);
+	nb = mremap(b, b->mapsize, ms, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+	if (nb == MAP_FAILED)
+	{
+		munmap(target, ms);
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Failed on a request of size %zu for a backtest.", size)));
+	}
+#ifdef MADV_HUGEPAGE
+	(void) madvise(nb, ms, MADV_HUGEPAGE);
+#endif
+	big_mapped += ms - nb->mapsize;
+	nb->mapsize = ms;
+	if (nb->prev)
+		nb->prev->next = nb;
+	else
+		st->head = nb;
+	if (nb->next)
+		nb->next->prev = nb;
+	return (char *) nb + BIG_HDR;
+}
+
+/* BtAlloc callback */
+static void *
+btpg_realloc(void *ctx, void *ptr, size_t size)
+{
+	BigAllocState *st = (BigAllocState *) ctx;
+	BigBlock   *b;
+
+	if (size == 0)
+		size = 1;
+	if (ptr == NULL)
+		return size >= BIG_BLOCK ? big_map(st, size) : MemoryContextAllocHuge(st->cxt, size);
+	if ((b = find_block(st, ptr)) != NULL)
+		return big_remap(st, b, size);
+	if (size < BIG_BLOCK)
+		return repalloc_huge(ptr, size);
+	/* a small block outgrows the context: move it to a mapping */
+	{
+		void	   *np = big_map(st, size);
+
+		memcpy(np, ptr, GetMemoryChunkSpace(ptr) < size ? GetMemoryChunkSpace(ptr) : size);
+		pfree(ptr);
+		return np;
+	}
+}
+
+/*
+ * btpg_alloc_free
+ *		Give back one allocation of a (from btpg_alloc_init) before its
+ *		context goes: a mapping is unmapped, a small block pfree'd.
+ */
+void
+btpg_alloc_free(BtAlloc *a, void *ptr)
+{
+	BigAllocState *st = (BigAllocState *) a->ctx;
+	BigBlock   *b;
+
+	if (ptr == NULL)
+		return;
+	if ((b = find_block(st, ptr)) == NULL)
+	{
+		pfree(ptr);
+		return;
+	}
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		st->head = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	big_mapped -= Min(big_mapped, b->mapsize);
+	munmap(b, b->mapsize);
+}
+
+/*
+ * btpg_alloc_init
+ *		An allocator for the engine and the loader whose memory belongs to
+ *		cxt: resetting or deleting cxt frees everything, even after an error.
+ */
+void
+btpg_alloc_init(BtAlloc *a, MemoryContext cxt)
+{
+	BigAllocState *st = MemoryContextAllocZero(cxt, sizeof(BigAllocState));
+
+	st->cxt = cxt;
+	st->cb.func = big_release;
+	st->cb.arg = st;
+	MemoryContextRegisterResetCallback(cxt, &st->cb);
+	a->realloc_fn = btpg_realloc;
+	a->ctx = st;
+}
