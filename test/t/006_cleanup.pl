@@ -183,7 +183,7 @@ pass('cron.job_run_details records a succeeded run');
 
 my $d1 = (run_tasks(1))[0];
 my $sw = sql("SELECT backtest_submit_sweep('k', 'A', 'sma_cross', '{\"fast\": [5, 10], \"slow\": [20, 30]}')");
-wait_done();
+$node->wait_done;
 cmp_ok(sql("SELECT count(*) FROM backtest.trades WHERE task_id = $d1"), '>', 0, 'a task with trades');
 is(sql("SELECT count(*) FROM backtest.sweep_results WHERE task_id = $sw"), '4', 'a sweep task with 4 rows');
 sql("SELECT backtest_delete($d1)");
