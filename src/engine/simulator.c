@@ -261,6 +261,15 @@ open_units(SimState *st, int64_t i, int64_t dbar, double px, int side, double un
 		st->best = fill;
 		st->intrabar = false;
 	}
+	if (st->nlegs == BT_MAX_PYRAMIDING)
+	{
+		/* no room for another leg: the fill joins the newest at the mean price */
+		leg = &st->legs[st->nlegs - 1];
+		leg->entry_price = (leg->entry_price * leg->quantity + fill * q) / (leg->quantity + q);
+		leg->quantity += q;
+		st->leg_fee[st->nlegs - 1] += fee;
+		return true;
+	}
 	leg = &st->legs[st->nlegs];
 	st->leg_fee[st->nlegs++] = fee;
 	memset(leg, 0, sizeof(*leg));

@@ -727,6 +727,57 @@ test_exposure(void)
 	CHECK(r.position[3] == 75 && r.position[5] == 38 && r.position[7] == 0);
 	CHECK_NEAR(r.equity[7], 3380, 1e-12);
 
+	/*
+	 * scaling out by 1% and back in, 300 times: the oldest leg shrinks
+	 * while small legs pile up, beyond the BT_MAX_PYRAMIDING legs a
+	 * position keeps (the newest then takes the fills); the books still
+	 * balance: equity = capital + the trades' pnl, the open legs' quantity
+	 * is the position
+	 */
+	{
+		int			nb = 600;
+		int64_t    *ts = malloc(nb * sizeof(int64_t));
+		double	   *o = malloc(nb * sizeof(double)),
+				   *sg = malloc(nb * sizeof(double));
+		BtSeries	ls;
+		BtConfig	cfg;
+		BtResult	lr;
+		double		sum = 0,
+					open_q = 0;
+		int64_t		nopen = 0;
+
+		for (int i = 0; i < nb; i++)
+		{
+			ts[i] = (int64_t) (16436 + i) * BT_USECS_PER_DAY;
+			o[i] = 100 + (i % 7);
+			sg[i] = i % 2 == 0 ? 1 : 0.99;
+		}
+		memset(&ls, 0, sizeof(ls));
+		ls.n = nb;
+		ls.ts = ts;
+		ls.open = ls.high = ls.low = ls.close = o;
+		ls.signal = sg;
+		bt_config_defaults(&cfg, bt_find_strategy("signal"));
+		cfg.sim.fractional = true;
+		CHECK(bt_run(&ls, &cfg, &unit_alloc, NULL, NULL, &lr, &err) == BT_OK);
+		for (int64_t k = 0; k < lr.ntrades; k++)
+		{
+			sum += lr.trades[k].pnl;
+			if (lr.trades[k].is_open)
+			{
+				open_q += lr.trades[k].quantity;
+				nopen++;
+			}
+		}
+		CHECK(nopen == BT_MAX_PYRAMIDING);
+		CHECK(lr.ntrades > 300);
+		CHECK_NEAR(lr.metrics.equity_final, 10000 + sum, 1e-9);
+		CHECK_NEAR(open_q, lr.position[nb - 1], 1e-9);
+		free(ts);
+		free(o);
+		free(sg);
+	}
+
 	/* a signal outside [-1, 1] is bad data */
 	{
 		double		bad[] = {1, NAN, 1.5, NAN, 0, NAN, NAN, NAN};
