@@ -21,13 +21,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 scripts/install-deps.sh
-# PG_CONFIG, else pg_config on PATH, else Debian's PostgreSQL 15; everything
-# else (bindir, the major version for pg_virtualenv) comes from it
-if [ -z "${PG_CONFIG:-}" ]; then
-  PG_CONFIG=$(command -v pg_config || echo /usr/lib/postgresql/15/bin/pg_config)
-fi
-export PG_CONFIG
-pgmajor=$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
+# PG_CONFIG and pgmajor (for pg_virtualenv); everything else comes from it
+. scripts/pg_config.sh
 
 echo "== build"
 make -s PG_CONFIG="$PG_CONFIG" PG_CFLAGS="${PG_CFLAGS:--Wall -Werror}" >/dev/null
