@@ -174,7 +174,9 @@ sub wait_status
 	my ($self, $id, $want, %opts) = @_;
 	my $db = $opts{db} // 'postgres';
 	$self->poll_query_until($db, "SELECT status = '$want' FROM backtest.tasks WHERE id = $id")
-	  or die "task $id in $db is not $want but " . $self->task_status($id, db => $db);
+	  or die "task $id in $db is not $want but "
+	  . $self->safe_psql($db,
+		"SELECT status || coalesce(': ' || error, '') FROM backtest.tasks WHERE id = $id");
 	return;
 }
 
@@ -269,6 +271,16 @@ sub dispatcher_pid
 	my ($self, $db) = @_;
 	return $self->safe_psql('postgres',
 		"SELECT coalesce(max(pid), 0) FROM pg_stat_activity WHERE backend_type = 'pg_backtest dispatcher' AND datname = '$db'"
+	);
+}
+
+# Wait until database $db has $n dispatchers (0 or 1): true if it came to
+# that within the timeout
+sub wait_dispatchers
+{
+	my ($self, $db, $n) = @_;
+	return $self->poll_query_until('postgres',
+		"SELECT count(*) = $n FROM pg_stat_activity WHERE backend_type = 'pg_backtest dispatcher' AND datname = '$db'"
 	);
 }
 
