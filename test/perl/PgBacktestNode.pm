@@ -45,8 +45,8 @@ sub create
 	my $preload = $opts{preload} // 'pg_cron,pg_backtest';
 	my $conf = "shared_preload_libraries = '$preload'\n";
 	$conf .= "cron.database_name = 'postgres'\n" if $preload =~ /\bpg_cron\b/;
-	# the pool, the launcher, a dispatcher a database and pg_cron each take
-	# a background worker slot
+	# task workers, the launcher, a dispatcher per database and pg_cron
+	# each take a background worker slot
 	$conf .= "max_worker_processes = 16\n";
 	$node->append_conf('postgresql.conf', $conf . ($opts{conf} // ''));
 	$node->start;
@@ -60,7 +60,7 @@ sub create
 # The SQL of the K-line fixture: table $opts{table} (default k) of
 # $opts{bars} (default 500) daily bars from 2020-01-01 UTC for each symbol of
 # $opts{symbols} (default ['A']): close 100 + 10 sin(i / 15) + i / 100 (a
-# wave on a slight rise, so sma_cross trades in both directions), high and
+# wave on a slight rise, so the crossing strategies trade), high and
 # low 1 above and below, volume 1000 + i; primary key (symbol, ts).  With
 # grant => 'PUBLIC' (or a list of roles) SELECT on it is granted.
 sub klines_sql
