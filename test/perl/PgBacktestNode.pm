@@ -24,7 +24,7 @@ use parent 'PostgreSQL::Test::Cluster';
 use Exporter 'import';
 use PostgreSQL::Test::Utils ();
 
-our @EXPORT_OK = qw(sleep_query nap_query klines_sql);
+our @EXPORT_OK = qw(sleep_query nap_query klines_sql notifications);
 
 # ---- the node --------------------------------------------------------------
 
@@ -127,6 +127,32 @@ sub nap_query
 {
 	return
 	  q{$q$WITH nap AS MATERIALIZED (SELECT pg_sleep(s) FROM naptime) SELECT k.* FROM k, nap ORDER BY ts$q$};
+}
+
+# ---- notifications -------------------------------------------------------------
+
+# The notifications psql printed in $out (psql prints those that arrived
+# before each command's output), in order: ([ channel, payload ], ...)
+sub notifications
+{
+	my ($out) = @_;
+	my @n;
+	for my $line (split /\n/, $out // '')
+	{
+		my @cp = notification_of($line);
+		push @n, [@cp] if @cp;
+	}
+	return @n;
+}
+
+# (channel, payload) if $line is psql's line for a notification, else ()
+sub notification_of
+{
+	my ($line) = @_;
+	return $line =~
+	  /^Asynchronous notification "([^"]+)" with payload "(.*)" received from server process with PID \d+\.$/
+	  ? ($1, $2)
+	  : ();
 }
 
 # ---- roles ---------------------------------------------------------------------
@@ -353,11 +379,9 @@ sub collect
 	for my $line (split /\n/, $out)
 	{
 		next if $line eq '';
-		if ($line =~
-			/^Asynchronous notification "backtest_progress" with payload "(.*)" received from server process with PID \d+\.$/
-		  )
+		my ($channel, $raw) = PgBacktestNode::notification_of($line);
+		if (defined $channel && $channel eq 'backtest_progress')
 		{
-			my $raw = $1;
 			my $p = eval { $self->{json}->decode($raw) };
 			if (!defined $p || ref $p ne 'HASH')
 			{
