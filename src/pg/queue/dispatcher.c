@@ -459,6 +459,7 @@ reserve_slot(int64 task_id, TimestampTz oldest)
 	btpg_shared->slots[free_slot].task_id = task_id;
 	btpg_shared->slots[free_slot].pid = 0;
 	btpg_shared->slots[free_slot].dispatcher_pid = MyProcPid;
+	btpg_shared->slots[free_slot].assigned_at = GetCurrentTimestamp();
 	LWLockRelease(btpg_shared->lock);
 	return free_slot;
 }
@@ -610,7 +611,9 @@ launch_one(MemoryContext longlived)
 	start.task_id = task_id;
 	start.dbid = MyDatabaseId;
 	start.owner = owner;
-	start.launched_at = GetCurrentTimestamp();
+	btpg_test_delay_point("after_reserve");
+	/* our reserved slot: only we write it until its worker starts */
+	start.launched_at = btpg_shared->slots[slot].assigned_at;
 	memcpy(worker.bgw_extra, &start, sizeof(start));
 
 	old = MemoryContextSwitchTo(longlived);

@@ -52,6 +52,14 @@ typedef struct BtSlot
 	int64		task_id;
 	pid_t		pid;			/* 0 until the worker has started */
 	pid_t		dispatcher_pid; /* the dispatcher that reserved the slot */
+	/*
+	 * When the slot was given its task, stamped under btpg_shared->lock:
+	 * the task's started_at.  Slots are handed out under that lock in queue
+	 * order, so started_at follows the queue even when the dispatcher that
+	 * reserved a slot is slower to launch its worker than a reused worker
+	 * that took a later task meanwhile.
+	 */
+	TimestampTz assigned_at;
 } BtSlot;
 
 /*

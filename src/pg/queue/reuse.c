@@ -104,6 +104,7 @@ move_slot_to(int slot, int64 task_id, TimestampTz submitted)
 	{
 		btpg_shared->slots[slot].task_id = task_id;
 		btpg_shared->slots[slot].cancel_requested = false;
+		btpg_shared->slots[slot].assigned_at = GetCurrentTimestamp();
 	}
 	LWLockRelease(btpg_shared->lock);
 	return ok ? MOVE_OK : MOVE_STOP;

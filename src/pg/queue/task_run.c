@@ -516,7 +516,9 @@ take_next_task(TaskRun *run, Oid owner)
 	run->ext_owner = ext_owner;
 	run->task_id = next_id;
 	run->slot = my_slot;
-	run->started = run->launched_at = GetCurrentTimestamp();
+	/* stamped when reuse.c moved the slot, under the lock: queue order */
+	run->launched_at = btpg_shared->slots[my_slot].assigned_at;
+	run->started = GetCurrentTimestamp();
 	run->last_progress = -100;
 	return true;
 }
