@@ -279,7 +279,7 @@ exit_shape(const BtTrade *t)
 }
 
 static void
-append_trades(StringInfo buf, const Frame *f, const Panel *p, const BtChartData *cd)
+append_trades(StringInfo buf, const Frame *f, const Panel *p, const BtpgChartData *cd)
 {
 	bool		merge = cd->ntrades > MAX_TRADE_MARKERS;
 	uint8	   *seen = merge ? palloc0(f->ncols) : NULL;
@@ -409,7 +409,7 @@ append_legend(StringInfo buf, const LegendItem *items, int n, int width, double 
 }
 
 void
-btpg_chart_svg(StringInfo buf, const BtChartData *cd, int width, int height)
+btpg_chart_svg(StringInfo buf, const BtpgChartData *cd, int width, int height)
 {
 	Frame		f;
 	Panel		price,
@@ -656,7 +656,7 @@ btpg_chart_svg(StringInfo buf, const BtChartData *cd, int width, int height)
 
 /* Shared tail of both forms: the text */
 static text *
-chart_text(BtChartData *cd, int width, int height)
+chart_text(BtpgChartData *cd, int width, int height)
 {
 	StringInfoData buf;
 
@@ -690,7 +690,7 @@ backtest_chart_svg(PG_FUNCTION_ARGS)
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "backtest_chart_svg",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old;
-	BtChartData cd;
+	BtpgChartData cd;
 	text	   *t;
 	text	   *result;
 
@@ -716,7 +716,7 @@ backtest_chart_svg_task(PG_FUNCTION_ARGS)
 	int			height = int_arg(fcinfo, 2, "height");
 	MemoryContext cxt;
 	MemoryContext old;
-	BtChartData cd;
+	BtpgChartData cd;
 	text	   *t;
 	text	   *result;
 

@@ -22,7 +22,7 @@
 #include "core/xml.h"
 
 /* One indicator of the chart's indicators argument, computed */
-typedef struct BtChartInd
+typedef struct BtpgChartInd
 {
 	const BtIndicatorDef *def;
 	double		p[BT_IND_MAX_PARAMS];
@@ -30,9 +30,9 @@ typedef struct BtChartInd
 	bool		show[BT_IND_MAX_OUTPUTS];
 	char	   *label;			/* "ema(20)" */
 	double	   *out[BT_IND_MAX_OUTPUTS];	/* bars.n values each */
-} BtChartInd;
+} BtpgChartInd;
 
-typedef struct BtChartData
+typedef struct BtpgChartData
 {
 	int64		task_id;		/* 0: a synchronous run */
 	char	   *symbol;			/* NULL: no symbol filter */
@@ -51,8 +51,12 @@ typedef struct BtChartData
 	Datum		metrics[BTPG_METRICS_NATTS];	/* a backtest_metrics row */
 	bool		mnulls[BTPG_METRICS_NATTS];
 	int			nind;
-	BtChartInd *ind;
-} BtChartData;
+	BtpgChartInd *ind;
+} BtpgChartData;
+
+/* Transitional: the names before the glue's Btpg prefix (remove when unused) */
+typedef BtpgChartInd BtChartInd;
+typedef BtpgChartData BtChartData;
 
 /* Check width/height (ereport naming the bad one) */
 extern void btpg_chart_check_size(int width, int height);
@@ -64,11 +68,11 @@ extern void btpg_chart_check_size(int width, int height);
  * indicators of the jsonb array indicators (NULL = none) computed on the
  * bars.  Allocates in CurrentMemoryContext.
  */
-extern void btpg_chart_from_args(FunctionCallInfo fcinfo, Jsonb *indicators, BtChartData *cd);
-extern void btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtChartData *cd);
+extern void btpg_chart_from_args(FunctionCallInfo fcinfo, Jsonb *indicators, BtpgChartData *cd);
+extern void btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtpgChartData *cd);
 
 /* Append the chart, a complete <svg> element (no XML declaration) */
-extern void btpg_chart_svg(StringInfo buf, const BtChartData *cd, int width, int height);
+extern void btpg_chart_svg(StringInfo buf, const BtpgChartData *cd, int width, int height);
 
 
 /* "YYYY-MM-DD HH:MM" (UTC; seconds when not 0) */
@@ -77,6 +81,6 @@ extern void btpg_format_ts(int64_t t, char *buf, size_t len);
 /* indicator.c: the registry entry (or ereport) and its parameters from jsonb */
 extern const BtIndicatorDef *btpg_lookup_indicator(const char *name);
 extern void btpg_parse_indicator_params(Jsonb *params, const BtIndicatorDef *def,
-										double *p, BtColumns *cols);
+										double *p, BtpgColumns *cols);
 
 #endif							/* BTPG_CHART_H */

@@ -55,7 +55,7 @@ btpg_chart_check_size(int width, int height)
 
 /* Take the equity curve, trades and metrics of a run into cd */
 static void
-take_result(BtChartData *cd, const BtSeries *s, BtResult *res)
+take_result(BtpgChartData *cd, const BtSeries *s, BtResult *res)
 {
 	cd->n = res->n;
 	cd->ts = (int64_t *) s->ts;
@@ -68,8 +68,8 @@ take_result(BtChartData *cd, const BtSeries *s, BtResult *res)
 	btpg_metrics_values(&res->metrics, cd->metrics, cd->mnulls);
 }
 
-static void parse_indicators(Jsonb *spec, BtChartData *cd);
-static void compute_indicators(BtChartData *cd);
+static void parse_indicators(Jsonb *spec, BtpgChartData *cd);
+static void compute_indicators(BtpgChartData *cd);
 
 /*
  * load_bars
@@ -78,7 +78,7 @@ static void compute_indicators(BtChartData *cd);
  *		(the run reads it only for strategies that do).
  */
 static void
-load_bars(BtChartData *cd, BtLoadSpec *spec, Jsonb *params)
+load_bars(BtpgChartData *cd, BtpgLoadSpec *spec, Jsonb *params)
 {
 	const BtStrategyDef *st = btpg_lookup_strategy(cd->strategy);
 	bool		ind_volume = false;
@@ -88,7 +88,7 @@ load_bars(BtChartData *cd, BtLoadSpec *spec, Jsonb *params)
 		ind_volume |= (cd->ind[i].def->inputs & BT_IN_VOLUME) != 0;
 	if (ind_volume && spec->cols.name[BTCOL_VOLUME] == NULL)
 	{
-		BtColumns	c2;
+		BtpgColumns	c2;
 		JsonbValue	key;
 		JsonbValue *v = NULL;
 		const BtIndicatorDef *def = NULL;
@@ -119,9 +119,9 @@ load_bars(BtChartData *cd, BtLoadSpec *spec, Jsonb *params)
 }
 
 void
-btpg_chart_from_args(FunctionCallInfo fcinfo, Jsonb *indicators, BtChartData *cd)
+btpg_chart_from_args(FunctionCallInfo fcinfo, Jsonb *indicators, BtpgChartData *cd)
 {
-	BtLoadSpec	spec;
+	BtpgLoadSpec	spec;
 	Jsonb	   *params;
 	BtResult	res;
 
@@ -214,10 +214,10 @@ exit_reason_from_name(const char *s)
 }
 
 void
-btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtChartData *cd)
+btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtpgChartData *cd)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	BtLoadSpec	spec;
+	BtpgLoadSpec	spec;
 	char	   *kind,
 			   *status,
 			   *source_txt;
@@ -348,7 +348,7 @@ chart_key(const char *key, int len)
  *		"outputs": [...], "panel": "price" | "own", <indicator parameters>}.
  */
 static void
-parse_one_indicator(JsonbValue *elem, int no, BtChartInd *ci)
+parse_one_indicator(JsonbValue *elem, int no, BtpgChartInd *ci)
 {
 	Jsonb	   *obj;
 	JsonbValue *name;
@@ -358,7 +358,7 @@ parse_one_indicator(JsonbValue *elem, int no, BtChartInd *ci)
 	JsonbValue	v;
 	JsonbParseState *state = NULL;
 	JsonbValue *rest;
-	BtColumns	cols;
+	BtpgColumns	cols;
 	StringInfoData label;
 	char	   *panel = NULL;
 
@@ -472,7 +472,7 @@ parse_one_indicator(JsonbValue *elem, int no, BtChartInd *ci)
 
 /* Parse the chart's indicators argument (NULL = none) into cd->ind */
 static void
-parse_indicators(Jsonb *spec, BtChartData *cd)
+parse_indicators(Jsonb *spec, BtpgChartData *cd)
 {
 	JsonbIterator *it;
 	JsonbIteratorToken tok;
@@ -491,11 +491,11 @@ parse_indicators(Jsonb *spec, BtChartData *cd)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("a chart takes at most %d indicators, not %d", CHART_MAX_INDICATORS, count)));
-	cd->ind = palloc0(sizeof(BtChartInd) * Max(count, 1));
+	cd->ind = palloc0(sizeof(BtpgChartInd) * Max(count, 1));
 	it = JsonbIteratorInit(&spec->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
-		BtChartInd *ci;
+		BtpgChartInd *ci;
 
 		if (tok != WJB_ELEM)
 			continue;
@@ -507,11 +507,11 @@ parse_indicators(Jsonb *spec, BtChartData *cd)
 
 /* Compute the parsed indicators on the loaded bars */
 static void
-compute_indicators(BtChartData *cd)
+compute_indicators(BtpgChartData *cd)
 {
 	for (int i = 0; i < cd->nind; i++)
 	{
-		BtChartInd *ci = &cd->ind[i];
+		BtpgChartInd *ci = &cd->ind[i];
 
 		for (int o = 0; o < ci->def->noutputs; o++)
 			ci->out[o] = MemoryContextAllocHuge(CurrentMemoryContext,

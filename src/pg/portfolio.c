@@ -264,7 +264,7 @@ sync_progress(void *arg, BtStep step, int64_t done, int64_t total)
 static void
 pf_run(FunctionCallInfo fcinfo, bool query_source, PfCall *c)
 {
-	BtLoadSpec	spec;
+	BtpgLoadSpec	spec;
 	BtConfig	base;
 	BtpgParamMaps *maps;
 	Jsonb	   *rest;
@@ -361,7 +361,7 @@ pf_run(FunctionCallInfo fcinfo, bool query_source, PfCall *c)
 		}
 		if (nmissing > 0)
 		{
-			BtLoadSpec	all = spec;
+			BtpgLoadSpec	all = spec;
 			BtSeries	s2;
 			BtpgSymGroup *g2 = NULL;
 			int32		n2 = 0;

@@ -163,7 +163,7 @@ append_return_colour(StringInfo buf, double v, double pos_max, double neg_min)
 
 /* The monthly table (years x months, then the year) and the annual table */
 static void
-append_returns(StringInfo buf, const BtChartData *cd)
+append_returns(StringInfo buf, const BtpgChartData *cd)
 {
 	int64		nm,
 				ny;
@@ -247,7 +247,7 @@ append_trade_row(StringInfo buf, const BtTrade *t, int64 k)
 }
 
 static void
-append_trades_table(StringInfo buf, const BtChartData *cd)
+append_trades_table(StringInfo buf, const BtpgChartData *cd)
 {
 	appendStringInfo(buf, "<h2>Trades (%lld)</h2>\n", (long long) cd->ntrades);
 	if (cd->ntrades == 0)
@@ -290,7 +290,7 @@ append_param(StringInfo buf, const BtParamDef *def, double v)
 }
 
 static void
-append_params(StringInfo buf, const BtChartData *cd)
+append_params(StringInfo buf, const BtpgChartData *cd)
 {
 	const BtStrategyDef *st = cd->cfg.strategy;
 
@@ -326,7 +326,7 @@ append_params(StringInfo buf, const BtChartData *cd)
 
 /* The whole page */
 static text *
-report_text(BtChartData *cd, int width, int height)
+report_text(BtpgChartData *cd, int width, int height)
 {
 	StringInfoData buf;
 	StringInfoData title;
@@ -386,7 +386,7 @@ backtest_report_html(PG_FUNCTION_ARGS)
 	int			height = int_arg(fcinfo, 7, "height");
 	MemoryContext cxt;
 	MemoryContext old;
-	BtChartData cd;
+	BtpgChartData cd;
 	text	   *t;
 	text	   *result;
 
@@ -414,7 +414,7 @@ backtest_report_html_task(PG_FUNCTION_ARGS)
 	int			height = int_arg(fcinfo, 2, "height");
 	MemoryContext cxt;
 	MemoryContext old;
-	BtChartData cd;
+	BtpgChartData cd;
 	text	   *t;
 	text	   *result;
 

@@ -10,7 +10,7 @@
  *	- each symbol's bars are validated like one backtest_run's (errors carry
  *	  the symbol in their context);
  *	- each symbol gets its configuration: the params with the per-symbol
- *	  maps resolved (btpg_params_for_symbol; see params.c);
+ *	  maps resolved (btpg_params_for_symbol; see core/params.c);
  *	- the symbols are run as the jobs of one parallel sweep
  *	  (btpg_sweep_execute_jobs, sweep_parallel.c: the bars go to a shared
  *	  segment once, this backend and up to pg_backtest.sweep_workers - 1
@@ -97,7 +97,7 @@ run_all_common(FunctionCallInfo fcinfo, bool query_source)
 	const BtStrategyDef *st;
 	BtConfig	base;
 	BtpgParamMaps *maps;
-	BtLoadSpec	spec;
+	BtpgLoadSpec	spec;
 	int32		ngroups;
 	ErrorContextCallback errcb;
 	BtSeries	s;

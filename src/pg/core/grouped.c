@@ -370,7 +370,7 @@ btpg_series_slice(const BtSeries *s, int64 from, int64 n)
  *		in error contexts.
  */
 int32
-btpg_read_grouped(const BtLoadSpec *spec, const char *fname, MemoryContext seriescxt,
+btpg_read_grouped(const BtpgLoadSpec *spec, const char *fname, MemoryContext seriescxt,
 				  BtSeries *s, BtpgSymGroup **groups)
 {
 	MemoryContext cxt = CurrentMemoryContext;
