@@ -71,6 +71,17 @@ extern void btpg_chart_check_size(int width, int height);
 extern void btpg_chart_from_args(FunctionCallInfo fcinfo, Jsonb *indicators, BtpgChartData *cd);
 extern void btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtpgChartData *cd);
 
+/* Draws gathered data as a document (chart.c's SVG, report.c's HTML) */
+typedef text *(*BtpgChartRender) (BtpgChartData *cd, int width, int height);
+
+/*
+ * The body of backtest_chart_svg, backtest_report_html and their task
+ * forms: the arguments (or the task's stored results) rendered in a memory
+ * context of their own.
+ */
+extern Datum btpg_chart_call(FunctionCallInfo fcinfo, bool from_task, const char *fname,
+							 BtpgChartRender render);
+
 /* Append the chart, a complete <svg> element (no XML declaration) */
 extern void btpg_chart_svg(StringInfo buf, const BtpgChartData *cd, int width, int height);
 

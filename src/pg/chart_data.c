@@ -520,3 +520,62 @@ compute_indicators(BtpgChartData *cd)
 			ci->def->compute(&cd->bars, ci->p, ci->out);
 	}
 }
+
+/* A NOT NULL integer argument */
+static int
+int_arg(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", name)));
+	return PG_GETARG_INT32(argno);
+}
+
+/*
+ * btpg_chart_call
+ *		The body of the picture functions: gather the data of a run (the
+ *		arguments source, symbol, strategy, params, start_ts, end_ts, width,
+ *		height, indicators) or of a finished task (task_id, width, height,
+ *		indicators), render it, and return the text.  Everything but the
+ *		result is allocated in a context of its own (identified by fname, a
+ *		constant string), deleted before returning.
+ */
+Datum
+btpg_chart_call(FunctionCallInfo fcinfo, bool from_task, const char *fname,
+				BtpgChartRender render)
+{
+	int			w = from_task ? 1 : 6;	/* the width argument; height follows */
+	int			width = int_arg(fcinfo, w, "width");
+	int			height = int_arg(fcinfo, w + 1, "height");
+	Jsonb	   *indicators;
+	int64		task_id = 0;
+	MemoryContext cxt;
+	MemoryContext old;
+	BtpgChartData cd;
+	text	   *t;
+	text	   *result;
+
+	if (from_task)
+	{
+		if (PG_ARGISNULL(0))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("task_id must not be null")));
+		task_id = PG_GETARG_INT64(0);
+	}
+	btpg_chart_check_size(width, height);
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_backtest picture", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSetIdentifier(cxt, fname);
+	old = MemoryContextSwitchTo(cxt);
+	indicators = PG_ARGISNULL(w + 2) ? NULL : PG_GETARG_JSONB_P(w + 2);
+	if (from_task)
+		btpg_chart_from_task(task_id, indicators, &cd);
+	else
+		btpg_chart_from_args(fcinfo, indicators, &cd);
+	t = render(&cd, width, height);
+	MemoryContextSwitchTo(old);
+	result = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(t));
+	MemoryContextDelete(cxt);
+	PG_RETURN_TEXT_P(result);
+}
