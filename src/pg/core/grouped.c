@@ -433,3 +433,19 @@ btpg_symbols_arg(ArrayType *arr, int *n)
 	*n = k;
 	return names;
 }
+
+/*
+ * btpg_list_symbol
+ *		Append a quoted symbol to buf, a list for a NOTICE that names at
+ *		most BTPG_NOTICE_SYMBOLS of them (then ", ..."); *count counts them
+ *		all.
+ */
+void
+btpg_list_symbol(StringInfo buf, int64 *count, const char *name)
+{
+	if (*count < BTPG_NOTICE_SYMBOLS)
+		appendStringInfo(buf, "%s\"%s\"", *count ? ", " : "", name);
+	else if (*count == BTPG_NOTICE_SYMBOLS)
+		appendStringInfoString(buf, ", ...");
+	(*count)++;
+}

@@ -16,6 +16,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/timestamp.h"
 
@@ -99,6 +100,10 @@ extern int32 btpg_read_grouped(const BtpgLoadSpec *spec, const char *fname,
 							   MemoryContext seriescxt, BtSeries *s, BtpgSymGroup **groups);
 /* Bars from..from+n-1 of s */
 extern BtSeries btpg_series_slice(const BtSeries *s, int64 from, int64 n);
+/* Symbols one NOTICE names at most */
+#define BTPG_NOTICE_SYMBOLS	10
+/* Append a quoted symbol to a NOTICE's list of at most BTPG_NOTICE_SYMBOLS */
+extern void btpg_list_symbol(StringInfo buf, int64 *count, const char *name);
 /* A text[] of symbols as sorted distinct C strings (*n); a NULL element is an error */
 extern char **btpg_symbols_arg(ArrayType *arr, int *n);
 
