@@ -58,6 +58,14 @@ typedef struct BtpgChartData
 typedef BtpgChartInd BtChartInd;
 typedef BtpgChartData BtChartData;
 
+/*
+ * Fill ci (def, p, show, label; not out) from element no (1-based, for
+ * messages) of an indicators array: {"name": ..., "outputs": [...],
+ * "panel": ..., <the parameters of backtest_indicator>} (also used by live
+ * streams).
+ */
+extern void btpg_chart_parse_indicator(JsonbValue *elem, int no, BtpgChartInd *ci);
+
 /* Check width/height (ereport naming the bad one) */
 extern void btpg_chart_check_size(int width, int height);
 

@@ -340,12 +340,12 @@ chart_key(const char *key, int len)
 }
 
 /*
- * parse_one_indicator
+ * btpg_chart_parse_indicator
  *		Fill ci from one element of the indicators array: {"name": ...,
  *		"outputs": [...], "panel": "price" | "own", <indicator parameters>}.
  */
-static void
-parse_one_indicator(JsonbValue *elem, int no, BtpgChartInd *ci)
+void
+btpg_chart_parse_indicator(JsonbValue *elem, int no, BtpgChartInd *ci)
 {
 	Jsonb	   *obj;
 	JsonbValue *name;
@@ -497,7 +497,7 @@ parse_indicators(Jsonb *spec, BtpgChartData *cd)
 		if (tok != WJB_ELEM)
 			continue;
 		ci = &cd->ind[cd->nind];
-		parse_one_indicator(&v, cd->nind + 1, ci);
+		btpg_chart_parse_indicator(&v, cd->nind + 1, ci);
 		cd->nind++;
 	}
 }

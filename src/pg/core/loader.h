@@ -66,6 +66,11 @@ extern void btpg_load_series(const BtpgLoadSpec *spec, BtSeries *out);
 extern void btpg_load_grouped(const BtpgLoadSpec *spec, BtpgSymbolFn symbol_fn, void *arg,
 							  BtSeries *out);
 
+/* The loader's conversions (loader.c), for rows read elsewhere (live streams) */
+extern double btpg_datum_to_double(Datum d, Oid typid);
+extern TimestampTz btpg_datum_to_tstz(Datum d, Oid typid);
+extern bool btpg_column_type_ok(BtpgColumn c, Oid typid);
+
 /* Check a source's columns (and a query's syntax) without reading rows */
 extern void btpg_validate_source(const BtpgLoadSpec *spec);
 
