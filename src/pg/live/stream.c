@@ -51,7 +51,7 @@
 #include "utils/tuplestore.h"
 
 #include "../chart.h"
-#include "../queue/seal.h"
+#include "core/bookkeeper.h"
 #include "live.h"
 
 #ifndef MAT_SRF_USE_EXPECTED_DESC
