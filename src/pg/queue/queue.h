@@ -70,6 +70,7 @@ typedef struct BtpgDb
 	bool		has_pending;	/* the dispatcher has a startable task ... */
 	TimestampTz oldest;			/* ... submitted at this time */
 	pid_t		dropper_pid;	/* a backend running DROP DATABASE on it, or 0 */
+	int			npending;		/* pending tasks at the dispatcher's last look (status.c) */
 } BtpgDb;
 
 typedef struct BtpgShared
