@@ -11,7 +11,7 @@
  * the cluster-wide slots (pg_backtest.max_concurrent, shared by every
  * database) allow and no other database has an older startable task: it
  * publishes the submission time of its oldest startable task in its
- * BtShared->dbs entry, and a slot goes to the oldest across databases.
+ * BtpgShared->dbs entry, and a slot goes to the oldest across databases.
  *
  * The claim: the dispatcher only reserves a slot and starts the worker; the
  * worker itself claims the task (pending -> running, attempts + 1) in its own
@@ -77,7 +77,7 @@ static BackgroundWorkerHandle *handles[BTPG_MAX_SLOTS];
 static int64 handle_tasks[BTPG_MAX_SLOTS];
 static int32 handle_attempts[BTPG_MAX_SLOTS];
 static TimestampTz last_slot_warning = 0;
-static BtDb *my_db = NULL;
+static BtpgDb *my_db = NULL;
 /* When the next requeued task becomes startable (0: none waits) */
 static TimestampTz next_retry = 0;
 /* Has this dispatcher started a task worker (then it lingers when idle)? */
@@ -435,7 +435,7 @@ reserve_slot(int64 task_id, TimestampTz oldest)
 	}
 	for (int i = 0; i < BTPG_MAX_DBS; i++)
 	{
-		BtDb	   *db = &btpg_shared->dbs[i];
+		BtpgDb	   *db = &btpg_shared->dbs[i];
 
 		if (db != my_db && db->dbid != InvalidOid && db->has_pending && db->dispatcher_pid != 0 &&
 			(db->oldest < oldest || (db->oldest == oldest && db->dbid < MyDatabaseId)))
@@ -545,7 +545,7 @@ launch_one(MemoryContext longlived)
 	char	   *cause;
 	int			slot;
 	BackgroundWorker worker;
-	BtTaskStart start;
+	BtpgTaskStart start;
 	BackgroundWorkerHandle *handle;
 	MemoryContext old;
 
