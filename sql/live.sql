@@ -59,6 +59,10 @@ SELECT ts, close, "values" FROM backtest_live_bars(:a, '2024-01-05');
 INSERT INTO lk VALUES ('A', '2023-12-31', 9, 10, 8, 9, 100);
 SELECT bars, last_ts FROM backtest_live_streams() WHERE stream = :a;
 SELECT ts, close, "values" FROM backtest_live_bars(:a, '2024-01-05');
+-- the rebuilt buy_and_hold now buys on the new first bar: a signal, and its notification
+SELECT owner = current_user AS mine, title, message, metadata, action
+FROM backtest.notifications WHERE kind = 'signal';
+DELETE FROM backtest.notifications WHERE kind = 'signal';
 -- a bad bar fails the insert, naming the stream (the state is unchanged)
 INSERT INTO lk VALUES ('A', '2024-01-07', 15, 14, 16, 15, 100);
 INSERT INTO lk VALUES ('A', '2024-01-07', 15, 16, 14, NULL, 100);
