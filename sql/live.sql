@@ -114,6 +114,21 @@ SELECT backtest_live_stop(:alice);
 SELECT count(*) FROM backtest_live_bars(:alice);
 RESET ROLE;
 
+-- a writer's search_path does not choose what a rebuild resolves (it reads as the
+-- streams' owners): the domain would run its check as whoever casts to "text" there
+CREATE SCHEMA regress_live_evil;
+CREATE FUNCTION regress_live_evil.who(t pg_catalog.text) RETURNS boolean LANGUAGE plpgsql
+  AS $$BEGIN RAISE NOTICE 'evil code runs as %', current_user; RETURN true; END$$;
+CREATE DOMAIN regress_live_evil.text AS pg_catalog.text CHECK (regress_live_evil.who(VALUE));
+GRANT USAGE ON SCHEMA regress_live_evil TO PUBLIC;
+GRANT INSERT ON lk TO regress_live_bob;
+SET ROLE regress_live_bob;
+SET search_path = regress_live_evil, pg_catalog;
+SELECT CAST('x' AS text) AS control;
+INSERT INTO public.lk VALUES ('B', '2023-12-01', 1, 1, 1, 1, 1);
+RESET search_path;
+RESET ROLE;
+
 -- stopping every stream removes the triggers, and only then
 SELECT backtest_live_stop(:a);
 SELECT count(*) FROM pg_trigger WHERE tgrelid = 'lk'::regclass;
@@ -122,7 +137,8 @@ SELECT count(*) FROM pg_trigger WHERE tgrelid = 'lk'::regclass;
 SELECT count(*) FROM backtest.live_streams;
 SELECT count(*) FROM backtest.live_state;
 
-REVOKE ALL ON lk FROM regress_live_alice, PUBLIC;
+REVOKE ALL ON lk FROM regress_live_alice, regress_live_bob, PUBLIC;
+DROP SCHEMA regress_live_evil CASCADE;
 DROP ROLE regress_live_alice;
 DROP ROLE regress_live_bob;
 DROP VIEW lk_view;

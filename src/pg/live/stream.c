@@ -42,6 +42,7 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/fmgrprotos.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
@@ -402,6 +403,7 @@ btpg_live_load(const BtpgLiveStream *ls, const char *symbol, Oid as_user, BtSeri
 	BtLoadSpec	spec;
 	Oid			save_userid;
 	int			save_sec;
+	int			save_nestlevel;
 
 	memset(&spec, 0, sizeof(spec));
 	spec.relid = ls->relid;
@@ -409,10 +411,19 @@ btpg_live_load(const BtpgLiveStream *ls, const char *symbol, Oid as_user, BtSeri
 	spec.cols = ls->cols;
 	spec.need_volume = ls->cols.name[BTCOL_VOLUME] != NULL;
 	spec.need_signal = ls->cols.name[BTCOL_SIGNAL] != NULL;
+	/*
+	 * As as_user, with search_path pinned: a trigger's rebuild reads as the
+	 * stream's owner in the writer's session, whose search_path must not
+	 * choose the types and functions the query resolves.
+	 */
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	if (OidIsValid(as_user))
 		SetUserIdAndSecContext(as_user, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	btpg_load_series(&spec, s);
+	AtEOXact_GUC(true, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec);
 }
 
