@@ -569,6 +569,31 @@ remove_triggers(Oid relid)
 
 /* ---- the SQL functions --------------------------------------------------------------------- */
 
+/*
+ * find_stream
+ *		The row (source, symbol, strategy, params, indicators) of stream id
+ *		in SPI_tuptable, read as the caller: another role's stream (row-level
+ *		security) "does not exist".  Caller is connected to SPI.
+ */
+static void
+find_stream(int64 id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[1] = {INT8OID};
+	Datum		values[1];
+
+	values[0] = Int64GetDatum(id);
+	btpg_live_exec(&plan,
+				   "SELECT source, symbol, strategy, params, indicators FROM backtest.live_streams "
+				   "WHERE id OPERATOR(pg_catalog.=) $1",
+				   1, types, values, NULL, true, InvalidOid);
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("live stream " INT64_FORMAT " does not exist", id),
+				 errhint("backtest_live_streams() lists your streams.")));
+}
+
 /* Save the state of one symbol's bars (read by the caller) */
 static void
 start_symbol(const BtpgLiveStream *ls, const char *symbol, const BtSeries *s)
@@ -708,8 +733,7 @@ backtest_live_start(PG_FUNCTION_ARGS)
 Datum
 backtest_live_stop(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr find_plan = NULL,
-				delete_plan = NULL,
+	static SPIPlanPtr delete_plan = NULL,
 				count_plan = NULL;
 	int64		id = PG_GETARG_INT64(0);
 	Oid			types[1] = {INT8OID};
@@ -720,14 +744,7 @@ backtest_live_stop(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	values[0] = Int64GetDatum(id);
-	btpg_live_exec(&find_plan,
-				   "SELECT source FROM backtest.live_streams WHERE id OPERATOR(pg_catalog.=) $1",
-				   1, types, values, NULL, true, InvalidOid);
-	if (SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("live stream " INT64_FORMAT " does not exist", id),
-				 errhint("backtest_live_streams() lists your streams.")));
+	find_stream(id);
 	relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
 	/* first the table (see the file header), then the stream */
@@ -813,8 +830,7 @@ bars_row(void *arg, const BtSeries *s, int64 t, const double *out, const BtLiveS
 Datum
 backtest_live_bars(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr stream_plan = NULL,
-				symbols_plan = NULL;
+	static SPIPlanPtr symbols_plan = NULL;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int64		id = PG_GETARG_INT64(0);
 	Oid			types[1] = {INT8OID};
@@ -839,15 +855,7 @@ backtest_live_bars(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	values[0] = Int64GetDatum(id);
-	btpg_live_exec(&stream_plan,
-				   "SELECT source, symbol, strategy, params, indicators FROM backtest.live_streams "
-				   "WHERE id OPERATOR(pg_catalog.=) $1",
-				   1, types, values, NULL, true, InvalidOid);
-	if (SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("live stream " INT64_FORMAT " does not exist", id),
-				 errhint("backtest_live_streams() lists your streams.")));
+	find_stream(id);
 	tup = SPI_copytuple(SPI_tuptable->vals[0]);
 	desc = CreateTupleDescCopy(SPI_tuptable->tupdesc);
 	memset(&ls, 0, sizeof(ls));
