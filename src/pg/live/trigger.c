@@ -54,7 +54,7 @@
 #include "utils/tuplestore.h"
 
 #include "../notify/notify.h"
-#include "../queue/seal.h"
+#include "core/bookkeeper.h"
 #include "live.h"
 
 PG_FUNCTION_INFO_V1(backtest_live_trigger);
