@@ -181,6 +181,7 @@ typedef struct BtLoadSpec
 	bool		need_volume;
 	bool		need_signal;
 	/* grouped loads (btpg_load_grouped) only */
+	bool		grouped;		/* btpg_validate_source: check the symbol column too */
 	bool		has_symbols;
 	Datum		symbols;		/* text[]: read only these symbols */
 } BtLoadSpec;

@@ -55,6 +55,7 @@
 #include "utils/timestamp.h"
 
 #include "../pg_backtest.h"
+#include "../portfolio.h"
 #include "../run.h"
 #include "../sweep.h"
 #include "seal.h"
@@ -276,7 +277,8 @@ read_task(TaskRun *run, MemoryContext runcxt)
 				  "elapsed = '0', eta = NULL, retry_at = NULL, worker_pid = $2 "
 				  "WHERE id OPERATOR(pg_catalog.=) $1 AND status = 'pending' AND NOT cancel_requested "
 				  "RETURNING source, query, symbol, strategy, params::text, start_ts, end_ts, "
-				  "grid::text, settings::text, owner::text, database::text, kind",
+				  "grid::text, settings::text, owner::text, database::text, kind, "
+				  "symbols, symbols::text",
 				  3, types, values, NULL);
 	if (SPI_processed == 1)
 	{
@@ -317,6 +319,7 @@ read_task(TaskRun *run, MemoryContext runcxt)
 		seal.owner = run->owner = SPI_getvalue(tup, td, 10);
 		seal.database = SPI_getvalue(tup, td, 11);
 		seal.kind = SPI_getvalue(tup, td, 12);
+		seal.symbols = SPI_getvalue(tup, td, 14);
 		MemoryContextSwitchTo(old);
 
 		/*
@@ -348,6 +351,25 @@ read_task(TaskRun *run, MemoryContext runcxt)
 			run->spec.relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(seal.source)),
 											   NoLock, false);
 		run->grid = SPI_getvalue(tup, td, 8);
+		if (strcmp(seal.kind, "portfolio") == 0)
+		{
+			/* a portfolio: parsed and checked as backtest_portfolio does */
+			BtpgPortfolio *pf = palloc0(sizeof(BtpgPortfolio));
+
+			pf->relid = run->spec.relid;
+			pf->query = run->spec.query;
+			pf->strategy = strategy;
+			pf->params = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(params)));
+			d = SPI_getbinval(tup, td, 13, &isnull);
+			pf->symbols = isnull ? NULL : DatumGetArrayTypePCopy(d);
+			pf->has_start = run->spec.has_start;
+			pf->start_ts = run->spec.start_ts;
+			pf->has_end = run->spec.has_end;
+			pf->end_ts = run->spec.end_ts;
+			btpg_portfolio_prepare(pf);
+			run->pf = pf;
+		}
+		else
 		{
 			const BtStrategyDef *st = btpg_lookup_strategy(strategy);
 			Jsonb	   *jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(params)));
@@ -406,6 +428,13 @@ run_task(TaskRun *run, Oid owner)
 		}
 		btpg_test_delay_point("after_claim");
 		btpg_task_report(run, 1, 0.0, NULL, true);
+
+		if (run->pf)
+		{
+			btpg_task_run_portfolio(run, task_progress, owner);
+			MemoryContextDelete(runcxt);
+			return;
+		}
 
 		/* load the bars as the owner (privileges and RLS apply) */
 		btpg_task_begin_txn("pg_backtest: loading data");

@@ -17,6 +17,7 @@
 #include "postgres.h"
 
 #include "../pg_backtest.h"
+#include "../portfolio.h"
 #include "../sweep.h"
 
 #define TOTAL_STEPS 5
@@ -38,6 +39,7 @@ typedef struct TaskRun
 	MemoryContext cxt;			/* the run context */
 	char	   *grid;			/* a sweep task's grid (text), else NULL */
 	BtpgSweepPlan *plan;		/* a sweep task's combinations */
+	BtpgPortfolio *pf;			/* a portfolio task, prepared; else NULL */
 } TaskRun;
 
 /* "starting", "loading data", ... "saving results", by step index */
@@ -59,5 +61,6 @@ extern void btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResu
 								   Oid owner);
 extern void btpg_task_finish_with_error(TaskRun *run, ErrorData *edata, bool cancelled);
 extern void btpg_task_run_sweep(TaskRun *run, const BtSeries *s, Oid owner);
+extern void btpg_task_run_portfolio(TaskRun *run, BtProgressFn progress, Oid owner);
 
 #endif							/* BTPG_TASK_H */

@@ -67,14 +67,15 @@ make_array(Datum *elems, bool *nulls, int64 n, Oid type)
 }
 
 /*
- * A 1-D array of n 8-byte values without nulls (float8 or timestamptz),
- * built in one copy: the equity curve's arrays hold millions of elements,
- * and construct_md_array's per-element loop cost more than the insert.
+ * A 1-D array of n values of elemsize (4 or 8) bytes without nulls
+ * (float8, timestamptz, int4), built in one copy: the equity curve's arrays
+ * hold millions of elements, and construct_md_array's per-element loop
+ * cost more than the insert.
  */
 static Datum
-make_array8(const void *data, int64 n, Oid type)
+make_array_raw(const void *data, int64 n, int elemsize, Oid type)
 {
-	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + (Size) n * 8;
+	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + (Size) n * elemsize;
 	ArrayType  *a;
 
 	if (n == 0)
@@ -86,8 +87,238 @@ make_array8(const void *data, int64 n, Oid type)
 	a->elemtype = type;
 	ARR_DIMS(a)[0] = (int) n;
 	ARR_LBOUND(a)[0] = 1;
-	memcpy(ARR_DATA_PTR(a), data, (Size) n * 8);
+	memcpy(ARR_DATA_PTR(a), data, (Size) n * elemsize);
 	return PointerGetDatum(a);
+}
+
+static Datum
+make_array8(const void *data, int64 n, Oid type)
+{
+	return make_array_raw(data, n, 8, type);
+}
+
+/*
+ * The columns of backtest.<table> other than task_id, owner and those
+ * named in skip (NULL-terminated), in table order: their quoted names
+ * (", "-separated, each after a ", ") into names, their types into types
+ * (up to max); returns their number.  Inserts name their columns, so a
+ * column another feature adds elsewhere in the table changes nothing here.
+ * Caller has SPI connected, in the run's transaction.
+ */
+static int
+table_columns(TaskRun *run, const char *table, const char *const *skip, StringInfo names,
+			  Oid *types, int max)
+{
+	TupleDesc	td;
+	int			n = 0;
+
+	btpg_task_exec(run, psprintf("SELECT * FROM backtest.%s LIMIT 0", table), 0, NULL, NULL, NULL);
+	td = SPI_tuptable->tupdesc;
+	for (int i = 0; i < td->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(td, i);
+		const char *name = NameStr(att->attname);
+		bool		skipped = strcmp(name, "task_id") == 0 || strcmp(name, "owner") == 0;
+
+		for (int k = 0; skip && skip[k] && !skipped; k++)
+			skipped = strcmp(name, skip[k]) == 0;
+		if (att->attisdropped || skipped)
+			continue;
+		if (n == max)
+			elog(ERROR, "backtest.%s has more columns than expected: reinstall the extension", table);
+		appendStringInfo(names, ", %s", quote_identifier(name));
+		types[n++] = att->atttypid;
+	}
+	return n;
+}
+
+/* backtest.results' columns that are a portfolio's, after the metrics */
+static const char *const pf_result_columns[BTPG_PF_EXTRA_NATTS + 1] = {
+	"n_symbols", "max_positions_held", "avg_positions_held", "turnover", "entries_skipped",
+	"alpha", "beta", "benchmark_return_pct", NULL
+};
+
+/*
+ * The results row: the metrics, and for a portfolio (pf non-NULL) its
+ * columns.
+ */
+static void
+save_metrics(TaskRun *run, const BtMetrics *m, const BtPfResult *pf)
+{
+	enum
+	{
+		NCOLS = BTPG_METRICS_NATTS + BTPG_PF_EXTRA_NATTS
+	};
+	Datum		values[2 + NCOLS];
+	bool		bnulls[2 + NCOLS];
+	char		nulls[2 + NCOLS];
+	Oid			types[2 + NCOLS];
+	StringInfoData cols;
+	StringInfoData sql;
+	int			ncols;
+
+	initStringInfo(&cols);
+	if (table_columns(run, "results", pf_result_columns, &cols, types + 2, BTPG_METRICS_NATTS)
+		!= BTPG_METRICS_NATTS)
+		elog(ERROR, "backtest.results does not have the metrics columns: reinstall the extension");
+	ncols = BTPG_METRICS_NATTS;
+	values[0] = Int64GetDatum(run->task_id);
+	values[1] = CStringGetTextDatum(run->owner);
+	types[0] = INT8OID;
+	types[1] = TEXTOID;
+	bnulls[0] = bnulls[1] = false;
+	btpg_metrics_values(m, values + 2, bnulls + 2);
+	if (pf)
+	{
+		static const Oid pftypes[BTPG_PF_EXTRA_NATTS] = {
+			INT4OID, INT4OID, FLOAT8OID, FLOAT8OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID
+		};
+
+		btpg_portfolio_values(pf, values + 2 + ncols, bnulls + 2 + ncols);
+		for (int i = 0; i < BTPG_PF_EXTRA_NATTS; i++)
+		{
+			appendStringInfo(&cols, ", %s", pf_result_columns[i]);
+			types[2 + ncols + i] = pftypes[i];
+		}
+		ncols += BTPG_PF_EXTRA_NATTS;
+	}
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "INSERT INTO backtest.results (task_id, owner%s) VALUES ($1, $2", cols.data);
+	for (int i = 0; i < ncols; i++)
+		appendStringInfo(&sql, ", $%d", i + 3);
+	appendStringInfoChar(&sql, ')');
+	for (int i = 0; i < 2 + ncols; i++)
+		nulls[i] = bnulls[i] ? 'n' : ' ';
+	btpg_task_exec(run, sql.data, 2 + ncols, types, values, nulls);
+}
+
+/*
+ * The trades in one INSERT ... unnest: nt trades at first, first + stride,
+ * ...; with symbols (a portfolio), each trade's symbol and number (nos).
+ */
+static void
+save_trades(TaskRun *run, int64 nt, const BtTrade *first, size_t stride,
+			const char *const *symbols, const int64 *nos)
+{
+	static const char *const skip[] = {"symbol", NULL};
+	Oid			types[BTPG_TRADES_NATTS];
+	Datum	   *cols[BTPG_TRADES_NATTS];
+	Datum		avalues[3 + BTPG_TRADES_NATTS];
+	Oid			atypes[3 + BTPG_TRADES_NATTS];
+	Datum		row[BTPG_TRADES_NATTS];
+	bool		rnulls[BTPG_TRADES_NATTS];
+	StringInfoData names;
+	StringInfoData sql;
+	int			arg0;
+
+	if (nt == 0)
+		return;
+	initStringInfo(&names);
+	if (table_columns(run, "trades", skip, &names, types, BTPG_TRADES_NATTS) != BTPG_TRADES_NATTS)
+		elog(ERROR, "backtest.trades does not have the trade columns: reinstall the extension");
+	for (int c = 0; c < BTPG_TRADES_NATTS; c++)
+		cols[c] = palloc(sizeof(Datum) * nt);
+	for (int64 k = 0; k < nt; k++)
+	{
+		const BtTrade *t = (const BtTrade *) ((const char *) first + (size_t) k * stride);
+
+		btpg_trade_values(t, nos ? nos[k] : k, row, rnulls);
+		for (int c = 0; c < BTPG_TRADES_NATTS; c++)
+			cols[c][k] = row[c];
+	}
+	avalues[0] = Int64GetDatum(run->task_id);
+	avalues[1] = CStringGetTextDatum(run->owner);
+	atypes[0] = INT8OID;
+	atypes[1] = TEXTOID;
+	arg0 = 2;
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "INSERT INTO backtest.trades (task_id, owner%s%s) SELECT $1, $2, u.* FROM ROWS FROM (",
+					 symbols ? ", symbol" : "", names.data);
+	if (symbols)
+	{
+		Datum	   *sd = palloc(sizeof(Datum) * nt);
+
+		for (int64 k = 0; k < nt; k++)
+			sd[k] = CStringGetTextDatum(symbols[k]);
+		avalues[2] = make_array(sd, NULL, nt, TEXTOID);
+		atypes[2] = TEXTARRAYOID;
+		appendStringInfoString(&sql, "pg_catalog.unnest($3), ");
+		arg0 = 3;
+	}
+	for (int c = 0; c < BTPG_TRADES_NATTS; c++)
+	{
+		avalues[arg0 + c] = make_array(cols[c], NULL, nt, types[c]);
+		atypes[arg0 + c] = get_array_type(types[c]);
+		appendStringInfo(&sql, "%spg_catalog.unnest($%d)", c ? ", " : "", arg0 + c + 1);
+	}
+	appendStringInfoString(&sql, ") AS u");
+	btpg_task_exec(run, sql.data, arg0 + BTPG_TRADES_NATTS, atypes, avalues, NULL);
+}
+
+/* Drawdown in percent from the running peak of equity[0..n-1] (huge palloc) */
+static double *
+drawdowns(const double *equity, int64 n)
+{
+	double	   *dd = palloc_extended(sizeof(double) * (n > 0 ? n : 1), MCXT_ALLOC_HUGE);
+	double		peak = -INFINITY;
+
+	for (int64 i = 0; i < n; i++)
+	{
+		if (equity[i] > peak)
+			peak = equity[i];
+		dd[i] = peak > 0 ? (equity[i] / peak - 1.0) * 100.0 : 0.0;
+	}
+	return dd;
+}
+
+/* Timestamps of the engine as timestamptz (huge palloc) */
+static TimestampTz *
+timestamps(const int64_t *ts, int64 n)
+{
+	TimestampTz *out = palloc_extended(sizeof(TimestampTz) * (n > 0 ? n : 1), MCXT_ALLOC_HUGE);
+
+	for (int64 i = 0; i < n; i++)
+		out[i] = btpg_ts_from_engine(ts[i]);
+	return out;
+}
+
+/*
+ * Mark the task completed with message msg; the final event carries extra
+ * (a JSON fragment ", \"k\": v, ...") and the summary of m (if given).
+ */
+static void
+complete_task(TaskRun *run, const char *msg, const BtMetrics *m, const char *extra_json)
+{
+	Oid			types[2] = {INT8OID, TEXTOID};
+	Datum		values[2];
+	StringInfoData extra;
+	double		el;
+
+	values[0] = Int64GetDatum(run->task_id);
+	values[1] = CStringGetTextDatum(msg);
+	/* the real clock: after the inserts above, not at the transaction's start */
+	btpg_task_exec(run, "UPDATE backtest.tasks SET status = 'completed', progress = 100, "
+				  "current_step = 'done', step_index = 5, message = $2, "
+				  "finished_at = pg_catalog.clock_timestamp(), "
+				  "elapsed = pg_catalog.clock_timestamp() - started_at, "
+				  "eta = '0', worker_pid = NULL WHERE id = $1 "
+				  "RETURNING EXTRACT(epoch FROM elapsed)::pg_catalog.float8",
+				  2, types, values, NULL);
+	el = btpg_task_returned_elapsed();
+	initStringInfo(&extra);
+	appendStringInfoString(&extra, extra_json);
+	if (m)
+	{
+		appendStringInfo(&extra, ", \"total_return\": %s",
+						 isfinite(m->return_pct) ? psprintf("%.10g", m->return_pct) : "null");
+		appendStringInfo(&extra, ", \"sharpe_ratio\": %s",
+						 isfinite(m->sharpe_ratio) ? psprintf("%.10g", m->sharpe_ratio) : "null");
+		appendStringInfo(&extra, ", \"max_drawdown\": %s",
+						 isfinite(m->max_drawdown_pct) ? psprintf("%.10g", m->max_drawdown_pct) : "null");
+		appendStringInfo(&extra, ", \"trades_count\": " INT64_FORMAT, m->trades_count);
+	}
+	btpg_notify_task(run->task_id, "completed", 100, "done", TOTAL_STEPS, TOTAL_STEPS,
+					 msg, isfinite(el) ? el : btpg_task_elapsed(run), 0, extra.data);
 }
 
 /*
@@ -98,149 +329,113 @@ make_array8(const void *data, int64 n, Oid type)
 void
 btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res, Oid owner)
 {
-	Datum		mvalues[2 + BTPG_METRICS_NATTS];
-	bool		mnulls[2 + BTPG_METRICS_NATTS];
-	char		cnulls[2 + BTPG_METRICS_NATTS];
-	Oid			mtypes[2 + BTPG_METRICS_NATTS];
-	StringInfoData sql;
-	const BtMetrics *m = &res->metrics;
 	int64		n = res->n;
-	int64		nt = res->ntrades;
 
 	btpg_task_begin_txn("pg_backtest: saving results");
-
-	/* metrics: task_id, owner, then the backtest_metrics columns */
-	mvalues[0] = Int64GetDatum(run->task_id);
-	mvalues[1] = CStringGetTextDatum(run->owner);
-	btpg_metrics_values(m, mvalues + 2, mnulls + 2);
-	mnulls[0] = mnulls[1] = false;
-	initStringInfo(&sql);
-	appendStringInfoString(&sql, "INSERT INTO backtest.results SELECT $1, $2");
-	for (int i = 0; i < BTPG_METRICS_NATTS; i++)
-		appendStringInfo(&sql, ", $%d", i + 3);
-	mtypes[0] = INT8OID;
-	mtypes[1] = TEXTOID;
-	for (int i = 0; i < BTPG_METRICS_NATTS; i++)
-	{
-		/* by position in backtest_metrics: see btpg_metrics_values */
-		static const Oid types[BTPG_METRICS_NATTS] = {
-			TIMESTAMPTZOID, TIMESTAMPTZOID, INTERVALOID, INT8OID, INT8OID,
-			FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
-			FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
-			INTERVALOID, INTERVALOID, INT8OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
-			FLOAT8OID, INTERVALOID, INTERVALOID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
-			FLOAT8OID, FLOAT8OID
-		};
-
-		mtypes[i + 2] = types[i];
-	}
-	for (int i = 0; i < 2 + BTPG_METRICS_NATTS; i++)
-		cnulls[i] = mnulls[i] ? 'n' : ' ';
-	btpg_task_exec(run, sql.data, 2 + BTPG_METRICS_NATTS, mtypes, mvalues, cnulls);
-
-	/* trades: 13 arrays, one INSERT */
-	if (nt > 0)
-	{
-		static const Oid ttypes[BTPG_TRADES_NATTS] = {
-			INT4OID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID, TIMESTAMPTZOID, FLOAT8OID, FLOAT8OID,
-			FLOAT8OID, FLOAT8OID, INT4OID, TEXTOID, BOOLOID, FLOAT8OID
-		};
-		static const Oid tarrtypes[BTPG_TRADES_NATTS] = {
-			INT4ARRAYOID, TEXTARRAYOID, 1185 /* timestamptz[] */ , FLOAT8ARRAYOID, 1185,
-			FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT4ARRAYOID,
-			TEXTARRAYOID, 1000 /* bool[] */ , FLOAT8ARRAYOID
-		};
-		Datum	   *cols[BTPG_TRADES_NATTS];
-		Datum		avalues[2 + BTPG_TRADES_NATTS];
-		Oid			atypes[2 + BTPG_TRADES_NATTS];
-		Datum		row[BTPG_TRADES_NATTS];
-		bool		rnulls[BTPG_TRADES_NATTS];
-
-		for (int c = 0; c < BTPG_TRADES_NATTS; c++)
-			cols[c] = palloc(sizeof(Datum) * nt);
-		for (int64 k = 0; k < nt; k++)
-		{
-			btpg_trade_values(&res->trades[k], k, row, rnulls);
-			for (int c = 0; c < BTPG_TRADES_NATTS; c++)
-				cols[c][k] = row[c];
-		}
-		avalues[0] = Int64GetDatum(run->task_id);
-		avalues[1] = CStringGetTextDatum(run->owner);
-		atypes[0] = INT8OID;
-		atypes[1] = TEXTOID;
-		resetStringInfo(&sql);
-		appendStringInfoString(&sql, "INSERT INTO backtest.trades SELECT $1, $2, u.* FROM ROWS FROM (");
-		for (int c = 0; c < BTPG_TRADES_NATTS; c++)
-		{
-			avalues[c + 2] = make_array(cols[c], NULL, nt, ttypes[c]);
-			atypes[c + 2] = tarrtypes[c];
-			appendStringInfo(&sql, "%spg_catalog.unnest($%d)", c ? ", " : "", c + 3);
-		}
-		appendStringInfoString(&sql, ") AS u");
-		btpg_task_exec(run, sql.data, 2 + BTPG_TRADES_NATTS, atypes, avalues, NULL);
-	}
+	save_metrics(run, &res->metrics, NULL);
+	save_trades(run, res->ntrades, res->trades, sizeof(BtTrade), NULL, NULL);
 
 	/* the equity curve: one row of arrays (backtest.equity unnests it) */
 	{
-		TimestampTz *ts = palloc_extended(sizeof(TimestampTz) * (n > 0 ? n : 1), MCXT_ALLOC_HUGE);
-		double	   *dd = palloc_extended(sizeof(double) * (n > 0 ? n : 1), MCXT_ALLOC_HUGE);
 		Datum		evalues[7];
 		Oid			etypes[7] = {INT8OID, TEXTOID, 1185, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
 		FLOAT8ARRAYOID, FLOAT8ARRAYOID};
-		double		peak = -INFINITY;
 
-		for (int64 i = 0; i < n; i++)
-		{
-			double		e = res->equity[i];
-
-			if (e > peak)
-				peak = e;
-			ts[i] = btpg_ts_from_engine(s->ts[i]);
-			dd[i] = peak > 0 ? (e / peak - 1.0) * 100.0 : 0.0;
-		}
 		evalues[0] = Int64GetDatum(run->task_id);
 		evalues[1] = CStringGetTextDatum(run->owner);
-		evalues[2] = make_array8(ts, n, TIMESTAMPTZOID);
+		evalues[2] = make_array8(timestamps(s->ts, n), n, TIMESTAMPTZOID);
 		evalues[3] = make_array8(s->close, n, FLOAT8OID);
 		evalues[4] = make_array8(res->position, n, FLOAT8OID);
 		evalues[5] = make_array8(res->equity, n, FLOAT8OID);
-		evalues[6] = make_array8(dd, n, FLOAT8OID);
+		evalues[6] = make_array8(drawdowns(res->equity, n), n, FLOAT8OID);
 		btpg_exec_as_owner_generic(run->ext_owner,
 								   "INSERT INTO backtest.equity_curves VALUES ($1, $2, $3, $4, $5, $6, $7)",
 								   7, etypes, evalues, NULL);
 	}
-
-	/* completed, with the summary in the final event */
-	{
-		Oid			types[2] = {INT8OID, TEXTOID};
-		Datum		values[2];
-		char	   *msg = psprintf(INT64_FORMAT " bars, " INT64_FORMAT " trades", n, m->trades_count);
-		StringInfoData extra;
-		double		el;
-
-		values[0] = Int64GetDatum(run->task_id);
-		values[1] = CStringGetTextDatum(msg);
-		/* the real clock: after the inserts above, not at the transaction's start */
-		btpg_task_exec(run, "UPDATE backtest.tasks SET status = 'completed', progress = 100, "
-					  "current_step = 'done', step_index = 5, message = $2, "
-					  "finished_at = pg_catalog.clock_timestamp(), "
-					  "elapsed = pg_catalog.clock_timestamp() - started_at, "
-					  "eta = '0', worker_pid = NULL WHERE id = $1 "
-					  "RETURNING EXTRACT(epoch FROM elapsed)::pg_catalog.float8",
-					  2, types, values, NULL);
-		el = btpg_task_returned_elapsed();
-		initStringInfo(&extra);
-		appendStringInfoString(&extra, ", \"total_return\": ");
-		appendStringInfoString(&extra, isfinite(m->return_pct) ? psprintf("%.10g", m->return_pct) : "null");
-		appendStringInfoString(&extra, ", \"sharpe_ratio\": ");
-		appendStringInfoString(&extra, isfinite(m->sharpe_ratio) ? psprintf("%.10g", m->sharpe_ratio) : "null");
-		appendStringInfoString(&extra, ", \"max_drawdown\": ");
-		appendStringInfoString(&extra, isfinite(m->max_drawdown_pct) ? psprintf("%.10g", m->max_drawdown_pct) : "null");
-		appendStringInfo(&extra, ", \"trades_count\": " INT64_FORMAT, m->trades_count);
-		btpg_notify_task(run->task_id, "completed", 100, "done", TOTAL_STEPS, TOTAL_STEPS,
-						 msg, isfinite(el) ? el : btpg_task_elapsed(run), 0, extra.data);
-	}
+	complete_task(run, psprintf(INT64_FORMAT " bars, " INT64_FORMAT " trades", n, res->metrics.trades_count),
+				  &res->metrics, "");
 	btpg_task_end_txn();
+}
+
+/*
+ * Store a portfolio task's results (the results row with the portfolio's
+ * columns, the trades with their symbols, the account curve in
+ * backtest.portfolio_equity_curves) and complete it, in one transaction.
+ */
+static void
+save_portfolio(TaskRun *run)
+{
+	const BtpgPortfolio *pf = run->pf;
+	const BtPfResult *r = &pf->res;
+	int64		n = r->n;
+	int64		nt = r->ntrades;
+	const char **symbols = palloc(sizeof(char *) * Max(nt, 1));
+	int64	   *nos = palloc(sizeof(int64) * Max(nt, 1));
+
+	/* trades numbered per symbol, as backtest_portfolio_trades numbers them */
+	for (int64 k = 0; k < nt; k++)
+	{
+		symbols[k] = pf->syms[r->trades[k].sym].name;
+		nos[k] = k > 0 && r->trades[k].sym == r->trades[k - 1].sym ? nos[k - 1] + 1 : 0;
+	}
+	btpg_task_begin_txn("pg_backtest: saving results");
+	save_metrics(run, &r->metrics, r);
+	if (nt > 0)
+		save_trades(run, nt, &r->trades[0].t, sizeof(BtPfTrade), symbols, nos);
+	{
+		Datum		evalues[8];
+		Oid			etypes[8] = {INT8OID, TEXTOID, 1185, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
+		FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT4ARRAYOID};
+
+		evalues[0] = Int64GetDatum(run->task_id);
+		evalues[1] = CStringGetTextDatum(run->owner);
+		evalues[2] = make_array8(timestamps(r->ts, n), n, TIMESTAMPTZOID);
+		evalues[3] = make_array8(r->cash, n, FLOAT8OID);
+		evalues[4] = make_array8(r->value, n, FLOAT8OID);
+		evalues[5] = make_array8(r->equity, n, FLOAT8OID);
+		evalues[6] = make_array8(drawdowns(r->equity, n), n, FLOAT8OID);
+		evalues[7] = make_array_raw(r->open_positions, n, sizeof(int32), INT4OID);
+		btpg_exec_as_owner_generic(run->ext_owner,
+								   "INSERT INTO backtest.portfolio_equity_curves (task_id, owner, ts, cash, "
+								   "positions_value, equity, drawdown_pct, open_positions) "
+								   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+								   8, etypes, evalues, NULL);
+	}
+	complete_task(run, psprintf("%d symbols, " INT64_FORMAT " timestamps, " INT64_FORMAT " trades",
+								pf->nsym, n, r->metrics.trades_count), &r->metrics, "");
+	btpg_task_end_txn();
+}
+
+/*
+ * btpg_task_run_portfolio
+ *		A portfolio task (prepared by read_task): load every symbol as the
+ *		owner, run the engine outside any transaction with the progress
+ *		callback, save.  Runs in the run context; errors propagate (the
+ *		caller marks the task failed or cancelled).
+ */
+void
+btpg_task_run_portfolio(TaskRun *run, BtProgressFn progress, Oid owner)
+{
+	MemoryContext old;
+	int64		bars = 0;
+
+	btpg_task_begin_txn("pg_backtest: loading data");
+	old = MemoryContextSwitchTo(run->cxt);
+	btpg_portfolio_load(run->pf);
+	MemoryContextSwitchTo(old);
+	btpg_task_end_txn();
+	for (int i = 0; i < run->pf->nsym; i++)
+		bars += run->pf->syms[i].s.n;
+	btpg_task_report(run, 1, 30.0,
+					 psprintf("%d symbols, " INT64_FORMAT " bars loaded", run->pf->nsym, bars), false);
+
+	old = MemoryContextSwitchTo(run->cxt);
+	btpg_portfolio_execute(run->pf, progress, run);
+	MemoryContextSwitchTo(old);
+	btpg_task_report(run, 5, 85.0, NULL, false);
+	old = MemoryContextSwitchTo(run->cxt);
+	save_portfolio(run);
+	MemoryContextSwitchTo(old);
 }
 
 /* After an error: mark the task failed or cancelled in a new transaction */
@@ -377,40 +572,9 @@ btpg_task_run_sweep(TaskRun *run, const BtSeries *s, Oid owner)
 		appendStringInfoString(&sql, ") AS u");
 		btpg_task_exec(run, sql.data, 3 + ncols, argtypes, args, NULL);
 	}
-	{
-		Oid			types[2] = {INT8OID, TEXTOID};
-		Datum		values[2];
-		char	   *msg = psprintf(INT64_FORMAT " combinations, " INT64_FORMAT " rows", n, nrows);
-		StringInfoData extra;
-		const BtMetrics *best = nrows > 0 ? &metrics[order[0]] : NULL;
-		double		el;
-
-		values[0] = Int64GetDatum(run->task_id);
-		values[1] = CStringGetTextDatum(msg);
-		/* the real clock: after the inserts above, not at the transaction's start */
-		btpg_task_exec(run, "UPDATE backtest.tasks SET status = 'completed', progress = 100, "
-					  "current_step = 'done', step_index = 5, message = $2, "
-					  "finished_at = pg_catalog.clock_timestamp(), "
-					  "elapsed = pg_catalog.clock_timestamp() - started_at, "
-					  "eta = '0', worker_pid = NULL WHERE id = $1 "
-					  "RETURNING EXTRACT(epoch FROM elapsed)::pg_catalog.float8",
-					  2, types, values, NULL);
-		el = btpg_task_returned_elapsed();
-		initStringInfo(&extra);
-		appendStringInfo(&extra, ", \"combinations\": " INT64_FORMAT, n);
-		if (best)
-		{
-			appendStringInfo(&extra, ", \"total_return\": %s",
-							 isfinite(best->return_pct) ? psprintf("%.10g", best->return_pct) : "null");
-			appendStringInfo(&extra, ", \"sharpe_ratio\": %s",
-							 isfinite(best->sharpe_ratio) ? psprintf("%.10g", best->sharpe_ratio) : "null");
-			appendStringInfo(&extra, ", \"max_drawdown\": %s",
-							 isfinite(best->max_drawdown_pct) ? psprintf("%.10g", best->max_drawdown_pct) : "null");
-			appendStringInfo(&extra, ", \"trades_count\": " INT64_FORMAT, best->trades_count);
-		}
-		btpg_notify_task(run->task_id, "completed", 100, "done", TOTAL_STEPS, TOTAL_STEPS,
-						 msg, isfinite(el) ? el : btpg_task_elapsed(run), 0, extra.data);
-	}
+	complete_task(run, psprintf(INT64_FORMAT " combinations, " INT64_FORMAT " rows", n, nrows),
+				  nrows > 0 ? &metrics[order[0]] : NULL,
+				  psprintf(", \"combinations\": " INT64_FORMAT, n));
 	btpg_task_end_txn();
 	MemoryContextSwitchTo(old);
 }

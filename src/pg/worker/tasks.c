@@ -51,12 +51,15 @@
 #include "utils/syscache.h"
 
 #include "../pg_backtest.h"
+#include "../portfolio.h"
 #include "../sweep.h"
 #include "seal.h"
 #include "worker.h"
 
 PG_FUNCTION_INFO_V1(backtest_submit);
 PG_FUNCTION_INFO_V1(backtest_submit_query);
+PG_FUNCTION_INFO_V1(backtest_submit_portfolio);
+PG_FUNCTION_INFO_V1(backtest_submit_portfolio_query);
 PG_FUNCTION_INFO_V1(backtest_cancel);
 PG_FUNCTION_INFO_V1(backtest_delete);
 PG_FUNCTION_INFO_V1(backtest_running_tasks);
@@ -407,22 +410,23 @@ require_environment(void)
 }
 
 /*
- * btpg_insert_task
- *		Queue a task after its input was validated: check the environment
- *		(preloaded, a role that can log in), insert the row as the tables'
- *		owner with the caller (by name) as its owner and the source by its
- *		qualified name, seal it, announce it and wake the launcher at
- *		commit.  grid: NULL for a backtest, else a sweep.
+ * Queue a task after its input was validated: check the environment
+ * (preloaded, a role that can log in), insert the row as the tables' owner
+ * with the caller (by name) as its owner and the source by its qualified
+ * name, seal it, announce it and wake the launcher at commit.  kind:
+ * "backtest", "sweep" (with grid) or "portfolio" (with symbols, NULL: every
+ * symbol).
  */
-int64
-btpg_insert_task(Oid relid, const char *query, const char *symbol, const char *strategy,
-				 Jsonb *params, bool has_start, TimestampTz start_ts, bool has_end,
-				 TimestampTz end_ts, Jsonb *grid)
+static int64
+insert_task(const char *kind, Oid relid, const char *query, const char *symbol,
+			const char *strategy, Jsonb *params, bool has_start, TimestampTz start_ts,
+			bool has_end, TimestampTz end_ts, Jsonb *grid, ArrayType *symbols)
 {
-	Oid			argtypes[12] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID,
-		TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, INT8OID};
-	Datum		values[12];
-	char		nulls[12];
+	Oid			argtypes[13] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID,
+		TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, INT8OID,
+	TEXTARRAYOID};
+	Datum		values[13];
+	char		nulls[13];
 	const char *sql;
 	Jsonb	   *settings;
 	BtpgSealFields seal;
@@ -444,8 +448,11 @@ btpg_insert_task(Oid relid, const char *query, const char *symbol, const char *s
 	seal.end_ts = end_ts;
 	seal.owner = GetUserNameFromId(GetUserId(), false);
 	seal.database = get_database_name(MyDatabaseId);
-	seal.kind = grid ? "sweep" : "backtest";
+	seal.kind = kind;
 	seal.grid = grid ? JsonbToCString(NULL, &grid->root, VARSIZE(grid)) : NULL;
+	/* the array's text form, as the worker reads it back (symbols::text) */
+	seal.symbols = symbols ?
+		DatumGetCString(OidFunctionCall1(F_ARRAY_OUT, PointerGetDatum(symbols))) : NULL;
 	/* the worker runs the task under the settings of this session */
 	settings = btpg_task_settings_json();
 	seal.settings = JsonbToCString(NULL, &settings->root, VARSIZE(settings));
@@ -474,6 +481,9 @@ btpg_insert_task(Oid relid, const char *query, const char *symbol, const char *s
 	if (!grid)
 		nulls[9] = 'n';
 	values[10] = JsonbPGetDatum(settings);
+	values[12] = symbols ? PointerGetDatum(symbols) : (Datum) 0;
+	if (!symbols)
+		nulls[12] = 'n';
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -486,9 +496,9 @@ btpg_insert_task(Oid relid, const char *query, const char *symbol, const char *s
 	values[11] = Int64GetDatum(seal.id);
 
 	sql = "INSERT INTO backtest.tasks (source, query, symbol, strategy, params, start_ts, end_ts, "
-		"owner, kind, grid, settings, id, database) "
-		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, pg_catalog.current_database())";
-	if (btpg_exec_as_owner(BTPG_BOOKKEEPER, sql, 12, argtypes, values, nulls) != SPI_OK_INSERT)
+		"owner, kind, grid, settings, id, symbols, database) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, pg_catalog.current_database())";
+	if (btpg_exec_as_owner(BTPG_BOOKKEEPER, sql, 13, argtypes, values, nulls) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert the task");
 	btpg_seal_store(&seal);
 	SPI_finish();
@@ -496,6 +506,19 @@ btpg_insert_task(Oid relid, const char *query, const char *symbol, const char *s
 	btpg_notify_task(seal.id, "pending", 0, NULL, 0, 5, "queued", 0, NAN, NULL);
 	btpg_wake_launcher_at_commit();
 	return seal.id;
+}
+
+/*
+ * btpg_insert_task
+ *		Queue a backtest (grid NULL) or a sweep task: insert_task.
+ */
+int64
+btpg_insert_task(Oid relid, const char *query, const char *symbol, const char *strategy,
+				 Jsonb *params, bool has_start, TimestampTz start_ts, bool has_end,
+				 TimestampTz end_ts, Jsonb *grid)
+{
+	return insert_task(grid ? "sweep" : "backtest", relid, query, symbol, strategy, params,
+					   has_start, start_ts, has_end, end_ts, grid, NULL);
 }
 
 /* Parse and check the common arguments (strategy, params); returns the strategy */
@@ -580,6 +603,60 @@ backtest_submit_query(PG_FUNCTION_ARGS)
 		: PG_GETARG_JSONB_P(2);
 	PG_RETURN_INT64(btpg_insert_task(InvalidOid, spec.query, NULL, st->name, params,
 									 false, 0, false, 0, NULL));
+}
+
+/*
+ * Submit a portfolio task: the arguments of backtest_portfolio(_query),
+ * parsed and checked as it checks them, the source's columns and
+ * privileges checked without reading it; what needs the rows (unknown
+ * symbols, the benchmark, the bars) fails the task in the worker.
+ */
+static Datum
+submit_portfolio(FunctionCallInfo fcinfo, bool query_source)
+{
+	BtpgPortfolio c;
+	BtConfig	cfg;
+	Jsonb	   *params;
+
+	btpg_portfolio_args(fcinfo, query_source, &c);
+	/* each symbol's configuration, where it is known without the rows */
+	if (c.maps == NULL || c.wanted == NULL)
+	{
+		if (c.maps == NULL)
+			btpg_params_for_symbol(NULL, &c.base, NULL, &cfg);
+	}
+	else
+		for (int i = 0; i < c.nwanted; i++)
+			btpg_params_for_symbol(c.maps, &c.base, c.wanted[i], &cfg);
+	btpg_validate_source(&c.spec);
+	params = c.params ? c.params :
+		DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+	PG_RETURN_INT64(insert_task("portfolio", c.relid, c.query, NULL, c.strategy, params,
+								c.has_start, c.start_ts, c.has_end, c.end_ts, NULL, c.symbols));
+}
+
+/*
+ * backtest_submit_portfolio(source regclass, strategy text, params jsonb,
+ *							 symbols text[], start_ts timestamptz,
+ *							 end_ts timestamptz) returns bigint
+ *		Validate like backtest_portfolio, queue, and return the task id.
+ */
+Datum
+backtest_submit_portfolio(PG_FUNCTION_ARGS)
+{
+	return submit_portfolio(fcinfo, false);
+}
+
+/*
+ * backtest_submit_portfolio_query(query text, strategy text, params jsonb)
+ *		returns bigint
+ *		The query-source form; the query runs in the worker as the
+ *		submitting role.
+ */
+Datum
+backtest_submit_portfolio_query(PG_FUNCTION_ARGS)
+{
+	return submit_portfolio(fcinfo, true);
 }
 
 /*
