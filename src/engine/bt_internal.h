@@ -83,6 +83,13 @@ extern BtErrCode bt_simulate_into(const BtSeries *s, const int8_t *target, int64
 extern double bt_sim_order_cost(const BtSimParams *p, double notional, int side);
 extern double bt_sim_slipped(const BtSimParams *p, double px, int side);
 extern double bt_sim_size_order(const BtSimParams *p, double budget, double px, int side);
+/*
+ * The stop rules over one bar (open o, high h, low l) for a position on side
+ * entered at entry, best price since entry *best: true with the exit's
+ * reason and raw price when a level is hit, else false (and *best updated).
+ */
+extern bool bt_sim_stop_hit(const BtSimParams *p, int side, double entry, double *best,
+							double o, double h, double l, BtExitReason *reason, double *px);
 
 /* splitmix64: the next value of the sequence of *state (grids, line hashes) */
 static inline uint64_t

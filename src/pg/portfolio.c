@@ -284,8 +284,6 @@ btpg_portfolio_prepare(PfCall *c)
 		c->p.period = (int) c->base.sp[1];
 		c->p.min_momentum = c->base.sp[2];
 	}
-	if (c->base.sim.stop_loss > 0 || c->base.sim.take_profit > 0 || c->base.sim.trailing_stop > 0)
-		pf_error("stop_loss, take_profit and trailing_stop are not supported in portfolio backtests", NULL);
 
 	spec->relid = c->relid;
 	spec->query = c->query;
