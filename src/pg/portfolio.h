@@ -21,8 +21,9 @@
 #include "utils/array.h"
 #include "utils/jsonb.h"
 
-#include "pg_backtest.h"
 #include "bt_portfolio.h"
+#include "core/loader.h"
+#include "core/params.h"
 
 /* The portfolio's columns after backtest_metrics' (n_symbols ... benchmark_return_pct) */
 #define BTPG_PF_EXTRA_NATTS	8
@@ -69,6 +70,8 @@ extern void btpg_portfolio_prepare(BtpgPortfolio *c);
 extern void btpg_portfolio_load(BtpgPortfolio *c);
 /* Run the engine (no transaction needed); a cancel by progress is an error */
 extern void btpg_portfolio_execute(BtpgPortfolio *c, BtProgressFn progress, void *progress_arg);
+/* Register the "portfolio" task kind (portfolio_task.c); from _PG_init */
+extern void btpg_portfolio_register_task_kind(void);
 /* The BTPG_PF_EXTRA_NATTS portfolio columns of a result */
 extern void btpg_portfolio_values(const BtPfResult *r, Datum *values, bool *nulls);
 

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * tasks.c
+ * api.c
  *	  SQL functions of the task queue: backtest_submit, backtest_submit_query,
  *	  backtest_cancel, backtest_delete, backtest_running_tasks; and helpers
  *	  shared with the launcher and the workers (extension owner/schema,
@@ -17,7 +17,7 @@
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/worker/tasks.c
+ * src/pg/queue/api.c
  *
  *-------------------------------------------------------------------------
  */
@@ -50,16 +50,14 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
-#include "../pg_backtest.h"
-#include "../portfolio.h"
-#include "../sweep.h"
+#include "core/loader.h"
+#include "core/params.h"
+#include "queue.h"
 #include "seal.h"
-#include "worker.h"
+#include "task_kind.h"
 
 PG_FUNCTION_INFO_V1(backtest_submit);
 PG_FUNCTION_INFO_V1(backtest_submit_query);
-PG_FUNCTION_INFO_V1(backtest_submit_portfolio);
-PG_FUNCTION_INFO_V1(backtest_submit_portfolio_query);
 PG_FUNCTION_INFO_V1(backtest_cancel);
 PG_FUNCTION_INFO_V1(backtest_delete);
 PG_FUNCTION_INFO_V1(backtest_running_tasks);
@@ -414,8 +412,8 @@ require_environment(void)
  * (preloaded, a role that can log in), insert the row as the tables' owner
  * with the caller (by name) as its owner and the source by its qualified
  * name, seal it, announce it and wake the launcher at commit.  kind:
- * "backtest", "sweep" (with grid) or "portfolio" (with symbols, NULL: every
- * symbol).
+ * "backtest", "sweep" (with grid) or another registered kind (symbols: a
+ * text[] or NULL).
  */
 static int64
 insert_task(const char *kind, Oid relid, const char *query, const char *symbol,
@@ -510,7 +508,7 @@ insert_task(const char *kind, Oid relid, const char *query, const char *symbol,
 
 /*
  * btpg_insert_task
- *		Queue a backtest (grid NULL) or a sweep task: insert_task.
+ *		Queue a backtest (grid NULL) or a sweep: insert_task.
  */
 int64
 btpg_insert_task(Oid relid, const char *query, const char *symbol, const char *strategy,
@@ -519,6 +517,21 @@ btpg_insert_task(Oid relid, const char *query, const char *symbol, const char *s
 {
 	return insert_task(grid ? "sweep" : "backtest", relid, query, symbol, strategy, params,
 					   has_start, start_ts, has_end, end_ts, grid, NULL);
+}
+
+/*
+ * btpg_insert_task_of
+ *		Queue a task of a feature's kind (task_kind.h): insert_task.
+ */
+int64
+btpg_insert_task_of(const char *kind, Oid relid, const char *query, const char *strategy,
+					Jsonb *params, ArrayType *symbols, bool has_start, TimestampTz start_ts,
+					bool has_end, TimestampTz end_ts)
+{
+	if (btpg_find_task_kind(kind) == NULL)
+		elog(ERROR, "unknown task kind \"%s\"", kind);
+	return insert_task(kind, relid, query, NULL, strategy, params, has_start, start_ts,
+					   has_end, end_ts, NULL, symbols);
 }
 
 /* Parse and check the common arguments (strategy, params); returns the strategy */
@@ -603,60 +616,6 @@ backtest_submit_query(PG_FUNCTION_ARGS)
 		: PG_GETARG_JSONB_P(2);
 	PG_RETURN_INT64(btpg_insert_task(InvalidOid, spec.query, NULL, st->name, params,
 									 false, 0, false, 0, NULL));
-}
-
-/*
- * Submit a portfolio task: the arguments of backtest_portfolio(_query),
- * parsed and checked as it checks them, the source's columns and
- * privileges checked without reading it; what needs the rows (unknown
- * symbols, the benchmark, the bars) fails the task in the worker.
- */
-static Datum
-submit_portfolio(FunctionCallInfo fcinfo, bool query_source)
-{
-	BtpgPortfolio c;
-	BtConfig	cfg;
-	Jsonb	   *params;
-
-	btpg_portfolio_args(fcinfo, query_source, &c);
-	/* each symbol's configuration, where it is known without the rows */
-	if (c.maps == NULL || c.wanted == NULL)
-	{
-		if (c.maps == NULL)
-			btpg_params_for_symbol(NULL, &c.base, NULL, &cfg);
-	}
-	else
-		for (int i = 0; i < c.nwanted; i++)
-			btpg_params_for_symbol(c.maps, &c.base, c.wanted[i], &cfg);
-	btpg_validate_source(&c.spec);
-	params = c.params ? c.params :
-		DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
-	PG_RETURN_INT64(insert_task("portfolio", c.relid, c.query, NULL, c.strategy, params,
-								c.has_start, c.start_ts, c.has_end, c.end_ts, NULL, c.symbols));
-}
-
-/*
- * backtest_submit_portfolio(source regclass, strategy text, params jsonb,
- *							 symbols text[], start_ts timestamptz,
- *							 end_ts timestamptz) returns bigint
- *		Validate like backtest_portfolio, queue, and return the task id.
- */
-Datum
-backtest_submit_portfolio(PG_FUNCTION_ARGS)
-{
-	return submit_portfolio(fcinfo, false);
-}
-
-/*
- * backtest_submit_portfolio_query(query text, strategy text, params jsonb)
- *		returns bigint
- *		The query-source form; the query runs in the worker as the
- *		submitting role.
- */
-Datum
-backtest_submit_portfolio_query(PG_FUNCTION_ARGS)
-{
-	return submit_portfolio(fcinfo, true);
 }
 
 /*

@@ -5,11 +5,11 @@
  *	  the shared-memory helpers the launcher, the dispatchers, the workers
  *	  and the submitting backends share (database entries, slots, wakeups).
  *
- * Locking: see worker.h (one LWLock protects BtShared).
+ * Locking: see queue.h (one LWLock protects BtShared).
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/worker/shmem.c
+ * src/pg/queue/shmem.c
  *
  *-------------------------------------------------------------------------
  */
@@ -26,7 +26,7 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
-#include "worker.h"
+#include "queue.h"
 
 int			btpg_max_concurrent = 3;
 int			btpg_max_attempts = 3;

@@ -26,11 +26,11 @@
  * is reset every loop.  Start/CommitTransactionCommand switch
  * CurrentMemoryContext to the transaction's context and back.
  *
- * Locking: see worker.h.
+ * Locking: see queue.h.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/worker/dispatcher.c
+ * src/pg/queue/dispatcher.c
  *
  *-------------------------------------------------------------------------
  */
@@ -66,7 +66,7 @@
 #include "utils/timestamp.h"
 
 #include "seal.h"
-#include "worker.h"
+#include "queue.h"
 
 /* Handles of the workers this dispatcher started, by slot (long-lived memory) */
 static BackgroundWorkerHandle *handles[BTPG_MAX_SLOTS];

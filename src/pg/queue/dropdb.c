@@ -10,7 +10,7 @@
  * marks the database's BtShared->dbs entry as being dropped (dropper_pid)
  * and sets its dispatcher's latch: the dispatcher exits at its next look,
  * the launcher starts none while the mark stands, and no task worker takes
- * another task of that database (task.c, move_slot_to).  A running task
+ * another task of that database (reuse.c, move_slot_to).  A running task
  * still blocks the drop, as any session does (cancel it first).  If the
  * drop fails, the mark is cleared and the database requested again, so its
  * dispatcher comes back for the pending tasks; if it succeeds they are
@@ -22,7 +22,7 @@
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/worker/dropdb.c
+ * src/pg/queue/dropdb.c
  *
  *-------------------------------------------------------------------------
  */
@@ -35,7 +35,7 @@
 #include "tcop/utility.h"
 #include "utils/acl.h"
 
-#include "worker.h"
+#include "queue.h"
 
 static ProcessUtility_hook_type prev_process_utility = NULL;
 

@@ -21,11 +21,11 @@
  * context is reset every loop.  Start/CommitTransactionCommand switch
  * CurrentMemoryContext to the transaction's context and back.
  *
- * Locking: see worker.h.
+ * Locking: see queue.h.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/worker/launcher.c
+ * src/pg/queue/launcher.c
  *
  *-------------------------------------------------------------------------
  */
@@ -53,7 +53,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "worker.h"
+#include "queue.h"
 
 /* Handles of the dispatchers this launcher started, by BtShared->dbs index */
 static BackgroundWorkerHandle *handles[BTPG_MAX_DBS];

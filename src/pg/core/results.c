@@ -1,0 +1,244 @@
+/*-------------------------------------------------------------------------
+ *
+ * results.c
+ *	  Running one configuration on a loaded series (btpg_run_engine, with
+ *	  its NOTICEs), and the result rows every entry point and the queue
+ *	  build from what the engine returns: the backtest_metrics row and the
+ *	  backtest_trades rows.
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * src/pg/core/results.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "core/errors.h"
+#include "core/memory.h"
+#include "core/results.h"
+#include "core/timestamps.h"
+
+/* ---- output helpers ------------------------------------------------------ */
+
+/* An interval of `usecs` microseconds, as days + time */
+static Datum
+interval_datum(double usecs)
+{
+	Interval   *iv = palloc0(sizeof(Interval));
+	int64		u = (int64) llround(usecs);
+
+	iv->day = (int32) (u / USECS_PER_DAY);
+	iv->time = u % USECS_PER_DAY;
+	return IntervalPGetDatum(iv);
+}
+
+/* A float8 datum; NaN and infinities become NULL */
+static inline void
+set_float(Datum *values, bool *nulls, int i, double x)
+{
+	if (isfinite(x))
+		values[i] = Float8GetDatum(x);
+	else
+		nulls[i] = true;
+}
+
+/*
+ * btpg_metrics_values
+ *		Fill values/nulls (BTPG_METRICS_NATTS entries) with a metrics row in
+ *		the column order of the SQL type backtest_metrics.
+ */
+void
+btpg_metrics_values(const BtMetrics *m, Datum *values, bool *nulls)
+{
+	int			i = 0;
+
+	memset(nulls, 0, sizeof(bool) * BTPG_METRICS_NATTS);
+	if (m->bars > 0)
+	{
+		values[i++] = TimestampTzGetDatum(btpg_ts_from_engine(m->start_ts));
+		values[i++] = TimestampTzGetDatum(btpg_ts_from_engine(m->end_ts));
+		values[i++] = interval_datum((double) m->duration);
+	}
+	else
+	{
+		nulls[i++] = true;
+		nulls[i++] = true;
+		nulls[i++] = true;
+	}
+	values[i++] = Int64GetDatum(m->bars);
+	values[i++] = Int64GetDatum(m->warmup_bars);
+	set_float(values, nulls, i++, m->exposure_pct);
+	set_float(values, nulls, i++, m->equity_final);
+	set_float(values, nulls, i++, m->equity_peak);
+	set_float(values, nulls, i++, m->commissions);
+	set_float(values, nulls, i++, m->return_pct);
+	set_float(values, nulls, i++, m->buy_hold_return_pct);
+	set_float(values, nulls, i++, m->return_ann_pct);
+	set_float(values, nulls, i++, m->volatility_ann_pct);
+	set_float(values, nulls, i++, m->cagr_pct);
+	set_float(values, nulls, i++, m->sharpe_ratio);
+	set_float(values, nulls, i++, m->sortino_ratio);
+	set_float(values, nulls, i++, m->calmar_ratio);
+	set_float(values, nulls, i++, m->max_drawdown_pct);
+	set_float(values, nulls, i++, m->avg_drawdown_pct);
+	if (isfinite(m->max_drawdown_duration))
+		values[i++] = interval_datum(m->max_drawdown_duration);
+	else
+		nulls[i++] = true;
+	if (isfinite(m->avg_drawdown_duration))
+		values[i++] = interval_datum(m->avg_drawdown_duration);
+	else
+		nulls[i++] = true;
+	values[i++] = Int64GetDatum(m->trades_count);
+	values[i++] = Int64GetDatum(m->open_trades);
+	set_float(values, nulls, i++, m->win_rate_pct);
+	set_float(values, nulls, i++, m->best_trade_pct);
+	set_float(values, nulls, i++, m->worst_trade_pct);
+	set_float(values, nulls, i++, m->avg_trade_pct);
+	if (isfinite(m->max_trade_duration))
+		values[i++] = interval_datum(m->max_trade_duration);
+	else
+		nulls[i++] = true;
+	if (isfinite(m->avg_trade_duration))
+		values[i++] = interval_datum(m->avg_trade_duration);
+	else
+		nulls[i++] = true;
+	set_float(values, nulls, i++, m->profit_factor);
+	set_float(values, nulls, i++, m->expectancy_pct);
+	set_float(values, nulls, i++, m->sqn);
+	set_float(values, nulls, i++, m->kelly_criterion);
+	set_float(values, nulls, i++, m->omega_ratio);
+	set_float(values, nulls, i++, m->periods_per_year);
+	Assert(i == BTPG_METRICS_NATTS);
+}
+
+/*
+ * btpg_metrics_datum
+ *		The metrics as a composite datum of the function's result type.
+ */
+Datum
+btpg_metrics_datum(FunctionCallInfo fcinfo, const BtMetrics *m)
+{
+	TupleDesc	td;
+	Datum		values[BTPG_METRICS_NATTS];
+	bool		nulls[BTPG_METRICS_NATTS];
+
+	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	if (td->natts != BTPG_METRICS_NATTS)
+		elog(ERROR, "backtest_metrics has %d columns, expected %d: reinstall the extension",
+			 td->natts, BTPG_METRICS_NATTS);
+	td = BlessTupleDesc(td);
+	btpg_metrics_values(m, values, nulls);
+	return HeapTupleGetDatum(heap_form_tuple(td, values, nulls));
+}
+
+/* ---- running ------------------------------------------------------------- */
+
+/* Engine progress callback for synchronous runs: honour cancel/timeout */
+static int
+sync_progress(void *arg, BtStep step, int64_t done, int64_t total)
+{
+	CHECK_FOR_INTERRUPTS();
+	return 0;
+}
+
+/*
+ * btpg_run_engine
+ *		Validate, run and report: the common tail of every backtest entry
+ *		point once the series is loaded.  Allocates in CurrentMemoryContext.
+ */
+void
+btpg_run_engine(const BtSeries *s, const BtConfig *cfg, BtResult *res)
+{
+	BtAlloc		a;
+	BtError		err;
+
+	btpg_alloc_init(&a, CurrentMemoryContext);
+	if (bt_run(s, cfg, &a, sync_progress, NULL, res, &err) != BT_OK)
+		btpg_report(&err, s->ts);
+	if (s->n == 0)
+		ereport(NOTICE,
+				(errmsg("no bars to backtest: the source returned no rows"),
+				 errhint("Check the symbol, the time range and the source.")));
+	else if (res->metrics.warmup_bars >= s->n)
+		ereport(NOTICE,
+				(errmsg("strategy \"%s\" needs more bars than the %lld the source returned",
+						cfg->strategy->name, (long long) s->n),
+				 errdetail("Its indicators never become defined, so it made no trades."),
+				 errhint("Use a longer time range or shorter indicator windows.")));
+	else if (res->ntrades == 0 && res->metrics.entries_unfilled > 0)
+		btpg_notice_unfilled(&res->metrics, &cfg->sim);
+}
+
+/* An amount for a message: 2 decimals, or 6 significant digits when tiny */
+static char *
+fmt_amount(double v)
+{
+	return psprintf(fabs(v) >= 0.01 || v == 0 ? "%.2f" : "%.6g", v);
+}
+
+/*
+ * btpg_notice_unfilled
+ *		NOTICE that a run made no trade because no entry order could be
+ *		filled: not even one lot, with its costs, fit in the cash.  For a run
+ *		with no trades and m->entries_unfilled > 0.
+ */
+void
+btpg_notice_unfilled(const BtMetrics *m, const BtSimParams *sim)
+{
+	char	   *price = fmt_amount(m->unfilled_price);
+	char	   *cost = fmt_amount(m->unfilled_cost);
+	char	   *cash = fmt_amount(m->unfilled_cash);
+
+	if (sim->fractional)
+		ereport(NOTICE,
+				(errmsg("no entry could be filled: the fees of the smallest order at %s come to %s, more than the %s available",
+						price, cost, cash),
+				 errdetail_plural("%lld entry signal was skipped for lack of cash.",
+								  "%lld entry signals were skipped for lack of cash.",
+								  m->entries_unfilled, (long long) m->entries_unfilled),
+				 errhint("Raise initial_capital or lower commission_fixed/commission_min.")));
+	else
+		ereport(NOTICE,
+				(errmsg("no entry could be filled: one lot of %g at %s costs %s including fees, more than the %s available",
+						sim->lot_size, price, cost, cash),
+				 errdetail_plural("%lld entry signal was skipped for lack of cash.",
+								  "%lld entry signals were skipped for lack of cash.",
+								  m->entries_unfilled, (long long) m->entries_unfilled),
+				 errhint("Raise initial_capital, lower lot_size, or set \"fractional\": true.")));
+}
+
+/* ---- trades -------------------------------------------------------------- */
+
+/*
+ * btpg_trades_values
+ *		One backtest_trades row (13 columns) for trade k.
+ */
+void
+btpg_trade_values(const BtTrade *t, int64 k, Datum *values, bool *nulls)
+{
+	memset(nulls, 0, sizeof(bool) * BTPG_TRADES_NATTS);
+	values[0] = Int32GetDatum((int32) k + 1);
+	values[1] = CStringGetTextDatum(t->side > 0 ? "long" : "short");
+	values[2] = TimestampTzGetDatum(btpg_ts_from_engine(t->entry_ts));
+	values[3] = Float8GetDatum(t->entry_price);
+	values[4] = TimestampTzGetDatum(btpg_ts_from_engine(t->exit_ts));
+	values[5] = Float8GetDatum(t->exit_price);
+	values[6] = Float8GetDatum(t->quantity);
+	values[7] = Float8GetDatum(t->pnl);
+	values[8] = Float8GetDatum(t->return_pct);
+	values[9] = Int32GetDatum((int32) (t->exit_bar - t->entry_bar));
+	values[10] = CStringGetTextDatum(bt_exit_reason_name(t->exit_reason));
+	values[11] = BoolGetDatum(t->is_open);
+	values[12] = Float8GetDatum(t->commission);
+}
