@@ -200,7 +200,16 @@ btpg_notice_unfilled(const BtMetrics *m, const BtSimParams *sim)
 	char	   *cost = fmt_amount(m->unfilled_cost);
 	char	   *cash = fmt_amount(m->unfilled_cash);
 
-	if (sim->fractional)
+	if (sim->sizing == BT_SIZING_QUANTITY || sim->sizing == BT_SIZING_VALUE)
+		ereport(NOTICE,
+				(errmsg("no entry could be filled: the order at %s costs %s including fees, more than the %s of buying power",
+						price, cost, cash),
+				 errdetail_plural("%lld entry signal was skipped for lack of cash.",
+								  "%lld entry signals were skipped for lack of cash.",
+								  m->entries_unfilled, (long long) m->entries_unfilled),
+				 errhint("Lower %s, or raise initial_capital or leverage.",
+						 sim->sizing == BT_SIZING_QUANTITY ? "order_quantity" : "order_value")));
+	else if (sim->fractional)
 		ereport(NOTICE,
 				(errmsg("no entry could be filled: the fees of the smallest order at %s come to %s, more than the %s available",
 						price, cost, cash),

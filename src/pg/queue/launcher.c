@@ -11,8 +11,9 @@
  * start the launcher marks every database that accepts connections, so
  * each is visited once: its dispatcher recovers tasks left pending or
  * running before a restart, or exits at once where the extension is not
- * installed.  A dispatcher exits when its queue is idle, so no idle
- * connection blocks DROP DATABASE.
+ * installed.  A dispatcher exits when its queue has been idle for
+ * pg_backtest.dispatcher_linger, and the DROP DATABASE hook (dropdb.c)
+ * sends a lingering one away, so no idle connection blocks DROP DATABASE.
  *
  * Errors: a failing step is logged, its transaction aborted and the loop
  * goes on; the launcher never dies of an SQL error.

@@ -79,6 +79,8 @@ typedef struct BtShared
 	Latch	   *launcher_latch; /* NULL when no launcher runs */
 	BtSlot		slots[BTPG_MAX_SLOTS];
 	BtDb		dbs[BTPG_MAX_DBS];
+	/* a task worker could not be registered: idle dispatchers stop lingering */
+	bool		worker_slots_short;
 } BtShared;
 
 /* GUCs */
@@ -88,6 +90,7 @@ extern int	btpg_launcher_naptime;
 extern int	btpg_retry_delay;
 extern char *btpg_test_delay;
 extern int	btpg_tasks_per_worker;
+extern int	btpg_dispatcher_linger;
 
 /* shmem.c */
 extern BtShared *btpg_shared;
