@@ -105,3 +105,28 @@ AS 'MODULE_PATHNAME', 'backtest_submit_portfolio_query'
 LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT;
 COMMENT ON FUNCTION @extschema@.backtest_submit_portfolio_query(text, text, jsonb) IS
   'Validate and queue a portfolio backtest over a query''s rows; returns the task id at once';
+
+-- ==== portfolio charts and reports (issue 11) ====
+-- A portfolio drawn: a lane per symbol that traded (its positions, entry
+-- and exit markers, tooltips), the account's equity with its cash, the
+-- drawdown.  backtest_chart_svg(task_id) and backtest_report_html(task_id)
+-- draw a completed portfolio task the same way.
+CREATE FUNCTION @extschema@.backtest_portfolio_chart_svg(
+    source regclass, strategy text, params jsonb DEFAULT '{}',
+    symbols text[] DEFAULT NULL, start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL,
+    width integer DEFAULT 1200, height integer DEFAULT 800)
+RETURNS text
+AS 'MODULE_PATHNAME', 'backtest_portfolio_chart_svg'
+LANGUAGE C STABLE PARALLEL UNSAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.backtest_portfolio_chart_svg(regclass, text, jsonb, text[], timestamptz, timestamptz, integer, integer) IS
+  'Run a portfolio backtest and draw it as SVG: positions per symbol, trades, equity and cash, drawdown';
+
+CREATE FUNCTION @extschema@.backtest_portfolio_report_html(
+    source regclass, strategy text, params jsonb DEFAULT '{}',
+    symbols text[] DEFAULT NULL, start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL,
+    width integer DEFAULT 1200, height integer DEFAULT 800)
+RETURNS text
+AS 'MODULE_PATHNAME', 'backtest_portfolio_report_html'
+LANGUAGE C STABLE PARALLEL UNSAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.backtest_portfolio_report_html(regclass, text, jsonb, text[], timestamptz, timestamptz, integer, integer) IS
+  'Run a portfolio backtest and report it as one standalone HTML page (statistics with the portfolio''s, chart, monthly returns, trades by symbol)';

@@ -18,6 +18,7 @@
 #include "fmgr.h"
 
 #include "pg_backtest.h"
+#include "portfolio.h"
 #include "run.h"
 
 /* One indicator of the chart's indicators argument, computed */
@@ -51,6 +52,18 @@ typedef struct BtChartData
 	bool		mnulls[BTPG_METRICS_NATTS];
 	int			nind;
 	BtChartInd *ind;
+	/*
+	 * A portfolio (portfolio): the account instead of one symbol's bars; a
+	 * lane per symbol holds its positions and trades.
+	 */
+	bool		portfolio;
+	int			nsym;
+	char	  **sym_names;		/* the lanes (the symbols that traded), in name order */
+	int		   *trade_sym;		/* per trade: its lane */
+	double	   *cash;			/* n */
+	int32	   *open_positions; /* n */
+	Datum		pfmetrics[BTPG_PF_EXTRA_NATTS];	/* backtest_portfolio's own columns */
+	bool		pfnulls[BTPG_PF_EXTRA_NATTS];
 } BtChartData;
 
 /* Check width/height (ereport naming the bad one) */
@@ -65,6 +78,25 @@ extern void btpg_chart_check_size(int width, int height);
  */
 extern void btpg_chart_from_args(FunctionCallInfo fcinfo, Jsonb *indicators, BtChartData *cd);
 extern void btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtChartData *cd);
+/*
+ * Fill cd from a portfolio call (the arguments 0-5 of backtest_portfolio),
+ * run as backtest_portfolio runs it.
+ */
+extern void btpg_chart_from_portfolio_args(FunctionCallInfo fcinfo, BtChartData *cd);
+
+/* Where a chart or report function's data come from */
+typedef enum BtChartSource
+{
+	BTPG_CHART_ARGS,			/* backtest_run's arguments, then width, height, indicators */
+	BTPG_CHART_TASK,			/* task_id, width, height, indicators */
+	BTPG_CHART_PORTFOLIO		/* backtest_portfolio's arguments, then width, height */
+} BtChartSource;
+
+/* A document of the data cd, width x height */
+typedef text *(*BtChartRender) (BtChartData *cd, int width, int height);
+
+/* The body of a chart or report SQL function (chart.c) */
+extern Datum btpg_chart_document(FunctionCallInfo fcinfo, BtChartSource src, BtChartRender render);
 
 /* Append the chart, a complete <svg> element (no XML declaration) */
 extern void btpg_chart_svg(StringInfo buf, const BtChartData *cd, int width, int height);
