@@ -516,12 +516,16 @@ pf_args(FunctionCallInfo fcinfo, bool query_source, PfCall *c)
 	if (query_source)
 		return;
 	c->symbols = PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3);
-	c->has_start = !PG_ARGISNULL(4);
-	if (c->has_start)
-		c->start_ts = PG_GETARG_TIMESTAMPTZ(4);
-	c->has_end = !PG_ARGISNULL(5);
-	if (c->has_end)
-		c->end_ts = PG_GETARG_TIMESTAMPTZ(5);
+	{
+		BtLoadSpec	range;
+
+		/* checked in btpg_portfolio_prepare, after the parameters */
+		btpg_args_time_range(fcinfo, 4, 5, false, &range);
+		c->has_start = range.has_start;
+		c->start_ts = range.start_ts;
+		c->has_end = range.has_end;
+		c->end_ts = range.end_ts;
+	}
 }
 
 /*

@@ -182,7 +182,7 @@ pf_task_save(TaskRun *run, void *state, const BtSeries *s)
 	int64		n = r->n;
 	int64		nt = r->ntrades;
 
-	btpg_task_begin_txn("pg_backtest: saving portfolio results");
+	btpg_begin_txn("pg_backtest: saving portfolio results");
 	MemoryContextSwitchTo(cxt);
 	{
 		/* the first columns of backtest.results are backtest_metrics' */
@@ -251,7 +251,7 @@ pf_task_save(TaskRun *run, void *state, const BtSeries *s)
 										 c->nsym, n, r->metrics.trades_count),
 						   extra.data);
 	}
-	btpg_task_end_txn();
+	btpg_end_txn();
 	MemoryContextSwitchTo(cxt);
 }
 

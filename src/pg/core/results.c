@@ -17,6 +17,7 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -41,84 +42,67 @@ interval_datum(double usecs)
 	return IntervalPGetDatum(iv);
 }
 
-/* A float8 datum; NaN and infinities become NULL */
-static inline void
-set_float(Datum *values, bool *nulls, int i, double x)
+/* Each metric's column in backtest_metrics, by bt_metric_defs' order */
+StaticAssertDecl(BT_N_METRICS == BTPG_METRICS_NATTS,
+				 "bt_metric_defs must list the columns of backtest_metrics");
+
+/*
+ * btpg_metric_type
+ *		The SQL type of a metric's backtest_metrics column: timestamptz,
+ *		interval, bigint or double precision, by its kind.
+ */
+Oid
+btpg_metric_type(const BtMetricDef *d)
 {
-	if (isfinite(x))
-		values[i] = Float8GetDatum(x);
-	else
-		nulls[i] = true;
+	switch (d->kind)
+	{
+		case BT_METRIC_TIMESTAMP:
+			return TIMESTAMPTZOID;
+		case BT_METRIC_DURATION:
+			return INTERVALOID;
+		case BT_METRIC_INT64:
+			return INT8OID;
+		case BT_METRIC_DOUBLE:
+			break;
+	}
+	return FLOAT8OID;
 }
 
 /*
  * btpg_metrics_values
  *		Fill values/nulls (BTPG_METRICS_NATTS entries) with a metrics row in
- *		the column order of the SQL type backtest_metrics.
+ *		the column order of the SQL type backtest_metrics, the order of
+ *		bt_metric_defs: a metric without a value (bt_metric_is_null) is NULL.
  */
 void
 btpg_metrics_values(const BtMetrics *m, Datum *values, bool *nulls)
 {
-	int			i = 0;
+	for (int i = 0; i < BTPG_METRICS_NATTS; i++)
+	{
+		const BtMetricDef *d = &bt_metric_defs[i];
 
-	memset(nulls, 0, sizeof(bool) * BTPG_METRICS_NATTS);
-	if (m->bars > 0)
-	{
-		values[i++] = TimestampTzGetDatum(btpg_ts_from_engine(m->start_ts));
-		values[i++] = TimestampTzGetDatum(btpg_ts_from_engine(m->end_ts));
-		values[i++] = interval_datum((double) m->duration);
+		nulls[i] = bt_metric_is_null(m, d);
+		if (nulls[i])
+		{
+			values[i] = (Datum) 0;
+			continue;
+		}
+		switch (d->kind)
+		{
+			case BT_METRIC_TIMESTAMP:
+				values[i] = TimestampTzGetDatum(btpg_ts_from_engine(bt_metric_int64(m, d)));
+				break;
+			case BT_METRIC_DURATION:
+				values[i] = interval_datum(bt_metric_double(m, d));
+				break;
+			case BT_METRIC_INT64:
+				values[i] = Int64GetDatum(bt_metric_int64(m, d));
+				break;
+			case BT_METRIC_DOUBLE:
+				values[i] = Float8GetDatum(bt_metric_double(m, d));
+				break;
+		}
 	}
-	else
-	{
-		nulls[i++] = true;
-		nulls[i++] = true;
-		nulls[i++] = true;
-	}
-	values[i++] = Int64GetDatum(m->bars);
-	values[i++] = Int64GetDatum(m->warmup_bars);
-	set_float(values, nulls, i++, m->exposure_pct);
-	set_float(values, nulls, i++, m->equity_final);
-	set_float(values, nulls, i++, m->equity_peak);
-	set_float(values, nulls, i++, m->commissions);
-	set_float(values, nulls, i++, m->return_pct);
-	set_float(values, nulls, i++, m->buy_hold_return_pct);
-	set_float(values, nulls, i++, m->return_ann_pct);
-	set_float(values, nulls, i++, m->volatility_ann_pct);
-	set_float(values, nulls, i++, m->cagr_pct);
-	set_float(values, nulls, i++, m->sharpe_ratio);
-	set_float(values, nulls, i++, m->sortino_ratio);
-	set_float(values, nulls, i++, m->calmar_ratio);
-	set_float(values, nulls, i++, m->max_drawdown_pct);
-	set_float(values, nulls, i++, m->avg_drawdown_pct);
-	if (isfinite(m->max_drawdown_duration))
-		values[i++] = interval_datum(m->max_drawdown_duration);
-	else
-		nulls[i++] = true;
-	if (isfinite(m->avg_drawdown_duration))
-		values[i++] = interval_datum(m->avg_drawdown_duration);
-	else
-		nulls[i++] = true;
-	values[i++] = Int64GetDatum(m->trades_count);
-	values[i++] = Int64GetDatum(m->open_trades);
-	set_float(values, nulls, i++, m->win_rate_pct);
-	set_float(values, nulls, i++, m->best_trade_pct);
-	set_float(values, nulls, i++, m->worst_trade_pct);
-	set_float(values, nulls, i++, m->avg_trade_pct);
-	if (isfinite(m->max_trade_duration))
-		values[i++] = interval_datum(m->max_trade_duration);
-	else
-		nulls[i++] = true;
-	if (isfinite(m->avg_trade_duration))
-		values[i++] = interval_datum(m->avg_trade_duration);
-	else
-		nulls[i++] = true;
-	set_float(values, nulls, i++, m->profit_factor);
-	set_float(values, nulls, i++, m->expectancy_pct);
-	set_float(values, nulls, i++, m->sqn);
-	set_float(values, nulls, i++, m->kelly_criterion);
-	set_float(values, nulls, i++, m->omega_ratio);
-	set_float(values, nulls, i++, m->periods_per_year);
-	Assert(i == BTPG_METRICS_NATTS);
 }
 
 /*

@@ -25,6 +25,8 @@
 /* Columns of backtest_trades() */
 #define BTPG_TRADES_NATTS	13
 
+/* The SQL type of a metric's column */
+extern Oid	btpg_metric_type(const BtMetricDef *d);
 /* A metrics row in the column order of backtest_metrics (BTPG_METRICS_NATTS) */
 extern void btpg_metrics_values(const BtMetrics *m, Datum *values, bool *nulls);
 /* The same as a composite datum of the function's result type */

@@ -66,8 +66,10 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "seal.h"
+#include "../notify/notify.h"
+#include "core/bgworker.h"
 #include "queue.h"
+#include "seal.h"
 
 /* Handles of the workers this dispatcher started, by slot (long-lived memory) */
 static BackgroundWorkerHandle *handles[BTPG_MAX_SLOTS];
@@ -91,6 +93,7 @@ dispatcher_shmem_exit(int code, Datum arg)
 		my_db->dispatcher_pid = 0;
 		my_db->dispatcher_latch = NULL;
 		my_db->has_pending = false;
+		my_db->npending = 0;
 		if (!my_db->requested)
 			my_db->dbid = InvalidOid;
 	}
@@ -114,12 +117,7 @@ static int	saved_sec;
 static void
 begin_txn(const char *activity)
 {
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, activity);
+	btpg_begin_txn(activity);
 	GetUserIdAndSecContext(&saved_user, &saved_sec);
 	SetUserIdAndSecContext(BTPG_BOOKKEEPER, saved_sec | SECURITY_LOCAL_USERID_CHANGE);
 }
@@ -128,10 +126,7 @@ static void
 end_txn(void)
 {
 	SetUserIdAndSecContext(saved_user, saved_sec);
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_activity(STATE_IDLE, NULL);
+	btpg_end_txn();
 }
 
 /* Is the extension fully created here (its task table exists)? */
@@ -609,16 +604,9 @@ launch_one(MemoryContext longlived)
 	if (slot < 0)
 		return false;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_backtest");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "btpg_task_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_backtest task " INT64_FORMAT, task_id);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_backtest task");
+	btpg_bgworker_init(&worker, "btpg_task_main",
+					   psprintf("pg_backtest task " INT64_FORMAT, task_id), "pg_backtest task");
 	worker.bgw_main_arg = Int32GetDatum(slot);
-	worker.bgw_notify_pid = MyProcPid;
 	start.task_id = task_id;
 	start.dbid = MyDatabaseId;
 	start.owner = owner;
@@ -657,16 +645,40 @@ launch_one(MemoryContext longlived)
 static bool
 queue_idle(void)
 {
-	bool		idle;
+	bool		idle = true;
+	Datum		ids[BTPG_MAX_SLOTS];
+	Oid			types[1] = {INT8ARRAYOID};
+	Datum		values[1];
 
 	for (int i = 0; i < BTPG_MAX_SLOTS; i++)
 		if (handles[i] != NULL)
-			return false;
+			idle = false;
+	/*
+	 * Counted even while workers run: the system status publishes the
+	 * pending tasks, less those a slot holds (counted as running there).
+	 */
+	values[0] = PointerGetDatum(construct_array(ids, add_slot_tasks(ids, 0), INT8OID, 8,
+												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	begin_txn("pg_backtest: checking the queue");
-	if (SPI_execute("SELECT 1 FROM backtest.tasks WHERE status IN ('pending', 'running') LIMIT 1",
-					true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_with_args("SELECT pg_catalog.count(*) FILTER (WHERE status = 'pending' "
+							  "  AND NOT (id OPERATOR(pg_catalog.=) ANY ($1)))::pg_catalog.int4, "
+							  "pg_catalog.count(*)::pg_catalog.int4 "
+							  "FROM backtest.tasks WHERE status IN ('pending', 'running')",
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read the queue");
-	idle = SPI_processed == 0;
+	{
+		bool		isnull;
+		int			npending = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+														   SPI_tuptable->tupdesc, 1, &isnull));
+
+		if (DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2,
+										&isnull)) != 0)
+			idle = false;
+		/* for the system status (status.c) */
+		LWLockAcquire(btpg_shared->lock, LW_EXCLUSIVE);
+		my_db->npending = npending;
+		LWLockRelease(btpg_shared->lock);
+	}
 	end_txn();
 	return idle;
 }
@@ -726,15 +738,9 @@ btpg_dispatcher_main(Datum main_arg)
 	{
 		bool		done = false;
 		long		timeout = btpg_launcher_naptime;
+		long		status_wait = -1;
 
-		MemoryContextSwitchTo(scratch);
-		MemoryContextReset(scratch);
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		btpg_loop_start(scratch);
 
 		PG_TRY();
 		{
@@ -791,21 +797,21 @@ btpg_dispatcher_main(Datum main_arg)
 					if (left > 0)
 						timeout = Min(timeout, left);
 				}
+				/* the cluster's counts to this database's listeners */
+				status_wait = btpg_status_maybe_notify(done);
 			}
 		}
 		PG_CATCH();
 		{
 			/* log, clean up and go on: the queue must not stop */
-			MemoryContextSwitchTo(scratch);
-			EmitErrorReport();
-			AbortCurrentTransaction();
-			FlushErrorState();
-			pgstat_report_activity(STATE_IDLE, NULL);
+			btpg_loop_recover(scratch);
 		}
 		PG_END_TRY();
 		if (done)
 			break;
 
+		if (status_wait >= 0)
+			timeout = Min(timeout, status_wait);
 		if (next_retry != 0)
 		{
 			long		secs;
@@ -825,6 +831,7 @@ btpg_dispatcher_main(Datum main_arg)
 	{
 		my_db->dispatcher_pid = 0;
 		my_db->dispatcher_latch = NULL;
+		my_db->npending = 0;
 		if (!my_db->requested)
 			my_db->dbid = InvalidOid;
 	}
