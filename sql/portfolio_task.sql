@@ -132,7 +132,7 @@ SELECT (SELECT count(*) FROM backtest.tasks) AS tasks, (SELECT count(*) FROM bac
        (SELECT count(*) FROM backtest.portfolio_equity) AS curve_rows;
 SELECT backtest_cancel((SELECT max(id) FROM sub));
 SELECT backtest_delete((SELECT max(id) FROM sub));
-INSERT INTO backtest.portfolio_equity_curves VALUES (1, 'regress_pf_other', '{}', '{}', '{}', '{}', '{}', '{}');
+INSERT INTO backtest.portfolio_equity_curves VALUES (1, 'regress_pf_other', '{}', '{}', '{}', '{}', '{}');
 RESET ROLE;
 DROP ROLE regress_pf_other;
 

@@ -32,7 +32,6 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
-#include "bt_chart.h"
 #include "core/loader.h"
 #include "core/params.h"
 #include "core/results.h"
@@ -225,22 +224,21 @@ pf_task_save(TaskRun *run, void *state, const BtSeries *s)
 								   nt, pf_trade_row, &rows);
 	}
 	{
+		/* (the drawdown is derived from equity by backtest.portfolio_equity: not stored) */
 		TimestampTz *ts = palloc_extended(sizeof(TimestampTz) * Max(n, 1), MCXT_ALLOC_HUGE);
-		double	   *dd = palloc_extended(sizeof(double) * Max(n, 1), MCXT_ALLOC_HUGE);
-		Datum		values[6];
-		static const Oid types[6] = {1185 /* timestamptz[] */ , FLOAT8ARRAYOID, FLOAT8ARRAYOID,
-		FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT4ARRAYOID};
+		Datum		values[5];
+		static const Oid types[5] = {1185 /* timestamptz[] */ , FLOAT8ARRAYOID, FLOAT8ARRAYOID,
+		FLOAT8ARRAYOID, INT4ARRAYOID};
 
 		for (int64 i = 0; i < n; i++)
 			ts[i] = btpg_ts_from_engine(r->ts[i]);
-		bt_drawdown_pct(r->equity, n, dd);
-		values[0] = btpg_task_array_raw(ts, n, 8, TIMESTAMPTZOID);
-		values[1] = btpg_task_array_raw(r->cash, n, 8, FLOAT8OID);
-		values[2] = btpg_task_array_raw(r->value, n, 8, FLOAT8OID);
-		values[3] = btpg_task_array_raw(r->equity, n, 8, FLOAT8OID);
-		values[4] = btpg_task_array_raw(dd, n, 8, FLOAT8OID);
-		values[5] = btpg_task_array_raw(r->open_positions, n, 4, INT4OID);
-		btpg_task_insert_arrays(run, "backtest.portfolio_equity_curves", 6, types, values);
+		values[0] = btpg_make_array8(ts, n, TIMESTAMPTZOID);
+		values[1] = btpg_make_array8(r->cash, n, FLOAT8OID);
+		values[2] = btpg_make_array8(r->value, n, FLOAT8OID);
+		values[3] = btpg_make_array8(r->equity, n, FLOAT8OID);
+		values[4] = btpg_make_array_raw(r->open_positions, n, 4, INT4OID);
+		btpg_task_insert_arrays(run, "backtest.portfolio_equity_curves",
+								"ts, cash, positions_value, equity, open_positions", 5, types, values);
 	}
 	{
 		StringInfoData extra;

@@ -155,14 +155,12 @@ extern int	btpg_task_table_columns(const char *table, const char *const *skip, S
 
 /*
  * Insert one row of arrays (an equity curve: task id, owner, then the
- * ncols arrays values[], of the array types types[]) into table, with a
- * generic plan (the arrays are large).
+ * ncols arrays values[] of the array types types[] into the columns named
+ * by columns, "c1, c2, ...") into table, with a generic plan (the arrays
+ * are large).
  */
-extern void btpg_task_insert_arrays(TaskRun *run, const char *table, int ncols, const Oid *types,
-									Datum *values);
-
-/* A 1-D array of n values of elemsize (4 or 8) bytes, no nulls, in one copy */
-extern Datum btpg_task_array_raw(const void *data, int64 n, int elemsize, Oid type);
+extern void btpg_task_insert_arrays(TaskRun *run, const char *table, const char *columns,
+									int ncols, const Oid *types, Datum *values);
 
 /* Append a run's summary to a completed event's extra JSON */
 extern void btpg_task_summary_json(StringInfo buf, const BtMetrics *m);

@@ -67,53 +67,22 @@ make_array(Datum *elems, bool *nulls, int64 n, Oid type)
 }
 
 /*
- * btpg_task_array_raw
- *		A 1-D array of n values of elemsize (4 or 8) bytes without nulls
- *		(float8, timestamptz, int4), built in one copy: the equity curve's
- *		arrays hold millions of elements, and construct_md_array's
- *		per-element loop cost more than the insert.
- */
-Datum
-btpg_task_array_raw(const void *data, int64 n, int elemsize, Oid type)
-{
-	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + (Size) n * elemsize;
-	ArrayType  *a;
-
-	if (n == 0)
-		return PointerGetDatum(construct_empty_array(type));
-	a = (ArrayType *) palloc_extended(nbytes, MCXT_ALLOC_HUGE);
-	SET_VARSIZE(a, nbytes);
-	a->ndim = 1;
-	a->dataoffset = 0;
-	a->elemtype = type;
-	ARR_DIMS(a)[0] = (int) n;
-	ARR_LBOUND(a)[0] = 1;
-	memcpy(ARR_DATA_PTR(a), data, (Size) n * elemsize);
-	return PointerGetDatum(a);
-}
-
-static Datum
-make_array8(const void *data, int64 n, Oid type)
-{
-	return btpg_task_array_raw(data, n, 8, type);
-}
-
-/*
  * btpg_task_insert_arrays
- *		One row (task id, owner, then ncols arrays) into table, planned
+ *		One row (task id, owner, then the ncols arrays of the columns named
+ *		by columns, "c1, c2, ...") into table, planned
  *		generically: the parameters are read where they are, not copied
  *		into the plan.  Caller is in a task transaction.
  */
 void
-btpg_task_insert_arrays(TaskRun *run, const char *table, int ncols, const Oid *types,
-						Datum *values)
+btpg_task_insert_arrays(TaskRun *run, const char *table, const char *columns, int ncols,
+						const Oid *types, Datum *values)
 {
 	Datum	   *args = palloc(sizeof(Datum) * (2 + ncols));
 	Oid		   *argtypes = palloc(sizeof(Oid) * (2 + ncols));
 	StringInfoData sql;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "INSERT INTO %s VALUES ($1, $2", table);
+	appendStringInfo(&sql, "INSERT INTO %s (task_id, owner, %s) VALUES ($1, $2", table, columns);
 	args[0] = Int64GetDatum(run->task_id);
 	argtypes[0] = INT8OID;
 	args[1] = CStringGetTextDatum(run->owner);
@@ -366,27 +335,23 @@ btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res)
 	/* the equity curve: one row of arrays (backtest.equity unnests it) */
 	{
 		TimestampTz *ts = palloc_extended(sizeof(TimestampTz) * (n > 0 ? n : 1), MCXT_ALLOC_HUGE);
-		double	   *dd = palloc_extended(sizeof(double) * (n > 0 ? n : 1), MCXT_ALLOC_HUGE);
-		Datum		evalues[5];
-		Oid			etypes[5] = {1185 /* timestamptz[] */ , FLOAT8ARRAYOID, FLOAT8ARRAYOID,
-		FLOAT8ARRAYOID, FLOAT8ARRAYOID};
-		double		peak = -INFINITY;
+		Datum		evalues[6];
+		Oid			etypes[6] = {INT8OID, TEXTOID, 1185, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
+		FLOAT8ARRAYOID};
 
+		/* (the drawdown is derived from equity by backtest.equity: not stored) */
 		for (int64 i = 0; i < n; i++)
-		{
-			double		e = res->equity[i];
-
-			if (e > peak)
-				peak = e;
 			ts[i] = btpg_ts_from_engine(s->ts[i]);
-			dd[i] = peak > 0 ? (e / peak - 1.0) * 100.0 : 0.0;
-		}
-		evalues[0] = make_array8(ts, n, TIMESTAMPTZOID);
-		evalues[1] = make_array8(s->close, n, FLOAT8OID);
-		evalues[2] = make_array8(res->position, n, FLOAT8OID);
-		evalues[3] = make_array8(res->equity, n, FLOAT8OID);
-		evalues[4] = make_array8(dd, n, FLOAT8OID);
-		btpg_task_insert_arrays(run, "backtest.equity_curves", 5, etypes, evalues);
+		evalues[0] = Int64GetDatum(run->task_id);
+		evalues[1] = CStringGetTextDatum(run->owner);
+		evalues[2] = btpg_make_array8(ts, n, TIMESTAMPTZOID);
+		evalues[3] = btpg_make_array8(s->close, n, FLOAT8OID);
+		evalues[4] = btpg_make_array8(res->position, n, FLOAT8OID);
+		evalues[5] = btpg_make_array8(res->equity, n, FLOAT8OID);
+		btpg_exec_as_owner_generic(run->ext_owner,
+								   "INSERT INTO backtest.equity_curves (task_id, owner, ts, close, \"position\", equity) "
+								   "VALUES ($1, $2, $3, $4, $5, $6)",
+								   6, etypes, evalues, NULL);
 	}
 
 	/* completed, with the summary in the final event */
