@@ -280,7 +280,7 @@ exit_shape(const BtTrade *t)
 }
 
 static void
-append_trades(StringInfo buf, const Frame *f, const Panel *p, const BtChartData *cd)
+append_trades(StringInfo buf, const Frame *f, const Panel *p, const BtpgChartData *cd)
 {
 	bool		merge = cd->ntrades > MAX_TRADE_MARKERS;
 	uint8	   *seen = merge ? palloc0(f->ncols) : NULL;
@@ -411,7 +411,7 @@ append_legend(StringInfo buf, const LegendItem *items, int n, int width, double 
 
 /* The frame of a chart of cd, and its title's start ("Task N: " for a task) */
 static void
-frame_init(Frame *f, const BtChartData *cd, int width, int height, StringInfo title)
+frame_init(Frame *f, const BtpgChartData *cd, int width, int height, StringInfo title)
 {
 	f->width = width;
 	f->height = height;
@@ -457,7 +457,7 @@ append_svg_head(StringInfo buf, const char *title, int width, int height)
  * or a portfolio's cash) of class cls, on one scale.
  */
 static void
-append_equity_panel(StringInfo buf, const Frame *f, Panel *eq, const BtChartData *cd,
+append_equity_panel(StringInfo buf, const Frame *f, Panel *eq, const BtpgChartData *cd,
 					const double *second, const char *cls, const char *color)
 {
 	BtBucket   *pb = palloc(sizeof(BtBucket) * f->ncols);
@@ -479,7 +479,7 @@ append_equity_panel(StringInfo buf, const Frame *f, Panel *eq, const BtChartData
 
 /* The drawdown panel: the area under zero */
 static void
-append_drawdown_panel(StringInfo buf, const Frame *f, Panel *dd, const BtChartData *cd)
+append_drawdown_panel(StringInfo buf, const Frame *f, Panel *dd, const BtpgChartData *cd)
 {
 	BtBucket   *b = palloc(sizeof(BtBucket) * f->ncols);
 
@@ -537,7 +537,7 @@ append_time_axis(StringInfo buf, const Frame *f, const BtTimeTicks *tt, double t
  * column into one path per side, without markers.
  */
 static void
-append_positions(StringInfo buf, const Frame *f, const Panel *p, const BtChartData *cd)
+append_positions(StringInfo buf, const Frame *f, const Panel *p, const BtpgChartData *cd)
 {
 	double		lh = cd->nsym > 0 ? p->h / cd->nsym : p->h;
 	bool		merge = cd->ntrades > MAX_TRADE_MARKERS || lh < 14;
@@ -649,7 +649,7 @@ append_positions(StringInfo buf, const Frame *f, const Panel *p, const BtChartDa
  * account's equity with its cash, and the drawdown, on one time axis.
  */
 static void
-portfolio_svg(StringInfo buf, const BtChartData *cd, int width, int height)
+portfolio_svg(StringInfo buf, const BtpgChartData *cd, int width, int height)
 {
 	Frame		f;
 	Panel		pos,
@@ -700,7 +700,7 @@ portfolio_svg(StringInfo buf, const BtChartData *cd, int width, int height)
 }
 
 void
-btpg_chart_svg(StringInfo buf, const BtChartData *cd, int width, int height)
+btpg_chart_svg(StringInfo buf, const BtpgChartData *cd, int width, int height)
 {
 	Frame		f;
 	Panel		price,
@@ -880,7 +880,7 @@ btpg_chart_svg(StringInfo buf, const BtChartData *cd, int width, int height)
 
 /* Shared tail of both forms: the text */
 static text *
-chart_text(BtChartData *cd, int width, int height)
+chart_text(BtpgChartData *cd, int width, int height)
 {
 	StringInfoData buf;
 
@@ -888,61 +888,6 @@ chart_text(BtChartData *cd, int width, int height)
 	appendStringInfoString(&buf, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	btpg_chart_svg(&buf, cd, width, height);
 	return cstring_to_text_with_len(buf.data, buf.len);
-}
-
-static int
-int_arg(FunctionCallInfo fcinfo, int argno, const char *name)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", name)));
-	return PG_GETARG_INT32(argno);
-}
-
-/*
- * btpg_chart_document
- *		The body of every chart and report function: read width and height
- *		(arguments 6 and 7, or 1 and 2 for the task form), gather the data
- *		from the call's source, render the document in a memory context of
- *		its own and return it as text.
- */
-Datum
-btpg_chart_document(FunctionCallInfo fcinfo, BtChartSource src, BtChartRender render)
-{
-	int			warg = src == BTPG_CHART_TASK ? 1 : 6;
-	int			width = int_arg(fcinfo, warg, "width");
-	int			height = int_arg(fcinfo, warg + 1, "height");
-	MemoryContext cxt;
-	MemoryContext old;
-	BtChartData cd;
-	text	   *t;
-	text	   *result;
-
-	if (src == BTPG_CHART_TASK && PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("task_id must not be null")));
-	btpg_chart_check_size(width, height);
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_backtest chart", ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-	switch (src)
-	{
-		case BTPG_CHART_ARGS:
-			btpg_chart_from_args(fcinfo, PG_ARGISNULL(8) ? NULL : PG_GETARG_JSONB_P(8), &cd);
-			break;
-		case BTPG_CHART_TASK:
-			btpg_chart_from_task(PG_GETARG_INT64(0), PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), &cd);
-			break;
-		case BTPG_CHART_PORTFOLIO:
-			btpg_chart_from_portfolio_args(fcinfo, &cd);
-			break;
-	}
-	t = render(&cd, width, height);
-	MemoryContextSwitchTo(old);
-	result = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(t));
-	MemoryContextDelete(cxt);
-	PG_RETURN_TEXT_P(result);
 }
 
 /*
@@ -954,7 +899,7 @@ btpg_chart_document(FunctionCallInfo fcinfo, BtChartSource src, BtChartRender re
 Datum
 backtest_chart_svg(PG_FUNCTION_ARGS)
 {
-	return btpg_chart_document(fcinfo, BTPG_CHART_ARGS, chart_text);
+	return btpg_chart_call(fcinfo, BTPG_CHART_ARGS, "backtest_chart_svg", chart_text);
 }
 
 /*
@@ -966,7 +911,7 @@ backtest_chart_svg(PG_FUNCTION_ARGS)
 Datum
 backtest_portfolio_chart_svg(PG_FUNCTION_ARGS)
 {
-	return btpg_chart_document(fcinfo, BTPG_CHART_PORTFOLIO, chart_text);
+	return btpg_chart_call(fcinfo, BTPG_CHART_PORTFOLIO, "backtest_portfolio_chart_svg", chart_text);
 }
 
 /*
@@ -976,5 +921,5 @@ backtest_portfolio_chart_svg(PG_FUNCTION_ARGS)
 Datum
 backtest_chart_svg_task(PG_FUNCTION_ARGS)
 {
-	return btpg_chart_document(fcinfo, BTPG_CHART_TASK, chart_text);
+	return btpg_chart_call(fcinfo, BTPG_CHART_TASK, "backtest_chart_svg", chart_text);
 }

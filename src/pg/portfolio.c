@@ -47,7 +47,6 @@ PG_FUNCTION_INFO_V1(backtest_portfolio_equity_query);
 
 /* backtest_metrics' columns, then the portfolio's */
 #define PF_NATTS		(BTPG_METRICS_NATTS + BTPG_PF_EXTRA_NATTS)
-#define PF_NOTICE_NAMES	10
 
 typedef BtpgPortfolio PfCall;
 
@@ -208,16 +207,6 @@ symbol_context(void *arg)
 	errcontext("backtest_portfolio, symbol \"%s\"", (const char *) arg);
 }
 
-static void
-list_name(StringInfo buf, int *count, const char *name)
-{
-	if (*count < PF_NOTICE_NAMES)
-		appendStringInfo(buf, "%s\"%s\"", *count ? ", " : "", name);
-	else if (*count == PF_NOTICE_NAMES)
-		appendStringInfoString(buf, ", ...");
-	(*count)++;
-}
-
 static bool
 in_list(char **names, int n, const char *s)
 {
@@ -254,7 +243,7 @@ sync_progress(void *arg, BtStep step, int64_t done, int64_t total)
 void
 btpg_portfolio_prepare(PfCall *c)
 {
-	BtLoadSpec *spec = &c->spec;
+	BtpgLoadSpec *spec = &c->spec;
 	Jsonb	   *rest;
 
 	if (c->strategy == NULL)
@@ -319,7 +308,7 @@ btpg_portfolio_prepare(PfCall *c)
 void
 btpg_portfolio_load(PfCall *c)
 {
-	BtLoadSpec *spec = &c->spec;
+	BtpgLoadSpec *spec = &c->spec;
 	char	  **wanted = c->wanted;
 	int			nwanted = c->nwanted;
 	BtSeries	s;
@@ -329,7 +318,7 @@ btpg_portfolio_load(PfCall *c)
 	ErrorContextCallback errcb;
 	BtError		err;
 	StringInfoData nobars;
-	int			nnobars = 0;
+	int64		nnobars = 0;
 
 	seriescxt = AllocSetContextCreate(CurrentMemoryContext, "pg_backtest portfolio bars",
 									  ALLOCSET_DEFAULT_SIZES);
@@ -353,12 +342,12 @@ btpg_portfolio_load(PfCall *c)
 		}
 		if (nmissing > 0)
 		{
-			BtLoadSpec	all = *spec;
+			BtpgLoadSpec	all = *spec;
 			BtSeries	s2;
 			BtpgSymGroup *g2 = NULL;
 			int32		n2 = 0;
 			StringInfoData unknown;
-			int			nunknown = 0;
+			int64		nunknown = 0;
 
 			/* read the missing ones over all time: those with rows exist */
 			if (spec->has_start || spec->has_end)
@@ -375,9 +364,9 @@ btpg_portfolio_load(PfCall *c)
 				for (int32 r = 0; r < n2 && !exists; r++)
 					exists = strcmp(g2[r].name, missing[i]) == 0;
 				if (exists)
-					list_name(&nobars, &nnobars, missing[i]);
+					btpg_list_symbol(&nobars, &nnobars, missing[i]);
 				else
-					list_name(&unknown, &nunknown, missing[i]);
+					btpg_list_symbol(&unknown, &nunknown, missing[i]);
 			}
 			if (nunknown > 0)
 				ereport(ERROR,
@@ -428,7 +417,7 @@ btpg_portfolio_load(PfCall *c)
 	if (nnobars > 0)
 		ereport(NOTICE,
 				(errmsg("%d of the %d symbols asked for have no bars in the range: %s",
-						nnobars, nwanted, nobars.data),
+						(int) nnobars, nwanted, nobars.data),
 				 errdetail("They are not traded.")));
 	if (c->nsym == 0)
 		ereport(ERROR,
@@ -517,7 +506,7 @@ pf_args(FunctionCallInfo fcinfo, bool query_source, PfCall *c)
 		return;
 	c->symbols = PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3);
 	{
-		BtLoadSpec	range;
+		BtpgLoadSpec	range;
 
 		/* checked in btpg_portfolio_prepare, after the parameters */
 		btpg_args_time_range(fcinfo, 4, 5, false, &range);

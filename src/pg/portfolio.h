@@ -46,7 +46,7 @@ typedef struct BtpgPortfolio
 	BtPfParams	p;
 	bool		max_positions_set;
 	char	   *benchmark;
-	BtLoadSpec	spec;
+	BtpgLoadSpec	spec;
 	BtConfig	base;
 	BtpgParamMaps *maps;
 	char	  **wanted;			/* the symbols asked for, sorted, or NULL */

@@ -40,50 +40,50 @@ typedef enum StatFmt
 	SF_TS, SF_INTERVAL, SF_INT, SF_NUM2, SF_NUM3
 } StatFmt;
 
-/* The statistics: backtest_metrics column, label (backtesting.py's), format */
+/* The statistics: backtest_metrics column (by name), label (backtesting.py's), format */
 static const struct
 {
-	int			col;
+	const char *metric;
 	const char *label;
 	StatFmt		fmt;
 }			stats[] =
 {
-	{0, "Start", SF_TS},
-	{1, "End", SF_TS},
-	{2, "Duration", SF_INTERVAL},
-	{5, "Exposure Time [%]", SF_NUM2},
-	{6, "Equity Final [$]", SF_NUM2},
-	{7, "Equity Peak [$]", SF_NUM2},
-	{8, "Commissions [$]", SF_NUM2},
-	{9, "Return [%]", SF_NUM2},
-	{10, "Buy & Hold Return [%]", SF_NUM2},
-	{11, "Return (Ann.) [%]", SF_NUM2},
-	{12, "Volatility (Ann.) [%]", SF_NUM2},
-	{13, "CAGR [%]", SF_NUM2},
-	{14, "Sharpe Ratio", SF_NUM3},
-	{15, "Sortino Ratio", SF_NUM3},
-	{16, "Calmar Ratio", SF_NUM3},
-	{17, "Max. Drawdown [%]", SF_NUM2},
-	{18, "Avg. Drawdown [%]", SF_NUM2},
-	{19, "Max. Drawdown Duration", SF_INTERVAL},
-	{20, "Avg. Drawdown Duration", SF_INTERVAL},
-	{21, "# Trades", SF_INT},
-	{23, "Win Rate [%]", SF_NUM2},
-	{24, "Best Trade [%]", SF_NUM2},
-	{25, "Worst Trade [%]", SF_NUM2},
-	{26, "Avg. Trade [%]", SF_NUM2},
-	{27, "Max. Trade Duration", SF_INTERVAL},
-	{28, "Avg. Trade Duration", SF_INTERVAL},
-	{29, "Profit Factor", SF_NUM3},
-	{30, "Expectancy [%]", SF_NUM2},
-	{31, "SQN", SF_NUM3},
-	{32, "Kelly Criterion", SF_NUM3},
+	{"start_ts", "Start", SF_TS},
+	{"end_ts", "End", SF_TS},
+	{"duration", "Duration", SF_INTERVAL},
+	{"exposure_pct", "Exposure Time [%]", SF_NUM2},
+	{"equity_final", "Equity Final [$]", SF_NUM2},
+	{"equity_peak", "Equity Peak [$]", SF_NUM2},
+	{"commissions", "Commissions [$]", SF_NUM2},
+	{"return_pct", "Return [%]", SF_NUM2},
+	{"buy_hold_return_pct", "Buy & Hold Return [%]", SF_NUM2},
+	{"return_ann_pct", "Return (Ann.) [%]", SF_NUM2},
+	{"volatility_ann_pct", "Volatility (Ann.) [%]", SF_NUM2},
+	{"cagr_pct", "CAGR [%]", SF_NUM2},
+	{"sharpe_ratio", "Sharpe Ratio", SF_NUM3},
+	{"sortino_ratio", "Sortino Ratio", SF_NUM3},
+	{"calmar_ratio", "Calmar Ratio", SF_NUM3},
+	{"max_drawdown_pct", "Max. Drawdown [%]", SF_NUM2},
+	{"avg_drawdown_pct", "Avg. Drawdown [%]", SF_NUM2},
+	{"max_drawdown_duration", "Max. Drawdown Duration", SF_INTERVAL},
+	{"avg_drawdown_duration", "Avg. Drawdown Duration", SF_INTERVAL},
+	{"trades_count", "# Trades", SF_INT},
+	{"win_rate_pct", "Win Rate [%]", SF_NUM2},
+	{"best_trade_pct", "Best Trade [%]", SF_NUM2},
+	{"worst_trade_pct", "Worst Trade [%]", SF_NUM2},
+	{"avg_trade_pct", "Avg. Trade [%]", SF_NUM2},
+	{"max_trade_duration", "Max. Trade Duration", SF_INTERVAL},
+	{"avg_trade_duration", "Avg. Trade Duration", SF_INTERVAL},
+	{"profit_factor", "Profit Factor", SF_NUM3},
+	{"expectancy_pct", "Expectancy [%]", SF_NUM2},
+	{"sqn", "SQN", SF_NUM3},
+	{"kelly_criterion", "Kelly Criterion", SF_NUM3},
 	/* ours, after backtesting.py's */
-	{3, "Bars", SF_INT},
-	{4, "Warm-up Bars", SF_INT},
-	{22, "Open Trades", SF_INT},
-	{33, "Omega Ratio", SF_NUM3},
-	{34, "Periods per Year", SF_NUM2}
+	{"bars", "Bars", SF_INT},
+	{"warmup_bars", "Warm-up Bars", SF_INT},
+	{"open_trades", "Open Trades", SF_INT},
+	{"omega_ratio", "Omega Ratio", SF_NUM3},
+	{"periods_per_year", "Periods per Year", SF_NUM2}
 };
 
 /* A portfolio's own statistics: backtest_portfolio's column (after the metrics) */
@@ -182,7 +182,7 @@ append_return_colour(StringInfo buf, double v, double pos_max, double neg_min)
 
 /* The monthly table (years x months, then the year) and the annual table */
 static void
-append_returns(StringInfo buf, const BtChartData *cd)
+append_returns(StringInfo buf, const BtpgChartData *cd)
 {
 	int64		nm,
 				ny;
@@ -273,7 +273,7 @@ append_trade_row(StringInfo buf, const BtTrade *t, int64 k, const char *symbol)
 }
 
 static void
-append_trades_table(StringInfo buf, const BtChartData *cd)
+append_trades_table(StringInfo buf, const BtpgChartData *cd)
 {
 	appendStringInfo(buf, "<h2>Trades (%lld)</h2>\n", (long long) cd->ntrades);
 	if (cd->ntrades == 0)
@@ -319,7 +319,7 @@ append_param(StringInfo buf, const BtParamDef *def, double v)
 }
 
 static void
-append_params(StringInfo buf, const BtChartData *cd)
+append_params(StringInfo buf, const BtpgChartData *cd)
 {
 	const BtStrategyDef *st = cd->cfg.strategy;
 
@@ -355,7 +355,7 @@ append_params(StringInfo buf, const BtChartData *cd)
 
 /* The whole page */
 static text *
-report_text(BtChartData *cd, int width, int height)
+report_text(BtpgChartData *cd, int width, int height)
 {
 	StringInfoData buf;
 	StringInfoData title;
@@ -380,10 +380,14 @@ report_text(BtChartData *cd, int width, int height)
 	appendStringInfoString(&buf, "</section>\n<div class=\"cols\">\n<section id=\"stats\"><h2>Statistics</h2>\n<table class=\"stats\">\n");
 	for (int i = 0; i < lengthof(stats); i++)
 	{
+		int			col = bt_metric_index(stats[i].metric);
+
+		if (col < 0)
+			elog(ERROR, "the report names the unknown metric \"%s\"", stats[i].metric);
 		appendStringInfoString(&buf, "<tr><th>");
 		btpg_append_xml(&buf, stats[i].label);
 		appendStringInfoString(&buf, "</th><td class=\"num\">");
-		append_stat(&buf, cd->metrics[stats[i].col], cd->mnulls[stats[i].col], stats[i].fmt);
+		append_stat(&buf, cd->metrics[col], cd->mnulls[col], stats[i].fmt);
 		appendStringInfoString(&buf, "</td></tr>\n");
 	}
 	for (int i = 0; cd->portfolio && i < lengthof(pf_stats); i++)
@@ -412,18 +416,7 @@ report_text(BtChartData *cd, int width, int height)
 Datum
 backtest_report_html(PG_FUNCTION_ARGS)
 {
-	return btpg_chart_document(fcinfo, BTPG_CHART_ARGS, report_text);
-}
-
-/*
- * backtest_portfolio_report_html(source, strategy, params, symbols,
- *								  start_ts, end_ts, width, height)
- *		Run the portfolio backtest and report it as one HTML page.
- */
-Datum
-backtest_portfolio_report_html(PG_FUNCTION_ARGS)
-{
-	return btpg_chart_document(fcinfo, BTPG_CHART_PORTFOLIO, report_text);
+	return btpg_chart_call(fcinfo, BTPG_CHART_ARGS, "backtest_report_html", report_text);
 }
 
 /*
@@ -434,5 +427,16 @@ backtest_portfolio_report_html(PG_FUNCTION_ARGS)
 Datum
 backtest_report_html_task(PG_FUNCTION_ARGS)
 {
-	return btpg_chart_document(fcinfo, BTPG_CHART_TASK, report_text);
+	return btpg_chart_call(fcinfo, BTPG_CHART_TASK, "backtest_report_html", report_text);
+}
+
+/*
+ * backtest_portfolio_report_html(source, strategy, params, symbols,
+ *								  start_ts, end_ts, width, height)
+ *		Run the portfolio backtest and report it as one HTML page.
+ */
+Datum
+backtest_portfolio_report_html(PG_FUNCTION_ARGS)
+{
+	return btpg_chart_call(fcinfo, BTPG_CHART_PORTFOLIO, "backtest_portfolio_report_html", report_text);
 }
