@@ -415,7 +415,13 @@ table_query(const BtLoadSpec *spec, const char *source, ParamListInfo *params_ou
 		}
 	}
 	params->numParams = np;
-	*params_out = params;
+	/*
+	 * No parameters: NULL, not an empty list.  Citus' executor copies the
+	 * list (copyParamList returns NULL for an empty one) and then reads
+	 * through the copy: an empty list crashed backtest_run_all on a
+	 * distributed table.
+	 */
+	*params_out = np > 0 ? params : NULL;
 	return q.data;
 }
 
