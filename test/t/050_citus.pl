@@ -49,6 +49,7 @@ my @symbols = qw(A B C D E F);
 my $setup = PgBacktestNode::klines_sql(bars => 400, symbols => \@symbols) . q{
 CREATE ROLE alice LOGIN;
 CREATE ROLE bob LOGIN;
+CREATE ROLE carol LOGIN;
 GRANT SELECT ON k TO alice, bob;
 ALTER TABLE k ENABLE ROW LEVEL SECURITY;
 CREATE POLICY k_read ON k FOR SELECT USING (current_user <> 'bob' OR symbol = 'A');
@@ -189,6 +190,8 @@ same('backtest_run in BEGIN', 'alice',
 same('backtest_run', 'bob', "SELECT * FROM backtest_run('k', '%s', 'sma_cross')", 'A');
 same('backtest_run', 'bob', "SELECT * FROM backtest_run('k', '%s', 'sma_cross')", 'D');
 same('backtest_sweep', 'bob', "SELECT * FROM backtest_sweep('k', '%s', 'sma_cross', $grid)", 'F');
+# carol may not read k at all: refused as on one node
+same('backtest_run', 'carol', "SELECT * FROM backtest_run('k', '%s', 'sma_cross')", 'A');
 # bob may not read k_alice at all; a local table is read on the coordinator
 # through the _query form (backtest_run itself would be delegated)
 same('backtest_run_query', 'alice',
@@ -197,6 +200,29 @@ same('backtest_run_query', 'alice',
 same('backtest_run_query', 'bob',
 	"SELECT * FROM backtest_run_query('SELECT * FROM k_alice WHERE symbol = ''%s'' ORDER BY ts', 'sma_cross')",
 	'B', local => 1);
+
+# ---- a delegated call reads the local shard ------------------------------------------
+
+# on a worker, a symbol whose shard it holds is read from the shard itself
+# (no Citus local execution of a shard query); a symbol held by the other
+# worker is read through Citus (the (f()).col form is not delegated)
+my ($here) = grep { $holder{$_} == $w1->port } @symbols;
+my ($there) = grep { $holder{$_} == $w2->port } @symbols;
+my $logsql = "SET citus.log_local_commands = on; SET citus.log_remote_commands = on;"
+  . " SET client_min_messages = log; SET ROLE alice;";
+my %q = (
+	$here  => "SELECT * FROM backtest_run('k', '$here', 'sma_cross', '{\"fast\": 5, \"slow\": 20}')",
+	$there => "SELECT (backtest_run('k', '$there', 'sma_cross', '{\"fast\": 5, \"slow\": 20}')).equity_final");
+my ($wrc, $wout, $werr) = $w1->psql('postgres', "$logsql $q{$here}");
+is($wout, $single->safe_psql('postgres', "SET ROLE alice; $q{$here}"),
+	"on worker1, $here (its own shard) equals a single node");
+unlike($werr, qr/executing the command locally|issuing /,
+	'... read from the shard directly, not through Citus');
+($wrc, $wout, $werr) = $w1->psql('postgres', "$logsql $q{$there}");
+is($wout, $single->safe_psql('postgres', "SET ROLE alice; $q{$there}"),
+	"on worker1, $there (worker2's shard) equals a single node");
+like($werr, qr/issuing SELECT .* FROM public\.k_\d+ k WHERE .*\nDETAIL:  on server alice\@127\.0\.0\.1:@{[ $w2->port ]} /,
+	'... read through Citus from worker2 (not from a shard of worker1)');
 
 # ---- whole-market forms ------------------------------------------------------------
 
