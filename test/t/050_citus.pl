@@ -184,6 +184,18 @@ same('backtest_run window', 'alice',
 same('backtest_run in BEGIN', 'alice',
 	"BEGIN; SELECT * FROM backtest_run('k', '%s', 'rsi', '{}'); COMMIT", 'E');
 
+# from plpgsql too (force_delegation)
+my $do = q{DO $$DECLARE r record; BEGIN
+SELECT * INTO r FROM backtest_run('k', 'F', 'sma_cross'); RAISE NOTICE 'equity %', r.equity_final; END$$};
+($rc, $out, $err) = $coord->psql('postgres',
+	"SET citus.log_remote_commands = on; SET client_min_messages = log; $do");
+like($err, qr/issuing SELECT .*public\.backtest_run\('public\.k'::regclass, 'F'.*\nDETAIL:  on server \w+\@127\.0\.0\.1:$holder{F} /,
+	'a call from plpgsql is delegated to the worker holding F');
+my ($ceq) = $err =~ /NOTICE:  (equity \S+)/;
+($rc, $out, $err) = $single->psql('postgres', $do);
+my ($seq) = $err =~ /NOTICE:  (equity \S+)/;
+ok(defined $seq && $ceq eq $seq, "... with the single node's final equity ($seq)");
+
 # ---- two roles: privileges and row-level security hold ------------------------
 
 # bob's policy lets him read symbol A only
