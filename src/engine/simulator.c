@@ -157,7 +157,8 @@ reduce_position(SimState *st, int64_t i, double px, double dq, bool all, BtExitR
 
 	st->cash += side * dq * fill - fee;
 	st->commissions += fee;
-	while (closed < st->nlegs && (all || left > 0))
+	/* (a remainder below 1e-12 of the order is rounding, not a sale) */
+	while (closed < st->nlegs && (all || left > 1e-12 * dq))
 	{
 		BtTrade    *leg = &st->legs[closed];
 		BtTrade		t = *leg;

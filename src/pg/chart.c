@@ -279,7 +279,7 @@ exit_shape(const BtTrade *t)
 }
 
 static void
-append_trades(StringInfo buf, const Frame *f, const Panel *p, const BtChartData *cd)
+append_trades(StringInfo buf, const Frame *f, const Panel *p, const BtpgChartData *cd)
 {
 	bool		merge = cd->ntrades > MAX_TRADE_MARKERS;
 	uint8	   *seen = merge ? palloc0(f->ncols) : NULL;
@@ -409,7 +409,7 @@ append_legend(StringInfo buf, const LegendItem *items, int n, int width, double 
 }
 
 void
-btpg_chart_svg(StringInfo buf, const BtChartData *cd, int width, int height)
+btpg_chart_svg(StringInfo buf, const BtpgChartData *cd, int width, int height)
 {
 	Frame		f;
 	Panel		price,
@@ -656,7 +656,7 @@ btpg_chart_svg(StringInfo buf, const BtChartData *cd, int width, int height)
 
 /* Shared tail of both forms: the text */
 static text *
-chart_text(BtChartData *cd, int width, int height)
+chart_text(BtpgChartData *cd, int width, int height)
 {
 	StringInfoData buf;
 
@@ -664,16 +664,6 @@ chart_text(BtChartData *cd, int width, int height)
 	appendStringInfoString(&buf, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	btpg_chart_svg(&buf, cd, width, height);
 	return cstring_to_text_with_len(buf.data, buf.len);
-}
-
-static int
-int_arg(FunctionCallInfo fcinfo, int argno, const char *name)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", name)));
-	return PG_GETARG_INT32(argno);
 }
 
 /*
@@ -685,23 +675,7 @@ int_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 Datum
 backtest_chart_svg(PG_FUNCTION_ARGS)
 {
-	int			width = int_arg(fcinfo, 6, "width");
-	int			height = int_arg(fcinfo, 7, "height");
-	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "backtest_chart_svg",
-											  ALLOCSET_DEFAULT_SIZES);
-	MemoryContext old;
-	BtChartData cd;
-	text	   *t;
-	text	   *result;
-
-	btpg_chart_check_size(width, height);
-	old = MemoryContextSwitchTo(cxt);
-	btpg_chart_from_args(fcinfo, PG_ARGISNULL(8) ? NULL : PG_GETARG_JSONB_P(8), &cd);
-	t = chart_text(&cd, width, height);
-	MemoryContextSwitchTo(old);
-	result = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(t));
-	MemoryContextDelete(cxt);
-	PG_RETURN_TEXT_P(result);
+	return btpg_chart_call(fcinfo, false, "backtest_chart_svg", chart_text);
 }
 
 /*
@@ -711,28 +685,5 @@ backtest_chart_svg(PG_FUNCTION_ARGS)
 Datum
 backtest_chart_svg_task(PG_FUNCTION_ARGS)
 {
-	int64		task_id;
-	int			width = int_arg(fcinfo, 1, "width");
-	int			height = int_arg(fcinfo, 2, "height");
-	MemoryContext cxt;
-	MemoryContext old;
-	BtChartData cd;
-	text	   *t;
-	text	   *result;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("task_id must not be null")));
-	task_id = PG_GETARG_INT64(0);
-	btpg_chart_check_size(width, height);
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "backtest_chart_svg",
-								ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-	btpg_chart_from_task(task_id, PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), &cd);
-	t = chart_text(&cd, width, height);
-	MemoryContextSwitchTo(old);
-	result = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(t));
-	MemoryContextDelete(cxt);
-	PG_RETURN_TEXT_P(result);
+	return btpg_chart_call(fcinfo, true, "backtest_chart_svg", chart_text);
 }

@@ -22,7 +22,7 @@
 #include "core/xml.h"
 
 /* One indicator of the chart's indicators argument, computed */
-typedef struct BtChartInd
+typedef struct BtpgChartInd
 {
 	const BtIndicatorDef *def;
 	double		p[BT_IND_MAX_PARAMS];
@@ -30,9 +30,9 @@ typedef struct BtChartInd
 	bool		show[BT_IND_MAX_OUTPUTS];
 	char	   *label;			/* "ema(20)" */
 	double	   *out[BT_IND_MAX_OUTPUTS];	/* bars.n values each */
-} BtChartInd;
+} BtpgChartInd;
 
-typedef struct BtChartData
+typedef struct BtpgChartData
 {
 	int64		task_id;		/* 0: a synchronous run */
 	char	   *symbol;			/* NULL: no symbol filter */
@@ -51,8 +51,12 @@ typedef struct BtChartData
 	Datum		metrics[BTPG_METRICS_NATTS];	/* a backtest_metrics row */
 	bool		mnulls[BTPG_METRICS_NATTS];
 	int			nind;
-	BtChartInd *ind;
-} BtChartData;
+	BtpgChartInd *ind;
+} BtpgChartData;
+
+/* Transitional: the names before the glue's Btpg prefix (remove when unused) */
+typedef BtpgChartInd BtChartInd;
+typedef BtpgChartData BtChartData;
 
 /*
  * Fill ci (def, p, show, label; not out) from element no (1-based, for
@@ -60,7 +64,7 @@ typedef struct BtChartData
  * "panel": ..., <the parameters of backtest_indicator>} (also used by live
  * streams).
  */
-extern void btpg_chart_parse_indicator(JsonbValue *elem, int no, BtChartInd *ci);
+extern void btpg_chart_parse_indicator(JsonbValue *elem, int no, BtpgChartInd *ci);
 
 /* Check width/height (ereport naming the bad one) */
 extern void btpg_chart_check_size(int width, int height);
@@ -72,11 +76,22 @@ extern void btpg_chart_check_size(int width, int height);
  * indicators of the jsonb array indicators (NULL = none) computed on the
  * bars.  Allocates in CurrentMemoryContext.
  */
-extern void btpg_chart_from_args(FunctionCallInfo fcinfo, Jsonb *indicators, BtChartData *cd);
-extern void btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtChartData *cd);
+extern void btpg_chart_from_args(FunctionCallInfo fcinfo, Jsonb *indicators, BtpgChartData *cd);
+extern void btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtpgChartData *cd);
+
+/* Draws gathered data as a document (chart.c's SVG, report.c's HTML) */
+typedef text *(*BtpgChartRender) (BtpgChartData *cd, int width, int height);
+
+/*
+ * The body of backtest_chart_svg, backtest_report_html and their task
+ * forms: the arguments (or the task's stored results) rendered in a memory
+ * context of their own.
+ */
+extern Datum btpg_chart_call(FunctionCallInfo fcinfo, bool from_task, const char *fname,
+							 BtpgChartRender render);
 
 /* Append the chart, a complete <svg> element (no XML declaration) */
-extern void btpg_chart_svg(StringInfo buf, const BtChartData *cd, int width, int height);
+extern void btpg_chart_svg(StringInfo buf, const BtpgChartData *cd, int width, int height);
 
 
 /* "YYYY-MM-DD HH:MM" (UTC; seconds when not 0) */
@@ -85,6 +100,6 @@ extern void btpg_format_ts(int64_t t, char *buf, size_t len);
 /* indicator.c: the registry entry (or ereport) and its parameters from jsonb */
 extern const BtIndicatorDef *btpg_lookup_indicator(const char *name);
 extern void btpg_parse_indicator_params(Jsonb *params, const BtIndicatorDef *def,
-										double *p, BtColumns *cols);
+										double *p, BtpgColumns *cols);
 
 #endif							/* BTPG_CHART_H */

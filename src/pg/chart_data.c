@@ -55,7 +55,7 @@ btpg_chart_check_size(int width, int height)
 
 /* Take the equity curve, trades and metrics of a run into cd */
 static void
-take_result(BtChartData *cd, const BtSeries *s, BtResult *res)
+take_result(BtpgChartData *cd, const BtSeries *s, BtResult *res)
 {
 	cd->n = res->n;
 	cd->ts = (int64_t *) s->ts;
@@ -68,8 +68,8 @@ take_result(BtChartData *cd, const BtSeries *s, BtResult *res)
 	btpg_metrics_values(&res->metrics, cd->metrics, cd->mnulls);
 }
 
-static void parse_indicators(Jsonb *spec, BtChartData *cd);
-static void compute_indicators(BtChartData *cd);
+static void parse_indicators(Jsonb *spec, BtpgChartData *cd);
+static void compute_indicators(BtpgChartData *cd);
 
 /*
  * load_bars
@@ -78,7 +78,7 @@ static void compute_indicators(BtChartData *cd);
  *		(the run reads it only for strategies that do).
  */
 static void
-load_bars(BtChartData *cd, BtLoadSpec *spec, Jsonb *params)
+load_bars(BtpgChartData *cd, BtpgLoadSpec *spec, Jsonb *params)
 {
 	const BtStrategyDef *st = btpg_lookup_strategy(cd->strategy);
 	bool		ind_volume = false;
@@ -88,7 +88,7 @@ load_bars(BtChartData *cd, BtLoadSpec *spec, Jsonb *params)
 		ind_volume |= (cd->ind[i].def->inputs & BT_IN_VOLUME) != 0;
 	if (ind_volume && spec->cols.name[BTCOL_VOLUME] == NULL)
 	{
-		BtColumns	c2;
+		BtpgColumns	c2;
 		JsonbValue	key;
 		JsonbValue *v = NULL;
 		const BtIndicatorDef *def = NULL;
@@ -119,9 +119,9 @@ load_bars(BtChartData *cd, BtLoadSpec *spec, Jsonb *params)
 }
 
 void
-btpg_chart_from_args(FunctionCallInfo fcinfo, Jsonb *indicators, BtChartData *cd)
+btpg_chart_from_args(FunctionCallInfo fcinfo, Jsonb *indicators, BtpgChartData *cd)
 {
-	BtLoadSpec	spec;
+	BtpgLoadSpec	spec;
 	Jsonb	   *params;
 	BtResult	res;
 
@@ -214,16 +214,17 @@ exit_reason_from_name(const char *s)
 }
 
 void
-btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtChartData *cd)
+btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtpgChartData *cd)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	BtLoadSpec	spec;
+	BtpgLoadSpec	spec;
 	char	   *kind,
 			   *status,
 			   *source_txt;
 	bool		isnull;
 	Jsonb	   *params;
 	int64		n2;
+	StringInfoData sql;
 
 	memset(cd, 0, sizeof(*cd));
 	memset(&spec, 0, sizeof(spec));
@@ -265,16 +266,12 @@ btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtChartData *cd)
 	spec.end_ts = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 9, &isnull));
 	spec.has_end = !isnull;
 
-	/* the metrics, in the column order of backtest_metrics */
-	if (task_query("SELECT r.start_ts, r.end_ts, r.duration, r.bars, r.warmup_bars, r.exposure_pct,"
-				   " r.equity_final, r.equity_peak, r.commissions, r.return_pct, r.buy_hold_return_pct,"
-				   " r.return_ann_pct, r.volatility_ann_pct, r.cagr_pct, r.sharpe_ratio, r.sortino_ratio,"
-				   " r.calmar_ratio, r.max_drawdown_pct, r.avg_drawdown_pct, r.max_drawdown_duration,"
-				   " r.avg_drawdown_duration, r.trades_count, r.open_trades, r.win_rate_pct,"
-				   " r.best_trade_pct, r.worst_trade_pct, r.avg_trade_pct, r.max_trade_duration,"
-				   " r.avg_trade_duration, r.profit_factor, r.expectancy_pct, r.sqn, r.kelly_criterion,"
-				   " r.omega_ratio, r.periods_per_year FROM backtest.results r"
-				   " WHERE r.task_id OPERATOR(pg_catalog.=) $1", task_id) != 1)
+	/* the metrics, in the column order of backtest_metrics (bt_metric_defs) */
+	initStringInfo(&sql);
+	for (int i = 0; i < BTPG_METRICS_NATTS; i++)
+		appendStringInfo(&sql, "%sr.%s", i ? ", " : "SELECT ", bt_metric_defs[i].name);
+	appendStringInfoString(&sql, " FROM backtest.results r WHERE r.task_id OPERATOR(pg_catalog.=) $1");
+	if (task_query(sql.data, task_id) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("task %lld has no stored results", (long long) task_id)));
@@ -348,7 +345,7 @@ chart_key(const char *key, int len)
  *		"outputs": [...], "panel": "price" | "own", <indicator parameters>}.
  */
 void
-btpg_chart_parse_indicator(JsonbValue *elem, int no, BtChartInd *ci)
+btpg_chart_parse_indicator(JsonbValue *elem, int no, BtpgChartInd *ci)
 {
 	Jsonb	   *obj;
 	JsonbValue *name;
@@ -358,7 +355,7 @@ btpg_chart_parse_indicator(JsonbValue *elem, int no, BtChartInd *ci)
 	JsonbValue	v;
 	JsonbParseState *state = NULL;
 	JsonbValue *rest;
-	BtColumns	cols;
+	BtpgColumns	cols;
 	StringInfoData label;
 	char	   *panel = NULL;
 
@@ -472,7 +469,7 @@ btpg_chart_parse_indicator(JsonbValue *elem, int no, BtChartInd *ci)
 
 /* Parse the chart's indicators argument (NULL = none) into cd->ind */
 static void
-parse_indicators(Jsonb *spec, BtChartData *cd)
+parse_indicators(Jsonb *spec, BtpgChartData *cd)
 {
 	JsonbIterator *it;
 	JsonbIteratorToken tok;
@@ -491,11 +488,11 @@ parse_indicators(Jsonb *spec, BtChartData *cd)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("a chart takes at most %d indicators, not %d", CHART_MAX_INDICATORS, count)));
-	cd->ind = palloc0(sizeof(BtChartInd) * Max(count, 1));
+	cd->ind = palloc0(sizeof(BtpgChartInd) * Max(count, 1));
 	it = JsonbIteratorInit(&spec->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
-		BtChartInd *ci;
+		BtpgChartInd *ci;
 
 		if (tok != WJB_ELEM)
 			continue;
@@ -507,11 +504,11 @@ parse_indicators(Jsonb *spec, BtChartData *cd)
 
 /* Compute the parsed indicators on the loaded bars */
 static void
-compute_indicators(BtChartData *cd)
+compute_indicators(BtpgChartData *cd)
 {
 	for (int i = 0; i < cd->nind; i++)
 	{
-		BtChartInd *ci = &cd->ind[i];
+		BtpgChartInd *ci = &cd->ind[i];
 
 		for (int o = 0; o < ci->def->noutputs; o++)
 			ci->out[o] = MemoryContextAllocHuge(CurrentMemoryContext,
@@ -519,4 +516,63 @@ compute_indicators(BtChartData *cd)
 		if (cd->bars.n > 0)
 			ci->def->compute(&cd->bars, ci->p, ci->out);
 	}
+}
+
+/* A NOT NULL integer argument */
+static int
+int_arg(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", name)));
+	return PG_GETARG_INT32(argno);
+}
+
+/*
+ * btpg_chart_call
+ *		The body of the picture functions: gather the data of a run (the
+ *		arguments source, symbol, strategy, params, start_ts, end_ts, width,
+ *		height, indicators) or of a finished task (task_id, width, height,
+ *		indicators), render it, and return the text.  Everything but the
+ *		result is allocated in a context of its own (identified by fname, a
+ *		constant string), deleted before returning.
+ */
+Datum
+btpg_chart_call(FunctionCallInfo fcinfo, bool from_task, const char *fname,
+				BtpgChartRender render)
+{
+	int			w = from_task ? 1 : 6;	/* the width argument; height follows */
+	int			width = int_arg(fcinfo, w, "width");
+	int			height = int_arg(fcinfo, w + 1, "height");
+	Jsonb	   *indicators;
+	int64		task_id = 0;
+	MemoryContext cxt;
+	MemoryContext old;
+	BtpgChartData cd;
+	text	   *t;
+	text	   *result;
+
+	if (from_task)
+	{
+		if (PG_ARGISNULL(0))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("task_id must not be null")));
+		task_id = PG_GETARG_INT64(0);
+	}
+	btpg_chart_check_size(width, height);
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_backtest picture", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSetIdentifier(cxt, fname);
+	old = MemoryContextSwitchTo(cxt);
+	indicators = PG_ARGISNULL(w + 2) ? NULL : PG_GETARG_JSONB_P(w + 2);
+	if (from_task)
+		btpg_chart_from_task(task_id, indicators, &cd);
+	else
+		btpg_chart_from_args(fcinfo, indicators, &cd);
+	t = render(&cd, width, height);
+	MemoryContextSwitchTo(old);
+	result = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(t));
+	MemoryContextDelete(cxt);
+	PG_RETURN_TEXT_P(result);
 }

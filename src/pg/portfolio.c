@@ -48,7 +48,6 @@ PG_FUNCTION_INFO_V1(backtest_portfolio_equity_query);
 /* backtest_metrics' columns, then the portfolio's */
 #define PF_EXTRA_NATTS	8
 #define PF_NATTS		(BTPG_METRICS_NATTS + PF_EXTRA_NATTS)
-#define PF_NOTICE_NAMES	10
 
 /* One call's inputs and results */
 typedef struct PfCall
@@ -221,16 +220,6 @@ symbol_context(void *arg)
 	errcontext("backtest_portfolio, symbol \"%s\"", (const char *) arg);
 }
 
-static void
-list_name(StringInfo buf, int *count, const char *name)
-{
-	if (*count < PF_NOTICE_NAMES)
-		appendStringInfo(buf, "%s\"%s\"", *count ? ", " : "", name);
-	else if (*count == PF_NOTICE_NAMES)
-		appendStringInfoString(buf, ", ...");
-	(*count)++;
-}
-
 static bool
 in_list(char **names, int n, const char *s)
 {
@@ -264,7 +253,7 @@ sync_progress(void *arg, BtStep step, int64_t done, int64_t total)
 static void
 pf_run(FunctionCallInfo fcinfo, bool query_source, PfCall *c)
 {
-	BtLoadSpec	spec;
+	BtpgLoadSpec	spec;
 	BtConfig	base;
 	BtpgParamMaps *maps;
 	Jsonb	   *rest;
@@ -279,7 +268,7 @@ pf_run(FunctionCallInfo fcinfo, bool query_source, PfCall *c)
 	BtAlloc		a;
 	BtError		err;
 	StringInfoData nobars;
-	int			nnobars = 0;
+	int64		nnobars = 0;
 
 	memset(c, 0, sizeof(*c));
 	memset(&spec, 0, sizeof(spec));
@@ -361,12 +350,12 @@ pf_run(FunctionCallInfo fcinfo, bool query_source, PfCall *c)
 		}
 		if (nmissing > 0)
 		{
-			BtLoadSpec	all = spec;
+			BtpgLoadSpec	all = spec;
 			BtSeries	s2;
 			BtpgSymGroup *g2 = NULL;
 			int32		n2 = 0;
 			StringInfoData unknown;
-			int			nunknown = 0;
+			int64		nunknown = 0;
 
 			/* read the missing ones over all time: those with rows exist */
 			if (spec.has_start || spec.has_end)
@@ -383,9 +372,9 @@ pf_run(FunctionCallInfo fcinfo, bool query_source, PfCall *c)
 				for (int32 r = 0; r < n2 && !exists; r++)
 					exists = strcmp(g2[r].name, missing[i]) == 0;
 				if (exists)
-					list_name(&nobars, &nnobars, missing[i]);
+					btpg_list_symbol(&nobars, &nnobars, missing[i]);
 				else
-					list_name(&unknown, &nunknown, missing[i]);
+					btpg_list_symbol(&unknown, &nunknown, missing[i]);
 			}
 			if (nunknown > 0)
 				ereport(ERROR,
@@ -437,7 +426,7 @@ pf_run(FunctionCallInfo fcinfo, bool query_source, PfCall *c)
 	if (nnobars > 0)
 		ereport(NOTICE,
 				(errmsg("%d of the %d symbols asked for have no bars in the range: %s",
-						nnobars, nwanted, nobars.data),
+						(int) nnobars, nwanted, nobars.data),
 				 errdetail("They are not traded.")));
 	if (c->nsym == 0)
 		ereport(ERROR,

@@ -39,50 +39,50 @@ typedef enum StatFmt
 	SF_TS, SF_INTERVAL, SF_INT, SF_NUM2, SF_NUM3
 } StatFmt;
 
-/* The statistics: backtest_metrics column, label (backtesting.py's), format */
+/* The statistics: backtest_metrics column (by name), label (backtesting.py's), format */
 static const struct
 {
-	int			col;
+	const char *metric;
 	const char *label;
 	StatFmt		fmt;
 }			stats[] =
 {
-	{0, "Start", SF_TS},
-	{1, "End", SF_TS},
-	{2, "Duration", SF_INTERVAL},
-	{5, "Exposure Time [%]", SF_NUM2},
-	{6, "Equity Final [$]", SF_NUM2},
-	{7, "Equity Peak [$]", SF_NUM2},
-	{8, "Commissions [$]", SF_NUM2},
-	{9, "Return [%]", SF_NUM2},
-	{10, "Buy & Hold Return [%]", SF_NUM2},
-	{11, "Return (Ann.) [%]", SF_NUM2},
-	{12, "Volatility (Ann.) [%]", SF_NUM2},
-	{13, "CAGR [%]", SF_NUM2},
-	{14, "Sharpe Ratio", SF_NUM3},
-	{15, "Sortino Ratio", SF_NUM3},
-	{16, "Calmar Ratio", SF_NUM3},
-	{17, "Max. Drawdown [%]", SF_NUM2},
-	{18, "Avg. Drawdown [%]", SF_NUM2},
-	{19, "Max. Drawdown Duration", SF_INTERVAL},
-	{20, "Avg. Drawdown Duration", SF_INTERVAL},
-	{21, "# Trades", SF_INT},
-	{23, "Win Rate [%]", SF_NUM2},
-	{24, "Best Trade [%]", SF_NUM2},
-	{25, "Worst Trade [%]", SF_NUM2},
-	{26, "Avg. Trade [%]", SF_NUM2},
-	{27, "Max. Trade Duration", SF_INTERVAL},
-	{28, "Avg. Trade Duration", SF_INTERVAL},
-	{29, "Profit Factor", SF_NUM3},
-	{30, "Expectancy [%]", SF_NUM2},
-	{31, "SQN", SF_NUM3},
-	{32, "Kelly Criterion", SF_NUM3},
+	{"start_ts", "Start", SF_TS},
+	{"end_ts", "End", SF_TS},
+	{"duration", "Duration", SF_INTERVAL},
+	{"exposure_pct", "Exposure Time [%]", SF_NUM2},
+	{"equity_final", "Equity Final [$]", SF_NUM2},
+	{"equity_peak", "Equity Peak [$]", SF_NUM2},
+	{"commissions", "Commissions [$]", SF_NUM2},
+	{"return_pct", "Return [%]", SF_NUM2},
+	{"buy_hold_return_pct", "Buy & Hold Return [%]", SF_NUM2},
+	{"return_ann_pct", "Return (Ann.) [%]", SF_NUM2},
+	{"volatility_ann_pct", "Volatility (Ann.) [%]", SF_NUM2},
+	{"cagr_pct", "CAGR [%]", SF_NUM2},
+	{"sharpe_ratio", "Sharpe Ratio", SF_NUM3},
+	{"sortino_ratio", "Sortino Ratio", SF_NUM3},
+	{"calmar_ratio", "Calmar Ratio", SF_NUM3},
+	{"max_drawdown_pct", "Max. Drawdown [%]", SF_NUM2},
+	{"avg_drawdown_pct", "Avg. Drawdown [%]", SF_NUM2},
+	{"max_drawdown_duration", "Max. Drawdown Duration", SF_INTERVAL},
+	{"avg_drawdown_duration", "Avg. Drawdown Duration", SF_INTERVAL},
+	{"trades_count", "# Trades", SF_INT},
+	{"win_rate_pct", "Win Rate [%]", SF_NUM2},
+	{"best_trade_pct", "Best Trade [%]", SF_NUM2},
+	{"worst_trade_pct", "Worst Trade [%]", SF_NUM2},
+	{"avg_trade_pct", "Avg. Trade [%]", SF_NUM2},
+	{"max_trade_duration", "Max. Trade Duration", SF_INTERVAL},
+	{"avg_trade_duration", "Avg. Trade Duration", SF_INTERVAL},
+	{"profit_factor", "Profit Factor", SF_NUM3},
+	{"expectancy_pct", "Expectancy [%]", SF_NUM2},
+	{"sqn", "SQN", SF_NUM3},
+	{"kelly_criterion", "Kelly Criterion", SF_NUM3},
 	/* ours, after backtesting.py's */
-	{3, "Bars", SF_INT},
-	{4, "Warm-up Bars", SF_INT},
-	{22, "Open Trades", SF_INT},
-	{33, "Omega Ratio", SF_NUM3},
-	{34, "Periods per Year", SF_NUM2}
+	{"bars", "Bars", SF_INT},
+	{"warmup_bars", "Warm-up Bars", SF_INT},
+	{"open_trades", "Open Trades", SF_INT},
+	{"omega_ratio", "Omega Ratio", SF_NUM3},
+	{"periods_per_year", "Periods per Year", SF_NUM2}
 };
 
 static const char *const month_names[12] = {
@@ -163,7 +163,7 @@ append_return_colour(StringInfo buf, double v, double pos_max, double neg_min)
 
 /* The monthly table (years x months, then the year) and the annual table */
 static void
-append_returns(StringInfo buf, const BtChartData *cd)
+append_returns(StringInfo buf, const BtpgChartData *cd)
 {
 	int64		nm,
 				ny;
@@ -247,7 +247,7 @@ append_trade_row(StringInfo buf, const BtTrade *t, int64 k)
 }
 
 static void
-append_trades_table(StringInfo buf, const BtChartData *cd)
+append_trades_table(StringInfo buf, const BtpgChartData *cd)
 {
 	appendStringInfo(buf, "<h2>Trades (%lld)</h2>\n", (long long) cd->ntrades);
 	if (cd->ntrades == 0)
@@ -290,7 +290,7 @@ append_param(StringInfo buf, const BtParamDef *def, double v)
 }
 
 static void
-append_params(StringInfo buf, const BtChartData *cd)
+append_params(StringInfo buf, const BtpgChartData *cd)
 {
 	const BtStrategyDef *st = cd->cfg.strategy;
 
@@ -326,7 +326,7 @@ append_params(StringInfo buf, const BtChartData *cd)
 
 /* The whole page */
 static text *
-report_text(BtChartData *cd, int width, int height)
+report_text(BtpgChartData *cd, int width, int height)
 {
 	StringInfoData buf;
 	StringInfoData title;
@@ -348,10 +348,14 @@ report_text(BtChartData *cd, int width, int height)
 	appendStringInfoString(&buf, "</section>\n<div class=\"cols\">\n<section id=\"stats\"><h2>Statistics</h2>\n<table class=\"stats\">\n");
 	for (int i = 0; i < lengthof(stats); i++)
 	{
+		int			col = bt_metric_index(stats[i].metric);
+
+		if (col < 0)
+			elog(ERROR, "the report names the unknown metric \"%s\"", stats[i].metric);
 		appendStringInfoString(&buf, "<tr><th>");
 		btpg_append_xml(&buf, stats[i].label);
 		appendStringInfoString(&buf, "</th><td class=\"num\">");
-		append_stat(&buf, cd->metrics[stats[i].col], cd->mnulls[stats[i].col], stats[i].fmt);
+		append_stat(&buf, cd->metrics[col], cd->mnulls[col], stats[i].fmt);
 		appendStringInfoString(&buf, "</td></tr>\n");
 	}
 	appendStringInfoString(&buf, "</table></section>\n");
@@ -364,16 +368,6 @@ report_text(BtChartData *cd, int width, int height)
 	return cstring_to_text_with_len(buf.data, buf.len);
 }
 
-static int
-int_arg(FunctionCallInfo fcinfo, int argno, const char *name)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", name)));
-	return PG_GETARG_INT32(argno);
-}
-
 /*
  * backtest_report_html(source, symbol, strategy, params, start_ts, end_ts,
  *						width, height, indicators)
@@ -382,23 +376,7 @@ int_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 Datum
 backtest_report_html(PG_FUNCTION_ARGS)
 {
-	int			width = int_arg(fcinfo, 6, "width");
-	int			height = int_arg(fcinfo, 7, "height");
-	MemoryContext cxt;
-	MemoryContext old;
-	BtChartData cd;
-	text	   *t;
-	text	   *result;
-
-	btpg_chart_check_size(width, height);
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "backtest_report_html", ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-	btpg_chart_from_args(fcinfo, PG_ARGISNULL(8) ? NULL : PG_GETARG_JSONB_P(8), &cd);
-	t = report_text(&cd, width, height);
-	MemoryContextSwitchTo(old);
-	result = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(t));
-	MemoryContextDelete(cxt);
-	PG_RETURN_TEXT_P(result);
+	return btpg_chart_call(fcinfo, false, "backtest_report_html", report_text);
 }
 
 /*
@@ -409,27 +387,5 @@ backtest_report_html(PG_FUNCTION_ARGS)
 Datum
 backtest_report_html_task(PG_FUNCTION_ARGS)
 {
-	int64		task_id;
-	int			width = int_arg(fcinfo, 1, "width");
-	int			height = int_arg(fcinfo, 2, "height");
-	MemoryContext cxt;
-	MemoryContext old;
-	BtChartData cd;
-	text	   *t;
-	text	   *result;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("task_id must not be null")));
-	task_id = PG_GETARG_INT64(0);
-	btpg_chart_check_size(width, height);
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "backtest_report_html", ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-	btpg_chart_from_task(task_id, PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), &cd);
-	t = report_text(&cd, width, height);
-	MemoryContextSwitchTo(old);
-	result = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(t));
-	MemoryContextDelete(cxt);
-	PG_RETURN_TEXT_P(result);
+	return btpg_chart_call(fcinfo, true, "backtest_report_html", report_text);
 }

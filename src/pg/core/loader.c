@@ -51,7 +51,7 @@
 typedef struct LoadReceiver
 {
 	DestReceiver pub;
-	const BtLoadSpec *spec;
+	const BtpgLoadSpec *spec;
 	const char *source_name;	/* for messages */
 	int			attidx[BTCOL_COUNT];	/* 0-based attribute index, -1 = unused */
 	Oid			atttype[BTCOL_COUNT];
@@ -84,7 +84,7 @@ ts_type_ok(Oid typid)
 
 /* Check a column's type; errors name the column and the source */
 static void
-check_column_type(BtColumn c, const char *colname, Oid typid, const char *source)
+check_column_type(BtpgColumn c, const char *colname, Oid typid, const char *source)
 {
 	if (c == BTCOL_SYMBOL)
 		return;
@@ -289,7 +289,7 @@ load_destroy(DestReceiver *self)
 
 /* Resolve a table column: must exist, right type; returns its type */
 static Oid
-table_column_type(Oid relid, BtColumn c, const char *colname, const char *source)
+table_column_type(Oid relid, BtpgColumn c, const char *colname, const char *source)
 {
 	AttrNumber	attnum = get_attnum(relid, colname);
 	Oid			typid;
@@ -360,11 +360,11 @@ citus_local_shard(Oid relid, const char *symcol, const char *symbol)
  * select the symbol column too, filtered by spec->symbols if given.
  */
 static char *
-table_query(const BtLoadSpec *spec, const char *source, ParamListInfo *params_out,
+table_query(const BtpgLoadSpec *spec, const char *source, ParamListInfo *params_out,
 			bool with_symbol)
 {
 	StringInfoData q;
-	const BtColumns *cols = &spec->cols;
+	const BtpgColumns *cols = &spec->cols;
 	char	   *rel;
 	ParamListInfo params = makeParamList(3);
 	int			np = 0;
@@ -542,14 +542,14 @@ sort_by_ts(LoadReceiver *r)
 	r->ts = tsnew;
 }
 
-static void receiver_init(LoadReceiver *r, const BtLoadSpec *spec);
+static void receiver_init(LoadReceiver *r, const BtpgLoadSpec *spec);
 
 /*
  * btpg_load_series
- *		See pg_backtest.h.
+ *		See core/loader.h.
  */
 void
-btpg_load_series(const BtLoadSpec *spec, BtSeries *out)
+btpg_load_series(const BtpgLoadSpec *spec, BtSeries *out)
 {
 	LoadReceiver r;
 	SPIExecuteOptions opts;
@@ -612,7 +612,7 @@ btpg_load_series(const BtLoadSpec *spec, BtSeries *out)
 
 /* Set up a receiver for spec (shared by loading and validation) */
 static void
-receiver_init(LoadReceiver *r, const BtLoadSpec *spec)
+receiver_init(LoadReceiver *r, const BtpgLoadSpec *spec)
 {
 	memset(r, 0, sizeof(*r));
 	r->pub.receiveSlot = load_receive;
@@ -670,7 +670,7 @@ check_query_privileges(const char *query, ParamListInfo params)
  *		Used by backtest_submit so bad input fails at submit time.
  */
 void
-btpg_validate_source(const BtLoadSpec *spec)
+btpg_validate_source(const BtpgLoadSpec *spec)
 {
 	LoadReceiver r;
 	char	   *query;
@@ -722,11 +722,11 @@ btpg_validate_source(const BtLoadSpec *spec)
 
 /*
  * btpg_load_grouped
- *		See pg_backtest.h.  The same reading as btpg_load_series, with the
+ *		See core/loader.h.  The same reading as btpg_load_series, with the
  *		symbol column handed to symbol_fn; no sorting, no validation.
  */
 void
-btpg_load_grouped(const BtLoadSpec *spec, BtpgSymbolFn symbol_fn, void *arg, BtSeries *out)
+btpg_load_grouped(const BtpgLoadSpec *spec, BtpgSymbolFn symbol_fn, void *arg, BtSeries *out)
 {
 	LoadReceiver r;
 	SPIExecuteOptions opts;
@@ -808,7 +808,7 @@ btpg_datum_to_tstz(Datum d, Oid typid)
 
 /* Whether typid may be the type of column c of a source (check_column_type) */
 bool
-btpg_column_type_ok(BtColumn c, Oid typid)
+btpg_column_type_ok(BtpgColumn c, Oid typid)
 {
 	if (c == BTCOL_SYMBOL)
 		return true;

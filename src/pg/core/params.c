@@ -263,7 +263,7 @@ jbv_cstring(JsonbValue *v)
  *		volume, signal.
  */
 void
-btpg_columns_defaults(BtColumns *cols)
+btpg_columns_defaults(BtpgColumns *cols)
 {
 	for (int i = 0; i < BTCOL_COUNT; i++)
 		cols->name[i] = btpg_column_keys[i];
@@ -275,7 +275,7 @@ btpg_columns_defaults(BtColumns *cols)
  *		symbol and volume may be null ("this source has no such column").
  */
 void
-btpg_parse_columns(JsonbValue *obj, BtColumns *cols)
+btpg_parse_columns(JsonbValue *obj, BtpgColumns *cols)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
@@ -478,7 +478,7 @@ map_without_symbol(const BtStrategyDef *st, int param)
  */
 static void
 parse_params_core(Jsonb *params, const BtStrategyDef *st, const bool *swept,
-				  BtConfig *cfg, BtColumns *cols, BtpgParamMaps **maps)
+				  BtConfig *cfg, BtpgColumns *cols, BtpgParamMaps **maps)
 {
 	char	   *what = psprintf("strategy \"%s\"", st->name);
 	BtpgParamMaps *pm = NULL;
@@ -586,7 +586,7 @@ check_config(const BtConfig *cfg, const char *what)
  */
 void
 btpg_parse_params_maps(Jsonb *params, const BtStrategyDef *st, BtConfig *cfg,
-					   BtColumns *cols, BtpgParamMaps **maps)
+					   BtpgColumns *cols, BtpgParamMaps **maps)
 {
 	parse_params_core(params, st, NULL, cfg, cols, maps);
 }
@@ -620,7 +620,7 @@ btpg_params_for_symbol(const BtpgParamMaps *maps, const BtConfig *base, const ch
  */
 void
 btpg_parse_params_symbol(Jsonb *params, const BtStrategyDef *st, const bool *swept,
-						 bool check, const char *sym, BtConfig *cfg, BtColumns *cols)
+						 bool check, const char *sym, BtConfig *cfg, BtpgColumns *cols)
 {
 	BtpgParamMaps *maps = NULL;
 	BtConfig	base;
@@ -647,7 +647,7 @@ btpg_parse_params_symbol(Jsonb *params, const BtStrategyDef *st, const bool *swe
  */
 void
 btpg_parse_params_ex(Jsonb *params, const BtStrategyDef *st, const bool *swept, bool check,
-					 BtConfig *cfg, BtColumns *cols)
+					 BtConfig *cfg, BtpgColumns *cols)
 {
 	btpg_parse_params_symbol(params, st, swept, check, NULL, cfg, cols);
 }
@@ -659,7 +659,7 @@ btpg_parse_params_ex(Jsonb *params, const BtStrategyDef *st, const bool *swept, 
  */
 void
 btpg_parse_backtest_params(Jsonb *params, const BtStrategyDef *st,
-						   BtConfig *cfg, BtColumns *cols)
+						   BtConfig *cfg, BtpgColumns *cols)
 {
 	btpg_parse_params_ex(params, st, NULL, true, cfg, cols);
 }

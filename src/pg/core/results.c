@@ -43,10 +43,6 @@ interval_datum(double usecs)
 	return IntervalPGetDatum(iv);
 }
 
-/* Each metric's column in backtest_metrics, by bt_metric_defs' order */
-StaticAssertDecl(BT_N_METRICS == BTPG_METRICS_NATTS,
-				 "bt_metric_defs must list the columns of backtest_metrics");
-
 /*
  * btpg_metric_type
  *		The SQL type of a metric's backtest_metrics column: timestamptz,

@@ -20,8 +20,12 @@
 
 #include "bt_engine.h"
 
-/* Columns of the SQL type backtest_metrics (sql/install/) */
-#define BTPG_METRICS_NATTS	35
+/*
+ * Columns of the SQL type backtest_metrics (sql/install/): one per
+ * bt_metric_defs entry, in its order.  The functions that return them
+ * check the count against their SQL result type at run time.
+ */
+#define BTPG_METRICS_NATTS	BT_N_METRICS
 /* Columns of backtest_trades() */
 #define BTPG_TRADES_NATTS	13
 

@@ -52,7 +52,7 @@
 #include "utils/tuplestore.h"
 
 #include "../chart.h"
-#include "../queue/seal.h"
+#include "core/bookkeeper.h"
 #include "live.h"
 
 #ifndef MAT_SRF_USE_EXPECTED_DESC
@@ -129,7 +129,7 @@ btpg_live_parse(Oid relid, const char *strategy, Jsonb *params, Jsonb *indicator
 	if (strategy != NULL)
 	{
 		BtConfig	cfg;
-		BtColumns	cols;
+		BtpgColumns	cols;
 
 		ls->spec.strategy = btpg_lookup_strategy(strategy);
 		btpg_parse_backtest_params(rest, ls->spec.strategy, &cfg, &cols);
@@ -177,7 +177,7 @@ btpg_live_parse(Oid relid, const char *strategy, Jsonb *params, Jsonb *indicator
 		it = JsonbIteratorInit(&indicators->root);
 		while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
 		{
-			BtChartInd	ci;
+			BtpgChartInd	ci;
 			BtLiveIndSpec *is;
 
 			if (tok != WJB_ELEM)
@@ -399,7 +399,7 @@ btpg_live_save(int64 stream, const char *symbol, const BtLiveState *st, const Bt
 void
 btpg_live_load(const BtpgLiveStream *ls, const char *symbol, Oid as_user, BtSeries *s)
 {
-	BtLoadSpec	spec;
+	BtpgLoadSpec	spec;
 	Oid			save_userid;
 	int			save_sec;
 
@@ -659,7 +659,7 @@ backtest_live_start(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		BtLoadSpec	spec;
+		BtpgLoadSpec	spec;
 		BtSeries	all;
 		BtpgSymGroup *groups;
 		int32		ngroups;

@@ -53,7 +53,7 @@
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
-#include "../queue/seal.h"
+#include "core/bookkeeper.h"
 #include "live.h"
 
 PG_FUNCTION_INFO_V1(backtest_live_trigger);

@@ -501,7 +501,7 @@ btpg_insert_task(Oid relid, const char *query, const char *symbol, const char *s
 
 /* Parse and check the common arguments (strategy, params); returns the strategy */
 static const BtStrategyDef *
-check_strategy_params(FunctionCallInfo fcinfo, int sarg, BtLoadSpec *spec)
+check_strategy_params(FunctionCallInfo fcinfo, int sarg, BtpgLoadSpec *spec)
 {
 	const BtStrategyDef *st;
 	BtConfig	cfg;
@@ -522,7 +522,7 @@ check_strategy_params(FunctionCallInfo fcinfo, int sarg, BtLoadSpec *spec)
 Datum
 backtest_submit(PG_FUNCTION_ARGS)
 {
-	BtLoadSpec	spec;
+	BtpgLoadSpec	spec;
 	const BtStrategyDef *st;
 	Jsonb	   *params;
 
@@ -546,7 +546,7 @@ backtest_submit(PG_FUNCTION_ARGS)
 Datum
 backtest_submit_query(PG_FUNCTION_ARGS)
 {
-	BtLoadSpec	spec;
+	BtpgLoadSpec	spec;
 	const BtStrategyDef *st;
 	Jsonb	   *params;
 

@@ -47,7 +47,7 @@ typedef struct BtpgTaskKind
 	 * transaction; errors fail the task.
 	 */
 	void	   *(*plan) (const BtStrategyDef *st, Jsonb *params, Jsonb *grid,
-						 BtConfig *cfg, BtColumns *cols);
+						 BtConfig *cfg, BtpgColumns *cols);
 
 	/*
 	 * Run the task on its loaded series s, outside any transaction (start

@@ -363,7 +363,7 @@ read_task(TaskRun *run, MemoryContext runcxt)
 /* A backtest task: its configuration, then its result */
 static void *
 backtest_plan(const BtStrategyDef *st, Jsonb *params, Jsonb *grid, BtConfig *cfg,
-			  BtColumns *cols)
+			  BtpgColumns *cols)
 {
 	btpg_parse_backtest_params(params, st, cfg, cols);
 	return palloc0(sizeof(BtResult));
@@ -496,7 +496,7 @@ run_task(TaskRun *run)
 static void
 task_sigint(SIGNAL_ARGS)
 {
-	if (my_slot < 0 || ((volatile BtSlot *) &btpg_shared->slots[my_slot])->cancel_requested)
+	if (my_slot < 0 || ((volatile BtpgSlot *) &btpg_shared->slots[my_slot])->cancel_requested)
 		StatementCancelHandler(postgres_signal_arg);
 }
 
@@ -516,7 +516,9 @@ take_next_task(TaskRun *run, Oid owner)
 	run->ext_owner = ext_owner;
 	run->task_id = next_id;
 	run->slot = my_slot;
-	run->started = run->launched_at = GetCurrentTimestamp();
+	/* stamped when reuse.c moved the slot, under the lock: queue order */
+	run->launched_at = btpg_shared->slots[my_slot].assigned_at;
+	run->started = GetCurrentTimestamp();
 	run->last_progress = -100;
 	return true;
 }
@@ -524,12 +526,12 @@ take_next_task(TaskRun *run, Oid owner)
 /*
  * btpg_task_main
  *		Entry point of a task worker; main_arg is its slot, bgw_extra a
- *		BtTaskStart.
+ *		BtpgTaskStart.
  */
 void
 btpg_task_main(Datum main_arg)
 {
-	BtTaskStart start;
+	BtpgTaskStart start;
 	TaskRun		run;
 	bool		ok_slot = true;
 	LOCKTAG		tag;

@@ -3,10 +3,10 @@
  * task_save.c
  *	  The outcomes of a task worker's task: a backtest's results (metrics,
  *	  trades, the equity curve as one row of arrays), the row inserter and
- *	  completion every kind's save uses, and the failed or cancelled
- *	  outcome after an error.  Each in one
- *	  transaction, written as the tables' owner (pg_database_owner) through
- *	  btpg_task_exec; task_run.c runs the task and calls these.
+ *	  completion every kind's save uses (task_kind.h), and the failed or
+ *	  cancelled outcome after an error.  Each outcome in one transaction,
+ *	  written as the tables' owner (pg_database_owner) through
+ *	  btpg_task_exec.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
