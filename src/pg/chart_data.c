@@ -349,7 +349,7 @@ read_task_trades(MemoryContext cxt, int64 task_id, BtpgChartData *cd, bool with_
 									  " t.quantity, t.pnl, t.return_pct, t.exit_reason, t.is_open, t.commission"
 									  " FROM backtest.trades t WHERE t.task_id OPERATOR(pg_catalog.=) $1"
 									  " ORDER BY %st.trade_no", with_symbol ? "t.symbol, " : "",
-									  with_symbol ? "t.symbol COLLATE \"C\", " : ""), task_id);
+									  with_symbol ? "t.symbol COLLATE pg_catalog.\"C\", " : ""), task_id);
 	cd->trades = MemoryContextAllocZero(cxt, sizeof(BtTrade) * Max(cd->ntrades, 1));
 	if (with_symbol)
 	{
