@@ -478,3 +478,67 @@ AS 'MODULE_PATHNAME', 'backtest_portfolio_report_html'
 LANGUAGE C STABLE PARALLEL UNSAFE CALLED ON NULL INPUT;
 COMMENT ON FUNCTION @extschema@.backtest_portfolio_report_html(regclass, text, jsonb, text[], timestamptz, timestamptz, integer, integer) IS
   'Run a portfolio backtest and report it as one standalone HTML page (statistics with the portfolio''s, chart, monthly returns, trades by symbol)';
+-- ==== Scale out with Citus (issue 14) ====
+-- backtest_citus_distribute(source) makes the read-only symbol-scoped
+-- functions Citus distributed functions colocated with source, a table
+-- distributed by its symbol column: a call with a constant symbol is then
+-- delegated whole to the node holding that symbol's shard.  The functions are
+-- found in the catalog, not listed: every member of this extension whose
+-- first two arguments are (source regclass, symbol text) and which is not
+-- volatile (the volatile ones, backtest_submit*, backtest_live_start, write
+-- this node's queue and triggers and stay on the coordinator).  Citus'
+-- force_delegation delegates by the symbol alone, whatever the source, so
+-- after this call these functions are for tables every node has: the
+-- colocated source, another distributed table, or a reference table; a
+-- coordinator-local table is read with the *_query forms (never delegated).
+CREATE FUNCTION backtest_citus_distribute(source regclass, symbol_column name DEFAULT 'symbol')
+RETURNS SETOF regprocedure
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    distcol text;
+    method "char";
+    fn regprocedure;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension e
+                   WHERE e.extname OPERATOR(pg_catalog.=) 'citus') THEN
+        RAISE EXCEPTION 'Citus is not installed in database "%"', pg_catalog.current_database()
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Install the same Citus package on every node, put citus first in shared_preload_libraries, and run CREATE EXTENSION citus.';
+    END IF;
+    -- dynamic: pg_dist_partition exists only with Citus
+    EXECUTE 'SELECT pg_catalog.column_to_column_name(p.logicalrelid, p.partkey), p.partmethod
+             FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1'
+        INTO distcol, method USING source;
+    IF method IS DISTINCT FROM 'h' OR distcol IS DISTINCT FROM symbol_column::text THEN
+        RAISE EXCEPTION '% is not distributed by its symbol column "%"', source, symbol_column
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = CASE WHEN method IS NULL THEN 'It is not a Citus distributed table.'
+                                WHEN method OPERATOR(pg_catalog.<>) 'h' THEN 'It is a Citus reference or local table.'
+                                ELSE pg_catalog.format('It is distributed by column "%s".', distcol) END,
+                  HINT = pg_catalog.format('SELECT create_distributed_table(%L, %L);', source::text, symbol_column);
+    END IF;
+    FOR fn IN
+        SELECT p.oid::pg_catalog.regprocedure
+        FROM pg_catalog.pg_proc p
+        JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+             AND d.objid OPERATOR(pg_catalog.=) p.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'
+        JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
+             AND e.extname OPERATOR(pg_catalog.=) 'pg_backtest'
+        WHERE p.pronargs OPERATOR(pg_catalog.>=) 2
+          AND p.proargtypes[0] OPERATOR(pg_catalog.=) 'pg_catalog.regclass'::pg_catalog.regtype
+          AND p.proargtypes[1] OPERATOR(pg_catalog.=) 'pg_catalog.text'::pg_catalog.regtype
+          AND p.proargnames[2] OPERATOR(pg_catalog.=) 'symbol'
+          AND p.provolatile OPERATOR(pg_catalog.<>) 'v'
+        ORDER BY p.oid::pg_catalog.regprocedure::pg_catalog.text
+    LOOP
+        -- idempotent: Citus updates the metadata of a function distributed before
+        EXECUTE 'SELECT pg_catalog.create_distributed_function($1, ''$2'', colocate_with := $2, force_delegation := true)'
+            USING fn, source::text;
+        RETURN NEXT fn;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION backtest_citus_distribute(regclass, name) IS
+  'Make the symbol-scoped functions Citus distributed functions colocated with source (distributed by symbol), delegated to the node holding the symbol';
