@@ -167,7 +167,7 @@ load_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 		const char *name = r->spec->cols.name[c];
 
 		r->attidx[c] = -1;
-		if (name == NULL || (c == BTCOL_SYMBOL && r->symbol_fn == NULL))
+		if (name == NULL || (c == BTCOL_SYMBOL && r->symbol_fn == NULL && !r->spec->grouped))
 			continue;
 		for (int i = 0; i < typeinfo->natts; i++)
 		{
@@ -692,7 +692,7 @@ btpg_validate_source(const BtpgLoadSpec *spec)
 					(errcode(ERRCODE_UNDEFINED_TABLE),
 					 errmsg("relation with OID %u does not exist", spec->relid)));
 		query = table_query(spec, psprintf("relation \"%s\"", get_rel_name(spec->relid)), &params,
-							 false);
+							 spec->grouped);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		check_query_privileges(query, params);
