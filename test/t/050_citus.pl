@@ -230,6 +230,21 @@ is($wout, $single->safe_psql('postgres', "SET ROLE alice; $q{$here}"),
 	"on worker1, $here (its own shard) equals a single node");
 unlike($werr, qr/executing the command locally|issuing /,
 	'... read from the shard directly, not through Citus');
+# a table named as the shard earlier on alice's search_path is not the shard
+my $shard = $w1->safe_psql('postgres', "SELECT shard_name('k', get_shard_id_for_distribution_column('k', '$here'))");
+$w1->safe_psql('postgres', qq{
+SET citus.enable_ddl_propagation = off;
+CREATE SCHEMA decoy AUTHORIZATION alice;
+CREATE TABLE decoy.$shard AS
+SELECT '$here'::text AS symbol, timestamptz '2020-01-01 00:00+00' + i * interval '1 day' AS ts,
+       50 + i % 7 AS open, 51 + i % 7 AS high, 49 + i % 7 AS low, 50 + i % 7 AS close, 1000 AS volume
+FROM generate_series(0, 399) i;
+GRANT SELECT ON decoy.$shard TO alice;});
+isnt($w1->safe_psql('postgres', "SET ROLE alice; SELECT * FROM backtest_run('decoy.$shard', '$here', 'sma_cross', '{\"fast\": 5, \"slow\": 20}')"),
+	$single->safe_psql('postgres', "SET ROLE alice; $q{$here}"), 'the decoy has other results');
+is( $w1->safe_psql('postgres', "SET ROLE alice; SET search_path = decoy, public; $q{$here}"),
+	$single->safe_psql('postgres', "SET ROLE alice; $q{$here}"),
+	"... also with a decoy table named $shard first on the search_path");
 ($wrc, $wout, $werr) = $w1->psql('postgres', "$logsql $q{$there}");
 is($wout, $single->safe_psql('postgres', "SET ROLE alice; $q{$there}"),
 	"on worker1, $there (worker2's shard) equals a single node");

@@ -351,6 +351,13 @@ citus_local_shard(Oid relid, const char *symcol, const char *symbol)
 			shard = DatumGetObjectId(d);
 	}
 	SPI_finish();
+	/*
+	 * shard_name leaves a shard of a table in public unqualified, so
+	 * to_regclass looked it up through the caller's search_path: only the
+	 * relation of that name in the table's own schema is the shard
+	 */
+	if (OidIsValid(shard) && get_rel_namespace(shard) != get_rel_namespace(relid))
+		shard = InvalidOid;
 	return shard;
 }
 
