@@ -20,6 +20,7 @@
 #include "pg_backtest.h"
 #include "run.h"
 #include "core/xml.h"
+#include "portfolio.h"
 
 /* One indicator of the chart's indicators argument, computed */
 typedef struct BtpgChartInd
@@ -52,6 +53,18 @@ typedef struct BtpgChartData
 	bool		mnulls[BTPG_METRICS_NATTS];
 	int			nind;
 	BtpgChartInd *ind;
+	/*
+	 * A portfolio (portfolio): the account instead of one symbol's bars; a
+	 * lane per symbol holds its positions and trades.
+	 */
+	bool		portfolio;
+	int			nsym;
+	char	  **sym_names;		/* the lanes (the symbols that traded), in name order */
+	int		   *trade_sym;		/* per trade: its lane */
+	double	   *cash;			/* n */
+	int32	   *open_positions; /* n */
+	Datum		pfmetrics[BTPG_PF_EXTRA_NATTS];	/* backtest_portfolio's own columns */
+	bool		pfnulls[BTPG_PF_EXTRA_NATTS];
 } BtpgChartData;
 
 /* Transitional: the names before the glue's Btpg prefix (remove when unused) */
@@ -78,16 +91,29 @@ extern void btpg_chart_check_size(int width, int height);
  */
 extern void btpg_chart_from_args(FunctionCallInfo fcinfo, Jsonb *indicators, BtpgChartData *cd);
 extern void btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtpgChartData *cd);
+/*
+ * Fill cd from a portfolio call (the arguments 0-5 of backtest_portfolio),
+ * run as backtest_portfolio runs it.
+ */
+extern void btpg_chart_from_portfolio_args(FunctionCallInfo fcinfo, BtpgChartData *cd);
+
+/* Where a picture function's data come from */
+typedef enum BtpgChartSource
+{
+	BTPG_CHART_ARGS,			/* backtest_run's arguments, then width, height, indicators */
+	BTPG_CHART_TASK,			/* task_id, width, height, indicators */
+	BTPG_CHART_PORTFOLIO		/* backtest_portfolio's arguments, then width, height */
+} BtpgChartSource;
 
 /* Draws gathered data as a document (chart.c's SVG, report.c's HTML) */
 typedef text *(*BtpgChartRender) (BtpgChartData *cd, int width, int height);
 
 /*
- * The body of backtest_chart_svg, backtest_report_html and their task
- * forms: the arguments (or the task's stored results) rendered in a memory
- * context of their own.
+ * The body of backtest_chart_svg, backtest_report_html, their task forms
+ * and the portfolio's: the arguments (or the task's stored results)
+ * rendered in a memory context of their own.
  */
-extern Datum btpg_chart_call(FunctionCallInfo fcinfo, bool from_task, const char *fname,
+extern Datum btpg_chart_call(FunctionCallInfo fcinfo, BtpgChartSource src, const char *fname,
 							 BtpgChartRender render);
 
 /* Append the chart, a complete <svg> element (no XML declaration) */

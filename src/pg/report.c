@@ -30,6 +30,7 @@
 
 PG_FUNCTION_INFO_V1(backtest_report_html);
 PG_FUNCTION_INFO_V1(backtest_report_html_task);
+PG_FUNCTION_INFO_V1(backtest_portfolio_report_html);
 
 /* Trades listed at the start and at the end of the trade table */
 #define REPORT_TRADES	10
@@ -83,6 +84,24 @@ static const struct
 	{"open_trades", "Open Trades", SF_INT},
 	{"omega_ratio", "Omega Ratio", SF_NUM3},
 	{"periods_per_year", "Periods per Year", SF_NUM2}
+};
+
+/* A portfolio's own statistics: backtest_portfolio's column (after the metrics) */
+static const struct
+{
+	int			col;
+	const char *label;
+	StatFmt		fmt;
+}			pf_stats[BTPG_PF_EXTRA_NATTS] =
+{
+	{0, "Symbols", SF_INT},
+	{1, "Most Positions Held", SF_INT},
+	{2, "Avg. Positions Held", SF_NUM2},
+	{3, "Turnover", SF_NUM2},
+	{4, "Entries Skipped", SF_INT},
+	{5, "Alpha (Ann.) [%]", SF_NUM2},
+	{6, "Beta", SF_NUM3},
+	{7, "Benchmark Return [%]", SF_NUM2}
 };
 
 static const char *const month_names[12] = {
@@ -231,17 +250,24 @@ append_returns(StringInfo buf, const BtpgChartData *cd)
 }
 
 static void
-append_trade_row(StringInfo buf, const BtTrade *t, int64 k)
+append_trade_row(StringInfo buf, const BtTrade *t, int64 k, const char *symbol)
 {
 	char		e[32],
 				x[32];
 
 	btpg_format_ts(t->entry_ts, e, sizeof e);
 	btpg_format_ts(t->exit_ts, x, sizeof x);
-	appendStringInfo(buf, "<tr class=\"trade\"><td class=\"num\">%lld</td><td>%s</td><td>%s</td><td class=\"num\">%.6g</td>"
+	appendStringInfo(buf, "<tr class=\"trade\"><td class=\"num\">%lld</td>", (long long) k + 1);
+	if (symbol)
+	{
+		appendStringInfoString(buf, "<td>");
+		btpg_append_xml(buf, symbol);
+		appendStringInfoString(buf, "</td>");
+	}
+	appendStringInfo(buf, "<td>%s</td><td>%s</td><td class=\"num\">%.6g</td>"
 					 "<td>%s</td><td class=\"num\">%.6g</td><td class=\"num\">%.6g</td><td class=\"num\">%.2f</td>"
 					 "<td class=\"num\">%.2f</td><td>%s%s</td></tr>\n",
-					 (long long) k + 1, t->side > 0 ? "long" : "short", e, t->entry_price, x, t->exit_price,
+					 t->side > 0 ? "long" : "short", e, t->entry_price, x, t->exit_price,
 					 t->quantity, t->pnl, t->return_pct, bt_exit_reason_name(t->exit_reason),
 					 t->is_open ? " (open)" : "");
 }
@@ -255,18 +281,21 @@ append_trades_table(StringInfo buf, const BtpgChartData *cd)
 		appendStringInfoString(buf, "<p class=\"note\">No trades.</p>\n");
 		return;
 	}
-	appendStringInfoString(buf, "<table class=\"trades\"><tr><th>#</th><th>Side</th><th>Entry</th><th>Entry price</th>"
+	appendStringInfo(buf, "<table class=\"trades\"><tr><th>#</th>%s<th>Side</th><th>Entry</th><th>Entry price</th>",
+					 cd->portfolio ? "<th>Symbol</th>" : "");
+	appendStringInfoString(buf, ""
 						   "<th>Exit</th><th>Exit price</th><th>Quantity</th><th>P&amp;L</th><th>Return [%]</th>"
 						   "<th>Exit reason</th></tr>\n");
 	for (int64 k = 0; k < cd->ntrades; k++)
 	{
 		if (k == REPORT_TRADES && cd->ntrades > 2 * REPORT_TRADES)
 		{
-			appendStringInfo(buf, "<tr class=\"gap\"><td colspan=\"10\">… %lld more trades …</td></tr>\n",
-							 (long long) (cd->ntrades - 2 * REPORT_TRADES));
+			appendStringInfo(buf, "<tr class=\"gap\"><td colspan=\"%d\">… %lld more trades …</td></tr>\n",
+							 cd->portfolio ? 11 : 10, (long long) (cd->ntrades - 2 * REPORT_TRADES));
 			k = cd->ntrades - REPORT_TRADES;
 		}
-		append_trade_row(buf, &cd->trades[k], k);
+		append_trade_row(buf, &cd->trades[k], k,
+						 cd->portfolio ? cd->sym_names[cd->trade_sym[k]] : NULL);
 	}
 	appendStringInfoString(buf, "</table>\n");
 }
@@ -335,7 +364,10 @@ report_text(BtpgChartData *cd, int width, int height)
 	initStringInfo(&title);
 	if (cd->task_id > 0)
 		appendStringInfo(&title, "Task %lld: ", (long long) cd->task_id);
-	appendStringInfo(&title, "%s, %s", cd->symbol ? cd->symbol : "(all rows)", cd->strategy);
+	if (cd->portfolio)
+		appendStringInfo(&title, "portfolio, %s", cd->strategy);
+	else
+		appendStringInfo(&title, "%s, %s", cd->symbol ? cd->symbol : "(all rows)", cd->strategy);
 
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n"
@@ -358,6 +390,14 @@ report_text(BtpgChartData *cd, int width, int height)
 		append_stat(&buf, cd->metrics[col], cd->mnulls[col], stats[i].fmt);
 		appendStringInfoString(&buf, "</td></tr>\n");
 	}
+	for (int i = 0; cd->portfolio && i < lengthof(pf_stats); i++)
+	{
+		appendStringInfoString(&buf, "<tr class=\"portfolio\"><th>");
+		btpg_append_xml(&buf, pf_stats[i].label);
+		appendStringInfoString(&buf, "</th><td class=\"num\">");
+		append_stat(&buf, cd->pfmetrics[pf_stats[i].col], cd->pfnulls[pf_stats[i].col], pf_stats[i].fmt);
+		appendStringInfoString(&buf, "</td></tr>\n");
+	}
 	appendStringInfoString(&buf, "</table></section>\n");
 	append_params(&buf, cd);
 	appendStringInfoString(&buf, "<section id=\"returns\">\n");
@@ -376,7 +416,7 @@ report_text(BtpgChartData *cd, int width, int height)
 Datum
 backtest_report_html(PG_FUNCTION_ARGS)
 {
-	return btpg_chart_call(fcinfo, false, "backtest_report_html", report_text);
+	return btpg_chart_call(fcinfo, BTPG_CHART_ARGS, "backtest_report_html", report_text);
 }
 
 /*
@@ -387,5 +427,16 @@ backtest_report_html(PG_FUNCTION_ARGS)
 Datum
 backtest_report_html_task(PG_FUNCTION_ARGS)
 {
-	return btpg_chart_call(fcinfo, true, "backtest_report_html", report_text);
+	return btpg_chart_call(fcinfo, BTPG_CHART_TASK, "backtest_report_html", report_text);
+}
+
+/*
+ * backtest_portfolio_report_html(source, strategy, params, symbols,
+ *								  start_ts, end_ts, width, height)
+ *		Run the portfolio backtest and report it as one HTML page.
+ */
+Datum
+backtest_portfolio_report_html(PG_FUNCTION_ARGS)
+{
+	return btpg_chart_call(fcinfo, BTPG_CHART_PORTFOLIO, "backtest_portfolio_report_html", report_text);
 }

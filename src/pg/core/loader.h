@@ -36,6 +36,7 @@ typedef struct BtpgLoadSpec
 	bool		need_volume;
 	bool		need_signal;
 	/* grouped loads (btpg_load_grouped) only */
+	bool		grouped;		/* btpg_validate_source: check the symbol column too */
 	bool		has_symbols;
 	Datum		symbols;		/* text[]: read only these symbols */
 } BtpgLoadSpec;

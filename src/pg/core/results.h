@@ -44,5 +44,6 @@ extern void btpg_run_engine(const BtSeries *s, const BtConfig *cfg, BtResult *re
 extern void btpg_notice_unfilled(const BtMetrics *m, const BtSimParams *sim);
 /* A 1-D array of n 8-byte values without nulls (float8, timestamptz), in one copy */
 extern Datum btpg_make_array8(const void *data, int64 n, Oid type);
+extern Datum btpg_make_array_raw(const void *data, int64 n, int elemsize, Oid type);
 
 #endif							/* BTPG_CORE_RESULTS_H */

@@ -42,7 +42,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "queue/seal.h"
+#include "core/bookkeeper.h"
 #include "queue/queue.h"
 #include "notify.h"
 

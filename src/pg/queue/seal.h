@@ -37,6 +37,7 @@ typedef struct BtpgSealFields
 	bool		has_end;
 	TimestampTz end_ts;
 	const char *settings;
+	const char *symbols;		/* a portfolio task's text[], as text; NULL: none */
 } BtpgSealFields;
 
 extern void btpg_seal_store(const BtpgSealFields *f);
