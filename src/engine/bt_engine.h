@@ -375,6 +375,15 @@ typedef struct BtTrade
 	double		commission;		/* all costs of both legs (commission + stamp duty) */
 	BtExitReason exit_reason;
 	bool		is_open;
+	/*
+	 * Excursions while the trade was open (bt_trade_excursions): the most
+	 * adverse and the most favourable price reached, and the moves to them
+	 * from the entry price in percent (mae_pct <= 0 <= mfe_pct).
+	 */
+	double		mae_price;
+	double		mfe_price;
+	double		mae_pct;
+	double		mfe_pct;
 } BtTrade;
 
 typedef struct BtMetrics
@@ -414,6 +423,8 @@ typedef struct BtMetrics
 	double		kelly_criterion;
 	double		omega_ratio;
 	double		periods_per_year;
+	int64_t		max_win_streak; /* most consecutive closed trades with pnl > 0 */
+	int64_t		max_loss_streak;	/* ... with pnl < 0 (pnl = 0 ends both) */
 	/* ---- not metrics (bt_metric_defs ends above): run diagnostics ---- */
 	/*
 	 * Entry orders the simulator could not fill because not even one lot
@@ -433,6 +444,7 @@ typedef struct BtResult
 	int64_t		n;
 	double	   *equity;			/* n: cash + position * close at each bar's close */
 	double	   *position;		/* n: signed quantity held at each bar's close */
+	double	   *cash;			/* n: cash at each bar's close (NULL: not recorded) */
 	BtTrade    *trades;			/* closed trades, then the open one (if any) */
 	int64_t		ntrades;
 	BtMetrics	metrics;
@@ -477,6 +489,17 @@ extern BtErrCode bt_simulate(const BtSeries *s, const int8_t *target, int64_t wa
 							 BtProgressFn progress, void *progress_arg,
 							 BtResult *out, BtError *err);
 
+/*
+ * Fill the excursions (mae_*, mfe_*) of trades[0..ntrades-1] of a run on s
+ * with fill rule `fill` (analytics.c; README, "backtest_trades columns"):
+ * the prices considered are the entry and exit fills, the high and low of
+ * every bar the position was held through from its open to its close, and
+ * the open of an exit bar it left during the bar (stop levels, next-open
+ * exits).
+ */
+extern void bt_trade_excursions(const BtSeries *s, BtFill fill, BtTrade *trades,
+								int64_t ntrades);
+
 /* Metrics from a simulated result (metrics.c) */
 extern void bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim,
 							   BtResult *res);
@@ -514,7 +537,7 @@ typedef enum BtMetricKind
 } BtMetricKind;
 
 /* Number of fields of BtMetrics: one bt_metric_defs entry each */
-#define BT_N_METRICS		35
+#define BT_N_METRICS		37
 
 typedef struct BtMetricDef
 {

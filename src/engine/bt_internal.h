@@ -65,12 +65,13 @@ typedef struct BtSimBuffers
 {
 	double	   *equity;			/* n doubles, required */
 	double	   *position;		/* n doubles, or NULL: positions not recorded */
+	double	   *cash;			/* n doubles, or NULL: cash not recorded */
 	BtTrade    *trades;			/* grown from the BtAlloc as needed, kept */
 	int64_t		trades_cap;		/* capacity of trades */
 } BtSimBuffers;
 
 /*
- * bt_simulate writing into buf: out->equity, out->position and out->trades
+ * bt_simulate writing into buf: out->equity, out->position, out->cash and out->trades
  * point into buf afterwards (buf->trades may have been grown).  Same results
  * as bt_simulate, which is this with fresh buffers.
  */

@@ -97,8 +97,8 @@ next_decision(const int8_t *target, int64_t i, int64_t end, int64_t warmup)
  * decision, so the same values).
  */
 static void
-quiet_bars(double *restrict eq, double *restrict pos_out, const double *restrict close,
-		   int64_t i, int64_t j, double cash, double pos)
+quiet_bars(double *restrict eq, double *restrict pos_out, double *restrict cash_out,
+		   const double *restrict close, int64_t i, int64_t j, double cash, double pos)
 {
 	int64_t		k = i;
 
@@ -114,6 +114,9 @@ quiet_bars(double *restrict eq, double *restrict pos_out, const double *restrict
 	if (pos_out)
 		for (int64_t k = i; k < j; k++)
 			pos_out[k] = pos;
+	if (cash_out)
+		for (int64_t k = i; k < j; k++)
+			cash_out[k] = cash;
 }
 
 /* Costs of one order of `notional` on the buy (side > 0) or sell side */
@@ -363,6 +366,7 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 	int			pending = BT_KEEP;	/* direction to fill at the next open */
 	double	   *eq_out;
 	double	   *pos_out;
+	double	   *cash_out;
 	const double *close = s->close;
 
 	memset(&st, 0, sizeof(st));
@@ -377,6 +381,7 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 	out->n = n;
 	out->equity = eq_out = buf->equity;
 	out->position = pos_out = buf->position;
+	out->cash = cash_out = buf->cash;
 
 	for (int64_t chunk = 0; chunk < n; chunk += BT_PROGRESS_CHUNK)
 	{
@@ -409,7 +414,7 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 						PREFETCH(&s->open[c + PREFETCH_AHEAD]);
 						PREFETCH(&s->ts[c + PREFETCH_AHEAD]);
 					}
-					quiet_bars(eq_out, pos_out, close, i, j, st.cash, st.pos);
+					quiet_bars(eq_out, pos_out, cash_out, close, i, j, st.cash, st.pos);
 					i = j;
 					if (i >= end)
 						break;
@@ -452,6 +457,8 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 			eq_out[i] = st.cash + st.pos * close[i];
 			if (pos_out)
 				pos_out[i] = st.pos;
+			if (cash_out)
+				cash_out[i] = st.cash;
 		}
 	}
 
@@ -500,6 +507,7 @@ bt_simulate(const BtSeries *s, const int8_t *target, int64_t warmup,
 
 	buf.equity = a->realloc_fn(a->ctx, NULL, bytes);
 	buf.position = a->realloc_fn(a->ctx, NULL, bytes);
+	buf.cash = a->realloc_fn(a->ctx, NULL, bytes);
 	buf.trades = NULL;
 	buf.trades_cap = 0;
 	return bt_simulate_into(s, target, warmup, p, a, progress, progress_arg, &buf, out, err);
@@ -533,6 +541,7 @@ bt_run(const BtSeries *s, const BtConfig *cfg, const BtAlloc *a,
 		bt_set_error(err, BT_ERR_CANCELLED, "backtest cancelled");
 		return BT_ERR_CANCELLED;
 	}
+	bt_trade_excursions(s, cfg->sim.fill, out->trades, out->ntrades);
 	bt_compute_metrics(s, warmup, &cfg->sim, out);
 	return BT_OK;
 }

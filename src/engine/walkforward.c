@@ -193,6 +193,7 @@ bt_wf_run_out_of_sample(const BtSeries *s, const BtConfig *cfg, const BtWfWindow
 	res->n = oos.n;
 	res->equity = full.equity + off;
 	res->position = full.position + off;
+	res->cash = full.cash + off;
 	res->trades = full.trades;
 	res->ntrades = full.ntrades;
 	for (int64_t k = 0; k < res->ntrades; k++)

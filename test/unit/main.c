@@ -208,7 +208,8 @@ unit_sample_series(void)
 	X(test_tables) \
 	X(test_walkforward) \
 	X(test_chart) \
-	X(test_portfolio)
+	X(test_portfolio) \
+	X(test_analytics)
 
 #define DECLARE(fn) extern void fn(void);
 UNIT_GROUPS(DECLARE)

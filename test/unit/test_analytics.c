@@ -1,0 +1,218 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_analytics.c
+ *	  Trade analytics against the bars by hand: MAE/MFE of long, short,
+ *	  stopped and open trades under both fill rules, entry/exit bar numbers,
+ *	  the cash column of the equity curve, and the winning/losing streaks.
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * test/unit/test_analytics.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <string.h>
+
+#include "unit.h"
+
+#define DAY BT_USECS_PER_DAY
+#define K BT_KEEP
+
+/*
+ * Six bars.  Bar 0 and bar 4 have extremes (30, 1 and 20, 1) that the
+ * trades below must not see: bar 0 lies before every entry, and the long
+ * trades leave at bar 4's open.
+ *   bar:    0     1     2     3     4     5
+ */
+static const double o[] = {10, 11, 12, 13, 14, 15};
+static const double h[] = {30, 12, 15, 14, 20, 16};
+static const double l[] = {1, 10, 8, 12, 1, 14};
+static const double c[] = {10.5, 11.5, 12.5, 13.5, 14.5, 15.5};
+static int64_t ts[6];
+
+static BtSeries
+series(void)
+{
+	BtSeries	s;
+
+	memset(&s, 0, sizeof(s));
+	for (int i = 0; i < 6; i++)
+		ts[i] = (int64_t) (16436 + i) * DAY;
+	s.n = 6;
+	s.ts = ts;
+	s.open = o;
+	s.high = h;
+	s.low = l;
+	s.close = c;
+	return s;
+}
+
+/* Simulate targets tg with p, then the excursions and metrics */
+static BtResult
+run(const int8_t *tg, const BtSimParams *p)
+{
+	BtSeries	s = series();
+	BtResult	r;
+	BtError		err;
+
+	CHECK(bt_simulate(&s, tg, 0, p, &unit_alloc, NULL, NULL, &r, &err) == BT_OK);
+	bt_trade_excursions(&s, p->fill, r.trades, r.ntrades);
+	bt_compute_metrics(&s, 0, p, &r);
+	return r;
+}
+
+/*
+ * Next-open fills, long: decided on bar 0, entered at bar 1's open (11);
+ * the exit decided on bar 3 fills at bar 4's open (14).  Held through bars
+ * 1..3 (lows 10, 8, 12; highs 12, 15, 14) and bar 4's open:
+ * MAE 8 = (8 - 11) / 11 = -27.27%, MFE 15 = 4 / 11 = +36.36%.
+ * Cash: 100 until the entry, then 100 - 9 * 11 = 1 (9 units), then
+ * 1 + 9 * 14 = 127 after the exit.
+ */
+static void
+test_long_next_open(void)
+{
+	int8_t		tg[] = {1, K, K, 0, K, K};
+	BtSimParams p;
+	BtResult	r;
+	double		want_cash[] = {100, 1, 1, 1, 127, 127};
+
+	bt_sim_defaults(&p);
+	p.initial_capital = 100;
+	r = run(tg, &p);
+	CHECK(r.ntrades == 1);
+	CHECK(r.trades[0].entry_bar == 1 && r.trades[0].exit_bar == 4);
+	CHECK(r.trades[0].mae_price == 8 && r.trades[0].mfe_price == 15);
+	CHECK_NEAR(r.trades[0].mae_pct, -300.0 / 11, 1e-12);
+	CHECK_NEAR(r.trades[0].mfe_pct, 400.0 / 11, 1e-12);
+	for (int i = 0; i < 6; i++)
+	{
+		CHECK_MSG(r.cash[i] == want_cash[i], "cash[%d] = %g", i, r.cash[i]);
+		CHECK_MSG(r.equity[i] == r.cash[i] + r.position[i] * c[i], "equity[%d]", i);
+	}
+}
+
+/*
+ * Close fills: entered at bar 0's close (10.5), so bar 0's range (30, 1)
+ * came before the entry; left at bar 3's close (13.5), holding bars 1..3
+ * whole: MAE 8 = -2.5 / 10.5 = -23.81%, MFE 15 = 4.5 / 10.5 = +42.86%.
+ */
+static void
+test_long_close_fill(void)
+{
+	int8_t		tg[] = {1, K, K, 0, K, K};
+	BtSimParams p;
+	BtResult	r;
+
+	bt_sim_defaults(&p);
+	p.initial_capital = 100;
+	p.fill = BT_FILL_CLOSE;
+	r = run(tg, &p);
+	CHECK(r.ntrades == 1 && r.trades[0].entry_bar == 0 && r.trades[0].exit_bar == 3);
+	CHECK(r.trades[0].mae_price == 8 && r.trades[0].mfe_price == 15);
+	CHECK_NEAR(r.trades[0].mae_pct, -250.0 / 10.5, 1e-12);
+	CHECK_NEAR(r.trades[0].mfe_pct, 450.0 / 10.5, 1e-12);
+}
+
+/*
+ * A 10% stop-loss: entered at 11, the level is 9.9; bar 1's low 10 stays
+ * above it, bar 2 opens at 12 and its low 8 reaches it: out at 9.9 on bar
+ * 2.  Held through bar 1 (10..12) and bar 2's open (12), not bar 2's high
+ * 15 (it may have come after the stop): MAE 9.9 = -10%, MFE 12 = +9.09%.
+ */
+static void
+test_stopped(void)
+{
+	int8_t		tg[] = {1, K, K, K, K, K};
+	BtSimParams p;
+	BtResult	r;
+
+	bt_sim_defaults(&p);
+	p.initial_capital = 100;
+	p.stop_loss = 0.1;
+	r = run(tg, &p);
+	CHECK(r.ntrades == 1 && r.trades[0].exit_reason == BT_EXIT_STOP_LOSS);
+	CHECK(r.trades[0].entry_bar == 1 && r.trades[0].exit_bar == 2);
+	CHECK_NEAR(r.trades[0].exit_price, 9.9, 1e-12);
+	CHECK_NEAR(r.trades[0].mae_price, 9.9, 1e-12);
+	CHECK(r.trades[0].mfe_price == 12);
+	CHECK_NEAR(r.trades[0].mae_pct, -10.0, 1e-12);
+	CHECK_NEAR(r.trades[0].mfe_pct, 100.0 / 11, 1e-12);
+}
+
+/*
+ * A short still open at the end: decided on bar 2, entered at bar 3's open
+ * (13), marked at the last close; it held bars 3..5 whole (highs 14, 20,
+ * 16; lows 12, 1, 14).  Adverse for a short is up: MAE 20 =
+ * -(20 - 13) / 13 = -53.85%, MFE 1 = 12 / 13 = +92.31%.
+ */
+static void
+test_short_open_at_end(void)
+{
+	int8_t		tg[] = {K, K, -1, K, K, K};
+	BtSimParams p;
+	BtResult	r;
+
+	bt_sim_defaults(&p);
+	p.initial_capital = 100;
+	p.allow_short = true;
+	r = run(tg, &p);
+	CHECK(r.ntrades == 1 && r.trades[0].is_open && r.trades[0].side == -1);
+	CHECK(r.trades[0].entry_bar == 3 && r.trades[0].exit_bar == 5);
+	CHECK(r.trades[0].mae_price == 20 && r.trades[0].mfe_price == 1);
+	CHECK_NEAR(r.trades[0].mae_pct, -700.0 / 13, 1e-12);
+	CHECK_NEAR(r.trades[0].mfe_pct, 1200.0 / 13, 1e-12);
+	/* short proceeds are cash: 100 + 7 * 13 = 191 from bar 3 on */
+	CHECK(r.cash[2] == 100 && r.cash[3] == 191 && r.cash[5] == 191);
+}
+
+/*
+ * Streaks over the closed trades in order: pnl +, +, -, 0, -, -, -, +, and
+ * an open winner that does not count: longest winning run 2 (trades 1-2),
+ * longest losing run 3 (trades 5-7; the 0 of trade 4 ends the first one).
+ */
+static void
+test_streaks(void)
+{
+	double		pnl[] = {5, 1, -2, 0, -1, -3, -4, 2, 9};
+	BtTrade		t[9];
+	double		eq[6] = {100, 100, 100, 100, 100, 100};
+	BtSeries	s = series();
+	BtSimParams p;
+	BtResult	r;
+
+	memset(t, 0, sizeof(t));
+	for (int k = 0; k < 9; k++)
+	{
+		t[k].side = 1;
+		t[k].entry_price = t[k].quantity = 1;
+		t[k].pnl = pnl[k];
+		t[k].return_pct = pnl[k];
+		t[k].is_open = k == 8;
+	}
+	memset(&r, 0, sizeof(r));
+	r.n = 6;
+	r.equity = eq;
+	r.trades = t;
+	r.ntrades = 9;
+	bt_sim_defaults(&p);
+	bt_compute_metrics(&s, 0, &p, &r);
+	CHECK(r.metrics.trades_count == 8 && r.metrics.open_trades == 1);
+	CHECK(r.metrics.max_win_streak == 2);
+	CHECK(r.metrics.max_loss_streak == 3);
+
+	/* no closed trades: both 0 (a count, never NULL) */
+	r.ntrades = 0;
+	bt_compute_metrics(&s, 0, &p, &r);
+	CHECK(r.metrics.max_win_streak == 0 && r.metrics.max_loss_streak == 0);
+}
+
+void
+test_analytics(void)
+{
+	test_long_next_open();
+	test_long_close_fill();
+	test_stopped();
+	test_short_open_at_end();
+	test_streaks();
+}
