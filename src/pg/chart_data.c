@@ -284,15 +284,9 @@ btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtChartData *cd)
 	spec.has_end = !isnull;
 
 	/* the metrics, in the column order of backtest_metrics */
-	if (task_query("SELECT r.start_ts, r.end_ts, r.duration, r.bars, r.warmup_bars, r.exposure_pct,"
-				   " r.equity_final, r.equity_peak, r.commissions, r.return_pct, r.buy_hold_return_pct,"
-				   " r.return_ann_pct, r.volatility_ann_pct, r.cagr_pct, r.sharpe_ratio, r.sortino_ratio,"
-				   " r.calmar_ratio, r.max_drawdown_pct, r.avg_drawdown_pct, r.max_drawdown_duration,"
-				   " r.avg_drawdown_duration, r.trades_count, r.open_trades, r.win_rate_pct,"
-				   " r.best_trade_pct, r.worst_trade_pct, r.avg_trade_pct, r.max_trade_duration,"
-				   " r.avg_trade_duration, r.profit_factor, r.expectancy_pct, r.sqn, r.kelly_criterion,"
-				   " r.omega_ratio, r.periods_per_year FROM backtest.results r"
-				   " WHERE r.task_id OPERATOR(pg_catalog.=) $1", task_id) != 1)
+	if (task_query(psprintf("SELECT %s FROM backtest.results r"
+							" WHERE r.task_id OPERATOR(pg_catalog.=) $1",
+							btpg_metric_columns("r.")), task_id) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("task %lld has no stored results", (long long) task_id)));

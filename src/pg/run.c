@@ -19,7 +19,9 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -63,71 +65,72 @@ set_float(Datum *values, bool *nulls, int i, double x)
 /*
  * btpg_metrics_values
  *		Fill values/nulls (BTPG_METRICS_NATTS entries) with a metrics row in
- *		the column order of the SQL type backtest_metrics.
+ *		the column order of the SQL type backtest_metrics: one column per
+ *		bt_metric_defs entry, typed by its kind (btpg_metric_type).
  */
 void
 btpg_metrics_values(const BtMetrics *m, Datum *values, bool *nulls)
 {
-	int			i = 0;
+	for (int i = 0; i < BT_N_METRICS; i++)
+	{
+		const BtMetricDef *d = &bt_metric_defs[i];
 
-	memset(nulls, 0, sizeof(bool) * BTPG_METRICS_NATTS);
-	if (m->bars > 0)
-	{
-		values[i++] = TimestampTzGetDatum(btpg_ts_from_engine(m->start_ts));
-		values[i++] = TimestampTzGetDatum(btpg_ts_from_engine(m->end_ts));
-		values[i++] = interval_datum((double) m->duration);
+		nulls[i] = bt_metric_is_null(m, d);
+		if (nulls[i])
+			continue;
+		switch (d->kind)
+		{
+			case BT_METRIC_TIMESTAMP:
+				values[i] = TimestampTzGetDatum(btpg_ts_from_engine(bt_metric_int64(m, d)));
+				break;
+			case BT_METRIC_DURATION:
+				values[i] = interval_datum(bt_metric_double(m, d));
+				break;
+			case BT_METRIC_INT64:
+				values[i] = Int64GetDatum(bt_metric_int64(m, d));
+				break;
+			case BT_METRIC_DOUBLE:
+				values[i] = Float8GetDatum(bt_metric_double(m, d));
+				break;
+		}
 	}
-	else
+}
+
+/*
+ * btpg_metric_type
+ *		The SQL type of metric column i of backtest_metrics.
+ */
+Oid
+btpg_metric_type(int i)
+{
+	switch (bt_metric_defs[i].kind)
 	{
-		nulls[i++] = true;
-		nulls[i++] = true;
-		nulls[i++] = true;
+		case BT_METRIC_TIMESTAMP:
+			return TIMESTAMPTZOID;
+		case BT_METRIC_DURATION:
+			return INTERVALOID;
+		case BT_METRIC_INT64:
+			return INT8OID;
+		case BT_METRIC_DOUBLE:
+			break;
 	}
-	values[i++] = Int64GetDatum(m->bars);
-	values[i++] = Int64GetDatum(m->warmup_bars);
-	set_float(values, nulls, i++, m->exposure_pct);
-	set_float(values, nulls, i++, m->equity_final);
-	set_float(values, nulls, i++, m->equity_peak);
-	set_float(values, nulls, i++, m->commissions);
-	set_float(values, nulls, i++, m->return_pct);
-	set_float(values, nulls, i++, m->buy_hold_return_pct);
-	set_float(values, nulls, i++, m->return_ann_pct);
-	set_float(values, nulls, i++, m->volatility_ann_pct);
-	set_float(values, nulls, i++, m->cagr_pct);
-	set_float(values, nulls, i++, m->sharpe_ratio);
-	set_float(values, nulls, i++, m->sortino_ratio);
-	set_float(values, nulls, i++, m->calmar_ratio);
-	set_float(values, nulls, i++, m->max_drawdown_pct);
-	set_float(values, nulls, i++, m->avg_drawdown_pct);
-	if (isfinite(m->max_drawdown_duration))
-		values[i++] = interval_datum(m->max_drawdown_duration);
-	else
-		nulls[i++] = true;
-	if (isfinite(m->avg_drawdown_duration))
-		values[i++] = interval_datum(m->avg_drawdown_duration);
-	else
-		nulls[i++] = true;
-	values[i++] = Int64GetDatum(m->trades_count);
-	values[i++] = Int64GetDatum(m->open_trades);
-	set_float(values, nulls, i++, m->win_rate_pct);
-	set_float(values, nulls, i++, m->best_trade_pct);
-	set_float(values, nulls, i++, m->worst_trade_pct);
-	set_float(values, nulls, i++, m->avg_trade_pct);
-	if (isfinite(m->max_trade_duration))
-		values[i++] = interval_datum(m->max_trade_duration);
-	else
-		nulls[i++] = true;
-	if (isfinite(m->avg_trade_duration))
-		values[i++] = interval_datum(m->avg_trade_duration);
-	else
-		nulls[i++] = true;
-	set_float(values, nulls, i++, m->profit_factor);
-	set_float(values, nulls, i++, m->expectancy_pct);
-	set_float(values, nulls, i++, m->sqn);
-	set_float(values, nulls, i++, m->kelly_criterion);
-	set_float(values, nulls, i++, m->omega_ratio);
-	set_float(values, nulls, i++, m->periods_per_year);
-	Assert(i == BTPG_METRICS_NATTS);
+	return FLOAT8OID;
+}
+
+/*
+ * btpg_metric_columns
+ *		The columns of backtest_metrics, comma-separated, each prefixed
+ *		with `prefix` ("r." for a query over backtest.results), palloc'd.
+ */
+char *
+btpg_metric_columns(const char *prefix)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < BT_N_METRICS; i++)
+		appendStringInfo(&buf, "%s%s%s", i ? ", " : "", prefix, bt_metric_defs[i].name);
+	return buf.data;
 }
 
 /*
@@ -332,9 +335,32 @@ backtest_run_query(PG_FUNCTION_ARGS)
 	return run_metrics(fcinfo, true);
 }
 
+/* The types of the backtest_trades columns, in btpg_trade_values' order */
+const Oid	btpg_trade_types[BTPG_TRADES_NATTS] = {
+	INT4OID,					/* trade_no */
+	TEXTOID,					/* side */
+	TIMESTAMPTZOID,				/* entry_ts */
+	FLOAT8OID,					/* entry_price */
+	TIMESTAMPTZOID,				/* exit_ts */
+	FLOAT8OID,					/* exit_price */
+	FLOAT8OID,					/* quantity */
+	FLOAT8OID,					/* pnl */
+	FLOAT8OID,					/* return_pct */
+	INT4OID,					/* bars_held */
+	TEXTOID,					/* exit_reason */
+	BOOLOID,					/* is_open */
+	FLOAT8OID,					/* commission */
+	INT8OID,					/* entry_bar */
+	INT8OID,					/* exit_bar */
+	FLOAT8OID,					/* mae_price */
+	FLOAT8OID,					/* mae_pct */
+	FLOAT8OID,					/* mfe_price */
+	FLOAT8OID					/* mfe_pct */
+};
+
 /*
  * btpg_trades_values
- *		One backtest_trades row (13 columns) for trade k.
+ *		One backtest_trades row (BTPG_TRADES_NATTS columns) for trade k.
  */
 void
 btpg_trade_values(const BtTrade *t, int64 k, Datum *values, bool *nulls)
@@ -353,6 +379,12 @@ btpg_trade_values(const BtTrade *t, int64 k, Datum *values, bool *nulls)
 	values[10] = CStringGetTextDatum(bt_exit_reason_name(t->exit_reason));
 	values[11] = BoolGetDatum(t->is_open);
 	values[12] = Float8GetDatum(t->commission);
+	values[13] = Int64GetDatum(t->entry_bar);
+	values[14] = Int64GetDatum(t->exit_bar);
+	values[15] = Float8GetDatum(t->mae_price);
+	values[16] = Float8GetDatum(t->mae_pct);
+	values[17] = Float8GetDatum(t->mfe_price);
+	values[18] = Float8GetDatum(t->mfe_pct);
 }
 
 /* backtest_trades and backtest_trades_query: one row per trade */
@@ -403,15 +435,16 @@ run_equity(FunctionCallInfo fcinfo, bool query_source)
 	BtSeries	s;
 	BtConfig	cfg;
 	BtResult	res;
-	Datum		values[5];
-	bool		nulls[5] = {0};
+	Datum		values[BTPG_EQUITY_NATTS];
+	bool		nulls[BTPG_EQUITY_NATTS] = {0};
 	double		peak = -INFINITY;
 
 	SetSingleFuncCall(fcinfo, 0);
 	cxt = run_context();
 	run_from_args(fcinfo, query_source, cxt, &s, &cfg, &res);
-	if (rsinfo->setDesc->natts != 5)
-		elog(ERROR, "backtest_equity returns %d columns, expected 5", rsinfo->setDesc->natts);
+	if (rsinfo->setDesc->natts != BTPG_EQUITY_NATTS)
+		elog(ERROR, "backtest_equity returns %d columns, expected %d", rsinfo->setDesc->natts,
+			 BTPG_EQUITY_NATTS);
 	for (int64 i = 0; i < res.n; i++)
 	{
 		double		e = res.equity[i];
@@ -423,6 +456,9 @@ run_equity(FunctionCallInfo fcinfo, bool query_source)
 		values[2] = Float8GetDatum(res.position[i]);
 		values[3] = Float8GetDatum(e);
 		values[4] = Float8GetDatum(peak > 0 ? (e / peak - 1.0) * 100.0 : 0.0);
+		values[5] = Float8GetDatum(res.cash[i]);
+		/* the product the simulator adds to cash for the equity */
+		values[6] = Float8GetDatum(res.position[i] * s.close[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();

@@ -201,18 +201,6 @@ param_names(const BtStrategyDef *st)
 	return buf.data;
 }
 
-/* The columns of backtest_metrics, comma-separated */
-static char *
-metric_names(void)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (int i = 0; i < BTPG_METRICS_NATTS; i++)
-		appendStringInfo(&buf, "%s%s", i ? ", " : "", bt_metric_defs[i].name);
-	return buf.data;
-}
-
 /* ---- grid ---------------------------------------------------------------------- */
 
 /* One value of a list in the grid, as the double the engine stores */
@@ -488,7 +476,7 @@ parse_grid(Jsonb *grid, const BtStrategyDef *st, const BtAlloc *a, SweepSpec *sp
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("unknown sort_by column \"%s\"", col),
-						 errhint("Sort by a column of backtest_metrics: %s.", metric_names())));
+						 errhint("Sort by a column of backtest_metrics: %s.", btpg_metric_columns(""))));
 			continue;
 		}
 

@@ -77,7 +77,7 @@ extern void btpg_sweep_execute_jobs(const BtSeries *s, const BtStrategyDef *st,
 extern PGDLLEXPORT void btpg_sweep_worker_main(Datum main_arg);
 
 /* Columns of backtest_sweep() and backtest.sweep_results (without rank) */
-#define BTPG_SWEEP_NATTS	(2 + 2 * 4 + 35)
+#define BTPG_SWEEP_NATTS	(2 + 2 * 4 + BT_N_METRICS)
 
 /* A parsed, expanded sweep (for the task queue's sweep tasks) */
 typedef struct BtpgSweepPlan

@@ -121,35 +121,14 @@ btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res, Oid
 	mtypes[0] = INT8OID;
 	mtypes[1] = TEXTOID;
 	for (int i = 0; i < BTPG_METRICS_NATTS; i++)
-	{
-		/* by position in backtest_metrics: see btpg_metrics_values */
-		static const Oid types[BTPG_METRICS_NATTS] = {
-			TIMESTAMPTZOID, TIMESTAMPTZOID, INTERVALOID, INT8OID, INT8OID,
-			FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
-			FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
-			INTERVALOID, INTERVALOID, INT8OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
-			FLOAT8OID, INTERVALOID, INTERVALOID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
-			FLOAT8OID, FLOAT8OID
-		};
-
-		mtypes[i + 2] = types[i];
-	}
+		mtypes[i + 2] = btpg_metric_type(i);
 	for (int i = 0; i < 2 + BTPG_METRICS_NATTS; i++)
 		cnulls[i] = mnulls[i] ? 'n' : ' ';
 	btpg_task_exec(run, sql.data, 2 + BTPG_METRICS_NATTS, mtypes, mvalues, cnulls);
 
-	/* trades: 13 arrays, one INSERT */
+	/* trades: one array per column, one INSERT */
 	if (nt > 0)
 	{
-		static const Oid ttypes[BTPG_TRADES_NATTS] = {
-			INT4OID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID, TIMESTAMPTZOID, FLOAT8OID, FLOAT8OID,
-			FLOAT8OID, FLOAT8OID, INT4OID, TEXTOID, BOOLOID, FLOAT8OID
-		};
-		static const Oid tarrtypes[BTPG_TRADES_NATTS] = {
-			INT4ARRAYOID, TEXTARRAYOID, 1185 /* timestamptz[] */ , FLOAT8ARRAYOID, 1185,
-			FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT4ARRAYOID,
-			TEXTARRAYOID, 1000 /* bool[] */ , FLOAT8ARRAYOID
-		};
 		Datum	   *cols[BTPG_TRADES_NATTS];
 		Datum		avalues[2 + BTPG_TRADES_NATTS];
 		Oid			atypes[2 + BTPG_TRADES_NATTS];
@@ -172,8 +151,8 @@ btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res, Oid
 		appendStringInfoString(&sql, "INSERT INTO backtest.trades SELECT $1, $2, u.* FROM ROWS FROM (");
 		for (int c = 0; c < BTPG_TRADES_NATTS; c++)
 		{
-			avalues[c + 2] = make_array(cols[c], NULL, nt, ttypes[c]);
-			atypes[c + 2] = tarrtypes[c];
+			avalues[c + 2] = make_array(cols[c], NULL, nt, btpg_trade_types[c]);
+			atypes[c + 2] = get_array_type(btpg_trade_types[c]);
 			appendStringInfo(&sql, "%spg_catalog.unnest($%d)", c ? ", " : "", c + 3);
 		}
 		appendStringInfoString(&sql, ") AS u");
@@ -184,9 +163,9 @@ btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res, Oid
 	{
 		TimestampTz *ts = palloc_extended(sizeof(TimestampTz) * (n > 0 ? n : 1), MCXT_ALLOC_HUGE);
 		double	   *dd = palloc_extended(sizeof(double) * (n > 0 ? n : 1), MCXT_ALLOC_HUGE);
-		Datum		evalues[7];
-		Oid			etypes[7] = {INT8OID, TEXTOID, 1185, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
-		FLOAT8ARRAYOID, FLOAT8ARRAYOID};
+		Datum		evalues[8];
+		Oid			etypes[8] = {INT8OID, TEXTOID, 1185, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
+		FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID};
 		double		peak = -INFINITY;
 
 		for (int64 i = 0; i < n; i++)
@@ -205,9 +184,10 @@ btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res, Oid
 		evalues[4] = make_array8(res->position, n, FLOAT8OID);
 		evalues[5] = make_array8(res->equity, n, FLOAT8OID);
 		evalues[6] = make_array8(dd, n, FLOAT8OID);
+		evalues[7] = make_array8(res->cash, n, FLOAT8OID);
 		btpg_exec_as_owner_generic(run->ext_owner,
-								   "INSERT INTO backtest.equity_curves VALUES ($1, $2, $3, $4, $5, $6, $7)",
-								   7, etypes, evalues, NULL);
+								   "INSERT INTO backtest.equity_curves VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+								   8, etypes, evalues, NULL);
 	}
 
 	/* completed, with the summary in the final event */
