@@ -209,7 +209,8 @@ unit_sample_series(void)
 	X(test_walkforward) \
 	X(test_chart) \
 	X(test_portfolio) \
-	X(test_analytics)
+	X(test_analytics) \
+	X(test_live)
 
 #define DECLARE(fn) extern void fn(void);
 UNIT_GROUPS(DECLARE)

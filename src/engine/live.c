@@ -1,0 +1,909 @@
+/*-------------------------------------------------------------------------
+ *
+ * live.c
+ *	  Live streams: indicators and a strategy's target position advanced
+ *	  one bar at a time (bt_live.h), giving the values of the batch
+ *	  functions over the same bars.
+ *
+ * Each indicator keeps what its batch function carries from bar to bar:
+ * the EMA-family ones their EmaState (the same ema_step, so the same
+ * values bit for bit), KDJ its K and D, OBV its exact running sum.  The
+ * window ones (SMA, WMA, Bollinger, Stochastic, Donchian, ROC) recompute
+ * their window from a ring of the last bars kept in the state, with the
+ * same exact sums as the batch functions (so the same values up to the
+ * last bit of the rounding of a sum; see bt_kernels.h); Bollinger uses the
+ * shift the batch function would use on that bar.  The Stochastic's %D and
+ * slow %D are SMAs of its own outputs, kept in rings of their own.
+ *
+ * A strategy is its lines (indicators computed like the stream's own, but
+ * not output) and the few values its batch function carries between bars:
+ * the side of the last crossing, the Bollinger mean-reversion state, the
+ * previous bar's Donchian channel.  Its targets become a position with the
+ * simulator's rule (-1 is flat unless shorts are allowed).
+ *
+ * Layout of a state (one block, no pointers): the BtLiveState header, its
+ * LiveInd array (the stream's indicators, then the strategy's lines), then
+ * a pool of doubles: the bar ring (open, high, low, close, volume, window
+ * bars each), then the Stochastics' rings.  Every ring holds one value per
+ * bar pushed, the newest at (nbars - 1) % capacity.
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * src/engine/live.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bt_internal.h"
+#include "bt_kernels.h"
+#include "bt_live.h"
+
+#define LIVE_MAGIC		UINT32_C(0x564C5442)	/* "BTLV" */
+#define LIVE_VERSION	1
+
+/* Lines a strategy needs at most */
+#define LIVE_MAX_LINES	2
+#define LIVE_MAX_ALL	(BT_LIVE_MAX_IND + LIVE_MAX_LINES)
+
+/* Columns of the bar ring */
+enum
+{
+	COL_OPEN, COL_HIGH, COL_LOW, COL_CLOSE, COL_VOLUME, NCOLS
+};
+
+/* How a strategy is advanced (one per bt_strategies entry it supports) */
+typedef enum LiveKind
+{
+	LK_NONE = 0,				/* no strategy */
+	LK_MA_CROSS,				/* sma_cross, ema_cross: lines 0 and 1 */
+	LK_MACD_CROSS,				/* macd over its signal line */
+	LK_RSI,
+	LK_BOLLINGER,
+	LK_KDJ,
+	LK_DONCHIAN,
+	LK_HOLD,					/* buy_and_hold */
+	LK_SIGNAL					/* the bar's signal */
+} LiveKind;
+
+/* One indicator's state */
+typedef struct LiveInd
+{
+	int32_t		reg;			/* index in bt_indicators */
+	int32_t		pad;
+	double		params[BT_IND_MAX_PARAMS];
+	EmaState	ema[3];			/* EMA, MACD (fast, slow, signal), RSI (up, down), ATR */
+	double		a;				/* KDJ: K; OBV: hi */
+	double		b;				/* KDJ: D; OBV: lo */
+	int64_t		r1_off;			/* Stochastic: ring of %K (d_period values) */
+	int64_t		r2_off;			/* Stochastic: ring of %D (slow_period values) */
+	double		out[BT_IND_MAX_OUTPUTS];	/* values on the last bar */
+	double		prev[BT_IND_MAX_OUTPUTS];	/* on the bar before */
+} LiveInd;
+
+struct BtLiveState
+{
+	uint32_t	magic;
+	uint32_t	version;
+	uint64_t	size;			/* bytes of the whole block */
+	int32_t		nind;			/* the stream's indicators */
+	int32_t		nlines;			/* the strategy's lines, after them */
+	int32_t		strat;			/* index in bt_strategies, -1 = none */
+	int32_t		kind;			/* LiveKind */
+	double		sp[BT_STRAT_MAX_PARAMS];
+	int32_t		allow_short;
+	int32_t		position;		/* -1, 0, 1 */
+	int32_t		last_side;		/* crossings: side of the last fast != slow */
+	int32_t		boll_state;		/* Bollinger: last target other than keep */
+	int64_t		nbars;
+	int64_t		last_ts;
+	int64_t		window;			/* capacity of the bar ring */
+	int64_t		pool_off;		/* bytes from the start to the pool */
+	int64_t		pool_len;		/* doubles in the pool */
+	LiveInd		ind[];
+};
+
+/* ------------------------------------------------------------------------
+ * Layout
+ * ------------------------------------------------------------------------
+ */
+
+/* Index of a registry entry, or -1 */
+static int
+ind_index(const BtIndicatorDef *def)
+{
+	for (int i = 0; i < bt_n_indicators; i++)
+		if (bt_indicators[i] == def)
+			return i;
+	return -1;
+}
+
+/* Index of a strategy in bt_strategies, or -1 */
+static int
+strat_index(const BtStrategyDef *st)
+{
+	for (int i = 0; i < bt_n_strategies; i++)
+		if (&bt_strategies[i] == st)
+			return i;
+	return -1;
+}
+
+/* A period parameter as an int64 (already checked: an integer >= 1) */
+static int64_t
+period(double v)
+{
+	return (v >= 1.0 && v <= 1e6) ? (int64_t) v : 1;
+}
+
+/* Bars of the bar ring an indicator reads (the current one included) */
+static int64_t
+ind_window(const BtIndicatorDef *d, const double *p)
+{
+	if (d == &bt_ind_sma || d == &bt_ind_wma || d == &bt_ind_stoch ||
+		d == &bt_ind_kdj || d == &bt_ind_donchian)
+		return period(p[0]);
+	if (d == &bt_ind_bbands || d == &bt_ind_roc)
+		return period(p[0]) + 1;
+	if (d == &bt_ind_rsi || d == &bt_ind_atr || d == &bt_ind_obv)
+		return 2;
+	return 1;					/* ema, macd */
+}
+
+/* A line request: indicator and parameters */
+static void
+set_line(BtLiveIndSpec *l, const BtIndicatorDef *d, double p0, double p1, double p2)
+{
+	memset(l, 0, sizeof(*l));
+	l->def = d;
+	l->params[0] = p0;
+	l->params[1] = p1;
+	l->params[2] = p2;
+}
+
+/*
+ * strategy_lines
+ *		The kind of a strategy and the lines it reads (into lines, their
+ *		number into *nlines); LK_NONE with no lines for a strategy this file
+ *		does not know.
+ */
+static LiveKind
+strategy_lines(const BtStrategyDef *st, const double *sp, BtLiveIndSpec *lines, int *nlines)
+{
+	*nlines = 0;
+	if (st == NULL)
+		return LK_NONE;
+	if (strcmp(st->name, "sma_cross") == 0 || strcmp(st->name, "ema_cross") == 0)
+	{
+		const BtIndicatorDef *ma = st->name[0] == 's' ? &bt_ind_sma : &bt_ind_ema;
+
+		set_line(&lines[0], ma, sp[0], 0, 0);
+		set_line(&lines[1], ma, sp[1], 0, 0);
+		*nlines = 2;
+		return LK_MA_CROSS;
+	}
+	*nlines = 1;
+	if (strcmp(st->name, "macd_cross") == 0)
+	{
+		set_line(&lines[0], &bt_ind_macd, sp[0], sp[1], sp[2]);
+		return LK_MACD_CROSS;
+	}
+	if (strcmp(st->name, "rsi") == 0)
+	{
+		set_line(&lines[0], &bt_ind_rsi, sp[0], 0, 0);
+		return LK_RSI;
+	}
+	if (strcmp(st->name, "bollinger") == 0)
+	{
+		set_line(&lines[0], &bt_ind_bbands, sp[0], sp[1], 0);
+		return LK_BOLLINGER;
+	}
+	if (strcmp(st->name, "kdj") == 0)
+	{
+		set_line(&lines[0], &bt_ind_kdj, sp[0], sp[1], sp[2]);
+		return LK_KDJ;
+	}
+	if (strcmp(st->name, "donchian_breakout") == 0)
+	{
+		set_line(&lines[0], &bt_ind_donchian, sp[0], 0, 0);
+		return LK_DONCHIAN;
+	}
+	*nlines = 0;
+	if (strcmp(st->name, "buy_and_hold") == 0)
+		return LK_HOLD;
+	if (strcmp(st->name, "signal") == 0)
+		return LK_SIGNAL;
+	return LK_NONE;
+}
+
+/*
+ * live_layout
+ *		The header and indicator states of a spec with no bars seen (hdr,
+ *		inds[0..nind+nlines-1], pool offsets filled in); returns the bytes of
+ *		the whole state.  The spec must have passed bt_live_spec_check.
+ */
+static size_t
+live_layout(const BtLiveSpec *spec, BtLiveState *hdr, LiveInd *inds)
+{
+	BtLiveIndSpec all[LIVE_MAX_ALL];
+	int			nlines;
+	int			nall;
+	int64_t		window = 2;
+	int64_t		pool;
+	size_t		head;
+
+	memset(hdr, 0, sizeof(*hdr));
+	for (int i = 0; i < spec->nind; i++)
+		all[i] = spec->ind[i];
+	hdr->kind = strategy_lines(spec->strategy, spec->sp, all + spec->nind, &nlines);
+	nall = spec->nind + nlines;
+
+	hdr->magic = LIVE_MAGIC;
+	hdr->version = LIVE_VERSION;
+	hdr->nind = spec->nind;
+	hdr->nlines = nlines;
+	hdr->strat = spec->strategy ? strat_index(spec->strategy) : -1;
+	if (spec->strategy)
+		memcpy(hdr->sp, spec->sp, sizeof(hdr->sp));
+	hdr->allow_short = spec->allow_short ? 1 : 0;
+	hdr->last_ts = INT64_MIN;
+
+	for (int i = 0; i < nall; i++)
+	{
+		int64_t		w = ind_window(all[i].def, all[i].params);
+
+		if (w > window)
+			window = w;
+	}
+	hdr->window = window;
+	pool = NCOLS * window;
+
+	for (int i = 0; i < nall; i++)
+	{
+		LiveInd    *li = &inds[i];
+		const BtIndicatorDef *d = all[i].def;
+		const double *p = all[i].params;
+
+		memset(li, 0, sizeof(*li));
+		li->reg = ind_index(d);
+		memcpy(li->params, p, sizeof(li->params));
+		for (int o = 0; o < BT_IND_MAX_OUTPUTS; o++)
+			li->out[o] = li->prev[o] = NAN;
+		if (d == &bt_ind_ema)
+			ema_init(&li->ema[0], (int) period(p[0]), 2.0 / ((double) period(p[0]) + 1.0));
+		else if (d == &bt_ind_macd)
+		{
+			ema_init(&li->ema[0], (int) period(p[0]), 2.0 / ((double) period(p[0]) + 1.0));
+			ema_init(&li->ema[1], (int) period(p[1]), 2.0 / ((double) period(p[1]) + 1.0));
+			ema_init(&li->ema[2], (int) period(p[2]), 2.0 / ((double) period(p[2]) + 1.0));
+		}
+		else if (d == &bt_ind_rsi)
+		{
+			ema_init(&li->ema[0], (int) period(p[0]), 1.0 / (int) period(p[0]));
+			ema_init(&li->ema[1], (int) period(p[0]), 1.0 / (int) period(p[0]));
+		}
+		else if (d == &bt_ind_atr)
+			ema_init(&li->ema[0], (int) period(p[0]), 1.0 / (int) period(p[0]));
+		else if (d == &bt_ind_kdj)
+			li->a = li->b = 50.0;
+		else if (d == &bt_ind_stoch)
+		{
+			li->r1_off = pool;
+			pool += period(p[1]);
+			li->r2_off = pool;
+			pool += period(p[2]);
+		}
+	}
+	hdr->pool_len = pool;
+	head = offsetof(BtLiveState, ind) + (size_t) nall * sizeof(LiveInd);
+	head = (head + 7) & ~(size_t) 7;
+	hdr->pool_off = (int64_t) head;
+	hdr->size = head + (size_t) pool * sizeof(double);
+	return (size_t) hdr->size;
+}
+
+bool
+bt_live_spec_check(const BtLiveSpec *spec, BtError *err)
+{
+	BtLiveIndSpec lines[LIVE_MAX_LINES];
+	int			nlines;
+	int64_t		pool = 0;
+
+	if (spec->nind < 0 || spec->nind > BT_LIVE_MAX_IND)
+	{
+		bt_set_error(err, BT_ERR_PARAM, "a live stream can have at most %d indicators",
+					 BT_LIVE_MAX_IND);
+		return false;
+	}
+	for (int i = 0; i < spec->nind; i++)
+		if (ind_index(spec->ind[i].def) < 0)
+		{
+			bt_set_error(err, BT_ERR_PARAM, "indicator %d is not in the registry", i + 1);
+			return false;
+		}
+	if (spec->strategy != NULL &&
+		(strat_index(spec->strategy) < 0 ||
+		 strategy_lines(spec->strategy, spec->sp, lines, &nlines) == LK_NONE))
+	{
+		bt_set_error(err, BT_ERR_PARAM, "strategy \"%s\" cannot run live", spec->strategy->name);
+		return false;
+	}
+	if (spec->strategy == NULL)
+		nlines = 0;
+	for (int i = 0; i < spec->nind + nlines; i++)
+	{
+		const BtLiveIndSpec *l = i < spec->nind ? &spec->ind[i] : &lines[i - spec->nind];
+		int64_t		w = ind_window(l->def, l->params);
+
+		if (l->def == &bt_ind_stoch)
+			pool += period(l->params[1]) + period(l->params[2]);
+		if (w > BT_LIVE_MAX_WINDOW)
+		{
+			bt_set_error(err, BT_ERR_PARAM,
+						 "indicator \"%s\" needs a window of %lld bars, more than a live stream keeps",
+						 l->def->name, (long long) w);
+			snprintf(err->hint, sizeof(err->hint),
+					 "A live stream keeps at most %d bars of each symbol.", BT_LIVE_MAX_WINDOW);
+			return false;
+		}
+	}
+	if (pool > 2 * (int64_t) BT_LIVE_MAX_WINDOW)
+	{
+		bt_set_error(err, BT_ERR_PARAM, "the Stochastic periods of a live stream are too long");
+		return false;
+	}
+	return true;
+}
+
+size_t
+bt_live_state_bytes(const BtLiveSpec *spec)
+{
+	BtLiveState hdr;
+	LiveInd		inds[LIVE_MAX_ALL];
+
+	return live_layout(spec, &hdr, inds);
+}
+
+void
+bt_live_init(const BtLiveSpec *spec, BtLiveState *st)
+{
+	LiveInd		inds[LIVE_MAX_ALL];
+	size_t		size = live_layout(spec, st, inds);
+	int			nall = st->nind + st->nlines;
+
+	memcpy(st->ind, inds, (size_t) nall * sizeof(LiveInd));
+	memset((char *) st + offsetof(BtLiveState, ind) + (size_t) nall * sizeof(LiveInd), 0,
+		   size - offsetof(BtLiveState, ind) - (size_t) nall * sizeof(LiveInd));
+}
+
+size_t
+bt_live_state_size(const BtLiveState *st)
+{
+	return (size_t) st->size;
+}
+
+bool
+bt_live_state_valid(const void *blob, size_t len, const BtLiveSpec *spec)
+{
+	const BtLiveState *st = (const BtLiveState *) blob;
+	BtLiveState hdr;
+	LiveInd		inds[LIVE_MAX_ALL];
+	BtError		err;
+
+	if (len < sizeof(BtLiveState) || !bt_live_spec_check(spec, &err))
+		return false;
+	if (live_layout(spec, &hdr, inds) != len)
+		return false;
+	if (st->magic != hdr.magic || st->version != hdr.version || st->size != hdr.size ||
+		st->nind != hdr.nind || st->nlines != hdr.nlines || st->strat != hdr.strat ||
+		st->kind != hdr.kind || st->allow_short != hdr.allow_short ||
+		st->window != hdr.window || st->pool_off != hdr.pool_off ||
+		st->pool_len != hdr.pool_len || memcmp(st->sp, hdr.sp, sizeof(hdr.sp)) != 0)
+		return false;
+	if (st->nbars < 0 || st->position < -1 || st->position > 1 ||
+		st->last_side < -1 || st->last_side > 1)
+		return false;
+	for (int i = 0; i < hdr.nind + hdr.nlines; i++)
+		if (st->ind[i].reg != inds[i].reg ||
+			memcmp(st->ind[i].params, inds[i].params, sizeof(inds[i].params)) != 0 ||
+			st->ind[i].r1_off != inds[i].r1_off || st->ind[i].r2_off != inds[i].r2_off ||
+			st->ind[i].ema[0].period != inds[i].ema[0].period ||
+			st->ind[i].ema[1].period != inds[i].ema[1].period ||
+			st->ind[i].ema[2].period != inds[i].ema[2].period)
+			return false;
+	return true;
+}
+
+int
+bt_live_noutputs(const BtLiveSpec *spec)
+{
+	int			n = 0;
+
+	for (int i = 0; i < spec->nind; i++)
+		n += spec->ind[i].def->noutputs;
+	return n;
+}
+
+int64_t
+bt_live_nbars(const BtLiveState *st)
+{
+	return st->nbars;
+}
+
+int64_t
+bt_live_last_ts(const BtLiveState *st)
+{
+	return st->last_ts;
+}
+
+int
+bt_live_position(const BtLiveState *st)
+{
+	return st->position;
+}
+
+/* ------------------------------------------------------------------------
+ * Rings
+ * ------------------------------------------------------------------------
+ */
+
+static inline double *
+pool_of(BtLiveState *st)
+{
+	return (double *) ((char *) st + st->pool_off);
+}
+
+/* The value `back` bars before the newest of a ring of capacity cap */
+static inline double
+ring_get(const double *ring, int64_t cap, int64_t nbars, int64_t back)
+{
+	return ring[(nbars - 1 - back) % cap];
+}
+
+/* Store the newest value of a ring (nbars counts it) */
+static inline void
+ring_put(double *ring, int64_t cap, int64_t nbars, double v)
+{
+	ring[(nbars - 1) % cap] = v;
+}
+
+/*
+ * ring_mean
+ *		The SMA of the last p values of a ring, as bt_sma computes it: the
+ *		exact sum over period, or the value itself on a window of bit-equal
+ *		values; NaN before p values or over a non-finite one.
+ */
+static double
+ring_mean(const double *ring, int64_t cap, int64_t nbars, int64_t p)
+{
+	DDSum		acc = {0.0, 0.0};
+	double		newest;
+	bool		equal = true;
+
+	if (nbars < p)
+		return NAN;
+	newest = ring_get(ring, cap, nbars, 0);
+	for (int64_t k = p - 1; k >= 0; k--)
+	{
+		double		x = ring_get(ring, cap, nbars, k);
+
+		if (!isfinite(x))
+			return NAN;
+		equal = equal && dbits(x) == dbits(newest);
+		dd_add(&acc, x);
+		if (k % RENORM_EVERY == 0)
+			dd_norm(&acc);
+	}
+	return equal ? newest : dd_value(&acc) / (double) p;
+}
+
+/* Highest high and lowest low of the last p bars (false before p bars) */
+static bool
+ring_extremes(BtLiveState *st, int64_t p, double *hh, double *ll)
+{
+	const double *high = pool_of(st) + COL_HIGH * st->window;
+	const double *low = pool_of(st) + COL_LOW * st->window;
+	double		h,
+				l;
+
+	if (st->nbars < p)
+		return false;
+	h = ring_get(high, st->window, st->nbars, 0);
+	l = ring_get(low, st->window, st->nbars, 0);
+	for (int64_t k = 1; k < p; k++)
+	{
+		double		hk = ring_get(high, st->window, st->nbars, k);
+		double		lk = ring_get(low, st->window, st->nbars, k);
+
+		h = hk > h ? hk : h;
+		l = lk < l ? lk : l;
+	}
+	*hh = h;
+	*ll = l;
+	return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Indicators, one bar
+ * ------------------------------------------------------------------------
+ */
+
+/* WMA of the last p closes, as bt_wma: exact weighted sum / (p (p + 1) / 2) */
+static double
+live_wma(BtLiveState *st, int64_t p)
+{
+	const double *close = pool_of(st) + COL_CLOSE * st->window;
+	DDSum		w = {0.0, 0.0};
+	double		newest;
+	bool		equal = true;
+
+	if (st->nbars < p)
+		return NAN;
+	newest = ring_get(close, st->window, st->nbars, 0);
+	for (int64_t i = 1; i <= p; i++)
+	{
+		double		x = ring_get(close, st->window, st->nbars, p - i);
+
+		equal = equal && dbits(x) == dbits(newest);
+		dd_add_scaled(&w, (double) i, x);
+		if (i % RENORM_EVERY == 0)
+			dd_norm(&w);
+	}
+	dd_norm(&w);
+	return equal ? newest : dd_value(&w) / (double) (p * (p + 1) / 2);
+}
+
+/*
+ * live_bbands
+ *		Bollinger Bands on the newest bar as bt_bbands computes them: the
+ *		deviations are taken from the shift bt_bbands uses on this bar (the
+ *		close of the bar where it last rebuilt its sums: the first full
+ *		window's last bar, then every period + 1 bars).
+ */
+static void
+live_bbands(BtLiveState *st, int64_t p, double k, double *out)
+{
+	const double *close = pool_of(st) + COL_CLOSE * st->window;
+	int64_t		t = st->nbars - 1;
+	double		m = ring_mean(close, st->window, st->nbars, p);
+	double		shift,
+				var;
+	DDSum		s1 = {0.0, 0.0},
+				s2 = {0.0, 0.0};
+	bool		equal = true;
+	double		newest;
+
+	out[0] = out[1] = out[2] = NAN;
+	if (isnan(m))
+		return;
+	shift = ring_get(close, st->window, st->nbars, (t - (p - 1)) % (p + 1));
+	newest = ring_get(close, st->window, st->nbars, 0);
+	for (int64_t b = p - 1; b >= 0; b--)
+	{
+		double		x = ring_get(close, st->window, st->nbars, b);
+		double		d = x - shift;
+
+		equal = equal && dbits(x) == dbits(newest);
+		dd_add(&s1, d);
+		dd_add(&s2, d * d);
+		if (b % RENORM_EVERY == 0)
+		{
+			dd_norm(&s1);
+			dd_norm(&s2);
+		}
+	}
+	if (equal)
+		var = 0.0;
+	else
+	{
+		double		mean_d = dd_value(&s1) / (double) p;
+
+		var = dd_value(&s2) / (double) p - mean_d * mean_d;
+		if (!(var > 0.0))
+			var = 0.0;
+	}
+	out[0] = m - k * sqrt(var);
+	out[1] = m;
+	out[2] = m + k * sqrt(var);
+}
+
+/* One bar of one indicator: li->out from the bar ring (the bar pushed) */
+static void
+ind_step(BtLiveState *st, LiveInd *li)
+{
+	const BtIndicatorDef *d = bt_indicators[li->reg];
+	const double *pool = pool_of(st);
+	const int64_t W = st->window;
+	const int64_t n = st->nbars;
+	const double *p = li->params;
+	double		c = ring_get(pool + COL_CLOSE * W, W, n, 0);
+	double		pc = n >= 2 ? ring_get(pool + COL_CLOSE * W, W, n, 1) : NAN;
+	double	   *out = li->out;
+	double		hh,
+				ll;
+
+	memcpy(li->prev, li->out, sizeof(li->prev));
+	for (int o = 0; o < BT_IND_MAX_OUTPUTS; o++)
+		out[o] = NAN;
+
+	if (d == &bt_ind_sma)
+		out[0] = ring_mean(pool + COL_CLOSE * W, W, n, period(p[0]));
+	else if (d == &bt_ind_ema)
+		out[0] = ema_step(&li->ema[0], c);
+	else if (d == &bt_ind_wma)
+		out[0] = live_wma(st, period(p[0]));
+	else if (d == &bt_ind_rsi)
+	{
+		if (n >= 2)
+		{
+			double		delta = c - pc;
+			double		au = ema_step(&li->ema[0], delta > 0.0 ? delta : 0.0);
+			double		ad = ema_step(&li->ema[1], delta < 0.0 ? -delta : 0.0);
+
+			out[0] = (isnan(au) || !(au + ad > 0.0)) ? NAN : 100.0 * au / (au + ad);
+		}
+	}
+	else if (d == &bt_ind_macd)
+	{
+		double		f = ema_step(&li->ema[0], c);
+		double		s = ema_step(&li->ema[1], c);
+
+		out[0] = f - s;
+		out[1] = ema_step(&li->ema[2], out[0]);
+		out[2] = out[0] - out[1];
+	}
+	else if (d == &bt_ind_bbands)
+		live_bbands(st, period(p[0]), p[1], out);
+	else if (d == &bt_ind_stoch)
+	{
+		double	   *rk = pool_of(st) + li->r1_off;
+		double	   *rd = pool_of(st) + li->r2_off;
+		int64_t		dp = period(p[1]),
+					sp = period(p[2]);
+
+		if (ring_extremes(st, period(p[0]), &hh, &ll))
+			out[0] = hh == ll ? 50.0 : (c - ll) / (hh - ll) * 100.0;
+		ring_put(rk, dp, n, out[0]);
+		out[1] = ring_mean(rk, dp, n, dp);
+		ring_put(rd, sp, n, out[1]);
+		out[2] = ring_mean(rd, sp, n, sp);
+	}
+	else if (d == &bt_ind_kdj)
+	{
+		if (ring_extremes(st, period(p[0]), &hh, &ll))
+		{
+			double		ks = (double) period(p[1]),
+						ds = (double) period(p[2]);
+			double		kb = (double) (period(p[1]) - 1) / ks,
+						ka = 1.0 / ks,
+						db = (double) (period(p[2]) - 1) / ds,
+						da = 1.0 / ds;
+
+			if (hh != ll)
+			{
+				out[0] = (c - ll) / (hh - ll) * 100.0;
+				li->a = kb * li->a + ka * out[0];
+			}
+			li->b = db * li->b + da * li->a;
+			out[1] = li->a;
+			out[2] = li->b;
+			out[3] = 3.0 * li->a - 2.0 * li->b;
+		}
+	}
+	else if (d == &bt_ind_atr)
+	{
+		if (n >= 2)
+		{
+			double		h = ring_get(pool + COL_HIGH * W, W, n, 0);
+			double		l = ring_get(pool + COL_LOW * W, W, n, 0);
+
+			out[0] = (h > pc ? h : pc) - (l < pc ? l : pc);
+		}
+		out[1] = ema_step(&li->ema[0], out[0]);
+	}
+	else if (d == &bt_ind_donchian)
+	{
+		if (ring_extremes(st, period(p[0]), &hh, &ll))
+		{
+			out[0] = hh;
+			out[1] = (hh + ll) / 2.0;
+			out[2] = ll;
+		}
+	}
+	else if (d == &bt_ind_obv)
+	{
+		double		v = ring_get(pool + COL_VOLUME * W, W, n, 0);
+
+		if (n == 1)
+		{
+			li->a = v;
+			li->b = 0.0;
+		}
+		else
+		{
+			double		sign = (double) ((c > pc) - (c < pc));
+			double		e;
+
+			two_sum(li->a, sign * v, &li->a, &e);
+			li->b += e;
+			if ((n - 1) % RENORM_EVERY == 0)
+				two_sum(li->a, li->b, &li->a, &li->b);
+		}
+		out[0] = li->a + li->b;
+	}
+	else if (d == &bt_ind_roc)
+	{
+		int64_t		per = period(p[0]);
+
+		if (n > per)
+		{
+			double		v = (c / ring_get(pool + COL_CLOSE * W, W, n, per) - 1.0) * 100.0;
+
+			out[0] = isfinite(v) ? v : NAN;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Strategies, one bar
+ * ------------------------------------------------------------------------
+ */
+
+/* The crossing rule of cross_targets (strategies.c) on one bar */
+static int8_t
+cross_step(BtLiveState *st, double fast, double slow)
+{
+	int8_t		target = BT_KEEP;
+
+	if (fast > slow)
+	{
+		if (st->last_side < 0)
+			target = 1;
+		st->last_side = 1;
+	}
+	else if (fast < slow)
+	{
+		if (st->last_side > 0)
+			target = -1;
+		st->last_side = -1;
+	}
+	return target;
+}
+
+/* The strategy's target on the bar pushed (its lines already stepped) */
+static int8_t
+strategy_step(BtLiveState *st, const BtLiveBar *bar)
+{
+	const LiveInd *l0 = &st->ind[st->nind];
+	const double *sp = st->sp;
+	int8_t		target = BT_KEEP;
+
+	switch ((LiveKind) st->kind)
+	{
+		case LK_NONE:
+			break;
+		case LK_MA_CROSS:
+			target = cross_step(st, l0[0].out[0], l0[1].out[0]);
+			break;
+		case LK_MACD_CROSS:
+			target = cross_step(st, l0->out[BT_MACD_OUT_MACD], l0->out[BT_MACD_OUT_SIGNAL]);
+			break;
+		case LK_RSI:
+			{
+				double		r = l0->out[0];
+
+				target = r < sp[1] ? 1 : r > sp[2] ? -1 : BT_KEEP;
+			}
+			break;
+		case LK_BOLLINGER:
+			{
+				double		lo = l0->out[BT_BBANDS_OUT_LOWER],
+							mid = l0->out[BT_BBANDS_OUT_MIDDLE],
+							hi = l0->out[BT_BBANDS_OUT_UPPER];
+				double		c = bar->close;
+
+				if (isnan(mid))
+					break;
+				if (c < lo)
+					target = 1;
+				else if (c > hi)
+					target = -1;
+				else if (sp[2] != 0 &&
+						 ((st->boll_state > 0 && c >= mid) || (st->boll_state < 0 && c <= mid)))
+					target = 0;
+				if (target != BT_KEEP)
+					st->boll_state = target;
+			}
+			break;
+		case LK_KDJ:
+			target = cross_step(st, l0->out[BT_KDJ_OUT_K], l0->out[BT_KDJ_OUT_D]);
+			if (sp[3] != 0)
+			{
+				double		j = l0->out[BT_KDJ_OUT_J];
+
+				if ((target == 1 && !(j < sp[4])) || (target == -1 && !(j > sp[5])))
+					target = BT_KEEP;
+			}
+			break;
+		case LK_DONCHIAN:
+			if (st->nbars >= 2 && !isnan(l0->prev[BT_DONCHIAN_OUT_UPPER]))
+			{
+				if (bar->close > l0->prev[BT_DONCHIAN_OUT_UPPER])
+					target = 1;
+				else if (bar->close < l0->prev[BT_DONCHIAN_OUT_LOWER])
+					target = -1;
+			}
+			break;
+		case LK_HOLD:
+			target = st->nbars == 1 ? 1 : BT_KEEP;
+			break;
+		case LK_SIGNAL:
+			target = isnan(bar->signal) ? BT_KEEP : (int8_t) bar->signal;
+			break;
+	}
+	return target;
+}
+
+/* Whether any of the stream's indicators or lines reads volume */
+static bool
+needs_volume(const BtLiveState *st)
+{
+	for (int i = 0; i < st->nind + st->nlines; i++)
+		if (bt_indicators[st->ind[i].reg]->inputs & BT_IN_VOLUME)
+			return true;
+	return false;
+}
+
+bool
+bt_live_push(BtLiveState *st, const BtLiveBar *bar, double *out, BtLiveStep *step,
+			 BtError *err)
+{
+	BtSeries	s;
+	double	   *pool = pool_of(st);
+	double		vol = bar->volume;
+	int			o = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.n = 1;
+	s.ts = &bar->ts;
+	s.open = &bar->open;
+	s.high = &bar->high;
+	s.low = &bar->low;
+	s.close = &bar->close;
+	s.volume = needs_volume(st) ? &vol : NULL;
+	s.signal = st->kind == LK_SIGNAL ? &bar->signal : NULL;
+	if (!bt_validate_series(&s, s.volume != NULL, err))
+		return false;
+	if (st->nbars > 0 && bar->ts <= st->last_ts)
+	{
+		bt_set_error(err, BT_ERR_DATA, "bar is not after the last bar of the stream");
+		err->bar = 0;
+		return false;
+	}
+
+	st->nbars++;
+	ring_put(pool + COL_OPEN * st->window, st->window, st->nbars, bar->open);
+	ring_put(pool + COL_HIGH * st->window, st->window, st->nbars, bar->high);
+	ring_put(pool + COL_LOW * st->window, st->window, st->nbars, bar->low);
+	ring_put(pool + COL_CLOSE * st->window, st->window, st->nbars, bar->close);
+	ring_put(pool + COL_VOLUME * st->window, st->window, st->nbars, vol);
+	st->last_ts = bar->ts;
+
+	for (int i = 0; i < st->nind + st->nlines; i++)
+		ind_step(st, &st->ind[i]);
+	for (int i = 0; i < st->nind; i++)
+	{
+		int			nout = bt_indicators[st->ind[i].reg]->noutputs;
+
+		memcpy(out + o, st->ind[i].out, (size_t) nout * sizeof(double));
+		o += nout;
+	}
+
+	step->target = strategy_step(st, bar);
+	step->prev_position = st->position;
+	if (step->target != BT_KEEP)
+		st->position = (step->target < 0 && !st->allow_short) ? 0 : step->target;
+	step->position = st->position;
+	return true;
+}
