@@ -92,7 +92,7 @@ typedef struct SweepSpec
 {
 	BtGrid		grid;
 	bool	   *swept;			/* by parameter space index */
-	int			sort_col;		/* into bt_metric_defs */
+	BtObjective objective;		/* sort_by */
 	int64		top;			/* 0 = every row */
 } SweepSpec;
 
@@ -421,7 +421,7 @@ parse_grid(Jsonb *grid, const BtStrategyDef *st, const BtAlloc *a, SweepSpec *sp
 
 	memset(g, 0, sizeof(*g));
 	spec->swept = palloc0(sizeof(bool) * bt_param_space_size(st));
-	spec->sort_col = bt_metric_index("sharpe_ratio");
+	bt_objective_metric(&spec->objective, bt_metric_index("sharpe_ratio"));
 	spec->top = 0;
 
 	if (!JB_ROOT_IS_OBJECT(grid) || JB_ROOT_IS_SCALAR(grid))
@@ -465,18 +465,24 @@ parse_grid(Jsonb *grid, const BtStrategyDef *st, const BtAlloc *a, SweepSpec *sp
 		if (strcmp(key, "sort_by") == 0)
 		{
 			char	   *col;
+			BtError		err;
 
 			if (v.type != jbvString)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("grid option \"sort_by\" must be a string, not %s", jbv_type(&v))));
 			col = pnstrdup(v.val.string.val, v.val.string.len);
-			spec->sort_col = bt_metric_index(col);
-			if (spec->sort_col < 0)
+			if (!bt_objective_parse(col, &spec->objective, &err))
+			{
+				/* an unknown name: list the columns (too long for the engine's hint) */
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("unknown sort_by column \"%s\"", col),
-						 errhint("Sort by a column of backtest_metrics: %s.", btpg_metric_columns(""))));
+						 errmsg("%s", err.msg),
+						 spec->objective.unknown_metric ?
+						 errhint("Sort by a column of backtest_metrics, or arithmetic over them: %s.",
+								 btpg_metric_columns("")) :
+						 err.hint[0] ? errhint("%s", err.hint) : 0));
+			}
 			continue;
 		}
 
@@ -609,13 +615,6 @@ check_combinations(const BtGrid *g)
 }
 
 /* ---- rows ------------------------------------------------------------------------ */
-
-/* The value a metric column sorts by; NaN where the column is NULL */
-static inline double
-metric_key(const BtMetrics *m, int col)
-{
-	return bt_metric_sort_key(m, &bt_metric_defs[col]);
-}
 
 typedef struct SortItem
 {
@@ -870,11 +869,11 @@ sweep_common(FunctionCallInfo fcinfo, bool query_source)
 	}
 
 	/* ---- sort by the objective, cut to top ---- */
-	lower_better = bt_metric_defs[spec.sort_col].lower_is_better;
+	lower_better = spec.objective.lower_is_better;
 	order = palloc_extended(sizeof(SortItem) * Max(ncombos, 1), MCXT_ALLOC_HUGE);
 	for (int64 i = 0; i < ncombos; i++)
 	{
-		order[i].key = metric_key(&metrics[i], spec.sort_col);
+		order[i].key = bt_objective_value(&spec.objective, &metrics[i]);
 		order[i].combo = i;
 	}
 	qsort_arg(order, ncombos, sizeof(SortItem), sort_item_cmp, &lower_better);
@@ -1002,7 +1001,6 @@ backtest_walk_forward(PG_FUNCTION_ARGS)
 	BtWfWindow *windows;
 	int64		nwin;
 	BtWfStitch	stitch;
-	const BtMetricDef *objective;
 
 	SetSingleFuncCall(fcinfo, 0);
 	if (rsinfo->setDesc->natts != WF_NATTS)
@@ -1065,7 +1063,6 @@ backtest_walk_forward(PG_FUNCTION_ARGS)
 	/* every window laid out (and counted) before any sweep runs */
 	if (bt_wf_windows(s.ts, s.n, &wf, &alloc, &windows, &nwin, &err) != BT_OK)
 		btpg_report(&err, NULL);
-	objective = &bt_metric_defs[spec.sort_col];
 	bt_wf_stitch_init(&stitch, s.n, base.sim.initial_capital, &alloc);
 
 	for (int64 w = 0; w < nwin; w++)
@@ -1092,7 +1089,7 @@ backtest_walk_forward(PG_FUNCTION_ARGS)
 		/* in sample: every combination, the best by the objective */
 		metrics = palloc_extended(sizeof(BtMetrics) * ncombos, MCXT_ALLOC_HUGE);
 		btpg_sweep_execute(&is, st, combos, ncombos, NULL, metrics);
-		best = bt_best_by_metric(metrics, ncombos, objective, &best_key);
+		best = bt_best_by_objective(metrics, ncombos, &spec.objective, &best_key);
 		if (best < 0)
 		{
 			/* nothing defined in sample: no trading out of sample */
@@ -1197,13 +1194,13 @@ int64
 btpg_sweep_order(const BtpgSweepPlan *plan, const BtMetrics *metrics, int64 **order)
 {
 	const SweepSpec *spec = (const SweepSpec *) plan->spec;
-	bool		lower_better = bt_metric_defs[spec->sort_col].lower_is_better;
+	bool		lower_better = spec->objective.lower_is_better;
 	SortItem   *items = palloc_extended(sizeof(SortItem) * Max(plan->ncombos, 1), MCXT_ALLOC_HUGE);
 	int64		nrows;
 
 	for (int64 i = 0; i < plan->ncombos; i++)
 	{
-		items[i].key = metric_key(&metrics[i], spec->sort_col);
+		items[i].key = bt_objective_value(&spec->objective, &metrics[i]);
 		items[i].combo = i;
 	}
 	qsort_arg(items, plan->ncombos, sizeof(SortItem), sort_item_cmp, &lower_better);

@@ -210,6 +210,7 @@ unit_sample_series(void)
 	X(test_chart) \
 	X(test_portfolio) \
 	X(test_analytics) \
+	X(test_objective) \
 	X(test_live)
 
 #define DECLARE(fn) extern void fn(void);
