@@ -500,6 +500,47 @@ extern BtErrCode bt_simulate(const BtSeries *s, const int8_t *target, int64_t wa
 extern void bt_trade_excursions(const BtSeries *s, BtFill fill, BtTrade *trades,
 								int64_t ntrades);
 
+/*
+ * Returns by calendar period (periods.c; README, "Period returns"): UTC
+ * days, ISO weeks (from Monday), months or years.
+ */
+typedef enum BtPeriod
+{
+	BT_PERIOD_DAY = 0,
+	BT_PERIOD_WEEK,
+	BT_PERIOD_MONTH,
+	BT_PERIOD_YEAR
+} BtPeriod;
+
+typedef struct BtPeriodRow
+{
+	int64_t		start;			/* the period's calendar bounds [start, end), usecs UTC */
+	int64_t		end;
+	int64_t		first_bar;		/* its first and last bar */
+	int64_t		last_bar;
+	double		equity_start;	/* the previous period's last equity (the base first) */
+	double		equity_end;		/* its last bar's equity */
+	double		return_pct;		/* equity_end / equity_start - 1, percent (NaN: start 0) */
+	int64_t		trades;			/* closed trades whose exit falls in it */
+	double		max_drawdown_pct;	/* <= 0: from the running peak since equity_start */
+} BtPeriodRow;
+
+/* The period called "day", "week", "month" or "year"; false if none is */
+extern bool bt_period_parse(const char *name, BtPeriod *period);
+
+/* The number of periods with bars in ts[0..n-1] (ascending) */
+extern int64_t bt_periods_count(const int64_t *ts, int64_t n, BtPeriod period);
+
+/*
+ * Fill out (bt_periods_count rows) from an equity curve starting from
+ * equity `base` (the initial capital) and the ascending exit timestamps of
+ * the closed trades; returns the number of rows.  The rows' returns
+ * compound to equity[n-1] / base.
+ */
+extern int64_t bt_periods_fill(const int64_t *ts, const double *equity, int64_t n, double base,
+							  const int64_t *exits, int64_t nexits, BtPeriod period,
+							  BtPeriodRow *out);
+
 /* Metrics from a simulated result (metrics.c) */
 extern void bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim,
 							   BtResult *res);

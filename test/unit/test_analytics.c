@@ -207,9 +207,86 @@ test_streaks(void)
 	CHECK(r.metrics.max_win_streak == 0 && r.metrics.max_loss_streak == 0);
 }
 
+/*
+ * Period returns over five bars from a base of 100:
+ *   Tue 2024-01-30 100, Wed 01-31 110, Thu 02-01 99, Mon 02-05 121,
+ *   Fri 03-01 102.85; closed trades leave on 01-31, 02-05 and 02-05.
+ * Months: Jan 100 -> 110 = +10% (no drawdown, 1 trade); Feb 110 -> 121 =
+ * +10%, its low 99 is 99/110 - 1 = -10% (2 trades); Mar 121 -> 102.85 =
+ * -15%.  They compound to 1.1 * 1.1 * 0.85 = 1.0285 = 102.85 / 100.
+ * ISO weeks: from Mon 01-29: 100 -> 99 = -1% (drawdown -10% from 110);
+ * from 02-05: 99 -> 121 = +22.22%; from 02-26: -15%.
+ */
+static void
+test_periods(void)
+{
+	int64_t		ts[5];
+	double		eq[] = {100, 110, 99, 121, 102.85};
+	int64_t		exits[3];
+	BtPeriodRow r[5];
+	BtPeriod	p;
+	double		growth = 1;
+	int64_t		n;
+
+	ts[0] = unit_parse_ts("2024-01-30");
+	ts[1] = unit_parse_ts("2024-01-31");
+	ts[2] = unit_parse_ts("2024-02-01");
+	ts[3] = unit_parse_ts("2024-02-05");
+	ts[4] = unit_parse_ts("2024-03-01");
+	exits[0] = ts[1];
+	exits[1] = exits[2] = ts[3];
+
+	CHECK(bt_period_parse("month", &p) && p == BT_PERIOD_MONTH);
+	CHECK(!bt_period_parse("quarter", &p) && !bt_period_parse(NULL, &p));
+	CHECK(bt_periods_count(ts, 5, BT_PERIOD_MONTH) == 3);
+	n = bt_periods_fill(ts, eq, 5, 100, exits, 3, BT_PERIOD_MONTH, r);
+	CHECK(n == 3);
+	CHECK(r[0].start == unit_parse_ts("2024-01-01") && r[0].end == unit_parse_ts("2024-02-01"));
+	CHECK(r[1].start == unit_parse_ts("2024-02-01") && r[1].end == unit_parse_ts("2024-03-01"));
+	CHECK(r[2].start == unit_parse_ts("2024-03-01") && r[2].end == unit_parse_ts("2024-04-01"));
+	CHECK(r[0].equity_start == 100 && r[0].equity_end == 110 && r[1].equity_start == 110);
+	CHECK_NEAR(r[0].return_pct, 10, 1e-12);
+	CHECK_NEAR(r[1].return_pct, 10, 1e-12);
+	CHECK_NEAR(r[2].return_pct, -15, 1e-12);
+	CHECK(r[0].max_drawdown_pct == 0);
+	CHECK_NEAR(r[1].max_drawdown_pct, -10, 1e-12);
+	CHECK_NEAR(r[2].max_drawdown_pct, -15, 1e-12);
+	CHECK(r[0].trades == 1 && r[1].trades == 2 && r[2].trades == 0);
+	CHECK(r[1].first_bar == 2 && r[1].last_bar == 3);
+	for (int i = 0; i < n; i++)
+		growth *= 1 + r[i].return_pct / 100;
+	CHECK_NEAR(growth, 102.85 / 100, 1e-12);
+
+	n = bt_periods_fill(ts, eq, 5, 100, exits, 3, BT_PERIOD_WEEK, r);
+	CHECK(n == 3 && bt_periods_count(ts, 5, BT_PERIOD_WEEK) == 3);
+	CHECK(r[0].start == unit_parse_ts("2024-01-29") && r[0].end == unit_parse_ts("2024-02-05"));
+	CHECK(r[2].start == unit_parse_ts("2024-02-26"));
+	CHECK_NEAR(r[0].return_pct, -1, 1e-12);
+	CHECK_NEAR(r[0].max_drawdown_pct, -10, 1e-12);
+	CHECK_NEAR(r[1].return_pct, 100.0 * 22 / 99, 1e-12);
+	CHECK(r[0].trades == 1 && r[1].trades == 2);
+
+	n = bt_periods_fill(ts, eq, 5, 100, exits, 3, BT_PERIOD_YEAR, r);
+	CHECK(n == 1 && r[0].start == unit_parse_ts("2024-01-01") && r[0].end == unit_parse_ts("2025-01-01"));
+	CHECK_NEAR(r[0].return_pct, 2.85, 1e-12);
+	CHECK_NEAR(r[0].max_drawdown_pct, -15, 1e-12);
+	CHECK(r[0].trades == 3);
+
+	n = bt_periods_fill(ts, eq, 5, 100, exits, 3, BT_PERIOD_DAY, r);
+	CHECK(n == 5 && r[3].start == ts[3] && r[3].end == ts[3] + BT_USECS_PER_DAY);
+
+	/* before 1970: Wed 1969-12-31 is in the week from Mon 1969-12-29 */
+	ts[0] = -BT_USECS_PER_DAY + 3600 * INT64_C(1000000);
+	n = bt_periods_fill(ts, eq, 1, 100, exits, 0, BT_PERIOD_WEEK, r);
+	CHECK(n == 1 && r[0].start == -3 * BT_USECS_PER_DAY && r[0].end == 4 * BT_USECS_PER_DAY);
+	n = bt_periods_fill(ts, eq, 1, 100, exits, 0, BT_PERIOD_MONTH, r);
+	CHECK(r[0].start == -31 * BT_USECS_PER_DAY && r[0].end == 0);
+}
+
 void
 test_analytics(void)
 {
+	test_periods();
 	test_long_next_open();
 	test_long_close_fill();
 	test_stopped();
