@@ -46,7 +46,7 @@ REGRESS_OPTS = --inputdir=. --outputdir=$(regress_out) --load-extension=$(EXTENS
 	--temp-instance=tmp_check/preload --temp-config=test/pg_backtest.conf
 REGRESS_PREP = regress-prep
 
-EXTRA_CLEAN = test/unit/run_unit_tests test/bench/bench_engine test/bench/bench_queue test/fuzz/fuzz_engine test/cli/test_progress $(CLI)
+EXTRA_CLEAN = test/unit/run_unit_tests test/bench/bench_engine test/bench/bench_queue test/fuzz/fuzz_engine $(CLI_TESTS) $(CLI)
 
 # The command-line client (libpq), installed next to psql
 CLI = src/cli/pg_backtest
@@ -135,13 +135,20 @@ CLI_HDRS = $(wildcard src/cli/*.h)
 $(CLI): $(CLI_SRCS) $(CLI_HDRS) $(EXTENSION).control
 	$(CC) $(CFLAGS) -DPG_BACKTEST_VERSION='"$(EXTVERSION)"' -I$(srcdir)/src/cli -I$(includedir) -o $@ $(CLI_SRCS) $(LDFLAGS) -L$(libdir) -lpq
 
-# the progress line's formatting, without a server or libpq (make clitest)
-test/cli/test_progress: test/cli/test_progress.c src/cli/progress.c src/cli/progress.h
-	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc/cli -o $@ test/cli/test_progress.c src/cli/progress.c
+# The CLI's plain-C parts, tested without a server or libpq (make clitest):
+# the progress line's formatting and the JSON payload scanner.  The last
+# line sums both binaries' "N passed, N failed" (scripts/test.sh reads it).
+CLI_TESTS = test/cli/test_progress test/cli/test_json_scan
+
+test/cli/test_progress: test/cli/test_progress.c test/cli/check.h src/cli/progress.c src/cli/progress.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc/cli -Itest/cli -o $@ test/cli/test_progress.c src/cli/progress.c
+
+test/cli/test_json_scan: test/cli/test_json_scan.c test/cli/check.h src/cli/json_scan.c src/cli/json_scan.h
+	$(UNIT_CC) $(UNIT_CFLAGS) -Isrc/cli -Itest/cli -o $@ test/cli/test_json_scan.c src/cli/json_scan.c
 
 .PHONY: clitest
-clitest: test/cli/test_progress
-	test/cli/test_progress
+clitest: $(CLI_TESTS)
+	@test/cli/run.sh $(CLI_TESTS)
 
 install: install-cli
 .PHONY: install-cli uninstall-cli tapcheck

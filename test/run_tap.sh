@@ -55,15 +55,17 @@ else
 	done
 fi
 
-# A fresh working directory: the tests, the sample data, tmp_check (logs)
+# A fresh working directory: the tests, their Perl module (test/perl:
+# PgBacktestNode.pm), the sample data, tmp_check (logs)
 work=$(mktemp -d "${TMPDIR:-/tmp}/pg_backtest_tap.XXXXXX")
 cp -R "$here/t" "$work/t"
+cp -R "$here/perl" "$work/perl"
 [ -d "$here/data" ] && cp -R "$here/data" "$work/data"
 chmod -R u+w "$work"
 
 envvars=(
 	"PATH=$bindir:$PATH"
-	"PERL5LIB=$perldir${PERL5LIB:+:$PERL5LIB}"
+	"PERL5LIB=$work/perl:$perldir${PERL5LIB:+:$PERL5LIB}"
 	"PG_REGRESS=$pg_regress"
 	"TESTDIR=$work"
 	"PG_TEST_TIMEOUT_DEFAULT=${PG_TEST_TIMEOUT_DEFAULT:-180}"

@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json_scan.h"
 #include "libpq-fe.h"
 #include "progress.h"
 
@@ -735,51 +736,15 @@ end_line(Display *d)
 }
 
 /*
- * Find "KEY": in a JSON object PAYLOAD and return where its value starts
- * (after blanks), or NULL.  Enough for the flat objects the server sends.
+ * Is PAYLOAD about TASK_ID?  Yes if it has no readable task_id (an integer
+ * member of the top-level object): the row is re-read, which is always safe.
  */
-static const char *
-json_value(const char *payload, const char *key)
-{
-	size_t		klen = strlen(key);
-	const char *p = payload;
-
-	while ((p = strchr(p, '"')) != NULL)
-	{
-		if (strncmp(p + 1, key, klen) == 0 && p[1 + klen] == '"')
-		{
-			const char *q = p + 2 + klen;
-
-			while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
-				q++;
-			if (*q == ':')
-			{
-				q++;
-				while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
-					q++;
-				return q;
-			}
-		}
-		p++;
-	}
-	return NULL;
-}
-
-/* Is PAYLOAD about TASK_ID?  Yes if it has no readable task_id. */
 static int
 payload_is_for(const char *payload, const char *task_id)
 {
-	const char *v = json_value(payload, "task_id");
-	char	   *end;
 	long long	id;
 
-	if (v == NULL)
-		return 1;
-	if (*v == '"')
-		v++;
-	errno = 0;
-	id = strtoll(v, &end, 10);
-	if (errno != 0 || end == v)
+	if (!json_scan_integer(payload, "task_id", &id))
 		return 1;
 	return id == strtoll(task_id, NULL, 10);
 }
@@ -800,7 +765,7 @@ drain_notifications(PGconn *conn, const char *task_id, char **last_payload)
 			payload_is_for(n->extra, task_id))
 		{
 			ours = 1;
-			if (json_value(n->extra, "task_id") != NULL)
+			if (json_scan_member(n->extra, "task_id", NULL, NULL) != JSON_SCAN_ABSENT)
 			{
 				free(*last_payload);
 				*last_payload = strdup(n->extra);

@@ -108,7 +108,7 @@ typedef enum BtParamType
 	BT_PARAM_ENUM				/* jsonb string, one of choices[] */
 } BtParamType;
 
-#define BT_MAX_CHOICES 4
+#define BT_MAX_CHOICES 5
 
 typedef struct BtParamDef
 {
@@ -263,6 +263,20 @@ typedef enum BtStampSide
 	BT_STAMP_BOTH = 2
 } BtStampSide;
 
+typedef enum BtSizing
+{
+	BT_SIZING_FRACTION = 0,		/* size * leverage * equity (a portfolio: its allocation) */
+	BT_SIZING_QUANTITY = 1,		/* order_quantity units, in whole lots */
+	BT_SIZING_VALUE = 2,		/* what order_value buys, costs included */
+	BT_SIZING_RISK = 3			/* risk_fraction * equity / the stop distance */
+} BtSizing;
+
+typedef enum BtSpreadUnit
+{
+	BT_SPREAD_BPS = 0,			/* spread in basis points of the price */
+	BT_SPREAD_PRICE = 1			/* spread in price units */
+} BtSpreadUnit;
+
 typedef struct BtSimParams
 {
 	double		initial_capital;	/* default 10000 */
@@ -276,12 +290,27 @@ typedef struct BtSimParams
 	double		commission_fixed;	/* added per order */
 	double		stamp_duty;		/* fraction of notional */
 	BtStampSide stamp_duty_on;
+	BtSpreadUnit spread_unit;	/* of spread (below; here to pack the ints) */
 	double		slippage_bps;	/* adverse, basis points of price */
 	double		stop_loss;		/* fraction from entry, 0 = off */
 	double		take_profit;	/* fraction from entry, 0 = off */
 	double		trailing_stop;	/* fraction from the best price since entry, 0 = off */
 	double		periods_per_year;	/* 0 = infer from bar spacing */
 	double		risk_free_rate; /* annual, fraction; for Sharpe/Sortino */
+	/* sizing of entries (sizing.c) */
+	BtSizing	sizing;
+	int			risk_atr_period;	/* the ATR's period of risk_atr */
+	double		order_quantity; /* units per entry, sizing "quantity" */
+	double		order_value;	/* cash per entry, sizing "value" */
+	double		risk_fraction;	/* of equity lost at the stop, sizing "risk" */
+	double		risk_atr;		/* stop distance in ATRs for sizing "risk"; 0: stop_loss */
+	/* cost models (costs.c) */
+	double		commission_per_share;	/* per unit, added to the percentage commission */
+	double		commission_max; /* maximum of the commission per order, 0 = none */
+	double		spread;			/* bid-ask spread: half is paid on each fill */
+	double		borrow_rate;	/* annual fee on the value of a short, per bar held */
+	double		leverage;		/* buying power = leverage * equity, >= 1 */
+	double		maintenance_margin; /* margin call below this fraction of the position, 0 = off */
 	/*
 	 * Not parameters: the start of the trading day of the daily returns, in
 	 * usecs after midnight UTC, used when day_start_known (a sweep infers it
@@ -292,7 +321,7 @@ typedef struct BtSimParams
 } BtSimParams;
 
 /* Number of fields of BtSimParams: one bt_sim_params entry each */
-#define BT_N_SIM_PARAMS		17
+#define BT_N_SIM_PARAMS		30
 
 /*
  * The simulator's parameter table: each parameter's definition and the
@@ -355,6 +384,7 @@ typedef enum BtExitReason
 	BT_EXIT_STOP_LOSS,
 	BT_EXIT_TAKE_PROFIT,
 	BT_EXIT_TRAILING_STOP,
+	BT_EXIT_MARGIN_CALL,		/* equity below maintenance_margin: liquidated */
 	BT_EXIT_END					/* still open at the end: marked to market */
 } BtExitReason;
 

@@ -68,6 +68,11 @@ typedef struct BtSimBuffers
 	double	   *cash;			/* n doubles, or NULL: cash not recorded */
 	BtTrade    *trades;			/* grown from the BtAlloc as needed, kept */
 	int64_t		trades_cap;		/* capacity of trades */
+	/*
+	 * n doubles of the ATR(risk_atr_period) line, required for sizing
+	 * "risk" with risk_atr > 0 (else ignored, may be NULL)
+	 */
+	const double *atr;
 } BtSimBuffers;
 
 /*
@@ -80,10 +85,25 @@ extern BtErrCode bt_simulate_into(const BtSeries *s, const int8_t *target, int64
 								  BtProgressFn progress, void *progress_arg,
 								  BtSimBuffers *buf, BtResult *out, BtError *err);
 
-/* The simulator's costs, slippage and sizing (simulator.c; used by portfolio.c) */
-extern double bt_sim_order_cost(const BtSimParams *p, double notional, int side);
+/* The cost model of both simulators (costs.c) */
+extern double bt_sim_order_cost(const BtSimParams *p, double q, double px, int side);
 extern double bt_sim_slipped(const BtSimParams *p, double px, int side);
 extern double bt_sim_size_order(const BtSimParams *p, double budget, double px, int side);
+extern double bt_sim_borrow_fee(const BtSimParams *p, double q, double px, double bars_per_year);
+
+/* An entry order to size (sizing.c) */
+typedef struct BtEntrySize
+{
+	double		px;				/* fill price, slippage and spread included */
+	int			side;			/* +1 buy, -1 sell short */
+	double		equity;			/* the account's equity now */
+	double		budget;			/* what sizing "fraction" commits (and "risk" at most) */
+	double		power;			/* the most any order may commit, costs included */
+	double		atr;			/* ATR at the decision bar (sizing "risk" with risk_atr) */
+} BtEntrySize;
+
+extern double bt_entry_quantity(const BtSimParams *p, const BtEntrySize *e,
+								double *wanted, double *had);
 
 /* splitmix64: the next value of the sequence of *state (grids, line hashes) */
 static inline uint64_t

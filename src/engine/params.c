@@ -66,13 +66,40 @@ const BtSimParamDef bt_sim_params[] = {
 	"Return periods per year for annualised metrics: trading days for daily and intraday bars, 52/12 for weekly/monthly (0 = infer).", NULL),
 	SIM_PARAM(risk_free_rate, BT_PARAM_NUM, 0, -1, 1, false,
 	"Annual risk-free rate for Sharpe and Sortino, as a fraction.", NULL),
+	SIM_PARAM(sizing, BT_PARAM_ENUM, BT_SIZING_FRACTION, 0, 3, false,
+	"How entries are sized: \"fraction\" of equity (size), a fixed \"quantity\" (order_quantity), a cash \"value\" (order_value), or \"risk\" (risk_fraction of equity lost at the stop).", "fraction", "quantity", "value", "risk", NULL),
+	SIM_PARAM(order_quantity, BT_PARAM_NUM, 1, 0, 1e15, true,
+	"Units bought or sold short per entry with sizing \"quantity\" (rounded down to whole lots).", NULL),
+	SIM_PARAM(order_value, BT_PARAM_NUM, 10000, 0, 1e15, true,
+	"Cash committed per entry, costs included, with sizing \"value\".", NULL),
+	SIM_PARAM(risk_fraction, BT_PARAM_NUM, 0.01, 0, 1, true,
+	"Fraction of equity lost if the stop is hit, with sizing \"risk\".", NULL),
+	SIM_PARAM(risk_atr, BT_PARAM_NUM, 0, 0, 1e6, false,
+	"Stop distance of sizing \"risk\" in ATRs at the decision bar (0 = stop_loss * entry price).", NULL),
+	SIM_PARAM(risk_atr_period, BT_PARAM_INT, 14, 1, 1e6, false,
+	"Period of the ATR of risk_atr.", NULL),
+	SIM_PARAM(commission_per_share, BT_PARAM_NUM, 0, 0, 1e12, false,
+	"Commission per unit traded, added to the percentage commission.", NULL),
+	SIM_PARAM(commission_max, BT_PARAM_NUM, 0, 0, 1e12, false,
+	"Maximum of the commission (percentage plus per-share) per order (0 = none).", NULL),
+	SIM_PARAM(spread, BT_PARAM_NUM, 0, 0, 1e12, false,
+	"Bid-ask spread, in spread_unit; half of it is paid on every fill.", NULL),
+	SIM_PARAM(spread_unit, BT_PARAM_ENUM, BT_SPREAD_BPS, 0, 1, false,
+	"Unit of spread: \"bps\" of the price or \"price\" units.", "bps", "price", NULL),
+	SIM_PARAM(borrow_rate, BT_PARAM_NUM, 0, 0, 10, false,
+	"Annual fee for borrowing the shares of a short, as a fraction of its value, accrued per bar held.", NULL),
+	SIM_PARAM(leverage, BT_PARAM_NUM, 1, 1, 100, false,
+	"Buying power as a multiple of equity (1 = cash account).", NULL),
+	SIM_PARAM(maintenance_margin, BT_PARAM_NUM, 0, 0, 1, false,
+	"Liquidate at the next open when equity falls below this fraction of the position's value (0 = never).", NULL),
 };
 const int	bt_n_sim_params = sizeof(bt_sim_params) / sizeof(bt_sim_params[0]);
 
 STATIC_ASSERT(sizeof(bt_sim_params) / sizeof(bt_sim_params[0]) == BT_N_SIM_PARAMS,
 			  one_entry_per_simulator_field);
 /* enum fields are read and written as int */
-STATIC_ASSERT(sizeof(BtFill) == sizeof(int) && sizeof(BtStampSide) == sizeof(int),
+STATIC_ASSERT(sizeof(BtFill) == sizeof(int) && sizeof(BtStampSide) == sizeof(int) &&
+			  sizeof(BtSizing) == sizeof(int) && sizeof(BtSpreadUnit) == sizeof(int),
 			  enum_fields_are_int);
 
 /*
@@ -228,6 +255,31 @@ bt_sim_check(const BtSimParams *sim, BtError *err)
 		bt_set_error(err, BT_ERR_PARAM, "parameter \"stop_loss\" must be less than 1");
 		return false;
 	}
+	if (sim->commission_max > 0 && sim->commission_min > sim->commission_max)
+	{
+		bt_set_error(err, BT_ERR_PARAM,
+					 "parameter \"commission_min\" (%.15g) exceeds \"commission_max\" (%.15g)",
+					 sim->commission_min, sim->commission_max);
+		snprintf(err->hint, sizeof(err->hint),
+				 "Set commission_max to 0 for no maximum, or at least commission_min.");
+		return false;
+	}
+	if (sim->sizing == BT_SIZING_RISK && sim->risk_atr == 0 && sim->stop_loss == 0)
+	{
+		bt_set_error(err, BT_ERR_PARAM, "sizing \"risk\" needs a stop distance");
+		snprintf(err->hint, sizeof(err->hint),
+				 "Set stop_loss (a fraction of the entry price) or risk_atr (a multiple of the ATR).");
+		return false;
+	}
+	if (sim->maintenance_margin > 0 && sim->maintenance_margin * sim->leverage >= 1)
+	{
+		bt_set_error(err, BT_ERR_PARAM,
+					 "parameter \"maintenance_margin\" (%.15g) must be below the initial margin 1/leverage (%.15g)",
+					 sim->maintenance_margin, 1.0 / sim->leverage);
+		snprintf(err->hint, sizeof(err->hint),
+				 "A position bought with all the buying power would be liquidated at once.");
+		return false;
+	}
 	return true;
 }
 
@@ -277,6 +329,7 @@ bt_exit_reason_name(BtExitReason r)
 		case BT_EXIT_STOP_LOSS: return "stop_loss";
 		case BT_EXIT_TAKE_PROFIT: return "take_profit";
 		case BT_EXIT_TRAILING_STOP: return "trailing_stop";
+		case BT_EXIT_MARGIN_CALL: return "margin_call";
 		case BT_EXIT_END: return "end";
 	}
 	return "unknown";

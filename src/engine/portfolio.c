@@ -57,6 +57,8 @@ typedef struct PfSym
 	int8_t	   *target;
 	int64_t		warmup;
 	double	   *rank_roc;		/* rate of change for ranking entries, NULL: unused */
+	double	   *atr;			/* ATR of sizing "risk" with risk_atr, NULL: unused */
+	double		bars_per_year;	/* of the borrow fee (borrow_rate > 0) */
 	int64_t		j;				/* next bar not yet closed */
 	bool		here;			/* has a bar at the current timestamp (bar j) */
 	double		qty;			/* signed */
@@ -70,6 +72,7 @@ typedef struct PfSym
 	double		pending_rank;	/* a rotation pick's rank value */
 	int			desired;		/* order of this fill phase, BT_KEEP = none */
 	double		rank;			/* rank value of this phase's entry */
+	int64_t		dbar;			/* the bar this phase's order was decided on */
 } PfSym;
 
 typedef struct PfState
@@ -159,7 +162,7 @@ close_part(PfState *st, int i, double dq, double px)
 	double		q = fabs(y->qty);
 	double		fill = bt_sim_slipped(y->sim, px, -side);
 	double		notional = dq * fill;
-	double		fee = bt_sim_order_cost(y->sim, notional, -side);
+	double		fee = bt_sim_order_cost(y->sim, dq, fill, -side);
 	double		efee = dq >= q ? y->entry_fee : y->entry_fee * (dq / q);
 	BtTrade		t = y->cur;
 
@@ -195,7 +198,7 @@ static void
 open_add(PfState *st, int i, double dq, double fill, int side)
 {
 	PfSym	   *y = &st->sy[i];
-	double		fee = bt_sim_order_cost(y->sim, dq * fill, side);
+	double		fee = bt_sim_order_cost(y->sim, dq, fill, side);
 
 	st->cash -= side * dq * fill + fee;
 	st->costs += fee;
@@ -311,30 +314,34 @@ execute_orders(PfState *st, bool at_open, bool resize)
 		PfSym	   *y = &st->sy[i];
 		int			side = y->desired;
 		double		fill = bt_sim_slipped(y->sim, PX(y), side);
-		double		budget,
-					avail,
-					q;
+		BtEntrySize e;
+		double		q,
+					wanted,
+					had;
 
 		if (st->held >= p->max_positions)
 		{
 			st->skipped++;
 			continue;
 		}
-		budget = weight(st) * equity_now(st);
-		avail = free_cash(st);
-		if (budget > avail)
-			budget = avail;
-		q = bt_sim_size_order(y->sim, budget, fill, side);
+		/* the symbol's sizing mode; "fraction" commits the allocation */
+		e.px = fill;
+		e.side = side;
+		e.equity = equity_now(st);
+		e.power = free_cash(st);
+		e.budget = weight(st) * e.equity;
+		if (e.budget > e.power)
+			e.budget = e.power;
+		e.atr = y->atr ? y->atr[y->dbar] : NAN;
+		q = bt_entry_quantity(y->sim, &e, &wanted, &had);
 		if (q <= 0)
 		{
 			st->skipped++;
-			if (st->unfilled++ == 0)
+			if (!isnan(wanted) && st->unfilled++ == 0)
 			{
-				double		lot = y->sim->fractional ? 0.0 : y->sim->lot_size;
-
 				st->unfilled_price = fill;
-				st->unfilled_cash = budget;
-				st->unfilled_cost = lot * fill + bt_sim_order_cost(y->sim, lot * fill, side);
+				st->unfilled_cash = had;
+				st->unfilled_cost = wanted;
 			}
 			continue;
 		}
@@ -501,6 +508,35 @@ bt_portfolio_check(const BtPfParams *p, int nsym, BtError *err)
 	return true;
 }
 
+/*
+ * The rules of the symbols' own simulator parameters that a portfolio adds
+ * (each symbol's sizing, leverage and margin); fills err
+ */
+static bool
+check_symbols(const BtPfSymbol *syms, int nsym, const BtPfParams *p, BtError *err)
+{
+	for (int i = 0; i < nsym; i++)
+	{
+		const BtSimParams *sim = &syms[i].cfg.sim;
+
+		if (sim->leverage != 1 || sim->maintenance_margin > 0)
+		{
+			bt_set_error(err, BT_ERR_PARAM, "leverage and maintenance_margin are not supported in portfolio backtests");
+			snprintf(err->hint, sizeof(err->hint), "A portfolio is a cash account: entries fit in its free cash.");
+			return false;
+		}
+		if (sim->sizing != BT_SIZING_FRACTION && p->rebalance != BT_PF_REBAL_NONE)
+		{
+			bt_set_error(err, BT_ERR_PARAM, "a rebalance needs sizing \"fraction\" (symbol \"%s\")",
+						 syms[i].name);
+			snprintf(err->hint, sizeof(err->hint),
+					 "A rebalance resizes each position to its allocation; with \"rebalance\": \"none\" every sizing mode works.");
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Alpha, beta and the benchmark's return from day-end equity and closes */
 static void
 benchmark_stats(const BtSeries *b, const int64_t *ts, const double *eq, int64_t n,
@@ -590,7 +626,7 @@ bt_portfolio_run(const BtPfSymbol *syms, int nsym, const BtSeries *benchmark,
 
 	memset(out, 0, sizeof(*out));
 	memset(&st, 0, sizeof(st));
-	if (!bt_portfolio_check(p, nsym, err))
+	if (!bt_portfolio_check(p, nsym, err) || !check_symbols(syms, nsym, p, err))
 		return BT_ERR_PARAM;
 	st.p = p;
 	st.a = a;
@@ -638,6 +674,16 @@ bt_portfolio_run(const BtPfSymbol *syms, int nsym, const BtSeries *benchmark,
 			y->rank_roc = a->realloc_fn(a->ctx, NULL, bytes * sizeof(double));
 			bt_roc(syms[i].s.close, ns, p->rank_period, y->rank_roc);
 		}
+		if (y->sim->sizing == BT_SIZING_RISK && y->sim->risk_atr > 0)
+		{
+			double	   *tr = a->realloc_fn(a->ctx, NULL, bytes * sizeof(double));
+
+			y->atr = a->realloc_fn(a->ctx, NULL, bytes * sizeof(double));
+			bt_atr(syms[i].s.high, syms[i].s.low, syms[i].s.close, ns,
+				   y->sim->risk_atr_period, tr, y->atr);
+		}
+		if (y->sim->borrow_rate > 0)
+			y->bars_per_year = bt_infer_bars_per_year(syms[i].s.ts, ns);
 		if (p->rotation)
 		{
 			rot_roc[i] = a->realloc_fn(a->ctx, NULL, bytes * sizeof(double));
@@ -728,6 +774,7 @@ bt_portfolio_run(const BtPfSymbol *syms, int nsym, const BtSeries *benchmark,
 				y->pending = BT_KEEP;
 				y->rank = y->pending_bar < 0 ? y->pending_rank :
 					y->rank_roc ? y->rank_roc[y->pending_bar] : NAN;
+				y->dbar = y->pending_bar >= 0 ? y->pending_bar : y->j - 1;
 			}
 			if (p->rotation && rebal && t > 0)
 				rotate(&st, rot_roc, false);
@@ -765,6 +812,7 @@ bt_portfolio_run(const BtPfSymbol *syms, int nsym, const BtSeries *benchmark,
 				y->pending = BT_KEEP;
 				y->rank = p->rotation ? y->pending_rank :
 					y->rank_roc ? y->rank_roc[y->j] : NAN;
+				y->dbar = y->j;
 				if (p->rotation || y->j < y->warmup)
 					continue;
 				d = y->target[y->j];
@@ -784,6 +832,16 @@ bt_portfolio_run(const BtPfSymbol *syms, int nsym, const BtSeries *benchmark,
 			if (y->here)
 			{
 				y->last_close = y->mark = y->in->s.close[y->j];
+				/* the borrow fee of a short held at this bar's close */
+				if (y->qty < 0 && y->sim->borrow_rate > 0)
+				{
+					double		fee = bt_sim_borrow_fee(y->sim, -y->qty, y->last_close,
+														y->bars_per_year);
+
+					st.cash -= fee;
+					st.costs += fee;
+					y->entry_fee += fee;
+				}
 				y->j++;
 			}
 			if (y->qty != 0)

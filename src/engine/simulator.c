@@ -45,6 +45,7 @@ typedef struct SimState
 	BtTrade		cur;			/* the open trade, when pos != 0 */
 	double		entry_fee;
 	double		best;			/* best price since entry (bars before now) */
+	const double *atr;			/* ATR line for sizing "risk" with risk_atr, else NULL */
 	double		commissions;	/* all costs paid */
 	int64_t		unfilled;		/* entries not filled: not one lot affordable */
 	double		unfilled_price; /* ... the first one's fill price */
@@ -119,60 +120,6 @@ quiet_bars(double *restrict eq, double *restrict pos_out, double *restrict cash_
 			cash_out[k] = cash;
 }
 
-/* Costs of one order of `notional` on the buy (side > 0) or sell side */
-static inline double
-order_cost(const BtSimParams *p, double notional, int side)
-{
-	double		c = 0.0;
-
-	if (p->commission > 0 || p->commission_min > 0)
-	{
-		c = notional * p->commission;
-		if (c < p->commission_min)
-			c = p->commission_min;
-	}
-	c += p->commission_fixed;
-	if (p->stamp_duty > 0 &&
-		(p->stamp_duty_on == BT_STAMP_BOTH ||
-		 (side > 0 ? p->stamp_duty_on == BT_STAMP_BUY : p->stamp_duty_on == BT_STAMP_SELL)))
-		c += notional * p->stamp_duty;
-	return c;
-}
-
-/* The fill price of an order on `side` at raw price `px`, after slippage */
-static inline double
-slipped(const BtSimParams *p, double px, int side)
-{
-	return p->slippage_bps > 0 ? px * (1.0 + side * p->slippage_bps * 1e-4) : px;
-}
-
-/*
- * Largest quantity whose notional plus costs fits in budget, in whole lots
- * unless fractional.  Returns 0 when not even one lot fits.
- */
-static double
-size_order(const BtSimParams *p, double budget, double px, int side)
-{
-	double		stamp = (p->stamp_duty_on == BT_STAMP_BOTH ||
-						 (side > 0 ? p->stamp_duty_on == BT_STAMP_BUY :
-						  p->stamp_duty_on == BT_STAMP_SELL)) ? p->stamp_duty : 0.0;
-	double		q;
-
-	if (!(budget > 0) || !(px > 0))
-		return 0;
-	/* proportional commission applies... */
-	q = (budget - p->commission_fixed) / (px * (1.0 + p->commission + stamp));
-	/* ...unless the minimum commission does */
-	if (q * px * p->commission < p->commission_min)
-		q = (budget - p->commission_fixed - p->commission_min) / (px * (1.0 + stamp));
-	if (!p->fractional)
-		q = floor(q / p->lot_size) * p->lot_size;
-	/* guard against rounding: never spend more than the budget */
-	for (int i = 0; i < 4 && q > 0 && q * px + order_cost(p, q * px, side) > budget; i++)
-		q = p->fractional ? q * (1.0 - 1e-12) : q - p->lot_size;
-	return q > 0 ? q : 0;
-}
-
 /* Append a trade to the result list, growing it geometrically */
 static void
 push_trade(SimState *st, const BtTrade *t)
@@ -192,9 +139,9 @@ close_position(SimState *st, int64_t i, double px, BtExitReason reason)
 	const BtSimParams *p = st->p;
 	int			side = st->pos > 0 ? 1 : -1;
 	double		q = fabs(st->pos);
-	double		fill = slipped(p, px, -side);
+	double		fill = bt_sim_slipped(p, px, -side);
 	double		notional = q * fill;
-	double		fee = order_cost(p, notional, -side);
+	double		fee = bt_sim_order_cost(p, q, fill, -side);
 	BtTrade    *t = &st->cur;
 
 	st->cash += side * notional - fee;
@@ -211,30 +158,41 @@ close_position(SimState *st, int64_t i, double px, BtExitReason reason)
 	push_trade(st, t);
 }
 
-/* Open a position on `side` at raw price px on bar i, sized from equity */
+/*
+ * Open a position on `side` at raw price px on bar i, decided on bar dbar,
+ * sized from equity by the sizing mode (sizing.c)
+ */
 static void
-open_position(SimState *st, int64_t i, double px, int side)
+open_position(SimState *st, int64_t i, int64_t dbar, double px, int side)
 {
 	const BtSimParams *p = st->p;
-	double		fill = slipped(p, px, side);
+	double		fill = bt_sim_slipped(p, px, side);
 	double		equity = st->cash;	/* flat now, so equity is cash */
-	double		q = size_order(p, equity * p->size, fill, side);
+	BtEntrySize e;
+	double		q,
+				wanted,
+				had;
 	double		fee;
 
+	e.px = fill;
+	e.side = side;
+	e.equity = equity;
+	e.budget = equity * p->size * p->leverage;
+	e.power = equity * p->leverage;
+	e.atr = st->atr ? st->atr[dbar] : NAN;
+	q = bt_entry_quantity(p, &e, &wanted, &had);
 	if (q <= 0)
 	{
-		/* cannot afford one lot: stay flat, and count it for the caller */
-		if (st->unfilled++ == 0)
+		/* cannot afford the order: stay flat, and count it for the caller */
+		if (!isnan(wanted) && st->unfilled++ == 0)
 		{
-			double		lot = p->fractional ? 0.0 : p->lot_size;
-
 			st->unfilled_price = fill;
-			st->unfilled_cash = equity * p->size;
-			st->unfilled_cost = lot * fill + order_cost(p, lot * fill, side);
+			st->unfilled_cash = had;
+			st->unfilled_cost = wanted;
 		}
 		return;
 	}
-	fee = order_cost(p, q * fill, side);
+	fee = bt_sim_order_cost(p, q, fill, side);
 	st->cash -= side * q * fill + fee;
 	st->commissions += fee;
 	st->pos = side * q;
@@ -248,9 +206,9 @@ open_position(SimState *st, int64_t i, double px, int side)
 	st->cur.quantity = q;
 }
 
-/* Move to direction dir (-1, 0, 1) at raw price px on bar i */
+/* Move to direction dir (-1, 0, 1) at raw price px on bar i, decided on bar dbar */
 static void
-execute(SimState *st, int64_t i, double px, int dir)
+execute(SimState *st, int64_t i, int64_t dbar, double px, int dir)
 {
 	int			cur = st->pos > 0 ? 1 : st->pos < 0 ? -1 : 0;
 
@@ -259,7 +217,7 @@ execute(SimState *st, int64_t i, double px, int dir)
 	if (cur != 0)
 		close_position(st, i, px, BT_EXIT_SIGNAL);
 	if (dir != 0)
-		open_position(st, i, px, dir);
+		open_position(st, i, dbar, px, dir);
 }
 
 /*
@@ -363,6 +321,11 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 	int64_t		n = s->n;
 	bool		stops = p->stop_loss > 0 || p->take_profit > 0 || p->trailing_stop > 0;
 	bool		at_open = p->fill == BT_FILL_OPEN;
+	bool		borrow = p->borrow_rate > 0;
+	bool		margin = p->maintenance_margin > 0;
+	bool		watch = stops || margin;	/* an open position is checked each bar */
+	bool		margin_call = false;	/* liquidate at the next open */
+	double		bars_per_year = borrow ? bt_infer_bars_per_year(s->ts, n) : 0;
 	int			pending = BT_KEEP;	/* direction to fill at the next open */
 	double	   *eq_out;
 	double	   *pos_out;
@@ -376,6 +339,7 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 	st.cash = p->initial_capital;
 	st.trades = buf->trades;
 	st.cap = buf->trades_cap;
+	st.atr = buf->atr;
 
 	memset(out, 0, sizeof(*out));
 	out->n = n;
@@ -402,7 +366,7 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 			 * 0. bars on which nothing can happen (no fill pending, no stop
 			 * to check, no decision) in one stretch, up to the next decision
 			 */
-			if (pending == BT_KEEP && !(stops && st.pos != 0))
+			if (pending == BT_KEEP && !(st.pos != 0 && (watch || (borrow && st.pos < 0))))
 			{
 				int64_t		j = next_decision(target, i, end, warmup);
 
@@ -428,10 +392,20 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 				PREFETCH(&s->ts[i + PREFETCH_AHEAD]);
 			}
 
-			/* 1. the order decided on the previous bar fills at this open */
+			/*
+			 * 1. a margin call of the previous close liquidates at this open,
+			 * and cancels the order decided with it; else the order decided
+			 * on the previous bar fills at this open
+			 */
+			if (margin_call)
+			{
+				close_position(&st, i, s->open[i], BT_EXIT_MARGIN_CALL);
+				margin_call = false;
+				pending = BT_KEEP;
+			}
 			if (pending != BT_KEEP)
 			{
-				execute(&st, i, s->open[i], pending);
+				execute(&st, i, i - 1, s->open[i], pending);
 				pending = BT_KEEP;
 			}
 
@@ -450,10 +424,25 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 				int			dir = (t < 0 && !p->allow_short) ? 0 : t;
 
 				if (!at_open)
-					execute(&st, i, s->close[i], dir);
+					execute(&st, i, i, s->close[i], dir);
 				else if (i + 1 < n)
 					pending = dir;
 			}
+
+			/* 4. the borrow fee of a short held at this close */
+			if (borrow && st.pos < 0)
+			{
+				double		fee = bt_sim_borrow_fee(p, -st.pos, close[i], bars_per_year);
+
+				st.cash -= fee;
+				st.commissions += fee;
+				st.entry_fee += fee;
+			}
+
+			/* 5. equity below the maintenance margin: liquidate at the next open */
+			if (margin && st.pos != 0 && i + 1 < n &&
+				st.cash + st.pos * close[i] < p->maintenance_margin * fabs(st.pos) * close[i])
+				margin_call = true;
 			eq_out[i] = st.cash + st.pos * close[i];
 			if (pos_out)
 				pos_out[i] = st.pos;
@@ -510,6 +499,15 @@ bt_simulate(const BtSeries *s, const int8_t *target, int64_t warmup,
 	buf.cash = a->realloc_fn(a->ctx, NULL, bytes);
 	buf.trades = NULL;
 	buf.trades_cap = 0;
+	buf.atr = NULL;
+	if (p->sizing == BT_SIZING_RISK && p->risk_atr > 0 && s->n > 0)
+	{
+		double	   *tr = a->realloc_fn(a->ctx, NULL, bytes);
+		double	   *atr = a->realloc_fn(a->ctx, NULL, bytes);
+
+		bt_atr(s->high, s->low, s->close, s->n, p->risk_atr_period, tr, atr);
+		buf.atr = atr;
+	}
 	return bt_simulate_into(s, target, warmup, p, a, progress, progress_arg, &buf, out, err);
 }
 
@@ -544,27 +542,4 @@ bt_run(const BtSeries *s, const BtConfig *cfg, const BtAlloc *a,
 	bt_trade_excursions(s, cfg->sim.fill, out->trades, out->ntrades);
 	bt_compute_metrics(s, warmup, &cfg->sim, out);
 	return BT_OK;
-}
-
-/*
- * Hooks for the portfolio simulator (portfolio.c): the single-symbol
- * simulator's own cost, slippage and sizing rules, so that both charge and
- * size alike (bt_internal.h).
- */
-double
-bt_sim_order_cost(const BtSimParams *p, double notional, int side)
-{
-	return order_cost(p, notional, side);
-}
-
-double
-bt_sim_slipped(const BtSimParams *p, double px, int side)
-{
-	return slipped(p, px, side);
-}
-
-double
-bt_sim_size_order(const BtSimParams *p, double budget, double px, int side)
-{
-	return size_order(p, budget, px, side);
 }

@@ -416,6 +416,14 @@ bt_sweep_run(BtSweepCtx *ctx, const BtConfig *cfg,
 		sim.day_start_known = true;
 	}
 
+	/* the ATR of sizing "risk", from the cached lines */
+	ctx->buf.atr = NULL;
+	if (sim.sizing == BT_SIZING_RISK && sim.risk_atr > 0)
+	{
+		double		period = sim.risk_atr_period;
+
+		ctx->buf.atr = ctx->lines.get(&ctx->lines, &bt_ind_atr, &period, 1);
+	}
 	rc = bt_simulate_into(s, ctx->target, warmup, &sim, &ctx->a, progress, progress_arg,
 						  &ctx->buf, &res, err);
 	if (rc != BT_OK)

@@ -26,7 +26,7 @@
 
 #include "pg_backtest.h"
 #include "sweep.h"
-#include "worker/worker.h"
+#include "queue/queue.h"
 
 PG_MODULE_MAGIC;
 
@@ -50,6 +50,9 @@ _PG_init(void)
 	btpg_memory_define_gucs();
 	btpg_sweep_parallel_define_gucs();
 	btpg_tasks_define_gucs();
+
+	/* the features' task kinds (the queue knows no feature) */
+	btpg_sweep_register_task_kind();
 
 	/*
 	 * Reserve the prefix only once every setting is defined: it removes the

@@ -4,8 +4,9 @@
  *	  Parameter sweeps: the SQL functions backtest_sweep() (table source)
  *	  and backtest_sweep_query() (query source), the parsing of the grid,
  *	  and the result rows; plus the sweep settings, backtest_walk_forward()
- *	  (its arithmetic is the engine's, walkforward.c) and
- *	  backtest_submit_sweep() (sweeps through the task queue).
+ *	  (its arithmetic is the engine's, walkforward.c) and the plan of a
+ *	  queued sweep (its task kind and backtest_submit_sweep() are in
+ *	  sweep_task.c).
  *
  * A call reads the K-lines once (btpg_load_series, which validates them),
  * expands the grid into combinations with the engine (bt_grid_expand), runs
@@ -1157,9 +1158,7 @@ backtest_walk_forward(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* ---- sweeps through the task queue ------------------------------------------ */
-
-PG_FUNCTION_INFO_V1(backtest_submit_sweep);
+/* ---- a sweep's plan, for the task queue's sweep tasks (sweep_task.c) ------ */
 
 /*
  * btpg_sweep_plan
@@ -1225,52 +1224,4 @@ btpg_sweep_row(const BtpgSweepPlan *plan, int64 k, const BtMetrics *m, Datum *va
 	btpg_metrics_values(m, values + 2 + 2 * SWEEP_PCOLS, nulls + 2 + 2 * SWEEP_PCOLS);
 }
 
-/*
- * backtest_submit_sweep(source, symbol, strategy, grid, params, start_ts,
- *						 end_ts) returns bigint
- *		Validate like backtest_sweep and queue the sweep as a task.
- */
-Datum
-backtest_submit_sweep(PG_FUNCTION_ARGS)
-{
-	BtLoadSpec	load;
-	BtpgSweepPlan plan;
-	BtAlloc		alloc;
-	const BtStrategyDef *st;
-	Jsonb	   *params;
-
-	for (int i = 0; i < 4; i++)
-		if (i != 1 && PG_ARGISNULL(i))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("the %s must not be NULL",
-							i == 0 ? "source" : i == 2 ? "strategy" : "grid")));
-	btpg_alloc_init(&alloc, CurrentMemoryContext);
-	st = btpg_lookup_strategy(text_to_cstring(PG_GETARG_TEXT_PP(2)));
-	params = PG_ARGISNULL(4) ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))) :
-		PG_GETARG_JSONB_P(4);
-	memset(&load, 0, sizeof(load));
-	btpg_sweep_plan(PG_GETARG_JSONB_P(3), params, st, &alloc, &plan, &load.cols);
-	if (plan.ncombos == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("every combination of the grid is skipped"),
-				 errhint("Check the constraints and the values of the swept parameters.")));
-	load.relid = PG_GETARG_OID(0);
-	load.symbol = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	load.has_start = !PG_ARGISNULL(5);
-	if (load.has_start)
-		load.start_ts = PG_GETARG_TIMESTAMPTZ(5);
-	load.has_end = !PG_ARGISNULL(6);
-	if (load.has_end)
-		load.end_ts = PG_GETARG_TIMESTAMPTZ(6);
-	if (load.has_start && load.has_end && load.start_ts > load.end_ts)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("start_ts is after end_ts")));
-	btpg_validate_source(&load);
-	PG_RETURN_INT64(btpg_insert_task(load.relid, NULL, load.symbol, st->name, params,
-									 load.has_start, load.start_ts, load.has_end, load.end_ts,
-									 PG_GETARG_JSONB_P(3)));
-}
 StaticAssertDecl(BTPG_SWEEP_NATTS == SWEEP_NATTS, "sweep.h and sweep.c disagree on the sweep columns");

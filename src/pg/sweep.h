@@ -79,7 +79,7 @@ extern PGDLLEXPORT void btpg_sweep_worker_main(Datum main_arg);
 /* Columns of backtest_sweep() and backtest.sweep_results (without rank) */
 #define BTPG_SWEEP_NATTS	(2 + 2 * 4 + BT_N_METRICS)
 
-/* A parsed, expanded sweep (for the task queue's sweep tasks) */
+/* A parsed, expanded sweep (for the task queue's sweep tasks, sweep_task.c) */
 typedef struct BtpgSweepPlan
 {
 	const BtStrategyDef *st;
@@ -90,21 +90,13 @@ typedef struct BtpgSweepPlan
 	int64		nskipped;
 } BtpgSweepPlan;
 
-struct JsonbValue;
 extern void btpg_sweep_plan(Jsonb *grid, Jsonb *params, const BtStrategyDef *st,
 							const BtAlloc *a, BtpgSweepPlan *plan, BtColumns *cols);
 extern int64 btpg_sweep_order(const BtpgSweepPlan *plan, const BtMetrics *metrics, int64 **order);
 extern void btpg_sweep_row(const BtpgSweepPlan *plan, int64 k, const BtMetrics *m,
 						   Datum *values, bool *nulls);
 
-/* tasks.c: queue a task (grid NULL for a backtest, else a sweep) */
-extern int64 btpg_insert_task(Oid relid, const char *query, const char *symbol,
-							  const char *strategy, Jsonb *params, bool has_start,
-							  TimestampTz start_ts, bool has_end, TimestampTz end_ts, Jsonb *grid);
-/* tasks.c: pg_backtest.full_payloads; the submitter's settings a task runs under */
-extern void btpg_tasks_define_gucs(void);
-extern void btpg_apply_task_settings(const char *settings_json);
-extern int	btpg_exec_as_owner_generic(Oid owner, const char *sql, int nargs, Oid *types,
-									   Datum *values, const char *nulls);
+/* sweep_task.c: register the "sweep" task kind with the queue (from _PG_init) */
+extern void btpg_sweep_register_task_kind(void);
 
 #endif							/* BTPG_SWEEP_H */

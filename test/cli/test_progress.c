@@ -17,15 +17,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "progress.h"
-
-static int	passed = 0;
-static int	failed = 0;
-
-#define CHECK_MSG(cond, ...) \
-	do { if (cond) passed++; else { failed++; \
-		fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-		fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); } } while (0)
 
 /* The fields a line shows, as bits, in the order they may be dropped */
 #define HAS_MESSAGE		0x01

@@ -5,33 +5,14 @@
 use strict;
 use warnings;
 
-use PostgreSQL::Test::Cluster;
+use PgBacktestNode qw(sleep_query);
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('pool');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_cron,pg_backtest'
-cron.database_name = 'postgres'
-pg_backtest.max_concurrent = 3
-max_worker_processes = 16
-});
-$node->start;
-
+my $node = PgBacktestNode->create('pool', conf => 'pg_backtest.max_concurrent = 3');
+$node->create_klines('postgres', grant => 'PUBLIC');
 $node->safe_psql(
 	'postgres', q{
-CREATE EXTENSION pg_backtest;
-CREATE TABLE k (
-    symbol text NOT NULL, ts timestamptz NOT NULL,
-    open float8 NOT NULL, high float8 NOT NULL, low float8 NOT NULL,
-    close float8 NOT NULL, volume float8 NOT NULL,
-    PRIMARY KEY (symbol, ts));
-INSERT INTO k
-SELECT 'A', timestamptz '2020-01-01 00:00+00' + i * interval '1 day', c, c + 1, c - 1, c, 1000 + i
-FROM (SELECT i, 100 + 10 * sin(i / 15.0) + i * 0.01 AS c FROM generate_series(0, 499) i) s;
-GRANT SELECT ON k TO PUBLIC;
 -- the same bars, readable only by the superuser
 CREATE TABLE secret AS SELECT * FROM k;
 REVOKE ALL ON secret FROM PUBLIC;
@@ -43,17 +24,14 @@ is($node->safe_psql('postgres', 'SELECT backtest_running_tasks()'),
 
 # Each task's query sleeps while loading (a materialized CTE runs the sleep
 # once), so the runs overlap and the cap is what limits them.
-my $sleepy =
-  q{WITH nap AS MATERIALIZED (SELECT pg_sleep(0.6)) SELECT k.* FROM k, nap ORDER BY ts};
+my $sleepy = sleep_query(0.6);
 my $first = $node->safe_psql('postgres',
-	"SELECT min(backtest_submit_query(\$q\$$sleepy\$q\$, 'sma_cross')) FROM generate_series(1, 10)"
-);
+	"SELECT min(backtest_submit_query($sleepy, 'sma_cross')) FROM generate_series(1, 10)");
 
 # carol may log in but not read "secret": her submit is refused, and a task
 # she submitted before losing the privilege fails in the worker (grant,
 # submit and revoke commit together, so it runs after the revoke)
-my ($rc, $o, $e) = $node->psql('postgres', "SELECT backtest_submit('secret', 'A', 'sma_cross')",
-	extra_params => [ '-U', 'carol' ]);
+my ($rc, $o, $e) = $node->psql_as('carol', "SELECT backtest_submit('secret', 'A', 'sma_cross')");
 like($e, qr/permission denied for table secret/, "carol's submit on a table she may not read is refused");
 my $bad = $node->safe_psql('postgres', q{
 BEGIN;
@@ -65,18 +43,13 @@ REVOKE SELECT ON secret FROM carol;
 COMMIT;});
 
 $node->safe_psql('postgres',
-	"SELECT backtest_submit_query(\$q\$$sleepy\$q\$, 'sma_cross') FROM generate_series(1, 10)"
-);
+	"SELECT backtest_submit_query($sleepy, 'sma_cross') FROM generate_series(1, 10)");
 is( $node->safe_psql('postgres', 'SELECT count(*) FROM backtest.tasks'),
 	'21', '21 tasks queued');
 
-# Sample the pool while it works, until the queue is empty.  BackgroundPsql
-# notes every query it runs: keep the thousands of samples out of the output.
-no warnings 'redefine';
-local *PostgreSQL::Test::BackgroundPsql::note = sub { };
-use warnings 'redefine';
-my $session = $node->background_psql('postgres');
-$session->query_safe('SET log_statement = none');
+# Sample the pool while it works, until the queue is empty (a quiet
+# session: the thousands of samples stay out of the output)
+my $session = $node->quiet_session('postgres');
 my ($max_rows, $max_slots, $samples) = (0, 0, 0);
 my $deadline = time() + $PostgreSQL::Test::Utils::timeout_default;
 while (1)
@@ -102,8 +75,7 @@ cmp_ok($max_slots, '<=', 3, 'never more than 3 worker slots in use');
 is($max_rows, 3, 'the cap of 3 running tasks was reached');
 
 # The pool is idle again
-$node->poll_query_until('postgres', 'SELECT backtest_running_tasks() = 0')
-  or die 'worker slots were not released';
+$node->wait_slots_free;
 is( $node->safe_psql(
 		'postgres',
 		q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_backtest task'}),

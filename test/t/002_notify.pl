@@ -11,26 +11,19 @@ use strict;
 use warnings;
 
 use JSON::PP;
-use PostgreSQL::Test::Cluster;
+use PgBacktestNode;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('notify');
 # UTF8, so a multibyte error message can be cut in the middle of a character
-$node->init(extra => [ '--encoding=UTF8', '--locale=C' ]);
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_cron,pg_backtest'
-cron.database_name = 'postgres'
-pg_backtest.max_concurrent = 2
-max_worker_processes = 16
-});
-$node->start;
+my $node = PgBacktestNode->create(
+	'notify',
+	init => { extra => [ '--encoding=UTF8', '--locale=C' ] },
+	conf => 'pg_backtest.max_concurrent = 2');
 
 # 300000 one-minute bars: long enough for a few progress events
 $node->safe_psql(
 	'postgres', q{
-CREATE EXTENSION pg_backtest;
 CREATE ROLE bob LOGIN;
 -- saving results takes at least a second: the timings must include it
 CREATE TABLE save_log (task_id bigint, at timestamptz);
@@ -53,90 +46,11 @@ my @fields =
   qw(task_id status progress current_step step_index total_steps elapsed_s eta_s);
 my $json = JSON::PP->new->utf8;
 
-# A LISTENing session.  psql prints the notifications that arrived after
-# each command, so poll it with a trivial query.
-# BackgroundPsql notes every query it runs: keep them out of the TAP output
-no warnings 'redefine';
-local *PostgreSQL::Test::BackgroundPsql::note = sub { };
-use warnings 'redefine';
-my $listener = $node->background_psql('postgres');
-$listener->query_safe('LISTEN backtest_progress');
-$listener->query_safe('SET log_statement = none');
+# A listening session: every event it receives, by task id ({ p => payload,
+# raw => text }), and how many payloads or output lines were not expected
+my $listener = $node->progress_listener;
 # another role listening: it must learn nothing it could not read
-my $bob = $node->background_psql('postgres', extra_params => [ '-U', 'bob' ]);
-$bob->query_safe('LISTEN backtest_progress');
-
-# Every event received so far, by task id: [ { payload, raw } ... ]
-my %events;
-my $nevents = 0;
-my $bad_lines = 0;
-
-# Run $sql (default SELECT 1) in the listening session, record the
-# notifications printed with its output, and return the other output lines.
-sub collect
-{
-	my ($sql) = @_;
-	my $out = $listener->query_safe($sql // 'SELECT 1');
-	my @rest;
-	for my $line (split /\n/, $out)
-	{
-		next if $line eq '';
-		if ($line =~
-			/^Asynchronous notification "backtest_progress" with payload "(.*)" received from server process with PID \d+\.$/
-		  )
-		{
-			my $raw = $1;
-			my $p = eval { $json->decode($raw) };
-			if (!defined $p || ref $p ne 'HASH')
-			{
-				diag "not a JSON object: $raw";
-				$bad_lines++;
-				next;
-			}
-			push @{ $events{ $p->{task_id} } }, { p => $p, raw => $raw };
-			$nevents++;
-		}
-		elsif (defined $sql)
-		{
-			push @rest, $line;
-		}
-		elsif ($line ne '1')
-		{
-			diag "unexpected psql output: $line";
-			$bad_lines++;
-		}
-	}
-	return join("\n", @rest);
-}
-
-# Wait (polling the listener) until task $id has sent a final event.  Gives
-# up a little after the task row has finished without one (a payload that
-# could not be parsed, or none sent).
-sub wait_final
-{
-	my ($id) = @_;
-	my $deadline = time() + $PostgreSQL::Test::Utils::timeout_default;
-	my $grace;
-	while (time() < $deadline)
-	{
-		collect();
-		my $ev = $events{$id} || [];
-		return 1
-		  if @$ev && $ev->[-1]{p}{status} =~ /^(completed|failed|cancelled)$/;
-		if (defined $grace)
-		{
-			return 0 if --$grace <= 0;
-		}
-		elsif (collect(
-				"SELECT status IN ('completed', 'failed', 'cancelled') FROM backtest.tasks WHERE id = $id"
-			) eq 't')
-		{
-			$grace = 40;
-		}
-		select(undef, undef, undef, 0.05);
-	}
-	return 0;
-}
+my $bob = $node->progress_listener(role => 'bob');
 
 # --- one successful task ---------------------------------------------------
 
@@ -145,11 +59,11 @@ sub wait_final
 my $id = $node->safe_psql('postgres',
 	q{SELECT backtest_submit_query('WITH nap AS MATERIALIZED (SELECT pg_sleep(0.3)) SELECT big.* FROM big, nap ORDER BY ts', 'sma_cross')}
 );
-ok(wait_final($id), "task $id sent a final event");
-is($bad_lines, 0, 'every notification is a JSON object');
+ok($listener->wait_final($id), "task $id sent a final event");
+is($listener->bad, 0, 'every notification is a JSON object');
 
-my @ev = map { $_->{p} } @{ $events{$id} };
-note 'events: ' . join(' | ', map { $_->{raw} } @{ $events{$id} });
+my @ev = map { $_->{p} } $listener->events($id);
+note 'events: ' . join(' | ', map { $_->{raw} } $listener->events($id));
 cmp_ok(scalar(@ev), '>=', 5, 'at least 5 events for the task');
 
 # every payload has the documented fields, of the right kinds
@@ -178,7 +92,7 @@ ok($fields_ok, 'every event has task_id, status, progress, current_step, step_in
 my %allowed = map { $_ => 1 } @fields;
 is(join(',', sort grep { !$allowed{$_} } map { keys %$_ } @ev), '',
 	'and nothing else: no message, no results, no error');
-ok(!(grep { length($_->{raw}) >= 8000 } @{ $events{$id} }),
+ok(!(grep { length($_->{raw}) >= 8000 } $listener->events($id)),
 	'every payload is below 8000 bytes');
 
 # the order: pending, running (worker starting), running ..., completed
@@ -251,8 +165,8 @@ is( $node->safe_psql('postgres',
 my $fid = $node->safe_psql('postgres',
 	q{SELECT backtest_submit_query('SELECT ts, open, high, low, close, volume FROM big WHERE (SELECT ''secret-'' || repeat(''x'', 20000))::int > 0', 'sma_cross')}
 );
-ok(wait_final($fid), "failing task $fid sent a final event");
-my @fev = @{ $events{$fid} };
+ok($listener->wait_final($fid), "failing task $fid sent a final event");
+my @fev = $listener->events($fid);
 note 'events: ' . join(' | ', map { substr($_->{raw}, 0, 300) } @fev);
 is($fev[0]{p}{status},  'pending', 'failing task: pending first');
 is($fev[-1]{p}{status}, 'failed',  'failing task: failed last');
@@ -265,33 +179,27 @@ like(
 
 # --- another role's listener --------------------------------------------------
 
-my $bob_out = $bob->query_safe('SELECT 1');
-my @bob_ev;
-for my $line (split /\n/, $bob_out)
-{
-	push @bob_ev, $json->decode($1)
-	  if $line =~ /^Asynchronous notification "backtest_progress" with payload "(.*)" received/;
-}
+$bob->collect();
+my @bob_ev = map { $_->{p} } $bob->all_events;
 cmp_ok(scalar(grep { $_->{task_id} == $id || $_->{task_id} == $fid } @bob_ev),
 	'>=', 4, 'bob, listening, received the other role\'s events');
 is(join(',', sort grep { !$allowed{$_} } map { keys %$_ } @bob_ev), '',
 	'none of them holds a result, a message or an error');
-ok(!(grep { /secret/ } split /\n/, $bob_out), 'bob never saw the error text');
+ok(!(grep { /secret/ } (map { $_->{raw} } $bob->all_events), $bob->bad_lines),
+	'bob never saw the error text');
 $bob->quit;
 
 # --- pg_backtest.full_payloads: superuser-only, restores the full events -----
 
-my ($rc, $o, $err) = $node->psql('postgres', 'SET pg_backtest.full_payloads = on',
-	extra_params => [ '-U', 'bob' ]);
+my ($rc, $o, $err) = $node->psql_as('bob', 'SET pg_backtest.full_payloads = on');
 like($err, qr/permission denied to set parameter "pg_backtest.full_payloads"/,
 	'only a superuser may turn on full payloads');
-$node->safe_psql('postgres', 'ALTER SYSTEM SET pg_backtest.full_payloads = on');
-$node->reload;
+$node->set_conf('pg_backtest.full_payloads', 'on');
 $listener->query_safe('SET pg_backtest.full_payloads = on');
 
 my $id2 = $node->safe_psql('postgres', q{SELECT backtest_submit('big', NULL, 'sma_cross')});
-ok(wait_final($id2), "task $id2 sent a final event");
-my $last2 = $events{$id2}[-1]{p};
+ok($listener->wait_final($id2), "task $id2 sent a final event");
+my $last2 = ($listener->events($id2))[-1]{p};
 my ($ret, $sharpe, $dd, $trades2) = split /\|/,
   $node->safe_psql('postgres',
 	"SELECT return_pct, sharpe_ratio, max_drawdown_pct, trades_count FROM backtest.results WHERE task_id = $id2");
@@ -314,15 +222,16 @@ is($last2->{message}, "300000 bars, $trades2 trades", 'full payloads: the messag
 my $mid = $node->safe_psql('postgres',
 	q{SELECT backtest_submit_query('SELECT ts, open, high, low, close, volume FROM big WHERE (SELECT ''a'' || repeat(''é'', 5000))::int > 0', 'sma_cross')}
 );
-my $bad_before = $bad_lines;
-ok(wait_final($mid), "failing task $mid (multibyte error) sent a final event");
-is($bad_lines, $bad_before, 'its payloads are valid UTF-8 JSON');
-is(($events{$mid} // [ {} ])->[-1]{p}{status}, 'failed', 'and the last one says failed');
-my $merr = ($events{$mid} // [ {} ])->[-1]{p}{error} // '';
+my $bad_before = $listener->bad;
+ok($listener->wait_final($mid), "failing task $mid (multibyte error) sent a final event");
+is($listener->bad, $bad_before, 'its payloads are valid UTF-8 JSON');
+my $mlast = ($listener->events($mid))[-1] // {};
+is($mlast->{p}{status}, 'failed', 'and the last one says failed');
+my $merr = $mlast->{p}{error} // '';
 like($merr, qr/^invalid input syntax for type integer: "a\x{e9}+$/,
 	'full payloads: the error in the payload is cut on a character boundary');
 cmp_ok(length($merr), '<=', 1000, 'and is at most 1000 characters');
-ok(!(grep { length($_->{raw}) >= 8000 } @{ $events{$mid} }),
+ok(!(grep { length($_->{raw}) >= 8000 } $listener->events($mid)),
 	'failure payloads stay below 8000 bytes');
 $node->safe_psql('postgres', 'ALTER SYSTEM RESET pg_backtest.full_payloads');
 $node->reload;
@@ -338,11 +247,11 @@ COMMIT;
 SELECT :id;
 });
 ($cid) = $cid =~ /(\d+)\s*$/;
-ok(wait_final($cid), "cancelled task $cid sent a final event");
-is_deeply([ map { $_->{p}{status} } @{ $events{$cid} } ],
+ok($listener->wait_final($cid), "cancelled task $cid sent a final event");
+is_deeply([ map { $_->{p}{status} } $listener->events($cid) ],
 	[ 'pending', 'cancelled' ], 'cancelled before it ran: pending, cancelled');
 
-is($bad_lines, 0, 'no unexpected output from the listener');
+is($listener->bad, 0, 'no unexpected output from the listener');
 $listener->quit;
 $node->stop;
 done_testing();

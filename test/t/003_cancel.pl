@@ -5,64 +5,28 @@
 use strict;
 use warnings;
 
-use PostgreSQL::Test::Cluster;
+use PgBacktestNode qw(sleep_query);
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('cancel');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_cron,pg_backtest'
-cron.database_name = 'postgres'
-pg_backtest.max_concurrent = 1
-max_worker_processes = 16
-});
-$node->start;
-
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_backtest;
-CREATE TABLE k (
-    symbol text NOT NULL, ts timestamptz NOT NULL,
-    open float8 NOT NULL, high float8 NOT NULL, low float8 NOT NULL,
-    close float8 NOT NULL, volume float8 NOT NULL,
-    PRIMARY KEY (symbol, ts));
-INSERT INTO k
-SELECT 'A', timestamptz '2020-01-01 00:00+00' + i * interval '1 day', c, c + 1, c - 1, c, 1000 + i
-FROM (SELECT i, 100 + 10 * sin(i / 15.0) + i * 0.01 AS c FROM generate_series(0, 499) i) s;
-GRANT SELECT ON k TO PUBLIC;
-CREATE ROLE alice LOGIN;
-CREATE ROLE bob LOGIN;
-});
+my $node = PgBacktestNode->create('cancel', conf => 'pg_backtest.max_concurrent = 1');
+$node->create_klines('postgres', grant => 'PUBLIC');
+$node->safe_psql('postgres', 'CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN;');
 
 # a task that spends a long time loading (interruptible)
-my $long =
-  q{$q$WITH nap AS MATERIALIZED (SELECT pg_sleep(300)) SELECT k.* FROM k, nap ORDER BY ts$q$};
-
-sub status
-{
-	my ($id) = @_;
-	return $node->safe_psql('postgres',
-		"SELECT status FROM backtest.tasks WHERE id = $id");
-}
+my $long = sleep_query(300);
 
 # --- a pending task behind a running one ----------------------------------
 
 my $a = $node->safe_psql('postgres',
 	"SELECT backtest_submit_query($long, 'sma_cross')");
-$node->poll_query_until(
-	'postgres', qq{
-SELECT count(*) = 1 FROM pg_stat_activity a JOIN backtest.tasks t ON t.worker_pid = a.pid
-WHERE t.id = $a AND t.status = 'running' AND a.backend_type = 'pg_backtest task'
-  AND a.wait_event = 'PgSleep'})
-  or die "task $a did not start loading";
+$node->wait_sleeping($a);
 my $a_pid = $node->safe_psql('postgres',
 	"SELECT worker_pid FROM backtest.tasks WHERE id = $a");
 
 my $b = $node->safe_psql('postgres',
 	"SELECT backtest_submit('k', 'A', 'sma_cross')");
-is(status($b), 'pending', 'with the only slot busy, the second task is pending');
+is($node->task_status($b), 'pending', 'with the only slot busy, the second task is pending');
 is($node->safe_psql('postgres', "SELECT backtest_cancel($b)"),
 	't', 'cancelling the pending task returns true');
 is( $node->safe_psql(
@@ -76,7 +40,7 @@ is($node->safe_psql('postgres', "SELECT backtest_cancel($b)"),
 
 # --- the running task -----------------------------------------------------
 
-is(status($a), 'running', 'the first task is still running');
+is($node->task_status($a), 'running', 'the first task is still running');
 is($node->safe_psql('postgres', 'SELECT backtest_running_tasks()'),
 	'1', 'one worker slot in use');
 my $log_offset = -s $node->logfile;
@@ -99,11 +63,8 @@ is( $node->safe_psql(
 	'cancelled,cancelled while running,<null>,true,true',
 	'the running task ends cancelled');
 $node->wait_for_log(qr/pg_backtest: task $a cancelled/, $log_offset);
-$node->poll_query_until('postgres', 'SELECT backtest_running_tasks() = 0')
-  or die 'the worker slot was not released';
-$node->poll_query_until('postgres',
-	"SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $a_pid")
-  or die 'the worker did not exit';
+$node->wait_slots_free;
+$node->wait_exited($a_pid);
 pass('its worker exited and released its slot');
 is( $node->safe_psql(
 		'postgres', qq{
@@ -118,9 +79,7 @@ is($node->safe_psql('postgres', "SELECT backtest_cancel($a)"),
 
 my $c = $node->safe_psql('postgres',
 	"SELECT backtest_submit('k', 'A', 'sma_cross')");
-$node->poll_query_until('postgres',
-	"SELECT status = 'completed' FROM backtest.tasks WHERE id = $c")
-  or die "task $c did not complete";
+$node->wait_status($c, 'completed');
 pass('a task submitted after the cancellations completes');
 is( $node->safe_psql(
 		'postgres',
@@ -132,7 +91,7 @@ is($node->safe_psql('postgres', "SELECT count(*) FROM backtest.results WHERE tas
 	'0', 'and has no results');
 is($node->safe_psql('postgres', "SELECT backtest_cancel($c)"),
 	'f', 'cancelling a completed task returns false');
-is(status($c), 'completed', 'and it stays completed');
+is($node->task_status($c), 'completed', 'and it stays completed');
 ok(!$node->log_contains(qr/pg_backtest: task $b /),
 	'no worker ever logged about the cancelled pending task');
 
@@ -141,36 +100,25 @@ ok(!$node->log_contains(qr/pg_backtest: task $b /),
 my $f = $node->safe_psql('postgres',
 	q{SELECT backtest_submit_query('SELECT ts, open, high, low, close / 0 AS close, volume FROM k ORDER BY ts', 'sma_cross')}
 );
-$node->poll_query_until('postgres',
-	"SELECT status = 'failed' FROM backtest.tasks WHERE id = $f")
-  or die "task $f did not fail";
+$node->wait_status($f, 'failed');
 is($node->safe_psql('postgres', "SELECT backtest_cancel($f)"),
 	'f', 'cancelling a failed task returns false');
 
 # --- another role's task ---------------------------------------------------
 
 # alice's task: running and sleeping, so it could be cancelled
-my $al = $node->safe_psql('postgres',
-	"SELECT backtest_submit_query($long, 'sma_cross')",
-	extra_params => [ '-U', 'alice' ]);
-$node->poll_query_until('postgres',
-	"SELECT status = 'running' AND worker_pid IS NOT NULL FROM backtest.tasks WHERE id = $al")
-  or die "alice's task did not start";
+my $al = $node->safe_psql_as('alice',
+	"SELECT backtest_submit_query($long, 'sma_cross')");
+$node->wait_sleeping($al);
 
-my ($ret, $out, $err) = $node->psql(
-	'postgres', "SELECT backtest_cancel($al)",
-	extra_params => [ '-U', 'bob' ]);
+my ($ret, $out, $err) = $node->psql_as('bob', "SELECT backtest_cancel($al)");
 isnt($ret, 0, "bob cannot cancel alice's task");
 like($err, qr/ERROR:  (task $al does not exist|permission denied to cancel task $al)/,
 	'the error says the task does not exist (for bob) or permission denied');
-is( $node->safe_psql(
-		'postgres', "SELECT count(*) FROM backtest.tasks WHERE id = $al",
-		extra_params => [ '-U', 'bob' ]),
+is( $node->safe_psql_as('bob', "SELECT count(*) FROM backtest.tasks WHERE id = $al"),
 	'0',
 	"bob does not see alice's task");
-is( $node->safe_psql(
-		'postgres', "SELECT count(*) FROM backtest_status($al)",
-		extra_params => [ '-U', 'bob' ]),
+is( $node->safe_psql_as('bob', "SELECT count(*) FROM backtest_status($al)"),
 	'0',
 	"backtest_status shows bob nothing of it");
 is( $node->safe_psql(
@@ -182,14 +130,10 @@ is( $node->safe_psql(
 # frank, a member of alice, sees her tasks (row-level security) but may not
 # cancel them: that takes the owner, a superuser or backtest_admin
 $node->safe_psql('postgres', 'CREATE ROLE frank LOGIN; GRANT alice TO frank;');
-is( $node->safe_psql(
-		'postgres', "SELECT count(*) FROM backtest_status($al)",
-		extra_params => [ '-U', 'frank' ]),
+is( $node->safe_psql_as('frank', "SELECT count(*) FROM backtest_status($al)"),
 	'1',
 	"frank, a member of alice, sees her task");
-($ret, $out, $err) = $node->psql(
-	'postgres', "SELECT backtest_cancel($al)",
-	extra_params => [ '-U', 'frank' ]);
+($ret, $out, $err) = $node->psql_as('frank', "SELECT backtest_cancel($al)");
 isnt($ret, 0, "frank cannot cancel alice's task");
 like($err, qr/ERROR:  permission denied to cancel task $al/,
 	'... permission denied');
@@ -197,17 +141,12 @@ is($node->safe_psql('postgres', "SELECT status FROM backtest.tasks WHERE id = $a
 	'running', 'the task is still running');
 
 # alice herself can
-is( $node->safe_psql(
-		'postgres', "SELECT backtest_cancel($al)",
-		extra_params => [ '-U', 'alice' ]),
+is( $node->safe_psql_as('alice', "SELECT backtest_cancel($al)"),
 	't',
 	'alice cancels her own task');
-$node->poll_query_until('postgres',
-	"SELECT status = 'cancelled' FROM backtest.tasks WHERE id = $al")
-  or die "alice's task was not cancelled";
+$node->wait_status($al, 'cancelled');
 pass("alice's task ends cancelled");
-$node->poll_query_until('postgres', 'SELECT backtest_running_tasks() = 0')
-  or die 'the worker slot was not released';
+$node->wait_slots_free;
 
 is( $node->safe_psql('postgres',
 		"SELECT count(*) FROM backtest.tasks WHERE status IN ('pending', 'running')"),

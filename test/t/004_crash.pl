@@ -5,62 +5,22 @@
 use strict;
 use warnings;
 
-use PostgreSQL::Test::Cluster;
+use PgBacktestNode qw(nap_query);
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('crash');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_cron,pg_backtest'
-cron.database_name = 'postgres'
+my $node = PgBacktestNode->create(
+	'crash', conf => q{
 pg_backtest.max_concurrent = 2
-max_worker_processes = 16
 restart_after_crash = on
 });
-$node->start;
 
-# The tasks read through nap(): it sleeps as long as naptime.s says, which
-# the test lowers once the workers are asleep (their snapshot keeps the old
-# value), so the requeued runs are quick.
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_backtest;
-CREATE TABLE k (
-    symbol text NOT NULL, ts timestamptz NOT NULL,
-    open float8 NOT NULL, high float8 NOT NULL, low float8 NOT NULL,
-    close float8 NOT NULL, volume float8 NOT NULL,
-    PRIMARY KEY (symbol, ts));
-INSERT INTO k
-SELECT 'A', timestamptz '2020-01-01 00:00+00' + i * interval '1 day', c, c + 1, c - 1, c, 1000 + i
-FROM (SELECT i, 100 + 10 * sin(i / 15.0) + i * 0.01 AS c FROM generate_series(0, 499) i) s;
-CREATE TABLE naptime (s float8 NOT NULL);
-INSERT INTO naptime VALUES (300);
-});
-my $napq =
-  q{$q$WITH nap AS MATERIALIZED (SELECT pg_sleep(s) FROM naptime) SELECT k.* FROM k, nap ORDER BY ts$q$};
-
-# Wait until $n task workers are asleep in their K-line query
-sub wait_sleeping
-{
-	my ($n) = @_;
-	$node->poll_query_until(
-		'postgres', qq{
-SELECT count(*) = $n FROM pg_stat_activity a JOIN backtest.tasks t ON t.worker_pid = a.pid
-WHERE t.status = 'running' AND a.backend_type = 'pg_backtest task' AND a.wait_event = 'PgSleep'})
-	  or die "$n task workers did not start sleeping";
-}
-
-sub wait_all_done
-{
-	$node->poll_query_until('postgres',
-		"SELECT count(*) = 0 FROM backtest.tasks WHERE status IN ('pending', 'running')")
-	  or die 'tasks left pending or running: '
-	  . $node->safe_psql('postgres',
-		"SELECT string_agg(id || ':' || status, ' ') FROM backtest.tasks WHERE status IN ('pending', 'running')"
-	  );
-}
+# The tasks read through nap_query(): it sleeps as long as naptime.s says,
+# which the test lowers once the workers are asleep (their snapshot keeps
+# the old value), so the requeued runs are quick.
+$node->create_klines('postgres');
+$node->create_naptime('postgres', 300);
+my $napq = nap_query();
 
 # --- kill -9 of a worker ---------------------------------------------------
 
@@ -68,7 +28,7 @@ my @ids = split /\n/,
   $node->safe_psql('postgres',
 	"SELECT backtest_submit_query($napq, 'sma_cross') FROM generate_series(1, 4)");
 is(scalar(@ids), 4, '4 tasks submitted');
-wait_sleeping(2);
+$node->wait_sleepers(2);
 is( $node->safe_psql('postgres',
 		"SELECT string_agg(status, ',' ORDER BY id) FROM backtest.tasks"),
 	'running,running,pending,pending',
@@ -80,18 +40,19 @@ my ($victim, $vpid) = split /\|/,
 SELECT t.id, a.pid FROM backtest.tasks t JOIN pg_stat_activity a ON a.pid = t.worker_pid
 WHERE a.backend_type = 'pg_backtest task' ORDER BY t.id LIMIT 1});
 my ($other) = grep { $_ != $victim } @ids[ 0 .. 1 ];
-$node->safe_psql('postgres', 'UPDATE naptime SET s = 0');
+$node->set_naptime(0);
 
 my $log_offset = -s $node->logfile;
 kill 'KILL', $vpid or die "could not kill $vpid: $!";
-$log_offset = $node->wait_for_log(
-	qr/\(PID $vpid\) was terminated by signal 9/, $log_offset);
+# both from the kill on: wait_for_log returns where the log ended when it
+# matched, which may already be past the restart's "ready" line
+$node->wait_for_log(qr/\(PID $vpid\) was terminated by signal 9/, $log_offset);
 $node->wait_for_log(qr/database system is ready to accept connections/, $log_offset);
 pass("worker $vpid of task $victim killed, the server restarted");
 $node->wait_for_log(qr/pg_backtest: task $victim requeued/, $log_offset);
 pass('the launcher requeued the killed task');
 
-wait_all_done();
+$node->wait_done;
 is( $node->safe_psql('postgres',
 		"SELECT string_agg(status, ',' ORDER BY id) FROM backtest.tasks"),
 	'completed,completed,completed,completed',
@@ -114,18 +75,17 @@ SELECT count(*) FROM backtest.tasks t JOIN backtest.results r ON r.task_id = t.i
 WHERE r.bars = 500 AND t.worker_pid IS NULL AND t.error IS NULL}),
 	'4',
 	'each has one results row');
-$node->poll_query_until('postgres', 'SELECT backtest_running_tasks() = 0')
-  or die 'worker slots not released';
+$node->wait_slots_free;
 
 # --- pg_terminate_backend of a worker ----------------------------------------
 
 # The worker exits with FATAL (no crash restart) and, on its way out, clears
 # its slot; the launcher must still notice that its task was left running.
-$node->safe_psql('postgres', 'UPDATE naptime SET s = 300');
+$node->set_naptime(300);
 my $term = $node->safe_psql('postgres',
 	"SELECT backtest_submit_query($napq, 'sma_cross')");
-wait_sleeping(1);
-$node->safe_psql('postgres', 'UPDATE naptime SET s = 0');
+$node->wait_sleepers(1);
+$node->set_naptime(0);
 my $tpid = $node->safe_psql('postgres',
 	"SELECT worker_pid FROM backtest.tasks WHERE id = $term");
 $log_offset = -s $node->logfile;
@@ -147,12 +107,12 @@ ok(!$node->log_contains(qr/database system is ready to accept connections/, $log
 
 # --- immediate shutdown with tasks running and pending ----------------------
 
-$node->safe_psql('postgres', 'UPDATE naptime SET s = 300');
+$node->set_naptime(300);
 my @ids2 = split /\n/,
   $node->safe_psql('postgres',
 	"SELECT backtest_submit_query($napq, 'sma_cross') FROM generate_series(1, 5)");
-wait_sleeping(2);
-$node->safe_psql('postgres', 'UPDATE naptime SET s = 0');
+$node->wait_sleepers(2);
+$node->set_naptime(0);
 my $list2 = join(',', @ids2);
 is( $node->safe_psql('postgres',
 		"SELECT string_agg(status, ',' ORDER BY id) FROM backtest.tasks WHERE id IN ($list2)"),
@@ -163,7 +123,7 @@ $node->stop('immediate');
 $node->start;
 pass('stopped with mode immediate and started again');
 
-wait_all_done();
+$node->wait_done;
 is( $node->safe_psql('postgres',
 		"SELECT string_agg(status || ':' || attempts, ',' ORDER BY id) FROM backtest.tasks WHERE id IN ($list2)"
 	),
@@ -176,10 +136,8 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM backtest.results'),
 
 # --- a task whose worker dies every time ends failed ------------------------
 
-$node->safe_psql('postgres',
-	'ALTER SYSTEM SET pg_backtest.max_attempts = 2');
-$node->reload;
-$node->safe_psql('postgres', 'UPDATE naptime SET s = 300');
+$node->set_conf('pg_backtest.max_attempts', 2);
+$node->set_naptime(300);
 my $doomed = $node->safe_psql('postgres',
 	"SELECT backtest_submit_query($napq, 'sma_cross')");
 for my $attempt (1 .. 2)
@@ -195,16 +153,14 @@ WHERE t.id = $doomed AND t.attempts = $attempt AND a.wait_event = 'PgSleep'})
 	kill 'KILL', $pid or die "could not kill $pid: $!";
 	$node->wait_for_log(qr/database system is ready to accept connections/, $log_offset);
 }
-$node->poll_query_until('postgres',
-	"SELECT status = 'failed' FROM backtest.tasks WHERE id = $doomed")
-  or die "task $doomed did not fail";
+$node->wait_status($doomed, 'failed');
 my ($dattempts, $derror) = split /\|/,
   $node->safe_psql('postgres',
 	"SELECT attempts, error FROM backtest.tasks WHERE id = $doomed");
 is($dattempts, '2', 'a task killed max_attempts (2) times was started twice');
 like($derror, qr/the worker died before finishing \(started 2 times; giving up\)/,
 	'and failed with the reason');
-wait_all_done();
+$node->wait_done;
 
 $node->stop;
 done_testing();

@@ -6,39 +6,20 @@
 use strict;
 use warnings;
 
-use PostgreSQL::Test::Cluster;
+use PgBacktestNode qw(sleep_query);
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('roles');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_cron,pg_backtest'
-cron.database_name = 'postgres'
-pg_backtest.max_concurrent = 2
-max_worker_processes = 16
-});
-$node->start;
+my $node = PgBacktestNode->create('roles', conf => 'pg_backtest.max_concurrent = 2');
 
+# two symbols, 300 bars each; bob may only read symbol A
+$node->create_klines('postgres', bars => 300, symbols => [ 'A', 'B' ], grant => 'PUBLIC');
 $node->safe_psql(
 	'postgres', q{
-CREATE EXTENSION pg_backtest;
 CREATE ROLE alice LOGIN;
 CREATE ROLE bob LOGIN;
 CREATE ROLE carol LOGIN;
 CREATE ROLE auditor LOGIN IN ROLE backtest_admin;
--- two symbols, 300 bars each; bob may only read symbol A
-CREATE TABLE k (
-    symbol text NOT NULL, ts timestamptz NOT NULL,
-    open float8 NOT NULL, high float8 NOT NULL, low float8 NOT NULL,
-    close float8 NOT NULL, volume float8 NOT NULL,
-    PRIMARY KEY (symbol, ts));
-INSERT INTO k
-SELECT sym, timestamptz '2020-01-01 00:00+00' + i * interval '1 day', c, c + 1, c - 1, c, 1000 + i
-FROM (SELECT i, 100 + 10 * sin(i / 15.0) + i * 0.01 AS c FROM generate_series(0, 299) i) s,
-     (VALUES ('A'), ('B')) v(sym);
-GRANT SELECT ON k TO PUBLIC;
 ALTER TABLE k ENABLE ROW LEVEL SECURITY;
 CREATE POLICY k_read ON k FOR SELECT USING (current_user <> 'bob' OR symbol = 'A');
 -- readable by alice only
@@ -47,20 +28,7 @@ REVOKE ALL ON alice_k FROM PUBLIC;
 GRANT SELECT ON alice_k TO alice;
 });
 
-sub as
-{
-	my ($role, $sql) = @_;
-	return $node->safe_psql('postgres', $sql, extra_params => [ '-U', $role ]);
-}
-
-sub wait_done
-{
-	my (@ids) = @_;
-	my $list = join(',', @ids);
-	$node->poll_query_until('postgres',
-		"SELECT count(*) = 0 FROM backtest.tasks WHERE id IN ($list) AND status IN ('pending', 'running')"
-	) or die "tasks $list did not finish";
-}
+sub as { return $node->safe_psql_as(@_); }
 
 # --- each role submits ----------------------------------------------------
 
@@ -69,8 +37,7 @@ my $a2 = as('alice', "SELECT backtest_submit('alice_k', 'A', 'sma_cross')");
 my $b1 = as('bob',   "SELECT backtest_submit('k', 'A', 'sma_cross')");
 # the same task as alice's second, submitted by bob: he may not read
 # alice_k, so the submit refuses it
-my ($rc, $o, $e) = $node->psql('postgres', "SELECT backtest_submit('alice_k', 'A', 'sma_cross')",
-	extra_params => [ '-U', 'bob' ]);
+my ($rc, $o, $e) = $node->psql_as('bob', "SELECT backtest_submit('alice_k', 'A', 'sma_cross')");
 like($e, qr/permission denied for table alice_k/, "bob's submit on alice's table is refused");
 # ... and when he lost the privilege after submitting, the worker's read fails
 # (grant, submit and revoke commit together: the task runs after the revoke)
@@ -86,7 +53,7 @@ COMMIT;});
 my $b3 = as('bob', "SELECT backtest_submit('k', 'B', 'sma_cross')");
 # alice's on B sees them all
 my $a3 = as('alice', "SELECT backtest_submit('k', 'B', 'sma_cross')");
-wait_done($a1, $a2, $a3, $b1, $b2, $b3);
+$node->wait_done(ids => [ $a1, $a2, $a3, $b1, $b2, $b3 ]);
 
 is( $node->safe_psql(
 		'postgres',
@@ -151,9 +118,7 @@ is(as('bob', "SELECT count(*) FROM backtest_status($a1)"),
 	'0', "backtest_status of alice's task returns no row to bob");
 is(as('bob', "SELECT owner FROM backtest_status($b1)"),
 	'bob', 'backtest_status of his own task returns it');
-my ($ret, $out, $err) = $node->psql(
-	'postgres', "SELECT backtest_cancel($a1)",
-	extra_params => [ '-U', 'bob' ]);
+my ($ret, $out, $err) = $node->psql_as('bob', "SELECT backtest_cancel($a1)");
 isnt($ret, 0, "bob's backtest_cancel of alice's task errors");
 like($err, qr/ERROR:  task $a1 does not exist/,
 	'... saying the task does not exist (he cannot see it)');
@@ -172,27 +137,20 @@ is(as('auditor', "SELECT total_tasks FROM backtest_stats()"),
 	'6', 'and backtest_stats counts all');
 
 # ... and may cancel anyone's task
-my $long =
-  q{$q$WITH nap AS MATERIALIZED (SELECT pg_sleep(300)) SELECT k.* FROM k, nap ORDER BY ts$q$};
+my $long = sleep_query(300);
 my $a4 = as('alice', "SELECT backtest_submit_query($long, 'sma_cross')");
-$node->poll_query_until('postgres',
-	"SELECT status = 'running' AND worker_pid IS NOT NULL FROM backtest.tasks WHERE id = $a4")
-  or die "task $a4 did not start";
+$node->wait_sleeping($a4);
 is(as('auditor', "SELECT backtest_cancel($a4)"),
 	't', "a backtest_admin member cancels alice's running task");
-wait_done($a4);
+$node->wait_task($a4);
 is($node->safe_psql('postgres', "SELECT status FROM backtest.tasks WHERE id = $a4"),
 	'cancelled', 'it ends cancelled');
 
 # nobody but the extension's functions writes the tables
-($ret, $out, $err) = $node->psql(
-	'postgres', "UPDATE backtest.tasks SET status = 'cancelled' WHERE id = $b1",
-	extra_params => [ '-U', 'bob' ]);
+($ret, $out, $err) = $node->psql_as('bob', "UPDATE backtest.tasks SET status = 'cancelled' WHERE id = $b1");
 like($err, qr/permission denied for table tasks/,
 	'a user cannot update backtest.tasks directly');
-($ret, $out, $err) = $node->psql(
-	'postgres', "DELETE FROM backtest.results WHERE task_id = $b1",
-	extra_params => [ '-U', 'bob' ]);
+($ret, $out, $err) = $node->psql_as('bob', "DELETE FROM backtest.results WHERE task_id = $b1");
 like($err, qr/permission denied for table results/,
 	'nor delete results');
 
@@ -202,14 +160,10 @@ like($err, qr/permission denied for table results/,
 # No worker could connect as her: the task ends failed at once, never
 # started, with that cause (0.3.0 started it 3 times, each worker died of
 # FATAL, and the error only said "the worker exited before finishing").
-$node->safe_psql('postgres', 'ALTER SYSTEM SET pg_backtest.max_concurrent = 1');
-$node->reload;
-$node->poll_query_until('postgres', "SELECT current_setting('pg_backtest.max_concurrent') = '1'");
+$node->set_conf('pg_backtest.max_concurrent', 1);
 my $blocker = $node->safe_psql('postgres',
 	"SELECT backtest_submit_query($long, 'sma_cross')");
-$node->poll_query_until('postgres',
-	"SELECT status = 'running' AND worker_pid IS NOT NULL FROM backtest.tasks WHERE id = $blocker")
-  or die "task $blocker did not start";
+$node->wait_sleeping($blocker);
 my $c1 = as('carol', "SELECT backtest_submit('k', 'A', 'sma_cross')");
 $node->safe_psql('postgres', 'ALTER ROLE carol NOLOGIN');
 my $log_offset = -s $node->logfile;
@@ -229,12 +183,11 @@ is($cerror // '', 'role "carol" cannot log in, so no background worker can run t
 is($cattempts, '0', 'never started');
 ok(!$node->log_contains(qr/role "carol" is not permitted to log in/, $log_offset),
 	'no worker tried to connect as her');
-$node->poll_query_until('postgres', 'SELECT backtest_running_tasks() = 0')
-  or die 'worker slots were not released';
+$node->wait_slots_free;
 
 # the pool still works
 my $a5 = as('alice', "SELECT backtest_submit('k', 'B', 'sma_cross')");
-wait_done($a5);
+$node->wait_task($a5);
 is($node->safe_psql('postgres', "SELECT status FROM backtest.tasks WHERE id = $a5"),
 	'completed', 'a later task completes');
 
@@ -290,7 +243,7 @@ $node->safe_psql('postgres', 'ALTER ROLE mallory NOSUPERUSER');
 $node->safe_psql('postgres',
 	'ALTER ROLE mallory SET search_path = evil, pg_catalog, public');
 my $m2 = as('mallory', q{SELECT backtest_submit('k', 'A', 'sma_cross')});
-wait_done($m2);
+$node->wait_task($m2);
 is($node->safe_psql('postgres', "SELECT status FROM backtest.tasks WHERE id = $m2"),
 	'completed', "mallory's task completes");
 is($node->safe_psql('postgres', $super), 'f',

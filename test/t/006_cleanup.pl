@@ -6,48 +6,20 @@
 use strict;
 use warnings;
 
-use PostgreSQL::Test::Cluster;
+use PgBacktestNode qw(nap_query);
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('cleanup');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_cron,pg_backtest'
-cron.database_name = 'postgres'
+my $node = PgBacktestNode->create(
+	'cleanup', conf => q{
 cron.use_background_workers = on
 pg_backtest.max_concurrent = 1
-max_worker_processes = 16
 });
-$node->start;
-
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_backtest;
-CREATE TABLE k (
-    symbol text NOT NULL, ts timestamptz NOT NULL,
-    open float8 NOT NULL, high float8 NOT NULL, low float8 NOT NULL,
-    close float8 NOT NULL, volume float8 NOT NULL,
-    PRIMARY KEY (symbol, ts));
-INSERT INTO k
-SELECT 'A', timestamptz '2020-01-01 00:00+00' + i * interval '1 day', c, c + 1, c - 1, c, 1000 + i
-FROM (SELECT i, 100 + 10 * sin(i / 15.0) + i * 0.01 AS c FROM generate_series(0, 299) i) s;
-GRANT SELECT ON k TO PUBLIC;
-CREATE TABLE naptime (s float8 NOT NULL);
-INSERT INTO naptime VALUES (300);
-GRANT SELECT ON naptime TO PUBLIC;
-CREATE ROLE dave LOGIN;
-});
+$node->create_klines('postgres', bars => 300, grant => 'PUBLIC');
+$node->create_naptime('postgres', 300, grant => 'PUBLIC');
+$node->safe_psql('postgres', 'CREATE ROLE dave LOGIN');
 
 sub sql { return $node->safe_psql('postgres', $_[0]); }
-
-sub wait_done
-{
-	$node->poll_query_until('postgres',
-		"SELECT count(*) = 0 FROM backtest.tasks WHERE status IN ('pending', 'running')")
-	  or die 'tasks did not finish';
-}
 
 # Submit $n tasks and wait for them; returns their ids
 sub run_tasks
@@ -55,7 +27,7 @@ sub run_tasks
 	my ($n) = @_;
 	my @ids = split /\n/,
 	  sql("SELECT backtest_submit('k', 'A', 'sma_cross') FROM generate_series(1, $n)");
-	wait_done();
+	$node->wait_done;
 	return @ids;
 }
 
@@ -74,7 +46,7 @@ sub result_rows
 my @t = run_tasks(6);
 my $f = sql("SELECT backtest_submit_query('SELECT ts, open, high, low, close / 0 AS close, volume FROM k ORDER BY ts', 'sma_cross')"
 );
-wait_done();
+$node->wait_done;
 my $c = sql(
 	"BEGIN; SELECT backtest_submit('k', 'A', 'sma_cross') AS id \\gset\nSELECT backtest_cancel(:id);\nCOMMIT;\nSELECT :id;"
 );
@@ -126,12 +98,8 @@ is(result_rows(join(',', @t[ 2 .. 4 ])), '0,0,0',
 
 # --- pending and running tasks are never removed ------------------------------
 
-my $r = sql(
-	"SELECT backtest_submit_query('WITH nap AS MATERIALIZED (SELECT pg_sleep(s) FROM naptime) SELECT k.* FROM k, nap ORDER BY ts', 'sma_cross')"
-);
-$node->poll_query_until('postgres',
-	"SELECT status = 'running' AND worker_pid IS NOT NULL FROM backtest.tasks WHERE id = $r")
-  or die "task $r did not start";
+my $r = sql("SELECT backtest_submit_query(" . nap_query() . ", 'sma_cross')");
+$node->wait_sleeping($r);
 my $p = sql("SELECT backtest_submit('k', 'A', 'sma_cross')");
 is(sql("SELECT status FROM backtest.tasks WHERE id = $p"),
 	'pending', 'a task waits behind the running one');
@@ -144,9 +112,9 @@ is(sql("SELECT backtest_cleanup('0', 0)"), '3',
 is( sql("SELECT string_agg(id || ':' || status, ',' ORDER BY id) FROM backtest.tasks"),
 	"$r:running,$p:pending",
 	'but not the running or the pending one');
-sql('UPDATE naptime SET s = 0');
+$node->set_naptime(0);
 sql("SELECT backtest_cancel($r)");
-wait_done();
+$node->wait_done;
 is(sql("SELECT string_agg(status, ',' ORDER BY id) FROM backtest.tasks"),
 	'cancelled,completed', 'they finish normally afterwards');
 
@@ -159,15 +127,11 @@ like($err, qr/max_tasks must be zero or more/, 'a negative max_tasks is rejected
 
 # --- privileges ------------------------------------------------------------------
 
-($ret, $out, $err) = $node->psql(
-	'postgres', 'SELECT backtest_cleanup()',
-	extra_params => [ '-U', 'dave' ]);
+($ret, $out, $err) = $node->psql_as('dave', 'SELECT backtest_cleanup()');
 isnt($ret, 0, 'a role without EXECUTE cannot run backtest_cleanup');
 like($err, qr/permission denied for function backtest_cleanup/,
 	'... permission denied');
-($ret, $out, $err) = $node->psql(
-	'postgres', 'SELECT backtest_schedule_cleanup()',
-	extra_params => [ '-U', 'dave' ]);
+($ret, $out, $err) = $node->psql_as('dave', 'SELECT backtest_schedule_cleanup()');
 like($err, qr/permission denied for function backtest_schedule_cleanup/,
 	'nor backtest_schedule_cleanup');
 is(sql("SELECT count(*) FROM backtest.tasks"), '2', 'nothing was deleted');

@@ -4,32 +4,14 @@
 use strict;
 use warnings;
 
-use PostgreSQL::Test::Cluster;
+use PgBacktestNode;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('submit');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_cron,pg_backtest'
-cron.database_name = 'postgres'
-max_worker_processes = 16
-});
-$node->start;
-
+my $node = PgBacktestNode->create('submit');
+$node->create_klines('postgres', bars => 100, grant => 'PUBLIC');
 $node->safe_psql(
 	'postgres', q{
-CREATE EXTENSION pg_backtest;
-CREATE TABLE k (
-    symbol text NOT NULL, ts timestamptz NOT NULL,
-    open float8 NOT NULL, high float8 NOT NULL, low float8 NOT NULL,
-    close float8 NOT NULL, volume float8 NOT NULL,
-    PRIMARY KEY (symbol, ts));
-INSERT INTO k
-SELECT 'A', timestamptz '2020-01-01 00:00+00' + i * interval '1 day', c, c + 1, c - 1, c, 1000 + i
-FROM (SELECT i, 100 + 10 * sin(i / 15.0) + i * 0.01 AS c FROM generate_series(0, 99) i) s;
-GRANT SELECT ON k TO PUBLIC;
 CREATE TABLE noclose AS SELECT symbol, ts, open, high, low, volume FROM k;
 CREATE TABLE textclose AS SELECT symbol, ts, open, high, low, close::text AS close, volume FROM k;
 CREATE ROLE nologin NOLOGIN;
@@ -166,11 +148,8 @@ for my $case (@cases)
 }
 
 # a valid submission from another role works, and is the first row
-my $id = $node->safe_psql('postgres', q{SELECT backtest_submit('k', 'A', 'sma_cross')},
-	extra_params => [ '-U', 'erin' ]);
-$node->poll_query_until('postgres',
-	"SELECT status = 'completed' FROM backtest.tasks WHERE id = $id")
-  or die "task $id did not complete";
+my $id = $node->safe_psql_as('erin', q{SELECT backtest_submit('k', 'A', 'sma_cross')});
+$node->wait_status($id, 'completed');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM backtest.tasks'),
 	'1', 'after all the rejections, one valid task was queued and completed');
 
@@ -188,8 +167,7 @@ $node->safe_psql('other',
 	         (100 + i % 7)::float8 AS close, 1000.0::float8 AS volume
 	  FROM generate_series(0, 99) i});
 my $oid = $node->safe_psql('other', q{SELECT backtest_submit('k2', NULL, 'sma_cross')});
-$node->poll_query_until('other', "SELECT status = 'completed' FROM backtest.tasks WHERE id = $oid")
-  or die "task $oid in database other did not complete";
+$node->wait_status($oid, 'completed', db => 'other');
 is($node->safe_psql('other', 'SELECT count(*) FROM backtest.tasks'),
 	'1', 'a submission in the other database ran there');
 

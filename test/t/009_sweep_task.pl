@@ -5,27 +5,19 @@
 use strict;
 use warnings;
 
-use PostgreSQL::Test::Cluster;
+use PgBacktestNode;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use JSON::PP;
 
-my $node = PostgreSQL::Test::Cluster->new('sweep_task');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_cron,pg_backtest'
-cron.database_name = 'postgres'
-max_worker_processes = 16
+my $node = PgBacktestNode->create(
+	'sweep_task', conf => q{
 # the summary and progress messages below are in the events only with
 # full payloads (test/t/002_notify.pl tests the default, private events)
 pg_backtest.full_payloads = on
 });
-$node->start;
 
 $node->safe_psql(
 	'postgres', q{
-CREATE EXTENSION pg_backtest;
 CREATE TABLE k (symbol text NOT NULL, ts timestamptz NOT NULL, open float8, high float8,
                 low float8, close float8, volume float8, PRIMARY KEY (symbol, ts));
 INSERT INTO k
@@ -37,8 +29,7 @@ FROM (SELECT i, 100 * exp(0.05 * sin(i / 40.0) + 0.03 * sin(i / 7.0) + i * 1e-6)
 my $grid = q{'{"fast": {"from": 2, "to": 20, "step": 2}, "slow": {"from": 10, "to": 100, "step": 10}, "constraint": "fast < slow"}'};
 
 # the progress events of the task, collected by a listening session
-my $listen = $node->background_psql('postgres');
-$listen->query_safe('LISTEN backtest_progress');
+my $listen = $node->progress_listener;
 
 my $id = $node->safe_psql('postgres',
 	"SELECT backtest_submit_sweep('k', 'A', 'sma_cross', $grid, '{\"fractional\": true}')");
@@ -46,11 +37,7 @@ ok($id =~ /^\d+$/, 'backtest_submit_sweep returns a task id');
 is($node->safe_psql('postgres', "SELECT kind FROM backtest.tasks WHERE id = $id"),
 	'sweep', 'the task is a sweep');
 
-$node->poll_query_until('postgres',
-	"SELECT status IN ('completed', 'failed', 'cancelled') FROM backtest.tasks WHERE id = $id")
-  or die 'the sweep task did not finish';
-is($node->safe_psql('postgres', "SELECT status || ',' || coalesce(error, '') FROM backtest.tasks WHERE id = $id"),
-	'completed,', 'the sweep task completed');
+is($node->wait_task($id), 'completed', 'the sweep task completed');
 
 my $sync = "SELECT * FROM backtest_sweep('k', 'A', 'sma_cross', $grid, '{\"fractional\": true}')";
 is( $node->safe_psql(
@@ -72,15 +59,8 @@ is($node->safe_psql('postgres', "SELECT count(*) FROM backtest.sweep_results WHE
 	'93', 'one row per kept combination (100 minus 7 failing fast < slow)');
 
 # events: running progress as combinations done / total, non-decreasing, then completed with the best row
-my $received = $listen->query_safe('SELECT 1');
-my @events;
-foreach my $line (split /\n/, $received)
-{
-	next unless $line =~ /Asynchronous notification "backtest_progress" with payload "(.*)" received/;
-	(my $json = $1) =~ s/\\"/"/g;
-	my $ev = decode_json($json);
-	push @events, $ev if $ev->{task_id} == $id;
-}
+$listen->collect();
+my @events = map { $_->{p} } $listen->events($id);
 ok(scalar(@events) >= 3, 'several events for the sweep (' . scalar(@events) . ')');
 is($events[-1]{status}, 'completed', 'the last event is completed');
 is($events[-1]{combinations}, 93, 'it says how many combinations ran');

@@ -9,9 +9,8 @@
 use strict;
 use warnings;
 
-use JSON::PP;
 use IPC::Run;
-use PostgreSQL::Test::Cluster;
+use PgBacktestNode;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time);
@@ -20,67 +19,24 @@ my $nconn  = 20;
 my $ntasks = 30;
 my $total  = $nconn * $ntasks;
 
-my $node = PostgreSQL::Test::Cluster->new('flood');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_cron,pg_backtest'
-cron.database_name = 'postgres'
+my $node = PgBacktestNode->create(
+	'flood', conf => q{
 pg_backtest.max_concurrent = 3
-max_worker_processes = 16
 max_connections = 60
 });
-$node->start;
-
+$node->create_klines('postgres', bars => 300);
 $node->safe_psql(
 	'postgres', q{
-CREATE EXTENSION pg_backtest;
-CREATE TABLE k (
-    symbol text NOT NULL, ts timestamptz NOT NULL,
-    open float8 NOT NULL, high float8 NOT NULL, low float8 NOT NULL,
-    close float8 NOT NULL, volume float8 NOT NULL,
-    PRIMARY KEY (symbol, ts));
-INSERT INTO k
-SELECT 'A', timestamptz '2020-01-01 00:00+00' + i * interval '1 day', c, c + 1, c - 1, c, 1000 + i
-FROM (SELECT i, 100 + 10 * sin(i / 15.0) + i * 0.01 AS c FROM generate_series(0, 299) i) s;
 CREATE ROLE submitter LOGIN;
 CREATE ROLE watcher LOGIN;
 GRANT SELECT ON k TO submitter;
 ALTER ROLE submitter SET log_statement = none;
 });
 
-# BackgroundPsql notes every query it runs: keep them out of the TAP output
-no warnings 'redefine';
-local *PostgreSQL::Test::BackgroundPsql::note = sub { };
-use warnings 'redefine';
-
 # the listener: another role, which may read none of the submitter's rows
-my $listener = $node->background_psql('postgres', extra_params => [ '-U', 'watcher' ]);
-$listener->query_safe('LISTEN backtest_progress');
-my $json = JSON::PP->new->utf8;
-my ($npayloads, @leaks, @messages, $bad) = (0);
+my $listener = $node->progress_listener(role => 'watcher');
 
-sub collect
-{
-	my $out = $listener->query_safe('SELECT 1');
-	for my $line (split /\n/, $out)
-	{
-		next unless $line =~
-		  /^Asynchronous notification "backtest_progress" with payload "(.*)" received from server process/;
-		my $raw = $1;
-		my $p   = eval { $json->decode($raw) };
-		if (ref $p ne 'HASH') { $bad++; next; }
-		$npayloads++;
-		for my $key (qw(total_return sharpe_ratio max_drawdown trades_count error))
-		{
-			push @leaks, $raw if exists $p->{$key};
-		}
-		push @messages, $raw if defined $p->{message} && $p->{message} ne '';
-	}
-}
-
-my $sampler = $node->background_psql('postgres');
-$sampler->query_safe('SET log_statement = none');
+my $sampler = $node->quiet_session('postgres');
 
 # the submitters: 20 psql processes, 30 submissions each, all at once
 my $script = "$PostgreSQL::Test::Utils::tmp_check/flood_submit.sql";
@@ -128,7 +84,7 @@ while (1)
 		$orphan_running++ unless $live{$p};
 	}
 	$orphan_running++ if $running > scalar(keys %live);
-	collect() if $samples % 10 == 0;
+	$listener->collect() if $samples % 10 == 0;
 	my $busy = grep { $_->[0]->pumpable } @procs;
 	last if !$busy && $all == $total && $open == 0;
 	if (!$busy && $all < $total)
@@ -152,7 +108,7 @@ for my $p (@procs)
 	diag ${ $p->[2] };
 }
 is($failed_submitters, 0, "all $nconn submitters succeeded");
-collect();
+$listener->collect();
 note sprintf('%d tasks in %.1f s; %d samples, max running %d', $total, $elapsed, $samples,
 	$max_running);
 diag sprintf('flood: %d tasks in %.1f s; %d samples; max running rows %d', $total, $elapsed,
@@ -170,8 +126,14 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM backtest.results'),
 	$total, 'one results row per task');
 
 # the events the other role saw
+my @payloads = $listener->all_events;
+my $npayloads = @payloads;
+my @leaks = map { $_->{raw} }
+  grep { my $p = $_->{p}; grep { exists $p->{$_} } qw(total_return sharpe_ratio max_drawdown trades_count error) }
+  @payloads;
+my @messages = map { $_->{raw} } grep { defined $_->{p}{message} && $_->{p}{message} ne '' } @payloads;
 ok($npayloads > 0, "the other role received events ($npayloads)");
-is($bad // 0, 0, 'every payload is a JSON object');
+is($listener->bad, 0, 'every payload is a JSON object');
 is(scalar(@leaks), 0, 'no payload seen by another role carries a result or an error')
   or diag 'e.g. ' . $leaks[0];
 is(scalar(@messages), 0, 'no payload seen by another role carries message text')

@@ -11,73 +11,31 @@
 use strict;
 use warnings;
 
-use PostgreSQL::Test::Cluster;
+use PgBacktestNode qw(nap_query);
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('databases');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_cron,pg_backtest'
-cron.database_name = 'postgres'
+my $node = PgBacktestNode->create(
+	'databases',
+	extension => 0,
+	conf      => q{
 pg_backtest.max_concurrent = 1
 pg_backtest.retry_delay = 100
-max_worker_processes = 16
 restart_after_crash = on
 });
-$node->start;
 
-my $napq =
-  q{$q$WITH nap AS MATERIALIZED (SELECT pg_sleep(s) FROM naptime) SELECT k.* FROM k, nap ORDER BY ts$q$};
+my $napq = nap_query();
 
 sub setup_db
 {
 	my ($db) = @_;
-	$node->safe_psql($db, q{
-CREATE EXTENSION pg_backtest;
-CREATE TABLE k (
-    symbol text NOT NULL, ts timestamptz NOT NULL,
-    open float8 NOT NULL, high float8 NOT NULL, low float8 NOT NULL,
-    close float8 NOT NULL, volume float8 NOT NULL,
-    PRIMARY KEY (symbol, ts));
-INSERT INTO k
-SELECT 'A', timestamptz '2020-01-01 00:00+00' + i * interval '1 day', c, c + 1, c - 1, c, 1000 + i
-FROM (SELECT i, 100 + 10 * sin(i / 15.0) + i * 0.01 AS c FROM generate_series(0, 199) i) s;
-CREATE TABLE naptime (s float8 NOT NULL);
-INSERT INTO naptime VALUES (0);
-});
-}
-
-sub wait_done
-{
-	my ($db) = @_;
-	$node->poll_query_until($db,
-		"SELECT count(*) = 0 FROM backtest.tasks WHERE status IN ('pending', 'running')")
-	  or die "tasks left pending or running in $db: "
-	  . $node->safe_psql($db,
-		"SELECT string_agg(id || ':' || status, ' ') FROM backtest.tasks WHERE status IN ('pending', 'running')"
-	  );
-}
-
-sub wait_running
-{
-	my ($db, $id) = @_;
-	$node->poll_query_until(
-		$db, qq{
-SELECT count(*) = 1 FROM pg_stat_activity a JOIN backtest.tasks t ON t.worker_pid = a.pid
-WHERE t.id = $id AND t.status = 'running' AND a.wait_event = 'PgSleep'})
-	  or die "task $id in $db did not start";
-}
-
-sub launcher_pid
-{
-	return $node->safe_psql('postgres',
-		"SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_backtest launcher'");
+	$node->safe_psql($db, 'CREATE EXTENSION pg_backtest');
+	$node->create_klines($db, bars => 200);
+	$node->create_naptime($db, 0);
 }
 
 setup_db('postgres');
-my $launcher = launcher_pid();
+my $launcher = $node->launcher_pid;
 like($launcher, qr/^\d+$/, 'the launcher runs');
 is( $node->safe_psql('postgres',
 		"SELECT datname IS NULL FROM pg_stat_activity WHERE backend_type = 'pg_backtest launcher'"),
@@ -88,7 +46,7 @@ is( $node->safe_psql('postgres',
 $node->safe_psql('postgres', 'CREATE DATABASE db_a');
 setup_db('db_a');
 my $id = $node->safe_psql('db_a', q{SELECT backtest_submit('k', 'A', 'sma_cross')});
-wait_done('db_a');
+$node->wait_done(db => 'db_a');
 is($node->safe_psql('db_a', "SELECT status || ':' || attempts FROM backtest.tasks WHERE id = $id"),
 	'completed:1', 'CREATE EXTENSION in a new database: its submission runs, no restart');
 is($node->safe_psql('db_a', "SELECT count(*) FROM backtest.results WHERE task_id = $id"),
@@ -100,10 +58,10 @@ $node->safe_psql('postgres', 'CREATE DATABASE db_b');
 setup_db('db_b');
 
 # the only slot is held by a task of database postgres
-$node->safe_psql('postgres', 'UPDATE naptime SET s = 300');
+$node->set_naptime(300);
 my $blocker = $node->safe_psql('postgres', "SELECT backtest_submit_query($napq, 'sma_cross')");
-wait_running('postgres', $blocker);
-$node->safe_psql('postgres', 'UPDATE naptime SET s = 0');
+$node->wait_sleeping($blocker);
+$node->set_naptime(0);
 
 # a1 b1 a2 b2 a3 b3, one after the other
 my @expected;
@@ -131,8 +89,8 @@ is( $node->safe_psql(
 	'backtest_stats in db_a: its own tasks, and no cluster-wide slot free');
 
 $node->safe_psql('postgres', "SELECT backtest_cancel($blocker)");
-wait_done('db_a');
-wait_done('db_b');
+$node->wait_done(db => 'db_a');
+$node->wait_done(db => 'db_b');
 my @started;
 for my $db ('db_a', 'db_b')
 {
@@ -151,11 +109,8 @@ is(join(',', map { $_->[2] } @started), join(',', ('completed:1') x 6), 'all six
 
 # --- cap of 2 shared by two databases submitting at once -------------------------
 
-$node->safe_psql('postgres', 'ALTER SYSTEM SET pg_backtest.max_concurrent = 2');
-$node->reload;
-$node->poll_query_until('db_a', "SELECT current_setting('pg_backtest.max_concurrent') = '2'")
-  or die 'reload';
-$node->safe_psql($_, 'UPDATE naptime SET s = 0.2') for ('db_a', 'db_b');
+$node->set_conf('pg_backtest.max_concurrent', 2);
+$node->set_naptime(0.2, $_) for ('db_a', 'db_b');
 my $bs = $node->background_psql('db_b');
 $bs->query_safe("SELECT backtest_submit_query($napq, 'sma_cross') FROM generate_series(1, 4)");
 $node->safe_psql('db_a', "SELECT backtest_submit_query($napq, 'sma_cross') FROM generate_series(1, 4)");
@@ -185,9 +140,9 @@ is($ret, 0, 'DROP DATABASE of a database whose queue is idle succeeds') or diag 
 
 # --- DROP EXTENSION with a task running -----------------------------------------
 
-$node->safe_psql('db_a', 'UPDATE naptime SET s = 300');
+$node->set_naptime(300, 'db_a');
 my $r = $node->safe_psql('db_a', "SELECT backtest_submit_query($napq, 'sma_cross')");
-wait_running('db_a', $r);
+$node->wait_sleeping($r, db => 'db_a');
 my $wpid = $node->safe_psql('db_a', "SELECT worker_pid FROM backtest.tasks WHERE id = $r");
 my $log_offset = -s $node->logfile;
 $node->safe_psql('db_a', 'DROP EXTENSION pg_backtest CASCADE');
@@ -197,40 +152,36 @@ SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'pg_backtest disp
   or die 'the dispatcher of db_a did not exit';
 pass('DROP EXTENSION: the dispatcher of that database exits');
 $node->safe_psql('postgres', "SELECT pg_terminate_backend($wpid)");
-$node->poll_query_until('postgres', "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $wpid")
-  or die 'the worker did not exit';
+$node->wait_exited($wpid);
 ok( !$node->log_contains(
 		qr/background worker "pg_backtest (launcher|dispatcher)" \(PID \d+\) exited with exit code 1/,
 		$log_offset),
 	'neither the launcher nor a dispatcher died of an error');
 my @errs = (slurp_file($node->logfile) =~ /ERROR: .*\n.*?CONTEXT:.*dispatcher|ERROR:  relation "backtest.tasks" does not exist/g);
 ok(@errs <= 1, 'no error loop after DROP EXTENSION');
-is(launcher_pid(), $launcher, 'the launcher lives on');
+is($node->launcher_pid, $launcher, 'the launcher lives on');
 
 $node->safe_psql('db_a', 'CREATE EXTENSION pg_backtest');
 $id = $node->safe_psql('db_a', q{SELECT backtest_submit('k', 'A', 'sma_cross')});
-wait_done('db_a');
+$node->wait_done(db => 'db_a');
 is($node->safe_psql('db_a', "SELECT status FROM backtest.tasks WHERE id = $id"),
 	'completed', 'the extension created again: its tasks run');
 
 # --- a crash: every database is visited once and its tasks recovered -------------
 
 $node->safe_psql('postgres', 'CREATE DATABASE db_plain');    # no extension
-$node->safe_psql('postgres', 'ALTER SYSTEM SET pg_backtest.max_concurrent = 1');
-$node->reload;
-$node->poll_query_until('db_a', "SELECT current_setting('pg_backtest.max_concurrent') = '1'")
-  or die 'reload';
-$node->safe_psql('db_a', 'UPDATE naptime SET s = 300');
+$node->set_conf('pg_backtest.max_concurrent', 1);
+$node->set_naptime(300, 'db_a');
 my $running = $node->safe_psql('db_a', "SELECT backtest_submit_query($napq, 'sma_cross')");
-wait_running('db_a', $running);
-$node->safe_psql('db_a', 'UPDATE naptime SET s = 0');
+$node->wait_sleeping($running, db => 'db_a');
+$node->set_naptime(0, 'db_a');
 my $pending = $node->safe_psql('db_a', "SELECT backtest_submit_query($napq, 'sma_cross')");
 is($node->safe_psql('db_a', "SELECT status FROM backtest.tasks WHERE id = $pending"),
 	'pending', 'before the crash: one task running, one pending');
 $node->stop('immediate');
 $log_offset = -s $node->logfile;
 $node->start;
-wait_done('db_a');
+$node->wait_done(db => 'db_a');
 is( $node->safe_psql('db_a',
 		"SELECT string_agg(status || ':' || attempts, ',' ORDER BY id) FROM backtest.tasks WHERE id IN ($running, $pending)"),
 	'completed:2,completed:1',

@@ -13,67 +13,19 @@
 use strict;
 use warnings;
 
-use PostgreSQL::Test::Cluster;
+use PgBacktestNode qw(nap_query);
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('one_attempt');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_cron,pg_backtest'
-cron.database_name = 'postgres'
+my $node = PgBacktestNode->create(
+	'one_attempt', conf => q{
 pg_backtest.max_concurrent = 1
 pg_backtest.retry_delay = 100
-max_worker_processes = 16
 });
-$node->start;
-
-$node->safe_psql(
-	'postgres', q{
-CREATE EXTENSION pg_backtest;
-CREATE TABLE k (
-    symbol text NOT NULL, ts timestamptz NOT NULL,
-    open float8 NOT NULL, high float8 NOT NULL, low float8 NOT NULL,
-    close float8 NOT NULL, volume float8 NOT NULL,
-    PRIMARY KEY (symbol, ts));
-INSERT INTO k
-SELECT 'A', timestamptz '2020-01-01 00:00+00' + i * interval '1 day', c, c + 1, c - 1, c, 1000 + i
-FROM (SELECT i, 100 + 10 * sin(i / 15.0) + i * 0.01 AS c FROM generate_series(0, 199) i) s;
-CREATE TABLE naptime (s float8 NOT NULL);
-INSERT INTO naptime VALUES (0);
-GRANT SELECT ON k, naptime TO PUBLIC;
-CREATE ROLE dave LOGIN;
-CREATE ROLE eve LOGIN;
-});
-my $napq =
-  q{$q$WITH nap AS MATERIALIZED (SELECT pg_sleep(s) FROM naptime) SELECT k.* FROM k, nap ORDER BY ts$q$};
-
-sub set_conf
-{
-	my ($name, $value) = @_;
-	$node->safe_psql('postgres', "ALTER SYSTEM SET $name = '$value'");
-	$node->reload;
-	$node->poll_query_until('postgres', "SELECT current_setting('$name') = '$value'")
-	  or die "could not set $name";
-}
-
-sub wait_done
-{
-	$node->poll_query_until('postgres',
-		"SELECT count(*) = 0 FROM backtest.tasks WHERE status IN ('pending', 'running')")
-	  or die 'tasks left pending or running';
-}
-
-sub wait_sleeping
-{
-	my ($id) = @_;
-	$node->poll_query_until(
-		'postgres', qq{
-SELECT count(*) = 1 FROM pg_stat_activity a JOIN backtest.tasks t ON t.worker_pid = a.pid
-WHERE t.id = $id AND t.status = 'running' AND a.wait_event = 'PgSleep'})
-	  or die "task $id did not start";
-}
+$node->create_klines('postgres', bars => 200, grant => 'PUBLIC');
+$node->create_naptime('postgres', 0, grant => 'PUBLIC');
+$node->safe_psql('postgres', 'CREATE ROLE dave LOGIN; CREATE ROLE eve LOGIN;');
+my $napq = nap_query();
 
 sub row
 {
@@ -84,7 +36,7 @@ sub row
 
 # --- the claim is the worker's -----------------------------------------------
 
-set_conf('pg_backtest.test_delay', 'worker_start:3000');
+$node->set_conf('pg_backtest.test_delay', 'worker_start:3000');
 my $t1 = $node->safe_psql('postgres', "SELECT backtest_submit('k', 'A', 'sma_cross')");
 $node->poll_query_until('postgres',
 	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_backtest task'")
@@ -101,16 +53,16 @@ is( $node->safe_psql('postgres',
 	'cancelled:0:cancelled before it started:',
 	'its worker found it cancelled and left it so: no attempt, no error');
 my $t2 = $node->safe_psql('postgres', "SELECT backtest_submit('k', 'A', 'sma_cross')");
-wait_done();
+$node->wait_done;
 is(row($t2), 'completed:1', 'the next task ran once');
 
 # --- a terminated worker lingering in its exit ---------------------------------
 
-set_conf('pg_backtest.test_delay', 'worker_exit:3000');
-$node->safe_psql('postgres', 'UPDATE naptime SET s = 300');
+$node->set_conf('pg_backtest.test_delay', 'worker_exit:3000');
+$node->set_naptime(300);
 my $t3 = $node->safe_psql('postgres', "SELECT backtest_submit_query($napq, 'sma_cross')");
-wait_sleeping($t3);
-$node->safe_psql('postgres', 'UPDATE naptime SET s = 2');
+$node->wait_sleeping($t3);
+$node->set_naptime(2);
 my $pid = $node->safe_psql('postgres', "SELECT worker_pid FROM backtest.tasks WHERE id = $t3");
 my $log_offset = -s $node->logfile;
 $node->safe_psql('postgres', "SELECT pg_terminate_backend($pid)");
@@ -121,9 +73,9 @@ $node->poll_query_until('postgres',
   or die "task $t3 was not started again";
 $node->safe_psql('postgres',
 	"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'pg_backtest dispatcher'");
-$node->safe_psql('postgres', 'UPDATE naptime SET s = 0');
+$node->set_naptime(0);
 my $t4 = $node->safe_psql('postgres', "SELECT backtest_submit('k', 'A', 'sma_cross')");
-wait_done();
+$node->wait_done;
 is(row($t3), 'completed:2', 'the terminated task was started once more, and completed');
 is(row($t4), 'completed:1', 'the task submitted meanwhile completed');
 is($node->safe_psql('postgres', "SELECT count(*) FROM backtest.results WHERE task_id = $t3"),
@@ -142,19 +94,17 @@ like($err, qr/task $t3 is already completed; its outcome is final/, 'the error s
 
 # --- an owner that cannot log in, or was dropped -------------------------------
 
-set_conf('pg_backtest.test_delay', '');
-$node->safe_psql('postgres', 'UPDATE naptime SET s = 300');
+$node->set_conf('pg_backtest.test_delay', '');
+$node->set_naptime(300);
 my $blocker = $node->safe_psql('postgres', "SELECT backtest_submit_query($napq, 'sma_cross')");
-wait_sleeping($blocker);
-$node->safe_psql('postgres', 'UPDATE naptime SET s = 0');
-my $t5 = $node->safe_psql('postgres', "SELECT backtest_submit('k', 'A', 'sma_cross')",
-	extra_params => [ '-U', 'dave' ]);
-my $t6 = $node->safe_psql('postgres', "SELECT backtest_submit('k', 'A', 'sma_cross')",
-	extra_params => [ '-U', 'eve' ]);
+$node->wait_sleeping($blocker);
+$node->set_naptime(0);
+my $t5 = $node->safe_psql_as('dave', "SELECT backtest_submit('k', 'A', 'sma_cross')");
+my $t6 = $node->safe_psql_as('eve', "SELECT backtest_submit('k', 'A', 'sma_cross')");
 $node->safe_psql('postgres', 'ALTER ROLE dave NOLOGIN');
 $node->safe_psql('postgres', 'DROP OWNED BY eve; DROP ROLE eve');
 $node->safe_psql('postgres', "SELECT backtest_cancel($blocker)");
-wait_done();
+$node->wait_done;
 is( $node->safe_psql('postgres',
 		"SELECT status || ':' || attempts || ':' || error FROM backtest.tasks WHERE id = $t5"),
 	'failed:0:role "dave" cannot log in, so no background worker can run the task as it',
@@ -167,15 +117,15 @@ like(
 
 # --- a genuine retry waits --------------------------------------------------------
 
-set_conf('pg_backtest.retry_delay', '2s');
-$node->safe_psql('postgres', 'UPDATE naptime SET s = 300');
+$node->set_conf('pg_backtest.retry_delay', '2s');
+$node->set_naptime(300);
 my $t7 = $node->safe_psql('postgres', "SELECT backtest_submit_query($napq, 'sma_cross')");
-wait_sleeping($t7);
-$node->safe_psql('postgres', 'UPDATE naptime SET s = 0');
+$node->wait_sleeping($t7);
+$node->set_naptime(0);
 my $killed_at = $node->safe_psql('postgres', 'SELECT clock_timestamp()');
 $node->safe_psql('postgres',
 	"SELECT pg_terminate_backend(worker_pid) FROM backtest.tasks WHERE id = $t7");
-wait_done();
+$node->wait_done;
 is(row($t7), 'completed:2', 'the terminated task was retried and completed');
 is( $node->safe_psql('postgres',
 		"SELECT started_at >= timestamptz '$killed_at' + interval '2 seconds' FROM backtest.tasks WHERE id = $t7"),

@@ -10,27 +10,20 @@
 use strict;
 use warnings;
 
-use PostgreSQL::Test::Cluster;
+use PgBacktestNode qw(sleep_query);
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('reuse');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_cron,pg_backtest'
-cron.database_name = 'postgres'
+my $node = PgBacktestNode->create(
+	'reuse', conf => q{
 pg_backtest.max_concurrent = 1
-max_worker_processes = 16
 log_min_messages = debug1
 });
-$node->start;
 
 # k: bars of symbol A owned by alice (200) and by bob (150); RLS shows each
 # role its own.  s1.kq / s2.kq: naive timestamps, 120 and 80 bars.
 $node->safe_psql(
 	'postgres', q{
-CREATE EXTENSION pg_backtest;
 CREATE ROLE alice LOGIN;
 CREATE ROLE bob LOGIN;
 CREATE TABLE k (
@@ -55,33 +48,13 @@ GRANT USAGE ON SCHEMA s1, s2 TO alice;
 GRANT SELECT ON s1.kq, s2.kq TO alice;
 });
 
-my $long = q{$q$WITH nap AS MATERIALIZED (SELECT pg_sleep(300)) SELECT k.* FROM k, nap ORDER BY ts$q$};
-
-sub wait_done
-{
-	my ($id) = @_;
-	$node->poll_query_until('postgres',
-		"SELECT status IN ('completed', 'failed', 'cancelled') FROM backtest.tasks WHERE id = $id")
-	  or die "task $id did not finish";
-	return $node->safe_psql('postgres',
-		"SELECT status || coalesce(': ' || error, '') FROM backtest.tasks WHERE id = $id");
-}
-
-sub wait_sleeping
-{
-	my ($id) = @_;
-	$node->poll_query_until(
-		'postgres', qq{
-SELECT count(*) = 1 FROM pg_stat_activity a JOIN backtest.tasks t ON t.worker_pid = a.pid
-WHERE t.id = $id AND t.status = 'running' AND a.wait_event = 'PgSleep'})
-	  or die "task $id did not start";
-}
+my $long = sleep_query(300);
 
 # the only slot: a task of the superuser that sleeps until cancelled
 sub block
 {
 	my $id = $node->safe_psql('postgres', "SELECT backtest_submit_query($long, 'sma_cross')");
-	wait_sleeping($id);
+	$node->wait_sleeping($id);
 	return $id;
 }
 
@@ -89,7 +62,7 @@ sub unblock
 {
 	my ($id) = @_;
 	$node->safe_psql('postgres', "SELECT backtest_cancel($id)");
-	is(wait_done($id), 'cancelled', "blocker $id cancelled");
+	is($node->wait_task($id), 'cancelled', "blocker $id cancelled");
 }
 
 sub submit_as
@@ -119,7 +92,7 @@ for my $role ('alice', 'alice', 'bob', 'bob', 'alice')
 unblock($blocker);
 for my $t (@tasks)
 {
-	is(wait_done($t->[1]), 'completed', "task $t->[1] of $t->[0] completed");
+	is($node->wait_task($t->[1]), 'completed', "task $t->[1] of $t->[0] completed");
 }
 my $bars = join(' ',
 	map { $node->safe_psql('postgres', "SELECT bars FROM backtest.results WHERE task_id = $_->[1]") }
@@ -144,8 +117,8 @@ my $hk = submit_as('alice',
 my $utc = submit_as('alice',
 	"SET search_path = s2, public; SET TimeZone = 'UTC'; SELECT backtest_submit_query($q, 'sma_cross')");
 unblock($blocker);
-is(wait_done($hk),  'completed', 'the Hong Kong task completed');
-is(wait_done($utc), 'completed', 'the UTC task completed');
+is($node->wait_task($hk),  'completed', 'the Hong Kong task completed');
+is($node->wait_task($utc), 'completed', 'the UTC task completed');
 is(reused_since($offset), $utc, 'one worker ran both');
 is( $node->safe_psql(
 		'postgres', qq{
@@ -162,8 +135,8 @@ my $c1 = submit_as('alice', "SELECT backtest_submit('k', 'A', 'sma_cross')");
 my $c2 = submit_as('alice', "SELECT backtest_submit_query($long, 'sma_cross')");
 my $c3 = submit_as('alice', "SELECT backtest_submit('k', 'A', 'sma_cross')");
 unblock($blocker);
-is(wait_done($c1), 'completed', 'the first task completed');
-wait_sleeping($c2);
+is($node->wait_task($c1), 'completed', 'the first task completed');
+$node->wait_sleeping($c2);
 is( $node->safe_psql(
 		'postgres', qq{
 SELECT a.backend_start < c1.finished_at FROM backtest.tasks c2
@@ -171,26 +144,25 @@ JOIN pg_stat_activity a ON a.pid = c2.worker_pid, backtest.tasks c1
 WHERE c2.id = $c2 AND c1.id = $c1}),
 	't', 'the second task runs in the worker that ran the first (started before the first finished)');
 is(submit_as('alice', "SELECT backtest_cancel($c2)"), 't', 'its owner cancels it');
-is(wait_done($c2), 'cancelled', 'the second task is cancelled');
+is($node->wait_task($c2), 'cancelled', 'the second task is cancelled');
 is($node->safe_psql('postgres', "SELECT message FROM backtest.tasks WHERE id = $c2"),
 	'cancelled while running', 'while it ran');
 is($node->safe_psql('postgres', "SELECT count(*) FROM backtest.results WHERE task_id = $c2"),
 	'0', 'it stored no results');
-is(wait_done($c3), 'completed', 'the third task completed after it');
+is($node->wait_task($c3), 'completed', 'the third task completed after it');
 is(reused_since($offset), "$c2,$c3", 'in the same worker: the cancel stopped only the task it named');
 is($node->safe_psql('postgres', "SELECT status FROM backtest.tasks WHERE id = $c1"),
 	'completed', 'the first task stays completed');
 
 # --- the bound: pg_backtest.tasks_per_worker -----------------------------------
 
-$node->safe_psql('postgres',
-	'ALTER SYSTEM SET pg_backtest.tasks_per_worker = 2; SELECT pg_reload_conf()');
+$node->set_conf('pg_backtest.tasks_per_worker', 2);
 $offset = -s $node->logfile;
 $blocker = block();
 my @b;
 push @b, submit_as('alice', "SELECT backtest_submit('k', 'A', 'sma_cross')") for 1 .. 5;
 unblock($blocker);
-is(wait_done($_), 'completed', "task $_ completed") for @b;
+is($node->wait_task($_), 'completed', "task $_ completed") for @b;
 is(reused_since($offset), "$b[1],$b[3]",
 	'with tasks_per_worker = 2 each worker ran two tasks at most (1-2, 3-4, 5)');
 is( $node->safe_psql(

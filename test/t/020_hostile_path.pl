@@ -14,37 +14,18 @@
 use strict;
 use warnings;
 
-use PostgreSQL::Test::Cluster;
+use PgBacktestNode qw(sleep_query);
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('hostile');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_cron,pg_backtest'
-cron.database_name = 'postgres'
-pg_backtest.max_concurrent = 1
-max_worker_processes = 16
-});
-$node->start;
-
+my $node = PgBacktestNode->create('hostile', conf => 'pg_backtest.max_concurrent = 1');
+$node->create_klines('postgres', grant => 'PUBLIC');
 $node->safe_psql(
 	'postgres', q{
-CREATE EXTENSION pg_backtest;
 CREATE EXTENSION pg_cron;
 CREATE ROLE alice LOGIN;
 CREATE ROLE mallory LOGIN;
 CREATE ROLE maint LOGIN IN ROLE backtest_admin;
-CREATE TABLE k (
-    symbol text NOT NULL, ts timestamptz NOT NULL,
-    open float8 NOT NULL, high float8 NOT NULL, low float8 NOT NULL,
-    close float8 NOT NULL, volume float8 NOT NULL,
-    PRIMARY KEY (symbol, ts));
-INSERT INTO k
-SELECT 'A', timestamptz '2020-01-01 00:00+00' + i * interval '1 day', c, c + 1, c - 1, c, 1000 + i
-FROM (SELECT i, 100 + 10 * sin(i / 15.0) + i * 0.01 AS c FROM generate_series(0, 499) i) s;
-GRANT SELECT ON k TO PUBLIC;
 -- privileges for the submit checks
 CREATE TABLE secret AS SELECT * FROM k;
 CREATE TABLE partial AS SELECT * FROM k;
@@ -96,17 +77,10 @@ $node->safe_psql('postgres',
 	q{ALTER ROLE mallory SET search_path = evil, pg_catalog, public});
 
 # the hostile objects work: a query of mallory's own that uses = calls them
-$node->safe_psql('postgres', 'SELECT 1 FROM k WHERE 1::bigint = 2::bigint LIMIT 1',
-	extra_params => [ '-U', 'mallory' ]);
+$node->safe_psql_as('mallory', 'SELECT 1 FROM k WHERE 1::bigint = 2::bigint LIMIT 1');
 is($node->safe_psql('postgres', 'SELECT count(*) > 0 FROM calls'),
 	't', 'the hostile operators are picked up from mallory\'s search_path');
 $node->safe_psql('postgres', 'TRUNCATE calls');
-
-sub as
-{
-	my ($role, $sql) = @_;
-	return $node->psql('postgres', $sql, extra_params => [ '-U', $role ]);
-}
 
 sub calls
 {
@@ -114,21 +88,12 @@ sub calls
 		q{SELECT coalesce(string_agg(DISTINCT fn, ', '), '') FROM calls});
 }
 
-sub wait_done
-{
-	my ($id) = @_;
-	$node->poll_query_until('postgres',
-		"SELECT status IN ('completed', 'failed', 'cancelled') FROM backtest.tasks WHERE id = $id")
-	  or die "task $id did not finish";
-	return $node->safe_psql('postgres', "SELECT status FROM backtest.tasks WHERE id = $id");
-}
-
 # --- mallory's own task: submit, worker, bookkeeping ------------------------
 
-my ($rc, $out, $err) = as('mallory', q{SELECT backtest_submit('k', 'A', 'sma_cross')});
+my ($rc, $out, $err) = $node->psql_as('mallory', q{SELECT backtest_submit('k', 'A', 'sma_cross')});
 is($rc, 0, 'mallory can submit') or diag $err;
 my $m1 = $out;
-is(wait_done($m1), 'completed', 'her task completes under her hostile search_path');
+is($node->wait_task($m1), 'completed', 'her task completes under her hostile search_path');
 is(calls(), '', 'no hostile function ran while submitting, running and saving her task');
 is( $node->safe_psql('postgres',
 		"SELECT settings->>'search_path' FROM backtest.tasks WHERE id = $m1"),
@@ -137,37 +102,30 @@ is( $node->safe_psql('postgres',
 
 # --- alice's tasks: one running (sleeps), one pending behind it -------------
 
-my $long =
-  q{$q$WITH nap AS MATERIALIZED (SELECT pg_sleep(300)) SELECT k.* FROM k, nap ORDER BY ts$q$};
-my $a_run = $node->safe_psql('postgres',
-	"SELECT backtest_submit_query($long, 'sma_cross')",
-	extra_params => [ '-U', 'alice' ]);
-$node->poll_query_until('postgres',
-	"SELECT status = 'running' FROM backtest.tasks WHERE id = $a_run")
-  or die "alice's task did not start";
-my $a_pend = $node->safe_psql('postgres',
-	q{SELECT backtest_submit('k', 'A', 'sma_cross')},
-	extra_params => [ '-U', 'alice' ]);
+my $long = sleep_query(300);
+my $a_run = $node->safe_psql_as('alice', "SELECT backtest_submit_query($long, 'sma_cross')");
+$node->wait_status($a_run, 'running');
+my $a_pend = $node->safe_psql_as('alice', q{SELECT backtest_submit('k', 'A', 'sma_cross')});
 
 # --- defect 2: backtest_cancel through a hostile = ---------------------------
 
-($rc, $out, $err) = as('mallory', "SELECT backtest_cancel($a_pend)");
+($rc, $out, $err) = $node->psql_as('mallory', "SELECT backtest_cancel($a_pend)");
 isnt($rc, 0, 'mallory cannot cancel alice\'s pending task');
 like($err, qr/task $a_pend does not exist/, '... it does not exist for her');
 is($node->safe_psql('postgres', "SELECT status FROM backtest.tasks WHERE id = $a_pend"),
 	'pending', 'alice\'s pending task is still pending');
-($rc, $out, $err) = as('mallory', "SELECT backtest_cancel($a_run)");
+($rc, $out, $err) = $node->psql_as('mallory', "SELECT backtest_cancel($a_run)");
 isnt($rc, 0, 'mallory cannot cancel alice\'s running task');
 is( $node->safe_psql('postgres',
 		"SELECT status || ',' || cancel_requested FROM backtest.tasks WHERE id = $a_run"),
 	'running,false',
 	'alice\'s running task is still running, no cancel requested');
-($rc, $out, $err) = as('mallory', "SELECT backtest_delete($a_pend)");
+($rc, $out, $err) = $node->psql_as('mallory', "SELECT backtest_delete($a_pend)");
 like($err, qr/task $a_pend does not exist/, 'mallory cannot delete alice\'s task');
 is(calls(), '', 'no hostile function ran in backtest_cancel or backtest_delete');
 
 # her own task she may cancel (it finished: false) under the same search_path
-($rc, $out, $err) = as('mallory', "SELECT backtest_cancel($m1)");
+($rc, $out, $err) = $node->psql_as('mallory', "SELECT backtest_cancel($m1)");
 is($out, 'f', 'mallory\'s cancel of her own finished task says false');
 
 # --- every other entry point as mallory --------------------------------------
@@ -192,7 +150,7 @@ for my $e (@entry)
 	my ($name, $sql) = @$e;
 	my $want = $node->safe_psql('postgres', "SET ROLE mallory; SET search_path = public; $sql");
 	$node->safe_psql('postgres', 'TRUNCATE calls');
-	my ($rc2, $got, $err2) = as('mallory', $sql);
+	my ($rc2, $got, $err2) = $node->psql_as('mallory', $sql);
 	is($rc2, 0, "$name runs under the hostile search_path") or diag $err2;
 	is($got, $want, "$name gives what it gives under a clean search_path");
 	is(calls(), '', "$name calls no hostile function");
@@ -208,63 +166,58 @@ for my $s (
 {
 	my ($sql, $re, $what) = @$s;
 	my $before = $node->safe_psql('postgres', 'SELECT count(*) FROM backtest.tasks');
-	($rc, $out, $err) = as('mallory', $sql);
+	($rc, $out, $err) = $node->psql_as('mallory', $sql);
 	isnt($rc, 0, "submit refuses $what");
 	like($err, $re, '... with the permission error');
 	is($node->safe_psql('postgres', 'SELECT count(*) FROM backtest.tasks'),
 		$before, '... and queues nothing');
 }
-($rc, $out, $err) = as('mallory',
+($rc, $out, $err) = $node->psql_as('mallory',
 	q{SELECT backtest_submit('partial', 'A', 'sma_cross', '{"columns": {"open": "close", "high": "close", "low": "close"}}')});
 is($rc, 0, 'the columns she may read are enough') or diag $err;
-($rc, $out, $err) = as('mallory', q{SELECT backtest_submit('secret_view', 'A', 'sma_cross')});
+($rc, $out, $err) = $node->psql_as('mallory', q{SELECT backtest_submit('secret_view', 'A', 'sma_cross')});
 is($rc, 0, 'a view she may read over a table she may not (the view owner\'s rights)') or diag $err;
 is(calls(), '', 'no hostile function ran in the submit checks');
 
 # --- defect 11: backtest_delete ---------------------------------------------
 
-($rc, $out, $err) = as('alice', "SELECT backtest_delete($a_pend)");
+($rc, $out, $err) = $node->psql_as('alice', "SELECT backtest_delete($a_pend)");
 like($err, qr/task $a_pend is pending, and only a finished task can be deleted/,
 	'a pending task cannot be deleted');
-is((as('alice', "SELECT backtest_cancel($a_pend)"))[1], 't', 'alice cancels her pending task');
-($rc, $out, $err) = as('alice', "SELECT backtest_delete($a_pend)");
+is(($node->psql_as('alice', "SELECT backtest_cancel($a_pend)"))[1], 't', 'alice cancels her pending task');
+($rc, $out, $err) = $node->psql_as('alice', "SELECT backtest_delete($a_pend)");
 is($rc, 0, 'alice deletes her own cancelled task') or diag $err;
 is($node->safe_psql('postgres', "SELECT count(*) FROM backtest.tasks WHERE id = $a_pend"),
 	'0', 'the task is gone');
-($rc, $out, $err) = as('mallory', "SELECT backtest_delete($m1)");
+($rc, $out, $err) = $node->psql_as('mallory', "SELECT backtest_delete($m1)");
 is($rc, 0, 'mallory deletes her own completed task under her hostile search_path') or diag $err;
 is( $node->safe_psql('postgres',
 		"SELECT (SELECT count(*) FROM backtest.tasks WHERE id = $m1) + (SELECT count(*) FROM backtest.results WHERE task_id = $m1) + (SELECT count(*) FROM backtest.equity_curves WHERE task_id = $m1)"),
 	'0', 'with its results');
-($rc, $out, $err) = as('mallory', "SELECT backtest_delete(987654)");
+($rc, $out, $err) = $node->psql_as('mallory', "SELECT backtest_delete(987654)");
 like($err, qr/task 987654 does not exist/, 'deleting a task that does not exist is an error');
 is(calls(), '', 'no hostile function ran in backtest_delete');
 
 # a member of backtest_admin deletes anyone's finished task
-my $a_done = $node->safe_psql('postgres', q{SELECT backtest_submit('k', 'A', 'sma_cross')},
-	extra_params => [ '-U', 'alice' ]);
-as('alice', "SELECT backtest_cancel($a_run)");
-is(wait_done($a_run), 'cancelled', 'alice\'s long task is cancelled');
-is(wait_done($a_done), 'completed', 'alice\'s next task completes');
-($rc, $out, $err) = as('maint', "SELECT backtest_delete($a_done)");
+my $a_done = $node->safe_psql_as('alice', q{SELECT backtest_submit('k', 'A', 'sma_cross')});
+$node->psql_as('alice', "SELECT backtest_cancel($a_run)");
+is($node->wait_task($a_run), 'cancelled', 'alice\'s long task is cancelled');
+is($node->wait_task($a_done), 'completed', 'alice\'s next task completes');
+($rc, $out, $err) = $node->psql_as('maint', "SELECT backtest_delete($a_done)");
 is($rc, 0, 'a member of backtest_admin deletes alice\'s finished task') or diag $err;
 
 # --- defect 11: backtest_cleanup is delegable, and deletes only what it should
 
-my $keep = $node->safe_psql('postgres', "SELECT backtest_submit_query($long, 'sma_cross')",
-	extra_params => [ '-U', 'alice' ]);
-$node->poll_query_until('postgres',
-	"SELECT status = 'running' FROM backtest.tasks WHERE id = $keep")
-  or die "task $keep did not start";
-my $keep2 = $node->safe_psql('postgres', q{SELECT backtest_submit('k', 'A', 'sma_cross')},
-	extra_params => [ '-U', 'alice' ]);
-($rc, $out, $err) = as('mallory', q{SELECT backtest_cleanup('0', 0)});
+my $keep = $node->safe_psql_as('alice', "SELECT backtest_submit_query($long, 'sma_cross')");
+$node->wait_status($keep, 'running');
+my $keep2 = $node->safe_psql_as('alice', q{SELECT backtest_submit('k', 'A', 'sma_cross')});
+($rc, $out, $err) = $node->psql_as('mallory', q{SELECT backtest_cleanup('0', 0)});
 like($err, qr/permission denied for function backtest_cleanup/,
 	'an ordinary role cannot run backtest_cleanup');
 my $finished = $node->safe_psql('postgres',
 	"SELECT count(*) FROM backtest.tasks WHERE status IN ('completed', 'failed', 'cancelled')");
 cmp_ok($finished, '>', 0, 'there are finished tasks to clean up');
-($rc, $out, $err) = as('maint', q{SELECT backtest_cleanup('0', 0)});
+($rc, $out, $err) = $node->psql_as('maint', q{SELECT backtest_cleanup('0', 0)});
 is($rc, 0, 'a member of backtest_admin can run backtest_cleanup') or diag $err;
 is($out, $finished, '... which removes every finished task');
 is( $node->safe_psql('postgres',
@@ -273,11 +226,11 @@ is( $node->safe_psql('postgres',
 	'... and leaves the running and pending ones');
 $node->safe_psql('postgres', q{CREATE ROLE janitor LOGIN;
 GRANT EXECUTE ON FUNCTION backtest_cleanup(interval, integer) TO janitor});
-($rc, $out, $err) = as('janitor', q{SELECT backtest_cleanup('0', 0)});
+($rc, $out, $err) = $node->psql_as('janitor', q{SELECT backtest_cleanup('0', 0)});
 is($rc, 0, 'a role granted EXECUTE can run it too') or diag $err;
 is($out, '0', '... (nothing finished is left)');
-as('alice', "SELECT backtest_cancel($keep)");
-as('alice', "SELECT backtest_cancel($keep2)");
+$node->psql_as('alice', "SELECT backtest_cancel($keep)");
+$node->psql_as('alice', "SELECT backtest_cancel($keep2)");
 
 # --- defect 11: scheduling validates ttl and max_tasks ------------------------
 

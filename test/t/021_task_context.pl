@@ -7,27 +7,20 @@
 use strict;
 use warnings;
 
-use PostgreSQL::Test::Cluster;
+use PgBacktestNode;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('context');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_cron,pg_backtest'
-cron.database_name = 'postgres'
+my $node = PgBacktestNode->create(
+	'context', conf => q{
 pg_backtest.max_concurrent = 2
-max_worker_processes = 16
 pg_backtest.max_combinations = 4
 });
-$node->start;
 
 # data.kl: timestamp (without time zone) bars; public.kl: other prices, so
 # reading the wrong one shows
 $node->safe_psql(
 	'postgres', q{
-CREATE EXTENSION pg_backtest;
 CREATE ROLE trader LOGIN;
 CREATE SCHEMA data;
 GRANT USAGE ON SCHEMA data TO trader;
@@ -41,39 +34,29 @@ FROM data.kl;
 GRANT SELECT ON data.kl, public.kl TO trader;
 });
 
-sub wait_done
-{
-	my ($id) = @_;
-	$node->poll_query_until('postgres',
-		"SELECT status IN ('completed', 'failed', 'cancelled') FROM backtest.tasks WHERE id = $id")
-	  or die "task $id did not finish";
-	return $node->safe_psql('postgres',
-		"SELECT status || coalesce(': ' || error, '') FROM backtest.tasks WHERE id = $id");
-}
-
 my $session = q{SET search_path = data, public; SET TimeZone = 'Asia/Hong_Kong'; SET DateStyle = 'SQL, DMY';};
 my $cols = 'start_ts, end_ts, bars, trades_count, round(return_pct::numeric, 8)';
 
 # in one session: backtest_run, then the same submitted (query and table sources)
-my $out = $node->safe_psql(
-	'postgres', qq{
+my $out = $node->safe_psql_as(
+	'trader', qq{
 $session
 SELECT $cols FROM public.backtest_run_query('SELECT * FROM kl WHERE ts >= ''02/01/2020'' ORDER BY ts', 'sma_cross');
 SELECT $cols FROM public.backtest_run('kl', 'A', 'sma_cross', '{}', '2020-01-03 00:00', '2020-01-30 00:00');
 SELECT public.backtest_submit_query('SELECT * FROM kl WHERE ts >= ''02/01/2020'' ORDER BY ts', 'sma_cross');
 SELECT public.backtest_submit('kl', 'A', 'sma_cross', '{}', '2020-01-03 00:00', '2020-01-30 00:00');
-}, extra_params => [ '-U', 'trader' ]);
+});
 my ($run_q, $run_t, $qid, $tid) = split /\n/, $out;
-is(wait_done($qid), 'completed', 'the query-source task completes (kl is data.kl on the submitter\'s search_path)');
-is(wait_done($tid), 'completed', 'the table-source task completes');
+is($node->wait_task($qid), 'completed', 'the query-source task completes (kl is data.kl on the submitter\'s search_path)');
+is($node->wait_task($tid), 'completed', 'the table-source task completes');
 
 # read the stored results in the same session settings, to compare like with like
-my $stored = $node->safe_psql(
-	'postgres', qq{
+my $stored = $node->safe_psql_as(
+	'trader', qq{
 $session
 SELECT $cols FROM backtest.results WHERE task_id = $qid;
 SELECT $cols FROM backtest.results WHERE task_id = $tid;
-}, extra_params => [ '-U', 'trader' ]);
+});
 my ($got_q, $got_t) = split /\n/, $stored;
 is($got_q, $run_q, 'query source: the task stores what backtest_run gives in the session (search_path, TimeZone, DateStyle)');
 is($got_t, $run_t, 'table source: the task stores what backtest_run gives in the session (TimeZone)');
@@ -85,19 +68,34 @@ is( $node->safe_psql('postgres',
 	'data, public / Asia/Hong_Kong / SQL, DMY',
 	'the task row records the settings it ran under');
 
+# --- issue 15: sizing and cost models in a queued task ----------------------
+# risk sizing on the ATR, leverage with margin calls, shorts paying a borrow
+# fee, per-share commission with a minimum and a maximum, a spread: the task
+# stores what backtest_run gives, trade by trade
+my $orders = q{{"sizing": "risk", "risk_fraction": 0.05, "risk_atr": 1.5, "risk_atr_period": 7, "leverage": 3, "maintenance_margin": 0.3, "allow_short": true, "borrow_rate": 0.2, "commission_per_share": 0.01, "commission_min": 1, "commission_max": 3, "spread": 0.2, "spread_unit": "price"}};
+my $tcols = q{count(*) || ':' || string_agg(exit_reason || '/' || quantity || '/' || round(pnl::numeric, 8) || '/' || round(commission::numeric, 8), ',' ORDER BY trade_no)};
+my $sync_o = $node->safe_psql('postgres', qq{
+SELECT $cols, round(commissions::numeric, 8) FROM backtest_run('data.kl', 'A', 'sma_cross', '$orders');
+SELECT $tcols FROM backtest_trades('data.kl', 'A', 'sma_cross', '$orders');
+SELECT backtest_submit('data.kl', 'A', 'sma_cross', '$orders');});
+my ($run_o, $trades_o, $oid) = split /\n/, $sync_o;
+is(wait_done($oid), 'completed', 'a task with the sizing and cost parameters of issue 15 completes');
+is($node->safe_psql('postgres', "SELECT $cols, round(commissions::numeric, 8) FROM backtest.results WHERE task_id = $oid"),
+	$run_o, 'its results equal backtest_run\'s');
+is($node->safe_psql('postgres', "SELECT $tcols FROM backtest.trades WHERE task_id = $oid"),
+	$trades_o, 'and so do its trades');
+like($trades_o, qr/^[1-9][0-9]*:/, 'the run makes trades');
+
 # --- defect 6: limits --------------------------------------------------------
 
-my ($rc, $o, $err) = $node->psql('postgres', 'SET pg_backtest.max_combinations = 10000000',
-	extra_params => [ '-U', 'trader' ]);
+my ($rc, $o, $err) = $node->psql_as('trader', 'SET pg_backtest.max_combinations = 10000000');
 like($err, qr/permission denied to set parameter "pg_backtest.max_combinations"/,
 	'an ordinary role cannot lift max_combinations');
-($rc, $o, $err) = $node->psql('postgres', 'SET pg_backtest.sweep_cache_size = \'10GB\'',
-	extra_params => [ '-U', 'trader' ]);
+($rc, $o, $err) = $node->psql_as('trader', 'SET pg_backtest.sweep_cache_size = \'10GB\'');
 like($err, qr/permission denied to set parameter "pg_backtest.sweep_cache_size"/,
 	'an ordinary role cannot change sweep_cache_size');
-($rc, $o, $err) = $node->psql('postgres',
-	q{SELECT backtest_submit_sweep('kl', 'A', 'sma_cross', '{"fast": [3, 5, 7], "slow": [20, 30]}')},
-	extra_params => [ '-U', 'trader' ]);
+($rc, $o, $err) = $node->psql_as('trader',
+	q{SELECT backtest_submit_sweep('kl', 'A', 'sma_cross', '{"fast": [3, 5, 7], "slow": [20, 30]}')});
 like($err, qr/the grid has 6 combinations, more than pg_backtest.max_combinations \(4\)/,
 	'the server\'s limit applies at submit');
 
@@ -105,7 +103,7 @@ like($err, qr/the grid has 6 combinations, more than pg_backtest.max_combination
 my $sid = $node->safe_psql('postgres', q{
 SET pg_backtest.max_combinations = 6;
 SELECT backtest_submit_sweep('kl', 'A', 'sma_cross', '{"fast": [3, 5, 7], "slow": [20, 30]}');});
-is(wait_done($sid), 'completed', 'a sweep the submit accepted under a raised limit completes in the worker');
+is($node->wait_task($sid), 'completed', 'a sweep the submit accepted under a raised limit completes in the worker');
 is($node->safe_psql('postgres', "SELECT count(*) FROM backtest.sweep_results WHERE task_id = $sid"),
 	'6', 'with all its rows');
 

@@ -11,55 +11,24 @@
 use strict;
 use warnings;
 
-use PostgreSQL::Test::Cluster;
+use IPC::Run;
+use PgBacktestNode;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $conf = q{
-shared_preload_libraries = 'pg_backtest'
-pg_backtest.max_concurrent = 1
-max_worker_processes = 16
-};
+# both clusters: only pg_backtest preloaded, one worker slot
+my %setup = (preload => 'pg_backtest', conf => 'pg_backtest.max_concurrent = 1', extension => 0);
 
-my $node = PostgreSQL::Test::Cluster->new('dump_src');
-$node->init;
-$node->append_conf('postgresql.conf', $conf);
-$node->start;
-
+my $node = PgBacktestNode->create('dump_src', %setup);
 $node->safe_psql('postgres', q{
 CREATE ROLE dbowner LOGIN;
 CREATE ROLE alice LOGIN;
 CREATE ROLE bob LOGIN;
 ALTER DATABASE postgres OWNER TO dbowner;
-});
-$node->safe_psql('postgres', q{
 CREATE EXTENSION pg_backtest;
-CREATE TABLE k (
-    symbol text NOT NULL, ts timestamptz NOT NULL,
-    open float8 NOT NULL, high float8 NOT NULL, low float8 NOT NULL,
-    close float8 NOT NULL, volume float8 NOT NULL,
-    PRIMARY KEY (symbol, ts));
-INSERT INTO k
-SELECT 'A', timestamptz '2020-01-01 00:00+00' + i * interval '1 day', c, c + 1, c - 1, c, 1000 + i
-FROM (SELECT i, 100 + 10 * sin(i / 15.0) + i * 0.01 AS c FROM generate_series(0, 299) i) s;
-ALTER TABLE k OWNER TO dbowner;
-GRANT SELECT ON k TO PUBLIC;
 });
-
-sub as
-{
-	my ($n, $role, $sql) = @_;
-	return $n->safe_psql('postgres', $sql, extra_params => [ '-U', $role ]);
-}
-
-sub wait_done
-{
-	my ($n, @ids) = @_;
-	my $list = join(',', @ids);
-	$n->poll_query_until('postgres',
-		"SELECT count(*) = 0 FROM backtest.tasks WHERE id IN ($list) AND status IN ('pending', 'running')"
-	) or die "tasks $list did not finish";
-}
+$node->create_klines('postgres', bars => 300, grant => 'PUBLIC');
+$node->safe_psql('postgres', 'ALTER TABLE k OWNER TO dbowner');
 
 sub status_of
 {
@@ -69,13 +38,13 @@ sub status_of
 
 # --- completed and failed tasks of two roles ---------------------------------
 
-my $a1 = as($node, 'alice', "SELECT backtest_submit('k', 'A', 'sma_cross')");
-my $a2 = as($node, 'alice', q{SELECT backtest_submit_sweep('k', 'A', 'sma_cross', '{"fast": [5, 10], "slow": [30]}')});
-my $b1 = as($node, 'bob', "SELECT backtest_submit('k', 'A', 'sma_cross')");
+my $a1 = $node->safe_psql_as('alice', "SELECT backtest_submit('k', 'A', 'sma_cross')");
+my $a2 = $node->safe_psql_as('alice', q{SELECT backtest_submit_sweep('k', 'A', 'sma_cross', '{"fast": [5, 10], "slow": [30]}')});
+my $b1 = $node->safe_psql_as('bob', "SELECT backtest_submit('k', 'A', 'sma_cross')");
 # fails at run time (division by zero), not at submit
-my $b2 = as($node, 'bob',
+my $b2 = $node->safe_psql_as('bob',
 	q{SELECT backtest_submit_query($q$SELECT ts, open, high, low, close, volume FROM k WHERE 1 / (ts < '2000-01-01')::int = 1 ORDER BY ts$q$, 'sma_cross')});
-wait_done($node, $a1, $a2, $b1, $b2);
+$node->wait_done(ids => [ $a1, $a2, $b1, $b2 ]);
 is( $node->safe_psql('postgres',
 		"SELECT string_agg(id || ':' || owner || ':' || status, ' ' ORDER BY id) FROM backtest.tasks"),
 	"$a1:alice:completed $a2:alice:completed $b1:bob:completed $b2:bob:failed",
@@ -83,16 +52,14 @@ is( $node->safe_psql('postgres',
 
 # --- pending tasks behind a long one (one worker slot) --------------------
 
-my $sleeper = as($node, 'alice',
+my $sleeper = $node->safe_psql_as('alice',
 	q{SELECT backtest_submit_query($q$WITH nap AS MATERIALIZED (SELECT pg_sleep(600)) SELECT k.ts, k.open, k.high, k.low, k.close, k.volume FROM k, nap ORDER BY ts$q$, 'sma_cross')});
-$node->poll_query_until('postgres',
-	"SELECT status = 'running' AND worker_pid IS NOT NULL FROM backtest.tasks WHERE id = $sleeper")
-  or die "task $sleeper did not start";
-my $ap = as($node, 'alice', "SELECT backtest_submit('k', 'A', 'sma_cross')");
-my $bp = as($node, 'bob', "SELECT backtest_submit('k', 'A', 'sma_cross')");
+$node->wait_sleeping($sleeper);
+my $ap = $node->safe_psql_as('alice', "SELECT backtest_submit('k', 'A', 'sma_cross')");
+my $bp = $node->safe_psql_as('bob', "SELECT backtest_submit('k', 'A', 'sma_cross')");
 # two more for the tampering below
-my $t_query = as($node, 'bob', "SELECT backtest_submit('k', 'A', 'sma_cross')");
-my $t_owner = as($node, 'alice', "SELECT backtest_submit('k', 'A', 'sma_cross')");
+my $t_query = $node->safe_psql_as('bob', "SELECT backtest_submit('k', 'A', 'sma_cross')");
+my $t_owner = $node->safe_psql_as('alice', "SELECT backtest_submit('k', 'A', 'sma_cross')");
 
 # --- the database owner dumps ------------------------------------------------
 
@@ -116,18 +83,17 @@ unlike($script, qr/task_seals/, '... but not the seals');
 # --- tampering: the database owner edits pending tasks ----------------------
 
 # she owns the tables now: the edits succeed ...
-as($node, 'dbowner', qq{
+$node->safe_psql_as('dbowner', qq{
 UPDATE backtest.tasks SET query = 'SELECT ts, open, high, low, close, volume FROM k ORDER BY ts', source = NULL, symbol = NULL WHERE id = $t_query;
 UPDATE backtest.tasks SET owner = 'bob' WHERE id = $t_owner;
 });
 # ... but cannot touch the seals
-my ($rc, $o, $e) = $node->psql('postgres', "DELETE FROM backtest.task_seals WHERE task_id = $t_query",
-	extra_params => [ '-U', 'dbowner' ]);
+my ($rc, $o, $e) = $node->psql_as('dbowner', "DELETE FROM backtest.task_seals WHERE task_id = $t_query");
 like($e, qr/permission denied for table task_seals/, 'the database owner cannot write the seals');
 
 # a trigger she attaches to the tables runs as pg_database_owner, never as a
 # superuser: not for the submit, the launcher's claim or the worker's writes
-as($node, 'dbowner', q{
+$node->safe_psql_as('dbowner', q{
 CREATE TABLE public.spied (who name, su text, op text);
 GRANT INSERT ON public.spied TO PUBLIC;
 CREATE FUNCTION public.spy() RETURNS trigger LANGUAGE plpgsql AS
@@ -135,17 +101,17 @@ $$BEGIN INSERT INTO public.spied VALUES (current_user, pg_catalog.has_table_priv
 CREATE TRIGGER spy AFTER INSERT OR UPDATE OR DELETE ON backtest.tasks FOR EACH ROW EXECUTE FUNCTION public.spy();
 CREATE TRIGGER spy AFTER INSERT ON backtest.results FOR EACH ROW EXECUTE FUNCTION public.spy();
 });
-my $spied = as($node, 'alice', "SELECT backtest_submit('k', 'A', 'sma_cross')");
+my $spied = $node->safe_psql_as('alice', "SELECT backtest_submit('k', 'A', 'sma_cross')");
 
 # a task without a seal here (as a restored one) does not run; one a
 # superuser has resealed does
-my $unsealed = as($node, 'alice', "SELECT backtest_submit('k', 'A', 'sma_cross')");
+my $unsealed = $node->safe_psql_as('alice', "SELECT backtest_submit('k', 'A', 'sma_cross')");
 $node->safe_psql('postgres', "DELETE FROM backtest.task_seals WHERE task_id IN ($unsealed, $ap)");
 is($node->safe_psql('postgres', "SELECT backtest_reseal($ap)"), 't', 'a superuser reseals a pending task');
 is($node->safe_psql('postgres', "SELECT backtest_reseal($a1)"), 'f', '... but not a finished one');
 
-as($node, 'alice', "SELECT backtest_cancel($sleeper)");
-wait_done($node, $sleeper, $ap, $bp, $t_query, $t_owner);
+$node->safe_psql_as('alice', "SELECT backtest_cancel($sleeper)");
+$node->wait_done(ids => [ $sleeper, $ap, $bp, $t_query, $t_owner ]);
 like(status_of($node, $t_query), qr/^failed: task $t_query was changed after it was submitted \(its seal does not match\)/,
 	'a pending task whose query the database owner changed fails with the seal\'s message');
 like(status_of($node, $t_owner), qr/^failed: task $t_owner was changed after it was submitted/,
@@ -153,22 +119,19 @@ like(status_of($node, $t_owner), qr/^failed: task $t_owner was changed after it 
 is($node->safe_psql('postgres', "SELECT count(*) FROM backtest.results WHERE task_id IN ($t_query, $t_owner)"),
 	'0', 'neither ran');
 is(status_of($node, $ap), 'completed: ', 'an untouched (resealed) pending task runs');
-wait_done($node, $unsealed);
+$node->wait_done(ids => [ $unsealed ]);
 like(status_of($node, $unsealed), qr/^failed: task $unsealed was restored from another installation/,
 	'a pending task without a seal fails: restored, resubmit');
-wait_done($node, $spied);
+$node->wait_done(ids => [ $spied ]);
 is(status_of($node, $spied), 'completed: ', 'a task runs with her trigger on the tables');
 is( $node->safe_psql('postgres',
 		"SELECT string_agg(DISTINCT who || ':' || su, ',') || ' ' || count(*) FILTER (WHERE op = 'results INSERT') FROM public.spied"),
 	'pg_database_owner:false 3', 'her trigger ran as pg_database_owner, never as a superuser (submit, claim, progress, results)');
-as($node, 'dbowner', 'DROP TRIGGER spy ON backtest.tasks; DROP TRIGGER spy ON backtest.results');
+$node->safe_psql_as('dbowner', 'DROP TRIGGER spy ON backtest.tasks; DROP TRIGGER spy ON backtest.results');
 
 # --- restore into a fresh cluster that has no role bob ---------------------
 
-my $node2 = PostgreSQL::Test::Cluster->new('dump_dst');
-$node2->init;
-$node2->append_conf('postgresql.conf', $conf);
-$node2->start;
+my $node2 = PgBacktestNode->create('dump_dst', %setup);
 $node2->safe_psql('postgres', q{
 CREATE ROLE dbowner LOGIN;
 CREATE ROLE alice LOGIN;
@@ -183,7 +146,7 @@ ok($ok, 'pg_restore by the database owner into a cluster without role bob succee
 unlike($stderr, qr/ERROR|error:/, '... with no error line') or diag $stderr;
 
 # the restored pending and running tasks never run
-wait_done($node2, $sleeper, $ap, $bp, $t_query, $t_owner);
+$node2->wait_done(ids => [ $sleeper, $ap, $bp, $t_query, $t_owner ]);
 is($node2->safe_psql('postgres', "SELECT count(*) FROM backtest.tasks WHERE status IN ('pending', 'running')"),
 	'0', 'no restored task stays pending or running');
 like(status_of($node2, $bp), qr/^failed: role "bob" does not exist, so the task cannot run/,
@@ -196,35 +159,35 @@ is($node2->safe_psql('postgres', "SELECT count(*) FROM backtest.results WHERE ta
 	'0', 'neither ran');
 
 # alice sees her tasks and results; bob's rows are there but hidden
-is(as($node2, 'alice', "SELECT string_agg(id::text, ',' ORDER BY id) FROM backtest.tasks"),
+is($node2->safe_psql_as('alice', "SELECT string_agg(id::text, ',' ORDER BY id) FROM backtest.tasks"),
 	join(',', sort { $a <=> $b } ($a1, $a2, $sleeper, $ap, $t_owner)),
 	'alice sees exactly her tasks after the restore');
-is(as($node2, 'alice', "SELECT count(*) FROM backtest.results WHERE task_id IN ($a1, $a2)"),
+is($node2->safe_psql_as('alice', "SELECT count(*) FROM backtest.results WHERE task_id IN ($a1, $a2)"),
 	'1', '... and their results');
-is(as($node2, 'alice', "SELECT count(*) FROM backtest.sweep_results WHERE task_id = $a2"),
+is($node2->safe_psql_as('alice', "SELECT count(*) FROM backtest.sweep_results WHERE task_id = $a2"),
 	'2', '... and her sweep\'s rows');
-cmp_ok(as($node2, 'alice', "SELECT count(*) FROM backtest.equity WHERE task_id = $a1"),
+cmp_ok($node2->safe_psql_as('alice', "SELECT count(*) FROM backtest.equity WHERE task_id = $a1"),
 	'>', 0, '... and her equity curve');
-is(as($node2, 'alice', "SELECT count(*) FROM backtest.tasks WHERE owner = 'bob'"),
+is($node2->safe_psql_as('alice', "SELECT count(*) FROM backtest.tasks WHERE owner = 'bob'"),
 	'0', 'bob\'s tasks are hidden from alice');
 is( $node2->safe_psql('postgres', q{
 SELECT (SELECT count(*) FROM backtest.tasks WHERE owner = 'bob') || ',' ||
        (SELECT count(*) FROM backtest.results WHERE owner = 'bob') || ',' ||
        (SELECT count(*) > 0 FROM backtest.trades WHERE owner = 'bob')}),
 	'4,1,true', 'bob\'s rows were restored (as the superuser sees)');
-is(as($node2, 'dbowner', "SELECT count(*) FROM backtest.tasks"),
+is($node2->safe_psql_as('dbowner', "SELECT count(*) FROM backtest.tasks"),
 	'9', 'the database owner sees every task (she owns the tables)');
 
 # the policies look the caller's roles up once per query (an InitPlan), not
 # once per row: cheap on a big trades table
-my $plan = as($node2, 'alice', 'EXPLAIN (COSTS OFF) SELECT * FROM backtest.trades');
+my $plan = $node2->safe_psql_as('alice', 'EXPLAIN (COSTS OFF) SELECT * FROM backtest.trades');
 like($plan, qr/InitPlan/, 'the trades policy computes the roles once (InitPlan)') or diag $plan;
 unlike($plan, qr/SubPlan/, '... and runs no subquery per row') or diag $plan;
 
 # the queue works on: a new task gets a fresh id and runs
-my $a_new = as($node2, 'alice', "SELECT backtest_submit('k', 'A', 'sma_cross')");
+my $a_new = $node2->safe_psql_as('alice', "SELECT backtest_submit('k', 'A', 'sma_cross')");
 cmp_ok($a_new, '>', $t_owner, 'a new task gets an id after the restored ones');
-wait_done($node2, $a_new);
+$node2->wait_done(ids => [ $a_new ]);
 is(status_of($node2, $a_new), 'completed: ', 'and it runs');
 is( $node2->safe_psql('postgres', "SELECT r1.bars = r2.bars AND r1.equity_final = r2.equity_final
     FROM backtest.results r1, backtest.results r2 WHERE r1.task_id = $a1 AND r2.task_id = $a_new"),

@@ -14,7 +14,7 @@ use Compress::Zlib ();
 use File::Copy qw(copy);
 use File::Path qw(make_path);
 use IPC::Run;
-use PostgreSQL::Test::Cluster;
+use PgBacktestNode;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
@@ -22,20 +22,11 @@ my ($chromium) = grep { -x $_ } map { ("$_/chromium", "$_/chromium-browser") } s
 ok(defined $chromium, 'chromium is installed (scripts/install-deps.sh)')
   or BAIL_OUT('no chromium on PATH');
 
-my $node = PostgreSQL::Test::Cluster->new('chart_browser');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_cron,pg_backtest'
-cron.database_name = 'postgres'
-max_worker_processes = 16
-});
-$node->start;
+my $node = PgBacktestNode->create('chart_browser');
 
 # two years of daily bars: trends (trades of both sides, stops, targets)
 $node->safe_psql(
 	'postgres', q{
-CREATE EXTENSION pg_backtest;
 CREATE TABLE klines (symbol text NOT NULL, ts timestamptz NOT NULL, open float8, high float8,
                      low float8, close float8, volume float8, PRIMARY KEY (symbol, ts));
 INSERT INTO klines
@@ -49,11 +40,7 @@ FROM (SELECT i, 100 * exp(0.25 * sin(i / 45.0) + 0.06 * sin(i / 6.0) + i * 2e-4)
 my $params = '{"fast": 10, "slow": 30, "stop_loss": 0.03, "take_profit": 0.08, "allow_short": true}';
 my $id = $node->safe_psql('postgres',
 	"SELECT backtest_submit('klines', 'DEMO', 'sma_cross', '$params')");
-$node->poll_query_until('postgres',
-	"SELECT status IN ('completed', 'failed', 'cancelled') FROM backtest.tasks WHERE id = $id")
-  or die 'the task did not finish';
-is($node->safe_psql('postgres', "SELECT status || coalesce(error, '') FROM backtest.tasks WHERE id = $id"),
-	'completed', 'the task completed');
+is($node->wait_task($id), 'completed', 'the task completed');
 my $ntrades = $node->safe_psql('postgres', "SELECT count(*) FROM backtest.trades WHERE task_id = $id");
 cmp_ok($ntrades, '>', 5, "the task made trades ($ntrades)");
 

@@ -198,11 +198,47 @@ unit_sample_series(void)
 	return s;
 }
 
+/* ---- hand-made series -------------------------------------------------- */
+void
+unit_bars_init(UnitBars *b, int n, const double o[], const double h[], const double l[],
+			   const double c[])
+{
+	memset(b, 0, sizeof(*b));
+	for (int i = 0; i < n; i++)
+	{
+		b->ts[i] = (int64_t) (16436 + i) * BT_USECS_PER_DAY;	/* 2015-01-01 + i days */
+		b->o[i] = o[i];
+		b->h[i] = h[i];
+		b->l[i] = l[i];
+		b->c[i] = c[i];
+		b->v[i] = 1000;
+	}
+	b->s.n = n;
+	b->s.ts = b->ts;
+	b->s.open = b->o;
+	b->s.high = b->h;
+	b->s.low = b->l;
+	b->s.close = b->c;
+	b->s.volume = b->v;
+}
+
+BtResult
+unit_sim(const UnitBars *b, const int8_t *target, const BtSimParams *p)
+{
+	BtResult	r;
+	BtError		err;
+
+	CHECK(bt_simulate(&b->s, target, 0, p, &unit_alloc, NULL, NULL, &r, &err) == BT_OK);
+	bt_compute_metrics(&b->s, 0, p, &r);
+	return r;
+}
+
 /* ---- the test groups ---------------------------------------------------- */
 #define UNIT_GROUPS(X) \
 	X(test_indicators) \
 	X(test_strategies) \
 	X(test_simulator) \
+	X(test_orders) \
 	X(test_metrics) \
 	X(test_sweep) \
 	X(test_tables) \

@@ -51,6 +51,7 @@ one_symbol_case(const char *strategy, const BtSimParams *sim)
 	bt_config_defaults(&cfg, bt_find_strategy(strategy));
 	cfg.sim = *sim;
 	CHECK(bt_run(&s, &cfg, &unit_alloc, NULL, NULL, &r, &err) == BT_OK);
+	CHECK_MSG(r.ntrades > 1, "%s: a case with trades", strategy);
 	sym.name = "X";
 	sym.s = s;
 	sym.cfg = cfg;
@@ -113,6 +114,60 @@ test_one_symbol(void)
 	one_symbol_case("sma_cross", &sim);
 	sim.allow_short = false;
 	one_symbol_case("bollinger", &sim);
+
+	/* the cost models and sizing modes mean the same in a portfolio (issue 15) */
+	bt_sim_defaults(&sim);
+	sim.commission_per_share = 0.01;
+	sim.commission_min = 1;
+	sim.commission_max = 4;
+	sim.spread = 8;
+	one_symbol_case("sma_cross", &sim);
+	sim.spread = 0.05;
+	sim.spread_unit = BT_SPREAD_PRICE;
+	sim.allow_short = true;
+	sim.borrow_rate = 0.05;
+	one_symbol_case("macd_cross", &sim);
+	sim.sizing = BT_SIZING_QUANTITY;
+	sim.order_quantity = 20;
+	one_symbol_case("macd_cross", &sim);
+	sim.sizing = BT_SIZING_VALUE;
+	sim.order_value = 4000;
+	one_symbol_case("sma_cross", &sim);
+	sim.sizing = BT_SIZING_RISK;
+	sim.risk_fraction = 0.02;
+	sim.risk_atr = 2;
+	sim.risk_atr_period = 10;
+	one_symbol_case("sma_cross", &sim);
+	sim.fill = BT_FILL_CLOSE;
+	one_symbol_case("rsi", &sim);
+}
+
+/* what a portfolio rejects of the symbols' simulator parameters */
+static void
+test_symbol_rules(void)
+{
+	BtSeries	s = unit_sample_series();
+	BtPfSymbol	sym;
+	BtPfParams	p;
+	BtPfResult	pr;
+	BtError		err;
+
+	sym.name = "X";
+	sym.s = s;
+	bt_config_defaults(&sym.cfg, bt_find_strategy("sma_cross"));
+	pf_defaults(&p, 1);
+	sym.cfg.sim.leverage = 2;
+	CHECK(bt_portfolio_run(&sym, 1, NULL, &p, &unit_alloc, NULL, NULL, &pr, &err) == BT_ERR_PARAM);
+	CHECK(strcmp(err.msg, "leverage and maintenance_margin are not supported in portfolio backtests") == 0);
+	sym.cfg.sim.leverage = 1;
+	sym.cfg.sim.sizing = BT_SIZING_QUANTITY;
+	p.rebalance = BT_PF_REBAL_MONTHLY;
+	CHECK(bt_portfolio_run(&sym, 1, NULL, &p, &unit_alloc, NULL, NULL, &pr, &err) == BT_ERR_PARAM);
+	CHECK(strcmp(err.msg, "a rebalance needs sizing \"fraction\" (symbol \"X\")") == 0);
+	p.rebalance = BT_PF_REBAL_NONE;
+	CHECK(bt_portfolio_run(&sym, 1, NULL, &p, &unit_alloc, NULL, NULL, &pr, &err) == BT_OK);
+	CHECK(pr.ntrades > 0 && pr.trades[0].t.quantity == 1);
+	unit_free_all();
 }
 
 /* ---- a hand-worked three-symbol case ----------------------------------- */
@@ -692,6 +747,7 @@ test_portfolio(void)
 	test_hand_worked();
 	test_invariants();
 	test_causality();
+	test_symbol_rules();
 	test_rotation();
 	test_benchmark();
 	test_shorts();

@@ -15,48 +15,6 @@
 #include "unit.h"
 
 #define DAY BT_USECS_PER_DAY
-#define MAXN 16
-
-/* A small series: bar i at day i, with given OHLC */
-typedef struct Bars
-{
-	int64_t		ts[MAXN];
-	double		o[MAXN], h[MAXN], l[MAXN], c[MAXN], v[MAXN];
-	BtSeries	s;
-} Bars;
-
-static void
-bars_init(Bars *b, int n, const double o[], const double h[], const double l[], const double c[])
-{
-	memset(b, 0, sizeof(*b));
-	for (int i = 0; i < n; i++)
-	{
-		b->ts[i] = (int64_t) (16436 + i) * DAY;	/* 2015-01-01 + i days */
-		b->o[i] = o[i];
-		b->h[i] = h[i];
-		b->l[i] = l[i];
-		b->c[i] = c[i];
-		b->v[i] = 1000;
-	}
-	b->s.n = n;
-	b->s.ts = b->ts;
-	b->s.open = b->o;
-	b->s.high = b->h;
-	b->s.low = b->l;
-	b->s.close = b->c;
-	b->s.volume = b->v;
-}
-
-static BtResult
-sim(const Bars *b, const int8_t *target, const BtSimParams *p)
-{
-	BtResult	r;
-	BtError		err;
-
-	CHECK(bt_simulate(&b->s, target, 0, p, &unit_alloc, NULL, NULL, &r, &err) == BT_OK);
-	bt_compute_metrics(&b->s, 0, p, &r);
-	return r;
-}
 
 #define K BT_KEEP
 
@@ -70,14 +28,14 @@ test_next_open(void)
 	double		l[] = {9, 10, 11, 12, 13, 14};
 	double		c[] = {10.5, 11.5, 12.5, 13.5, 14.5, 15.5};
 	int8_t		tg[] = {1, K, 0, K, K, K};
-	Bars		b;
+	UnitBars	b;
 	BtSimParams p;
 	BtResult	r;
 
-	bars_init(&b, 6, o, h, l, c);
+	unit_bars_init(&b, 6, o, h, l, c);
 	bt_sim_defaults(&p);
 	p.initial_capital = 100;
-	r = sim(&b, tg, &p);
+	r = unit_sim(&b, tg, &p);
 	/* buy decided on bar 0, filled at open 1 = 11: floor(100/11) = 9 units, cash 1 */
 	/* sell decided on bar 2, filled at open 3 = 13: pnl 9*(13-11) = 18, equity 118 */
 	CHECK(r.ntrades == 1);
@@ -99,7 +57,7 @@ test_next_open(void)
 
 	/* the same with close fills: buy at close 0 = 10.5 (9 units, cash 5.5), sell at close 2 = 12.5 */
 	p.fill = BT_FILL_CLOSE;
-	r = sim(&b, tg, &p);
+	r = unit_sim(&b, tg, &p);
 	CHECK(r.ntrades == 1 && r.trades[0].entry_bar == 0 && r.trades[0].exit_bar == 2);
 	CHECK_NEAR(r.trades[0].pnl, 9 * 2.0, 1e-12);
 	CHECK_NEAR(r.equity[0], 100, 1e-12);	/* 5.5 + 9*10.5 */
@@ -109,7 +67,7 @@ test_next_open(void)
 		int8_t		tg2[] = {K, K, K, K, K, 1};
 
 		p.fill = BT_FILL_OPEN;
-		r = sim(&b, tg2, &p);
+		r = unit_sim(&b, tg2, &p);
 		CHECK(r.ntrades == 0);
 		CHECK_NEAR(r.equity[5], 100, 1e-12);
 	}
@@ -124,11 +82,11 @@ test_costs(void)
 	double		l[] = {99, 99, 99, 109, 109};
 	double		c[] = {100, 100, 100, 110, 110};
 	int8_t		tg[] = {1, K, 0, K, K};
-	Bars		b;
+	UnitBars	b;
 	BtSimParams p;
 	BtResult	r;
 
-	bars_init(&b, 5, o, h, l, c);
+	unit_bars_init(&b, 5, o, h, l, c);
 	bt_sim_defaults(&p);
 	p.initial_capital = 100000;
 	p.lot_size = 100;
@@ -146,7 +104,7 @@ test_costs(void)
 	 * commission 98.901, stamp 98.901; cash 9819.91 + 98901 - 197.802 = 108523.108.
 	 * pnl = (109.89 - 100.1) * 900 - 90.09 - 197.802 = 8811 - 287.892 = 8523.108.
 	 */
-	r = sim(&b, tg, &p);
+	r = unit_sim(&b, tg, &p);
 	CHECK(r.ntrades == 1);
 	CHECK_NEAR(r.trades[0].entry_price, 100.1, 1e-12);
 	CHECK_NEAR(r.trades[0].exit_price, 109.89, 1e-12);
@@ -168,7 +126,7 @@ test_costs(void)
 	 * q = 1000 / 100.1 = 9.99 -> commission 0.999 < 50, so
 	 * q = (1000 - 50) / 100 = 9.5 -> 9 shares; cost 900 + 50.
 	 */
-	r = sim(&b, tg, &p);
+	r = unit_sim(&b, tg, &p);
 	CHECK_NEAR(r.trades[0].quantity, 9, 1e-12);
 	/* pnl = 9 * 10 - 50 - 50 */
 	CHECK_NEAR(r.trades[0].pnl, -10, 1e-9);
@@ -178,14 +136,14 @@ test_costs(void)
 	p.commission_min = 0;
 	p.commission_fixed = 1;
 	p.fractional = true;
-	r = sim(&b, tg, &p);
+	r = unit_sim(&b, tg, &p);
 	CHECK_NEAR(r.trades[0].quantity, 9.99, 1e-9);
 	CHECK_NEAR(r.trades[0].pnl, 9.99 * 10 - 2, 1e-9);
 
 	/* not even one lot affordable: no trade, no crash */
 	p.fractional = false;
 	p.lot_size = 100;
-	r = sim(&b, tg, &p);
+	r = unit_sim(&b, tg, &p);
 	CHECK(r.ntrades == 0);
 	CHECK_NEAR(r.equity[4], 1000, 1e-12);
 }
@@ -194,7 +152,7 @@ test_costs(void)
 static void
 test_stops(void)
 {
-	Bars		b;
+	UnitBars	b;
 	BtSimParams p;
 	BtResult	r;
 
@@ -209,9 +167,9 @@ test_stops(void)
 		double		c[] = {100, 98, 85, 80};
 		int8_t		tg[] = {1, K, K, K};
 
-		bars_init(&b, 4, o, h, l, c);
+		unit_bars_init(&b, 4, o, h, l, c);
 		p.stop_loss = 0.10;
-		r = sim(&b, tg, &p);
+		r = unit_sim(&b, tg, &p);
 		CHECK(r.ntrades == 1 && r.trades[0].exit_reason == BT_EXIT_STOP_LOSS);
 		CHECK(r.trades[0].exit_bar == 2);
 		CHECK_NEAR(r.trades[0].exit_price, 85, 1e-12);
@@ -225,21 +183,21 @@ test_stops(void)
 		double		c[] = {100, 98, 100, 100};
 		int8_t		tg[] = {1, K, K, K};
 
-		bars_init(&b, 4, o, h, l, c);
+		unit_bars_init(&b, 4, o, h, l, c);
 		p.stop_loss = 0.10;
 		p.take_profit = 0.10;
-		r = sim(&b, tg, &p);
+		r = unit_sim(&b, tg, &p);
 		CHECK(r.ntrades == 1 && r.trades[0].exit_reason == BT_EXIT_STOP_LOSS);
 		CHECK_NEAR(r.trades[0].exit_price, 90, 1e-12);
 		/* only the take-profit inside the bar: exits at 110 */
 		b.l[2] = 95;
-		r = sim(&b, tg, &p);
+		r = unit_sim(&b, tg, &p);
 		CHECK(r.ntrades == 1 && r.trades[0].exit_reason == BT_EXIT_TAKE_PROFIT);
 		CHECK_NEAR(r.trades[0].exit_price, 110, 1e-12);
 		/* a gap up through the take-profit fills at the open */
 		b.o[2] = 112;
 		b.l[2] = 111;
-		r = sim(&b, tg, &p);
+		r = unit_sim(&b, tg, &p);
 		CHECK_NEAR(r.trades[0].exit_price, 112, 1e-12);
 	}
 	/*
@@ -254,11 +212,11 @@ test_stops(void)
 		double		c[] = {100, 104, 117, 110, 110};
 		int8_t		tg[] = {1, K, K, K, K};
 
-		bars_init(&b, 5, o, h, l, c);
+		unit_bars_init(&b, 5, o, h, l, c);
 		p.stop_loss = 0;
 		p.take_profit = 0;
 		p.trailing_stop = 0.10;
-		r = sim(&b, tg, &p);
+		r = unit_sim(&b, tg, &p);
 		CHECK(r.ntrades == 1 && r.trades[0].exit_reason == BT_EXIT_TRAILING_STOP);
 		CHECK(r.trades[0].exit_bar == 3);
 		CHECK_NEAR(r.trades[0].exit_price, 108, 1e-12);
@@ -275,16 +233,16 @@ test_short_and_open(void)
 	double		l[] = {99, 99, 89, 79, 89, 99};
 	double		c[] = {100, 95, 85, 85, 95, 105};
 	int8_t		tg[] = {-1, K, 1, K, K, K};
-	Bars		b;
+	UnitBars	b;
 	BtSimParams p;
 	BtResult	r;
 
-	bars_init(&b, 6, o, h, l, c);
+	unit_bars_init(&b, 6, o, h, l, c);
 	bt_sim_defaults(&p);
 	p.initial_capital = 1000;
 
 	/* long-only: -1 means flat, so nothing happens until the buy at open 3 = 80 */
-	r = sim(&b, tg, &p);
+	r = unit_sim(&b, tg, &p);
 	CHECK(r.ntrades == 1 && r.trades[0].is_open);
 	CHECK(r.trades[0].exit_reason == BT_EXIT_END);
 	CHECK_NEAR(r.trades[0].quantity, 12, 1e-12);	/* floor(1000/80) */
@@ -298,7 +256,7 @@ test_short_and_open(void)
 	 * 80: cover +200 -> cash 1200, equity 1200, buy floor(1200/80) = 15.
 	 */
 	p.allow_short = true;
-	r = sim(&b, tg, &p);
+	r = unit_sim(&b, tg, &p);
 	CHECK(r.ntrades == 2);
 	CHECK(r.trades[0].side == -1 && r.trades[0].entry_bar == 1 && r.trades[0].exit_bar == 3);
 	CHECK_NEAR(r.trades[0].pnl, 200, 1e-9);
@@ -319,10 +277,10 @@ test_validation(void)
 	double		h[] = {11, 12, 13, 14};
 	double		l[] = {9, 10, 11, 12};
 	double		c[] = {10, 11, 12, 13};
-	Bars		b;
+	UnitBars	b;
 	BtError		err;
 
-	bars_init(&b, 4, o, h, l, c);
+	unit_bars_init(&b, 4, o, h, l, c);
 	CHECK(bt_validate_series(&b.s, true, &err));
 	b.c[2] = NAN;
 	CHECK(!bt_validate_series(&b.s, true, &err) && err.bar == 2 && err.code == BT_ERR_DATA);
@@ -370,7 +328,7 @@ test_validation(void)
 		bt_sim_defaults(&p);
 		p.initial_capital = 1e15;
 		p.fractional = true;
-		r = sim(&b, tg, &p);
+		r = unit_sim(&b, tg, &p);
 		CHECK(r.ntrades == 1 && isfinite(r.trades[0].quantity) && isfinite(r.metrics.equity_final));
 		CHECK(isfinite(r.metrics.return_pct));
 		unit_free_all();
@@ -389,17 +347,17 @@ test_unaffordable(void)
 	double		l[] = {379, 379, 389, 399, 409};
 	double		c[] = {380, 380, 390, 400, 410};
 	int8_t		tg[] = {1, 0, 1, K, K};
-	Bars		b;
+	UnitBars	b;
 	BtSimParams p;
 	BtResult	r;
 
-	bars_init(&b, 5, o, h, l, c);
+	unit_bars_init(&b, 5, o, h, l, c);
 	bt_sim_defaults(&p);
 	p.initial_capital = 100000;
 	p.lot_size = 2000;
 	p.commission = 0.001;
 	/* entries at bar 1's open (380) and bar 3's open (400): 2000 * 380 = 760,000 */
-	r = sim(&b, tg, &p);
+	r = unit_sim(&b, tg, &p);
 	CHECK(r.ntrades == 0);
 	CHECK(r.metrics.entries_unfilled == 2);
 	CHECK_NEAR(r.metrics.unfilled_price, 380, 0);
@@ -407,13 +365,13 @@ test_unaffordable(void)
 	CHECK_NEAR(r.metrics.unfilled_cost, 760000 + 760, 1e-12);
 	/* affordable lots: nothing unfilled */
 	p.lot_size = 100;
-	r = sim(&b, tg, &p);
+	r = unit_sim(&b, tg, &p);
 	CHECK(r.ntrades == 2 && r.metrics.entries_unfilled == 0);
 	/* fractional with a fixed commission above the cash: the fee alone */
 	p.fractional = true;
 	p.initial_capital = 3;
 	p.commission_fixed = 5;
-	r = sim(&b, tg, &p);
+	r = unit_sim(&b, tg, &p);
 	CHECK(r.ntrades == 0 && r.metrics.entries_unfilled == 2);
 	CHECK_NEAR(r.metrics.unfilled_cost, 5, 0);
 	unit_free_all();

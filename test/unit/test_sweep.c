@@ -109,7 +109,7 @@ test_param_space(void)
 	CHECK(bt_param_space_find(st, "fast") == 0);
 	CHECK(bt_param_space_find(st, "slow") == 1);
 	CHECK(bt_param_space_find(st, "initial_capital") == 2);
-	CHECK(bt_param_space_find(st, "risk_free_rate") == 2 + bt_n_sim_params - 1);
+	CHECK(bt_param_space_find(st, "maintenance_margin") == 2 + bt_n_sim_params - 1);
 	CHECK(bt_param_space_find(st, "fats") == -1);
 	CHECK(bt_param_space_def(st, 1) == &st->params[1]);
 	CHECK(bt_param_space_def(st, 2) == &bt_sim_params[0].def);
@@ -660,6 +660,26 @@ sim_variants(BtSimParams *v)
 	v[k].risk_free_rate = 0.02;
 	v[k].periods_per_year = 365;
 	v[k].commission = 0.0005;
+	k++;
+	/* issue 15: sizing by ATR risk, leverage, margin calls, borrow fees */
+	bt_sim_defaults(&v[k]);
+	v[k].allow_short = true;
+	v[k].sizing = BT_SIZING_RISK;
+	v[k].risk_fraction = 0.05;
+	v[k].risk_atr = 1.5;
+	v[k].risk_atr_period = 7;
+	v[k].leverage = 3;
+	v[k].maintenance_margin = 0.3;
+	v[k].borrow_rate = 0.1;
+	k++;
+	bt_sim_defaults(&v[k]);
+	v[k].sizing = BT_SIZING_VALUE;
+	v[k].order_value = 3000;
+	v[k].commission_per_share = 0.02;
+	v[k].commission_min = 1;
+	v[k].commission_max = 3;
+	v[k].spread = 0.1;
+	v[k].spread_unit = BT_SPREAD_PRICE;
 	k++;
 	return k;
 }

@@ -69,4 +69,20 @@ extern int64_t unit_parse_ts(const char *s);
  */
 extern int64_t unit_read_csv(const char *path, int ncols, double **cols);
 
+/* A small hand-made series: bar i on day i from 2015-01-01, volume 1000 */
+#define UNIT_MAXN 16
+typedef struct UnitBars
+{
+	int64_t		ts[UNIT_MAXN];
+	double		o[UNIT_MAXN], h[UNIT_MAXN], l[UNIT_MAXN], c[UNIT_MAXN], v[UNIT_MAXN];
+	BtSeries	s;
+} UnitBars;
+
+/* Fill b with n (<= UNIT_MAXN) bars of the given prices */
+extern void unit_bars_init(UnitBars *b, int n, const double o[], const double h[],
+						   const double l[], const double c[]);
+
+/* bt_simulate on b's bars (warm-up 0, checked to succeed), then the metrics */
+extern BtResult unit_sim(const UnitBars *b, const int8_t *target, const BtSimParams *p);
+
 #endif

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * task.c
+ * task_run.c
  *	  A task worker: runs one submitted backtest as the role that submitted
  *	  it, reporting progress, and stores the results.
  *
@@ -16,12 +16,14 @@
  * superuser (SetUserIdAndSecContext, like pg_cron's bookkeeping; seal.h).
  * Before anything of the task is used, its seal is checked (seal.c).
  *
- * The saving of outcomes (results, sweep rows, failures) is in task_save.c;
- * task.h has what the two share.
+ * What a task runs is its kind's (task_kind.h): the "backtest" kind is
+ * defined and the kinds' table kept here; a feature registers its own (the
+ * sweep's is sweep_task.c).  The saving of outcomes (results, failures) is
+ * in task_save.c; task.h has what the two share.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/worker/task.c
+ * src/pg/queue/task_run.c
  *
  *-------------------------------------------------------------------------
  */
@@ -54,11 +56,11 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "../pg_backtest.h"
-#include "../run.h"
-#include "../sweep.h"
+#include "core/errors.h"
+#include "core/memory.h"
+#include "core/params.h"
 #include "seal.h"
-#include "worker.h"
+#include "queue.h"
 
 #include "task.h"
 
@@ -347,24 +349,18 @@ read_task(TaskRun *run, MemoryContext runcxt)
 		if (seal.source)
 			run->spec.relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(seal.source)),
 											   NoLock, false);
-		run->grid = SPI_getvalue(tup, td, 8);
 		{
 			const BtStrategyDef *st = btpg_lookup_strategy(strategy);
 			Jsonb	   *jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(params)));
+			Jsonb	   *grid = NULL;
 
-			if (run->grid)
-			{
-				/* a sweep: the grid's parameters are checked per combination */
-				BtAlloc		a;
-
-				btpg_alloc_init(&a, runcxt);
-				run->plan = palloc0(sizeof(BtpgSweepPlan));
-				btpg_sweep_plan(DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(run->grid))),
-								jb, st, &a, run->plan, &run->spec.cols);
-				run->cfg = run->plan->base;
-			}
-			else
-				btpg_parse_backtest_params(jb, st, &run->cfg, &run->spec.cols);
+			run->kind = btpg_find_task_kind(seal.kind);
+			if (run->kind == NULL)
+				elog(ERROR, "task " INT64_FORMAT " is of the unknown kind \"%s\"",
+					 run->task_id, seal.kind);
+			if (seal.grid)
+				grid = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(seal.grid)));
+			run->kind_state = run->kind->plan(st, jb, grid, &run->cfg, &run->spec.cols);
 			run->spec.need_volume = run->spec.cols.name[BTCOL_VOLUME] != NULL;
 			run->spec.need_signal = st->needs_signal;
 		}
@@ -383,9 +379,78 @@ read_task(TaskRun *run, MemoryContext runcxt)
 }
 
 
+/* ---- task kinds --------------------------------------------------------- */
+
+/* A backtest task: its configuration, then its result */
+static void *
+backtest_plan(const BtStrategyDef *st, Jsonb *params, Jsonb *grid, BtConfig *cfg,
+			  BtColumns *cols)
+{
+	btpg_parse_backtest_params(params, st, cfg, cols);
+	return palloc0(sizeof(BtResult));
+}
+
+/* Run the engine, outside any transaction, with progress and cancel */
+static void
+backtest_execute(TaskRun *run, void *state, const BtSeries *s)
+{
+	BtAlloc		a;
+	BtError		err;
+
+	btpg_alloc_init(&a, CurrentMemoryContext);
+	if (bt_run(s, &run->cfg, &a, task_progress, run, (BtResult *) state, &err) != BT_OK)
+	{
+		if (err.code == BT_ERR_CANCELLED)
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("backtest cancelled")));
+		btpg_report(&err, s->ts);
+	}
+}
+
+static void
+backtest_save(TaskRun *run, void *state, const BtSeries *s)
+{
+	btpg_task_save_results(run, s, (const BtResult *) state);
+}
+
+/* The queue's own kind: backtest_submit's */
+static const BtpgTaskKind backtest_kind = {
+	"backtest", backtest_plan, backtest_execute, backtest_save
+};
+
+/* The registered kinds; backtest_kind is always there */
+static const BtpgTaskKind *task_kinds[BTPG_MAX_TASK_KINDS] = {&backtest_kind};
+static int	n_task_kinds = 1;
+
+/*
+ * btpg_register_task_kind
+ *		Add a kind (a feature's, from _PG_init).  kind must stay valid for
+ *		the life of the process; a name registered twice is an error.
+ */
+void
+btpg_register_task_kind(const BtpgTaskKind *kind)
+{
+	if (btpg_find_task_kind(kind->name) != NULL)
+		elog(ERROR, "task kind \"%s\" is already registered", kind->name);
+	if (n_task_kinds >= BTPG_MAX_TASK_KINDS)
+		elog(ERROR, "too many task kinds");
+	task_kinds[n_task_kinds++] = kind;
+}
+
+/* btpg_find_task_kind: the kind called name, or NULL */
+const BtpgTaskKind *
+btpg_find_task_kind(const char *name)
+{
+	for (int i = 0; i < n_task_kinds; i++)
+		if (strcmp(task_kinds[i]->name, name) == 0)
+			return task_kinds[i];
+	return NULL;
+}
+
 /* Run the task: read, load, simulate, save; errors mark it failed/cancelled */
 static void
-run_task(TaskRun *run, Oid owner)
+run_task(TaskRun *run)
 {
 	MemoryContext runcxt = AllocSetContextCreate(TopMemoryContext, "pg_backtest task",
 												 ALLOCSET_DEFAULT_SIZES);
@@ -395,9 +460,6 @@ run_task(TaskRun *run, Oid owner)
 	PG_TRY();
 	{
 		BtSeries	s;
-		BtResult	res;
-		BtAlloc		a;
-		BtError		err;
 
 		if (!read_task(run, runcxt))
 		{
@@ -415,26 +477,12 @@ run_task(TaskRun *run, Oid owner)
 		btpg_task_end_txn();
 		btpg_task_report(run, 1, 30.0, psprintf(INT64_FORMAT " bars loaded", (int64) s.n), false);
 
-		if (run->plan)
-		{
-			btpg_task_run_sweep(run, &s, owner);
-			MemoryContextDelete(runcxt);
-			return;
-		}
-
-		/* the engine, outside any transaction */
-		btpg_alloc_init(&a, runcxt);
-		if (bt_run(&s, &run->cfg, &a, task_progress, run, &res, &err) != BT_OK)
-		{
-			if (err.code == BT_ERR_CANCELLED)
-				ereport(ERROR,
-						(errcode(ERRCODE_QUERY_CANCELED),
-						 errmsg("backtest cancelled")));
-			btpg_report(&err, s.ts);
-		}
-		btpg_task_report(run, 5, 85.0, NULL, false);
 		old = MemoryContextSwitchTo(runcxt);
-		btpg_task_save_results(run, &s, &res, owner);
+		run->kind->execute(run, run->kind_state, &s);
+		MemoryContextSwitchTo(runcxt);
+		btpg_task_report(run, 5, 85.0, NULL, true);
+		MemoryContextSwitchTo(runcxt);
+		run->kind->save(run, run->kind_state, &s);
 		MemoryContextSwitchTo(old);
 	}
 	PG_CATCH();
@@ -568,7 +616,7 @@ btpg_task_main(Datum main_arg)
 	/* the task, then (reuse) the next ones of the same owner, while allowed */
 	for (int served = 1;; served++)
 	{
-		run_task(&run, start.owner);
+		run_task(&run);
 		if (served >= btpg_tasks_per_worker || !take_next_task(&run, start.owner))
 			break;
 	}

@@ -19,7 +19,7 @@
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/loader.c
+ * src/pg/core/loader.c
  *
  *-------------------------------------------------------------------------
  */
@@ -41,7 +41,11 @@
 #include "utils/plancache.h"
 #include "utils/timestamp.h"
 
-#include "pg_backtest.h"
+#include "core/columns.h"
+#include "core/errors.h"
+#include "core/loader.h"
+#include "core/memory.h"
+#include "core/timestamps.h"
 
 typedef struct LoadReceiver
 {

@@ -11,8 +11,9 @@
  * start the launcher marks every database that accepts connections, so
  * each is visited once: its dispatcher recovers tasks left pending or
  * running before a restart, or exits at once where the extension is not
- * installed.  A dispatcher exits when its queue is idle, so no idle
- * connection blocks DROP DATABASE.
+ * installed.  A dispatcher exits when its queue has been idle for
+ * pg_backtest.dispatcher_linger, and the DROP DATABASE hook (dropdb.c)
+ * sends a lingering one away, so no idle connection blocks DROP DATABASE.
  *
  * Errors: a failing step is logged, its transaction aborted and the loop
  * goes on; the launcher never dies of an SQL error.
@@ -21,11 +22,11 @@
  * context is reset every loop.  Start/CommitTransactionCommand switch
  * CurrentMemoryContext to the transaction's context and back.
  *
- * Locking: see worker.h.
+ * Locking: see queue.h.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/worker/launcher.c
+ * src/pg/queue/launcher.c
  *
  *-------------------------------------------------------------------------
  */
@@ -53,7 +54,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "worker.h"
+#include "queue.h"
 
 /* Handles of the dispatchers this launcher started, by BtShared->dbs index */
 static BackgroundWorkerHandle *handles[BTPG_MAX_DBS];

@@ -27,7 +27,7 @@
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/bigalloc.c
+ * src/pg/core/bigalloc.c
  *
  *-------------------------------------------------------------------------
  */
@@ -41,7 +41,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
-#include "pg_backtest.h"
+#include "core/memory.h"
 
 /* Allocations at least this big get their own mapping */
 #define BIG_BLOCK	(512 * 1024)

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * tasks.c
+ * api.c
  *	  SQL functions of the task queue: backtest_submit, backtest_submit_query,
  *	  backtest_cancel, backtest_delete, backtest_running_tasks; and helpers
  *	  shared with the launcher and the workers (extension owner/schema,
@@ -17,7 +17,7 @@
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/worker/tasks.c
+ * src/pg/queue/api.c
  *
  *-------------------------------------------------------------------------
  */
@@ -50,10 +50,11 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
-#include "../pg_backtest.h"
-#include "../sweep.h"
+#include "core/loader.h"
+#include "core/params.h"
+#include "queue.h"
 #include "seal.h"
-#include "worker.h"
+#include "task_kind.h"
 
 PG_FUNCTION_INFO_V1(backtest_submit);
 PG_FUNCTION_INFO_V1(backtest_submit_query);

@@ -5,11 +5,11 @@
  *	  the shared-memory helpers the launcher, the dispatchers, the workers
  *	  and the submitting backends share (database entries, slots, wakeups).
  *
- * Locking: see worker.h (one LWLock protects BtShared).
+ * Locking: see queue.h (one LWLock protects BtShared).
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/worker/shmem.c
+ * src/pg/queue/shmem.c
  *
  *-------------------------------------------------------------------------
  */
@@ -26,7 +26,7 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
-#include "worker.h"
+#include "queue.h"
 
 int			btpg_max_concurrent = 3;
 int			btpg_max_attempts = 3;
@@ -34,6 +34,7 @@ int			btpg_launcher_naptime = 1000;
 int			btpg_retry_delay = 1000;
 char	   *btpg_test_delay = NULL;
 int			btpg_tasks_per_worker = 100;
+int			btpg_dispatcher_linger = 10000;
 
 BtShared   *btpg_shared = NULL;
 
@@ -90,6 +91,15 @@ btpg_define_gucs(void)
 							"saving a process start; 1 starts a worker per task.",
 							&btpg_tasks_per_worker, 100, 1, 1000000,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_backtest.dispatcher_linger",
+							"How long a database's dispatcher stays after its queue went idle.",
+							"A submission within that time starts its worker at once instead of "
+							"first starting a dispatcher.  A lingering dispatcher holds one "
+							"background worker slot and a connection to its database (DROP "
+							"DATABASE still sends it away); 0 makes it exit as soon as the "
+							"queue is idle.",
+							&btpg_dispatcher_linger, 10000, 0, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 }
 
 /*

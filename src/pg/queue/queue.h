@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * worker.h
+ * queue.h
  *	  The asynchronous backtest subsystem: GUCs, the shared-memory slot
  *	  and database tables, the cluster launcher, the per-database
  *	  dispatchers and the task workers.  See README.md in this folder for
@@ -13,12 +13,12 @@
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/worker/worker.h
+ * src/pg/queue/queue.h
  *
  *-------------------------------------------------------------------------
  */
-#ifndef BTPG_WORKER_H
-#define BTPG_WORKER_H
+#ifndef BTPG_QUEUE_H
+#define BTPG_QUEUE_H
 
 #include "postgres.h"
 
@@ -79,6 +79,8 @@ typedef struct BtShared
 	Latch	   *launcher_latch; /* NULL when no launcher runs */
 	BtSlot		slots[BTPG_MAX_SLOTS];
 	BtDb		dbs[BTPG_MAX_DBS];
+	/* a task worker could not be registered: idle dispatchers stop lingering */
+	bool		worker_slots_short;
 } BtShared;
 
 /* GUCs */
@@ -88,6 +90,7 @@ extern int	btpg_launcher_naptime;
 extern int	btpg_retry_delay;
 extern char *btpg_test_delay;
 extern int	btpg_tasks_per_worker;
+extern int	btpg_dispatcher_linger;
 
 /* shmem.c */
 extern BtShared *btpg_shared;
@@ -109,7 +112,7 @@ extern bool btpg_take_next_task(int slot, Oid owner, Oid ext_owner, int64 prev_t
 /* dropdb.c */
 extern void btpg_install_dropdb_hook(void);
 
-/* launcher.c, dispatcher.c, task.c: background worker entry points */
+/* launcher.c, dispatcher.c, task_run.c: background worker entry points */
 extern PGDLLEXPORT void btpg_launcher_main(Datum main_arg);
 extern PGDLLEXPORT void btpg_dispatcher_main(Datum main_arg);
 extern PGDLLEXPORT void btpg_task_main(Datum main_arg);
@@ -123,10 +126,15 @@ typedef struct BtTaskStart
 	TimestampTz launched_at;	/* when the dispatcher started the worker: started_at */
 } BtTaskStart;
 
-/* Helpers shared by the launcher, the workers and the SQL functions (tasks.c) */
+/* Helpers shared by the launcher, the workers and the SQL functions (api.c) */
 extern Oid	btpg_extension_owner(void);
 extern int	btpg_exec_as_owner(Oid owner, const char *sql, int nargs, Oid *types,
 							   Datum *values, const char *nulls);
+extern int	btpg_exec_as_owner_generic(Oid owner, const char *sql, int nargs, Oid *types,
+									   Datum *values, const char *nulls);
+/* pg_backtest.full_payloads; the submitter's settings a task runs under */
+extern void btpg_tasks_define_gucs(void);
+extern void btpg_apply_task_settings(const char *settings_json);
 extern void btpg_cancel_at_commit(int64 task_id);
 extern char *btpg_extension_schema(void);
 extern void btpg_notify_task(int64 task_id, const char *status, double progress,
@@ -134,4 +142,4 @@ extern void btpg_notify_task(int64 task_id, const char *status, double progress,
 							 const char *message, double elapsed_s, double eta_s,
 							 const char *extra_json);
 
-#endif							/* BTPG_WORKER_H */
+#endif							/* BTPG_QUEUE_H */

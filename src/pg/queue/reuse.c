@@ -20,14 +20,14 @@
  * RESETs ALL settings (the next task applies its own recorded ones when it
  * is read) and points its slot at the new task with the cancel flag clear,
  * all before it claims that task; each task runs in its own memory context
- * (task.c).  A dispatcher that picked the same task meanwhile sees it in
+ * (task_run.c).  A dispatcher that picked the same task meanwhile sees it in
  * the slot (reserve_slot) and looks again.
  *
- * Locking: see worker.h.
+ * Locking: see queue.h.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/worker/reuse.c
+ * src/pg/queue/reuse.c
  *
  *-------------------------------------------------------------------------
  */
@@ -47,7 +47,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "worker.h"
+#include "queue.h"
 
 /* Transaction with SPI and a snapshot (undo with end_txn) */
 static void

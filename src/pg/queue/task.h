@@ -2,12 +2,12 @@
  *
  * task.h
  *	  What the two halves of a task worker share: the run state, its
- *	  transactions and bookkeeping, progress reports (task.c) and the saving
- *	  of outcomes (task_save.c).  Private to src/pg/worker.
+ *	  transactions and bookkeeping, progress reports (task_run.c) and the saving
+ *	  of outcomes (task_save.c).  Private to src/pg/queue.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/worker/task.h
+ * src/pg/queue/task.h
  *
  *-------------------------------------------------------------------------
  */
@@ -16,13 +16,13 @@
 
 #include "postgres.h"
 
-#include "../pg_backtest.h"
-#include "../sweep.h"
+#include "core/loader.h"
+#include "task_kind.h"
 
 #define TOTAL_STEPS 5
 
 /* One task's run state (in the run context) */
-typedef struct TaskRun
+struct TaskRun
 {
 	int64		task_id;
 	int			slot;
@@ -36,28 +36,24 @@ typedef struct TaskRun
 	BtLoadSpec	spec;
 	BtConfig	cfg;
 	MemoryContext cxt;			/* the run context */
-	char	   *grid;			/* a sweep task's grid (text), else NULL */
-	BtpgSweepPlan *plan;		/* a sweep task's combinations */
-} TaskRun;
+	const BtpgTaskKind *kind;	/* what the task is (backtest.tasks.kind) */
+	void	   *kind_state;		/* the kind's plan */
+};
 
 /* "starting", "loading data", ... "saving results", by step index */
 extern const char *const btpg_task_step_names[TOTAL_STEPS + 1];
 
-/* task.c: transactions, bookkeeping and progress of the current task */
-extern void btpg_task_begin_txn(const char *activity);
-extern void btpg_task_end_txn(void);
+/*
+ * task_run.c: bookkeeping of the current task (and, in task_kind.h, its
+ * transactions, progress and cancel flag)
+ */
 extern int	btpg_task_exec(TaskRun *run, const char *sql, int nargs, Oid *types,
 						   Datum *values, const char *nulls);
 extern double btpg_task_elapsed(TaskRun *run);
 extern double btpg_task_returned_elapsed(void);
-extern bool btpg_task_cancel_requested(void);
-extern void btpg_task_report(TaskRun *run, int step, double progress, const char *message,
-							 bool force);
 
-/* task_save.c: outcomes */
-extern void btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res,
-								   Oid owner);
+/* task_save.c: outcomes (and, in task_kind.h, the helpers of every kind's save) */
+extern void btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res);
 extern void btpg_task_finish_with_error(TaskRun *run, ErrorData *edata, bool cancelled);
-extern void btpg_task_run_sweep(TaskRun *run, const BtSeries *s, Oid owner);
 
 #endif							/* BTPG_TASK_H */

@@ -5,7 +5,7 @@
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/worker/seal.h
+ * src/pg/queue/seal.h
  *
  *-------------------------------------------------------------------------
  */

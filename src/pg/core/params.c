@@ -3,7 +3,7 @@
  * params.c
  *	  Parsing of the jsonb parameters of a backtest (strategy parameters,
  *	  simulator parameters, the "columns" mapping) with PostgreSQL's jsonb
- *	  API, and the translation of engine errors into ereport.
+ *	  API, and the lookup of a strategy by name.
  *
  * Unknown keys and wrong jsonb types are errors that name the key; the hint
  * lists the valid keys.
@@ -21,7 +21,7 @@
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/params.c
+ * src/pg/core/params.c
  *
  *-------------------------------------------------------------------------
  */
@@ -34,54 +34,13 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
-#include "pg_backtest.h"
+#include "core/columns.h"
+#include "core/params.h"
 #include "bt_sweep.h"
 
 const char *const btpg_column_keys[BTCOL_COUNT] = {
 	"symbol", "ts", "open", "high", "low", "close", "volume", "signal"
 };
-
-/* ---- errors ------------------------------------------------------------ */
-
-/*
- * btpg_report
- *		ereport(ERROR) for an engine error.  Data errors name the bar's
- *		timestamp.
- */
-void
-btpg_report(const BtError *err, const int64_t *ts)
-{
-	int			code;
-
-	switch (err->code)
-	{
-		case BT_ERR_DATA:
-			code = ERRCODE_DATA_EXCEPTION;
-			break;
-		case BT_ERR_CANCELLED:
-			code = ERRCODE_QUERY_CANCELED;
-			break;
-		default:
-			code = ERRCODE_INVALID_PARAMETER_VALUE;
-			break;
-	}
-	if (err->code == BT_ERR_DATA && ts && err->bar >= 0)
-	{
-		TimestampTz t = btpg_ts_from_engine(ts[err->bar]);
-
-		ereport(ERROR,
-				(errcode(code),
-				 errmsg("invalid bar at %s: %s", timestamptz_to_str(t), err->msg),
-				 err->detail[0] ? errdetail("%s", err->detail) : 0,
-				 err->hint[0] ? errhint("%s", err->hint) : 0));
-	}
-	ereport(ERROR,
-			(errcode(code),
-			 errmsg("%s", err->msg),
-			 err->detail[0] ? errdetail("%s", err->detail) : 0,
-			 err->hint[0] ? errhint("%s", err->hint) : 0));
-	pg_unreachable();
-}
 
 /* ---- strategies ---------------------------------------------------------- */
 

@@ -15,7 +15,7 @@
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/worker/seal.c
+ * src/pg/queue/seal.c
  *
  *-------------------------------------------------------------------------
  */
@@ -32,7 +32,7 @@
 #include "utils/timestamp.h"
 
 #include "seal.h"
-#include "worker.h"
+#include "queue.h"
 
 PG_FUNCTION_INFO_V1(backtest_reseal);
 PG_FUNCTION_INFO_V1(backtest_tasks_wake);

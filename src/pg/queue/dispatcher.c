@@ -3,7 +3,8 @@
  * dispatcher.c
  *	  A per-database dispatcher: a dynamic background worker, started by
  *	  the cluster launcher (launcher.c), that serves one database's task
- *	  queue and exits when the queue is idle.
+ *	  queue and exits when the queue has been idle for
+ *	  pg_backtest.dispatcher_linger (at once if it has started no worker).
  *
  * Each loop it recovers tasks whose worker is gone, reaps its own workers
  * and starts one dynamic task worker per pending task, oldest first, while
@@ -26,11 +27,11 @@
  * is reset every loop.  Start/CommitTransactionCommand switch
  * CurrentMemoryContext to the transaction's context and back.
  *
- * Locking: see worker.h.
+ * Locking: see queue.h.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/worker/dispatcher.c
+ * src/pg/queue/dispatcher.c
  *
  *-------------------------------------------------------------------------
  */
@@ -66,7 +67,7 @@
 #include "utils/timestamp.h"
 
 #include "seal.h"
-#include "worker.h"
+#include "queue.h"
 
 /* Handles of the workers this dispatcher started, by slot (long-lived memory) */
 static BackgroundWorkerHandle *handles[BTPG_MAX_SLOTS];
@@ -77,6 +78,8 @@ static TimestampTz last_slot_warning = 0;
 static BtDb *my_db = NULL;
 /* When the next requeued task becomes startable (0: none waits) */
 static TimestampTz next_retry = 0;
+/* Has this dispatcher started a task worker (then it lingers when idle)? */
+static bool started_a_worker = false;
 
 /* Clear our database entry on exit; the launcher restarts us if asked */
 static void
@@ -482,6 +485,52 @@ add_slot_tasks(Datum *ids, int n)
 }
 
 /*
+ * How many ms more an idle dispatcher stays (idle since idle_since;
+ * pg_backtest.dispatcher_linger): none if it has not started a worker yet
+ * (the launcher's visit at server start, a DROP EXTENSION), nor while a task
+ * worker could not be registered for want of a background worker slot (a
+ * lingering dispatcher holds one).
+ */
+static long
+linger_left(TimestampTz idle_since, TimestampTz now)
+{
+	bool		short_of_slots;
+	long		secs;
+	int			usecs;
+
+	if (!started_a_worker || btpg_dispatcher_linger <= 0)
+		return 0;
+	LWLockAcquire(btpg_shared->lock, LW_SHARED);
+	short_of_slots = btpg_shared->worker_slots_short;
+	LWLockRelease(btpg_shared->lock);
+	if (short_of_slots)
+		return 0;
+	TimestampDifference(now, TimestampTzPlusMilliseconds(idle_since, btpg_dispatcher_linger),
+						&secs, &usecs);
+	return secs * 1000 + (usecs + 999) / 1000;
+}
+
+/*
+ * Record whether the last task worker could be registered; when not, wake
+ * the other dispatchers so that lingering ones give their slot back.
+ */
+static void
+note_worker_slots(bool registered)
+{
+	LWLockAcquire(btpg_shared->lock, LW_EXCLUSIVE);
+	if (registered)
+		btpg_shared->worker_slots_short = false;
+	else if (!btpg_shared->worker_slots_short)
+	{
+		btpg_shared->worker_slots_short = true;
+		for (int i = 0; i < BTPG_MAX_DBS; i++)
+			if (&btpg_shared->dbs[i] != my_db && btpg_shared->dbs[i].dispatcher_latch)
+				SetLatch(btpg_shared->dbs[i].dispatcher_latch);
+	}
+	LWLockRelease(btpg_shared->lock);
+}
+
+/*
  * Start a worker for the oldest startable pending task, if the slots allow.
  * Returns false when there is nothing (more) to start now.
  */
@@ -581,6 +630,7 @@ launch_one(MemoryContext longlived)
 	{
 		MemoryContextSwitchTo(old);
 		btpg_release_slot(slot, 0);		/* the task stays pending */
+		note_worker_slots(false);
 		if (TimestampDifferenceExceeds(last_slot_warning, GetCurrentTimestamp(), 60000))
 		{
 			ereport(WARNING,
@@ -595,6 +645,8 @@ launch_one(MemoryContext longlived)
 		return false;
 	}
 	MemoryContextSwitchTo(old);
+	note_worker_slots(true);
+	started_a_worker = true;
 	handles[slot] = handle;
 	handle_tasks[slot] = task_id;
 	handle_attempts[slot] = attempts;
@@ -630,6 +682,7 @@ btpg_dispatcher_main(Datum main_arg)
 	MemoryContext longlived,
 				scratch;
 	TimestampTz last_recovery = 0;
+	TimestampTz idle_since = 0;
 	bool		other = false;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -715,10 +768,18 @@ btpg_dispatcher_main(Datum main_arg)
 				}
 				while (launch_one(longlived))
 					CHECK_FOR_INTERRUPTS();
-				if (queue_idle())
+				if (!queue_idle())
+					idle_since = 0;
+				else
 				{
+					TimestampTz now = GetCurrentTimestamp();
+					long		left;
+
+					if (idle_since == 0)
+						idle_since = now;
+					left = linger_left(idle_since, now);
 					LWLockAcquire(btpg_shared->lock, LW_EXCLUSIVE);
-					if (!my_db->requested)
+					if (!my_db->requested && left <= 0)
 					{
 						/* from now on submissions go to the launcher */
 						my_db->dispatcher_pid = 0;
@@ -727,6 +788,8 @@ btpg_dispatcher_main(Datum main_arg)
 						done = true;
 					}
 					LWLockRelease(btpg_shared->lock);
+					if (left > 0)
+						timeout = Min(timeout, left);
 				}
 			}
 		}

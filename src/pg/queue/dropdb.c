@@ -1,8 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * dropdb.c
- *	  DROP DATABASE of a database with queued tasks: a ProcessUtility hook
- *	  that sends that database's dispatcher away first.
+ *	  DROP DATABASE of a database with queued tasks (or a lingering
+ *	  dispatcher): a ProcessUtility hook that sends that database's
+ *	  dispatcher away first.  CREATE DATABASE ... TEMPLATE, ALTER DATABASE
+ *	  ... RENAME TO and ... SET TABLESPACE, which also need the database to
+ *	  themselves, get the same treatment (their database is requested again
+ *	  afterwards, as after a failed drop).
  *
  * A dispatcher stays connected to its database while tasks there wait for
  * a cluster-wide slot, and DROP DATABASE refuses a database other sessions
@@ -10,7 +14,7 @@
  * marks the database's BtShared->dbs entry as being dropped (dropper_pid)
  * and sets its dispatcher's latch: the dispatcher exits at its next look,
  * the launcher starts none while the mark stands, and no task worker takes
- * another task of that database (task.c, move_slot_to).  A running task
+ * another task of that database (reuse.c, move_slot_to).  A running task
  * still blocks the drop, as any session does (cancel it first).  If the
  * drop fails, the mark is cleared and the database requested again, so its
  * dispatcher comes back for the pending tasks; if it succeeds they are
@@ -22,22 +26,60 @@
  *
  * Copyright (c) 2026, pg_backtest developers
  *
- * src/pg/worker/dropdb.c
+ * src/pg/queue/dropdb.c
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "commands/dbcommands.h"
+#include "commands/defrem.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "storage/latch.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 
-#include "worker.h"
+#include "queue.h"
 
 static ProcessUtility_hook_type prev_process_utility = NULL;
+
+/*
+ * The database a utility command needs no other session connected to, or
+ * NULL: DROP DATABASE, CREATE DATABASE ... TEMPLATE, ALTER DATABASE ...
+ * RENAME TO and ALTER DATABASE ... SET TABLESPACE.
+ */
+static const char *
+database_needed_alone(Node *parsetree)
+{
+	ListCell   *lc;
+
+	switch (nodeTag(parsetree))
+	{
+		case T_DropdbStmt:
+			return ((DropdbStmt *) parsetree)->dbname;
+		case T_CreatedbStmt:
+			foreach(lc, ((CreatedbStmt *) parsetree)->options)
+			{
+				DefElem    *opt = lfirst_node(DefElem, lc);
+
+				if (strcmp(opt->defname, "template") == 0 && opt->arg)
+					return defGetString(opt);
+			}
+			return NULL;
+		case T_RenameStmt:
+			if (((RenameStmt *) parsetree)->renameType == OBJECT_DATABASE)
+				return ((RenameStmt *) parsetree)->subname;
+			return NULL;
+		case T_AlterDatabaseStmt:
+			foreach(lc, ((AlterDatabaseStmt *) parsetree)->options)
+				if (strcmp(lfirst_node(DefElem, lc)->defname, "tablespace") == 0)
+					return ((AlterDatabaseStmt *) parsetree)->dbname;
+			return NULL;
+		default:
+			return NULL;
+	}
+}
 
 /* Mark dbid as being dropped by us and send its dispatcher away */
 static void
@@ -58,9 +100,9 @@ mark_dropping(Oid dbid)
 }
 
 /*
- * After the drop: on success forget the database's entry; on failure clear
- * the mark and ask the launcher for a dispatcher again (its tasks are still
- * there).
+ * After the drop: on success forget the database's entry; on failure (or
+ * after another command than a drop) clear the mark and ask the launcher
+ * for a dispatcher again (its tasks are still there).
  */
 static void
 unmark_dropping(Oid dbid, bool dropped)
@@ -95,16 +137,21 @@ btpg_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyT
 {
 	Node	   *parsetree = pstmt->utilityStmt;
 	Oid			dbid = InvalidOid;
+	bool		dropping;
 
-	if (btpg_shared != NULL && IsA(parsetree, DropdbStmt))
+	if (btpg_shared != NULL)
 	{
-		dbid = get_database_oid(((DropdbStmt *) parsetree)->dbname, true);
+		const char *dbname = database_needed_alone(parsetree);
+
+		if (dbname)
+			dbid = get_database_oid(dbname, true);
 		if (!OidIsValid(dbid) || dbid == MyDatabaseId ||
 			!pg_database_ownercheck(dbid, GetUserId()))
-			dbid = InvalidOid;	/* DROP DATABASE decides, with its own error */
+			dbid = InvalidOid;	/* the command decides, with its own error */
 		else
 			mark_dropping(dbid);
 	}
+	dropping = IsA(parsetree, DropdbStmt);
 	if (!OidIsValid(dbid))
 	{
 		if (prev_process_utility)
@@ -130,7 +177,7 @@ btpg_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyT
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	unmark_dropping(dbid, true);
+	unmark_dropping(dbid, dropping);
 }
 
 /*

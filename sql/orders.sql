@@ -1,0 +1,120 @@
+-- Sizing modes and cost models (issue 15): hand-worked runs on a few bars,
+-- the same rules on the sample K-lines, the parameters' listing and the
+-- exact errors for bad values.
+\set VERBOSITY default
+SET extra_float_digits = 0;
+SET TimeZone = 'UTC';
+
+-- six daily bars and a signal to buy on the first (see test/unit/test_orders.c)
+CREATE TABLE mbars (ts date, open float8, high float8, low float8, close float8, signal float8);
+INSERT INTO mbars VALUES
+  ('2024-01-01', 10, 11, 9, 10, 1), ('2024-01-02', 10, 11, 9, 10, NULL),
+  ('2024-01-03', 9, 10, 8, 9, NULL), ('2024-01-04', 8, 9, 6.5, 7, NULL),
+  ('2024-01-05', 6.5, 7, 6, 6.5, NULL), ('2024-01-06', 6, 7, 5, 6, NULL);
+
+-- leverage 2: 200 units at 10 on 1000 of equity (cash -1000); at the close of
+-- 7 equity 400 is below the maintenance margin 0.3 * 200 * 7 = 420, so the
+-- position is liquidated at the next open, 6.5: pnl -700, equity 300
+SELECT trade_no, side, entry_ts, entry_price, exit_ts, exit_price, quantity, pnl, exit_reason, is_open
+FROM backtest_trades('mbars', NULL, 'signal',
+     '{"initial_capital": 1000, "leverage": 2, "maintenance_margin": 0.3}');
+SELECT ts, equity, position FROM backtest_equity('mbars', NULL, 'signal',
+     '{"initial_capital": 1000, "leverage": 2, "maintenance_margin": 0.3}');
+-- without a maintenance margin the position is held to the end
+SELECT exit_reason, is_open, round(pnl::numeric, 6) AS pnl FROM backtest_trades('mbars', NULL, 'signal',
+     '{"initial_capital": 1000, "leverage": 2}');
+
+-- sizing "quantity": 30 units; 100 units (1000 + fee) do not fit in 1000: a NOTICE
+SELECT quantity, pnl FROM backtest_trades('mbars', NULL, 'signal',
+     '{"initial_capital": 1000, "sizing": "quantity", "order_quantity": 30}');
+SELECT trades_count, open_trades FROM backtest_run('mbars', NULL, 'signal',
+     '{"initial_capital": 1000, "sizing": "quantity", "order_quantity": 100, "commission_fixed": 1}');
+-- sizing "value": floor((500 - 1) / 10) = 49 units
+SELECT quantity, commission FROM backtest_trades('mbars', NULL, 'signal',
+     '{"initial_capital": 1000, "sizing": "value", "order_value": 500, "commission_fixed": 1}');
+-- sizing "risk": 1% of 1000 at a 5% stop of 10 (distance 0.5): 20 units,
+-- stopped at 9.5 on the entry bar (low 9): a loss of 10, 1% of equity
+SELECT quantity, exit_price, exit_reason, round(pnl::numeric, 6) AS pnl FROM backtest_trades('mbars', NULL, 'signal',
+     '{"initial_capital": 1000, "sizing": "risk", "risk_fraction": 0.01, "stop_loss": 0.05}');
+
+-- per-share commission 0.01, at least 1, at most 5; a 0.2 spread in price
+-- units: buy at 10 + 0.1; (1000 - 1) / 10.1 -> 98 units (0.98 < 1: the
+-- minimum); sell at 8 - 0.1 = 7.9, commission 1 again: pnl 98 * -2.2 - 2
+UPDATE mbars SET signal = 0 WHERE ts = '2024-01-03';
+SELECT entry_price, exit_price, quantity, commission, round(pnl::numeric, 6) AS pnl FROM backtest_trades('mbars', NULL, 'signal',
+     '{"initial_capital": 1000, "commission_per_share": 0.01, "commission_min": 1, "commission_max": 5, "spread": 0.2, "spread_unit": "price"}');
+-- at most 5: capital 100000 buys (100000 - 5) / 10.1 -> 9900 units (99 > 5)
+SELECT quantity, commission FROM backtest_trades('mbars', NULL, 'signal',
+     '{"initial_capital": 100000, "commission_per_share": 0.01, "commission_min": 1, "commission_max": 5, "spread": 0.2, "spread_unit": "price"}');
+UPDATE mbars SET signal = NULL WHERE ts = '2024-01-03';
+
+-- a short paying a borrow fee of 36.5% a year (365 bars a year: 0.1% a bar):
+-- 100 short at 10, held at the closes 10, 9, 7, 6.5, 6: fees 0.1 * 38.5
+-- = 3.85; still open, marked at 6: pnl 400 - 3.85
+UPDATE mbars SET signal = -1 WHERE ts = '2024-01-01';
+SELECT side, quantity, round(commission::numeric, 6) AS borrow, round(pnl::numeric, 6) AS pnl, is_open
+FROM backtest_trades('mbars', NULL, 'signal', '{"initial_capital": 1000, "allow_short": true, "borrow_rate": 0.365}');
+
+-- the same rules on the sample K-lines
+CREATE TABLE oklines (
+    symbol text NOT NULL DEFAULT 'SYN', ts date NOT NULL,
+    open float8, high float8, low float8, close float8, volume float8, PRIMARY KEY (symbol, ts));
+\copy oklines (ts, open, high, low, close, volume) FROM 'test/data/ohlcv_synth.csv' WITH (FORMAT csv, HEADER)
+
+-- the defaults of every new parameter, given explicitly, change nothing
+SELECT a.trades_count = b.trades_count AND a.equity_final = b.equity_final AND a.sharpe_ratio = b.sharpe_ratio AS same
+FROM backtest_run('oklines', 'SYN', 'sma_cross') a,
+     backtest_run('oklines', 'SYN', 'sma_cross',
+       '{"sizing": "fraction", "order_quantity": 1, "order_value": 10000, "risk_fraction": 0.01, "risk_atr": 0,
+         "risk_atr_period": 14, "commission_per_share": 0, "commission_max": 0, "spread": 0, "spread_unit": "bps",
+         "borrow_rate": 0, "leverage": 1, "maintenance_margin": 0}') b;
+
+SELECT trades_count, round(equity_final::numeric, 4) AS equity_final, round(commissions::numeric, 4) AS commissions
+FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"sizing": "risk", "risk_fraction": 0.02, "risk_atr": 2}');
+SELECT exit_reason, count(*) FROM backtest_trades('oklines', 'SYN', 'macd_cross',
+       '{"allow_short": true, "leverage": 5, "maintenance_margin": 0.15, "borrow_rate": 0.05}')
+GROUP BY exit_reason ORDER BY exit_reason;
+
+-- sweepable: leverage and the spread in a grid
+SELECT params, trades_count, round(equity_final::numeric, 4) AS equity_final
+FROM backtest_sweep('oklines', 'SYN', 'sma_cross', '{"leverage": [1, 2], "spread": [0, 10]}')
+ORDER BY combo_no;
+-- each combination equals its backtest_run
+SELECT bool_and(s.equity_final = r.equity_final AND s.trades_count = r.trades_count) AS sweep_equals_run
+FROM backtest_sweep('oklines', 'SYN', 'sma_cross', '{"leverage": [1, 2], "spread": [0, 10]}',
+                    '{"sizing": "risk", "risk_atr": 2, "maintenance_margin": 0.3}') s,
+     LATERAL backtest_run('oklines', 'SYN', 'sma_cross',
+             '{"sizing": "risk", "risk_atr": 2, "maintenance_margin": 0.3}'::jsonb || s.params) r;
+
+-- and in a portfolio: per-share commission and quantity sizing per symbol
+INSERT INTO oklines SELECT 'TENX', ts, open * 10, high * 10, low * 10, close * 10, volume FROM oklines;
+SELECT symbol, count(*) AS trades, min(quantity) AS min_q, max(quantity) AS max_q
+FROM backtest_portfolio_trades('oklines', 'sma_cross',
+     '{"sizing": "quantity", "order_quantity": {"SYN": 7, "TENX": 3}, "commission_per_share": 0.01}')
+GROUP BY symbol ORDER BY symbol;
+
+-- discoverability
+SELECT name, type, default_value, min_value, max_value FROM backtest_parameters()
+WHERE strategy = '*' AND name IN ('sizing', 'order_quantity', 'order_value', 'risk_fraction', 'risk_atr',
+  'risk_atr_period', 'commission_per_share', 'commission_max', 'spread', 'spread_unit', 'borrow_rate',
+  'leverage', 'maintenance_margin') ORDER BY name;
+
+-- bad values
+SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"sizing": "kelly"}');
+SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"sizing": 1}');
+SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"risk_fraction": -0.1}');
+SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"risk_fraction": 1.5}');
+SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"order_quantity": 0}');
+SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"order_value": -5}');
+SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"risk_atr_period": 2.5}');
+SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"leverage": 0.5}');
+SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"commission_per_share": -0.01}');
+SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"commission_min": 5, "commission_max": 1}');
+SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"spread_unit": "pips"}');
+SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"borrow_rate": -1}');
+SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"sizing": "risk"}');
+SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"leverage": 4, "maintenance_margin": 0.25}');
+SELECT * FROM backtest_sweep('oklines', 'SYN', 'sma_cross', '{"leverage": [0.5, 2]}');
+SELECT * FROM backtest_submit('oklines', 'SYN', 'sma_cross', '{"commission_min": 5, "commission_max": 1}');
+SELECT * FROM backtest_portfolio('oklines', 'sma_cross', '{"leverage": 2}');
+SELECT * FROM backtest_portfolio('oklines', 'sma_cross', '{"sizing": "value", "rebalance": "monthly"}');

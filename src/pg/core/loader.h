@@ -1,0 +1,91 @@
+/*-------------------------------------------------------------------------
+ *
+ * loader.h
+ *	  Reading K-lines through SPI into columnar arrays: one symbol
+ *	  (loader.c) or many, grouped by symbol (grouped reads).
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * src/pg/core/loader.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef BTPG_CORE_LOADER_H
+#define BTPG_CORE_LOADER_H
+
+#include "postgres.h"
+
+#include "utils/array.h"
+#include "utils/timestamp.h"
+
+#include "bt_engine.h"
+#include "core/columns.h"
+
+typedef struct BtLoadSpec
+{
+	Oid			relid;			/* table/view source, or InvalidOid */
+	const char *query;			/* query source when relid is invalid */
+	const char *symbol;			/* filter; NULL = no filter */
+	bool		has_start;
+	TimestampTz start_ts;		/* inclusive */
+	bool		has_end;
+	TimestampTz end_ts;			/* inclusive */
+	BtColumns	cols;
+	bool		need_volume;
+	bool		need_signal;
+	/* grouped loads (btpg_load_grouped) only */
+	bool		has_symbols;
+	Datum		symbols;		/* text[]: read only these symbols */
+} BtLoadSpec;
+
+/*
+ * Called by btpg_load_grouped for each row, before its other columns are
+ * converted, with the value of the symbol column (of type typid).
+ */
+typedef void (*BtpgSymbolFn) (void *arg, int64 row, Datum symbol, bool isnull, Oid typid);
+
+/*
+ * Read the bars into columnar arrays allocated in CurrentMemoryContext and
+ * validate them (bt_validate_series): NULL/NaN/inf prices, high < low,
+ * unsorted or duplicate timestamps are errors naming the timestamp.  Reads
+ * through SPI, so the caller's privileges and row-level security apply.  A
+ * table source is read with one query ordered by ts (an index on
+ * (symbol, ts) serves it); a query source must return its rows in ts order.
+ */
+extern void btpg_load_series(const BtLoadSpec *spec, BtSeries *out);
+
+/*
+ * Read the bars of many symbols: like btpg_load_series, but the symbol
+ * column (spec->cols, required) is read too and handed to symbol_fn row by
+ * row, a table source is filtered by spec->symbols when has_symbols, and the
+ * rows are neither sorted nor validated (the caller groups them by symbol
+ * and validates each group).  A table source is read without ORDER BY.
+ */
+extern void btpg_load_grouped(const BtLoadSpec *spec, BtpgSymbolFn symbol_fn, void *arg,
+							  BtSeries *out);
+
+/* Check a source's columns (and a query's syntax) without reading rows */
+extern void btpg_validate_source(const BtLoadSpec *spec);
+
+/* ---- multi-symbol reads (grouped.c) ---------------------------------------- */
+
+/* One symbol's bars in a series ordered by (symbol, ts) */
+typedef struct BtpgSymGroup
+{
+	const char *name;
+	int64		from;
+	int64		n;
+} BtpgSymGroup;
+
+/*
+ * Read a multi-symbol source and order its rows by (symbol, ts) into *s (in
+ * seriescxt); one group per symbol in strcmp order; returns their number.
+ */
+extern int32 btpg_read_grouped(const BtLoadSpec *spec, const char *fname,
+							   MemoryContext seriescxt, BtSeries *s, BtpgSymGroup **groups);
+/* Bars from..from+n-1 of s */
+extern BtSeries btpg_series_slice(const BtSeries *s, int64 from, int64 n);
+/* A text[] of symbols as sorted distinct C strings (*n); a NULL element is an error */
+extern char **btpg_symbols_arg(ArrayType *arr, int *n);
+
+#endif							/* BTPG_CORE_LOADER_H */

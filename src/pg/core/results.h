@@ -1,0 +1,48 @@
+/*-------------------------------------------------------------------------
+ *
+ * results.h
+ *	  Running one configuration, and the result rows shared by the backtest
+ *	  functions, the aggregate, the portfolio, the charts and the queue: the
+ *	  column layouts of backtest_metrics and backtest_trades (results.c).
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * src/pg/core/results.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef BTPG_CORE_RESULTS_H
+#define BTPG_CORE_RESULTS_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+
+#include "bt_engine.h"
+
+/* Columns of the SQL type backtest_metrics (sql/install/) */
+#define BTPG_METRICS_NATTS	BT_N_METRICS
+/* Columns of backtest_trades() */
+#define BTPG_TRADES_NATTS	19
+/* Columns of backtest_equity() */
+#define BTPG_EQUITY_NATTS	7
+
+/* A metrics row in the column order of backtest_metrics (BTPG_METRICS_NATTS) */
+extern void btpg_metrics_values(const BtMetrics *m, Datum *values, bool *nulls);
+/* The SQL type of metric column i */
+extern Oid	btpg_metric_type(int i);
+/* The metric columns, comma-separated, each prefixed (palloc'd) */
+extern char *btpg_metric_columns(const char *prefix);
+/* The same as a composite datum of the function's result type */
+extern Datum btpg_metrics_datum(FunctionCallInfo fcinfo, const BtMetrics *m);
+/* The types of the backtest_trades columns */
+extern const Oid btpg_trade_types[BTPG_TRADES_NATTS];
+/* The backtest_trades row (BTPG_TRADES_NATTS) of trade k */
+extern void btpg_trade_values(const BtTrade *t, int64 k, Datum *values, bool *nulls);
+
+/* Run a validated configuration on a loaded series; ereports on error */
+extern void btpg_run_engine(const BtSeries *s, const BtConfig *cfg, BtResult *res);
+/* NOTICE why a run without trades filled no entry (m->entries_unfilled > 0) */
+extern void btpg_notice_unfilled(const BtMetrics *m, const BtSimParams *sim);
+
+#endif							/* BTPG_CORE_RESULTS_H */

@@ -1,0 +1,119 @@
+/*-------------------------------------------------------------------------
+ *
+ * task_kind.h
+ *	  What the task queue offers the features: submitting a task, and task
+ *	  kinds, the table through which a feature (a sweep, ...) runs its
+ *	  tasks in a task worker without the queue knowing the feature.
+ *
+ * A task kind is named by backtest.tasks.kind.  The queue runs every task
+ * the same way: it claims the task, checks its seal and applies the
+ * submitter's settings (task_run.c), then calls the kind's plan to parse
+ * what the task runs, loads the bars, calls execute, reports "saving
+ * results" and calls save.  The "backtest" kind is the queue's own
+ * (task_run.c); a feature defines its kind and registers it from _PG_init,
+ * so the queue depends on no feature and a feature depends on the queue
+ * only through this header.
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * src/pg/queue/task_kind.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef BTPG_TASK_KIND_H
+#define BTPG_TASK_KIND_H
+
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+#include "bt_engine.h"
+#include "core/columns.h"
+
+/* A task worker's run of one task (the queue's, task.h) */
+typedef struct TaskRun TaskRun;
+
+typedef struct BtpgTaskKind
+{
+	const char *name;			/* its backtest.tasks.kind */
+
+	/*
+	 * Parse the task's params (and grid: NULL for a task without one) for
+	 * strategy st: the base configuration into *cfg, the source's columns
+	 * into *cols.  Returns the kind's state for execute and save.  Called
+	 * in the run context (which lives as long as the task), in the claim's
+	 * transaction; errors fail the task.
+	 */
+	void	   *(*plan) (const BtStrategyDef *st, Jsonb *params, Jsonb *grid,
+						 BtConfig *cfg, BtColumns *cols);
+
+	/*
+	 * Run the task on its loaded series s, outside any transaction (start
+	 * short ones with btpg_task_begin_txn to report progress), checking
+	 * btpg_task_cancel_requested.  Called in the run context.
+	 */
+	void		(*execute) (TaskRun *run, void *state, const BtSeries *s);
+
+	/*
+	 * Store the outcome and complete the task (btpg_task_complete), in a
+	 * transaction of its own.  Called in the run context.
+	 */
+	void		(*save) (TaskRun *run, void *state, const BtSeries *s);
+} BtpgTaskKind;
+
+/* Most kinds that may be registered (the queue's own included) */
+#define BTPG_MAX_TASK_KINDS	8
+
+/* Register a task kind; from _PG_init (the task workers run it too) */
+extern void btpg_register_task_kind(const BtpgTaskKind *kind);
+
+/* The registered kind called name, or NULL */
+extern const BtpgTaskKind *btpg_find_task_kind(const char *name);
+
+/* ---- for a kind's callbacks (task_run.c, task_save.c) --------------------- */
+
+/* A transaction with SPI connected and a snapshot pushed, and its end */
+extern void btpg_task_begin_txn(const char *activity);
+extern void btpg_task_end_txn(void);
+
+/* Has backtest_cancel asked this worker to stop? */
+extern bool btpg_task_cancel_requested(void);
+
+/*
+ * Commit a progress report (step: an index of the steps, 0 "starting" ..
+ * 5 "saving results"; progress in percent) to the task row and NOTIFY;
+ * throttled unless force or the step changed.
+ */
+extern void btpg_task_report(TaskRun *run, int step, double progress, const char *message,
+							 bool force);
+
+/* Fills row r (values/nulls) of btpg_task_insert_rows */
+typedef void (*BtpgTaskRowFn) (void *arg, int64 r, Datum *values, bool *nulls);
+
+/*
+ * Insert nrows rows into table (task id, owner, then the ncols columns
+ * row_fn fills) in one statement, as the tables' owner; types: the element
+ * types of the ncols columns, or NULL to read them from the table.
+ */
+extern void btpg_task_insert_rows(TaskRun *run, const char *table, int ncols, const Oid *types,
+								  int64 nrows, BtpgTaskRowFn row_fn, void *arg);
+
+/* Append a run's summary to a completed event's extra JSON */
+extern void btpg_task_summary_json(StringInfo buf, const BtMetrics *m);
+
+/* Mark the task completed with message msg; extra_json goes into the event */
+extern void btpg_task_complete(TaskRun *run, const char *msg, const char *extra_json);
+
+/* ---- submitting (api.c) -------------------------------------------------- */
+
+/*
+ * Queue a task after its input was validated: a backtest when grid is
+ * NULL, else a sweep.  Returns its id; the launcher is woken at commit.
+ */
+extern int64 btpg_insert_task(Oid relid, const char *query, const char *symbol,
+							  const char *strategy, Jsonb *params, bool has_start,
+							  TimestampTz start_ts, bool has_end, TimestampTz end_ts, Jsonb *grid);
+
+#endif							/* BTPG_TASK_KIND_H */

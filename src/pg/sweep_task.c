@@ -1,0 +1,212 @@
+/*-------------------------------------------------------------------------
+ *
+ * sweep_task.c
+ *	  Sweeps through the task queue: backtest_submit_sweep(), and the
+ *	  "sweep" task kind a task worker runs them with (registered from
+ *	  _PG_init; see queue/task_kind.h).
+ *
+ * A sweep task is planned like backtest_sweep() (btpg_sweep_plan, with the
+ * same errors), its combinations are run in batches, each in a short
+ * transaction with the sweep's own parallel workers, reporting progress as
+ * combinations done / total between batches, and its rows go to
+ * backtest.sweep_results in one INSERT; the completed event carries the
+ * best row's summary.  Only this file of the sweeps knows the queue.
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * src/pg/sweep_task.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+
+#include "core/loader.h"
+#include "core/memory.h"
+#include "core/params.h"
+#include "queue/task_kind.h"
+#include "sweep.h"
+
+PG_FUNCTION_INFO_V1(backtest_submit_sweep);
+
+/* A sweep task's state: its combinations, then their metrics */
+typedef struct SweepTask
+{
+	BtpgSweepPlan plan;
+	BtMetrics  *metrics;		/* by combination, once executed */
+} SweepTask;
+
+/* Parse the grid and params and expand the combinations (BtpgTaskKind.plan) */
+static void *
+sweep_task_plan(const BtStrategyDef *st, Jsonb *params, Jsonb *grid, BtConfig *cfg,
+				BtColumns *cols)
+{
+	SweepTask  *t = palloc0(sizeof(SweepTask));
+	BtAlloc		a;
+
+	if (grid == NULL)
+		elog(ERROR, "a sweep task has no grid");
+	/* the grid's parameters are checked per combination */
+	btpg_alloc_init(&a, CurrentMemoryContext);
+	btpg_sweep_plan(grid, params, st, &a, &t->plan, cols);
+	*cfg = t->plan.base;
+	return t;
+}
+
+/*
+ * Run the combinations in batches of about a twentieth, each in a short
+ * transaction, reporting progress between them (BtpgTaskKind.execute)
+ */
+static void
+sweep_task_execute(TaskRun *run, void *state, const BtSeries *s)
+{
+	SweepTask  *t = state;
+	BtpgSweepPlan *plan = &t->plan;
+	MemoryContext cxt = CurrentMemoryContext;
+	int64		n = plan->ncombos;
+	int64		batch = Max(1, (n + 19) / 20);
+
+	t->metrics = palloc_extended(sizeof(BtMetrics) * Max(n, 1), MCXT_ALLOC_HUGE);
+	for (int64 from = 0; from < n; from += batch)
+	{
+		int64		cnt = Min(batch, n - from);
+
+		CHECK_FOR_INTERRUPTS();
+		if (btpg_task_cancel_requested())
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("sweep cancelled")));
+		btpg_task_begin_txn("pg_backtest: sweeping");
+		MemoryContextSwitchTo(cxt);
+		btpg_sweep_execute(s, plan->st, plan->combos + from, cnt, NULL, t->metrics + from);
+		btpg_task_end_txn();
+		MemoryContextSwitchTo(cxt);
+		btpg_task_report(run, 3, 30.0 + 55.0 * (double) (from + cnt) / (double) n,
+						 psprintf(INT64_FORMAT " of " INT64_FORMAT " combinations", from + cnt, n),
+						 from + cnt == n);
+	}
+}
+
+/* The rows of a sweep task, in result order (btpg_task_insert_rows) */
+typedef struct SweepRows
+{
+	const BtpgSweepPlan *plan;
+	const BtMetrics *metrics;
+	const int64 *order;
+} SweepRows;
+
+/* Row r: its rank, then the backtest_sweep row of the r-th combination */
+static void
+sweep_row(void *arg, int64 r, Datum *values, bool *nulls)
+{
+	const SweepRows *rows = arg;
+	int64		k = rows->order[r];
+
+	values[0] = Int32GetDatum((int32) (r + 1));
+	nulls[0] = false;
+	btpg_sweep_row(rows->plan, k, &rows->metrics[k], values + 1, nulls + 1);
+}
+
+/*
+ * Store the rows in result order in backtest.sweep_results and complete
+ * the task with the best row's summary (BtpgTaskKind.save)
+ */
+static void
+sweep_task_save(TaskRun *run, void *state, const BtSeries *s)
+{
+	SweepTask  *t = state;
+	MemoryContext cxt = CurrentMemoryContext;
+	int64		n = t->plan.ncombos;
+	int64	   *order;
+	int64		nrows = btpg_sweep_order(&t->plan, t->metrics, &order);
+
+	btpg_task_begin_txn("pg_backtest: saving sweep results");
+	MemoryContextSwitchTo(cxt);
+	{
+		SweepRows	rows = {&t->plan, t->metrics, order};
+
+		/* rank, then the backtest_sweep columns */
+		btpg_task_insert_rows(run, "backtest.sweep_results", 1 + BTPG_SWEEP_NATTS, NULL, nrows,
+							  sweep_row, &rows);
+	}
+	{
+		StringInfoData extra;
+
+		initStringInfo(&extra);
+		appendStringInfo(&extra, ", \"combinations\": " INT64_FORMAT, n);
+		if (nrows > 0)
+			btpg_task_summary_json(&extra, &t->metrics[order[0]]);
+		btpg_task_complete(run, psprintf(INT64_FORMAT " combinations, " INT64_FORMAT " rows", n, nrows),
+						   extra.data);
+	}
+	btpg_task_end_txn();
+	MemoryContextSwitchTo(cxt);
+}
+
+static const BtpgTaskKind sweep_task_kind = {
+	"sweep", sweep_task_plan, sweep_task_execute, sweep_task_save
+};
+
+/*
+ * btpg_sweep_register_task_kind
+ *		Register the "sweep" task kind with the queue; from _PG_init.
+ */
+void
+btpg_sweep_register_task_kind(void)
+{
+	btpg_register_task_kind(&sweep_task_kind);
+}
+
+/*
+ * backtest_submit_sweep(source, symbol, strategy, grid, params, start_ts,
+ *						 end_ts) returns bigint
+ *		Validate like backtest_sweep and queue the sweep as a task.
+ */
+Datum
+backtest_submit_sweep(PG_FUNCTION_ARGS)
+{
+	BtLoadSpec	load;
+	BtpgSweepPlan plan;
+	BtAlloc		alloc;
+	const BtStrategyDef *st;
+	Jsonb	   *params;
+
+	for (int i = 0; i < 4; i++)
+		if (i != 1 && PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("the %s must not be NULL",
+							i == 0 ? "source" : i == 2 ? "strategy" : "grid")));
+	btpg_alloc_init(&alloc, CurrentMemoryContext);
+	st = btpg_lookup_strategy(text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	params = PG_ARGISNULL(4) ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))) :
+		PG_GETARG_JSONB_P(4);
+	memset(&load, 0, sizeof(load));
+	btpg_sweep_plan(PG_GETARG_JSONB_P(3), params, st, &alloc, &plan, &load.cols);
+	if (plan.ncombos == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("every combination of the grid is skipped"),
+				 errhint("Check the constraints and the values of the swept parameters.")));
+	load.relid = PG_GETARG_OID(0);
+	load.symbol = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	load.has_start = !PG_ARGISNULL(5);
+	if (load.has_start)
+		load.start_ts = PG_GETARG_TIMESTAMPTZ(5);
+	load.has_end = !PG_ARGISNULL(6);
+	if (load.has_end)
+		load.end_ts = PG_GETARG_TIMESTAMPTZ(6);
+	if (load.has_start && load.has_end && load.start_ts > load.end_ts)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("start_ts is after end_ts")));
+	btpg_validate_source(&load);
+	PG_RETURN_INT64(btpg_insert_task(load.relid, NULL, load.symbol, st->name, params,
+									 load.has_start, load.start_ts, load.has_end, load.end_ts,
+									 PG_GETARG_JSONB_P(3)));
+}

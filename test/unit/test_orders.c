@@ -1,0 +1,446 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_orders.c
+ *	  Hand-worked cases of the sizing modes (sizing.c), the cost models
+ *	  (costs.c: per-share commission with a minimum and a maximum, spread,
+ *	  short borrow fee) and leverage with margin calls (simulator.c).  Every
+ *	  expected number is worked out in the comments.
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * test/unit/test_orders.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <string.h>
+
+#include "unit.h"
+#include "bt_internal.h"
+
+#define K BT_KEEP
+
+/* n flat bars: open = close = px[i], high = px[i] + 1, low = px[i] - 1 */
+static void
+flat_bars(UnitBars *b, int n, const double px[])
+{
+	double		h[UNIT_MAXN],
+				l[UNIT_MAXN];
+
+	for (int i = 0; i < n; i++)
+	{
+		h[i] = px[i] + 1;
+		l[i] = px[i] - 1;
+	}
+	unit_bars_init(b, n, px, h, l, px);
+}
+
+/* sizing "quantity": a fixed number of units, whole lots, or nothing */
+static void
+test_sizing_quantity(void)
+{
+	double		px[] = {10, 11, 12, 13, 14};
+	int8_t		tg[] = {1, K, 0, K, K};
+	UnitBars	b;
+	BtSimParams p;
+	BtResult	r;
+
+	flat_bars(&b, 5, px);
+	bt_sim_defaults(&p);
+	p.initial_capital = 1000;
+	p.sizing = BT_SIZING_QUANTITY;
+	p.order_quantity = 30;
+	/* buy 30 at open 1 = 11 (cash 1000 - 330 = 670), sell at open 3 = 13: pnl 60 */
+	r = unit_sim(&b, tg, &p);
+	CHECK(r.ntrades == 1);
+	CHECK_NEAR(r.trades[0].quantity, 30, 0);
+	CHECK_NEAR(r.trades[0].pnl, 60, 1e-12);
+	CHECK_NEAR(r.equity[1], 670 + 30 * 11, 1e-12);
+	CHECK_NEAR(r.equity[4], 1060, 1e-12);
+
+	/* lots of 20: 30 rounds down to 20, pnl 40 */
+	p.lot_size = 20;
+	r = unit_sim(&b, tg, &p);
+	CHECK_NEAR(r.trades[0].quantity, 20, 0);
+	CHECK_NEAR(r.equity[4], 1040, 1e-12);
+
+	/* 100 units at 11 plus a fee of 1 cost 1101 > 1000: not filled, counted */
+	p.lot_size = 1;
+	p.order_quantity = 100;
+	p.commission_fixed = 1;
+	r = unit_sim(&b, tg, &p);
+	CHECK(r.ntrades == 0);
+	CHECK(r.metrics.entries_unfilled == 1);
+	CHECK_NEAR(r.metrics.unfilled_cost, 1101, 1e-12);
+	CHECK_NEAR(r.metrics.unfilled_cash, 1000, 1e-12);
+	CHECK_NEAR(r.equity[4], 1000, 0);
+
+	/* with leverage 2 the buying power is 2000: filled, cash 1000 - 1101 = -101 */
+	p.leverage = 2;
+	r = unit_sim(&b, tg, &p);
+	CHECK(r.ntrades == 1);
+	CHECK_NEAR(r.trades[0].quantity, 100, 0);
+	CHECK_NEAR(r.equity[1], -101 + 100 * 11, 1e-12);
+	/* sell 100 at 13: cash -101 + 1300 - 1 = 1198 */
+	CHECK_NEAR(r.equity[4], 1198, 1e-12);
+}
+
+/* sizing "value": what a cash amount buys, costs included */
+static void
+test_sizing_value(void)
+{
+	double		px[] = {10, 11, 12, 13, 14};
+	int8_t		tg[] = {1, K, 0, K, K};
+	UnitBars	b;
+	BtSimParams p;
+	BtResult	r;
+
+	flat_bars(&b, 5, px);
+	bt_sim_defaults(&p);
+	p.initial_capital = 1000;
+	p.sizing = BT_SIZING_VALUE;
+	p.order_value = 500;
+	p.commission_fixed = 1;
+	/* floor((500 - 1) / 11) = 45 units: 495 + 1 = 496 <= 500 */
+	r = unit_sim(&b, tg, &p);
+	CHECK(r.ntrades == 1);
+	CHECK_NEAR(r.trades[0].quantity, 45, 0);
+	/* pnl 45 * 2 - 2 = 88 */
+	CHECK_NEAR(r.trades[0].pnl, 88, 1e-12);
+	CHECK_NEAR(r.equity[4], 1088, 1e-12);
+
+	/* fractional: (500 - 1) / 11 units */
+	p.fractional = true;
+	r = unit_sim(&b, tg, &p);
+	CHECK_NEAR(r.trades[0].quantity, 499.0 / 11, 1e-12);
+
+	/* 2000 is more than the 1000 of buying power: not filled */
+	p.fractional = false;
+	p.order_value = 2000;
+	r = unit_sim(&b, tg, &p);
+	CHECK(r.ntrades == 0 && r.metrics.entries_unfilled == 1);
+	CHECK_NEAR(r.metrics.unfilled_cost, 2000, 0);
+}
+
+/* sizing "risk": risk_fraction of equity lost at the stop-loss or k ATRs */
+static void
+test_sizing_risk(void)
+{
+	double		px[] = {100, 100, 100, 100, 100, 100, 100, 100};
+	double		o[] = {100, 100, 100, 100, 100, 100, 96, 96};
+	double		h[] = {101, 101, 101, 101, 101, 101, 97, 97};
+	double		l[] = {99, 99, 99, 99, 99, 99, 94, 95};
+	double		c[] = {100, 100, 100, 100, 100, 100, 96, 96};
+	int8_t		tg[] = {1, K, K, K, K, K, K, K};
+	UnitBars	b;
+	BtSimParams p;
+	BtResult	r;
+
+	/*
+	 * equity 10000, risk 1%, stop_loss 5% of the fill 100: distance 5, so
+	 * 100 / 5 = 20 units; the stop at 95 is hit on bar 6 (low 94, open 96):
+	 * loss 20 * 5 = 100 = 1% of equity
+	 */
+	unit_bars_init(&b, 8, o, h, l, c);
+	bt_sim_defaults(&p);
+	p.sizing = BT_SIZING_RISK;
+	p.risk_fraction = 0.01;
+	p.stop_loss = 0.05;
+	r = unit_sim(&b, tg, &p);
+	CHECK(r.ntrades == 1);
+	CHECK_NEAR(r.trades[0].quantity, 20, 0);
+	CHECK(r.trades[0].exit_reason == BT_EXIT_STOP_LOSS && r.trades[0].exit_bar == 6);
+	CHECK_NEAR(r.trades[0].pnl, -100, 1e-12);
+	CHECK_NEAR(r.equity[7], 9900, 1e-12);
+
+	/* risk 50%: 5000 / 5 = 1000 units, more than all-in (100): capped at 100 */
+	p.risk_fraction = 0.5;
+	r = unit_sim(&b, tg, &p);
+	CHECK_NEAR(r.trades[0].quantity, 100, 0);
+	/* and at size 0.3: 30 */
+	p.size = 0.3;
+	r = unit_sim(&b, tg, &p);
+	CHECK_NEAR(r.trades[0].quantity, 30, 0);
+
+	/*
+	 * risk_atr 2 with ATR(3): every true range is 2 (high - low 2, no
+	 * gaps) on bars 0..5, so ATR = 2 from bar 2 on; distance 4, 1% of
+	 * 10000 = 100, 25 units.  A decision on bar 0 or 1 (ATR undefined)
+	 * does not enter and is not counted as unfilled.
+	 */
+	flat_bars(&b, 8, px);
+	p.size = 1;
+	p.risk_fraction = 0.01;
+	p.stop_loss = 0;
+	p.risk_atr = 2;
+	p.risk_atr_period = 3;
+	r = unit_sim(&b, tg, &p);
+	CHECK(r.ntrades == 0 && r.metrics.entries_unfilled == 0);
+	{
+		int8_t		tg3[] = {K, K, K, 1, K, 0, K, K};
+
+		/* decided on bar 3 (ATR 2), filled at open 4 = 100 */
+		r = unit_sim(&b, tg3, &p);
+		CHECK(r.ntrades == 1);
+		CHECK_NEAR(r.trades[0].quantity, 25, 0);
+		CHECK(r.trades[0].entry_bar == 4);
+	}
+}
+
+/* per-share commission with a minimum and a maximum per order */
+static void
+test_commission_per_share(void)
+{
+	double		px[] = {100, 100, 100, 110, 110};
+	int8_t		tg[] = {1, K, 0, K, K};
+	UnitBars	b;
+	BtSimParams p;
+	BtResult	r;
+
+	flat_bars(&b, 5, px);
+	bt_sim_defaults(&p);
+	p.commission_per_share = 0.01;
+	p.commission_min = 1;
+	p.commission_max = 5;
+
+	/*
+	 * capital 1000 at 100: 1000 / 100.01 = 9.999 units pay 0.09999 < 1, so
+	 * the minimum applies: (1000 - 1) / 100 = 9.99 -> 9 units, cost 901.
+	 * Sell 9 at 110: commission max(0.09, 1) = 1.  pnl 9 * 10 - 2 = 88.
+	 */
+	p.initial_capital = 1000;
+	r = unit_sim(&b, tg, &p);
+	CHECK_NEAR(r.trades[0].quantity, 9, 0);
+	CHECK_NEAR(r.trades[0].commission, 2, 1e-12);
+	CHECK_NEAR(r.trades[0].pnl, 88, 1e-12);
+
+	/*
+	 * capital 100000: 100000 / 100.01 = 999.9 units pay 9.999 > 5, so the
+	 * maximum applies: (100000 - 5) / 100 = 999.95 -> 999 units, cost
+	 * 99900 + 5.  Sell 999 at 110: 9.99 -> 5.  pnl 9990 - 10 = 9980.
+	 */
+	p.initial_capital = 100000;
+	r = unit_sim(&b, tg, &p);
+	CHECK_NEAR(r.trades[0].quantity, 999, 0);
+	CHECK_NEAR(r.trades[0].commission, 10, 1e-12);
+	CHECK_NEAR(r.trades[0].pnl, 9980, 1e-12);
+	CHECK_NEAR(r.equity[4], 109980, 1e-12);
+
+	/*
+	 * in between, 0.01/share plus 0.1% of notional: capital 50000:
+	 * 50000 / (100 * 1.001 + 0.01) = 499.45 -> 499 units; commission
+	 * 49.9 + 4.99 = 54.89 with no maximum.  Sell at 110: 54.89 + 4.99.
+	 */
+	p.initial_capital = 50000;
+	p.commission = 0.001;
+	p.commission_max = 0;
+	r = unit_sim(&b, tg, &p);
+	CHECK_NEAR(r.trades[0].quantity, 499, 0);
+	CHECK_NEAR(r.trades[0].commission, 54.89 + 54.89 + 4.99, 1e-12);
+	CHECK_NEAR(r.trades[0].pnl, 4990 - (54.89 + 54.89 + 4.99), 1e-12);
+}
+
+/* the spread: half on each fill, in bps or price units, after slippage */
+static void
+test_spread(void)
+{
+	double		px[] = {100, 100, 100, 110, 110};
+	int8_t		tg[] = {1, K, 0, K, K};
+	UnitBars	b;
+	BtSimParams p;
+	BtResult	r;
+
+	flat_bars(&b, 5, px);
+	bt_sim_defaults(&p);
+	p.initial_capital = 100000;
+	p.fractional = true;
+
+	/* 20 bps: buy at 100 * 1.001 = 100.1, sell at 110 * 0.999 = 109.89 */
+	p.spread = 20;
+	r = unit_sim(&b, tg, &p);
+	CHECK_NEAR(r.trades[0].entry_price, 100.1, 1e-12);
+	CHECK_NEAR(r.trades[0].exit_price, 109.89, 1e-12);
+	CHECK_NEAR(r.trades[0].quantity, 100000 / 100.1, 1e-12);
+
+	/* and with 10 bps of slippage: 20 bps each way */
+	p.slippage_bps = 10;
+	r = unit_sim(&b, tg, &p);
+	CHECK_NEAR(r.trades[0].entry_price, 100.2, 1e-12);
+	CHECK_NEAR(r.trades[0].exit_price, 109.78, 1e-12);
+
+	/* 0.2 in price units after 10 bps: 100.1 + 0.1 = 100.2, 109.89 - 0.1 = 109.79 */
+	p.spread = 0.2;
+	p.spread_unit = BT_SPREAD_PRICE;
+	r = unit_sim(&b, tg, &p);
+	CHECK_NEAR(r.trades[0].entry_price, 100.2, 1e-12);
+	CHECK_NEAR(r.trades[0].exit_price, 109.79, 1e-12);
+
+	/* a sell never fills below 0: a spread of 400 on a price of 100 */
+	p.slippage_bps = 0;
+	p.spread = 400;
+	CHECK(bt_sim_slipped(&p, 100, -1) == 0);
+	CHECK_NEAR(bt_sim_slipped(&p, 100, 1), 300, 0);
+}
+
+/* the borrow fee of a short: borrow_rate / bars a year of its value per close held */
+static void
+test_borrow_fee(void)
+{
+	double		px[] = {100, 100, 100, 100, 100};
+	int8_t		tg[] = {-1, K, 0, K, K};
+	UnitBars	b;
+	BtSimParams p;
+	BtResult	r;
+
+	flat_bars(&b, 5, px);
+	/* consecutive days with a weekend: 365 bars a year */
+	CHECK(bt_infer_bars_per_year(b.s.ts, 5) == 365);
+	bt_sim_defaults(&p);
+	p.initial_capital = 1000;
+	p.allow_short = true;
+	p.borrow_rate = 0.365;
+
+	/*
+	 * short 10 at open 1 = 100 (cash 2000); held at closes 1 and 2, each
+	 * costing 0.365 / 365 * 10 * 100 = 1; covered at open 3.  Equity 999,
+	 * 998, then 998; the trade's costs 2, its pnl -2.
+	 */
+	r = unit_sim(&b, tg, &p);
+	CHECK(r.ntrades == 1 && r.trades[0].side == -1);
+	CHECK_NEAR(r.trades[0].quantity, 10, 0);
+	CHECK_NEAR(r.equity[0], 1000, 0);
+	CHECK_NEAR(r.equity[1], 999, 1e-12);
+	CHECK_NEAR(r.equity[2], 998, 1e-12);
+	CHECK_NEAR(r.equity[4], 998, 1e-12);
+	CHECK_NEAR(r.trades[0].commission, 2, 1e-12);
+	CHECK_NEAR(r.trades[0].pnl, -2, 1e-12);
+	CHECK_NEAR(r.metrics.commissions, 2, 1e-12);
+
+	/* a long pays none */
+	{
+		int8_t		tgl[] = {1, K, 0, K, K};
+
+		r = unit_sim(&b, tgl, &p);
+		CHECK_NEAR(r.equity[4], 1000, 0);
+	}
+	/* still open at the end: 4 closes held (1..4), costs 4 */
+	{
+		int8_t		tgo[] = {-1, K, K, K, K};
+
+		r = unit_sim(&b, tgo, &p);
+		CHECK(r.ntrades == 1 && r.trades[0].is_open);
+		CHECK_NEAR(r.trades[0].commission, 4, 1e-12);
+		CHECK_NEAR(r.equity[4], 996, 1e-12);
+	}
+}
+
+/* leverage and a margin call at the next open */
+static void
+test_margin_call(void)
+{
+	double		px[] = {10, 10, 9, 7, 6.5, 6};
+	double		o[] = {10, 10, 9, 8, 6.5, 6};
+	double		h[] = {11, 11, 10, 9, 7, 7};
+	double		l[] = {9, 9, 8, 6.5, 6, 5};
+	int8_t		tg[] = {1, K, K, K, K, K};
+	UnitBars	b;
+	BtSimParams p;
+	BtResult	r;
+
+	unit_bars_init(&b, 6, o, h, l, px);
+	bt_sim_defaults(&p);
+	p.initial_capital = 1000;
+	p.leverage = 2;
+	p.maintenance_margin = 0.3;
+
+	/*
+	 * buy 2000 / 10 = 200 at open 1 (cash -1000).  Equity -1000 + 200 c
+	 * against the margin 0.3 * 200 c = 60 c: close 10: 1000 >= 600;
+	 * close 9: 800 >= 540; close 7: 400 < 420, so the position is
+	 * liquidated at open 4 = 6.5: cash -1000 + 1300 = 300, pnl -700.
+	 */
+	r = unit_sim(&b, tg, &p);
+	CHECK(r.ntrades == 1);
+	CHECK_NEAR(r.trades[0].quantity, 200, 0);
+	CHECK(r.trades[0].exit_reason == BT_EXIT_MARGIN_CALL);
+	CHECK(strcmp(bt_exit_reason_name(r.trades[0].exit_reason), "margin_call") == 0);
+	CHECK(r.trades[0].exit_bar == 4);
+	CHECK_NEAR(r.trades[0].exit_price, 6.5, 0);
+	CHECK_NEAR(r.trades[0].pnl, -700, 1e-12);
+	CHECK_NEAR(r.equity[1], 1000, 1e-12);
+	CHECK_NEAR(r.equity[3], 400, 1e-12);
+	CHECK_NEAR(r.equity[4], 300, 1e-12);
+	CHECK_NEAR(r.equity[5], 300, 1e-12);
+	CHECK(r.position[4] == 0);
+
+	/*
+	 * at 0.25 the margin is 50 c: close 7: 400 >= 350, held; close 6.5:
+	 * 300 < 325, liquidated at open 5 = 6: pnl 200 * (6 - 10) = -800,
+	 * equity 200
+	 */
+	p.maintenance_margin = 0.25;
+	r = unit_sim(&b, tg, &p);
+	CHECK(r.ntrades == 1 && r.trades[0].exit_reason == BT_EXIT_MARGIN_CALL);
+	CHECK(r.trades[0].exit_bar == 5);
+	CHECK_NEAR(r.trades[0].pnl, -800, 1e-12);
+	CHECK_NEAR(r.equity[4], 300, 1e-12);
+	CHECK_NEAR(r.equity[5], 200, 1e-12);
+
+	/* without a maintenance margin: held to the end, equity -1000 + 200 * 6 */
+	p.maintenance_margin = 0;
+	r = unit_sim(&b, tg, &p);
+	CHECK(r.ntrades == 1 && r.trades[0].is_open);
+	CHECK_NEAR(r.equity[5], 200, 1e-12);
+
+	/* the order decided with the call is cancelled: a sell on bar 3 does not fill after it */
+	{
+		int8_t		tg2[] = {1, K, K, -1, K, K};
+
+		p.maintenance_margin = 0.3;
+		p.allow_short = true;
+		r = unit_sim(&b, tg2, &p);
+		CHECK(r.ntrades == 1 && r.trades[0].exit_reason == BT_EXIT_MARGIN_CALL);
+		CHECK(r.position[5] == 0);
+	}
+}
+
+/* the cross-field rules of the new parameters, with their messages */
+static void
+test_order_param_rules(void)
+{
+	BtSimParams p;
+	BtError		err;
+
+	bt_sim_defaults(&p);
+	CHECK(bt_sim_check(&p, &err));
+	CHECK(p.sizing == BT_SIZING_FRACTION && p.leverage == 1 && p.risk_atr_period == 14);
+	p.commission_min = 5;
+	p.commission_max = 1;
+	CHECK(!bt_sim_check(&p, &err));
+	CHECK(strcmp(err.msg, "parameter \"commission_min\" (5) exceeds \"commission_max\" (1)") == 0);
+	p.commission_max = 0;		/* no maximum */
+	CHECK(bt_sim_check(&p, &err));
+	p.sizing = BT_SIZING_RISK;
+	CHECK(!bt_sim_check(&p, &err));
+	CHECK(strcmp(err.msg, "sizing \"risk\" needs a stop distance") == 0);
+	p.risk_atr = 1;
+	CHECK(bt_sim_check(&p, &err));
+	p.leverage = 4;
+	p.maintenance_margin = 0.25;
+	CHECK(!bt_sim_check(&p, &err));
+	CHECK(strcmp(err.msg, "parameter \"maintenance_margin\" (0.25) must be below the initial margin 1/leverage (0.25)") == 0);
+	p.maintenance_margin = 0.2;
+	CHECK(bt_sim_check(&p, &err));
+}
+
+void
+test_orders(void)
+{
+	test_sizing_quantity();
+	test_sizing_value();
+	test_sizing_risk();
+	test_commission_per_share();
+	test_spread();
+	test_borrow_fee();
+	test_margin_call();
+	test_order_param_rules();
+}
