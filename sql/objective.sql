@@ -77,7 +77,8 @@ SELECT (SELECT array_agg(combo_no ORDER BY rank) FROM backtest.sweep_results WHE
         FROM backtest_sweep('obj', 'SYN', 'sma_cross',
              '{"fast": [5, 10, 20], "slow": [30, 60], "sort_by": "sharpe_ratio * sqrt(trades_count)"}') WITH ORDINALITY)
        AS task_ranks_alike;
-SELECT backtest_delete(:task) IS NULL AS deleted;
+SELECT backtest_delete(:task);
+SELECT count(*) AS left_over FROM backtest.tasks WHERE id = :task;
 
 -- errors, each with its exact message
 SELECT * FROM backtest_sweep('obj', 'SYN', 'sma_cross', '{"fast": [5], "sort_by": "sharpe * sqrt(trades_count)"}');

@@ -421,3 +421,41 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT ROWS 100;
 COMMENT ON FUNCTION @extschema@.backtest_portfolio_trades_query(text, text, jsonb) IS
   'The trades of a portfolio backtest over a query''s rows, by symbol';
 
+
+-- ==== period returns (issue 15 item 6) ====
+-- One row per calendar period (UTC days, ISO weeks from Monday, months,
+-- years) of a backtest's equity curve: its bounds [period_start,
+-- period_end), bars, opening equity (the previous period's last; the
+-- initial capital first), closing equity, return, closed trades whose exit
+-- falls in it and the deepest drawdown inside it.  The returns compound to
+-- the run's return_pct.  src/engine/periods.c, src/pg/periods.c.
+CREATE FUNCTION @extschema@.backtest_period_returns(
+    source regclass, symbol text, strategy text,
+    params jsonb DEFAULT '{}', start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL,
+    period text DEFAULT 'month')
+RETURNS TABLE (period_start timestamptz, period_end timestamptz, bars bigint,
+               equity_start double precision, equity_end double precision,
+               return_pct double precision, trades bigint, max_drawdown_pct double precision)
+AS 'MODULE_PATHNAME', 'backtest_period_returns'
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 100;
+COMMENT ON FUNCTION @extschema@.backtest_period_returns(regclass, text, text, jsonb, timestamptz, timestamptz, text) IS
+  'Backtest a strategy; returns one row per calendar period (day, week, month or year, UTC): return, closed trades, drawdown within';
+
+CREATE FUNCTION @extschema@.backtest_period_returns_query(
+    query text, strategy text, params jsonb DEFAULT '{}', period text DEFAULT 'month')
+RETURNS TABLE (period_start timestamptz, period_end timestamptz, bars bigint,
+               equity_start double precision, equity_end double precision,
+               return_pct double precision, trades bigint, max_drawdown_pct double precision)
+AS 'MODULE_PATHNAME', 'backtest_period_returns_query'
+LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT ROWS 100;
+COMMENT ON FUNCTION @extschema@.backtest_period_returns_query(text, text, jsonb, text) IS
+  'Backtest a strategy on the rows of a query; returns one row per calendar period';
+
+CREATE FUNCTION @extschema@.backtest_period_returns(task_id bigint, period text DEFAULT 'month')
+RETURNS TABLE (period_start timestamptz, period_end timestamptz, bars bigint,
+               equity_start double precision, equity_end double precision,
+               return_pct double precision, trades bigint, max_drawdown_pct double precision)
+AS 'MODULE_PATHNAME', 'backtest_period_returns_task'
+LANGUAGE C STABLE PARALLEL UNSAFE CALLED ON NULL INPUT ROWS 100;
+COMMENT ON FUNCTION @extschema@.backtest_period_returns(bigint, text) IS
+  'The period rows of a completed backtest task you can see, from its stored equity curve and trades';

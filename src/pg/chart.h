@@ -66,6 +66,17 @@ extern void btpg_chart_check_size(int width, int height);
 extern void btpg_chart_from_args(FunctionCallInfo fcinfo, Jsonb *indicators, BtChartData *cd);
 extern void btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtChartData *cd);
 
+/*
+ * Reading a finished task as the caller (chart_data.c), inside SPI: run a
+ * query with the task id as its one bigint parameter (returns the rows);
+ * column col (1-based) of row 0 as a string in cxt (or NULL); a stored
+ * float8[] or timestamptz[] (engine usecs) column of row 0 as a C array in
+ * cxt (returns its length).
+ */
+extern uint64 btpg_task_read(const char *sql, int64 task_id);
+extern char *btpg_task_read_string(MemoryContext cxt, int col);
+extern int64 btpg_task_read_array(MemoryContext cxt, int col, Oid elemtype, void **out);
+
 /* Append the chart, a complete <svg> element (no XML declaration) */
 extern void btpg_chart_svg(StringInfo buf, const BtChartData *cd, int width, int height);
 

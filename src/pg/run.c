@@ -30,6 +30,7 @@
 #include "core/params.h"
 #include "core/results.h"
 #include "core/timestamps.h"
+#include "periods.h"
 
 PG_FUNCTION_INFO_V1(backtest_run);
 PG_FUNCTION_INFO_V1(backtest_trades);
@@ -37,6 +38,8 @@ PG_FUNCTION_INFO_V1(backtest_equity);
 PG_FUNCTION_INFO_V1(backtest_run_query);
 PG_FUNCTION_INFO_V1(backtest_trades_query);
 PG_FUNCTION_INFO_V1(backtest_equity_query);
+PG_FUNCTION_INFO_V1(backtest_period_returns);
+PG_FUNCTION_INFO_V1(backtest_period_returns_query);
 
 /*
  * Common front end: parse the arguments of a table-source or query-source
@@ -224,4 +227,45 @@ Datum
 backtest_equity_query(PG_FUNCTION_ARGS)
 {
 	return run_equity(fcinfo, true);
+}
+
+/*
+ * backtest_period_returns and backtest_period_returns_query: one row per
+ * calendar period of the run's equity curve (periods.c), the period being
+ * the last argument.
+ */
+static Datum
+run_periods(FunctionCallInfo fcinfo, bool query_source)
+{
+	MemoryContext cxt;
+	BtSeries	s;
+	BtConfig	cfg;
+	BtResult	res;
+	BtPeriod	period = btpg_period_arg(fcinfo, query_source ? 3 : 6);
+	int64_t    *exits;
+	int64		nexits = 0;
+
+	SetSingleFuncCall(fcinfo, 0);
+	cxt = run_context();
+	run_from_args(fcinfo, query_source, cxt, &s, &cfg, &res);
+	exits = MemoryContextAlloc(cxt, sizeof(int64_t) * Max(res.ntrades, 1));
+	for (int64 k = 0; k < res.ntrades; k++)
+		if (!res.trades[k].is_open)
+			exits[nexits++] = res.trades[k].exit_ts;
+	btpg_period_rows(fcinfo, s.ts, res.equity, res.n, cfg.sim.initial_capital, exits, nexits,
+					 period);
+	MemoryContextDelete(cxt);
+	return (Datum) 0;
+}
+
+Datum
+backtest_period_returns(PG_FUNCTION_ARGS)
+{
+	return run_periods(fcinfo, false);
+}
+
+Datum
+backtest_period_returns_query(PG_FUNCTION_ARGS)
+{
+	return run_periods(fcinfo, true);
 }
