@@ -1,6 +1,6 @@
--- Sizing modes and cost models (issue 15): hand-worked runs on a few bars,
--- the same rules on the sample K-lines, the parameters' listing and the
--- exact errors for bad values.
+-- Sizing modes, cost models and limit/stop entries (issue 15): hand-worked
+-- runs on a few bars, the same rules on the sample K-lines, the parameters'
+-- listing and the exact errors for bad values.
 \set VERBOSITY default
 SET extra_float_digits = 0;
 SET TimeZone = 'UTC';
@@ -55,6 +55,29 @@ UPDATE mbars SET signal = -1 WHERE ts = '2024-01-01';
 SELECT side, quantity, round(commission::numeric, 6) AS borrow, round(pnl::numeric, 6) AS pnl, is_open
 FROM backtest_trades('mbars', NULL, 'signal', '{"initial_capital": 1000, "allow_short": true, "borrow_rate": 0.365}');
 
+-- limit and stop entries (see test/unit/test_orders.c): decided on bar 0,
+-- whose own range reaches every level; live on bars 1..valid_bars
+CREATE TABLE obars (ts date, open float8, high float8, low float8, close float8, signal float8);
+INSERT INTO obars VALUES
+  ('2024-01-01', 100, 110, 90, 100, 1), ('2024-01-02', 100, 101, 99, 100, NULL),
+  ('2024-01-03', 99, 103, 97, 98, NULL), ('2024-01-04', 98, 99, 96, 97, NULL),
+  ('2024-01-05', 97, 98, 96, 97, NULL), ('2024-01-06', 97, 98, 96, 97, NULL);
+-- buy limit at 100 * 0.98 = 98: not on bar 0's low 90, not on bar 1 (low 99), at 98 on bar 2
+SELECT entry_ts, entry_price, quantity FROM backtest_trades('obars', NULL, 'signal',
+     '{"initial_capital": 1000, "entry": "limit", "entry_offset": 0.02, "valid_bars": 3}');
+-- the same with close fills: the order still waits for bar 1
+SELECT entry_ts, entry_price FROM backtest_trades('obars', NULL, 'signal',
+     '{"initial_capital": 1000, "entry": "limit", "entry_offset": 0.02, "valid_bars": 3, "fill": "close"}');
+-- valid for one bar: cancelled unfilled
+SELECT trades_count FROM backtest_run('obars', NULL, 'signal',
+     '{"initial_capital": 1000, "entry": "limit", "entry_offset": 0.02, "valid_bars": 1}');
+-- buy stop at 102 (a breakout): at 102 on bar 2; a gap through it opens at 104: at the open
+SELECT entry_ts, entry_price, quantity FROM backtest_trades('obars', NULL, 'signal',
+     '{"initial_capital": 1000, "entry": "stop", "entry_offset": 0.02, "valid_bars": 3}');
+UPDATE obars SET open = 104, high = 105 WHERE ts = '2024-01-03';
+SELECT entry_ts, entry_price, quantity FROM backtest_trades('obars', NULL, 'signal',
+     '{"initial_capital": 1000, "entry": "stop", "entry_offset": 0.02, "valid_bars": 3}');
+
 -- the same rules on the sample K-lines
 CREATE TABLE oklines (
     symbol text NOT NULL DEFAULT 'SYN', ts date NOT NULL,
@@ -67,13 +90,24 @@ FROM backtest_run('oklines', 'SYN', 'sma_cross') a,
      backtest_run('oklines', 'SYN', 'sma_cross',
        '{"sizing": "fraction", "order_quantity": 1, "order_value": 10000, "risk_fraction": 0.01, "risk_atr": 0,
          "risk_atr_period": 14, "commission_per_share": 0, "commission_max": 0, "spread": 0, "spread_unit": "bps",
-         "borrow_rate": 0, "leverage": 1, "maintenance_margin": 0}') b;
+         "borrow_rate": 0, "leverage": 1, "maintenance_margin": 0,
+         "entry": "market", "entry_offset": 0, "valid_bars": 1}') b;
 
 SELECT trades_count, round(equity_final::numeric, 4) AS equity_final, round(commissions::numeric, 4) AS commissions
 FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"sizing": "risk", "risk_fraction": 0.02, "risk_atr": 2}');
 SELECT exit_reason, count(*) FROM backtest_trades('oklines', 'SYN', 'macd_cross',
        '{"allow_short": true, "leverage": 5, "maintenance_margin": 0.15, "borrow_rate": 0.05}')
 GROUP BY exit_reason ORDER BY exit_reason;
+
+-- limit entries on the K-lines: some signals expire unfilled, so fewer trades;
+-- a sweep over the offset and valid_bars equals its backtest_runs
+SELECT trades_count, round(equity_final::numeric, 4) AS equity_final
+FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"entry": "limit", "entry_offset": 0.01, "valid_bars": 5}');
+SELECT bool_and(s.equity_final = r.equity_final AND s.trades_count = r.trades_count) AS sweep_equals_run,
+       count(DISTINCT s.trades_count) > 1 AS trades_vary
+FROM backtest_sweep('oklines', 'SYN', 'sma_cross', '{"entry_offset": [0, 0.01, 0.03], "valid_bars": [1, 5]}',
+                    '{"entry": "stop"}') s,
+     LATERAL backtest_run('oklines', 'SYN', 'sma_cross', '{"entry": "stop"}'::jsonb || s.params) r;
 
 -- sweepable: leverage and the spread in a grid
 SELECT params, trades_count, round(equity_final::numeric, 4) AS equity_final
@@ -97,7 +131,7 @@ GROUP BY symbol ORDER BY symbol;
 SELECT name, type, default_value, min_value, max_value FROM backtest_parameters()
 WHERE strategy = '*' AND name IN ('sizing', 'order_quantity', 'order_value', 'risk_fraction', 'risk_atr',
   'risk_atr_period', 'commission_per_share', 'commission_max', 'spread', 'spread_unit', 'borrow_rate',
-  'leverage', 'maintenance_margin') ORDER BY name;
+  'leverage', 'maintenance_margin', 'entry', 'entry_offset', 'valid_bars') ORDER BY name;
 
 -- bad values
 SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"sizing": "kelly"}');
@@ -115,6 +149,11 @@ SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"borrow_rate": -1}')
 SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"sizing": "risk"}');
 SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"leverage": 4, "maintenance_margin": 0.25}');
 SELECT * FROM backtest_sweep('oklines', 'SYN', 'sma_cross', '{"leverage": [0.5, 2]}');
+SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"entry": "twap"}');
+SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"entry": "limit", "valid_bars": 0}');
+SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"entry": "limit", "entry_offset": -0.01}');
+SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"entry": "limit", "entry_offset": 1}');
 SELECT * FROM backtest_submit('oklines', 'SYN', 'sma_cross', '{"commission_min": 5, "commission_max": 1}');
 SELECT * FROM backtest_portfolio('oklines', 'sma_cross', '{"leverage": 2}');
+SELECT * FROM backtest_portfolio('oklines', 'sma_cross', '{"entry": "stop"}');
 SELECT * FROM backtest_portfolio('oklines', 'sma_cross', '{"sizing": "value", "rebalance": "monthly"}');

@@ -271,6 +271,13 @@ typedef enum BtSizing
 	BT_SIZING_RISK = 3			/* risk_fraction * equity / the stop distance */
 } BtSizing;
 
+typedef enum BtEntry
+{
+	BT_ENTRY_MARKET = 0,		/* at the fill of the fill contract */
+	BT_ENTRY_LIMIT = 1,			/* buy entry_offset below the decision close (sell above) */
+	BT_ENTRY_STOP = 2			/* buy entry_offset above the decision close (sell below) */
+} BtEntry;
+
 typedef enum BtSpreadUnit
 {
 	BT_SPREAD_BPS = 0,			/* spread in basis points of the price */
@@ -311,6 +318,10 @@ typedef struct BtSimParams
 	double		borrow_rate;	/* annual fee on the value of a short, per bar held */
 	double		leverage;		/* buying power = leverage * equity, >= 1 */
 	double		maintenance_margin; /* margin call below this fraction of the position, 0 = off */
+	/* entry orders (orders.c) */
+	BtEntry		entry;
+	int			valid_bars;		/* bars a limit or stop entry may fill on, >= 1 */
+	double		entry_offset;	/* distance of its level from the decision close, fraction */
 	/*
 	 * Not parameters: the start of the trading day of the daily returns, in
 	 * usecs after midnight UTC, used when day_start_known (a sweep infers it
@@ -321,7 +332,7 @@ typedef struct BtSimParams
 } BtSimParams;
 
 /* Number of fields of BtSimParams: one bt_sim_params entry each */
-#define BT_N_SIM_PARAMS		30
+#define BT_N_SIM_PARAMS		33
 
 /*
  * The simulator's parameter table: each parameter's definition and the

@@ -105,6 +105,20 @@ typedef struct BtEntrySize
 extern double bt_entry_quantity(const BtSimParams *p, const BtEntrySize *e,
 								double *wanted, double *had);
 
+/* A limit or stop entry order waiting for its level (orders.c) */
+typedef struct BtEntryOrder
+{
+	int			side;			/* +1 buy, -1 sell short, 0: no order */
+	double		level;			/* raw price it fills at (or better, on a gap) */
+	int64_t		dbar;			/* the bar it was decided on */
+	int64_t		last;			/* the last bar it may fill on */
+} BtEntryOrder;
+
+extern void bt_order_arm(const BtSimParams *p, BtEntryOrder *o, int side, int64_t dbar,
+						 double close);
+extern double bt_order_fill_price(const BtSimParams *p, const BtEntryOrder *o, double open,
+								  double high, double low);
+
 /* splitmix64: the next value of the sequence of *state (grids, line hashes) */
 static inline uint64_t
 bt_splitmix64(uint64_t *state)

@@ -92,6 +92,12 @@ const BtSimParamDef bt_sim_params[] = {
 	"Buying power as a multiple of equity (1 = cash account).", NULL),
 	SIM_PARAM(maintenance_margin, BT_PARAM_NUM, 0, 0, 1, false,
 	"Liquidate at the next open when equity falls below this fraction of the position's value (0 = never).", NULL),
+	SIM_PARAM(entry, BT_PARAM_ENUM, BT_ENTRY_MARKET, 0, 2, false,
+	"Entry orders: \"market\" (at the fill of the fill contract), \"limit\" (buy entry_offset below the decision bar's close, sell short above), \"stop\" (buy above, sell short below).", "market", "limit", "stop", NULL),
+	SIM_PARAM(entry_offset, BT_PARAM_NUM, 0, 0, 0.99, false,
+	"Distance of a limit or stop entry's level from the decision bar's close, as a fraction of it.", NULL),
+	SIM_PARAM(valid_bars, BT_PARAM_INT, 1, 1, 1e6, false,
+	"Bars after the decision bar a limit or stop entry may fill on; then it is cancelled.", NULL),
 };
 const int	bt_n_sim_params = sizeof(bt_sim_params) / sizeof(bt_sim_params[0]);
 
@@ -99,7 +105,8 @@ STATIC_ASSERT(sizeof(bt_sim_params) / sizeof(bt_sim_params[0]) == BT_N_SIM_PARAM
 			  one_entry_per_simulator_field);
 /* enum fields are read and written as int */
 STATIC_ASSERT(sizeof(BtFill) == sizeof(int) && sizeof(BtStampSide) == sizeof(int) &&
-			  sizeof(BtSizing) == sizeof(int) && sizeof(BtSpreadUnit) == sizeof(int),
+			  sizeof(BtSizing) == sizeof(int) && sizeof(BtSpreadUnit) == sizeof(int) &&
+			  sizeof(BtEntry) == sizeof(int),
 			  enum_fields_are_int);
 
 /*

@@ -525,6 +525,11 @@ check_symbols(const BtPfSymbol *syms, int nsym, const BtPfParams *p, BtError *er
 			snprintf(err->hint, sizeof(err->hint), "A portfolio is a cash account: entries fit in its free cash.");
 			return false;
 		}
+		if (sim->entry != BT_ENTRY_MARKET)
+		{
+			bt_set_error(err, BT_ERR_PARAM, "limit and stop entries are not supported in portfolio backtests");
+			return false;
+		}
 		if (sim->sizing != BT_SIZING_FRACTION && p->rebalance != BT_PF_REBAL_NONE)
 		{
 			bt_set_error(err, BT_ERR_PARAM, "a rebalance needs sizing \"fraction\" (symbol \"%s\")",

@@ -46,6 +46,8 @@ typedef struct SimState
 	double		entry_fee;
 	double		best;			/* best price since entry (bars before now) */
 	const double *atr;			/* ATR line for sizing "risk" with risk_atr, else NULL */
+	BtEntryOrder order;			/* a limit or stop entry waiting (order.side != 0) */
+	bool		intrabar;		/* the position was entered by such an order */
 	double		commissions;	/* all costs paid */
 	int64_t		unfilled;		/* entries not filled: not one lot affordable */
 	double		unfilled_price; /* ... the first one's fill price */
@@ -204,9 +206,14 @@ open_position(SimState *st, int64_t i, int64_t dbar, double px, int side)
 	st->cur.entry_ts = st->s->ts[i];
 	st->cur.entry_price = fill;
 	st->cur.quantity = q;
+	st->intrabar = false;
 }
 
-/* Move to direction dir (-1, 0, 1) at raw price px on bar i, decided on bar dbar */
+/*
+ * Move to direction dir (-1, 0, 1) at raw price px on bar i, decided on bar
+ * dbar: exits at px; entries at px too, or, with limit or stop entries, as
+ * an order at a level from dbar's close (orders.c)
+ */
 static void
 execute(SimState *st, int64_t i, int64_t dbar, double px, int dir)
 {
@@ -216,8 +223,12 @@ execute(SimState *st, int64_t i, int64_t dbar, double px, int dir)
 		return;
 	if (cur != 0)
 		close_position(st, i, px, BT_EXIT_SIGNAL);
-	if (dir != 0)
+	if (dir == 0)
+		return;
+	if (st->p->entry == BT_ENTRY_MARKET)
 		open_position(st, i, dbar, px, dir);
+	else
+		bt_order_arm(st->p, &st->order, dir, dbar, st->s->close[dbar]);
 }
 
 /*
@@ -366,7 +377,8 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 			 * 0. bars on which nothing can happen (no fill pending, no stop
 			 * to check, no decision) in one stretch, up to the next decision
 			 */
-			if (pending == BT_KEEP && !(st.pos != 0 && (watch || (borrow && st.pos < 0))))
+			if (pending == BT_KEEP && st.order.side == 0 &&
+				!(st.pos != 0 && (watch || (borrow && st.pos < 0))))
 			{
 				int64_t		j = next_decision(target, i, end, warmup);
 
@@ -410,11 +422,31 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 			}
 
 			/*
-			 * 2. stops, over this bar's range, for a position held through
-			 * its open (close fills enter at the close, so the entry bar's
-			 * range lies before the entry)
+			 * 1b. a limit or stop entry decided on an earlier bar fills on
+			 * this bar's range, or expires after its last bar
 			 */
-			if (stops && st.pos != 0 && (at_open || st.cur.entry_bar < i))
+			if (st.order.side != 0 && i > st.order.dbar)
+			{
+				double		px = bt_order_fill_price(p, &st.order, s->open[i], s->high[i],
+													 s->low[i]);
+
+				if (!isnan(px))
+				{
+					open_position(&st, i, st.order.dbar, px, st.order.side);
+					st.intrabar = true;
+					st.order.side = 0;
+				}
+				else if (i >= st.order.last)
+					st.order.side = 0;
+			}
+
+			/*
+			 * 2. stops, over this bar's range, for a position held through
+			 * its open (close fills enter at the close, and limit or stop
+			 * entries inside the bar, so then the entry bar's range does
+			 * not count)
+			 */
+			if (stops && st.pos != 0 && (st.cur.entry_bar < i || (at_open && !st.intrabar)))
 				check_stops(&st, i);
 
 			/* 3. the decision on this bar's close */
@@ -423,10 +455,19 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 			{
 				int			dir = (t < 0 && !p->allow_short) ? 0 : t;
 
-				if (!at_open)
-					execute(&st, i, i, s->close[i], dir);
-				else if (i + 1 < n)
-					pending = dir;
+				/*
+				 * a waiting entry order stays while the target is its side;
+				 * another target cancels it
+				 */
+				if (st.order.side != 0 && dir != st.order.side)
+					st.order.side = 0;
+				if (st.order.side == 0)
+				{
+					if (!at_open)
+						execute(&st, i, i, s->close[i], dir);
+					else if (i + 1 < n)
+						pending = dir;
+				}
 			}
 
 			/* 4. the borrow fee of a short held at this close */

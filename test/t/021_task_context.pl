@@ -68,18 +68,18 @@ is( $node->safe_psql('postgres',
 	'data, public / Asia/Hong_Kong / SQL, DMY',
 	'the task row records the settings it ran under');
 
-# --- issue 15: sizing and cost models in a queued task ----------------------
+# --- issue 15: sizing, cost models and entry orders in a queued task --------
 # risk sizing on the ATR, leverage with margin calls, shorts paying a borrow
-# fee, per-share commission with a minimum and a maximum, a spread: the task
-# stores what backtest_run gives, trade by trade
-my $orders = q{{"sizing": "risk", "risk_fraction": 0.05, "risk_atr": 1.5, "risk_atr_period": 7, "leverage": 3, "maintenance_margin": 0.3, "allow_short": true, "borrow_rate": 0.2, "commission_per_share": 0.01, "commission_min": 1, "commission_max": 3, "spread": 0.2, "spread_unit": "price"}};
+# fee, per-share commission with a minimum and a maximum, a spread, limit
+# entries: the task stores what backtest_run gives, trade by trade
+my $orders = q{{"sizing": "risk", "risk_fraction": 0.05, "risk_atr": 1.5, "risk_atr_period": 7, "leverage": 3, "maintenance_margin": 0.3, "allow_short": true, "borrow_rate": 0.2, "commission_per_share": 0.01, "commission_min": 1, "commission_max": 3, "spread": 0.2, "spread_unit": "price", "entry": "limit", "entry_offset": 0.002, "valid_bars": 3}};
 my $tcols = q{count(*) || ':' || string_agg(exit_reason || '/' || quantity || '/' || round(pnl::numeric, 8) || '/' || round(commission::numeric, 8), ',' ORDER BY trade_no)};
 my $sync_o = $node->safe_psql('postgres', qq{
 SELECT $cols, round(commissions::numeric, 8) FROM backtest_run('data.kl', 'A', 'sma_cross', '$orders');
 SELECT $tcols FROM backtest_trades('data.kl', 'A', 'sma_cross', '$orders');
 SELECT backtest_submit('data.kl', 'A', 'sma_cross', '$orders');});
 my ($run_o, $trades_o, $oid) = split /\n/, $sync_o;
-is(wait_done($oid), 'completed', 'a task with the sizing and cost parameters of issue 15 completes');
+is($node->wait_task($oid), 'completed', 'a task with the sizing and cost parameters of issue 15 completes');
 is($node->safe_psql('postgres', "SELECT $cols, round(commissions::numeric, 8) FROM backtest.results WHERE task_id = $oid"),
 	$run_o, 'its results equal backtest_run\'s');
 is($node->safe_psql('postgres', "SELECT $tcols FROM backtest.trades WHERE task_id = $oid"),

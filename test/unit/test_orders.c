@@ -403,6 +403,186 @@ test_margin_call(void)
 	}
 }
 
+/*
+ * Bars of the entry-order cases.  Bar 0 is the decision bar: its own range
+ * (low 90, high 110) reaches every level below, so an order filled on its
+ * own prices would show.
+ */
+static void
+order_bars(UnitBars *b)
+{
+	/* bar:          0    1    2    3   4   5 */
+	double		o[] = {100, 100, 99, 98, 97, 97};
+	double		h[] = {110, 101, 103, 99, 98, 98};
+	double		l[] = {90, 99, 97, 96, 96, 96};
+	double		c[] = {100, 100, 98, 97, 97, 97};
+
+	unit_bars_init(b, 6, o, h, l, c);
+}
+
+/* limit entries: fill at the level, gap through at the open, expiry, cancel */
+static void
+test_limit_entry(void)
+{
+	int8_t		tg[] = {1, K, K, K, K, K};
+	UnitBars	b;
+	BtSimParams p;
+	BtResult	r;
+
+	order_bars(&b);
+	bt_sim_defaults(&p);
+	p.initial_capital = 1000;
+	p.entry = BT_ENTRY_LIMIT;
+	p.entry_offset = 0.02;
+	p.valid_bars = 3;
+
+	/*
+	 * buy limit at 100 * 0.98 = 98, live on bars 1..3: bar 1 (low 99)
+	 * does not reach it, bar 2 (open 99, low 97) fills at 98:
+	 * floor(1000 / 98) = 10 units, cash 20; equity 20 + 10 * close
+	 */
+	r = unit_sim(&b, tg, &p);
+	CHECK(r.ntrades == 1 && r.trades[0].is_open);
+	CHECK(r.trades[0].entry_bar == 2);
+	CHECK_NEAR(r.trades[0].entry_price, 98, 0);
+	CHECK_NEAR(r.trades[0].quantity, 10, 0);
+	CHECK_NEAR(r.equity[1], 1000, 0);
+	CHECK(r.position[1] == 0 && r.position[2] == 10);
+	CHECK_NEAR(r.equity[2], 20 + 10 * 98, 1e-12);
+	CHECK_NEAR(r.equity[5], 20 + 10 * 97, 1e-12);
+
+	/* the same decided at the close (fill "close"): still never on bar 0's own range */
+	p.fill = BT_FILL_CLOSE;
+	r = unit_sim(&b, tg, &p);
+	CHECK(r.ntrades == 1 && r.trades[0].entry_bar == 2);
+	CHECK_NEAR(r.trades[0].entry_price, 98, 0);
+	p.fill = BT_FILL_OPEN;
+
+	/* gap through: bar 2 opens at 97.5, below the level: filled at the open */
+	b.o[2] = 97.5;
+	r = unit_sim(&b, tg, &p);
+	CHECK_NEAR(r.trades[0].entry_price, 97.5, 0);
+	CHECK_NEAR(r.trades[0].quantity, 10, 0);
+	b.o[2] = 99;
+
+	/* valid_bars 1: live on bar 1 only, cancelled after it; nothing counted as unfilled */
+	p.valid_bars = 1;
+	r = unit_sim(&b, tg, &p);
+	CHECK(r.ntrades == 0 && r.metrics.entries_unfilled == 0);
+	CHECK_NEAR(r.equity[5], 1000, 0);
+
+	/*
+	 * a target repeated on bar 1: bar 1's order expired on bar 1, so the
+	 * decision places a new one from close 1 (level 98), live on bar 2:
+	 * filled at 98 on bar 2
+	 */
+	{
+		int8_t		tg2[] = {1, 1, K, K, K, K};
+
+		r = unit_sim(&b, tg2, &p);
+		CHECK(r.ntrades == 1 && r.trades[0].entry_bar == 2);
+		CHECK_NEAR(r.trades[0].entry_price, 98, 0);
+	}
+
+	/* another target cancels the waiting order: a 0 on bar 1, no trade */
+	{
+		int8_t		tg3[] = {1, 0, K, K, K, K};
+
+		p.valid_bars = 3;
+		r = unit_sim(&b, tg3, &p);
+		CHECK(r.ntrades == 0);
+	}
+
+	/*
+	 * a stop-loss counts from the bar after a limit fill: 1% below 98 is
+	 * 97.02; bar 2's low 97 (the fill bar) does not stop it, bar 3's 96
+	 * does, at 97.02
+	 */
+	p.stop_loss = 0.01;
+	r = unit_sim(&b, tg, &p);
+	CHECK(r.ntrades == 1 && r.trades[0].exit_reason == BT_EXIT_STOP_LOSS);
+	CHECK(r.trades[0].entry_bar == 2 && r.trades[0].exit_bar == 3);
+	CHECK_NEAR(r.trades[0].exit_price, 97.02, 1e-12);
+	p.stop_loss = 0;
+
+	/*
+	 * short limit (sell above): 100 * 1.02 = 102; bar 1 (high 101) no,
+	 * bar 2 (open 99, high 103) fills at 102: floor(1000 / 102) = 9
+	 */
+	{
+		int8_t		tgs[] = {-1, K, K, K, K, K};
+
+		p.allow_short = true;
+		r = unit_sim(&b, tgs, &p);
+		CHECK(r.ntrades == 1 && r.trades[0].side == -1 && r.trades[0].entry_bar == 2);
+		CHECK_NEAR(r.trades[0].entry_price, 102, 0);
+		CHECK_NEAR(r.trades[0].quantity, 9, 0);
+		/* cash 1000 + 918 = 1918; equity at close 97: 1918 - 873 */
+		CHECK_NEAR(r.equity[5], 1045, 1e-12);
+	}
+}
+
+/* stop entries (breakouts): the mirror rule */
+static void
+test_stop_entry(void)
+{
+	int8_t		tg[] = {1, K, K, K, K, K};
+	int8_t		tgs[] = {-1, K, K, K, K, K};
+	UnitBars	b;
+	BtSimParams p;
+	BtResult	r;
+
+	order_bars(&b);
+	bt_sim_defaults(&p);
+	p.initial_capital = 1000;
+	p.entry = BT_ENTRY_STOP;
+	p.entry_offset = 0.02;
+	p.valid_bars = 3;
+
+	/* buy stop at 102: bar 1 (high 101) no, bar 2 (high 103) at 102: 9 units */
+	r = unit_sim(&b, tg, &p);
+	CHECK(r.ntrades == 1 && r.trades[0].entry_bar == 2);
+	CHECK_NEAR(r.trades[0].entry_price, 102, 0);
+	CHECK_NEAR(r.trades[0].quantity, 9, 0);
+
+	/* gap through: bar 2 opens at 104, above the level: filled at the open, 9 units */
+	b.o[2] = 104;
+	b.h[2] = 105;
+	r = unit_sim(&b, tg, &p);
+	CHECK_NEAR(r.trades[0].entry_price, 104, 0);
+	order_bars(&b);
+
+	/* short stop (sell below) at 98: bar 2 (open 99, low 97) at 98: 10 units */
+	p.allow_short = true;
+	r = unit_sim(&b, tgs, &p);
+	CHECK(r.ntrades == 1 && r.trades[0].side == -1 && r.trades[0].entry_bar == 2);
+	CHECK_NEAR(r.trades[0].entry_price, 98, 0);
+	CHECK_NEAR(r.trades[0].quantity, 10, 0);
+
+	/* valid_bars 1: bar 1 only: expired */
+	p.valid_bars = 1;
+	r = unit_sim(&b, tg, &p);
+	CHECK(r.ntrades == 0);
+
+	/*
+	 * a reversal: long at market... with stop entries the exit is at the
+	 * market and the new side's entry is a stop order: long 9 from bar 2,
+	 * a -1 on bar 2 sells the 9 at open 3 = 98 and places a sell stop at
+	 * close 2 * 0.98 = 96.04, live on bars 3..5: bar 3 (low 96) at 96.04
+	 */
+	{
+		int8_t		tgr[] = {1, K, -1, K, K, K};
+
+		p.valid_bars = 3;
+		r = unit_sim(&b, tgr, &p);
+		CHECK(r.ntrades == 2);
+		CHECK(r.trades[0].side == 1 && r.trades[0].exit_bar == 3);
+		CHECK_NEAR(r.trades[0].exit_price, 98, 0);
+		CHECK(r.trades[1].side == -1 && r.trades[1].entry_bar == 3);
+		CHECK_NEAR(r.trades[1].entry_price, 96.04, 1e-12);
+	}
+}
+
 /* the cross-field rules of the new parameters, with their messages */
 static void
 test_order_param_rules(void)
@@ -442,5 +622,7 @@ test_orders(void)
 	test_spread();
 	test_borrow_fee();
 	test_margin_call();
+	test_limit_entry();
+	test_stop_entry();
 	test_order_param_rules();
 }

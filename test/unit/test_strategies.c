@@ -188,19 +188,31 @@ test_causality(void)
 			CHECK_MSG(diff == 0, "%s: %d targets up to bar %lld changed with the future",
 					  st->name, diff, (long long) t);
 
-			/* and the simulator: equity up to t is unchanged */
+			/*
+			 * and the simulator: equity up to t is unchanged, with market
+			 * entries and with limit and stop entries (each fill mode)
+			 */
+			for (int variant = 0; variant < 4; variant++)
 			{
 				BtResult	r1,
 							r2;
 				BtError		err;
+				BtConfig	vc = cfg;
 
-				CHECK(bt_run(&s, &cfg, &unit_alloc, NULL, NULL, &r1, &err) == BT_OK);
-				CHECK(bt_run(&m, &cfg, &unit_alloc, NULL, NULL, &r2, &err) == BT_OK);
+				vc.sim.entry = variant == 0 ? BT_ENTRY_MARKET :
+					variant == 2 ? BT_ENTRY_STOP : BT_ENTRY_LIMIT;
+				vc.sim.entry_offset = 0.005;
+				vc.sim.valid_bars = 4;
+				vc.sim.allow_short = variant >= 2;
+				vc.sim.fill = variant == 3 ? BT_FILL_CLOSE : BT_FILL_OPEN;
+				vc.sim.stop_loss = variant == 1 ? 0.02 : 0;
+				CHECK(bt_run(&s, &vc, &unit_alloc, NULL, NULL, &r1, &err) == BT_OK);
+				CHECK(bt_run(&m, &vc, &unit_alloc, NULL, NULL, &r2, &err) == BT_OK);
 				diff = 0;
 				for (int64_t i = 0; i <= t; i++)
 					diff += r1.equity[i] != r2.equity[i] || r1.position[i] != r2.position[i];
-				CHECK_MSG(diff == 0, "%s: equity up to bar %lld changed with the future",
-						  st->name, (long long) t);
+				CHECK_MSG(diff == 0, "%s (entries %d): equity up to bar %lld changed with the future",
+						  st->name, variant, (long long) t);
 			}
 		}
 	}

@@ -109,7 +109,7 @@ test_param_space(void)
 	CHECK(bt_param_space_find(st, "fast") == 0);
 	CHECK(bt_param_space_find(st, "slow") == 1);
 	CHECK(bt_param_space_find(st, "initial_capital") == 2);
-	CHECK(bt_param_space_find(st, "maintenance_margin") == 2 + bt_n_sim_params - 1);
+	CHECK(bt_param_space_find(st, "valid_bars") == 2 + bt_n_sim_params - 1);
 	CHECK(bt_param_space_find(st, "fats") == -1);
 	CHECK(bt_param_space_def(st, 1) == &st->params[1]);
 	CHECK(bt_param_space_def(st, 2) == &bt_sim_params[0].def);
