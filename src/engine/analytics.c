@@ -14,7 +14,13 @@
  *	  the end) or the bar before it otherwise;
  *	- the open of an exit bar it left after the open (a stop level inside
  *	  the bar; a next-open exit, whose raw price is that open): the rest of
- *	  that bar's range may have come after the exit.
+ *	  that bar's range may have come after the exit;
+ *	- for an entry inside its bar (a limit or stop order, entry_intrabar),
+ *	  not that bar's range, which may have come before the fill (the
+ *	  simulator's stops skip it too), but its close when the trade held it,
+ *	  and the extreme beyond the order's level, which the price reached
+ *	  through the level, after the fill: the low after a buy limit or a
+ *	  sell stop, the high after a buy stop or a sell limit.
  * The entry price is one of the prices, so mae_pct <= 0 <= mfe_pct.
  *
  * Copyright (c) 2026, pg_backtest developers
@@ -23,6 +29,8 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <math.h>
+
 #include "bt_engine.h"
 
 /* Did the trade leave at its exit bar's close (holding the whole bar)? */
@@ -39,15 +47,16 @@ exits_at_close(const BtTrade *t, BtFill fill)
  *		numbers into s).
  */
 void
-bt_trade_excursions(const BtSeries *s, BtFill fill, BtTrade *trades, int64_t ntrades)
+bt_trade_excursions(const BtSeries *s, const BtSimParams *p, BtTrade *trades, int64_t ntrades)
 {
 	for (int64_t k = 0; k < ntrades; k++)
 	{
 		BtTrade    *t = &trades[k];
 		double		lo = t->entry_price < t->exit_price ? t->entry_price : t->exit_price;
 		double		hi = t->entry_price < t->exit_price ? t->exit_price : t->entry_price;
-		int64_t		first = fill == BT_FILL_OPEN ? t->entry_bar : t->entry_bar + 1;
-		int64_t		last = exits_at_close(t, fill) ? t->exit_bar : t->exit_bar - 1;
+		bool		whole_entry_bar = p->fill == BT_FILL_OPEN && !t->entry_intrabar;
+		int64_t		first = whole_entry_bar ? t->entry_bar : t->entry_bar + 1;
+		int64_t		last = exits_at_close(t, p->fill) ? t->exit_bar : t->exit_bar - 1;
 
 		for (int64_t i = first; i <= last; i++)
 		{
@@ -59,8 +68,9 @@ bt_trade_excursions(const BtSeries *s, BtFill fill, BtTrade *trades, int64_t ntr
 		if (last < t->exit_bar)
 		{
 			/*
-			 * left during its exit bar, which it held from the open (a
-			 * close-fill entry leaves at the earliest during the next bar)
+			 * left during its exit bar, which it held from the open (an
+			 * entry at a close or inside a bar leaves at the earliest
+			 * during the next bar)
 			 */
 			double		o = s->open[t->exit_bar];
 
@@ -68,6 +78,16 @@ bt_trade_excursions(const BtSeries *s, BtFill fill, BtTrade *trades, int64_t ntr
 				lo = o;
 			if (o > hi)
 				hi = o;
+		}
+		if (t->entry_intrabar && (t->exit_bar > t->entry_bar || t->is_open))
+		{
+			/* held the entry bar from the fill to its close */
+			int64_t		e = t->entry_bar;
+			bool		below = (p->entry == BT_ENTRY_LIMIT) == (t->side > 0);
+			double		x = below ? s->low[e] : s->high[e];
+
+			lo = fmin(lo, fmin(s->close[e], x));
+			hi = fmax(hi, fmax(s->close[e], x));
 		}
 		t->mae_price = t->side > 0 ? lo : hi;
 		t->mfe_price = t->side > 0 ? hi : lo;

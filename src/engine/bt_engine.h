@@ -416,6 +416,7 @@ typedef struct BtTrade
 	double		commission;		/* all costs of both legs (commission + stamp duty) */
 	BtExitReason exit_reason;
 	bool		is_open;
+	bool		entry_intrabar; /* entered inside entry_bar (a limit or stop order) */
 	/*
 	 * Excursions while the trade was open (bt_trade_excursions): the most
 	 * adverse and the most favourable price reached, and the moves to them
@@ -532,13 +533,14 @@ extern BtErrCode bt_simulate(const BtSeries *s, const int8_t *target, int64_t wa
 
 /*
  * Fill the excursions (mae_*, mfe_*) of trades[0..ntrades-1] of a run on s
- * with fill rule `fill` (analytics.c; README, "backtest_trades columns"):
- * the prices considered are the entry and exit fills, the high and low of
- * every bar the position was held through from its open to its close, and
- * the open of an exit bar it left during the bar (stop levels, next-open
- * exits).
+ * with simulator parameters p (analytics.c; README, "backtest_trades
+ * columns"): the prices considered are the entry and exit fills, the high
+ * and low of every bar the position was held through from its open to its
+ * close, the open of an exit bar it left during the bar (stop levels,
+ * next-open exits), and for an entry inside a bar (limit and stop orders)
+ * that bar's close and the extreme beyond the order's level.
  */
-extern void bt_trade_excursions(const BtSeries *s, BtFill fill, BtTrade *trades,
+extern void bt_trade_excursions(const BtSeries *s, const BtSimParams *p, BtTrade *trades,
 								int64_t ntrades);
 
 /*

@@ -434,6 +434,7 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 				{
 					open_position(&st, i, st.order.dbar, px, st.order.side);
 					st.intrabar = true;
+					st.cur.entry_intrabar = true;	/* for the excursions */
 					st.order.side = 0;
 				}
 				else if (i >= st.order.last)
@@ -580,7 +581,7 @@ bt_run(const BtSeries *s, const BtConfig *cfg, const BtAlloc *a,
 		bt_set_error(err, BT_ERR_CANCELLED, "backtest cancelled");
 		return BT_ERR_CANCELLED;
 	}
-	bt_trade_excursions(s, cfg->sim.fill, out->trades, out->ntrades);
+	bt_trade_excursions(s, &cfg->sim, out->trades, out->ntrades);
 	bt_compute_metrics(s, warmup, &cfg->sim, out);
 	return BT_OK;
 }

@@ -56,7 +56,7 @@ run(const int8_t *tg, const BtSimParams *p)
 	BtError		err;
 
 	CHECK(bt_simulate(&s, tg, 0, p, &unit_alloc, NULL, NULL, &r, &err) == BT_OK);
-	bt_trade_excursions(&s, p->fill, r.trades, r.ntrades);
+	bt_trade_excursions(&s, p, r.trades, r.ntrades);
 	bt_compute_metrics(&s, 0, p, &r);
 	return r;
 }
@@ -138,6 +138,35 @@ test_stopped(void)
 	CHECK(r.trades[0].mfe_price == 12);
 	CHECK_NEAR(r.trades[0].mae_pct, -10.0, 1e-12);
 	CHECK_NEAR(r.trades[0].mfe_pct, 100.0 / 11, 1e-12);
+}
+
+/*
+ * A buy limit 5% below bar 0's close: level 9.975; bar 1's low 10 misses
+ * it, bar 2 (open 12, low 8) fills at 9.975; out at bar 4's open (14).
+ * Bar 2's high 15 may have come before the fill and does not count; its
+ * low 8 came after (the price fell through the level to it) and its close
+ * 12.5 too; then bar 3 (12..14) and bar 4's open: MAE 8 =
+ * (8 - 9.975) / 9.975 = -19.80%, MFE 14 = 4.025 / 9.975 = +40.35%.
+ */
+static void
+test_limit_entry(void)
+{
+	int8_t		tg[] = {1, K, K, 0, K, K};
+	BtSimParams p;
+	BtResult	r;
+
+	bt_sim_defaults(&p);
+	p.initial_capital = 100;
+	p.entry = BT_ENTRY_LIMIT;
+	p.entry_offset = 0.05;
+	p.valid_bars = 3;
+	r = run(tg, &p);
+	CHECK(r.ntrades == 1 && r.trades[0].entry_intrabar);
+	CHECK(r.trades[0].entry_bar == 2 && r.trades[0].exit_bar == 4);
+	CHECK_NEAR(r.trades[0].entry_price, 9.975, 1e-12);
+	CHECK(r.trades[0].mae_price == 8 && r.trades[0].mfe_price == 14);
+	CHECK_NEAR(r.trades[0].mae_pct, (8 - 9.975) / 9.975 * 100, 1e-12);
+	CHECK_NEAR(r.trades[0].mfe_pct, (14 - 9.975) / 9.975 * 100, 1e-12);
 }
 
 /*
@@ -290,6 +319,7 @@ test_analytics(void)
 	test_long_next_open();
 	test_long_close_fill();
 	test_stopped();
+	test_limit_entry();
 	test_short_open_at_end();
 	test_streaks();
 }
