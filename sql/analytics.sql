@@ -173,5 +173,10 @@ DROP FUNCTION excursion_check(jsonb);
 DROP FUNCTION streak_check(jsonb);
 DROP VIEW an6_long;
 DROP TABLE an6, anb;
+-- a curve stored before 0.5.0 has no cash array: the view still has every
+-- bar, with cash NULL and the other columns unchanged
+UPDATE backtest.equity_curves SET cash = NULL WHERE task_id = :task;
+SELECT count(*) AS bars, count(cash) AS with_cash, count(position_value) AS with_value
+FROM backtest.equity WHERE task_id = :task;
 -- leave the queue as found (tasks.sql counts its own tasks)
 SELECT backtest_delete(:task), backtest_delete(:sweep_task);

@@ -34,14 +34,18 @@ ALTER TABLE backtest.trades
     ADD COLUMN mfe_price double precision,
     ADD COLUMN mfe_pct double precision;
 ALTER TABLE backtest.equity_curves ADD COLUMN cash double precision[];
+-- The view unnests the arrays in its target list, not in ROWS FROM:
+-- set-returning functions in FROM are materialized (each array into a
+-- tuplestore, spilling to disk beyond work_mem) before the first row,
+-- while in the target list they stream in lockstep (a BI tool reading a
+-- 3M-bar curve by day: README, "Performance").
 CREATE OR REPLACE VIEW backtest.equity WITH (security_invoker = true) AS
-SELECT c.task_id, u.ts, u.close, u."position", u.equity, u.drawdown_pct,
-       u.cash, u."position" OPERATOR(pg_catalog.*) u.close AS position_value
-FROM backtest.equity_curves c,
-     LATERAL ROWS FROM (pg_catalog.unnest(c.ts), pg_catalog.unnest(c.close),
-                        pg_catalog.unnest(c."position"), pg_catalog.unnest(c.equity),
-                        pg_catalog.unnest(c.drawdown_pct), pg_catalog.unnest(c.cash))
-         AS u(ts, close, "position", equity, drawdown_pct, cash);
+SELECT u.task_id, u.ts, u.close, u."position", u.equity, u.drawdown_pct, u.cash,
+       u."position" OPERATOR(pg_catalog.*) u.close AS position_value
+FROM (SELECT c.task_id, pg_catalog.unnest(c.ts) AS ts, pg_catalog.unnest(c.close) AS close,
+             pg_catalog.unnest(c."position") AS "position", pg_catalog.unnest(c.equity) AS equity,
+             pg_catalog.unnest(c.drawdown_pct) AS drawdown_pct, pg_catalog.unnest(c.cash) AS cash
+      FROM backtest.equity_curves c) u;
 
 DROP FUNCTION @extschema@.backtest_trades(regclass, text, text, jsonb, timestamptz, timestamptz);
 CREATE FUNCTION @extschema@.backtest_trades(
@@ -459,3 +463,131 @@ AS 'MODULE_PATHNAME', 'backtest_period_returns_task'
 LANGUAGE C STABLE PARALLEL UNSAFE CALLED ON NULL INPUT ROWS 100;
 COMMENT ON FUNCTION @extschema@.backtest_period_returns(bigint, text) IS
   'The period rows of a completed backtest task you can see, from its stored equity curve and trades';
+
+-- ==== column comments for BI tools (issue 15 item 9) ====
+-- Every column of every table, view and composite type has a comment
+-- (sql/comments.sql fails, listing the column, when one has none).  The
+-- metrics are described once, on backtest_metrics, and copied to the
+-- tables that carry them.
+COMMENT ON COLUMN @extschema@.backtest_metrics.start_ts IS 'First bar of the run';
+COMMENT ON COLUMN @extschema@.backtest_metrics.end_ts IS 'Last bar of the run';
+COMMENT ON COLUMN @extschema@.backtest_metrics.duration IS 'end_ts - start_ts';
+COMMENT ON COLUMN @extschema@.backtest_metrics.bars IS 'Bars read';
+COMMENT ON COLUMN @extschema@.backtest_metrics.warmup_bars IS 'First bar (numbered from 0) a decision can be made on: the strategy''s warm-up';
+COMMENT ON COLUMN @extschema@.backtest_metrics.exposure_pct IS 'Percent of bars from some trade''s entry bar to its exit bar (inclusive)';
+COMMENT ON COLUMN @extschema@.backtest_metrics.equity_final IS 'Equity at the last bar''s close, an open position marked to market';
+COMMENT ON COLUMN @extschema@.backtest_metrics.equity_peak IS 'Highest equity at a bar''s close';
+COMMENT ON COLUMN @extschema@.backtest_metrics.commissions IS 'All costs paid: commissions, fixed fees, stamp duty, spread and borrow fees';
+COMMENT ON COLUMN @extschema@.backtest_metrics.return_pct IS '(equity_final - initial_capital) / initial_capital x 100';
+COMMENT ON COLUMN @extschema@.backtest_metrics.buy_hold_return_pct IS '(last close / close of the warm-up bar - 1) x 100';
+COMMENT ON COLUMN @extschema@.backtest_metrics.return_ann_pct IS 'Annualised geometric mean of the daily returns, percent';
+COMMENT ON COLUMN @extschema@.backtest_metrics.volatility_ann_pct IS 'Sample standard deviation of the daily returns x sqrt(periods_per_year) x 100';
+COMMENT ON COLUMN @extschema@.backtest_metrics.cagr_pct IS 'Compound annual growth over calendar years (365.25 days), percent';
+COMMENT ON COLUMN @extschema@.backtest_metrics.sharpe_ratio IS 'mean(daily return - risk-free rate) / sd(daily return) x sqrt(periods_per_year)';
+COMMENT ON COLUMN @extschema@.backtest_metrics.sortino_ratio IS 'mean(daily return - risk-free rate) / downside deviation x sqrt(periods_per_year)';
+COMMENT ON COLUMN @extschema@.backtest_metrics.calmar_ratio IS 'return_ann_pct / 100 / |max_drawdown_pct / 100|';
+COMMENT ON COLUMN @extschema@.backtest_metrics.max_drawdown_pct IS 'Deepest fall of the equity from its running peak, percent (<= 0)';
+COMMENT ON COLUMN @extschema@.backtest_metrics.avg_drawdown_pct IS 'Mean of the deepest point of each drawdown period, percent (<= 0)';
+COMMENT ON COLUMN @extschema@.backtest_metrics.max_drawdown_duration IS 'Longest drawdown period: from a bar at a new peak to the next one (or the last bar)';
+COMMENT ON COLUMN @extschema@.backtest_metrics.avg_drawdown_duration IS 'Mean length of the drawdown periods';
+COMMENT ON COLUMN @extschema@.backtest_metrics.trades_count IS 'Closed trades';
+COMMENT ON COLUMN @extschema@.backtest_metrics.open_trades IS '1 if a position is open at the end (reported as an open trade), else 0';
+COMMENT ON COLUMN @extschema@.backtest_metrics.win_rate_pct IS 'Percent of closed trades with pnl > 0';
+COMMENT ON COLUMN @extschema@.backtest_metrics.best_trade_pct IS 'Highest return_pct of a closed trade';
+COMMENT ON COLUMN @extschema@.backtest_metrics.worst_trade_pct IS 'Lowest return_pct of a closed trade';
+COMMENT ON COLUMN @extschema@.backtest_metrics.avg_trade_pct IS 'Geometric mean of the closed trades'' returns, percent';
+COMMENT ON COLUMN @extschema@.backtest_metrics.max_trade_duration IS 'Longest time from entry to exit of a closed trade';
+COMMENT ON COLUMN @extschema@.backtest_metrics.avg_trade_duration IS 'Mean time from entry to exit of the closed trades';
+COMMENT ON COLUMN @extschema@.backtest_metrics.profit_factor IS 'Sum of the positive closed-trade returns / |sum of the negative ones|';
+COMMENT ON COLUMN @extschema@.backtest_metrics.expectancy_pct IS 'Arithmetic mean of the closed-trade returns, percent';
+COMMENT ON COLUMN @extschema@.backtest_metrics.sqn IS 'System quality number: sqrt(trades) x mean(pnl) / sd(pnl)';
+COMMENT ON COLUMN @extschema@.backtest_metrics.kelly_criterion IS 'win rate - (1 - win rate) / (mean winning pnl / mean |losing pnl|)';
+COMMENT ON COLUMN @extschema@.backtest_metrics.omega_ratio IS 'Sum of the positive daily returns / |sum of the negative ones| (threshold 0)';
+COMMENT ON COLUMN @extschema@.backtest_metrics.periods_per_year IS 'The annualisation factor of the daily returns used (given, or inferred)';
+COMMENT ON COLUMN @extschema@.backtest_metrics.max_win_streak IS 'Most consecutive closed trades with pnl > 0';
+COMMENT ON COLUMN @extschema@.backtest_metrics.max_loss_streak IS 'Most consecutive closed trades with pnl < 0 (pnl = 0 ends a streak)';
+DO $$
+DECLARE
+    a record;
+BEGIN
+    FOR a IN SELECT att.attname, pg_catalog.col_description(att.attrelid, att.attnum) AS descr
+             FROM pg_catalog.pg_attribute att
+             WHERE att.attrelid = (SELECT t.typrelid FROM pg_catalog.pg_type t
+                                   WHERE t.oid = '@extschema@.backtest_metrics'::pg_catalog.regtype)
+               AND att.attnum > 0 AND NOT att.attisdropped
+    LOOP
+        EXECUTE pg_catalog.format('COMMENT ON COLUMN backtest.results.%I IS %L', a.attname, a.descr);
+        EXECUTE pg_catalog.format('COMMENT ON COLUMN backtest.sweep_results.%I IS %L', a.attname, a.descr);
+    END LOOP;
+END
+$$;
+COMMENT ON COLUMN backtest.results.task_id IS 'The task (backtest.tasks.id)';
+COMMENT ON COLUMN backtest.results.owner IS 'The role that submitted the task; rows are visible to it (and backtest_admin)';
+COMMENT ON COLUMN backtest.sweep_results.task_id IS 'The sweep task (backtest.tasks.id)';
+COMMENT ON COLUMN backtest.sweep_results.owner IS 'The role that submitted the task; rows are visible to it (and backtest_admin)';
+COMMENT ON COLUMN backtest.sweep_results.rank IS 'Position by the grid''s sort_by, 1 = best';
+COMMENT ON COLUMN backtest.sweep_results.combo_no IS 'The combination, numbered in grid order from 1 (the first swept parameter varies slowest)';
+COMMENT ON COLUMN backtest.sweep_results.params IS 'The swept parameters'' values of this combination';
+COMMENT ON COLUMN backtest.sweep_results.p1_name IS 'Name of the first swept parameter (the strategy''s order, then the simulator''s)';
+COMMENT ON COLUMN backtest.sweep_results.p1 IS 'Value of the first swept parameter (booleans 0/1, choices their index)';
+COMMENT ON COLUMN backtest.sweep_results.p2_name IS 'Name of the second swept parameter';
+COMMENT ON COLUMN backtest.sweep_results.p2 IS 'Value of the second swept parameter';
+COMMENT ON COLUMN backtest.sweep_results.p3_name IS 'Name of the third swept parameter';
+COMMENT ON COLUMN backtest.sweep_results.p3 IS 'Value of the third swept parameter';
+COMMENT ON COLUMN backtest.sweep_results.p4_name IS 'Name of the fourth swept parameter';
+COMMENT ON COLUMN backtest.sweep_results.p4 IS 'Value of the fourth swept parameter';
+
+COMMENT ON COLUMN backtest.trades.task_id IS 'The task (backtest.tasks.id)';
+COMMENT ON COLUMN backtest.trades.owner IS 'The role that submitted the task; rows are visible to it (and backtest_admin)';
+COMMENT ON COLUMN backtest.trades.trade_no IS 'The trade, numbered from 1 in exit order (an open trade last)';
+COMMENT ON COLUMN backtest.trades.side IS 'long or short';
+COMMENT ON COLUMN backtest.trades.entry_ts IS 'Bar of the entry fill';
+COMMENT ON COLUMN backtest.trades.entry_price IS 'Entry fill price, slippage and spread included';
+COMMENT ON COLUMN backtest.trades.exit_ts IS 'Bar of the exit fill (the last bar for an open trade)';
+COMMENT ON COLUMN backtest.trades.exit_price IS 'Exit fill price, slippage and spread included (the last close for an open trade)';
+COMMENT ON COLUMN backtest.trades.quantity IS 'Units held (> 0)';
+COMMENT ON COLUMN backtest.trades.pnl IS 'Profit or loss net of every cost of both legs';
+COMMENT ON COLUMN backtest.trades.return_pct IS 'pnl / (entry_price x quantity) x 100';
+COMMENT ON COLUMN backtest.trades.bars_held IS 'exit_bar - entry_bar';
+COMMENT ON COLUMN backtest.trades.exit_reason IS 'signal, stop_loss, take_profit, trailing_stop, margin_call or end (still open)';
+COMMENT ON COLUMN backtest.trades.is_open IS 'Still open at the last bar: marked to market, no exit costs';
+COMMENT ON COLUMN backtest.trades.commission IS 'All costs of the trade: commission, stamp duty, spread, borrow fees';
+COMMENT ON COLUMN backtest.trades.entry_bar IS 'Bar number of the entry, from 0 (NULL for tasks saved before 0.5.0)';
+COMMENT ON COLUMN backtest.trades.exit_bar IS 'Bar number of the exit, from 0 (NULL for tasks saved before 0.5.0)';
+COMMENT ON COLUMN backtest.trades.mae_price IS 'Most adverse price while open (lowest for a long, highest for a short)';
+COMMENT ON COLUMN backtest.trades.mae_pct IS 'Maximum adverse excursion: the move to mae_price from entry_price, percent (<= 0)';
+COMMENT ON COLUMN backtest.trades.mfe_price IS 'Most favourable price while open (highest for a long, lowest for a short)';
+COMMENT ON COLUMN backtest.trades.mfe_pct IS 'Maximum favourable excursion: the move to mfe_price from entry_price, percent (>= 0)';
+
+COMMENT ON COLUMN backtest.equity_curves.task_id IS 'The task (backtest.tasks.id)';
+COMMENT ON COLUMN backtest.equity_curves.owner IS 'The role that submitted the task; rows are visible to it (and backtest_admin)';
+COMMENT ON COLUMN backtest.equity_curves.ts IS 'The bars'' timestamps, ascending';
+COMMENT ON COLUMN backtest.equity_curves.close IS 'Each bar''s close';
+COMMENT ON COLUMN backtest.equity_curves."position" IS 'Signed quantity held at each bar''s close';
+COMMENT ON COLUMN backtest.equity_curves.equity IS 'cash + position x close at each bar''s close';
+COMMENT ON COLUMN backtest.equity_curves.drawdown_pct IS 'Equity''s fall from its running peak at each bar, percent (<= 0)';
+COMMENT ON COLUMN backtest.equity_curves.cash IS 'Cash at each bar''s close (NULL for tasks saved before 0.5.0)';
+COMMENT ON COLUMN backtest.equity.task_id IS 'The task (backtest.tasks.id)';
+COMMENT ON COLUMN backtest.equity.ts IS 'The bar';
+COMMENT ON COLUMN backtest.equity.close IS 'The bar''s close';
+COMMENT ON COLUMN backtest.equity."position" IS 'Signed quantity held at the close';
+COMMENT ON COLUMN backtest.equity.equity IS 'cash + position x close';
+COMMENT ON COLUMN backtest.equity.drawdown_pct IS 'Fall from the running peak of the equity, percent (<= 0)';
+COMMENT ON COLUMN backtest.equity.cash IS 'Cash at the close (NULL for tasks saved before 0.5.0)';
+COMMENT ON COLUMN backtest.equity.position_value IS 'position x close (negative for a short)';
+
+COMMENT ON COLUMN backtest.tasks.id IS 'The task id, returned by backtest_submit';
+COMMENT ON COLUMN backtest.tasks.database IS 'The database the task runs in';
+COMMENT ON COLUMN backtest.tasks.symbol IS 'The symbol read from the source (NULL: every row)';
+COMMENT ON COLUMN backtest.tasks.strategy IS 'The strategy (backtest_strategies())';
+COMMENT ON COLUMN backtest.tasks.params IS 'The parameters as submitted';
+COMMENT ON COLUMN backtest.tasks.start_ts IS 'First bar to read (NULL: from the first)';
+COMMENT ON COLUMN backtest.tasks.end_ts IS 'Last bar to read (NULL: to the last)';
+COMMENT ON COLUMN backtest.tasks.message IS 'What the task is doing, or its outcome (e.g. "3000 bars, 53 trades")';
+COMMENT ON COLUMN backtest.tasks.total_steps IS 'Number of steps (current_step counts up to it)';
+COMMENT ON COLUMN backtest.tasks.cancel_requested IS 'backtest_cancel asked the worker to stop';
+COMMENT ON COLUMN backtest.tasks.submitted_at IS 'When the task was queued';
+COMMENT ON COLUMN backtest.tasks.started_at IS 'When a worker started it (the last attempt)';
+COMMENT ON COLUMN backtest.tasks.finished_at IS 'When it completed, failed or was cancelled';
+COMMENT ON COLUMN backtest.task_seals.task_id IS 'The sealed task (backtest.tasks.id)';
+COMMENT ON COLUMN backtest.task_seals.digest IS 'SHA-256 of the task as submitted; the worker runs the task only if it still matches';
