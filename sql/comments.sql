@@ -24,8 +24,9 @@ WHERE d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.deptype = 'e'
   AND pg_catalog.col_description(c.oid, a.attnum) IS NULL
 ORDER BY 2, 3;
 
--- ... and the test sees the objects: how many relations it checked, by kind
-SELECT c.relkind, count(*) AS relations
+-- ... and the test sees the objects: it checked tables, the view and the type
+-- (counts would change with every feature's table)
+SELECT c.relkind, count(*) > 0 AS checked
 FROM pg_catalog.pg_depend d
 JOIN pg_catalog.pg_class c ON (d.classid = 'pg_catalog.pg_class'::regclass AND c.oid = d.objid AND c.relkind IN ('r', 'v'))
                            OR (d.classid = 'pg_catalog.pg_type'::regclass AND c.reltype = d.objid AND c.relkind = 'c')

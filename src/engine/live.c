@@ -22,9 +22,10 @@
  * simulator's rule (-1 is flat unless shorts are allowed).
  *
  * Layout of a state (one block, no pointers): the BtLiveState header, its
- * LiveInd array (the stream's indicators, then the strategy's lines), then
- * a pool of doubles: the bar ring (open, high, low, close, volume, window
- * bars each), then the Stochastics' rings.  Every ring holds one value per
+ * LiveInd array (the stream's indicators, then the strategy's lines), the
+ * EMA states of those that have some, then a pool of doubles: the bar ring (window bars of each column some
+ * indicator reads: close always, high and low, volume), then the
+ * Stochastics' rings.  Every ring holds one value per
  * bar pushed, the newest at (nbars - 1) % capacity.
  *
  * Copyright (c) 2026, pg_backtest developers
@@ -51,7 +52,7 @@
 /* Columns of the bar ring */
 enum
 {
-	COL_OPEN, COL_HIGH, COL_LOW, COL_CLOSE, COL_VOLUME, NCOLS
+	COL_HIGH, COL_LOW, COL_CLOSE, COL_VOLUME, NCOLS
 };
 
 /* How a strategy is advanced (one per bt_strategies entry it supports) */
@@ -72,9 +73,9 @@ typedef enum LiveKind
 typedef struct LiveInd
 {
 	int32_t		reg;			/* index in bt_indicators */
-	int32_t		pad;
+	int32_t		ema0;			/* its first EMA state in the EMA array (-1: none): */
+	/* EMA: 1; MACD: fast, slow, signal; RSI: up, down; ATR: 1 */
 	double		params[BT_IND_MAX_PARAMS];
-	EmaState	ema[3];			/* EMA, MACD (fast, slow, signal), RSI (up, down), ATR */
 	double		a;				/* KDJ: K; OBV: hi */
 	double		b;				/* KDJ: D; OBV: lo */
 	int64_t		r1_off;			/* Stochastic: ring of %K (d_period values) */
@@ -100,6 +101,10 @@ struct BtLiveState
 	int64_t		nbars;
 	int64_t		last_ts;
 	int64_t		window;			/* capacity of the bar ring */
+	int64_t		col_off[NCOLS];	/* pool offset of each column's ring, -1 = not kept */
+	int64_t		ema_off;		/* bytes from the start to the EMA array */
+	int32_t		nema;			/* its length */
+	int32_t		pad;
 	int64_t		pool_off;		/* bytes from the start to the pool */
 	int64_t		pool_len;		/* doubles in the pool */
 	LiveInd		ind[];
@@ -219,12 +224,12 @@ strategy_lines(const BtStrategyDef *st, const double *sp, BtLiveIndSpec *lines, 
 
 /*
  * live_layout
- *		The header and indicator states of a spec with no bars seen (hdr,
- *		inds[0..nind+nlines-1], pool offsets filled in); returns the bytes of
- *		the whole state.  The spec must have passed bt_live_spec_check.
+ *		The header, indicator and EMA states of a spec with no bars seen
+ *		(hdr, inds[0..nind+nlines-1], emas[0..nema-1], offsets filled in);
+ *		returns the bytes of the whole state.  The spec must have passed bt_live_spec_check.
  */
 static size_t
-live_layout(const BtLiveSpec *spec, BtLiveState *hdr, LiveInd *inds)
+live_layout(const BtLiveSpec *spec, BtLiveState *hdr, LiveInd *inds, EmaState *emas)
 {
 	BtLiveIndSpec all[LIVE_MAX_ALL];
 	int			nlines;
@@ -257,7 +262,18 @@ live_layout(const BtLiveSpec *spec, BtLiveState *hdr, LiveInd *inds)
 			window = w;
 	}
 	hdr->window = window;
-	pool = NCOLS * window;
+	pool = 0;
+	for (int c = 0; c < NCOLS; c++)
+	{
+		int			need = c == COL_CLOSE ? BT_IN_CLOSE : c == COL_HIGH ? BT_IN_HIGH :
+			c == COL_LOW ? BT_IN_LOW : BT_IN_VOLUME;
+		bool		kept = c == COL_CLOSE;
+
+		for (int i = 0; i < nall; i++)
+			kept = kept || (all[i].def->inputs & need) != 0;
+		hdr->col_off[c] = kept ? pool : -1;
+		pool += kept ? window : 0;
+	}
 
 	for (int i = 0; i < nall; i++)
 	{
@@ -267,24 +283,30 @@ live_layout(const BtLiveSpec *spec, BtLiveState *hdr, LiveInd *inds)
 
 		memset(li, 0, sizeof(*li));
 		li->reg = ind_index(d);
+		li->ema0 = -1;
+		if (d == &bt_ind_ema || d == &bt_ind_macd || d == &bt_ind_rsi || d == &bt_ind_atr)
+		{
+			li->ema0 = hdr->nema;
+			hdr->nema += d == &bt_ind_macd ? 3 : d == &bt_ind_rsi ? 2 : 1;
+		}
 		memcpy(li->params, p, sizeof(li->params));
 		for (int o = 0; o < BT_IND_MAX_OUTPUTS; o++)
 			li->out[o] = li->prev[o] = NAN;
 		if (d == &bt_ind_ema)
-			ema_init(&li->ema[0], (int) period(p[0]), 2.0 / ((double) period(p[0]) + 1.0));
+			ema_init(&emas[li->ema0 + 0], (int) period(p[0]), 2.0 / ((double) period(p[0]) + 1.0));
 		else if (d == &bt_ind_macd)
 		{
-			ema_init(&li->ema[0], (int) period(p[0]), 2.0 / ((double) period(p[0]) + 1.0));
-			ema_init(&li->ema[1], (int) period(p[1]), 2.0 / ((double) period(p[1]) + 1.0));
-			ema_init(&li->ema[2], (int) period(p[2]), 2.0 / ((double) period(p[2]) + 1.0));
+			ema_init(&emas[li->ema0 + 0], (int) period(p[0]), 2.0 / ((double) period(p[0]) + 1.0));
+			ema_init(&emas[li->ema0 + 1], (int) period(p[1]), 2.0 / ((double) period(p[1]) + 1.0));
+			ema_init(&emas[li->ema0 + 2], (int) period(p[2]), 2.0 / ((double) period(p[2]) + 1.0));
 		}
 		else if (d == &bt_ind_rsi)
 		{
-			ema_init(&li->ema[0], (int) period(p[0]), 1.0 / (int) period(p[0]));
-			ema_init(&li->ema[1], (int) period(p[0]), 1.0 / (int) period(p[0]));
+			ema_init(&emas[li->ema0 + 0], (int) period(p[0]), 1.0 / (int) period(p[0]));
+			ema_init(&emas[li->ema0 + 1], (int) period(p[0]), 1.0 / (int) period(p[0]));
 		}
 		else if (d == &bt_ind_atr)
-			ema_init(&li->ema[0], (int) period(p[0]), 1.0 / (int) period(p[0]));
+			ema_init(&emas[li->ema0 + 0], (int) period(p[0]), 1.0 / (int) period(p[0]));
 		else if (d == &bt_ind_kdj)
 			li->a = li->b = 50.0;
 		else if (d == &bt_ind_stoch)
@@ -297,6 +319,9 @@ live_layout(const BtLiveSpec *spec, BtLiveState *hdr, LiveInd *inds)
 	}
 	hdr->pool_len = pool;
 	head = offsetof(BtLiveState, ind) + (size_t) nall * sizeof(LiveInd);
+	head = (head + 7) & ~(size_t) 7;
+	hdr->ema_off = (int64_t) head;
+	head += (size_t) hdr->nema * sizeof(EmaState);
 	head = (head + 7) & ~(size_t) 7;
 	hdr->pool_off = (int64_t) head;
 	hdr->size = head + (size_t) pool * sizeof(double);
@@ -361,20 +386,23 @@ bt_live_state_bytes(const BtLiveSpec *spec)
 {
 	BtLiveState hdr;
 	LiveInd		inds[LIVE_MAX_ALL];
+	EmaState	emas[3 * LIVE_MAX_ALL];
 
-	return live_layout(spec, &hdr, inds);
+	return live_layout(spec, &hdr, inds, emas);
 }
 
 void
 bt_live_init(const BtLiveSpec *spec, BtLiveState *st)
 {
 	LiveInd		inds[LIVE_MAX_ALL];
-	size_t		size = live_layout(spec, st, inds);
+	EmaState	emas[3 * LIVE_MAX_ALL];
+	size_t		size = live_layout(spec, st, inds, emas);
 	int			nall = st->nind + st->nlines;
+	size_t		head = offsetof(BtLiveState, ind) + (size_t) nall * sizeof(LiveInd);
 
 	memcpy(st->ind, inds, (size_t) nall * sizeof(LiveInd));
-	memset((char *) st + offsetof(BtLiveState, ind) + (size_t) nall * sizeof(LiveInd), 0,
-		   size - offsetof(BtLiveState, ind) - (size_t) nall * sizeof(LiveInd));
+	memset((char *) st + head, 0, size - head);
+	memcpy((char *) st + st->ema_off, emas, (size_t) st->nema * sizeof(EmaState));
 }
 
 size_t
@@ -389,16 +417,20 @@ bt_live_state_valid(const void *blob, size_t len, const BtLiveSpec *spec)
 	const BtLiveState *st = (const BtLiveState *) blob;
 	BtLiveState hdr;
 	LiveInd		inds[LIVE_MAX_ALL];
+	EmaState	emas[3 * LIVE_MAX_ALL];
+	const EmaState *blob_emas;
 	BtError		err;
 
 	if (len < sizeof(BtLiveState) || !bt_live_spec_check(spec, &err))
 		return false;
-	if (live_layout(spec, &hdr, inds) != len)
+	if (live_layout(spec, &hdr, inds, emas) != len)
 		return false;
 	if (st->magic != hdr.magic || st->version != hdr.version || st->size != hdr.size ||
 		st->nind != hdr.nind || st->nlines != hdr.nlines || st->strat != hdr.strat ||
 		st->kind != hdr.kind || st->allow_short != hdr.allow_short ||
 		st->window != hdr.window || st->pool_off != hdr.pool_off ||
+		st->ema_off != hdr.ema_off || st->nema != hdr.nema ||
+		memcmp(st->col_off, hdr.col_off, sizeof(hdr.col_off)) != 0 ||
 		st->pool_len != hdr.pool_len || memcmp(st->sp, hdr.sp, sizeof(hdr.sp)) != 0)
 		return false;
 	if (st->nbars < 0 || st->position < -1 || st->position > 1 ||
@@ -408,9 +440,11 @@ bt_live_state_valid(const void *blob, size_t len, const BtLiveSpec *spec)
 		if (st->ind[i].reg != inds[i].reg ||
 			memcmp(st->ind[i].params, inds[i].params, sizeof(inds[i].params)) != 0 ||
 			st->ind[i].r1_off != inds[i].r1_off || st->ind[i].r2_off != inds[i].r2_off ||
-			st->ind[i].ema[0].period != inds[i].ema[0].period ||
-			st->ind[i].ema[1].period != inds[i].ema[1].period ||
-			st->ind[i].ema[2].period != inds[i].ema[2].period)
+			st->ind[i].ema0 != inds[i].ema0)
+			return false;
+	blob_emas = (const EmaState *) ((const char *) st + st->ema_off);
+	for (int i = 0; i < hdr.nema; i++)
+		if (blob_emas[i].period != emas[i].period || blob_emas[i].alpha != emas[i].alpha)
 			return false;
 	return true;
 }
@@ -452,6 +486,13 @@ static inline double *
 pool_of(BtLiveState *st)
 {
 	return (double *) ((char *) st + st->pool_off);
+}
+
+/* The ring of a bar column (one the layout keeps) */
+static inline double *
+col_ring(BtLiveState *st, int c)
+{
+	return pool_of(st) + st->col_off[c];
 }
 
 /* The value `back` bars before the newest of a ring of capacity cap */
@@ -502,8 +543,8 @@ ring_mean(const double *ring, int64_t cap, int64_t nbars, int64_t p)
 static bool
 ring_extremes(BtLiveState *st, int64_t p, double *hh, double *ll)
 {
-	const double *high = pool_of(st) + COL_HIGH * st->window;
-	const double *low = pool_of(st) + COL_LOW * st->window;
+	const double *high = col_ring(st, COL_HIGH);
+	const double *low = col_ring(st, COL_LOW);
 	double		h,
 				l;
 
@@ -533,7 +574,7 @@ ring_extremes(BtLiveState *st, int64_t p, double *hh, double *ll)
 static double
 live_wma(BtLiveState *st, int64_t p)
 {
-	const double *close = pool_of(st) + COL_CLOSE * st->window;
+	const double *close = col_ring(st, COL_CLOSE);
 	DDSum		w = {0.0, 0.0};
 	double		newest;
 	bool		equal = true;
@@ -564,7 +605,7 @@ live_wma(BtLiveState *st, int64_t p)
 static void
 live_bbands(BtLiveState *st, int64_t p, double k, double *out)
 {
-	const double *close = pool_of(st) + COL_CLOSE * st->window;
+	const double *close = col_ring(st, COL_CLOSE);
 	int64_t		t = st->nbars - 1;
 	double		m = ring_mean(close, st->window, st->nbars, p);
 	double		shift,
@@ -613,13 +654,13 @@ static void
 ind_step(BtLiveState *st, LiveInd *li)
 {
 	const BtIndicatorDef *d = bt_indicators[li->reg];
-	const double *pool = pool_of(st);
 	const int64_t W = st->window;
 	const int64_t n = st->nbars;
 	const double *p = li->params;
-	double		c = ring_get(pool + COL_CLOSE * W, W, n, 0);
-	double		pc = n >= 2 ? ring_get(pool + COL_CLOSE * W, W, n, 1) : NAN;
+	double		c = ring_get(col_ring(st, COL_CLOSE), W, n, 0);
+	double		pc = n >= 2 ? ring_get(col_ring(st, COL_CLOSE), W, n, 1) : NAN;
 	double	   *out = li->out;
+	EmaState   *ema = (EmaState *) ((char *) st + st->ema_off) + (li->ema0 >= 0 ? li->ema0 : 0);
 	double		hh,
 				ll;
 
@@ -628,9 +669,9 @@ ind_step(BtLiveState *st, LiveInd *li)
 		out[o] = NAN;
 
 	if (d == &bt_ind_sma)
-		out[0] = ring_mean(pool + COL_CLOSE * W, W, n, period(p[0]));
+		out[0] = ring_mean(col_ring(st, COL_CLOSE), W, n, period(p[0]));
 	else if (d == &bt_ind_ema)
-		out[0] = ema_step(&li->ema[0], c);
+		out[0] = ema_step(&ema[0], c);
 	else if (d == &bt_ind_wma)
 		out[0] = live_wma(st, period(p[0]));
 	else if (d == &bt_ind_rsi)
@@ -638,19 +679,19 @@ ind_step(BtLiveState *st, LiveInd *li)
 		if (n >= 2)
 		{
 			double		delta = c - pc;
-			double		au = ema_step(&li->ema[0], delta > 0.0 ? delta : 0.0);
-			double		ad = ema_step(&li->ema[1], delta < 0.0 ? -delta : 0.0);
+			double		au = ema_step(&ema[0], delta > 0.0 ? delta : 0.0);
+			double		ad = ema_step(&ema[1], delta < 0.0 ? -delta : 0.0);
 
 			out[0] = (isnan(au) || !(au + ad > 0.0)) ? NAN : 100.0 * au / (au + ad);
 		}
 	}
 	else if (d == &bt_ind_macd)
 	{
-		double		f = ema_step(&li->ema[0], c);
-		double		s = ema_step(&li->ema[1], c);
+		double		f = ema_step(&ema[0], c);
+		double		s = ema_step(&ema[1], c);
 
 		out[0] = f - s;
-		out[1] = ema_step(&li->ema[2], out[0]);
+		out[1] = ema_step(&ema[2], out[0]);
 		out[2] = out[0] - out[1];
 	}
 	else if (d == &bt_ind_bbands)
@@ -695,12 +736,12 @@ ind_step(BtLiveState *st, LiveInd *li)
 	{
 		if (n >= 2)
 		{
-			double		h = ring_get(pool + COL_HIGH * W, W, n, 0);
-			double		l = ring_get(pool + COL_LOW * W, W, n, 0);
+			double		h = ring_get(col_ring(st, COL_HIGH), W, n, 0);
+			double		l = ring_get(col_ring(st, COL_LOW), W, n, 0);
 
 			out[0] = (h > pc ? h : pc) - (l < pc ? l : pc);
 		}
-		out[1] = ema_step(&li->ema[0], out[0]);
+		out[1] = ema_step(&ema[0], out[0]);
 	}
 	else if (d == &bt_ind_donchian)
 	{
@@ -713,7 +754,7 @@ ind_step(BtLiveState *st, LiveInd *li)
 	}
 	else if (d == &bt_ind_obv)
 	{
-		double		v = ring_get(pool + COL_VOLUME * W, W, n, 0);
+		double		v = ring_get(col_ring(st, COL_VOLUME), W, n, 0);
 
 		if (n == 1)
 		{
@@ -738,7 +779,7 @@ ind_step(BtLiveState *st, LiveInd *li)
 
 		if (n > per)
 		{
-			double		v = (c / ring_get(pool + COL_CLOSE * W, W, n, per) - 1.0) * 100.0;
+			double		v = (c / ring_get(col_ring(st, COL_CLOSE), W, n, per) - 1.0) * 100.0;
 
 			out[0] = isfinite(v) ? v : NAN;
 		}
@@ -860,7 +901,6 @@ bt_live_push(BtLiveState *st, const BtLiveBar *bar, double *out, BtLiveStep *ste
 			 BtError *err)
 {
 	BtSeries	s;
-	double	   *pool = pool_of(st);
 	double		vol = bar->volume;
 	int			o = 0;
 
@@ -883,11 +923,11 @@ bt_live_push(BtLiveState *st, const BtLiveBar *bar, double *out, BtLiveStep *ste
 	}
 
 	st->nbars++;
-	ring_put(pool + COL_OPEN * st->window, st->window, st->nbars, bar->open);
-	ring_put(pool + COL_HIGH * st->window, st->window, st->nbars, bar->high);
-	ring_put(pool + COL_LOW * st->window, st->window, st->nbars, bar->low);
-	ring_put(pool + COL_CLOSE * st->window, st->window, st->nbars, bar->close);
-	ring_put(pool + COL_VOLUME * st->window, st->window, st->nbars, vol);
+	for (int c = 0; c < NCOLS; c++)
+		if (st->col_off[c] >= 0)
+			ring_put(col_ring(st, c), st->window, st->nbars,
+					 c == COL_HIGH ? bar->high : c == COL_LOW ? bar->low :
+					 c == COL_CLOSE ? bar->close : vol);
 	st->last_ts = bar->ts;
 
 	for (int i = 0; i < st->nind + st->nlines; i++)

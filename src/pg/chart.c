@@ -78,38 +78,6 @@ typedef struct Frame
 } Frame;
 
 void
-btpg_append_xml(StringInfo buf, const char *s)
-{
-	for (; *s; s++)
-	{
-		unsigned char c = (unsigned char) *s;
-
-		switch (c)
-		{
-			case '&':
-				appendStringInfoString(buf, "&amp;");
-				break;
-			case '<':
-				appendStringInfoString(buf, "&lt;");
-				break;
-			case '>':
-				appendStringInfoString(buf, "&gt;");
-				break;
-			case '"':
-				appendStringInfoString(buf, "&quot;");
-				break;
-			case '\'':
-				appendStringInfoString(buf, "&#39;");
-				break;
-			default:
-				/* XML 1.0 allows no control characters but tab, LF, CR */
-				appendStringInfoChar(buf, (c < 0x20 && c != '\t' && c != '\n' && c != '\r') ? ' ' : c);
-				break;
-		}
-	}
-}
-
-void
 btpg_format_ts(int64_t t, char *buf, size_t len)
 {
 	char		d[16],

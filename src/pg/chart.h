@@ -19,6 +19,7 @@
 
 #include "pg_backtest.h"
 #include "run.h"
+#include "core/xml.h"
 
 /* One indicator of the chart's indicators argument, computed */
 typedef struct BtChartInd
@@ -53,6 +54,14 @@ typedef struct BtChartData
 	BtChartInd *ind;
 } BtChartData;
 
+/*
+ * Fill ci (def, p, show, label; not out) from element no (1-based, for
+ * messages) of an indicators array: {"name": ..., "outputs": [...],
+ * "panel": ..., <the parameters of backtest_indicator>} (also used by live
+ * streams).
+ */
+extern void btpg_chart_parse_indicator(JsonbValue *elem, int no, BtChartInd *ci);
+
 /* Check width/height (ereport naming the bad one) */
 extern void btpg_chart_check_size(int width, int height);
 
@@ -80,8 +89,6 @@ extern int64 btpg_task_read_array(MemoryContext cxt, int col, Oid elemtype, void
 /* Append the chart, a complete <svg> element (no XML declaration) */
 extern void btpg_chart_svg(StringInfo buf, const BtChartData *cd, int width, int height);
 
-/* Append s escaped for XML/HTML text and attribute values */
-extern void btpg_append_xml(StringInfo buf, const char *s);
 
 /* "YYYY-MM-DD HH:MM" (UTC; seconds when not 0) */
 extern void btpg_format_ts(int64_t t, char *buf, size_t len);

@@ -127,10 +127,7 @@ btpg_chart_from_args(FunctionCallInfo fcinfo, Jsonb *indicators, BtChartData *cd
 
 	memset(cd, 0, sizeof(*cd));
 	memset(&spec, 0, sizeof(spec));
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the source must not be NULL")));
+	btpg_args_require_source(fcinfo);
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -139,23 +136,8 @@ btpg_chart_from_args(FunctionCallInfo fcinfo, Jsonb *indicators, BtChartData *cd
 	cd->strategy = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	params = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
 	cd->params_text = params ? JsonbToCString(NULL, &params->root, VARSIZE(params)) : "{}";
-	spec.relid = PG_GETARG_OID(0);
-	if (!PG_ARGISNULL(1))
-		spec.symbol = cd->symbol = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	if (!PG_ARGISNULL(4))
-	{
-		spec.has_start = true;
-		spec.start_ts = PG_GETARG_TIMESTAMPTZ(4);
-	}
-	if (!PG_ARGISNULL(5))
-	{
-		spec.has_end = true;
-		spec.end_ts = PG_GETARG_TIMESTAMPTZ(5);
-	}
-	if (spec.has_start && spec.has_end && spec.start_ts > spec.end_ts)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("start_ts is after end_ts")));
+	btpg_args_table_source(fcinfo, 1, 4, 5, &spec);
+	cd->symbol = (char *) spec.symbol;
 	parse_indicators(indicators, cd);
 	load_bars(cd, &spec, params);
 	btpg_run_engine(&cd->bars, &cd->cfg, &res);
@@ -355,12 +337,12 @@ chart_key(const char *key, int len)
 }
 
 /*
- * parse_one_indicator
+ * btpg_chart_parse_indicator
  *		Fill ci from one element of the indicators array: {"name": ...,
  *		"outputs": [...], "panel": "price" | "own", <indicator parameters>}.
  */
-static void
-parse_one_indicator(JsonbValue *elem, int no, BtChartInd *ci)
+void
+btpg_chart_parse_indicator(JsonbValue *elem, int no, BtChartInd *ci)
 {
 	Jsonb	   *obj;
 	JsonbValue *name;
@@ -512,7 +494,7 @@ parse_indicators(Jsonb *spec, BtChartData *cd)
 		if (tok != WJB_ELEM)
 			continue;
 		ci = &cd->ind[cd->nind];
-		parse_one_indicator(&v, cd->nind + 1, ci);
+		btpg_chart_parse_indicator(&v, cd->nind + 1, ci);
 		cd->nind++;
 	}
 }

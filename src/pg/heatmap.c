@@ -34,6 +34,8 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "core/xml.h"
+
 PG_FUNCTION_INFO_V1(backtest_heatmap_svg);
 
 #define CELL		36			/* cell size, px */
@@ -41,39 +43,6 @@ PG_FUNCTION_INFO_V1(backtest_heatmap_svg);
 #define MARGIN_T	50
 #define MARGIN_B	60
 #define LEGEND_W	90
-
-/* Append s to buf, escaped for XML text and attributes */
-static void
-append_xml(StringInfo buf, const char *s)
-{
-	for (; *s; s++)
-	{
-		switch (*s)
-		{
-			case '&':
-				appendStringInfoString(buf, "&amp;");
-				break;
-			case '<':
-				appendStringInfoString(buf, "&lt;");
-				break;
-			case '>':
-				appendStringInfoString(buf, "&gt;");
-				break;
-			case '"':
-				appendStringInfoString(buf, "&quot;");
-				break;
-			case '\'':
-				appendStringInfoString(buf, "&apos;");
-				break;
-			default:
-				/* control characters are not allowed in XML 1.0 */
-				if ((unsigned char) *s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r')
-					appendStringInfoChar(buf, ' ');
-				else
-					appendStringInfoChar(buf, *s);
-		}
-	}
-}
 
 /* A float8[] argument as doubles (NULL elements become NaN) */
 static double *
@@ -260,10 +229,10 @@ backtest_heatmap_svg(PG_FUNCTION_ARGS)
 					 "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"11\">\n",
 					 width, height, width, height);
 	appendStringInfoString(&svg, "<title>");
-	append_xml(&svg, title[0] ? title : "parameter sweep");
+	btpg_append_xml(&svg, title[0] ? title : "parameter sweep");
 	appendStringInfoString(&svg, "</title>\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
 	appendStringInfo(&svg, "<text x=\"%d\" y=\"22\" font-size=\"14\" font-weight=\"bold\">", MARGIN_L);
-	append_xml(&svg, title);
+	btpg_append_xml(&svg, title);
 	appendStringInfoString(&svg, "</text>\n");
 
 	for (int j = 0; j < ny; j++)
@@ -286,9 +255,9 @@ backtest_heatmap_svg(PG_FUNCTION_ARGS)
 							 "fill=\"rgb(%d,%d,%d)\" stroke=\"white\">",
 							 px, py, CELL, CELL, r, g, b);
 			appendStringInfoString(&svg, "<title>");
-			append_xml(&svg, xl);
+			btpg_append_xml(&svg, xl);
 			appendStringInfo(&svg, "=%s, ", fmt_num(xs[i]));
-			append_xml(&svg, yl);
+			btpg_append_xml(&svg, yl);
 			appendStringInfo(&svg, "=%s: %s</title></rect>\n", fmt_num(ys[j]),
 							 cnt[c] > 0 ? psprintf("%.6g", sum[c] / cnt[c]) : "no value");
 			/* the value in the cell, when it fits (about 6 px a character) */
@@ -312,11 +281,11 @@ backtest_heatmap_svg(PG_FUNCTION_ARGS)
 						 MARGIN_L + i * CELL + CELL / 2, MARGIN_T + ny * CELL + 16, fmt_num(xs[i]));
 	appendStringInfo(&svg, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">",
 					 MARGIN_L + nx * CELL / 2, MARGIN_T + ny * CELL + 40);
-	append_xml(&svg, xl);
+	btpg_append_xml(&svg, xl);
 	appendStringInfo(&svg, "</text>\n<text x=\"20\" y=\"%d\" text-anchor=\"middle\" "
 					 "transform=\"rotate(-90 20 %d)\">",
 					 MARGIN_T + ny * CELL / 2, MARGIN_T + ny * CELL / 2);
-	append_xml(&svg, yl);
+	btpg_append_xml(&svg, yl);
 	appendStringInfoString(&svg, "</text>\n");
 
 	/* legend: high, zero, low */

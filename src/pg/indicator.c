@@ -278,14 +278,9 @@ backtest_indicator(PG_FUNCTION_ARGS)
 
 	memset(&spec, 0, sizeof(spec));
 	spec.relid = PG_GETARG_OID(0);
-	spec.query = NULL;
 	spec.symbol = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	spec.has_start = !PG_ARGISNULL(4);
-	if (spec.has_start)
-		spec.start_ts = PG_GETARG_TIMESTAMPTZ(4);
-	spec.has_end = !PG_ARGISNULL(5);
-	if (spec.has_end)
-		spec.end_ts = PG_GETARG_TIMESTAMPTZ(5);
+	/* unchecked: start after end reads no bars */
+	btpg_args_time_range(fcinfo, 4, 5, false, &spec);
 
 	indicator_run(fcinfo, &spec, text_to_cstring(PG_GETARG_TEXT_PP(2)),
 				  PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3));

@@ -336,18 +336,7 @@ pf_run(FunctionCallInfo fcinfo, bool query_source, PfCall *c)
 			else
 				spec.symbols = names_array(wanted, nwanted);
 		}
-		if (!PG_ARGISNULL(4))
-		{
-			spec.has_start = true;
-			spec.start_ts = PG_GETARG_TIMESTAMPTZ(4);
-		}
-		if (!PG_ARGISNULL(5))
-		{
-			spec.has_end = true;
-			spec.end_ts = PG_GETARG_TIMESTAMPTZ(5);
-		}
-		if (spec.has_start && spec.has_end && spec.start_ts > spec.end_ts)
-			pf_error("start_ts is after end_ts", NULL);
+		btpg_args_time_range(fcinfo, 4, 5, true, &spec);
 	}
 
 	seriescxt = AllocSetContextCreate(CurrentMemoryContext, "pg_backtest portfolio bars",

@@ -56,16 +56,8 @@ run_from_args(FunctionCallInfo fcinfo, bool query_source, MemoryContext cxt,
 	Jsonb	   *params;
 
 	memset(&spec, 0, sizeof(spec));
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the source must not be NULL")));
-	if (PG_ARGISNULL(a))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the strategy must not be NULL"),
-				 errhint("See SELECT * FROM backtest_strategies().")));
-	st = btpg_lookup_strategy(text_to_cstring(PG_GETARG_TEXT_PP(a)));
+	btpg_args_require_source(fcinfo);
+	st = btpg_args_strategy(fcinfo, a);
 	params = PG_ARGISNULL(a + 1) ? NULL : PG_GETARG_JSONB_P(a + 1);
 	/* per-symbol parameters resolve to the symbol's values (table sources) */
 	btpg_parse_params_symbol(params, st, NULL, true,
@@ -78,24 +70,7 @@ run_from_args(FunctionCallInfo fcinfo, bool query_source, MemoryContext cxt,
 	if (query_source)
 		spec.query = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	else
-	{
-		spec.relid = PG_GETARG_OID(0);
-		spec.symbol = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-		if (PG_NARGS() > 4 && !PG_ARGISNULL(4))
-		{
-			spec.has_start = true;
-			spec.start_ts = PG_GETARG_TIMESTAMPTZ(4);
-		}
-		if (PG_NARGS() > 5 && !PG_ARGISNULL(5))
-		{
-			spec.has_end = true;
-			spec.end_ts = PG_GETARG_TIMESTAMPTZ(5);
-		}
-		if (spec.has_start && spec.has_end && spec.start_ts > spec.end_ts)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("start_ts is after end_ts")));
-	}
+		btpg_args_table_source(fcinfo, 1, 4, 5, &spec);
 	btpg_load_series(&spec, s);
 	btpg_run_engine(s, cfg, res);
 	MemoryContextSwitchTo(old);

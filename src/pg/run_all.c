@@ -154,20 +154,7 @@ run_all_common(FunctionCallInfo fcinfo, bool query_source)
 			spec.has_symbols = true;
 			spec.symbols = PG_GETARG_DATUM(3);
 		}
-		if (!PG_ARGISNULL(4))
-		{
-			spec.has_start = true;
-			spec.start_ts = PG_GETARG_TIMESTAMPTZ(4);
-		}
-		if (!PG_ARGISNULL(5))
-		{
-			spec.has_end = true;
-			spec.end_ts = PG_GETARG_TIMESTAMPTZ(5);
-		}
-		if (spec.has_start && spec.has_end && spec.start_ts > spec.end_ts)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("start_ts is after end_ts")));
+		btpg_args_time_range(fcinfo, 4, 5, true, &spec);
 	}
 
 	/* ---- read, numbering the symbols; order by (symbol, ts) ---- */

@@ -20,6 +20,7 @@
 #include "utils/timestamp.h"
 
 #include "bt_sweep.h"
+#include "core/results.h"
 #include "pg_backtest.h"
 
 /* Most processes (the backend included) a sweep may use */
@@ -76,25 +77,46 @@ extern void btpg_sweep_execute_jobs(const BtSeries *s, const BtStrategyDef *st,
 /* Entry point of a sweep worker; main_arg is the dsm_handle of the sweep */
 extern PGDLLEXPORT void btpg_sweep_worker_main(Datum main_arg);
 
-/* Columns of backtest_sweep() and backtest.sweep_results (without rank) */
-#define BTPG_SWEEP_NATTS	(2 + 2 * 4 + BT_N_METRICS)
+/* Swept parameters with their own typed result columns (p1 .. p4) */
+#define BTPG_SWEEP_PCOLS	4
+/*
+ * Columns of backtest_sweep() and backtest.sweep_results (without rank):
+ * combo_no, params, p1_name, p1, ..., p4_name, p4, then the metrics
+ */
+#define BTPG_SWEEP_NATTS	(2 + 2 * BTPG_SWEEP_PCOLS + BTPG_METRICS_NATTS)
 
-/* A parsed, expanded sweep (for the task queue's sweep tasks, sweep_task.c) */
+/* A parsed grid plus the options that are not the engine's business */
+typedef struct BtpgSweepSpec
+{
+	BtGrid		grid;
+	bool	   *swept;			/* by parameter space index */
+	BtObjective objective;		/* sort_by (bt_sweep.h) */
+	int64		top;			/* 0 = every row */
+} BtpgSweepSpec;
+
+/* A parsed, expanded sweep: backtest_sweep's, walk-forward's, a sweep task's */
 typedef struct BtpgSweepPlan
 {
 	const BtStrategyDef *st;
-	void	   *spec;			/* the parsed grid and options (sweep.c) */
+	BtpgSweepSpec spec;			/* the parsed grid and options */
 	BtConfig	base;
-	BtConfig   *combos;
+	BtConfig   *combos;			/* after btpg_sweep_expand */
 	int64		ncombos;
 	int64		nskipped;
 } BtpgSweepPlan;
 
+/* Parse and check (btpg_sweep_parse), then expand (btpg_sweep_expand), or both */
+extern void btpg_sweep_parse(Jsonb *grid, Jsonb *params, const BtStrategyDef *st,
+							 const BtAlloc *a, BtpgSweepPlan *plan, BtColumns *cols);
+extern void btpg_sweep_expand(BtpgSweepPlan *plan, const BtAlloc *a);
 extern void btpg_sweep_plan(Jsonb *grid, Jsonb *params, const BtStrategyDef *st,
 							const BtAlloc *a, BtpgSweepPlan *plan, BtColumns *cols);
+/* The combinations in result order, cut to top; returns how many */
 extern int64 btpg_sweep_order(const BtpgSweepPlan *plan, const BtMetrics *metrics, int64 **order);
+/* The backtest_sweep row of combination k, or only its parameter columns */
 extern void btpg_sweep_row(const BtpgSweepPlan *plan, int64 k, const BtMetrics *m,
 						   Datum *values, bool *nulls);
+extern void btpg_sweep_params(const BtpgSweepPlan *plan, int64 k, Datum *values, bool *nulls);
 
 /* sweep_task.c: register the "sweep" task kind with the queue (from _PG_init) */
 extern void btpg_sweep_register_task_kind(void);

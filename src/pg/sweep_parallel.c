@@ -83,6 +83,7 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
+#include "core/bgworker.h"
 #include "pg_backtest.h"
 #include "sweep.h"
 
@@ -425,16 +426,13 @@ sweep_start_workers(dsm_segment *seg, SweepLeader *ld, int n)
 	BackgroundWorker worker;
 	MemoryContext old;
 
-	memset(&worker, 0, sizeof(worker));
+	btpg_bgworker_init(&worker, "btpg_sweep_worker_main",
+					   psprintf("pg_backtest sweep worker for PID %d", MyProcPid),
+					   "pg_backtest sweep worker");
+	/* no database: the bars and the configurations are in the segment */
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
 	worker.bgw_start_time = BgWorkerStart_ConsistentState;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_backtest");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "btpg_sweep_worker_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_backtest sweep worker for PID %d", MyProcPid);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_backtest sweep worker");
 	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
-	worker.bgw_notify_pid = MyProcPid;
 
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	while (ld->nhandles < n)

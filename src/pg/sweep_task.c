@@ -81,10 +81,10 @@ sweep_task_execute(TaskRun *run, void *state, const BtSeries *s)
 			ereport(ERROR,
 					(errcode(ERRCODE_QUERY_CANCELED),
 					 errmsg("sweep cancelled")));
-		btpg_task_begin_txn("pg_backtest: sweeping");
+		btpg_begin_txn("pg_backtest: sweeping");
 		MemoryContextSwitchTo(cxt);
 		btpg_sweep_execute(s, plan->st, plan->combos + from, cnt, NULL, t->metrics + from);
-		btpg_task_end_txn();
+		btpg_end_txn();
 		MemoryContextSwitchTo(cxt);
 		btpg_task_report(run, 3, 30.0 + 55.0 * (double) (from + cnt) / (double) n,
 						 psprintf(INT64_FORMAT " of " INT64_FORMAT " combinations", from + cnt, n),
@@ -125,7 +125,7 @@ sweep_task_save(TaskRun *run, void *state, const BtSeries *s)
 	int64	   *order;
 	int64		nrows = btpg_sweep_order(&t->plan, t->metrics, &order);
 
-	btpg_task_begin_txn("pg_backtest: saving sweep results");
+	btpg_begin_txn("pg_backtest: saving sweep results");
 	MemoryContextSwitchTo(cxt);
 	{
 		SweepRows	rows = {&t->plan, t->metrics, order};
@@ -144,7 +144,7 @@ sweep_task_save(TaskRun *run, void *state, const BtSeries *s)
 		btpg_task_complete(run, psprintf(INT64_FORMAT " combinations, " INT64_FORMAT " rows", n, nrows),
 						   extra.data);
 	}
-	btpg_task_end_txn();
+	btpg_end_txn();
 	MemoryContextSwitchTo(cxt);
 }
 
@@ -193,18 +193,7 @@ backtest_submit_sweep(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("every combination of the grid is skipped"),
 				 errhint("Check the constraints and the values of the swept parameters.")));
-	load.relid = PG_GETARG_OID(0);
-	load.symbol = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	load.has_start = !PG_ARGISNULL(5);
-	if (load.has_start)
-		load.start_ts = PG_GETARG_TIMESTAMPTZ(5);
-	load.has_end = !PG_ARGISNULL(6);
-	if (load.has_end)
-		load.end_ts = PG_GETARG_TIMESTAMPTZ(6);
-	if (load.has_start && load.has_end && load.start_ts > load.end_ts)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("start_ts is after end_ts")));
+	btpg_args_table_source(fcinfo, 1, 5, 6, &load);
 	btpg_validate_source(&load);
 	PG_RETURN_INT64(btpg_insert_task(load.relid, NULL, load.symbol, st->name, params,
 									 load.has_start, load.start_ts, load.has_end, load.end_ts,

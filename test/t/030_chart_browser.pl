@@ -78,7 +78,7 @@ foreach my $f ([ $svg, "backtest_chart_svg($id, indicators => '$indicators') || 
 # render both
 my $png_chart = "$out/chart.png";
 my $png_report = "$out/report.png";
-foreach my $r ([ $svg, $png_chart, '1200,800' ], [ $html, $png_report, '1280,1800' ])
+foreach my $r ([ $svg, $png_chart, '1200,800' ], [ $html, $png_report, '1280,2600' ])
 {
 	my ($file, $png, $size) = @$r;
 	unlink $png;

@@ -722,3 +722,30 @@ btpg_load_grouped(const BtLoadSpec *spec, BtpgSymbolFn symbol_fn, void *arg, BtS
 	out->volume = r.col[BTCOL_VOLUME];
 	out->signal = r.col[BTCOL_SIGNAL];
 }
+
+/*
+ * btpg_datum_to_double, btpg_datum_to_tstz
+ *		The loader's conversions of a price/volume/signal value and of a
+ *		timestamp value (of a type check_column_type accepts), for rows read
+ *		outside the loader (live streams' transition tables).
+ */
+double
+btpg_datum_to_double(Datum d, Oid typid)
+{
+	return datum_to_double(d, typid);
+}
+
+TimestampTz
+btpg_datum_to_tstz(Datum d, Oid typid)
+{
+	return datum_to_tstz(d, typid);
+}
+
+/* Whether typid may be the type of column c of a source (check_column_type) */
+bool
+btpg_column_type_ok(BtColumn c, Oid typid)
+{
+	if (c == BTCOL_SYMBOL)
+		return true;
+	return c == BTCOL_TS ? ts_type_ok(typid) : numeric_type_ok(typid);
+}

@@ -15,6 +15,7 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
 #include "utils/array.h"
 #include "utils/timestamp.h"
 
@@ -64,8 +65,26 @@ extern void btpg_load_series(const BtLoadSpec *spec, BtSeries *out);
 extern void btpg_load_grouped(const BtLoadSpec *spec, BtpgSymbolFn symbol_fn, void *arg,
 							  BtSeries *out);
 
+/* The loader's conversions (loader.c), for rows read elsewhere (live streams) */
+extern double btpg_datum_to_double(Datum d, Oid typid);
+extern TimestampTz btpg_datum_to_tstz(Datum d, Oid typid);
+extern bool btpg_column_type_ok(BtColumn c, Oid typid);
+
 /* Check a source's columns (and a query's syntax) without reading rows */
 extern void btpg_validate_source(const BtLoadSpec *spec);
+
+/* ---- a call's arguments (load_args.c) ------------------------------------ */
+
+/* The time range of two timestamptz arguments (check: start after end is an error) */
+extern void btpg_args_time_range(FunctionCallInfo fcinfo, int start_arg, int end_arg, bool check,
+								 BtLoadSpec *spec);
+/* A table source: argument 0, the symbol and the checked time range */
+extern void btpg_args_table_source(FunctionCallInfo fcinfo, int symbol_arg, int start_arg,
+								   int end_arg, BtLoadSpec *spec);
+/* Error unless argument 0 (the source) is given */
+extern void btpg_args_require_source(FunctionCallInfo fcinfo);
+/* The strategy of argument argno, or an error (NULL, unknown) */
+extern const BtStrategyDef *btpg_args_strategy(FunctionCallInfo fcinfo, int argno);
 
 /* ---- multi-symbol reads (grouped.c) ---------------------------------------- */
 

@@ -129,6 +129,80 @@ btpg_param_choice(const BtParamDef *def, JsonbValue *v, StringInfo choices)
 }
 
 /*
+ * btpg_jbv_double
+ *		A jsonb number as a double (no overflow error: huge values become
+ *		infinite, which the parameter checks then refuse).
+ */
+double
+btpg_jbv_double(JsonbValue *v)
+{
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
+											  NumericGetDatum(v->val.numeric)));
+}
+
+/*
+ * btpg_jsonb_param
+ *		Convert a jsonb value to the double the engine stores for def: a
+ *		boolean for a boolean parameter, one of the choices (a string) for an
+ *		enum, a number (an integer for an integer parameter) otherwise,
+ *		within the parameter's bounds (bt_param_check).  Returns what is
+ *		wrong, or BTPG_VALUE_OK with *d set; the caller words the error
+ *		(*err for BTPG_VALUE_CHECK, *choices the quoted valid values of an
+ *		enum, for hints).  Every jsonb parameter value is converted here.
+ */
+BtpgValueProblem
+btpg_jsonb_param(const BtParamDef *def, JsonbValue *v, double *d, StringInfo choices,
+				 BtError *err)
+{
+	*d = 0;
+	switch (def->type)
+	{
+		case BT_PARAM_BOOL:
+			if (v->type != jbvBool)
+				return BTPG_VALUE_TYPE;
+			*d = v->val.boolean ? 1.0 : 0.0;
+			return BTPG_VALUE_OK;
+		case BT_PARAM_ENUM:
+			{
+				int			k = btpg_param_choice(def, v, choices);
+
+				if (k >= 0)
+				{
+					*d = (double) k;
+					return BTPG_VALUE_OK;
+				}
+				return v->type != jbvString ? BTPG_VALUE_TYPE : BTPG_VALUE_CHOICE;
+			}
+		case BT_PARAM_INT:
+		case BT_PARAM_NUM:
+			if (v->type != jbvNumeric)
+				return BTPG_VALUE_TYPE;
+			*d = btpg_jbv_double(v);
+			if (def->type == BT_PARAM_INT && *d != floor(*d))
+				return BTPG_VALUE_NOT_INTEGER;
+			break;
+	}
+	if (!bt_param_check(def, *d, err))
+		return BTPG_VALUE_CHECK;
+	return BTPG_VALUE_OK;
+}
+
+/* The jsonb type a parameter takes, for messages */
+static const char *
+param_jsonb_type(const BtParamDef *def)
+{
+	switch (def->type)
+	{
+		case BT_PARAM_BOOL:
+			return "a boolean";
+		case BT_PARAM_ENUM:
+			return "a string";
+		default:
+			return "a number";
+	}
+}
+
+/*
  * btpg_param_value
  *		Convert a jsonb value to the double the engine stores for `def`, or
  *		raise an error naming the parameter.
@@ -136,59 +210,41 @@ btpg_param_choice(const BtParamDef *def, JsonbValue *v, StringInfo choices)
 double
 btpg_param_value(const BtParamDef *def, JsonbValue *v, const char *what)
 {
-	double		d = 0;
+	double		d;
+	StringInfoData choices;
 	BtError		err;
 
-	switch (def->type)
+	switch (btpg_jsonb_param(def, v, &d, &choices, &err))
 	{
-		case BT_PARAM_BOOL:
-			if (v->type != jbvBool)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("parameter \"%s\" of %s must be a boolean, not %s",
-								def->name, what, jbv_type_name(v))));
-			return v->val.boolean ? 1.0 : 0.0;
-		case BT_PARAM_ENUM:
-			{
-				StringInfoData choices;
-				int			k = btpg_param_choice(def, v, &choices);
-
-				if (k >= 0)
-					return (double) k;
-				if (v->type != jbvString)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("parameter \"%s\" of %s must be a string, not %s",
-									def->name, what, jbv_type_name(v)),
-							 errhint("Valid values are: %s.", choices.data)));
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("invalid value \"%.*s\" for parameter \"%s\" of %s",
-								v->val.string.len, v->val.string.val, def->name, what),
-						 errhint("Valid values are: %s.", choices.data)));
-			}
+		case BTPG_VALUE_OK:
 			break;
-		case BT_PARAM_INT:
-		case BT_PARAM_NUM:
-			if (v->type != jbvNumeric)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("parameter \"%s\" of %s must be a number, not %s",
-								def->name, what, jbv_type_name(v))));
-			d = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
-												   NumericGetDatum(v->val.numeric)));
-			if (def->type == BT_PARAM_INT && d != floor(d))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("parameter \"%s\" of %s must be an integer, not %g",
-								def->name, what, d)));
+		case BTPG_VALUE_TYPE:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("parameter \"%s\" of %s must be %s, not %s",
+							def->name, what, param_jsonb_type(def), jbv_type_name(v)),
+					 def->type == BT_PARAM_ENUM ? errhint("Valid values are: %s.", choices.data) : 0));
+			break;
+		case BTPG_VALUE_CHOICE:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid value \"%.*s\" for parameter \"%s\" of %s",
+							v->val.string.len, v->val.string.val, def->name, what),
+					 errhint("Valid values are: %s.", choices.data)));
+			break;
+		case BTPG_VALUE_NOT_INTEGER:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("parameter \"%s\" of %s must be an integer, not %g",
+							def->name, what, d)));
+			break;
+		case BTPG_VALUE_CHECK:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid parameters for %s: %s", what, err.msg),
+					 err.hint[0] ? errhint("%s", err.hint) : 0));
 			break;
 	}
-	if (!bt_param_check(def, d, &err))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid parameters for %s: %s", what, err.msg),
-				 err.hint[0] ? errhint("%s", err.hint) : 0));
 	return d;
 }
 

@@ -24,6 +24,27 @@
 /* Index of a jsonb string among an enum parameter's choices (-1: none); lists them */
 extern int	btpg_param_choice(const BtParamDef *def, JsonbValue *v, StringInfo choices);
 
+/* A jsonb number as a double (huge values become infinite) */
+extern double btpg_jbv_double(JsonbValue *v);
+
+/* What btpg_jsonb_param found wrong with a value */
+typedef enum BtpgValueProblem
+{
+	BTPG_VALUE_OK,
+	BTPG_VALUE_TYPE,			/* the wrong jsonb type */
+	BTPG_VALUE_CHOICE,			/* a string that is none of an enum's choices */
+	BTPG_VALUE_NOT_INTEGER,		/* a fraction for an integer parameter (*d has it) */
+	BTPG_VALUE_CHECK			/* out of bounds: bt_param_check's *err */
+} BtpgValueProblem;
+
+/*
+ * The one conversion of a jsonb value to a parameter's double (checked
+ * against its type and bounds); callers word the errors.  choices gets the
+ * quoted choices of an enum parameter.
+ */
+extern BtpgValueProblem btpg_jsonb_param(const BtParamDef *def, JsonbValue *v, double *d,
+										 StringInfo choices, BtError *err);
+
 /*
  * Convert one jsonb value to a double for a parameter definition: checks the
  * jsonb type (number, integer, boolean, string for enums) and the bounds.

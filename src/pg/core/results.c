@@ -43,22 +43,51 @@ interval_datum(double usecs)
 	return IntervalPGetDatum(iv);
 }
 
+/* Each metric's column in backtest_metrics, by bt_metric_defs' order */
+StaticAssertDecl(BT_N_METRICS == BTPG_METRICS_NATTS,
+				 "bt_metric_defs must list the columns of backtest_metrics");
+
+/*
+ * btpg_metric_type
+ *		The SQL type of a metric's backtest_metrics column: timestamptz,
+ *		interval, bigint or double precision, by its kind.
+ */
+Oid
+btpg_metric_type(const BtMetricDef *d)
+{
+	switch (d->kind)
+	{
+		case BT_METRIC_TIMESTAMP:
+			return TIMESTAMPTZOID;
+		case BT_METRIC_DURATION:
+			return INTERVALOID;
+		case BT_METRIC_INT64:
+			return INT8OID;
+		case BT_METRIC_DOUBLE:
+			break;
+	}
+	return FLOAT8OID;
+}
+
 /*
  * btpg_metrics_values
  *		Fill values/nulls (BTPG_METRICS_NATTS entries) with a metrics row in
- *		the column order of the SQL type backtest_metrics: one column per
- *		bt_metric_defs entry, typed by its kind (btpg_metric_type).
+ *		the column order of the SQL type backtest_metrics, the order of
+ *		bt_metric_defs: a metric without a value (bt_metric_is_null) is NULL.
  */
 void
 btpg_metrics_values(const BtMetrics *m, Datum *values, bool *nulls)
 {
-	for (int i = 0; i < BT_N_METRICS; i++)
+	for (int i = 0; i < BTPG_METRICS_NATTS; i++)
 	{
 		const BtMetricDef *d = &bt_metric_defs[i];
 
 		nulls[i] = bt_metric_is_null(m, d);
 		if (nulls[i])
+		{
+			values[i] = (Datum) 0;
 			continue;
+		}
 		switch (d->kind)
 		{
 			case BT_METRIC_TIMESTAMP:
@@ -75,27 +104,6 @@ btpg_metrics_values(const BtMetrics *m, Datum *values, bool *nulls)
 				break;
 		}
 	}
-}
-
-/*
- * btpg_metric_type
- *		The SQL type of metric column i of backtest_metrics.
- */
-Oid
-btpg_metric_type(int i)
-{
-	switch (bt_metric_defs[i].kind)
-	{
-		case BT_METRIC_TIMESTAMP:
-			return TIMESTAMPTZOID;
-		case BT_METRIC_DURATION:
-			return INTERVALOID;
-		case BT_METRIC_INT64:
-			return INT8OID;
-		case BT_METRIC_DOUBLE:
-			break;
-	}
-	return FLOAT8OID;
 }
 
 /*

@@ -27,10 +27,10 @@
 /* Columns of backtest_equity() */
 #define BTPG_EQUITY_NATTS	7
 
+/* The SQL type of a metric's column */
+extern Oid	btpg_metric_type(const BtMetricDef *d);
 /* A metrics row in the column order of backtest_metrics (BTPG_METRICS_NATTS) */
 extern void btpg_metrics_values(const BtMetrics *m, Datum *values, bool *nulls);
-/* The SQL type of metric column i */
-extern Oid	btpg_metric_type(int i);
 /* The metric columns, comma-separated, each prefixed (palloc'd) */
 extern char *btpg_metric_columns(const char *prefix);
 /* The same as a composite datum of the function's result type */

@@ -506,12 +506,7 @@ check_strategy_params(FunctionCallInfo fcinfo, int sarg, BtLoadSpec *spec)
 	const BtStrategyDef *st;
 	BtConfig	cfg;
 
-	if (PG_ARGISNULL(sarg))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the strategy must not be NULL"),
-				 errhint("See SELECT * FROM backtest_strategies().")));
-	st = btpg_lookup_strategy(text_to_cstring(PG_GETARG_TEXT_PP(sarg)));
+	st = btpg_args_strategy(fcinfo, sarg);
 	btpg_parse_backtest_params(PG_ARGISNULL(sarg + 1) ? NULL : PG_GETARG_JSONB_P(sarg + 1),
 							   st, &cfg, &spec->cols);
 	spec->need_volume = spec->cols.name[BTCOL_VOLUME] != NULL;
@@ -532,23 +527,9 @@ backtest_submit(PG_FUNCTION_ARGS)
 	Jsonb	   *params;
 
 	memset(&spec, 0, sizeof(spec));
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the source must not be NULL")));
+	btpg_args_require_source(fcinfo);
 	st = check_strategy_params(fcinfo, 2, &spec);
-	spec.relid = PG_GETARG_OID(0);
-	spec.symbol = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	spec.has_start = !PG_ARGISNULL(4);
-	if (spec.has_start)
-		spec.start_ts = PG_GETARG_TIMESTAMPTZ(4);
-	spec.has_end = !PG_ARGISNULL(5);
-	if (spec.has_end)
-		spec.end_ts = PG_GETARG_TIMESTAMPTZ(5);
-	if (spec.has_start && spec.has_end && spec.start_ts > spec.end_ts)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("start_ts is after end_ts")));
+	btpg_args_table_source(fcinfo, 1, 4, 5, &spec);
 	btpg_validate_source(&spec);
 	params = PG_ARGISNULL(3) ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")))
 		: PG_GETARG_JSONB_P(3);

@@ -66,8 +66,9 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "seal.h"
+#include "core/bgworker.h"
 #include "queue.h"
+#include "seal.h"
 
 /* Handles of the workers this dispatcher started, by slot (long-lived memory) */
 static BackgroundWorkerHandle *handles[BTPG_MAX_SLOTS];
@@ -114,12 +115,7 @@ static int	saved_sec;
 static void
 begin_txn(const char *activity)
 {
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, activity);
+	btpg_begin_txn(activity);
 	GetUserIdAndSecContext(&saved_user, &saved_sec);
 	SetUserIdAndSecContext(BTPG_BOOKKEEPER, saved_sec | SECURITY_LOCAL_USERID_CHANGE);
 }
@@ -128,10 +124,7 @@ static void
 end_txn(void)
 {
 	SetUserIdAndSecContext(saved_user, saved_sec);
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_activity(STATE_IDLE, NULL);
+	btpg_end_txn();
 }
 
 /* Is the extension fully created here (its task table exists)? */
@@ -609,16 +602,9 @@ launch_one(MemoryContext longlived)
 	if (slot < 0)
 		return false;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_backtest");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "btpg_task_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_backtest task " INT64_FORMAT, task_id);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_backtest task");
+	btpg_bgworker_init(&worker, "btpg_task_main",
+					   psprintf("pg_backtest task " INT64_FORMAT, task_id), "pg_backtest task");
 	worker.bgw_main_arg = Int32GetDatum(slot);
-	worker.bgw_notify_pid = MyProcPid;
 	start.task_id = task_id;
 	start.dbid = MyDatabaseId;
 	start.owner = owner;
@@ -727,14 +713,7 @@ btpg_dispatcher_main(Datum main_arg)
 		bool		done = false;
 		long		timeout = btpg_launcher_naptime;
 
-		MemoryContextSwitchTo(scratch);
-		MemoryContextReset(scratch);
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		btpg_loop_start(scratch);
 
 		PG_TRY();
 		{
@@ -796,11 +775,7 @@ btpg_dispatcher_main(Datum main_arg)
 		PG_CATCH();
 		{
 			/* log, clean up and go on: the queue must not stop */
-			MemoryContextSwitchTo(scratch);
-			EmitErrorReport();
-			AbortCurrentTransaction();
-			FlushErrorState();
-			pgstat_report_activity(STATE_IDLE, NULL);
+			btpg_loop_recover(scratch);
 		}
 		PG_END_TRY();
 		if (done)

@@ -54,6 +54,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "core/bgworker.h"
 #include "queue.h"
 
 /* Handles of the dispatchers this launcher started, by BtShared->dbs index */
@@ -253,16 +254,10 @@ start_dispatchers(MemoryContext longlived)
 			!TimestampDifferenceExceeds(last_start[i], now, btpg_launcher_naptime))
 			continue;
 
-		memset(&worker, 0, sizeof(worker));
-		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-		worker.bgw_restart_time = BGW_NEVER_RESTART;
-		snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_backtest");
-		snprintf(worker.bgw_function_name, BGW_MAXLEN, "btpg_dispatcher_main");
-		snprintf(worker.bgw_name, BGW_MAXLEN, "pg_backtest dispatcher for database %u", dbid);
-		snprintf(worker.bgw_type, BGW_MAXLEN, "pg_backtest dispatcher");
+		btpg_bgworker_init(&worker, "btpg_dispatcher_main",
+						   psprintf("pg_backtest dispatcher for database %u", dbid),
+						   "pg_backtest dispatcher");
 		worker.bgw_main_arg = ObjectIdGetDatum(dbid);
-		worker.bgw_notify_pid = MyProcPid;
 
 		old = MemoryContextSwitchTo(longlived);
 		if (!RegisterDynamicBackgroundWorker(&worker, &handle))
@@ -321,14 +316,7 @@ btpg_launcher_main(Datum main_arg)
 
 	for (;;)
 	{
-		MemoryContextSwitchTo(scratch);
-		MemoryContextReset(scratch);
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		btpg_loop_start(scratch);
 
 		PG_TRY();
 		{
@@ -339,11 +327,7 @@ btpg_launcher_main(Datum main_arg)
 		PG_CATCH();
 		{
 			/* log, clean up and go on: the queue must not stop */
-			MemoryContextSwitchTo(scratch);
-			EmitErrorReport();
-			AbortCurrentTransaction();
-			FlushErrorState();
-			pgstat_report_activity(STATE_IDLE, NULL);
+			btpg_loop_recover(scratch);
 		}
 		PG_END_TRY();
 

@@ -105,6 +105,12 @@ extern void btpg_release_slot(int slot, pid_t pid);
 extern void btpg_test_delay_point(const char *point);
 extern bool btpg_db_dropping(BtDb *db);
 
+/* txn.c: a short transaction (SPI, snapshot); a main loop's head and recovery */
+extern void btpg_begin_txn(const char *activity);
+extern void btpg_end_txn(void);
+extern void btpg_loop_start(MemoryContext scratch);
+extern void btpg_loop_recover(MemoryContext scratch);
+
 /* reuse.c */
 extern bool btpg_take_next_task(int slot, Oid owner, Oid ext_owner, int64 prev_task,
 								int64 *next_id);

@@ -49,27 +49,6 @@
 
 #include "queue.h"
 
-/* Transaction with SPI and a snapshot (undo with end_txn) */
-static void
-begin_txn(const char *activity)
-{
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, activity);
-}
-
-static void
-end_txn(void)
-{
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_activity(STATE_IDLE, NULL);
-}
-
 /* Take (dontWait) or release the session-level advisory lock of task_id (in a transaction) */
 static bool
 task_lock(int64 task_id, bool take)
@@ -202,7 +181,7 @@ btpg_take_next_task(int slot, Oid owner, Oid ext_owner, int64 prev_task, int64 *
 	bool		locked = false;
 
 	CHECK_FOR_INTERRUPTS();
-	begin_txn("pg_backtest: looking for the next task");
+	btpg_begin_txn("pg_backtest: looking for the next task");
 	task_lock(prev_task, false);
 	ResetAllOptions();
 	pgstat_report_appname("pg_backtest task");
@@ -221,7 +200,7 @@ btpg_take_next_task(int slot, Oid owner, Oid ext_owner, int64 prev_task, int64 *
 		if (!locked)
 			elog(LOG, "pg_backtest: task " INT64_FORMAT " is run by another worker", *next_id);
 	}
-	end_txn();
+	btpg_end_txn();
 	if (locked)
 		elog(DEBUG1, "pg_backtest: task worker %d runs task " INT64_FORMAT " next", MyProcPid, *next_id);
 	return locked;

@@ -26,6 +26,7 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
+#include "core/bgworker.h"
 #include "queue.h"
 
 int			btpg_max_concurrent = 3;
@@ -175,14 +176,10 @@ btpg_register_launcher(void)
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	btpg_bgworker_init(&worker, "btpg_launcher_main", "pg_backtest launcher",
+					   "pg_backtest launcher");
 	worker.bgw_restart_time = 5;	/* seconds */
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_backtest");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "btpg_launcher_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_backtest launcher");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_backtest launcher");
+	worker.bgw_notify_pid = 0;	/* a static worker */
 	RegisterBackgroundWorker(&worker);
 }
 

@@ -51,7 +51,7 @@ typedef struct BtpgTaskKind
 
 	/*
 	 * Run the task on its loaded series s, outside any transaction (start
-	 * short ones with btpg_task_begin_txn to report progress), checking
+	 * short ones with btpg_begin_txn to report progress), checking
 	 * btpg_task_cancel_requested.  Called in the run context.
 	 */
 	void		(*execute) (TaskRun *run, void *state, const BtSeries *s);
@@ -74,9 +74,9 @@ extern const BtpgTaskKind *btpg_find_task_kind(const char *name);
 
 /* ---- for a kind's callbacks (task_run.c, task_save.c) --------------------- */
 
-/* A transaction with SPI connected and a snapshot pushed, and its end */
-extern void btpg_task_begin_txn(const char *activity);
-extern void btpg_task_end_txn(void);
+/* A transaction with SPI connected and a snapshot pushed, and its end (txn.c) */
+extern void btpg_begin_txn(const char *activity);
+extern void btpg_end_txn(void);
 
 /* Has backtest_cancel asked this worker to stop? */
 extern bool btpg_task_cancel_requested(void);

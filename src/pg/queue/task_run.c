@@ -95,27 +95,6 @@ btpg_task_cancel_requested(void)
 	return c;
 }
 
-/* Transaction with SPI and a snapshot; as_owner runs it as the extension owner */
-void
-btpg_task_begin_txn(const char *activity)
-{
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, activity);
-}
-
-void
-btpg_task_end_txn(void)
-{
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_activity(STATE_IDLE, NULL);
-}
-
 /* Execute sql with args as the tables' owner (search_path pinned) */
 int
 btpg_task_exec(TaskRun *run, const char *sql, int nargs, Oid *types, Datum *values,
@@ -177,7 +156,7 @@ btpg_task_report(TaskRun *run, int step, double progress, const char *message, b
 	if (!message)
 		nulls[4] = 'n';
 
-	btpg_task_begin_txn("pg_backtest: reporting progress");
+	btpg_begin_txn("pg_backtest: reporting progress");
 	btpg_task_exec(run,
 				  "UPDATE backtest.tasks SET progress = $2, current_step = $3, step_index = $4, "
 				  "message = $5, elapsed = pg_catalog.clock_timestamp() - started_at, "
@@ -192,7 +171,7 @@ btpg_task_report(TaskRun *run, int step, double progress, const char *message, b
 	eta = progress > 0 ? el / progress * (100.0 - progress) : NAN;
 	btpg_notify_task(run->task_id, "running", progress, btpg_task_step_names[step], step, TOTAL_STEPS,
 					 message, el, eta, NULL);
-	btpg_task_end_txn();
+	btpg_end_txn();
 	MemoryContextSwitchTo(old);
 	run->last_report = now;
 	run->last_progress = progress;
@@ -270,7 +249,7 @@ read_task(TaskRun *run, MemoryContext runcxt)
 	MemoryContext old;
 
 	/* started_at is when the dispatcher started us: in queue order */
-	btpg_task_begin_txn("pg_backtest: claiming the task");
+	btpg_begin_txn("pg_backtest: claiming the task");
 	btpg_task_exec(run,
 				  "UPDATE backtest.tasks SET status = 'running', attempts = attempts + 1, "
 				  "started_at = $3, finished_at = NULL, progress = 0, "
@@ -340,7 +319,7 @@ read_task(TaskRun *run, MemoryContext runcxt)
 			ereport(LOG,
 					(errmsg("pg_backtest: task " INT64_FORMAT " failed: %s", run->task_id, problem)));
 			btpg_notify_task(run->task_id, "failed", 0, NULL, 0, TOTAL_STEPS, NULL, 0, NAN, NULL);
-			btpg_task_end_txn();
+			btpg_end_txn();
 			return false;
 		}
 		apply_task_context(seal.settings);
@@ -372,7 +351,7 @@ read_task(TaskRun *run, MemoryContext runcxt)
 						 "worker starting", 0, NAN, NULL);
 	else
 		elog(DEBUG1, "pg_backtest: task " INT64_FORMAT " is no longer pending", run->task_id);
-	btpg_task_end_txn();
+	btpg_end_txn();
 	if (ok)
 		flush_claim();
 	return ok;
@@ -470,11 +449,11 @@ run_task(TaskRun *run)
 		btpg_task_report(run, 1, 0.0, NULL, true);
 
 		/* load the bars as the owner (privileges and RLS apply) */
-		btpg_task_begin_txn("pg_backtest: loading data");
+		btpg_begin_txn("pg_backtest: loading data");
 		old = MemoryContextSwitchTo(runcxt);
 		btpg_load_series(&run->spec, &s);
 		MemoryContextSwitchTo(old);
-		btpg_task_end_txn();
+		btpg_end_txn();
 		btpg_task_report(run, 1, 30.0, psprintf(INT64_FORMAT " bars loaded", (int64) s.n), false);
 
 		old = MemoryContextSwitchTo(runcxt);

@@ -230,7 +230,7 @@ btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res)
 	int64		n = res->n;
 	int64		nt = res->ntrades;
 
-	btpg_task_begin_txn("pg_backtest: saving results");
+	btpg_begin_txn("pg_backtest: saving results");
 
 	/* metrics: task_id, owner, then the backtest_metrics columns */
 	mvalues[0] = Int64GetDatum(run->task_id);
@@ -244,7 +244,7 @@ btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res)
 	mtypes[0] = INT8OID;
 	mtypes[1] = TEXTOID;
 	for (int i = 0; i < BTPG_METRICS_NATTS; i++)
-		mtypes[i + 2] = btpg_metric_type(i);
+		mtypes[i + 2] = btpg_metric_type(&bt_metric_defs[i]);
 	for (int i = 0; i < 2 + BTPG_METRICS_NATTS; i++)
 		cnulls[i] = mnulls[i] ? 'n' : ' ';
 	btpg_task_exec(run, sql.data, 2 + BTPG_METRICS_NATTS, mtypes, mvalues, cnulls);
@@ -295,7 +295,7 @@ btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res)
 										 n, m->trades_count),
 						   extra.data);
 	}
-	btpg_task_end_txn();
+	btpg_end_txn();
 }
 
 /* After an error: mark the task failed or cancelled in a new transaction */
@@ -312,7 +312,7 @@ btpg_task_finish_with_error(TaskRun *run, ErrorData *edata, bool cancelled)
 	values[1] = CStringGetTextDatum(status);
 	values[2] = CStringGetTextDatum(cancelled ? "cancelled while running" :
 									edata->message ? edata->message : "unknown error");
-	btpg_task_begin_txn("pg_backtest: recording the outcome");
+	btpg_begin_txn("pg_backtest: recording the outcome");
 	btpg_task_exec(run, "UPDATE backtest.tasks SET status = $2, "
 				  "error = CASE WHEN $2 = 'failed' THEN $3 END, "
 				  "message = CASE WHEN $2 = 'cancelled' THEN $3 END, "
@@ -334,5 +334,5 @@ btpg_task_finish_with_error(TaskRun *run, ErrorData *edata, bool cancelled)
 	btpg_notify_task(run->task_id, status, run->last_progress, btpg_task_step_names[run->step], run->step,
 					 TOTAL_STEPS, cancelled ? "cancelled while running" : NULL,
 					 isfinite(el) ? el : btpg_task_elapsed(run), NAN, extra.data);
-	btpg_task_end_txn();
+	btpg_end_txn();
 }
