@@ -709,3 +709,20 @@ COMMENT ON COLUMN backtest.live_state.last_ts IS 'Timestamp of the last bar cons
 COMMENT ON COLUMN backtest.live_state."position" IS 'The strategy''s target position after the last bar: 1 long, 0 flat, -1 short';
 COMMENT ON COLUMN backtest.live_state.state IS 'The engine''s incremental state after the last bar (opaque)';
 COMMENT ON COLUMN backtest.live_state.prev_state IS 'The state before the last bar, to redo a forming candle (opaque)';
+
+-- ==== resampling (issue 15 item 7) ====
+-- OHLCV bars of a coarser timeframe from a finer table, bucketed as
+-- date_bin(interval, ts, origin) buckets them, on the wall clock of
+-- time_zone (origin is a wall-clock time there): first open, highest high,
+-- lowest low, last close, summed volume (src/engine/resample.c,
+-- src/pg/resample.c).
+CREATE FUNCTION @extschema@.backtest_resample(
+    source regclass, symbol text, "interval" interval,
+    start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL,
+    origin timestamp DEFAULT '2000-01-03 00:00:00', time_zone text DEFAULT 'UTC')
+RETURNS TABLE (ts timestamptz, open double precision, high double precision, low double precision,
+               close double precision, volume double precision, bars bigint)
+AS 'MODULE_PATHNAME', 'backtest_resample'
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 1000;
+COMMENT ON FUNCTION @extschema@.backtest_resample(regclass, text, interval, timestamptz, timestamptz, timestamp, text) IS
+  'OHLCV bars of a coarser timeframe: first open, highest high, lowest low, last close, summed volume per date_bin bucket (on the wall clock of time_zone)';

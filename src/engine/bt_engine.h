@@ -584,6 +584,33 @@ extern int64_t bt_periods_fill(const int64_t *ts, const double *equity, int64_t 
 							  const int64_t *exits, int64_t nexits, BtPeriod period,
 							  BtPeriodRow *out);
 
+/*
+ * Resampling to a coarser timeframe (resample.c; README, "Resampling"):
+ * bucket k holds the bars whose clock time t has floor((t - origin) /
+ * interval) = its number; first open, highest high, lowest low, last close,
+ * summed volume.
+ */
+typedef struct BtResampled
+{
+	int64_t		n;				/* buckets with bars */
+	int64_t    *bucket;			/* n: each bucket's start, on the clock bucketed by */
+	int64_t    *first_ts;		/* n: the UTC timestamp of its first bar */
+	double	   *open;
+	double	   *high;
+	double	   *low;
+	double	   *close;
+	double	   *volume;			/* NULL when the input has none */
+	int64_t    *bars;			/* n: bars in the bucket */
+} BtResampled;
+
+/*
+ * Resample s (ascending ts) into buckets of `interval` (> 0) usecs from
+ * `origin` on `clock` (n times to bucket by, e.g. wall-clock times in a
+ * time zone; NULL = s->ts), in bucket order; arrays from a.
+ */
+extern void bt_resample(const BtSeries *s, const int64_t *clock, int64_t interval,
+						int64_t origin, const BtAlloc *a, BtResampled *out);
+
 /* Metrics from a simulated result (metrics.c) */
 extern void bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim,
 							   BtResult *res);
