@@ -161,5 +161,10 @@ uninstall-cli:
 	rm -f '$(DESTDIR)$(bindir)/pg_backtest'
 
 # ---- TAP tests of the worker pool (need a server they start themselves) ----
+# test/t/*.pl against the installed extension (make install first), each on
+# nodes of its own (test/perl/PgBacktestNode.pm).  TAP_TESTS picks some:
+#   make tapcheck TAP_TESTS="t/003_cancel.pl t/009_sweep_task.pl"
+# PROVE_FLAGS (e.g. -j2) and PG_TEST_TIMEOUT_DEFAULT reach prove.
+TAP_TESTS ?=
 tapcheck:
-	test/run_tap.sh
+	PG_CONFIG='$(PG_CONFIG)' test/run_tap.sh $(TAP_TESTS)

@@ -24,6 +24,9 @@
 #	 $BENCH_PF_SYMBOLS symbols x $BENCH_PF_BARS daily bars and over
 #	 $BENCH_PF_MIN_SYMBOLS x $BENCH_PF_MIN_BARS minute bars, each against the
 #	 serial six-sums GROUP BY of the same rows.
+# 8. live streams: a 10,000-row COPY into a table with one stream (three
+#	 indicators) against the same COPY without; single-row INSERT latency
+#	 (pgbench) with and without the stream.
 #
 # Run as root from anywhere (it cds to the repo root):  scripts/bench.sh
 # Environment: BENCH_REPS (default 7), BENCH_BIG_N (engine large series,
@@ -431,6 +434,83 @@ SQL
 			"$top" "$rebal" "$(echo "scale=2; ${!rot} / ${!base}" | bc)"
 	done
 
+	# ---- live streams: COPY and single-row INSERT with a stream ------------
+	# a 10,000-row COPY into a table with one live stream (three indicators)
+	# against the same COPY into the same table without a stream, $REPS
+	# rounds (each on fresh tables whose stream starts from one bar); then
+	# single-row INSERTs, one transaction each (pgbench, prepared,
+	# synchronous_commit off so the WAL flush does not hide the difference)
+	echo
+	echo "== live streams: 10,000-row COPY with one stream and 3 indicators / without, $REPS rounds"
+	"${PSQL[@]}" <<SQL
+SET client_min_messages = warning;
+DO \$\$ BEGIN
+	EXECUTE format('COPY (SELECT * FROM t WHERE symbol = %L ORDER BY ts LIMIT 10000) TO %L (FORMAT csv)',
+				   'BENCH', current_setting('data_directory') || '/pg_backtest_bench_live.csv');
+END \$\$;
+CREATE FUNCTION bench_live(reps int)
+RETURNS TABLE (plain_ms float8, live_ms float8)
+LANGUAGE plpgsql AS \$\$
+DECLARE
+	t0 timestamptz;
+	a float8[] := '{}';
+	b float8[] := '{}';
+	id bigint;
+	csv text := current_setting('data_directory') || '/pg_backtest_bench_live.csv';
+BEGIN
+	FOR r IN 0..reps LOOP	-- round 0 warms up
+		DROP TABLE IF EXISTS lv_plain, lv_live;
+		CREATE TABLE lv_plain (LIKE t);
+		ALTER TABLE lv_plain ADD PRIMARY KEY (symbol, ts);
+		CREATE TABLE lv_live (LIKE lv_plain INCLUDING ALL);
+		INSERT INTO lv_live SELECT symbol, ts - interval '1 minute', open, high, low, close, volume
+		FROM t WHERE symbol = 'BENCH' ORDER BY ts LIMIT 1;
+		id := backtest_live_start('lv_live', 'BENCH', NULL, '{}',
+			'[{"name": "ema", "period": 20}, {"name": "rsi"}, {"name": "bbands"}]');
+		t0 := clock_timestamp();
+		EXECUTE format('COPY lv_plain FROM %L (FORMAT csv)', csv);
+		IF r > 0 THEN a := a || 1000 * extract(epoch FROM clock_timestamp() - t0); END IF;
+		t0 := clock_timestamp();
+		EXECUTE format('COPY lv_live FROM %L (FORMAT csv)', csv);
+		IF r > 0 THEN b := b || 1000 * extract(epoch FROM clock_timestamp() - t0); END IF;
+	END LOOP;
+	SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) INTO plain_ms FROM unnest(a) x;
+	SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) INTO live_ms FROM unnest(b) x;
+	RETURN NEXT;
+END
+\$\$;
+SQL
+	read -r live_plain_ms live_copy_ms < <("${PSQL[@]}" -F ' ' -At -c \
+		"SELECT round(plain_ms::numeric, 2), round(live_ms::numeric, 2) FROM bench_live($REPS)")
+	printf '  COPY 10,000 rows: no stream %s ms, one stream %s ms = %sx (target <= 1.3x)\n' \
+		"$live_plain_ms" "$live_copy_ms" "$(echo "scale=2; $live_copy_ms / $live_plain_ms" | bc)"
+	echo "live_plain_ms=$live_plain_ms" >> "$RES"
+	echo "live_copy_ms=$live_copy_ms" >> "$RES"
+	# single-row INSERTs after the COPY: lv_plain has no stream, lv_live its one
+	PGBENCH=$(dirname "$(command -v psql)")/pgbench
+	[[ -x $PGBENCH ]] || PGBENCH=$(pg_config --bindir)/pgbench
+	"${PSQL[@]}" -c "CREATE SEQUENCE lv_seq"
+	for tbl in lv_plain lv_live; do
+		echo "INSERT INTO $tbl VALUES ('BENCH', timestamptz '2030-01-01 00:00+00' + nextval('lv_seq') * interval '1 minute', 100, 100.5, 99.5, 100 + random(), 1000);" \
+			> "$WORK/ins_$tbl.sql"
+	done
+	ins_plain=() ins_live=()
+	for r in $(seq 1 "$REPS"); do
+		for tbl in lv_plain lv_live; do
+			lat=$(PGOPTIONS='-c synchronous_commit=off' "$PGBENCH" -n -M prepared -t 2000 \
+				-f "$WORK/ins_$tbl.sql" 2>/dev/null | awk '/latency average/ { print $4 * 1000 }')
+			if [[ $tbl == lv_plain ]]; then ins_plain+=("$lat"); else ins_live+=("$lat"); fi
+		done
+	done
+	med() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+	live_ins_plain_us=$(med "${ins_plain[@]}")
+	live_ins_us=$(med "${ins_live[@]}")
+	printf '  single-row INSERT (own transaction): no stream %s us, one stream %s us: +%s us a row (target <= 100 us)\n' \
+		"$live_ins_plain_us" "$live_ins_us" "$(echo "$live_ins_us - $live_ins_plain_us" | bc)"
+	echo "live_ins_plain_us=$live_ins_plain_us" >> "$RES"
+	echo "live_ins_us=$live_ins_us" >> "$RES"
+	"${PSQL[@]}" -c "DROP TABLE lv_plain, lv_live; DROP SEQUENCE lv_seq; DROP FUNCTION bench_live(int)"
+
 	exit 0
 fi
 
@@ -535,4 +615,9 @@ fi
 printf '  aggregate over 2 x 1M bars, no ORDER BY: %s ms = %sx the six-sums GROUP BY (%s ms); with ORDER BY ts %s ms; serial %sx\n' \
 	"$agg_backtest_ms" "$(echo "scale=2; $agg_backtest_ms / $agg_six_sums_ms" | bc)" "$agg_six_sums_ms" \
 	"$agg_backtest_orderby_ms" "$(echo "scale=2; $agg_backtest_serial_ms / $agg_six_sums_serial_ms" | bc)"
+if [[ -n "${live_copy_ms:-}" ]]; then
+	printf '  live stream: 10,000-row COPY %s ms / %s ms without = %sx (target <= 1.3x); single-row INSERT +%s us (%s vs %s us; target <= 100 us)\n' \
+		"$live_copy_ms" "$live_plain_ms" "$(echo "scale=2; $live_copy_ms / $live_plain_ms" | bc)" \
+		"$(echo "$live_ins_us - $live_ins_plain_us" | bc)" "$live_ins_us" "$live_ins_plain_us"
+fi
 echo "  total time: $(($(date +%s) - start)) s"

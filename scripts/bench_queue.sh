@@ -12,11 +12,7 @@
 # and QUEUE_BIG_BARS (0 skips the save benchmark) size the runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# PG_CONFIG, else pg_config on PATH, else Debian's PostgreSQL 15
-if [[ -z "${PG_CONFIG:-}" ]]; then
-	PG_CONFIG=$(command -v pg_config || echo /usr/lib/postgresql/15/bin/pg_config)
-fi
-export PG_CONFIG
+. scripts/pg_config.sh
 export PATH=$("$PG_CONFIG" --bindir):$PATH
 make -s PG_CONFIG="$PG_CONFIG" test/bench/bench_queue
 if [[ "${1:-}" == "--inner" ]]; then

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # pg_backtest demo: install everything on a fresh Debian machine, build the
-# extension, start a throwaway PostgreSQL 15 with pg_cron and pg_backtest
+# extension, start a throwaway PostgreSQL with pg_cron and pg_backtest
 # preloaded, load sample K-lines and run backtests.  The cluster is dropped
 # when the demo ends.  Works as root or as a user with sudo.
 set -euo pipefail
@@ -13,16 +13,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 scripts/install-deps.sh
-# PG_CONFIG, else pg_config on PATH, else Debian's PostgreSQL 15
-if [ -z "${PG_CONFIG:-}" ]; then
-  PG_CONFIG=$(command -v pg_config || echo /usr/lib/postgresql/15/bin/pg_config)
-fi
-export PG_CONFIG
+. scripts/pg_config.sh
 echo "== build and install"
 make -s PG_CONFIG="$PG_CONFIG" >/dev/null
 $SUDO make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
 
 echo "== throwaway PostgreSQL with shared_preload_libraries = pg_cron, pg_backtest"
-pg_virtualenv -v "$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')" -t -c "-p ${PGDEMO_PORT:-$((20000 + RANDOM % 20000))}" \
+pg_virtualenv -v "$pgmajor" -t -c "-p ${PGDEMO_PORT:-$((20000 + RANDOM % 20000))}" \
   -o "shared_preload_libraries=pg_cron,pg_backtest" -o "cron.database_name=postgres" \
   bash scripts/demo-inner.sh

@@ -3,7 +3,7 @@
 # Debian (bookworm): PostgreSQL 15 server and headers, pg_cron, pgTAP, the
 # Perl TAP tooling, the Debian packaging tools (the .deb built by
 # test/pkg/deb.sh) and what the README's examples are tested with (psycopg 2
-# and 3, xmllint).  Idempotent; uses sudo when not run as root.
+# and 3, xmllint, Node.js and npm).  Idempotent; uses sudo when not run as root.
 set -euo pipefail
 
 PKGS=(
@@ -26,7 +26,12 @@ PKGS=(
   python3-psycopg2       # the README's Python clients, tested as written
   python3-psycopg
   chromium               # renders the chart and report in test/t/030_chart_browser.pl
+  nodejs                 # the README's node-postgres client (test/t/043_clients.pl)
 )
+# npm installs that client's pg package: Debian's npm package, unless an npm
+# is there already (a Node.js from elsewhere bundles its own, and Debian's
+# npm would conflict with it)
+command -v npm >/dev/null || PKGS+=(npm)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then

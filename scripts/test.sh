@@ -6,7 +6,8 @@
 #      (test/pg_backtest.conf), and `make installcheck-nopreload` on one
 #      without (as root the Makefile runs pg_regress as the postgres OS user)
 #   3. TAP tests under test/t (when present)
-#   4. the CLI's progress line (make clitest), the version and licence
+#   4. the CLI's progress line and JSON scanner (make clitest), this
+#      script's own counting (test/pkg/counts.sh), the version and licence
 #      metadata (test/pkg/versions.sh), the README's examples run as written
 #      on a throwaway cluster (test/docs/readme.sh), and the Debian package
 #      built, installed and checked (test/pkg/deb.sh)
@@ -21,13 +22,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 scripts/install-deps.sh
-# PG_CONFIG, else pg_config on PATH, else Debian's PostgreSQL 15; everything
-# else (bindir, the major version for pg_virtualenv) comes from it
-if [ -z "${PG_CONFIG:-}" ]; then
-  PG_CONFIG=$(command -v pg_config || echo /usr/lib/postgresql/15/bin/pg_config)
-fi
-export PG_CONFIG
-pgmajor=$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
+# PG_CONFIG and pgmajor (for pg_virtualenv); everything else comes from it
+. scripts/pg_config.sh
 
 echo "== build"
 make -s PG_CONFIG="$PG_CONFIG" PG_CFLAGS="${PG_CFLAGS:--Wall -Werror}" >/dev/null
@@ -39,24 +35,16 @@ passed=0; failed=0
 logs=$(mktemp -d "${TMPDIR:-/tmp}/pg_backtest_test.XXXXXX")
 echo "== logs in $logs"
 
-# Add up a TAP-style log: "ok ..." lines pass, "not ok ..." lines fail, and
-# a script that failed without saying which check counts as one failure.
-count_tap() {  # count_tap LOG EXIT-STATUS
-  local p f
-  p=$(grep -cE '^ok ' "$1" || true); f=$(grep -cE '^not ok ' "$1" || true)
-  if [ "$2" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-  passed=$((passed + p)); failed=$((failed + f))
-}
+# count_summary, count_tap, count_prove, count_regress: each stage's tally
+. scripts/counts.sh
 
 echo "== engine unit tests"
-if make -s unittest | tee "$logs/unit.log"; then :; fi
-read -r up uf < <(tail -n 1 "$logs/unit.log" | sed -E 's/^([0-9]+) passed, ([0-9]+) failed.*/\1 \2/')
-passed=$((passed + ${up:-0})); failed=$((failed + ${uf:-1}))
+st=0; make -s unittest | tee "$logs/unit.log" || st=$?
+count_summary "$logs/unit.log" "$st"
 
-echo "== CLI progress line (make clitest)"
-if make -s clitest | tee "$logs/clitest.log"; then :; fi
-read -r cp cf < <(tail -n 1 "$logs/clitest.log" | sed -E 's/^([0-9]+) passed, ([0-9]+) failed.*/\1 \2/')
-passed=$((passed + ${cp:-0})); failed=$((failed + ${cf:-1}))
+echo "== the CLI's progress line and JSON scanner (make clitest)"
+st=0; make -s clitest | tee "$logs/clitest.log" || st=$?
+count_summary "$logs/clitest.log" "$st"
 
 echo "== engine fuzzing smoke run (libFuzzer + ASan/UBSan, ${FUZZ_SECONDS:-20} s)"
 if make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}" > "$logs/fuzz.log" 2>&1; then
@@ -79,35 +67,27 @@ fi
 # where pg_regress writes results/ and regression.diffs (tmp_check/ as root)
 if [ "$(id -u)" -eq 0 ]; then rout=$rtree/tmp_check; else rout=$rtree; fi
 rm -rf "$rout/results" "$rout/regression.diffs" "$rout/regression.out"
-if make -s -C "$rtree" PG_CONFIG="$PG_CONFIG" installcheck 2>&1 | tee "$logs/regress.log"; then :; fi
-rp=$(grep -cE '^(ok|test) .*\.\.\. ok' "$logs/regress.log" || true)
-rf=$(grep -cE '^(not ok|test) .*\.\.\. FAILED' "$logs/regress.log" || true)
-if ! grep -q "All [0-9]* tests passed" "$logs/regress.log"; then
-  [ -f "$rout/regression.diffs" ] && cat "$rout/regression.diffs"
-  [ "$rf" -gt 0 ] || rf=1
-fi
-passed=$((passed + rp)); failed=$((failed + rf))
+st=0; make -s -C "$rtree" PG_CONFIG="$PG_CONFIG" installcheck 2>&1 | tee "$logs/regress.log" || st=$?
+[ "$st" -eq 0 ] || [ ! -f "$rout/regression.diffs" ] || cat "$rout/regression.diffs"
+count_regress "$logs/regress.log" "$st"
 
 echo "== without shared_preload_libraries (make installcheck-nopreload)"
-if make -s -C "$rtree" PG_CONFIG="$PG_CONFIG" installcheck-nopreload 2>&1 | tee "$logs/nopreload.log"; then :; fi
-if grep -q "All 1 tests passed" "$logs/nopreload.log"; then
-  passed=$((passed + 1))
-else
-  [ -f "$rtree/tmp_check/nopreload/regression.diffs" ] && cat "$rtree/tmp_check/nopreload/regression.diffs"
-  failed=$((failed + 1))
-fi
+st=0; make -s -C "$rtree" PG_CONFIG="$PG_CONFIG" installcheck-nopreload 2>&1 | tee "$logs/nopreload.log" || st=$?
+[ "$st" -eq 0 ] || [ ! -f "$rtree/tmp_check/nopreload/regression.diffs" ] || cat "$rtree/tmp_check/nopreload/regression.diffs"
+count_regress "$logs/nopreload.log" "$st"
 [ "$rtree" = . ] || rm -rf "$rtree"
 
 if compgen -G "test/t/*.pl" >/dev/null; then
-  echo "== TAP tests"
-  if PG_CONFIG="$PG_CONFIG" make -s PG_CONFIG="$PG_CONFIG" tapcheck | tee "$logs/tap.log"; then
-    tp=$(grep -cE '^ok ' "$logs/tap.log" || true); passed=$((passed + tp))
-  else
-    failed=$((failed + 1))
-  fi
+  echo "== TAP tests (make tapcheck)"
+  st=0; make -s PG_CONFIG="$PG_CONFIG" tapcheck | tee "$logs/tap.log" || st=$?
+  count_prove "$logs/tap.log" "$st"
   # artefacts: the browser screenshots of the chart and report (030_chart_browser.pl)
   echo "chart and report screenshots: ${PG_BACKTEST_ARTIFACTS:-/tmp/pg_backtest_artifacts}"
 fi
+
+echo "== this script's counting, on made-up logs (test/pkg/counts.sh)"
+st=0; test/pkg/counts.sh > "$logs/counts.log" 2>&1 || st=$?
+cat "$logs/counts.log"; count_tap "$logs/counts.log" "$st"
 
 echo "== version, licence and PGXN metadata agree (test/pkg/versions.sh)"
 st=0; test/pkg/versions.sh > "$logs/versions.log" 2>&1 || st=$?

@@ -180,3 +180,4 @@ SELECT count(*) AS bars, count(cash) AS with_cash, count(position_value) AS with
 FROM backtest.equity WHERE task_id = :task;
 -- leave the queue as found (tasks.sql counts its own tasks)
 SELECT backtest_delete(:task), backtest_delete(:sweep_task);
+DELETE FROM backtest.notifications WHERE metadata->>'task_id' IN (:'task', :'sweep_task');

@@ -97,8 +97,20 @@ INSERT INTO backtest.results SELECT 900001, 'postgres', m.* FROM backtest_run('c
 INSERT INTO backtest.trades SELECT 900001, 'postgres', t.* FROM backtest_trades('ck', 'A', 'sma_cross', :'p') t;
 INSERT INTO backtest.equity_curves
 SELECT 900001, 'postgres', array_agg(ts ORDER BY ts), array_agg(close ORDER BY ts), array_agg(position ORDER BY ts),
-       array_agg(equity ORDER BY ts), array_agg(drawdown_pct ORDER BY ts)
+       array_agg(equity ORDER BY ts)
 FROM backtest_equity('ck', 'A', 'sma_cross', :'p');
+-- backtest.equity derives drawdown_pct from the stored equity (0.5.0): the
+-- rows are backtest_equity's, bit for bit
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE pg_catalog.float8send(e.drawdown_pct) = pg_catalog.float8send(s.drawdown_pct)
+                          AND pg_catalog.float8send(e.equity) = pg_catalog.float8send(s.equity)
+                          AND e.close = s.close AND e.position = s.position) AS bit_equal,
+       min(e.drawdown_pct) < 0 AS has_a_drawdown
+FROM backtest.equity e JOIN backtest_equity('ck', 'A', 'sma_cross', :'p') s USING (ts)
+WHERE e.task_id = 900001;
+SELECT backtest.equity_drawdown('{100, 110, 99, 121, 0}') AS drawdown,
+       backtest.equity_drawdown('{}') AS empty;
+SELECT backtest.equity_drawdown('{100, NULL}');
 SELECT backtest_chart_svg(900001, indicators => '[{"name": "ema", "period": 20}, {"name": "kdj", "outputs": ["k", "d", "j"]}]') AS tsvg \gset
 SELECT (xpath('/s:svg/s:title/text()', :'tsvg'::xml, :ns))[1]::text AS title,
        regexp_replace(:'tsvg', 'Task 900001: ', '', 'g') = :'svg' AS same_as_synchronous;

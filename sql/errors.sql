@@ -102,7 +102,7 @@ SELECT backtest_arrays(ARRAY[now()], ARRAY[1.0, 2.0], ARRAY[1.0], ARRAY[1.0], AR
 SELECT backtest_arrays(NULL, ARRAY[1.0], ARRAY[1.0], ARRAY[1.0], ARRAY[1.0], ARRAY[1.0], 'sma_cross');
 SELECT (backtest_arrays('{}', '{}', '{}', '{}', '{}', '{}', 'sma_cross')).bars;
 
--- a signal outside -1/0/1
+-- a signal outside [-1, 1]
 SELECT backtest_run_query('SELECT ts, open, high, low, close, 2 AS signal FROM k WHERE symbol = ''A'' ORDER BY ts', 'signal');
 -- a NaN signal is rejected, naming the bar (NULL means "keep"): query, table, aggregate, arrays
 SELECT backtest_run_query('SELECT ts, open, high, low, close, CASE WHEN ts = ''2024-02-01'' THEN ''NaN''::float8 END AS signal FROM k WHERE symbol = ''A'' ORDER BY ts', 'signal');

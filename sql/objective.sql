@@ -78,6 +78,7 @@ SELECT (SELECT array_agg(combo_no ORDER BY rank) FROM backtest.sweep_results WHE
              '{"fast": [5, 10, 20], "slow": [30, 60], "sort_by": "sharpe_ratio * sqrt(trades_count)"}') WITH ORDINALITY)
        AS task_ranks_alike;
 SELECT backtest_delete(:task);
+DELETE FROM backtest.notifications WHERE metadata->>'task_id' IN (:'task');
 SELECT count(*) AS left_over FROM backtest.tasks WHERE id = :task;
 
 -- errors, each with its exact message

@@ -1,4 +1,4 @@
--- Sizing modes, cost models and limit/stop entries (issue 15): hand-worked
+-- Sizing modes, cost models, limit/stop entries, pyramiding (issue 15): hand-worked
 -- runs on a few bars, the same rules on the sample K-lines, the parameters'
 -- listing and the exact errors for bad values.
 \set VERBOSITY default
@@ -78,6 +78,33 @@ UPDATE obars SET open = 104, high = 105 WHERE ts = '2024-01-03';
 SELECT entry_ts, entry_price, quantity FROM backtest_trades('obars', NULL, 'signal',
      '{"initial_capital": 1000, "entry": "stop", "entry_offset": 0.02, "valid_bars": 3}');
 
+-- pyramiding and partial exits (see test/unit/test_orders.c): one trade row per entry leg
+CREATE TABLE pbars (ts date, open float8, high float8, low float8, close float8, signal float8);
+INSERT INTO pbars
+SELECT '2023-12-31'::date + i::int, px, px + 1, px - 1, px, sig
+FROM unnest(ARRAY[10, 10, 20, 20, 40, 40, 40, 50]::float8[],
+            ARRAY[1, NULL, 0.5, NULL, 0, NULL, NULL, NULL]::float8[]) WITH ORDINALITY AS u(px, sig, i);
+-- 1 buys 100 at 10; 0.5 sells half at 20 (a trade of 50, the other 50 stay open); 0 the rest at 40
+SELECT trade_no, entry_ts, exit_ts, quantity, pnl, exit_reason, is_open
+FROM backtest_trades('pbars', NULL, 'signal', '{"initial_capital": 1000}');
+SELECT ts, round(equity::numeric, 6) AS equity, position FROM backtest_equity('pbars', NULL, 'signal', '{"initial_capital": 1000}');
+-- pyramiding 2, size 0.5: 0.5 = one unit (50 at 10), 1 = two (25 more at 20, all the cash
+-- left), 0.5 sells half of 75 (37, from the oldest leg), 0 the rest (13 + 25) at 50
+UPDATE pbars SET signal = CASE ts WHEN '2024-01-01' THEN 0.5 WHEN '2024-01-03' THEN 1 WHEN '2024-01-05' THEN 0.5
+                                  WHEN '2024-01-07' THEN 0 END;
+SELECT trade_no, entry_ts, exit_ts, quantity, pnl, is_open
+FROM backtest_trades('pbars', NULL, 'signal', '{"initial_capital": 1000, "size": 0.5, "pyramiding": 2}');
+-- a ramp 0.25, 0.5, 0.75 with pyramiding 4 and size 0.25: three legs (25 at 10; 15 at 20
+-- within the buying power 1250 - 500; 15 at 20), each its own trade at the exit at 40
+UPDATE pbars SET signal = CASE ts WHEN '2024-01-01' THEN 0.25 WHEN '2024-01-02' THEN 0.5
+                                  WHEN '2024-01-03' THEN 0.75 WHEN '2024-01-05' THEN 0 END;
+SELECT trade_no, entry_ts, exit_ts, quantity, pnl
+FROM backtest_trades('pbars', NULL, 'signal', '{"initial_capital": 1000, "size": 0.25, "pyramiding": 4}');
+-- a repeated value is no order: 0.75 held from the first bar is one leg of 3 units (75)
+UPDATE pbars SET signal = CASE WHEN ts <= '2024-01-03' THEN 0.75 WHEN ts = '2024-01-05' THEN 0 END;
+SELECT trade_no, entry_ts, exit_ts, quantity, pnl
+FROM backtest_trades('pbars', NULL, 'signal', '{"initial_capital": 1000, "size": 0.25, "pyramiding": 4}');
+
 -- the same rules on the sample K-lines
 CREATE TABLE oklines (
     symbol text NOT NULL DEFAULT 'SYN', ts date NOT NULL,
@@ -91,7 +118,7 @@ FROM backtest_run('oklines', 'SYN', 'sma_cross') a,
        '{"sizing": "fraction", "order_quantity": 1, "order_value": 10000, "risk_fraction": 0.01, "risk_atr": 0,
          "risk_atr_period": 14, "commission_per_share": 0, "commission_max": 0, "spread": 0, "spread_unit": "bps",
          "borrow_rate": 0, "leverage": 1, "maintenance_margin": 0,
-         "entry": "market", "entry_offset": 0, "valid_bars": 1}') b;
+         "entry": "market", "entry_offset": 0, "valid_bars": 1, "pyramiding": 1}') b;
 
 SELECT trades_count, round(equity_final::numeric, 4) AS equity_final, round(commissions::numeric, 4) AS commissions
 FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"sizing": "risk", "risk_fraction": 0.02, "risk_atr": 2}');
@@ -108,6 +135,16 @@ SELECT bool_and(s.equity_final = r.equity_final AND s.trades_count = r.trades_co
 FROM backtest_sweep('oklines', 'SYN', 'sma_cross', '{"entry_offset": [0, 0.01, 0.03], "valid_bars": [1, 5]}',
                     '{"entry": "stop"}') s,
      LATERAL backtest_run('oklines', 'SYN', 'sma_cross', '{"entry": "stop"}'::jsonb || s.params) r;
+
+-- pyramiding on the K-lines: rsi repeats its entry signal while the RSI stays below 30, so
+-- with pyramiding 3 a position holds up to three legs, one trade row each
+SELECT count(*) AS trades, max(legs) AS max_legs, count(*) FILTER (WHERE legs > 1) AS rows_of_scaled
+FROM (SELECT count(*) OVER (PARTITION BY exit_ts) AS legs
+      FROM backtest_trades('oklines', 'SYN', 'rsi', '{"size": 0.3, "pyramiding": 3}')) t;
+SELECT trades_count FROM backtest_run('oklines', 'SYN', 'rsi', '{"size": 0.3}');
+SELECT bool_and(s.equity_final = r.equity_final AND s.trades_count = r.trades_count) AS sweep_equals_run
+FROM backtest_sweep('oklines', 'SYN', 'rsi', '{"pyramiding": [1, 2, 5]}', '{"size": 0.2}') s,
+     LATERAL backtest_run('oklines', 'SYN', 'rsi', '{"size": 0.2}'::jsonb || s.params) r;
 
 -- sweepable: leverage and the spread in a grid
 SELECT params, trades_count, round(equity_final::numeric, 4) AS equity_final
@@ -131,7 +168,7 @@ GROUP BY symbol ORDER BY symbol;
 SELECT name, type, default_value, min_value, max_value FROM backtest_parameters()
 WHERE strategy = '*' AND name IN ('sizing', 'order_quantity', 'order_value', 'risk_fraction', 'risk_atr',
   'risk_atr_period', 'commission_per_share', 'commission_max', 'spread', 'spread_unit', 'borrow_rate',
-  'leverage', 'maintenance_margin', 'entry', 'entry_offset', 'valid_bars') ORDER BY name;
+  'leverage', 'maintenance_margin', 'entry', 'entry_offset', 'valid_bars', 'pyramiding') ORDER BY name;
 
 -- bad values
 SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"sizing": "kelly"}');
@@ -153,7 +190,12 @@ SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"entry": "twap"}');
 SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"entry": "limit", "valid_bars": 0}');
 SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"entry": "limit", "entry_offset": -0.01}');
 SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"entry": "limit", "entry_offset": 1}');
+SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"pyramiding": 0}');
+SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"pyramiding": 65}');
+SELECT * FROM backtest_run_query('SELECT ts, open, high, low, close, 1.5 AS signal FROM pbars ORDER BY ts', 'signal');
 SELECT * FROM backtest_submit('oklines', 'SYN', 'sma_cross', '{"commission_min": 5, "commission_max": 1}');
 SELECT * FROM backtest_portfolio('oklines', 'sma_cross', '{"leverage": 2}');
 SELECT * FROM backtest_portfolio('oklines', 'sma_cross', '{"entry": "stop"}');
+SELECT * FROM backtest_portfolio('oklines', 'sma_cross', '{"pyramiding": 2}');
+SELECT * FROM backtest_portfolio_query('SELECT ''P'' AS symbol, ts, open, high, low, close, 0.5 AS signal FROM pbars', 'signal');
 SELECT * FROM backtest_portfolio('oklines', 'sma_cross', '{"sizing": "value", "rebalance": "monthly"}');

@@ -74,6 +74,7 @@ FULL JOIN backtest_period_returns('per', 'SYN', 'sma_cross', '{"initial_capital"
 USING (ordinality);
 SELECT count(*) AS weeks FROM backtest_period_returns(:task, 'week');
 SELECT backtest_delete(:task);
+DELETE FROM backtest.notifications WHERE metadata->>'task_id' IN (:'task');
 SELECT count(*) AS left_over FROM backtest.tasks WHERE id = :task;
 
 -- errors

@@ -97,6 +97,7 @@ SELECT t.bars, t.trades_count, t.equity_final = r.equity_final AS equal_final, t
 FROM backtest.results t, backtest_run('rs', 'X', 'sma_cross', '{"fast": 5, "slow": 20, "timeframe": "1 hour"}') r
 WHERE t.task_id = :task;
 SELECT backtest_delete(:task);
+DELETE FROM backtest.notifications WHERE metadata->>'task_id' IN (:'task');
 -- errors
 SELECT bars FROM backtest_run('rs', 'X', 'sma_cross', '{"timeframe": "1 month"}');
 SELECT bars FROM backtest_run('rs', 'X', 'sma_cross', '{"timeframe": 60}');

@@ -328,6 +328,25 @@ SELECT (SELECT count(*) FROM (
           SELECT * FROM sweep_rows('sma_cross', '{"fast": {"from": 2, "to": 40, "step": 1}, "slow": {"from": 10, "to": 200, "step": 10}}')
           EXCEPT SELECT * FROM w1 WHERE pos > 0) d) AS no_cache_differences;
 RESET pg_backtest.sweep_cache_size;
+-- a cache of 8 lines (3000 bars) where the grid has 150: the runs go in the
+-- order bt_sweep_order gives, cut in one block per process; the rows are
+-- those of the grid-order run above, with 1 and with 4 processes
+-- (4 processes for this grid, as the DEBUG lines above show)
+SET pg_backtest.sweep_cache_size = 192;
+SET work_mem = '16MB';
+SET pg_backtest.sweep_workers = 4;
+CREATE TEMP TABLE small_cache_4 AS
+SELECT * FROM sweep_rows('sma_cross', '{"fast": {"from": 2, "to": 100, "step": 1}, "slow": {"from": 10, "to": 600, "step": 10}}');
+SET pg_backtest.sweep_workers = 1;
+CREATE TEMP TABLE small_cache_1 AS
+SELECT * FROM sweep_rows('sma_cross', '{"fast": {"from": 2, "to": 100, "step": 1}, "slow": {"from": 10, "to": 600, "step": 10}}');
+SELECT (SELECT count(*) FROM small_cache_4) AS rows_4,
+       (SELECT count(*) FROM (TABLE small_cache_4 EXCEPT SELECT * FROM w1 WHERE pos > 0) d) +
+       (SELECT count(*) FROM (SELECT * FROM w1 WHERE pos > 0 EXCEPT TABLE small_cache_4) d) AS diff_4_grid_order,
+       (SELECT count(*) FROM (TABLE small_cache_1 EXCEPT SELECT * FROM w1 WHERE pos > 0) d) +
+       (SELECT count(*) FROM (SELECT * FROM w1 WHERE pos > 0 EXCEPT TABLE small_cache_1) d) AS diff_1_grid_order;
+RESET work_mem;
+RESET pg_backtest.sweep_cache_size;
 
 -- ---------------------------------------------------------------------------
 -- Errors

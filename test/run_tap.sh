@@ -6,14 +6,14 @@
 #   test/run_tap.sh t/003_cancel.pl      some of them (test/t/003_cancel.pl and
 #                                        003_cancel.pl work too)
 #
-# Needs: `make install` done, postgresql-server-dev-15 (PostgreSQL::Test::*
+# Needs: `make install` done, postgresql-server-dev-NN (PostgreSQL::Test::*
 # and pg_regress), libipc-run-perl, pg_cron installed.  PostgreSQL refuses to
 # run as root, so as root the tests are copied to a fresh temporary directory
 # owned by the `postgres` OS user and run there as that user.
 #
-# Environment: PG_CONFIG (default: pg_config on PATH, else Debian's
-# /usr/lib/postgresql/15/bin/pg_config; the binaries, the Perl modules and
-# pg_regress are found from it), PROVE_FLAGS (extra prove options, e.g. -j2),
+# Environment: PG_CONFIG (default: pg_config on PATH, else the newest
+# /usr/lib/postgresql/*/bin/pg_config, scripts/pg_config.sh; the binaries,
+# the Perl modules and pg_regress are found from it), PROVE_FLAGS (extra prove options, e.g. -j2),
 # PG_TEST_TIMEOUT_DEFAULT (seconds a poll waits, default 180), KEEP_TAP_TMP=1
 # to keep the temporary directory (it is always kept when a test fails).
 # Exit status: prove's (non-zero if any test failed).
@@ -21,11 +21,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 
-if [ -z "${PG_CONFIG:-}" ]; then
-	PG_CONFIG=$(command -v pg_config || echo /usr/lib/postgresql/15/bin/pg_config)
-fi
+. "$here/../scripts/pg_config.sh"
 bindir=$("$PG_CONFIG" --bindir)
-pgmajor=$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
 pgxsdir=$(dirname "$("$PG_CONFIG" --pgxs)")/..	# .../lib/pgxs/src
 perldir=$(cd "$pgxsdir/test/perl" && pwd)
 pg_regress=$(cd "$pgxsdir/test/regress" && pwd)/pg_regress
@@ -61,6 +58,12 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/pg_backtest_tap.XXXXXX")
 cp -R "$here/t" "$work/t"
 cp -R "$here/perl" "$work/perl"
 [ -d "$here/data" ] && cp -R "$here/data" "$work/data"
+# the README's clients (043_clients.pl installs their npm packages afresh)
+if [ -d "$here/clients" ]; then
+	mkdir "$work/clients"
+	cp "$here"/clients/*.* "$work/clients/"
+fi
+cp "$here/../README.md" "$work/README.md"
 chmod -R u+w "$work"
 
 envvars=(

@@ -43,47 +43,9 @@
 
 #include "json_scan.h"
 #include "libpq-fe.h"
+#include "cli.h"
+#include "notifications.h"
 #include "progress.h"
-
-#define PROGNAME			"pg_backtest"
-/* the extension's version, from pg_backtest.control (the Makefile passes it) */
-#ifndef PG_BACKTEST_VERSION
-#error "build with -DPG_BACKTEST_VERSION=\"x.y.z\" (the Makefile takes it from pg_backtest.control)"
-#endif
-#define PROGVERSION			PG_BACKTEST_VERSION
-#define PROGRESS_CHANNEL	"backtest_progress"
-
-#define EXIT_COMPLETED		0
-#define EXIT_FAILED			1
-#define EXIT_CANCELLED		2
-#define EXIT_ERROR			3
-
-#define POLL_INTERVAL_MS	1000	/* re-read the row at least this often */
-#define MIN_REFRESH_MS		100		/* ... and at most this often */
-#define RECONNECT_TRIES		10		/* one a second */
-#define LINE_MAX_LEN		512
-
-#ifdef __GNUC__
-#define PRINTF_LIKE(f, a)	__attribute__((format(printf, f, a)))
-#else
-#define PRINTF_LIKE(f, a)
-#endif
-
-/* The command line */
-typedef struct Options
-{
-	const char *dbname;
-	const char *host;
-	const char *port;
-	const char *username;
-	const char *start_ts;
-	const char *end_ts;
-	const char *output;			/* report -o FILE */
-	int			watch;
-	int			quiet;
-	int			npos;
-	const char *pos[8];			/* command and its arguments */
-} Options;
 
 /* One reading of the task's row */
 typedef struct TaskState
@@ -115,7 +77,7 @@ typedef struct Display
 	double		last_progress;
 } Display;
 
-static volatile sig_atomic_t interrupted = 0;
+volatile sig_atomic_t interrupted = 0;
 static Display *active_display = NULL;	/* the bar on screen, if any */
 
 static const char *watch_sql =
@@ -144,7 +106,7 @@ leave_progress_line(void)
 }
 
 /* Print "pg_backtest: error: ..." and a newline to stderr. */
-static void PRINTF_LIKE(1, 2)
+void PRINTF_LIKE(1, 2)
 error_msg(const char *fmt, ...)
 {
 	va_list		ap;
@@ -158,7 +120,7 @@ error_msg(const char *fmt, ...)
 }
 
 /* Print a libpq message (which ends with a newline) as an error. */
-static void
+void
 error_pq(const char *what, const char *pqmsg)
 {
 	size_t		len = pqmsg ? strlen(pqmsg) : 0;
@@ -170,7 +132,7 @@ error_pq(const char *what, const char *pqmsg)
 }
 
 /* Print the usage error hint and return the usage exit status. */
-static int
+int
 usage_error(const char *msg, const char *arg)
 {
 	if (arg)
@@ -192,8 +154,12 @@ print_help(void)
 		   "  %s [OPTION]... watch TASK_ID\n"
 		   "  %s [OPTION]... status TASK_ID\n"
 		   "  %s [OPTION]... cancel TASK_ID\n"
-		   "  %s [OPTION]... report TASK_ID [-o FILE]\n\n",
-		   PROGNAME, PROGNAME, PROGNAME, PROGNAME, PROGNAME, PROGNAME);
+		   "  %s [OPTION]... report TASK_ID [-o FILE]\n"
+		   "  %s [OPTION]... notifications [--all] [--limit N]\n"
+		   "  %s [OPTION]... notifications read [ID]...\n"
+		   "  %s [OPTION]... watch --all [--until-idle]\n\n",
+		   PROGNAME, PROGNAME, PROGNAME, PROGNAME, PROGNAME, PROGNAME, PROGNAME, PROGNAME,
+		   PROGNAME);
 	printf("Commands:\n"
 		   "  submit   queue a backtest of SYMBOL's bars in table SOURCE with STRATEGY\n"
 		   "           (PARAMS_JSON: a JSON object, default {}) and print \"submitted task N\"\n"
@@ -201,7 +167,13 @@ print_help(void)
 		   "  status   print the task's row as \"key: value\" lines\n"
 		   "  cancel   ask the server to cancel the task\n"
 		   "  report   write the completed task's HTML report (backtest_report_html)\n"
-		   "           to FILE (-o, --output), or to stdout\n\n"
+		   "           to FILE (-o, --output), or to stdout\n"
+		   "  notifications  list my unread notifications, newest first (--all: read\n"
+		   "           ones too; --limit N: at most N, default 50); \"read\": mark\n"
+		   "           those ids (none: all of mine) read\n"
+		   "  watch --all  every task of mine, my new notifications and the system\n"
+		   "           status, live, until Ctrl-C (--until-idle: until none of my\n"
+		   "           tasks is pending or running)\n\n"
 		   "Submit options:\n"
 		   "  --start TS          first bar to use (a timestamptz)\n"
 		   "  --end TS            last bar to use (a timestamptz)\n"
@@ -316,6 +288,16 @@ parse_args(int argc, char **argv, Options *opt)
 			opt->quiet = 1;
 			continue;
 		}
+		if (strcmp(arg, "--all") == 0)
+		{
+			opt->all = 1;
+			continue;
+		}
+		if (strcmp(arg, "--until-idle") == 0)
+		{
+			opt->until_idle = 1;
+			continue;
+		}
 
 		if (is_option(arg, "-d", "--dbname", &len))
 			target = &opt->dbname;
@@ -331,6 +313,8 @@ parse_args(int argc, char **argv, Options *opt)
 			target = &opt->end_ts;
 		else if (is_option(arg, "-o", "--output", &len))
 			target = &opt->output;
+		else if (is_option(arg, NULL, "--limit", &len))
+			target = &opt->limit;
 		else
 			return usage_error("unrecognized option", arg);
 
@@ -341,7 +325,7 @@ parse_args(int argc, char **argv, Options *opt)
 }
 
 /* Check that S is a positive bigint; copy its canonical form to OUT. */
-static int
+int
 parse_task_id(const char *s, char *out, size_t outlen)
 {
 	const char *p;
@@ -371,7 +355,7 @@ notice_processor(void *arg, const char *message)
 }
 
 /* Connect with PQconnectdbParams (expand_dbname=1), or print why not. */
-static PGconn *
+PGconn *
 connect_db(const Options *opt)
 {
 	const char *keywords[8];
@@ -425,7 +409,7 @@ connect_db(const Options *opt)
  * Run a query with text parameters; return the result if its status is
  * EXPECT, else print the error, clear it and return NULL.
  */
-static PGresult *
+PGresult *
 run_query(PGconn *conn, const char *sql, int nparams,
 		  const char *const *params, ExecStatusType expect, int quiet)
 {
@@ -483,7 +467,7 @@ api_prefix(PGconn *conn)
 }
 
 /* Build "SELECT <prefix><body>" in a malloc'd string, or NULL. */
-static char *
+char *
 api_query(PGconn *conn, const char *select, const char *body)
 {
 	char	   *prefix = api_prefix(conn);
@@ -503,7 +487,7 @@ api_query(PGconn *conn, const char *select, const char *body)
 }
 
 /* Milliseconds on the monotonic clock. */
-static long long
+long long
 now_ms(void)
 {
 	struct timespec ts;
@@ -527,7 +511,7 @@ handle_signal(int signo)
 }
 
 /* Install handle_signal for SIGINT and SIGTERM (without SA_RESTART). */
-static void
+void
 install_signal_handlers(void)
 {
 	struct sigaction sa;
@@ -1258,6 +1242,17 @@ main(int argc, char **argv)
 		if (opt.npos > 5)
 			return usage_error("too many arguments", opt.pos[5]);
 	}
+	else if (strcmp(cmd, "notifications") == 0)
+	{
+		rc = check_notifications_args(&opt);
+		if (rc >= 0)
+			return rc;
+	}
+	else if (strcmp(cmd, "watch") == 0 && opt.all)
+	{
+		if (opt.npos != 1)
+			return usage_error("watch --all takes no TASK_ID", opt.pos[1]);
+	}
 	else if (strcmp(cmd, "watch") == 0 || strcmp(cmd, "status") == 0 ||
 			 strcmp(cmd, "cancel") == 0 || strcmp(cmd, "report") == 0)
 	{
@@ -1273,6 +1268,11 @@ main(int argc, char **argv)
 		return usage_error("--start, --end and --watch go with submit", NULL);
 	if (opt.output && strcmp(cmd, "report") != 0)
 		return usage_error("-o goes with report", NULL);
+	if ((opt.all && strcmp(cmd, "notifications") != 0 && strcmp(cmd, "watch") != 0) ||
+		(opt.limit && strcmp(cmd, "notifications") != 0))
+		return usage_error("--all goes with notifications and watch, --limit with notifications", NULL);
+	if (opt.until_idle && !(strcmp(cmd, "watch") == 0 && opt.all))
+		return usage_error("--until-idle goes with watch --all", NULL);
 
 	conn = connect_db(&opt);
 	if (conn == NULL)
@@ -1280,6 +1280,10 @@ main(int argc, char **argv)
 
 	if (is_submit)
 		rc = cmd_submit(conn, &opt);
+	else if (strcmp(cmd, "notifications") == 0)
+		rc = cmd_notifications(conn, &opt);
+	else if (strcmp(cmd, "watch") == 0 && opt.all)
+		rc = cmd_watch_all(conn, &opt);
 	else if (strcmp(cmd, "watch") == 0)
 		rc = cmd_watch(conn, task_id, &opt);
 	else if (strcmp(cmd, "status") == 0)

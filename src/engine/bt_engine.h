@@ -77,7 +77,7 @@ typedef struct BtSeries
 	const double *low;
 	const double *close;
 	const double *volume;		/* may be NULL when no strategy needs it */
-	const double *signal;		/* `signal` strategy only: -1, 0, 1 or NaN (= keep) */
+	const double *signal;		/* `signal` strategy only: in [-1, 1], or NaN (= keep) */
 } BtSeries;
 
 /*
@@ -90,7 +90,7 @@ typedef struct BtSeries
 /*
  * Check a series before a run: every price finite, positive and within
  * [BT_PRICE_MIN, BT_PRICE_MAX], low <= high, volume finite
- * and >= 0 when present, ts strictly increasing, signal in {-1,0,1,NaN}.
+ * and >= 0 when present, ts strictly increasing, signal in [-1, 1] or NaN.
  * On failure fills err (code BT_ERR_DATA, bar = offending index; msg does not
  * name the timestamp, the caller adds it) and returns false.
  */
@@ -284,6 +284,9 @@ typedef enum BtSpreadUnit
 	BT_SPREAD_PRICE = 1			/* spread in price units */
 } BtSpreadUnit;
 
+/* The largest pyramiding: entry legs a position holds at most */
+#define BT_MAX_PYRAMIDING	64
+
 typedef struct BtSimParams
 {
 	double		initial_capital;	/* default 10000 */
@@ -322,6 +325,8 @@ typedef struct BtSimParams
 	BtEntry		entry;
 	int			valid_bars;		/* bars a limit or stop entry may fill on, >= 1 */
 	double		entry_offset;	/* distance of its level from the decision close, fraction */
+	/* pyramiding (simulator.c) */
+	int			pyramiding;		/* units of size a position may hold, 1..BT_MAX_PYRAMIDING */
 	/*
 	 * Not parameters: the start of the trading day of the daily returns, in
 	 * usecs after midnight UTC, used when day_start_known (a sweep infers it
@@ -332,7 +337,7 @@ typedef struct BtSimParams
 } BtSimParams;
 
 /* Number of fields of BtSimParams: one bt_sim_params entry each */
-#define BT_N_SIM_PARAMS		33
+#define BT_N_SIM_PARAMS		34
 
 /*
  * The simulator's parameter table: each parameter's definition and the
@@ -452,7 +457,7 @@ typedef struct BtMetrics
 	double		max_drawdown_duration;	/* usecs, NaN if none */
 	double		avg_drawdown_duration;	/* usecs, NaN if none */
 	int64_t		trades_count;	/* closed trades */
-	int64_t		open_trades;	/* 0 or 1: a position open at the end */
+	int64_t		open_trades;	/* open entry legs at the end (0 or 1 without pyramiding) */
 	double		win_rate_pct;
 	double		best_trade_pct;
 	double		worst_trade_pct;

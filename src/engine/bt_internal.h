@@ -73,6 +73,11 @@ typedef struct BtSimBuffers
 	 * "risk" with risk_atr > 0 (else ignored, may be NULL)
 	 */
 	const double *atr;
+	/*
+	 * n doubles: the signal strategy's values, whose magnitudes are target
+	 * exposures (NULL for every other strategy: targets are -1, 0, 1)
+	 */
+	const double *exposure;
 } BtSimBuffers;
 
 /*
@@ -84,6 +89,13 @@ extern BtErrCode bt_simulate_into(const BtSeries *s, const int8_t *target, int64
 								  const BtSimParams *sim, const BtAlloc *a,
 								  BtProgressFn progress, void *progress_arg,
 								  BtSimBuffers *buf, BtResult *out, BtError *err);
+
+/* bt_simulate for the targets of strategy st (NULL: targets only) */
+extern BtErrCode bt_simulate_strategy(const BtSeries *s, const BtStrategyDef *st,
+									  const int8_t *target, int64_t warmup,
+									  const BtSimParams *sim, const BtAlloc *a,
+									  BtProgressFn progress, void *progress_arg,
+									  BtResult *out, BtError *err);
 
 /* The cost model of both simulators (costs.c) */
 extern double bt_sim_order_cost(const BtSimParams *p, double q, double px, int side);
@@ -104,6 +116,8 @@ typedef struct BtEntrySize
 
 extern double bt_entry_quantity(const BtSimParams *p, const BtEntrySize *e,
 								double *wanted, double *had);
+extern double bt_entry_quantity_units(const BtSimParams *p, const BtEntrySize *e, double units,
+									  double *wanted, double *had);
 
 /* A limit or stop entry order waiting for its level (orders.c) */
 typedef struct BtEntryOrder
@@ -112,6 +126,7 @@ typedef struct BtEntryOrder
 	double		level;			/* raw price it fills at (or better, on a gap) */
 	int64_t		dbar;			/* the bar it was decided on */
 	int64_t		last;			/* the last bar it may fill on */
+	double		units;			/* units of size it buys (sizing.c) */
 } BtEntryOrder;
 
 extern void bt_order_arm(const BtSimParams *p, BtEntryOrder *o, int side, int64_t dbar,

@@ -232,4 +232,16 @@ extern BtErrCode bt_sweep_run(BtSweepCtx *ctx, const BtConfig *cfg,
  */
 extern void bt_sweep_ctx_stats(const BtSweepCtx *ctx, int64_t *computed, int64_t *reused);
 
+/*
+ * An order in which to run combos[0..n-1] (all of strategy st) on one sweep
+ * context whose cache holds cache_arrays line arrays (cache_bytes / (8 *
+ * bars)), so that its lines are computed as few times as possible: order[]
+ * receives a permutation of 0..n-1 (the identity when every line fits).
+ * Running in any order gives the same metrics per combination; only the
+ * number of lines computed changes.  Scratch memory comes from a (freed with
+ * its context).  Deterministic.
+ */
+extern void bt_sweep_order(const BtStrategyDef *st, const BtConfig *combos, int64_t n,
+						   int64_t cache_arrays, const BtAlloc *a, int64_t *order);
+
 #endif							/* BT_SWEEP_H */

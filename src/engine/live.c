@@ -915,6 +915,13 @@ bt_live_push(BtLiveState *st, const BtLiveBar *bar, double *out, BtLiveStep *ste
 	s.signal = st->kind == LK_SIGNAL ? &bar->signal : NULL;
 	if (!bt_validate_series(&s, s.volume != NULL, err))
 		return false;
+	/* a stream's position is -1, 0 or 1: no exposures between them */
+	if (s.signal && !isnan(bar->signal) && bar->signal != 1 && bar->signal != 0 &&
+		bar->signal != -1)
+	{
+		bt_set_error(err, BT_ERR_DATA, "a live stream's signal must be -1, 0, 1 or NULL");
+		return false;
+	}
 	if (st->nbars > 0 && bar->ts <= st->last_ts)
 	{
 		bt_set_error(err, BT_ERR_DATA, "bar is not after the last bar of the stream");

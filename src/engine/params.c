@@ -98,6 +98,8 @@ const BtSimParamDef bt_sim_params[] = {
 	"Distance of a limit or stop entry's level from the decision bar's close, as a fraction of it.", NULL),
 	SIM_PARAM(valid_bars, BT_PARAM_INT, 1, 1, 1e6, false,
 	"Bars after the decision bar a limit or stop entry may fill on; then it is cancelled.", NULL),
+	SIM_PARAM(pyramiding, BT_PARAM_INT, 1, 1, BT_MAX_PYRAMIDING, false,
+	"Units of size a position may hold: each repeated entry signal adds one; the signal strategy's values in [-1, 1] target that share of them.", NULL),
 };
 const int	bt_n_sim_params = sizeof(bt_sim_params) / sizeof(bt_sim_params[0]);
 
@@ -400,9 +402,9 @@ bt_validate_series(const BtSeries *s, bool need_volume, BtError *err)
 		}
 		if (need_volume && s->volume && (!isfinite(s->volume[i]) || s->volume[i] < 0))
 			return data_error(err, i, "volume is negative, NaN or infinite", NULL);
-		if (s->signal && !isnan(s->signal[i]) &&
-			s->signal[i] != 1 && s->signal[i] != 0 && s->signal[i] != -1)
-			return data_error(err, i, "signal must be -1, 0, 1 or NULL", NULL);
+		if (s->signal && !isnan(s->signal[i]) && !(s->signal[i] >= -1 && s->signal[i] <= 1))
+			return data_error(err, i, "signal must be between -1 and 1, or NULL",
+							  "The signal is the target exposure: 1 long, -1 short, 0 flat, 0.5 half long, NULL keep.");
 		if (i > 0 && s->ts[i] <= s->ts[i - 1])
 			return data_error(err, i,
 							  s->ts[i] == s->ts[i - 1] ? "duplicate timestamp" :

@@ -530,6 +530,24 @@ check_symbols(const BtPfSymbol *syms, int nsym, const BtPfParams *p, BtError *er
 			bt_set_error(err, BT_ERR_PARAM, "limit and stop entries are not supported in portfolio backtests");
 			return false;
 		}
+		if (sim->pyramiding != 1)
+		{
+			bt_set_error(err, BT_ERR_PARAM, "pyramiding is not supported in portfolio backtests");
+			return false;
+		}
+		if (syms[i].cfg.strategy && syms[i].cfg.strategy->needs_signal && syms[i].s.signal)
+			for (int64_t k = 0; k < syms[i].s.n; k++)
+			{
+				double		v = syms[i].s.signal[k];
+
+				if (!isnan(v) && v != 1 && v != 0 && v != -1)
+				{
+					bt_set_error(err, BT_ERR_PARAM, "a signal between -1 and 1 (symbol \"%s\": %g) is not supported in portfolio backtests",
+								 syms[i].name, v);
+					snprintf(err->hint, sizeof(err->hint), "A portfolio's signal is -1, 0, 1 or NULL.");
+					return false;
+				}
+			}
 		if (sim->sizing != BT_SIZING_FRACTION && p->rebalance != BT_PF_REBAL_NONE)
 		{
 			bt_set_error(err, BT_ERR_PARAM, "a rebalance needs sizing \"fraction\" (symbol \"%s\")",

@@ -41,9 +41,16 @@ typedef struct SimState
 	const BtSimParams *p;
 	const BtAlloc *a;
 	double		cash;
-	double		pos;			/* signed quantity */
-	BtTrade		cur;			/* the open trade, when pos != 0 */
-	double		entry_fee;
+	double		pos;			/* signed quantity: the sum of the legs' */
+	/*
+	 * The open position's entry legs, oldest first: one trade each (README,
+	 * "Pyramiding and partial exits"), with its entry costs so far
+	 */
+	BtTrade		legs[BT_MAX_PYRAMIDING];
+	double		leg_fee[BT_MAX_PYRAMIDING];
+	int			nlegs;
+	double		level;			/* units of size targeted now (0 when flat) */
+	const double *exposure;		/* the signal strategy's values, else NULL */
 	double		best;			/* best price since entry (bars before now) */
 	const double *atr;			/* ATR line for sizing "risk" with risk_atr, else NULL */
 	BtEntryOrder order;			/* a limit or stop entry waiting (order.side != 0) */
@@ -134,101 +141,247 @@ push_trade(SimState *st, const BtTrade *t)
 	st->trades[st->ntrades++] = *t;
 }
 
-/* Close the open position at raw price px on bar i */
+/*
+ * Sell (or cover) dq (> 0, at most |pos|) of the open position at raw price
+ * px on bar i, in one order: its legs are closed oldest first, the last one
+ * reached in part (it stays open with the rest), or every leg when `all`;
+ * each closed part is a trade with its share of the entry costs and of this
+ * order's costs.
+ */
 static void
-close_position(SimState *st, int64_t i, double px, BtExitReason reason)
+reduce_position(SimState *st, int64_t i, double px, double dq, bool all, BtExitReason reason)
 {
 	const BtSimParams *p = st->p;
 	int			side = st->pos > 0 ? 1 : -1;
-	double		q = fabs(st->pos);
 	double		fill = bt_sim_slipped(p, px, -side);
-	double		notional = q * fill;
-	double		fee = bt_sim_order_cost(p, q, fill, -side);
-	BtTrade    *t = &st->cur;
+	double		fee = bt_sim_order_cost(p, dq, fill, -side);
+	double		left = dq;
+	int			closed = 0;
 
-	st->cash += side * notional - fee;
+	st->cash += side * dq * fill - fee;
 	st->commissions += fee;
-	st->pos = 0;
-	t->exit_bar = i;
-	t->exit_ts = st->s->ts[i];
-	t->exit_price = fill;
-	t->commission = st->entry_fee + fee;
-	t->pnl = side * (fill - t->entry_price) * q - st->entry_fee - fee;
-	t->return_pct = t->pnl / (t->entry_price * q) * 100.0;
-	t->exit_reason = reason;
-	t->is_open = false;
-	push_trade(st, t);
+	while (closed < st->nlegs && (all || left > 0))
+	{
+		BtTrade    *leg = &st->legs[closed];
+		BtTrade		t = *leg;
+		double		ql = leg->quantity;
+		double		take = all || left >= ql ? ql : left;
+		double		xfee = take == dq ? fee : fee * (take / dq);
+		double		efee = take >= ql ? st->leg_fee[closed] : st->leg_fee[closed] * (take / ql);
+
+		t.quantity = take;
+		t.exit_bar = i;
+		t.exit_ts = st->s->ts[i];
+		t.exit_price = fill;
+		t.commission = efee + xfee;
+		t.pnl = side * (fill - t.entry_price) * take - efee - xfee;
+		t.return_pct = t.pnl / (t.entry_price * take) * 100.0;
+		t.exit_reason = reason;
+		t.is_open = false;
+		push_trade(st, &t);
+		left -= take;
+		if (take >= ql)
+			closed++;
+		else
+		{
+			leg->quantity = ql - take;
+			st->leg_fee[closed] -= efee;
+			left = 0;
+		}
+	}
+	if (closed > 0)
+	{
+		memmove(st->legs, st->legs + closed, (size_t) (st->nlegs - closed) * sizeof(BtTrade));
+		memmove(st->leg_fee, st->leg_fee + closed, (size_t) (st->nlegs - closed) * sizeof(double));
+		st->nlegs -= closed;
+	}
+	if (st->nlegs == 0)
+	{
+		st->pos = 0;
+		st->level = 0;
+	}
+	else
+		st->pos -= side * dq;
+}
+
+/* Close the whole open position at raw price px on bar i */
+static void
+close_position(SimState *st, int64_t i, double px, BtExitReason reason)
+{
+	reduce_position(st, i, px, fabs(st->pos), true, reason);
 }
 
 /*
- * Open a position on `side` at raw price px on bar i, decided on bar dbar,
- * sized from equity by the sizing mode (sizing.c)
+ * Buy (side 1) or sell short (-1) `units` units of size at raw price px on
+ * bar i, decided on bar dbar, sized from equity by the sizing mode
+ * (sizing.c), as a new entry leg.  Returns whether it filled.
  */
-static void
-open_position(SimState *st, int64_t i, int64_t dbar, double px, int side)
+static bool
+open_units(SimState *st, int64_t i, int64_t dbar, double px, int side, double units)
 {
 	const BtSimParams *p = st->p;
 	double		fill = bt_sim_slipped(p, px, side);
-	double		equity = st->cash;	/* flat now, so equity is cash */
+	double		equity = st->cash;	/* when flat, equity is cash */
 	BtEntrySize e;
 	double		q,
 				wanted,
 				had;
 	double		fee;
+	BtTrade    *leg;
 
 	e.px = fill;
 	e.side = side;
+	e.power = equity * p->leverage;
+	if (st->nlegs > 0)
+	{
+		/* adding: equity at this price; buying power less what is held */
+		equity = st->cash + st->pos * px;
+		e.power = equity * p->leverage - fabs(st->pos) * px;
+	}
 	e.equity = equity;
 	e.budget = equity * p->size * p->leverage;
-	e.power = equity * p->leverage;
+	if (e.budget > e.power)
+		e.budget = e.power;
 	e.atr = st->atr ? st->atr[dbar] : NAN;
-	q = bt_entry_quantity(p, &e, &wanted, &had);
+	q = bt_entry_quantity_units(p, &e, units, &wanted, &had);
 	if (q <= 0)
 	{
-		/* cannot afford the order: stay flat, and count it for the caller */
+		/* cannot afford the order: no fill, and count it for the caller */
 		if (!isnan(wanted) && st->unfilled++ == 0)
 		{
 			st->unfilled_price = fill;
 			st->unfilled_cash = had;
 			st->unfilled_cost = wanted;
 		}
-		return;
+		return false;
 	}
 	fee = bt_sim_order_cost(p, q, fill, side);
 	st->cash -= side * q * fill + fee;
 	st->commissions += fee;
-	st->pos = side * q;
-	st->entry_fee = fee;
-	st->best = fill;
-	memset(&st->cur, 0, sizeof(st->cur));
-	st->cur.side = side;
-	st->cur.entry_bar = i;
-	st->cur.entry_ts = st->s->ts[i];
-	st->cur.entry_price = fill;
-	st->cur.quantity = q;
-	st->intrabar = false;
+	st->pos += side * q;
+	if (st->nlegs == 0)
+	{
+		st->best = fill;
+		st->intrabar = false;
+	}
+	if (st->nlegs == BT_MAX_PYRAMIDING)
+	{
+		/* no room for another leg: the fill joins the newest at the mean price */
+		leg = &st->legs[st->nlegs - 1];
+		leg->entry_price = (leg->entry_price * leg->quantity + fill * q) / (leg->quantity + q);
+		leg->quantity += q;
+		st->leg_fee[st->nlegs - 1] += fee;
+		return true;
+	}
+	leg = &st->legs[st->nlegs];
+	st->leg_fee[st->nlegs++] = fee;
+	memset(leg, 0, sizeof(*leg));
+	leg->side = side;
+	leg->entry_bar = i;
+	leg->entry_ts = st->s->ts[i];
+	leg->entry_price = fill;
+	leg->quantity = q;
+	return true;
+}
+
+/*
+ * The units of size a decision for side dir on bar t targets: the signal
+ * strategy's |value| x pyramiding; else one more unit than held on the
+ * held side (at most pyramiding), one unit from flat or on the other side.
+ */
+static double
+target_units(const SimState *st, int64_t t, int dir, int cur)
+{
+	const BtSimParams *p = st->p;
+
+	if (st->exposure)
+		return fabs(st->exposure[t]) * p->pyramiding;
+	if (dir == cur)
+		return st->level + 1 <= p->pyramiding ? st->level + 1 : st->level;
+	return 1;
 }
 
 /*
  * Move to direction dir (-1, 0, 1) at raw price px on bar i, decided on bar
  * dbar: exits at px; entries at px too, or, with limit or stop entries, as
- * an order at a level from dbar's close (orders.c)
+ * an order at a level from dbar's close (orders.c); on the held side, more
+ * or fewer units (pyramiding, partial exits) at px.
  */
 static void
 execute(SimState *st, int64_t i, int64_t dbar, double px, int dir)
 {
 	int			cur = st->pos > 0 ? 1 : st->pos < 0 ? -1 : 0;
+	double		units;
 
-	if (dir == cur)
-		return;
-	if (cur != 0)
+	if (dir == cur && st->level >= st->p->pyramiding && !st->exposure)
+		return;					/* held in full: nothing to do */
+	units = dir != 0 ? target_units(st, dbar, dir, cur) : 0;
+	if (cur != 0 && dir != cur)
+	{
 		close_position(st, i, px, BT_EXIT_SIGNAL);
-	if (dir == 0)
+		cur = 0;
+	}
+	if (dir == 0 || !(units > 0))
+	{
+		if (cur != 0)
+			close_position(st, i, px, BT_EXIT_SIGNAL);
 		return;
-	if (st->p->entry == BT_ENTRY_MARKET)
-		open_position(st, i, dbar, px, dir);
-	else
-		bt_order_arm(st->p, &st->order, dir, dbar, st->s->close[dbar]);
+	}
+	if (cur == 0)
+	{
+		if (st->p->entry == BT_ENTRY_MARKET)
+		{
+			if (open_units(st, i, dbar, px, dir, units))
+				st->level = units;
+		}
+		else
+		{
+			bt_order_arm(st->p, &st->order, dir, dbar, st->s->close[dbar]);
+			st->order.units = units;
+		}
+	}
+	else if (units > st->level)
+	{
+		/* scale in: the units missing, as a new leg */
+		if (open_units(st, i, dbar, px, dir, units - st->level))
+			st->level = units;
+	}
+	else if (units < st->level)
+	{
+		/* scale out: that share of the quantity held, in whole lots */
+		double		q = fabs(st->pos);
+		double		dq = q * (1.0 - units / st->level);
+
+		if (!st->p->fractional)
+			dq = floor(dq / st->p->lot_size) * st->p->lot_size;
+		if (dq >= q)
+			close_position(st, i, px, BT_EXIT_SIGNAL);
+		else if (dq > 0)
+		{
+			reduce_position(st, i, px, dq, false, BT_EXIT_SIGNAL);
+			st->level = units;
+		}
+	}
+}
+
+/*
+ * The entry price stops are measured from: the entry leg's, or with several
+ * legs their mean weighted by quantity
+ */
+static double
+position_entry(const SimState *st)
+{
+	double		qe = 0,
+				q = 0;
+
+	if (st->nlegs == 1)
+		return st->legs[0].entry_price;
+	for (int k = 0; k < st->nlegs; k++)
+	{
+		qe += st->legs[k].quantity * st->legs[k].entry_price;
+		q += st->legs[k].quantity;
+	}
+	return qe / q;
 }
 
 /*
@@ -240,7 +393,7 @@ check_stops(SimState *st, int64_t i)
 {
 	const BtSimParams *p = st->p;
 	const BtSeries *s = st->s;
-	double		entry = st->cur.entry_price;
+	double		entry = position_entry(st);
 	double		o = s->open[i],
 				h = s->high[i],
 				l = s->low[i];
@@ -351,6 +504,7 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 	st.trades = buf->trades;
 	st.cap = buf->trades_cap;
 	st.atr = buf->atr;
+	st.exposure = buf->exposure;
 
 	memset(out, 0, sizeof(*out));
 	out->n = n;
@@ -432,9 +586,13 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 
 				if (!isnan(px))
 				{
-					open_position(&st, i, st.order.dbar, px, st.order.side);
-					st.intrabar = true;
-					st.cur.entry_intrabar = true;	/* for the excursions */
+					if (open_units(&st, i, st.order.dbar, px, st.order.side, st.order.units))
+					{
+						st.level = st.order.units;
+						st.intrabar = true;
+						/* for the excursions (analytics.c) */
+						st.legs[st.nlegs - 1].entry_intrabar = true;
+					}
 					st.order.side = 0;
 				}
 				else if (i >= st.order.last)
@@ -447,7 +605,7 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 			 * entries inside the bar, so then the entry bar's range does
 			 * not count)
 			 */
-			if (stops && st.pos != 0 && (st.cur.entry_bar < i || (at_open && !st.intrabar)))
+			if (stops && st.pos != 0 && (st.legs[0].entry_bar < i || (at_open && !st.intrabar)))
 				check_stops(&st, i);
 
 			/* 3. the decision on this bar's close */
@@ -474,11 +632,15 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 			/* 4. the borrow fee of a short held at this close */
 			if (borrow && st.pos < 0)
 			{
-				double		fee = bt_sim_borrow_fee(p, -st.pos, close[i], bars_per_year);
+				for (int k = 0; k < st.nlegs; k++)
+				{
+					double		fee = bt_sim_borrow_fee(p, st.legs[k].quantity, close[i],
+														bars_per_year);
 
-				st.cash -= fee;
-				st.commissions += fee;
-				st.entry_fee += fee;
+					st.cash -= fee;
+					st.commissions += fee;
+					st.leg_fee[k] += fee;
+				}
 			}
 
 			/* 5. equity below the maintenance margin: liquidate at the next open */
@@ -494,16 +656,16 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 	}
 
 	/* a position open at the end: marked to market, reported as open */
-	if (st.pos != 0)
+	for (int k = 0; k < st.nlegs; k++)
 	{
-		BtTrade		t = st.cur;
-		double		q = fabs(st.pos);
+		BtTrade		t = st.legs[k];
+		double		q = t.quantity;
 
 		t.exit_bar = n - 1;
 		t.exit_ts = s->ts[n - 1];
 		t.exit_price = s->close[n - 1];
-		t.commission = st.entry_fee;
-		t.pnl = t.side * (t.exit_price - t.entry_price) * q - st.entry_fee;
+		t.commission = st.leg_fee[k];
+		t.pnl = t.side * (t.exit_price - t.entry_price) * q - st.leg_fee[k];
 		t.return_pct = t.pnl / (t.entry_price * q) * 100.0;
 		t.exit_reason = BT_EXIT_END;
 		t.is_open = true;
@@ -523,15 +685,15 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 }
 
 /*
- * bt_simulate
- *		Run the simulator over precomputed targets into fresh arrays from the
- *		allocator (see bt_simulate_into).
+ * bt_simulate_strategy
+ *		Run the simulator over the targets of strategy st (see bt_simulate):
+ *		the signal strategy's values are its exposures.
  */
 BtErrCode
-bt_simulate(const BtSeries *s, const int8_t *target, int64_t warmup,
-			const BtSimParams *p, const BtAlloc *a,
-			BtProgressFn progress, void *progress_arg,
-			BtResult *out, BtError *err)
+bt_simulate_strategy(const BtSeries *s, const BtStrategyDef *st, const int8_t *target,
+					 int64_t warmup, const BtSimParams *p, const BtAlloc *a,
+					 BtProgressFn progress, void *progress_arg,
+					 BtResult *out, BtError *err)
 {
 	BtSimBuffers buf;
 	size_t		bytes = (size_t) (s->n > 0 ? s->n : 1) * sizeof(double);
@@ -550,7 +712,22 @@ bt_simulate(const BtSeries *s, const int8_t *target, int64_t warmup,
 		bt_atr(s->high, s->low, s->close, s->n, p->risk_atr_period, tr, atr);
 		buf.atr = atr;
 	}
+	buf.exposure = st && st->needs_signal ? s->signal : NULL;
 	return bt_simulate_into(s, target, warmup, p, a, progress, progress_arg, &buf, out, err);
+}
+
+/*
+ * bt_simulate
+ *		Run the simulator over precomputed targets (-1, 0, 1, BT_KEEP) into
+ *		fresh arrays from the allocator (see bt_simulate_into).
+ */
+BtErrCode
+bt_simulate(const BtSeries *s, const int8_t *target, int64_t warmup,
+			const BtSimParams *p, const BtAlloc *a,
+			BtProgressFn progress, void *progress_arg,
+			BtResult *out, BtError *err)
+{
+	return bt_simulate_strategy(s, NULL, target, warmup, p, a, progress, progress_arg, out, err);
 }
 
 /*
@@ -573,7 +750,8 @@ bt_run(const BtSeries *s, const BtConfig *cfg, const BtAlloc *a,
 	target = a->realloc_fn(a->ctx, NULL, (size_t) (s->n > 0 ? s->n : 1));
 	warmup = bt_strategy_compute(cfg->strategy, s, cfg->sp, target, a);
 
-	rc = bt_simulate(s, target, warmup, &cfg->sim, a, progress, progress_arg, out, err);
+	rc = bt_simulate_strategy(s, cfg->strategy, target, warmup, &cfg->sim, a, progress,
+							  progress_arg, out, err);
 	if (rc != BT_OK)
 		return rc;
 	if (progress && progress(progress_arg, BT_STEP_METRICS, 0, s->n))

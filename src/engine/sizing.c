@@ -87,3 +87,39 @@ bt_entry_quantity(const BtSimParams *p, const BtEntrySize *e, double *wanted, do
 		*wanted = lot * e->px + bt_sim_order_cost(p, lot, e->px, e->side);
 	return q > 0 ? q : 0;
 }
+
+/*
+ * bt_entry_quantity_units
+ *		The quantity of `units` (> 0) units of size: bt_entry_quantity for one
+ *		unit; else the unit's quantity (as if the buying power were
+ *		unlimited) times units, rounded down to whole lots, then as much of
+ *		it as fits the buying power for sizing "fraction" and "risk", or
+ *		nothing when it does not fit for "quantity" and "value".
+ */
+double
+bt_entry_quantity_units(const BtSimParams *p, const BtEntrySize *e, double units,
+						double *wanted, double *had)
+{
+	BtEntrySize unl = *e;
+	double		q;
+
+	if (units == 1)
+		return bt_entry_quantity(p, e, wanted, had);
+	unl.power = INFINITY;
+	unl.budget = e->equity * p->size * p->leverage;
+	q = bt_entry_quantity(p, &unl, wanted, had);
+	*had = e->power;
+	if (!(q > 0))
+		return 0;
+	q = whole_lots(p, q * units);
+	*wanted = q * e->px + bt_sim_order_cost(p, q, e->px, e->side);
+	if (q > 0 && *wanted <= e->power)
+		return q;
+	if (p->sizing == BT_SIZING_FRACTION || p->sizing == BT_SIZING_RISK)
+	{
+		double		fit = bt_sim_size_order(p, e->power, e->px, e->side);
+
+		return fit < q ? fit : q;
+	}
+	return 0;
+}

@@ -393,7 +393,8 @@ signal_strategy(BtLines *l, const double *p, int8_t *target)
 
 	(void) p;
 	for (int64_t t = 0; t < s->n; t++)
-		target[t] = isnan(s->signal[t]) ? BT_KEEP : (int8_t) s->signal[t];
+		target[t] = isnan(s->signal[t]) ? BT_KEEP :
+			s->signal[t] > 0 ? 1 : s->signal[t] < 0 ? -1 : 0;
 	return 0;
 }
 
@@ -452,7 +453,7 @@ const BtStrategyDef bt_strategies[] = {
 		"Buy on the first bar's decision and hold to the end.",
 	NULL, buy_and_hold},
 	{"signal", 0, NO_PARAMS, false, true,
-		"Targets from the source's signal column: 1 long, 0 flat, -1 short, NULL keep.",
+		"Targets from the source's signal column: 1 long, 0 flat, -1 short, fractions a share of the size, NULL keep.",
 	NULL, signal_strategy},
 };
 const int	bt_n_strategies = sizeof(bt_strategies) / sizeof(bt_strategies[0]);

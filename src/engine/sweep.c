@@ -416,7 +416,8 @@ bt_sweep_run(BtSweepCtx *ctx, const BtConfig *cfg,
 		sim.day_start_known = true;
 	}
 
-	/* the ATR of sizing "risk", from the cached lines */
+	/* the signal strategy's exposures; the ATR of sizing "risk", from the cached lines */
+	ctx->buf.exposure = cfg->strategy->needs_signal ? s->signal : NULL;
 	ctx->buf.atr = NULL;
 	if (sim.sizing == BT_SIZING_RISK && sim.risk_atr > 0)
 	{

@@ -182,8 +182,8 @@ bt_wf_run_out_of_sample(const BtSeries *s, const BtConfig *cfg, const BtWfWindow
 	BtResult	full;
 	BtErrCode	rc;
 
-	rc = bt_simulate(&run, target, warmup > off ? warmup : off, &cfg->sim, a, NULL, NULL,
-					 &full, err);
+	rc = bt_simulate_strategy(&run, cfg->strategy, target, warmup > off ? warmup : off,
+							  &cfg->sim, a, NULL, NULL, &full, err);
 	if (rc != BT_OK)
 	{
 		if (err->bar >= 0)

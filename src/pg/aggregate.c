@@ -673,7 +673,7 @@ float8_array(FunctionCallInfo fcinfo, int argno, const char *name, int64 *n)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("array \"signal\" has NaN at position %d", i + 1),
-					 errhint("A signal must be -1, 0, 1 or NULL (NULL keeps the current position).")));
+					 errhint("A signal must be between -1 and 1, or NULL (NULL keeps the current position).")));
 	}
 	*n = nelems;
 	return out;

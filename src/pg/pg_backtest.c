@@ -26,6 +26,7 @@
 
 #include "pg_backtest.h"
 #include "sweep.h"
+#include "notify/notify.h"
 #include "queue/queue.h"
 
 PG_MODULE_MAGIC;
@@ -50,6 +51,7 @@ _PG_init(void)
 	btpg_memory_define_gucs();
 	btpg_sweep_parallel_define_gucs();
 	btpg_tasks_define_gucs();
+	btpg_notify_define_gucs();
 
 	/* the features' task kinds (the queue knows no feature) */
 	btpg_sweep_register_task_kind();

@@ -21,11 +21,13 @@
 #include "access/htup_details.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "bt_chart.h"
 #include "core/loader.h"
 #include "core/params.h"
 #include "core/results.h"
@@ -35,6 +37,7 @@
 PG_FUNCTION_INFO_V1(backtest_run);
 PG_FUNCTION_INFO_V1(backtest_trades);
 PG_FUNCTION_INFO_V1(backtest_equity);
+PG_FUNCTION_INFO_V1(backtest_equity_drawdown);
 PG_FUNCTION_INFO_V1(backtest_run_query);
 PG_FUNCTION_INFO_V1(backtest_trades_query);
 PG_FUNCTION_INFO_V1(backtest_equity_query);
@@ -243,4 +246,29 @@ Datum
 backtest_period_returns_query(PG_FUNCTION_ARGS)
 {
 	return run_periods(fcinfo, true);
+}
+
+/*
+ * backtest.equity_drawdown(equity float8[]) -> float8[]
+ *		The drawdown in percent below the running peak of an equity curve,
+ *		element by element (bt_drawdown_pct: the values backtest_equity
+ *		gives).  The view backtest.equity derives its drawdown_pct column
+ *		from the stored equity array with it, so the curve is not stored
+ *		twice.
+ */
+Datum
+backtest_equity_drawdown(PG_FUNCTION_ARGS)
+{
+	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0);
+	int64		n;
+	double	   *dd;
+
+	if (ARR_NDIM(a) > 1 || ARR_HASNULL(a) || ARR_ELEMTYPE(a) != FLOAT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("equity must be a one-dimensional double precision array without NULLs")));
+	n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+	dd = palloc_extended(sizeof(double) * (n > 0 ? n : 1), MCXT_ALLOC_HUGE);
+	bt_drawdown_pct((const double *) ARR_DATA_PTR(a), n, dd);
+	PG_RETURN_DATUM(btpg_make_array8(dd, n, FLOAT8OID));
 }

@@ -10,6 +10,7 @@
  *
  *	  SweepShared	header: sizes, offsets, the work counter, flags
  *	  SweepSlot[]	one per combination: done flag, status, metrics
+ *	  int64[]		the run order: position k runs combination order[k]
  *	  BtConfig[]	the combinations (strategy pointer cleared)
  *	  SweepJob[]	jobs only: the slice of the bars of each configuration
  *	  bars			ts, open, high, low, close[, volume][, signal]
@@ -20,15 +21,27 @@
  * strategy by its index in bt_strategies.  Workers need no database
  * connection (BGWORKER_SHMEM_ACCESS only) and read nothing but the segment.
  *
- * Work is handed out in chunks of consecutive combinations (consecutive
- * combinations share indicator lines, which each process's BtSweepCtx
- * computes once) by an atomic counter; the leader takes chunks too.  Each
- * combination's result goes to its own slot, so the results, and their
- * order, do not depend on which process ran what.
+ * The combinations run in the order bt_sweep_order gives (consecutive ones
+ * share indicator lines, which each process's BtSweepCtx computes once and
+ * keeps while its cache has room).  That order is cut into one contiguous
+ * block per process planned; process p claims chunks of its own block
+ * first, by an atomic counter per block, then helps with the others' (the
+ * leader is process 0 and takes chunks too).  So each process runs a run
+ * of neighbouring combinations instead of every other chunk of the whole
+ * order.  Each combination's result goes to its own slot, so the results,
+ * and their order, do not depend on which process ran what, nor on the
+ * order of the runs.
+ *
+ * The workers are registered as soon as the segment's header is written,
+ * and start while the leader copies the bars and computes the order; they
+ * wait for `ready` before they look at anything else.
  *
  * Locking and memory ordering: there are no locks.
- *	- next (work counter): pg_atomic_fetch_add_u64 claims [k, k + chunk);
- *	  a claim at or beyond ncombos means no work is left, for good.
+ *	- ready: written 1 by the leader after everything else in the segment,
+ *	  behind pg_write_barrier; workers read it, then pg_read_barrier.
+ *	- block_next[b] (work counter of block b): pg_atomic_fetch_add_u64
+ *	  claims positions [k, k + chunk); a claim at or beyond the block's end
+ *	  means no work is left in it, for good.
  *	- a slot is written only by the process that claimed it (or, after all
  *	  workers have left, by the leader): metrics and status first, then
  *	  pg_write_barrier, then done = 1, then ndone += 1 (a full barrier).
@@ -49,9 +62,10 @@
  * scratch memory context that is reset after it (lines are not shared
  * between series).
  *
- * Small sweeps start fewer workers (sweep_process_count); after a sweep the
- * leader waits for its workers to exit, so that their slots are free for
- * the next one.  If no worker can be started, or the segment cannot be
+ * Small sweeps start fewer workers (sweep_process_count).  After a sweep
+ * the leader does not wait for its workers to exit (that took 35-80 ms):
+ * it keeps their handles, and the next sweep of the backend waits for them
+ * before it registers new ones, so that their slots are free again.  If no worker can be started, or the segment cannot be
  * created, the backend runs the sweep alone (with a NOTICE).  Without
  * workers no segment is made: the slots are backend-local.
  *
@@ -116,6 +130,9 @@ static int	sweep_bar_runs_per_process = 4000000;
 /* Longest wait between two looks at the workers (they also set our latch) */
 #define SWEEP_WAIT_MS		100L
 
+/* Longest wait of a worker for the leader to fill the segment, between looks */
+#define SWEEP_READY_WAIT_MS	1L
+
 /* Jobs only: the bars of configuration i are [from, from + n) */
 typedef struct SweepJob
 {
@@ -145,11 +162,15 @@ typedef struct SweepShared
 	Size		off_col[SWEEP_NCOLS];	/* 0 = column absent */
 	Size		off_combos;
 	Size		off_slots;
+	Size		off_order;		/* 0 = combination k runs at position k */
 	Size		off_jobs;		/* jobs only; 0 = every combination on every bar */
-	pg_atomic_uint64 next;		/* first combination not yet claimed */
+	int32		nblocks;		/* the positions cut in this many blocks */
+	pg_atomic_uint32 ready;		/* the leader has filled the segment */
+	pg_atomic_uint32 nprocs_seen;	/* process numbers given out (the leader is 0) */
 	pg_atomic_uint64 ndone;		/* slots marked done */
 	pg_atomic_uint32 nactive;	/* workers attached */
 	pg_atomic_uint32 abort;		/* the leader has left: stop */
+	pg_atomic_uint64 block_next[BTPG_MAX_SWEEP_WORKERS];	/* first position not yet claimed */
 } SweepShared;
 
 /* One process's view of a sweep (backend-local pointers) */
@@ -161,7 +182,9 @@ typedef struct SweepView
 	const BtStrategyDef *st;
 	BtSeries	s;
 	const SweepJob *jobs;		/* NULL unless jobs */
+	const int64 *order;			/* NULL: the identity */
 	MemoryContext jobcxt;		/* jobs: scratch of one run, reset after it */
+	int			proc;			/* this process's number: its block first */
 	bool		is_leader;
 	int64		nrun;			/* combinations this process ran */
 } SweepView;
@@ -189,6 +212,12 @@ sweep_layout(SweepShared *sh, const BtSeries *s, bool parallel, bool with_jobs)
 
 	sh->off_slots = off;
 	off = CACHELINEALIGN(add_size(off, mul_size((Size) sh->ncombos, sizeof(SweepSlot))));
+	sh->off_order = 0;
+	if (!with_jobs)
+	{
+		sh->off_order = off;
+		off = CACHELINEALIGN(add_size(off, mul_size((Size) sh->ncombos, sizeof(int64))));
+	}
 	sh->off_jobs = 0;
 	if (with_jobs)
 	{
@@ -237,7 +266,9 @@ sweep_view_init(SweepView *v, SweepShared *sh, bool is_leader)
 	v->combos = (const BtConfig *) ((char *) sh + sh->off_combos);
 	v->st = &bt_strategies[sh->strategy_index];
 	v->jobs = sh->off_jobs ? (const SweepJob *) ((char *) sh + sh->off_jobs) : NULL;
+	v->order = sh->off_order ? (const int64 *) ((char *) sh + sh->off_order) : NULL;
 	v->jobcxt = NULL;
+	v->proc = 0;
 	v->is_leader = is_leader;
 	v->nrun = 0;
 	memset(&v->s, 0, sizeof(v->s));
@@ -306,15 +337,16 @@ sweep_run_one(SweepView *v, BtSweepCtx *ctx, int64 i, BtMetrics *m, BtError *err
 }
 
 /*
- * Run the combinations [from, to) that are not marked done yet and mark
- * them.  Returns false if a worker was told to stop (the leader either
- * finishes or throws).
+ * Run the combinations of positions [from, to) of the run order that are
+ * not marked done yet and mark them.  Returns false if a worker was told to
+ * stop (the leader either finishes or throws).
  */
 static bool
 sweep_run_range(SweepView *v, BtSweepCtx *ctx, int64 from, int64 to)
 {
-	for (int64 i = from; i < to; i++)
+	for (int64 k = from; k < to; k++)
 	{
+		int64		i = v->order ? v->order[k] : k;
 		SweepSlot  *slot = &v->slots[i];
 		BtMetrics	m;
 		BtError		err;
@@ -340,25 +372,89 @@ sweep_run_range(SweepView *v, BtSweepCtx *ctx, int64 from, int64 to)
 	return true;
 }
 
-/* Claim and run chunks until none is left; false if told to stop */
+/* First position of block b (b = nblocks: the end) */
+static inline int64
+sweep_block_start(const SweepShared *sh, int b)
+{
+	return sh->ncombos * b / sh->nblocks;
+}
+
+/* Set every block's work counter to its start */
+static void
+sweep_blocks_init(SweepShared *sh)
+{
+	for (int b = 0; b < BTPG_MAX_SWEEP_WORKERS; b++)
+		pg_atomic_init_u64(&sh->block_next[b],
+						   b < sh->nblocks ? (uint64) sweep_block_start(sh, b) : 0);
+}
+
+/*
+ * Claim and run chunks until none is left, of our own block first, then of
+ * the next ones; false if told to stop
+ */
 static bool
 sweep_run_chunks(SweepView *v, BtSweepCtx *ctx)
 {
 	SweepShared *sh = v->sh;
 
-	for (;;)
+	for (int k = 0; k < sh->nblocks; k++)
 	{
-		uint64		from = pg_atomic_fetch_add_u64(&sh->next, (uint64) sh->chunk);
+		int			b = (v->proc + k) % sh->nblocks;
+		int64		end = sweep_block_start(sh, b + 1);
 
-		if (from >= (uint64) sh->ncombos)
-			return true;
-		if (!sweep_run_range(v, ctx, (int64) from,
-							 Min((int64) from + sh->chunk, sh->ncombos)))
-			return false;
+		for (;;)
+		{
+			uint64		from = pg_atomic_fetch_add_u64(&sh->block_next[b], (uint64) sh->chunk);
+
+			if (from >= (uint64) end)
+				break;
+			if (!sweep_run_range(v, ctx, (int64) from, Min((int64) from + sh->chunk, end)))
+				return false;
+		}
 	}
+	return true;
 }
 
 /* ---- the leader ----------------------------------------------------------- */
+
+/*
+ * Workers of this backend's previous sweep that may not have exited yet
+ * (handles in TopMemoryContext): the next sweep waits for them.
+ */
+static BackgroundWorkerHandle *prev_handles[BTPG_MAX_SWEEP_WORKERS];
+static int	nprev_handles = 0;
+
+/*
+ * Wait until the workers of the previous sweep have exited, so that their
+ * background worker slots are free again, and forget them.  They have
+ * nothing left to do, so this is short (and usually over already).
+ */
+static void
+sweep_wait_previous_workers(void)
+{
+	for (;;)
+	{
+		bool		all_stopped = true;
+
+		for (int i = 0; i < nprev_handles && all_stopped; i++)
+		{
+			pid_t		pid;
+			BgwHandleStatus st = GetBackgroundWorkerPid(prev_handles[i], &pid);
+
+			if (st != BGWH_STOPPED && st != BGWH_POSTMASTER_DIED)
+				all_stopped = false;
+		}
+		if (all_stopped)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 10L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	for (int i = 0; i < nprev_handles; i++)
+		pfree(prev_handles[i]);
+	nprev_handles = 0;
+}
 
 /*
  * on_dsm_detach callback of the leader (success, error or cancel): tell
@@ -472,11 +568,11 @@ sweep_wait_workers(SweepShared *sh)
 
 /*
  * After a successful sweep: stop the workers that have not started, and
- * wait until every worker has exited, so that its background worker slot
- * is free again when we return (a sweep right after this one, even in the
- * same statement, would otherwise find the slots still taken).  Workers
- * that have started have finished or are about to: nothing is left to
- * claim, and abort makes a late one leave at once.
+ * hand the handles to sweep_wait_previous_workers: the next sweep of this
+ * backend waits until they have exited before it starts workers of its own
+ * (otherwise it could find their slots still taken).  Workers that have
+ * started have finished or are about to: nothing is left to claim, and
+ * abort makes a late one leave at once.
  */
 static void
 sweep_finish_workers(SweepLeader *ld)
@@ -488,26 +584,27 @@ sweep_finish_workers(SweepLeader *ld)
 
 		if (GetBackgroundWorkerPid(ld->handles[i], &pid) == BGWH_NOT_YET_STARTED)
 			TerminateBackgroundWorker(ld->handles[i]);
+		prev_handles[nprev_handles++] = ld->handles[i];
 	}
-	for (;;)
-	{
-		bool		all_stopped = true;
+	ld->nhandles = 0;
+}
 
-		for (int i = 0; i < ld->nhandles && all_stopped; i++)
-		{
-			pid_t		pid;
-			BgwHandleStatus st = GetBackgroundWorkerPid(ld->handles[i], &pid);
+/*
+ * The run order of a sweep (see bt_sweep_order) into order[0..ncombos-1],
+ * for a line cache of cache_bytes over nbars bars.
+ */
+static void
+sweep_fill_order(const BtStrategyDef *st, const BtConfig *combos, int64 ncombos, int64 nbars,
+				 Size cache_bytes, int64 *order)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_backtest sweep order",
+											  ALLOCSET_DEFAULT_SIZES);
+	BtAlloc		a;
 
-			if (st != BGWH_STOPPED && st != BGWH_POSTMASTER_DIED)
-				all_stopped = false;
-		}
-		if (all_stopped)
-			break;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 10L, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-	}
+	btpg_alloc_init(&a, cxt);
+	bt_sweep_order(st, combos, ncombos,
+				   (int64) (cache_bytes / ((Size) Max(nbars, 1) * sizeof(double))), &a, order);
+	MemoryContextDelete(cxt);
 }
 
 /*
@@ -591,6 +688,7 @@ btpg_sweep_execute_jobs(const BtSeries *s, const BtStrategyDef *st,
 	Size		size;
 	int			nprocs;
 	int			nchunks;
+	int			nstarted = 0;
 
 	if (ncombos <= 0)
 	{
@@ -618,6 +716,8 @@ btpg_sweep_execute_jobs(const BtSeries *s, const BtStrategyDef *st,
 	hdr.chunk = sweep_chunk_size(ncombos, nprocs);
 	nchunks = (int) Min((ncombos + hdr.chunk - 1) / hdr.chunk, (int64) BTPG_MAX_SWEEP_WORKERS);
 	nprocs = Min(nprocs, nchunks);
+	/* a block of the run order per process (jobs share no lines: one block) */
+	hdr.nblocks = jobs ? 1 : nprocs;
 
 	/* ---- parallel: a segment with everything, then the workers ---- */
 	if (nprocs > 1)
@@ -649,16 +749,23 @@ btpg_sweep_execute_jobs(const BtSeries *s, const BtStrategyDef *st,
 		char	   *base = dsm_segment_address(seg);
 
 		ld = MemoryContextAllocZero(TopMemoryContext, sizeof(SweepLeader));
-		sweep_prefault(base, size, true);
 		sh = (SweepShared *) base;
 		ld->sh = sh;
 		on_dsm_detach(seg, sweep_leader_detach, PointerGetDatum(ld));
 
+		/* the header, then the workers: they start while we fill the rest */
 		memcpy(sh, &hdr, sizeof(hdr));
-		pg_atomic_init_u64(&sh->next, 0);
+		pg_atomic_init_u32(&sh->ready, 0);
+		pg_atomic_init_u32(&sh->nprocs_seen, 1);
 		pg_atomic_init_u64(&sh->ndone, 0);
 		pg_atomic_init_u32(&sh->nactive, 0);
 		pg_atomic_init_u32(&sh->abort, 0);
+		sweep_blocks_init(sh);
+		pg_write_barrier();
+		sweep_wait_previous_workers();
+		nstarted = sweep_start_workers(seg, ld, nprocs - 1);
+
+		sweep_prefault(base, size, true);
 		for (int64 i = 0; i < ncombos; i++)
 		{
 			SweepSlot  *slot = &((SweepSlot *) (base + sh->off_slots))[i];
@@ -694,9 +801,14 @@ btpg_sweep_execute_jobs(const BtSeries *s, const BtStrategyDef *st,
 			MemoryContextDelete(series_cxt);
 			series_cxt = NULL;
 		}
+		if (!jobs)
+			sweep_fill_order(st, combos, ncombos, s->n, sh->cache_bytes,
+							 (int64 *) (base + sh->off_order));
 		sweep_view_init(&v, sh, true);
+		pg_write_barrier();
+		pg_atomic_write_u32(&sh->ready, 1);
 
-		if (sweep_start_workers(seg, ld, nprocs - 1) < nprocs - 1)
+		if (nstarted < nprocs - 1)
 			ereport(NOTICE,
 					(errmsg("started %d of the %d sweep workers wanted", ld->nhandles, nprocs - 1),
 					 errdetail("No background worker slot was free for the others; the sweep runs in %d processes.",
@@ -709,11 +821,14 @@ btpg_sweep_execute_jobs(const BtSeries *s, const BtStrategyDef *st,
 		/* ---- serial: a backend-local header and slots, the caller's data ---- */
 		size = sweep_layout(&hdr, s, false, jobs != NULL);
 		sh = (SweepShared *) palloc0(size);
+		hdr.nblocks = 1;
 		memcpy(sh, &hdr, sizeof(hdr));
-		pg_atomic_init_u64(&sh->next, 0);
+		pg_atomic_init_u32(&sh->ready, 1);
+		pg_atomic_init_u32(&sh->nprocs_seen, 1);
 		pg_atomic_init_u64(&sh->ndone, 0);
 		pg_atomic_init_u32(&sh->nactive, 0);
 		pg_atomic_init_u32(&sh->abort, 0);
+		sweep_blocks_init(sh);
 		v.sh = sh;
 		v.slots = (SweepSlot *) ((char *) sh + sh->off_slots);
 		for (int64 i = 0; i < ncombos; i++)
@@ -722,7 +837,9 @@ btpg_sweep_execute_jobs(const BtSeries *s, const BtStrategyDef *st,
 		v.st = st;
 		v.s = *s;
 		v.jobs = NULL;
+		v.order = NULL;
 		v.jobcxt = NULL;
+		v.proc = 0;
 		if (jobs)
 		{
 			SweepJob   *j = (SweepJob *) ((char *) sh + sh->off_jobs);
@@ -733,6 +850,13 @@ btpg_sweep_execute_jobs(const BtSeries *s, const BtStrategyDef *st,
 				j[i].n = jobs[i].n;
 			}
 			v.jobs = j;
+		}
+		else
+		{
+			int64	   *order = (int64 *) ((char *) sh + sh->off_order);
+
+			sweep_fill_order(st, combos, ncombos, s->n, sh->cache_bytes, order);
+			v.order = order;
 		}
 		v.is_leader = true;
 		v.nrun = 0;
@@ -848,6 +972,16 @@ btpg_sweep_worker_main(Datum main_arg)
 	on_dsm_detach(seg, sweep_worker_detach, PointerGetDatum(sh));
 	pg_atomic_fetch_add_u32(&sh->nactive, 1);
 
+	/* the leader may still be copying the bars */
+	while (pg_atomic_read_u32(&sh->ready) == 0 && pg_atomic_read_u32(&sh->abort) == 0)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 SWEEP_READY_WAIT_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	pg_read_barrier();
+
 	if (pg_atomic_read_u32(&sh->abort) == 0)
 	{
 		cxt = AllocSetContextCreate(TopMemoryContext, "pg_backtest sweep worker",
@@ -855,6 +989,7 @@ btpg_sweep_worker_main(Datum main_arg)
 		MemoryContextSwitchTo(cxt);
 		sweep_prefault(sh, dsm_segment_map_length(seg), false);
 		sweep_view_init(&v, sh, false);
+		v.proc = (int) (pg_atomic_fetch_add_u32(&sh->nprocs_seen, 1) % (uint32) sh->nblocks);
 		btpg_alloc_init(&a, cxt);
 		ctx = NULL;
 		if (v.jobs)

@@ -24,6 +24,11 @@
  *	  REPS	repetitions per figure (default 7)
  *	  BIG_N	size of the large series (default 10000000; 0 skips it)
  *
+ * Then the benchmark's sweep (sma_cross fast 5..50 step 5 x slow 20..200
+ * step 20, 90 combinations) in one process with the default 64 MB line
+ * cache, in the grid's order and in bt_sweep_order's: time and lines
+ * computed.
+ *
  * The last lines are machine-readable for scripts/bench.sh:
  *	  ENGINE_BARS_PER_S=<sma_cross bars/s, n = 1M, fresh arena>
  *	  ENGINE_WARM_BARS_PER_S=<the same, reused arena (warm buffers)>
@@ -41,6 +46,7 @@
 #include <time.h>
 
 #include "bt_engine.h"
+#include "bt_sweep.h"
 
 #define MAX_REPS	64
 #define SMALL_N		1000000
@@ -610,6 +616,88 @@ bench_stages(const BtSeries *s, int reps)
 		   "bt_validate_series", m_val * 1e3);
 }
 
+/*
+ * The benchmark's sweep on one sweep context (64 MB cache) in the grid's
+ * order (ordered = false) or bt_sweep_order's; returns seconds, sets the
+ * lines computed.  The metrics of every combination are summed into sink.
+ */
+static double
+bench_sweep_once(const BtSeries *s, bool ordered, int64_t *computed)
+{
+	const BtStrategyDef *st = strategy("sma_cross");
+	Arena		ar;
+	BtAlloc		a = {arena_realloc, &ar};
+	BtConfig	base,
+			   *combos;
+	BtGrid		g;
+	BtError		err;
+	int64_t		n,
+				skipped;
+	int64_t    *order;
+	BtSweepCtx *ctx;
+	double		t0,
+				t1;
+
+	arena_init(&ar, arena_size(s->n) + ((size_t) 64 << 20));
+	bt_config_defaults(&base, st);
+	memset(&g, 0, sizeof(g));
+	g.naxes = 2;
+	if (!bt_grid_range(st, 0, 5, 50, 5, &a, &g.axes[0], &err) ||
+		!bt_grid_range(st, 1, 20, 200, 20, &a, &g.axes[1], &err) ||
+		bt_grid_expand(&g, &base, 1000, &a, &combos, &n, &skipped, &err) != BT_OK)
+	{
+		fprintf(stderr, "bench_engine: grid: %s\n", err.msg);
+		exit(2);
+	}
+	order = a.realloc_fn(a.ctx, NULL, (size_t) n * sizeof(int64_t));
+	t0 = now_sec();
+	ctx = bt_sweep_ctx_create(s, &a, (size_t) 64 << 20);
+	if (ordered)
+		bt_sweep_order(st, combos, n, (int64_t) (((size_t) 64 << 20) / ((size_t) s->n * sizeof(double))),
+					   &a, order);
+	else
+		for (int64_t i = 0; i < n; i++)
+			order[i] = i;
+	for (int64_t k = 0; k < n; k++)
+	{
+		BtMetrics	m;
+
+		if (bt_sweep_run(ctx, &combos[order[k]], NULL, NULL, &m, &err) != BT_OK)
+		{
+			fprintf(stderr, "bench_engine: sweep run: %s\n", err.msg);
+			exit(2);
+		}
+		sink += m.equity_final;
+	}
+	t1 = now_sec();
+	bt_sweep_ctx_stats(ctx, computed, NULL);
+	arena_free(&ar);
+	return t1 - t0;
+}
+
+/* The benchmark's sweep in both orders, medians of reps */
+static void
+bench_sweep(const BtSeries *s, int reps)
+{
+	double		t_grid[MAX_REPS],
+				t_ord[MAX_REPS];
+	int64_t		c_grid = 0,
+				c_ord = 0;
+
+	for (int r = 0; r < reps; r++)
+	{
+		t_grid[r] = bench_sweep_once(s, false, &c_grid);
+		t_ord[r] = bench_sweep_once(s, true, &c_ord);
+	}
+	printf("  sweep sma_cross 90 combinations, one process, 64 MB line cache, median of %d reps:\n", reps);
+	printf("    %-40s %9.3f ms  %lld lines computed\n", "grid order", median(t_grid, reps) * 1e3,
+		   (long long) c_grid);
+	printf("    %-40s %9.3f ms  %lld lines computed\n", "bt_sweep_order", median(t_ord, reps) * 1e3,
+		   (long long) c_ord);
+	printf("ENGINE_SWEEP_GRID_MS=%.3f\nENGINE_SWEEP_ORDERED_MS=%.3f\n",
+		   median(t_grid, reps) * 1e3, median(t_ord, reps) * 1e3);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -647,6 +735,7 @@ main(int argc, char **argv)
 	printf("  other strategies (defaults), for information:\n");
 	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
 		bench_strategy(&s, others[i], reps, true);
+	bench_sweep(&s, reps < 3 ? reps : 3);
 	bars_free(&b);
 
 	if (big_n > 0)

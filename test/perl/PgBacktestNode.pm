@@ -24,7 +24,7 @@ use parent 'PostgreSQL::Test::Cluster';
 use Exporter 'import';
 use PostgreSQL::Test::Utils ();
 
-our @EXPORT_OK = qw(sleep_query nap_query klines_sql);
+our @EXPORT_OK = qw(sleep_query nap_query klines_sql notifications);
 
 # ---- the node --------------------------------------------------------------
 
@@ -45,8 +45,8 @@ sub create
 	my $preload = $opts{preload} // 'pg_cron,pg_backtest';
 	my $conf = "shared_preload_libraries = '$preload'\n";
 	$conf .= "cron.database_name = 'postgres'\n" if $preload =~ /\bpg_cron\b/;
-	# the pool, the launcher, a dispatcher a database and pg_cron each take
-	# a background worker slot
+	# task workers, the launcher, a dispatcher per database and pg_cron
+	# each take a background worker slot
 	$conf .= "max_worker_processes = 16\n";
 	$node->append_conf('postgresql.conf', $conf . ($opts{conf} // ''));
 	$node->start;
@@ -60,7 +60,7 @@ sub create
 # The SQL of the K-line fixture: table $opts{table} (default k) of
 # $opts{bars} (default 500) daily bars from 2020-01-01 UTC for each symbol of
 # $opts{symbols} (default ['A']): close 100 + 10 sin(i / 15) + i / 100 (a
-# wave on a slight rise, so sma_cross trades in both directions), high and
+# wave on a slight rise, so the crossing strategies trade), high and
 # low 1 above and below, volume 1000 + i; primary key (symbol, ts).  With
 # grant => 'PUBLIC' (or a list of roles) SELECT on it is granted.
 sub klines_sql
@@ -129,6 +129,32 @@ sub nap_query
 	  q{$q$WITH nap AS MATERIALIZED (SELECT pg_sleep(s) FROM naptime) SELECT k.* FROM k, nap ORDER BY ts$q$};
 }
 
+# ---- notifications -------------------------------------------------------------
+
+# The notifications psql printed in $out (psql prints those that arrived
+# before each command's output), in order: ([ channel, payload ], ...)
+sub notifications
+{
+	my ($out) = @_;
+	my @n;
+	for my $line (split /\n/, $out // '')
+	{
+		my @cp = notification_of($line);
+		push @n, [@cp] if @cp;
+	}
+	return @n;
+}
+
+# (channel, payload) if $line is psql's line for a notification, else ()
+sub notification_of
+{
+	my ($line) = @_;
+	return $line =~
+	  /^Asynchronous notification "([^"]+)" with payload "(.*)" received from server process with PID \d+\.$/
+	  ? ($1, $2)
+	  : ();
+}
+
 # ---- roles ---------------------------------------------------------------------
 
 # safe_psql as $role (in $opts{db}, default postgres)
@@ -174,7 +200,9 @@ sub wait_status
 	my ($self, $id, $want, %opts) = @_;
 	my $db = $opts{db} // 'postgres';
 	$self->poll_query_until($db, "SELECT status = '$want' FROM backtest.tasks WHERE id = $id")
-	  or die "task $id in $db is not $want but " . $self->task_status($id, db => $db);
+	  or die "task $id in $db is not $want but "
+	  . $self->safe_psql($db,
+		"SELECT status || coalesce(': ' || error, '') FROM backtest.tasks WHERE id = $id");
 	return;
 }
 
@@ -272,6 +300,16 @@ sub dispatcher_pid
 	);
 }
 
+# Wait until database $db has $n dispatchers (0 or 1): true if it came to
+# that within the timeout
+sub wait_dispatchers
+{
+	my ($self, $db, $n) = @_;
+	return $self->poll_query_until('postgres',
+		"SELECT count(*) = $n FROM pg_stat_activity WHERE backend_type = 'pg_backtest dispatcher' AND datname = '$db'"
+	);
+}
+
 # ---- sessions ------------------------------------------------------------------
 
 # A background psql session on $db (as $opts{role}, else the superuser)
@@ -341,11 +379,9 @@ sub collect
 	for my $line (split /\n/, $out)
 	{
 		next if $line eq '';
-		if ($line =~
-			/^Asynchronous notification "backtest_progress" with payload "(.*)" received from server process with PID \d+\.$/
-		  )
+		my ($channel, $raw) = PgBacktestNode::notification_of($line);
+		if (defined $channel && $channel eq 'backtest_progress')
 		{
-			my $raw = $1;
 			my $p = eval { $self->{json}->decode($raw) };
 			if (!defined $p || ref $p ne 'HASH')
 			{

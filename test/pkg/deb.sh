@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the Debian package (debian/, pg_buildext) from a copy of the source
 # tree, install it with apt, and check what it installed: the library, the
-# control file and install scripts in the PostgreSQL 15 directories, the CLI
+# control file and install scripts in pg_config's directories, the CLI
 # in pg_config --bindir and on PATH (/usr/bin/pg_backtest), and that
 # CREATE EXTENSION works from the packaged files on a throwaway cluster.
 # The build happens in a temporary directory (nothing lands in the source
@@ -17,7 +17,7 @@ src=$(pwd)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+. scripts/pg_config.sh
 
 n=0; nfail=0
 check() {	# check "description" command...
@@ -31,7 +31,7 @@ check() {	# check "description" command...
 	fi
 }
 
-pkg=postgresql-15-pg-backtest
+pkg=postgresql-$pgmajor-pg-backtest
 version=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" pg_backtest.control)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pg_backtest_deb.XXXXXX")
 log=$tmp/log

@@ -178,5 +178,23 @@ $node->poll_query_until('postgres',
   or die 'no succeeded run in cron.job_run_details';
 pass('cron.job_run_details records a succeeded run');
 
+# --- backtest_delete and TRUNCATE take the trades and sweep rows along -------
+# (a statement-level trigger on backtest.tasks since 0.5.0, no foreign key)
+
+my $d1 = (run_tasks(1))[0];
+my $sw = sql("SELECT backtest_submit_sweep('k', 'A', 'sma_cross', '{\"fast\": [5, 10], \"slow\": [20, 30]}')");
+$node->wait_done;
+cmp_ok(sql("SELECT count(*) FROM backtest.trades WHERE task_id = $d1"), '>', 0, 'a task with trades');
+is(sql("SELECT count(*) FROM backtest.sweep_results WHERE task_id = $sw"), '4', 'a sweep task with 4 rows');
+sql("SELECT backtest_delete($d1)");
+sql("SELECT backtest_delete($sw)");
+is(result_rows($d1), '0,0,0', 'backtest_delete removes its results, trades and equity curve');
+is(sql("SELECT count(*) FROM backtest.sweep_results WHERE task_id = $sw"), '0',
+	'and a sweep task\'s rows');
+run_tasks(1);
+sql("TRUNCATE backtest.tasks CASCADE");
+is( sql("SELECT (SELECT count(*) FROM backtest.trades) + (SELECT count(*) FROM backtest.sweep_results)"),
+	'0', 'TRUNCATE backtest.tasks CASCADE empties trades and sweep_results too');
+
 $node->stop;
 done_testing();

@@ -146,10 +146,7 @@ $node->wait_sleeping($r, db => 'db_a');
 my $wpid = $node->safe_psql('db_a', "SELECT worker_pid FROM backtest.tasks WHERE id = $r");
 my $log_offset = -s $node->logfile;
 $node->safe_psql('db_a', 'DROP EXTENSION pg_backtest CASCADE');
-$node->poll_query_until(
-	'postgres', q{
-SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'pg_backtest dispatcher' AND datname = 'db_a'})
-  or die 'the dispatcher of db_a did not exit';
+$node->wait_dispatchers('db_a', 0) or die 'the dispatcher of db_a did not exit';
 pass('DROP EXTENSION: the dispatcher of that database exits');
 $node->safe_psql('postgres', "SELECT pg_terminate_backend($wpid)");
 $node->wait_exited($wpid);

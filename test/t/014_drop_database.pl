@@ -39,8 +39,7 @@ $node->wait_sleeping($blocker);
 # two tasks of db_b wait for the slot; its dispatcher stays connected
 my $b1 = $node->safe_psql('db_b', "SELECT backtest_submit('k', 'A', 'sma_cross')");
 my $b2 = $node->safe_psql('db_b', "SELECT backtest_submit('k', 'A', 'sma_cross')");
-$node->poll_query_until('postgres', "SELECT " . q{(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_backtest dispatcher' AND datname = 'db_b') = 1})
-  or die "no dispatcher for db_b";
+$node->wait_dispatchers('db_b', 1) or die "no dispatcher for db_b";
 my $disp = $node->dispatcher_pid('db_b');
 is($node->safe_psql('db_b', "SELECT string_agg(status, ',') FROM backtest.tasks"),
 	'pending,pending', 'the tasks of db_b are pending');
@@ -60,9 +59,7 @@ $node->psql('postgres', 'DROP DATABASE db_b', stderr => \$stderr);
 like($stderr, qr/is being accessed by other users/, 'with a session connected, DROP DATABASE fails');
 like($stderr, qr/There is 1 other session using the database/, 'because of that session only');
 $session->quit;
-$node->poll_query_until('postgres',
-	"SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_backtest dispatcher' AND datname = 'db_b') = 1")
-  or die "the dispatcher of db_b did not come back";
+$node->wait_dispatchers('db_b', 1) or die "the dispatcher of db_b did not come back";
 isnt($node->dispatcher_pid('db_b'), $disp, 'after the failed drop a new dispatcher serves db_b');
 is($node->safe_psql('db_b', "SELECT string_agg(status, ',') FROM backtest.tasks"),
 	'pending,pending', 'its tasks are still pending');

@@ -13,64 +13,36 @@
 use strict;
 use warnings;
 
-use PostgreSQL::Test::Cluster;
+use PgBacktestNode;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('linger');
-$node->init;
 # 6 worker processes: the logical replication launcher, pg_cron's, ours, and
 # three for dispatchers and task workers (the shortage case at the end needs
 # exactly that)
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_cron,pg_backtest'
-cron.database_name = 'postgres'
+my $node = PgBacktestNode->create(
+	'linger',
+	extension => 0,
+	conf      => q{
 pg_backtest.max_concurrent = 1
 pg_backtest.dispatcher_linger = '10min'
 max_worker_processes = 6
 max_parallel_workers = 0
 });
-$node->start;
 
 sub setup_db
 {
 	my ($db) = @_;
-	$node->safe_psql($db, q{
-CREATE EXTENSION pg_backtest;
-CREATE TABLE k AS
-SELECT 'A'::text AS symbol, timestamptz '2020-01-01 00:00+00' + i * interval '1 day' AS ts,
-       c AS open, c + 1 AS high, c - 1 AS low, c AS close, 1000.0::float8 AS volume
-FROM (SELECT i, 100 + 10 * sin(i / 15.0) AS c FROM generate_series(0, 199) i) s;
-});
-}
-
-sub dispatcher_of
-{
-	my ($db) = @_;
-	return $node->safe_psql('postgres',
-		"SELECT coalesce(max(pid), 0) FROM pg_stat_activity WHERE backend_type = 'pg_backtest dispatcher' AND datname = '$db'"
-	);
+	$node->safe_psql($db, 'CREATE EXTENSION pg_backtest');
+	$node->create_klines($db, bars => 200);
 }
 
 sub run_task
 {
 	my ($db) = @_;
 	my $id = $node->safe_psql($db, "SELECT backtest_submit('k', 'A', 'sma_cross')");
-	$node->poll_query_until($db, "SELECT status = 'completed' FROM backtest.tasks WHERE id = $id")
-	  or die "task $id in $db did not complete: "
-	  . $node->safe_psql($db, "SELECT status || ' ' || coalesce(error, '') FROM backtest.tasks WHERE id = $id");
+	$node->wait_status($id, 'completed', db => $db);
 	return $id;
-}
-
-sub wait_no_dispatcher
-{
-	my ($db, $what) = @_;
-	ok( $node->poll_query_until(
-			'postgres',
-			"SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'pg_backtest dispatcher' AND datname = '$db'"
-		),
-		$what);
 }
 
 # --- the launcher's visit at start: no worker started, no lingering ------------
@@ -81,48 +53,41 @@ $node->poll_query_until('postgres',
 	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_backtest launcher'")
   or die 'no launcher';
 # the visit of database postgres (which has the extension) ends with its dispatcher gone
-wait_no_dispatcher('postgres', 'a dispatcher that started no worker exits at once, whatever the linger');
+ok($node->wait_dispatchers('postgres', 0), 'a dispatcher that started no worker exits at once, whatever the linger');
 
 # --- a dispatcher that ran a task stays and serves the next one ------------------
 
 run_task('postgres');
-my $disp = dispatcher_of('postgres');
+my $disp = $node->dispatcher_pid('postgres');
 isnt($disp, '0', 'after its task completed the dispatcher of postgres is still there');
 is( $node->safe_psql('postgres',
 		"SELECT count(*) FROM backtest.tasks WHERE status IN ('pending', 'running')"),
 	'0', 'with its queue idle');
 run_task('postgres');
-is(dispatcher_of('postgres'), $disp, 'the next submission is served by the same dispatcher');
+is($node->dispatcher_pid('postgres'), $disp, 'the next submission is served by the same dispatcher');
 is( $node->safe_psql('postgres',
 		"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_backtest dispatcher'"),
 	'1', 'one dispatcher in the cluster');
 
 # --- a reload lowering the setting makes it leave --------------------------------
 
-$node->safe_psql('postgres', "ALTER SYSTEM SET pg_backtest.dispatcher_linger = 0");
-$node->reload;
-wait_no_dispatcher('postgres', 'dispatcher_linger = 0 after a reload: the idle dispatcher leaves');
+$node->set_conf('pg_backtest.dispatcher_linger', 0);
+ok($node->wait_dispatchers('postgres', 0), 'dispatcher_linger = 0 after a reload: the idle dispatcher leaves');
 run_task('postgres');
-wait_no_dispatcher('postgres', 'with dispatcher_linger = 0 the dispatcher exits once its task is done');
+ok($node->wait_dispatchers('postgres', 0), 'with dispatcher_linger = 0 the dispatcher exits once its task is done');
 
-$node->safe_psql('postgres', "ALTER SYSTEM SET pg_backtest.dispatcher_linger = '1s'");
-$node->reload;
-$node->poll_query_until('postgres', "SELECT current_setting('pg_backtest.dispatcher_linger') = '1s'")
-  or die 'reload';
+$node->set_conf('pg_backtest.dispatcher_linger', '1s');
 run_task('postgres');
-wait_no_dispatcher('postgres', 'dispatcher_linger = 1s: the dispatcher leaves after its time');
+ok($node->wait_dispatchers('postgres', 0), 'dispatcher_linger = 1s: the dispatcher leaves after its time');
 
-$node->safe_psql('postgres', "ALTER SYSTEM SET pg_backtest.dispatcher_linger = '10min'");
-$node->reload;
-$node->poll_query_until('postgres', "SELECT current_setting('pg_backtest.dispatcher_linger') = '10min'")
-  or die 'reload';
+$node->set_conf('pg_backtest.dispatcher_linger', '10min');
 
 # --- commands that need the database to themselves -------------------------------
 
 $node->safe_psql('postgres', 'CREATE DATABASE db_b');
 setup_db('db_b');
 run_task('db_b');
-my $disp_b = dispatcher_of('db_b');
+my $disp_b = $node->dispatcher_pid('db_b');
 isnt($disp_b, '0', 'the dispatcher of db_b lingers');
 my $offset = -s $node->logfile;
 my ($ret, $out, $err) = $node->psql('postgres', 'CREATE DATABASE db_copy TEMPLATE db_b');
@@ -131,14 +96,14 @@ is($ret, 0, 'CREATE DATABASE ... TEMPLATE db_b while its dispatcher lingers succ
 is($ret, 0, 'ALTER DATABASE db_b RENAME while its dispatcher lingers succeeds') or diag $err;
 my $t = run_task('db_c');
 pass("the renamed database's queue runs a task ($t)");
-isnt(dispatcher_of('db_c'), '0', 'and its dispatcher lingers again');
+isnt($node->dispatcher_pid('db_c'), '0', 'and its dispatcher lingers again');
 ($ret, $out, $err) = $node->psql('postgres', 'DROP DATABASE db_c');
 is($ret, 0, 'DROP DATABASE of a database whose dispatcher lingers succeeds') or diag $err;
 is($node->safe_psql('postgres', "SELECT count(*) FROM pg_database WHERE datname = 'db_c'"),
 	'0', 'the database is gone');
 unlike(slurp_file($node->logfile, $offset), qr/is being accessed by other users/,
 	'no command waited for the dispatcher');
-wait_no_dispatcher('db_c', 'no dispatcher is left for it');
+ok($node->wait_dispatchers('db_c', 0), 'no dispatcher is left for it');
 
 # the copy has the extension and a queue of its own
 run_task('db_copy');
@@ -149,8 +114,8 @@ pass('a task of the copied database runs');
 # dispatchers of postgres and db_copy linger (2 of the 3 free processes); a
 # third database's dispatcher takes the last one and cannot start its worker
 run_task('postgres');
-isnt(dispatcher_of('postgres'), '0', 'the dispatcher of postgres lingers');
-isnt(dispatcher_of('db_copy'), '0', 'the dispatcher of db_copy lingers');
+isnt($node->dispatcher_pid('postgres'), '0', 'the dispatcher of postgres lingers');
+isnt($node->dispatcher_pid('db_copy'), '0', 'the dispatcher of db_copy lingers');
 $node->safe_psql('postgres', 'CREATE DATABASE db_d');
 setup_db('db_d');
 $offset = -s $node->logfile;
@@ -158,7 +123,7 @@ run_task('db_d');
 pass('a task of a third database runs although lingering dispatchers held the worker processes');
 like(slurp_file($node->logfile, $offset), qr/no background worker slot free to run task/,
 	'(its first start found no free worker process)');
-wait_no_dispatcher('db_copy', 'the lingering dispatcher of db_copy gave its process back');
+ok($node->wait_dispatchers('db_copy', 0), 'the lingering dispatcher of db_copy gave its process back');
 run_task('db_copy');
 pass('and db_copy is served again on its next submission');
 

@@ -144,6 +144,10 @@ my @entry = (
 	[ 'backtest_stats', q{SELECT total_tasks, pending, running FROM backtest_stats()} ],
 	[ 'backtest_running_tasks', q{SELECT backtest_running_tasks()} ],
 	[ 'backtest.equity view', "SELECT count(*) FROM backtest.equity WHERE task_id OPERATOR(pg_catalog.=) $m1" ],
+	[ 'backtest_notifications', q{SELECT count(*), min(kind), min(title) FROM backtest_notifications(false)} ],
+	[ 'backtest_notifications_read', q{SELECT backtest_notifications_read(ARRAY[-1]::bigint[])} ],
+	[ 'backtest_notification_settings', q{SELECT * FROM backtest_notification_settings(ARRAY['task_failed'], 'normal')} ],
+	[ 'backtest_system_status', q{SELECT db_pending_tasks, db_running_tasks, max_concurrent, live_streams IS NULL FROM backtest_system_status()} ],
 );
 for my $e (@entry)
 {

@@ -13,24 +13,15 @@ use strict;
 use warnings;
 
 use JSON::PP;
-use PostgreSQL::Test::Cluster;
+use PgBacktestNode qw(notifications);
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('live');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', q{
-shared_preload_libraries = 'pg_cron,pg_backtest'
-cron.database_name = 'postgres'
-max_worker_processes = 16
-});
-$node->start;
+my $node = PgBacktestNode->create('live');
 
 my $data = "$ENV{TESTDIR}/data/ohlcv_synth.csv";
 $node->safe_psql(
 	'postgres', qq{
-CREATE EXTENSION pg_backtest;
 CREATE TABLE src (ts timestamptz, open float8, high float8, low float8, close float8, volume float8);
 COPY src FROM '$data' WITH (FORMAT csv, HEADER);
 });
@@ -67,19 +58,6 @@ for my $i (@ind)
 
 my $json = JSON::PP->new;
 my $iso = q{to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')};
-
-# Notifications printed by psql: [channel, payload]
-sub notifications
-{
-	my ($out) = @_;
-	my @n;
-	for (split /\n/, $out)
-	{
-		push @n, [ $1, $2 ]
-		  if /^Asynchronous notification "(\w+)" with payload "(.*)" received from server process with PID \d+\.$/;
-	}
-	return @n;
-}
 
 # Run psql, return (stdout, stderr); dies on error
 sub run

@@ -414,6 +414,28 @@ test_live_refusals(void)
 	other.ind[1].params[0] = BT_LIVE_MAX_WINDOW;
 	CHECK(!bt_live_spec_check(&other, &err));
 	CHECK_MSG(strstr(err.msg, "\"roc\" needs a window of 100002 bars") != NULL, "%s", err.msg);
+
+	/*
+	 * a signal stream: a value between -1 and 1 (a backtest's exposure) is
+	 * refused, as a stream's position is -1, 0 or 1
+	 */
+	{
+		BtLiveSpec	sspec;
+		BtLiveState *ss;
+
+		memset(&sspec, 0, sizeof(sspec));
+		sspec.strategy = bt_find_strategy("signal");
+		CHECK(bt_live_spec_check(&sspec, &err));
+		ss = live_new(&sspec);
+		b = bar_of(&s, 0);
+		b.signal = 0.5;
+		CHECK(!bt_live_push(ss, &b, out, &step, &err) && err.code == BT_ERR_DATA);
+		CHECK(strcmp(err.msg, "a live stream's signal must be -1, 0, 1 or NULL") == 0);
+		b.signal = 1;
+		CHECK(bt_live_push(ss, &b, out, &step, &err));
+		CHECK(bt_live_position(ss) == 1);
+		free(ss);
+	}
 	free(st);
 	free(before);
 }

@@ -583,6 +583,212 @@ test_stop_entry(void)
 	}
 }
 
+/* pyramiding: each repeated entry signal adds a leg, one trade row per leg */
+static void
+test_pyramiding(void)
+{
+	/* bar:          0   1   2   3   4   5   6 */
+	double		px[] = {10, 10, 20, 20, 40, 40, 40};
+	int8_t		tg[] = {1, 1, 1, 1, 0, K, K};
+	UnitBars	b;
+	BtSimParams p;
+	BtResult	r;
+
+	flat_bars(&b, 7, px);
+	bt_sim_defaults(&p);
+	p.initial_capital = 1000;
+	p.size = 0.25;
+	p.pyramiding = 3;
+
+	/*
+	 * open 1 = 10: equity 1000, 25% = 250: 25 units, cash 750.
+	 * open 2 = 20: equity 750 + 25 * 20 = 1250, 25% = 312.5 (buying power
+	 * 1250 - 500 = 750): 15 units, cash 450.
+	 * open 3 = 20: equity 450 + 40 * 20 = 1250, 312.5 but buying power
+	 * 1250 - 800 = 450: 15 units, cash 150.  Bar 3's 1: three legs held,
+	 * nothing.  Bar 4's 0 sells all 55 at open 5 = 40: cash 2350; one
+	 * trade per leg: 25 * 30 = 750, 15 * 20 = 300, 15 * 20 = 300.
+	 */
+	r = unit_sim(&b, tg, &p);
+	CHECK(r.ntrades == 3);
+	CHECK(r.trades[0].entry_bar == 1 && r.trades[1].entry_bar == 2 && r.trades[2].entry_bar == 3);
+	CHECK(r.trades[0].exit_bar == 5 && r.trades[1].exit_bar == 5 && r.trades[2].exit_bar == 5);
+	CHECK_NEAR(r.trades[0].quantity, 25, 0);
+	CHECK_NEAR(r.trades[1].quantity, 15, 0);
+	CHECK_NEAR(r.trades[2].quantity, 15, 0);
+	CHECK_NEAR(r.trades[0].pnl, 750, 1e-12);
+	CHECK_NEAR(r.trades[1].pnl, 300, 1e-12);
+	CHECK_NEAR(r.trades[2].pnl, 300, 1e-12);
+	CHECK(r.position[1] == 25 && r.position[2] == 40 && r.position[3] == 55 && r.position[5] == 0);
+	CHECK_NEAR(r.equity[3], 150 + 55 * 20, 1e-12);
+	CHECK_NEAR(r.equity[6], 2350, 1e-12);
+	CHECK(r.metrics.trades_count == 3);
+
+	/* pyramiding 1 (the default): the repeated 1s change nothing */
+	p.pyramiding = 1;
+	r = unit_sim(&b, tg, &p);
+	CHECK(r.ntrades == 1);
+	CHECK_NEAR(r.trades[0].quantity, 25, 0);
+}
+
+/* A run of the signal strategy on b with these signal values */
+static BtResult
+signal_run(UnitBars *b, const double *sig, const BtSimParams *p)
+{
+	BtConfig	cfg;
+	BtResult	r;
+	BtError		err;
+
+	b->s.signal = sig;
+	CHECK(bt_validate_series(&b->s, false, &err));
+	bt_config_defaults(&cfg, bt_find_strategy("signal"));
+	cfg.sim = *p;
+	CHECK(bt_run(&b->s, &cfg, &unit_alloc, NULL, NULL, &r, &err) == BT_OK);
+	b->s.signal = NULL;
+	return r;
+}
+
+/* signal values in [-1, 1] as target exposures: scaling out, and in with pyramiding */
+static void
+test_exposure(void)
+{
+	double		px[] = {10, 10, 20, 20, 40, 40, 40, 50};
+	double		sig[] = {1, NAN, 0.5, NAN, 0, NAN, NAN, NAN};
+	double		sig2[] = {0.5, NAN, 1, NAN, 0.5, NAN, 0, NAN};
+	UnitBars	b;
+	BtSimParams p;
+	BtResult	r;
+	BtError		err;
+
+	flat_bars(&b, 8, px);
+	bt_sim_defaults(&p);
+	p.initial_capital = 1000;
+
+	/*
+	 * 1: 100 units at open 1 = 10.  0.5 on bar 2: half, 50, sold at open
+	 * 3 = 20 (the leg closed in part: a trade of 50, pnl 500; 50 stay
+	 * open), cash 1000.  0 on bar 4: the other 50 at open 5 = 40, pnl
+	 * 1500, cash 3000.
+	 */
+	r = signal_run(&b, sig, &p);
+	CHECK(r.ntrades == 2);
+	CHECK(r.trades[0].entry_bar == 1 && r.trades[0].exit_bar == 3);
+	CHECK(r.trades[1].entry_bar == 1 && r.trades[1].exit_bar == 5);
+	CHECK_NEAR(r.trades[0].quantity, 50, 0);
+	CHECK_NEAR(r.trades[0].pnl, 500, 1e-12);
+	CHECK_NEAR(r.trades[1].quantity, 50, 0);
+	CHECK_NEAR(r.trades[1].pnl, 1500, 1e-12);
+	CHECK(r.position[2] == 100 && r.position[3] == 50 && r.position[5] == 0);
+	CHECK_NEAR(r.equity[7], 3000, 1e-12);
+
+	/*
+	 * costs are shared by quantity: fractional, a fee of 2 per order:
+	 * (1000 - 2) / 10 = 99.8 units; half, 49.9, sold at 20 for a fee of 2:
+	 * the trade carries half the entry fee (1) and that fee, pnl 499 - 3;
+	 * the rest at 40: 1 + 2, pnl 1497 - 3.  Cash 0, 996, 2990: equity at
+	 * close 3 996 + 49.9 * 20.
+	 */
+	p.fractional = true;
+	p.commission_fixed = 2;
+	r = signal_run(&b, sig, &p);
+	CHECK(r.ntrades == 2);
+	CHECK_NEAR(r.trades[0].quantity, 49.9, 1e-12);
+	CHECK_NEAR(r.trades[0].commission, 3, 1e-12);
+	CHECK_NEAR(r.trades[0].pnl, 496, 1e-12);
+	CHECK_NEAR(r.trades[1].commission, 3, 1e-12);
+	CHECK_NEAR(r.trades[1].pnl, 1494, 1e-12);
+	CHECK_NEAR(r.equity[3], 996 + 49.9 * 20, 1e-12);
+	CHECK_NEAR(r.equity[7], 2990, 1e-12);
+
+	/*
+	 * pyramiding 2, size 0.5: 0.5 = one unit, 1 = two.  0.5: 500 -> 50
+	 * units at 10, cash 500.  1 on bar 2: one more unit at open 3 = 20:
+	 * equity 1500, half 750, but the buying power is 1500 - 1000 = 500:
+	 * 25 units, cash 0.  0.5 on bar 4: half of 75, 37, sold at open 5 =
+	 * 40 from the oldest leg (a trade of 37, pnl 1110; 13 of it stay),
+	 * cash 1480.  0 on bar 6: at open 7 = 50, the 13 (pnl 520) and the
+	 * second leg's 25 (pnl 750): cash 3380.
+	 */
+	p.fractional = false;
+	p.commission_fixed = 0;
+	p.size = 0.5;
+	p.pyramiding = 2;
+	r = signal_run(&b, sig2, &p);
+	CHECK(r.ntrades == 3);
+	CHECK(r.trades[0].entry_bar == 1 && r.trades[0].exit_bar == 5);
+	CHECK_NEAR(r.trades[0].quantity, 37, 0);
+	CHECK_NEAR(r.trades[0].pnl, 1110, 1e-12);
+	CHECK(r.trades[1].entry_bar == 1 && r.trades[1].exit_bar == 7);
+	CHECK_NEAR(r.trades[1].quantity, 13, 0);
+	CHECK_NEAR(r.trades[1].pnl, 520, 1e-12);
+	CHECK(r.trades[2].entry_bar == 3 && r.trades[2].exit_bar == 7);
+	CHECK_NEAR(r.trades[2].quantity, 25, 0);
+	CHECK_NEAR(r.trades[2].pnl, 750, 1e-12);
+	CHECK(r.position[3] == 75 && r.position[5] == 38 && r.position[7] == 0);
+	CHECK_NEAR(r.equity[7], 3380, 1e-12);
+
+	/*
+	 * scaling out by 1% and back in, 300 times: the oldest leg shrinks
+	 * while small legs pile up, beyond the BT_MAX_PYRAMIDING legs a
+	 * position keeps (the newest then takes the fills); the books still
+	 * balance: equity = capital + the trades' pnl, the open legs' quantity
+	 * is the position
+	 */
+	{
+		int			nb = 600;
+		int64_t    *ts = malloc(nb * sizeof(int64_t));
+		double	   *o = malloc(nb * sizeof(double)),
+				   *sg = malloc(nb * sizeof(double));
+		BtSeries	ls;
+		BtConfig	cfg;
+		BtResult	lr;
+		double		sum = 0,
+					open_q = 0;
+		int64_t		nopen = 0;
+
+		for (int i = 0; i < nb; i++)
+		{
+			ts[i] = (int64_t) (16436 + i) * BT_USECS_PER_DAY;
+			o[i] = 100 + (i % 7);
+			sg[i] = i % 2 == 0 ? 1 : 0.99;
+		}
+		memset(&ls, 0, sizeof(ls));
+		ls.n = nb;
+		ls.ts = ts;
+		ls.open = ls.high = ls.low = ls.close = o;
+		ls.signal = sg;
+		bt_config_defaults(&cfg, bt_find_strategy("signal"));
+		cfg.sim.fractional = true;
+		CHECK(bt_run(&ls, &cfg, &unit_alloc, NULL, NULL, &lr, &err) == BT_OK);
+		for (int64_t k = 0; k < lr.ntrades; k++)
+		{
+			sum += lr.trades[k].pnl;
+			if (lr.trades[k].is_open)
+			{
+				open_q += lr.trades[k].quantity;
+				nopen++;
+			}
+		}
+		CHECK(nopen == BT_MAX_PYRAMIDING);
+		CHECK(lr.ntrades > 300);
+		CHECK_NEAR(lr.metrics.equity_final, 10000 + sum, 1e-9);
+		CHECK_NEAR(open_q, lr.position[nb - 1], 1e-9);
+		free(ts);
+		free(o);
+		free(sg);
+	}
+
+	/* a signal outside [-1, 1] is bad data */
+	{
+		double		bad[] = {1, NAN, 1.5, NAN, 0, NAN, NAN, NAN};
+
+		b.s.signal = bad;
+		CHECK(!bt_validate_series(&b.s, false, &err));
+		CHECK(err.bar == 2 && strcmp(err.msg, "signal must be between -1 and 1, or NULL") == 0);
+		b.s.signal = NULL;
+	}
+}
+
 /* the cross-field rules of the new parameters, with their messages */
 static void
 test_order_param_rules(void)
@@ -624,5 +830,7 @@ test_orders(void)
 	test_margin_call();
 	test_limit_entry();
 	test_stop_entry();
+	test_pyramiding();
+	test_exposure();
 	test_order_param_rules();
 }

@@ -5,7 +5,8 @@
  *	  expansion (order, skips, sampling, limits), and sweep contexts: the
  *	  metrics of bt_sweep_run are bt_run's bit for bit for every strategy,
  *	  whatever the cache size and the order of the runs, indicator lines are
- *	  computed once, and a warm context allocates nothing.
+ *	  computed once, a warm context allocates nothing, and the run order of
+ *	  bt_sweep_order computes fewer lines with the same metrics.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -109,7 +110,7 @@ test_param_space(void)
 	CHECK(bt_param_space_find(st, "fast") == 0);
 	CHECK(bt_param_space_find(st, "slow") == 1);
 	CHECK(bt_param_space_find(st, "initial_capital") == 2);
-	CHECK(bt_param_space_find(st, "valid_bars") == 2 + bt_n_sim_params - 1);
+	CHECK(bt_param_space_find(st, "pyramiding") == 2 + bt_n_sim_params - 1);
 	CHECK(bt_param_space_find(st, "fats") == -1);
 	CHECK(bt_param_space_def(st, 1) == &st->params[1]);
 	CHECK(bt_param_space_def(st, 2) == &bt_sim_params[0].def);
@@ -1233,6 +1234,136 @@ test_no_alloc_and_progress(void)
 	}
 }
 
+/* Is order[0..n-1] a permutation of 0..n-1? */
+static bool
+is_permutation(const int64_t *order, int64_t n)
+{
+	uint8_t    *seen = unit_alloc.realloc_fn(NULL, NULL, (size_t) (n > 0 ? n : 1));
+
+	memset(seen, 0, (size_t) n);
+	for (int64_t i = 0; i < n; i++)
+	{
+		if (order[i] < 0 || order[i] >= n || seen[order[i]])
+			return false;
+		seen[order[i]] = 1;
+	}
+	return true;
+}
+
+/*
+ * Lines computed running combos in `order` (NULL: grid order) on a fresh
+ * context with a cache of `arrays` line arrays; each combination's metrics
+ * go to out[i] (i the combination, not the step).
+ */
+static int64_t
+computed_in_order(const BtSeries *s, const BtConfig *combos, int64_t n, const int64_t *order,
+				  int64_t arrays, BtMetrics *out)
+{
+	BtSweepCtx *ctx = bt_sweep_ctx_create(s, &unit_alloc,
+										  (size_t) arrays * (size_t) s->n * sizeof(double));
+	int64_t		computed;
+
+	for (int64_t k = 0; k < n; k++)
+	{
+		int64_t		i = order ? order[k] : k;
+
+		out[i] = sweep_metrics(ctx, &combos[i]);
+	}
+	bt_sweep_ctx_stats(ctx, &computed, NULL);
+	return computed;
+}
+
+/*
+ * bt_sweep_order: a permutation that computes fewer lines than the grid's
+ * order when the lines do not fit, the identity when they do, and the same
+ * metrics per combination.
+ */
+static void
+test_sweep_order(void)
+{
+	BtSeries	s = unit_sample_series();
+	const BtStrategyDef *st = bt_find_strategy("sma_cross");
+	BtConfig	base,
+			   *combos;
+	BtGrid		g;
+	BtError		err;
+	int64_t		n,
+				grid,
+				ordered;
+	int64_t    *order;
+	BtMetrics  *m_grid,
+			   *m_ord;
+	int			mismatches = 0;
+
+	/*
+	 * The benchmark's grid: fast 5..50 step 5 x slow 20..200 step 20, 90
+	 * combinations (fast < slow), 18 distinct lines (20 and 40 are both).
+	 * An 8-line cache in grid order: a row (fast=5 and its 10 slow lines)
+	 * needs 11 lines, so LRU drops every slow line just before the next
+	 * row uses it: 10 fast lines + 90 slow ones computed.  The greedy order
+	 * computes 34 (what a simulation of the cache gave: each row keeps 6
+	 * or 7 slow lines of the previous one).
+	 */
+	bt_config_defaults(&base, st);
+	memset(&g, 0, sizeof(g));
+	g.naxes = 2;
+	CHECK(bt_grid_range(st, 0, 5, 50, 5, &unit_alloc, &g.axes[0], &err));
+	CHECK(bt_grid_range(st, 1, 20, 200, 20, &unit_alloc, &g.axes[1], &err));
+	combos = expand(&g, &base, &n);
+	CHECK(n == 90);
+	order = unit_alloc.realloc_fn(NULL, NULL, (size_t) n * sizeof(int64_t));
+	m_grid = unit_alloc.realloc_fn(NULL, NULL, (size_t) n * sizeof(BtMetrics));
+	m_ord = unit_alloc.realloc_fn(NULL, NULL, (size_t) n * sizeof(BtMetrics));
+	bt_sweep_order(st, combos, n, 8, &unit_alloc, order);
+	CHECK(is_permutation(order, n));
+	grid = computed_in_order(&s, combos, n, NULL, 8, m_grid);
+	ordered = computed_in_order(&s, combos, n, order, 8, m_ord);
+	for (int64_t i = 0; i < n; i++)
+		mismatches += !same_metrics(&m_grid[i], &m_ord[i], "order");
+	CHECK(mismatches == 0);
+	CHECK_MSG(grid == 100, "grid order computed %lld lines", (long long) grid);
+	CHECK_MSG(ordered == 34, "ordered: %lld lines", (long long) ordered);
+
+	/* 18 lines fit in 18 arrays: the grid's order is kept */
+	bt_sweep_order(st, combos, n, 18, &unit_alloc, order);
+	for (int64_t i = 0; i < n; i++)
+		mismatches += order[i] != i;
+	CHECK(mismatches == 0);
+
+	/* a cache of nothing (each run keeps only its own lines): fewer still */
+	bt_sweep_order(st, combos, n, 0, &unit_alloc, order);
+	CHECK(is_permutation(order, n));
+	grid = computed_in_order(&s, combos, n, NULL, 0, m_grid);
+	ordered = computed_in_order(&s, combos, n, order, 0, m_ord);
+	CHECK_MSG(ordered < grid, "cache 0: ordered %lld, grid %lld", (long long) ordered, (long long) grid);
+
+	/* macd_cross: three axes, MACD lines of 3 arrays derived from EMA lines: same metrics */
+	{
+		const BtStrategyDef *mst = bt_find_strategy("macd_cross");
+
+		bt_config_defaults(&base, mst);
+		memset(&g, 0, sizeof(g));
+		g.naxes = 3;
+		CHECK(bt_grid_range(mst, 0, 4, 16, 4, &unit_alloc, &g.axes[0], &err));
+		CHECK(bt_grid_range(mst, 1, 20, 40, 5, &unit_alloc, &g.axes[1], &err));
+		CHECK(bt_grid_range(mst, 2, 5, 9, 2, &unit_alloc, &g.axes[2], &err));
+		combos = expand(&g, &base, &n);
+		CHECK(n == 4 * 5 * 3);
+		order = unit_alloc.realloc_fn(NULL, NULL, (size_t) n * sizeof(int64_t));
+		m_grid = unit_alloc.realloc_fn(NULL, NULL, (size_t) n * sizeof(BtMetrics));
+		m_ord = unit_alloc.realloc_fn(NULL, NULL, (size_t) n * sizeof(BtMetrics));
+		bt_sweep_order(mst, combos, n, 12, &unit_alloc, order);
+		CHECK(is_permutation(order, n));
+		grid = computed_in_order(&s, combos, n, NULL, 12, m_grid);
+		ordered = computed_in_order(&s, combos, n, order, 12, m_ord);
+		mismatches = 0;
+		for (int64_t i = 0; i < n; i++)
+			mismatches += !same_metrics(&m_grid[i], &m_ord[i], "macd order");
+		CHECK(mismatches == 0);
+		CHECK_MSG(ordered <= grid, "macd: ordered %lld, grid %lld", (long long) ordered, (long long) grid);
+	}
+}
+
 void
 test_sweep(void)
 {
@@ -1251,4 +1382,6 @@ test_sweep(void)
 	unit_free_all();
 	test_order_independence();
 	test_no_alloc_and_progress();
+	unit_free_all();
+	test_sweep_order();
 }

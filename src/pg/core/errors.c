@@ -66,5 +66,5 @@ btpg_signal_nan_error(TimestampTz t)
 	ereport(ERROR,
 			(errcode(ERRCODE_DATA_EXCEPTION),
 			 errmsg("invalid bar at %s: signal is NaN", timestamptz_to_str(t)),
-			 errhint("A signal must be -1, 0, 1 or NULL (NULL keeps the current position).")));
+			 errhint("A signal must be between -1 and 1, or NULL (NULL keeps the current position).")));
 }

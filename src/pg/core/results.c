@@ -21,6 +21,7 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -280,4 +281,30 @@ btpg_trade_values(const BtTrade *t, int64 k, Datum *values, bool *nulls)
 	values[16] = Float8GetDatum(t->mae_pct);
 	values[17] = Float8GetDatum(t->mfe_price);
 	values[18] = Float8GetDatum(t->mfe_pct);
+}
+
+/*
+ * btpg_make_array8
+ *		A 1-D array of n 8-byte values without nulls (float8 or timestamptz),
+ *		built in one copy: the equity curve's arrays hold millions of
+ *		elements, and construct_md_array's per-element loop cost more than
+ *		the insert.
+ */
+Datum
+btpg_make_array8(const void *data, int64 n, Oid type)
+{
+	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + (Size) n * 8;
+	ArrayType  *a;
+
+	if (n == 0)
+		return PointerGetDatum(construct_empty_array(type));
+	a = (ArrayType *) palloc_extended(nbytes, MCXT_ALLOC_HUGE);
+	SET_VARSIZE(a, nbytes);
+	a->ndim = 1;
+	a->dataoffset = 0;
+	a->elemtype = type;
+	ARR_DIMS(a)[0] = (int) n;
+	ARR_LBOUND(a)[0] = 1;
+	memcpy(ARR_DATA_PTR(a), data, (Size) n * 8);
+	return PointerGetDatum(a);
 }

@@ -44,5 +44,7 @@ extern void btpg_trade_values(const BtTrade *t, int64 k, Datum *values, bool *nu
 extern void btpg_run_engine(const BtSeries *s, const BtConfig *cfg, BtResult *res);
 /* NOTICE why a run without trades filled no entry (m->entries_unfilled > 0) */
 extern void btpg_notice_unfilled(const BtMetrics *m, const BtSimParams *sim);
+/* A 1-D array of n 8-byte values without nulls (float8, timestamptz), in one copy */
+extern Datum btpg_make_array8(const void *data, int64 n, Oid type);
 
 #endif							/* BTPG_CORE_RESULTS_H */

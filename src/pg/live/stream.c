@@ -42,6 +42,7 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/fmgrprotos.h"
+#include "utils/inval.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -417,23 +418,60 @@ btpg_live_load(const BtpgLiveStream *ls, const char *symbol, Oid as_user, BtSeri
 
 /* ---- payload formatting -------------------------------------------------------------- */
 
+/* Write n digits of v (zero-padded) at p; returns the end */
+static char *
+put_digits(char *p, int64 v, int n)
+{
+	for (int i = n - 1; i >= 0; i--)
+	{
+		p[i] = (char) ('0' + v % 10);
+		v /= 10;
+	}
+	return p + n;
+}
+
 void
 btpg_live_format_ts(int64_t t, char *buf, size_t len)
 {
-	struct pg_tm tm;
-	fsec_t		fsec;
+	/* civil from days (Howard Hinnant's algorithm); no time zone, no locale */
+	int64		days = t >= 0 ? t / USECS_PER_DAY : -((-t + USECS_PER_DAY - 1) / USECS_PER_DAY);
+	int64		us = t - days * USECS_PER_DAY;
+	int64		z = days + 719468;
+	int64		era = (z >= 0 ? z : z - 146096) / 146097;
+	int64		doe = z - era * 146097;
+	int64		yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64		doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64		mp = (5 * doy + 2) / 153;
+	int64		d = doy - (153 * mp + 2) / 5 + 1;
+	int64		m = mp < 10 ? mp + 3 : mp - 9;
+	int64		y = yoe + era * 400 + (m <= 2);
+	char		tmp[40];
+	char	   *p = tmp;
 
-	if (timestamp2tm(btpg_ts_from_engine(t), NULL, &tm, &fsec, NULL, NULL) != 0)
+	if (y < 0 || y > 9999 || len < 28)
 	{
 		snprintf(buf, len, "%lld", (long long) t);
 		return;
 	}
-	if (fsec != 0)
-		snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year, tm.tm_mon,
-				 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int) fsec);
-	else
-		snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year, tm.tm_mon,
-				 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	p = put_digits(p, y, 4);
+	*p++ = '-';
+	p = put_digits(p, m, 2);
+	*p++ = '-';
+	p = put_digits(p, d, 2);
+	*p++ = 'T';
+	p = put_digits(p, us / USECS_PER_HOUR, 2);
+	*p++ = ':';
+	p = put_digits(p, us / USECS_PER_MINUTE % 60, 2);
+	*p++ = ':';
+	p = put_digits(p, us / USECS_PER_SEC % 60, 2);
+	if (us % USECS_PER_SEC != 0)
+	{
+		*p++ = '.';
+		p = put_digits(p, us % USECS_PER_SEC, 6);
+	}
+	*p++ = 'Z';
+	*p = '\0';
+	memcpy(buf, tmp, p - tmp + 1);
 }
 
 void
@@ -644,6 +682,8 @@ backtest_live_start(PG_FUNCTION_ARGS)
 	}
 
 	install_triggers(relid);
+	/* every backend re-reads the table's streams (trigger.c) */
+	CacheInvalidateRelcacheByRelid(relid);
 	PopActiveSnapshot();
 	SPI_finish();
 	PG_RETURN_INT64(ls.id);
@@ -696,6 +736,7 @@ backtest_live_stop(PG_FUNCTION_ARGS)
 					   1, otypes, ovalues, NULL, false, BTPG_BOOKKEEPER);	/* sees the delete */
 		if (SPI_processed == 0)
 			remove_triggers(relid);
+		CacheInvalidateRelcacheByRelid(relid);
 	}
 	SPI_finish();
 	PG_RETURN_BOOL(true);

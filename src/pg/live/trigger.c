@@ -43,6 +43,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/json.h"
@@ -84,16 +85,21 @@ typedef struct LiveEvents
 } LiveEvents;
 
 /*
- * Parsed streams, by id, kept between statements (a stream's row never
- * changes; what its parsing checked of the table can: any invalidation of
- * a relation marks the cache stale, and the next trigger call outside any
- * other empties it, so no pointer into it is ever left dangling).
+ * The parsed streams of each streamed table, kept between statements, so
+ * that a statement reads no catalog of ours but the states.  A stream's row
+ * never changes, and starting or stopping one invalidates its table's
+ * relcache entry in every backend (CacheInvalidateRelcacheByRelid, sent at
+ * commit, and seen before the next write to the table: a write takes a
+ * lock the start or stop held).  Any relcache invalidation marks the cache
+ * stale; the next trigger call outside any other empties it, so no pointer
+ * into it is ever left dangling.
  */
-typedef struct CachedStream
+typedef struct RelStreams
 {
-	int64		id;				/* hash key */
-	BtpgLiveStream ls;
-} CachedStream;
+	Oid			relid;			/* hash key */
+	int			n;
+	BtpgLiveStream *ls;			/* n, in id order */
+} RelStreams;
 
 static HTAB *stream_cache = NULL;
 static MemoryContext stream_cache_cxt = NULL;
@@ -107,18 +113,23 @@ stream_cache_inval(Datum arg, Oid relid)
 	stream_cache_stale = true;
 }
 
+/* Error context: the stream being parsed or advanced */
+static void live_context(void *arg);
+
 /*
- * cached_stream
- *		The parsed stream with this id (its row's strategy, params and
- *		indicators), parsed now if it is not cached.
+ * rel_streams
+ *		The streams of table relid, read and parsed now if they are not
+ *		cached (as the bookkeeper: every owner's).
  */
-static BtpgLiveStream *
-cached_stream(int64 id, Oid relid, const char *strategy, Jsonb *params, Jsonb *indicators,
-			  const char *symbol)
+static RelStreams *
+rel_streams(Oid relid)
 {
-	CachedStream *cs;
+	static SPIPlanPtr streams_plan = NULL;
+	RelStreams *rs;
 	bool		found;
-	BtpgLiveStream ls;
+	Oid			types[1] = {OIDOID};
+	Datum		values[1];
+	SPITupleTable *tt;
 	MemoryContext old;
 
 	if (stream_cache_cxt == NULL)
@@ -137,25 +148,56 @@ cached_stream(int64 id, Oid relid, const char *strategy, Jsonb *params, Jsonb *i
 	{
 		HASHCTL		ctl;
 
-		ctl.keysize = sizeof(int64);
-		ctl.entrysize = sizeof(CachedStream);
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(RelStreams);
 		ctl.hcxt = stream_cache_cxt;
 		stream_cache = hash_create("backtest live streams", 16, &ctl,
 								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
-	cs = hash_search(stream_cache, &id, HASH_FIND, NULL);
-	if (cs != NULL && cs->ls.relid == relid)
-		return &cs->ls;
+	rs = hash_search(stream_cache, &relid, HASH_FIND, NULL);
+	if (rs != NULL)
+		return rs;
 
-	memset(&ls, 0, sizeof(ls));
+	values[0] = ObjectIdGetDatum(relid);
+	btpg_live_exec(&streams_plan,
+				   "SELECT id, owner, symbol, strategy, params, indicators FROM backtest.live_streams "
+				   "WHERE source OPERATOR(pg_catalog.=) $1 ORDER BY id",
+				   1, types, values, NULL, true, BTPG_BOOKKEEPER);
+	tt = SPI_tuptable;
 	old = MemoryContextSwitchTo(stream_cache_cxt);
-	ls.id = id;
-	ls.symbol = symbol ? pstrdup(symbol) : NULL;
-	btpg_live_parse(relid, strategy, params, indicators, &ls);
-	MemoryContextSwitchTo(old);
-	cs = hash_search(stream_cache, &id, HASH_ENTER, &found);
-	cs->ls = ls;
-	return &cs->ls;
+	{
+		int			n = (int) SPI_processed;
+		BtpgLiveStream *ls = palloc0(sizeof(BtpgLiveStream) * Max(n, 1));
+
+		for (int k = 0; k < n; k++)
+		{
+			HeapTuple	tup = tt->vals[k];
+			ErrorContextCallback errcb;
+			bool		isnull;
+			Datum		d;
+			char	   *strategy;
+
+			ls[k].id = DatumGetInt64(SPI_getbinval(tup, tt->tupdesc, 1, &isnull));
+			errcb.previous = error_context_stack;
+			errcb.callback = live_context;
+			errcb.arg = &ls[k].id;
+			error_context_stack = &errcb;
+			ls[k].owner_name = pstrdup(NameStr(*DatumGetName(SPI_getbinval(tup, tt->tupdesc, 2, &isnull))));
+			d = SPI_getbinval(tup, tt->tupdesc, 3, &isnull);
+			ls[k].symbol = isnull ? NULL : TextDatumGetCString(d);
+			d = SPI_getbinval(tup, tt->tupdesc, 4, &isnull);
+			strategy = isnull ? NULL : TextDatumGetCString(d);
+			btpg_live_parse(relid, strategy,
+							DatumGetJsonbP(SPI_getbinval(tup, tt->tupdesc, 5, &isnull)),
+							DatumGetJsonbP(SPI_getbinval(tup, tt->tupdesc, 6, &isnull)), &ls[k]);
+			error_context_stack = errcb.previous;
+		}
+		MemoryContextSwitchTo(old);
+		rs = hash_search(stream_cache, &relid, HASH_ENTER, &found);
+		rs->n = n;
+		rs->ls = ls;
+	}
+	return rs;
 }
 
 /* Error context: the stream being advanced */
@@ -177,17 +219,18 @@ row_cmp(const void *a, const void *b)
 	return x->bar.ts < y->bar.ts ? -1 : x->bar.ts > y->bar.ts;
 }
 
-/* A number column of a row (NULL: NaN, which the engine refuses for prices) */
-static double
+/*
+ * A number column of a row whose attributes are all deformed (NULL: NaN,
+ * which the engine refuses for prices)
+ */
+static inline double
 row_num(TupleTableSlot *slot, int att, Oid typid)
 {
-	bool		isnull;
-	Datum		d;
-
-	if (att <= 0)
+	if (att <= 0 || slot->tts_isnull[att - 1])
 		return NAN;
-	d = slot_getattr(slot, att, &isnull);
-	return isnull ? NAN : btpg_datum_to_double(d, typid);
+	if (typid == FLOAT8OID)
+		return DatumGetFloat8(slot->tts_values[att - 1]);
+	return btpg_datum_to_double(slot->tts_values[att - 1], typid);
 }
 
 /*
@@ -206,6 +249,10 @@ read_rows(Tuplestorestate *store, Relation rel, const BtpgLiveStream *ls, int64 
 	int64		cap = 64;
 	Oid			symout = InvalidOid;
 	bool		symvarlena;
+	int16		symlen = 0;
+	bool		symbyval = false;
+	char	   *prevsym = NULL;
+	Datum		prevd = (Datum) 0;
 
 	*n = 0;
 	if (store == NULL)
@@ -228,7 +275,10 @@ read_rows(Tuplestorestate *store, Relation rel, const BtpgLiveStream *ls, int64 
 		}
 	}
 	if (att[BTCOL_SYMBOL] > 0)
+	{
 		getTypeOutputInfo(typ[BTCOL_SYMBOL], &symout, &symvarlena);
+		get_typlenbyval(typ[BTCOL_SYMBOL], &symlen, &symbyval);
+	}
 
 	rows = palloc(sizeof(LiveRow) * cap);
 	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
@@ -240,17 +290,25 @@ read_rows(Tuplestorestate *store, Relation rel, const BtpgLiveStream *ls, int64 
 		Datum		d;
 
 		r.sym = NULL;
+		slot_getallattrs(slot);
 		if (att[BTCOL_SYMBOL] > 0)
 		{
-			d = slot_getattr(slot, att[BTCOL_SYMBOL], &isnull);
+			d = slot->tts_values[att[BTCOL_SYMBOL] - 1];
+			isnull = slot->tts_isnull[att[BTCOL_SYMBOL] - 1];
 			if (isnull)
 				continue;
-			r.sym = OidOutputFunctionCall(symout, d);
+			/* rows mostly come symbol by symbol: convert each run's symbol once */
+			if (prevsym == NULL || !datumIsEqual(d, prevd, symbyval, symlen))
+			{
+				prevsym = OidOutputFunctionCall(symout, d);
+				prevd = datumCopy(d, symbyval, symlen);
+			}
+			r.sym = prevsym;
 			if (ls->symbol != NULL && strcmp(r.sym, ls->symbol) != 0)
 				continue;
 		}
-		d = slot_getattr(slot, att[BTCOL_TS], &isnull);
-		if (isnull)
+		d = slot->tts_values[att[BTCOL_TS] - 1];
+		if (slot->tts_isnull[att[BTCOL_TS] - 1])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("live stream " INT64_FORMAT ": a bar has a NULL \"%s\"", ls->id,
@@ -663,14 +721,9 @@ advance_stream(BtpgLiveStream *ls, TriggerData *td)
 Datum
 backtest_live_trigger(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr streams_plan = NULL;
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	MemoryContext cxt,
 				oldcxt;
-	Oid			types[1] = {OIDOID};
-	Datum		values[1];
-	SPITupleTable *tt;
-	uint64		nstreams;
 	Oid			relid;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
@@ -686,43 +739,20 @@ backtest_live_trigger(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 
 	relid = RelationGetRelid(td->tg_relation);
-	values[0] = ObjectIdGetDatum(relid);
-	btpg_live_exec(&streams_plan,
-				   "SELECT id, owner, symbol, strategy, params, indicators FROM backtest.live_streams "
-				   "WHERE source OPERATOR(pg_catalog.=) $1 ORDER BY id",
-				   1, types, values, NULL, true, BTPG_BOOKKEEPER);
-	tt = SPI_tuptable;
-	nstreams = SPI_processed;
 	trigger_depth++;
 	PG_TRY();
 	{
-		for (uint64 k = 0; k < nstreams; k++)
-		{
-			HeapTuple	tup = tt->vals[k];
-			BtpgLiveStream ls;
-			ErrorContextCallback errcb;
-			bool		isnull;
-			Datum		d;
-			int64		id;
-			char	   *symbol;
-			char	   *strategy;
-			Jsonb	   *params,
-					   *indicators;
+		RelStreams *rs = rel_streams(relid);
 
-			id = DatumGetInt64(SPI_getbinval(tup, tt->tupdesc, 1, &isnull));
+		for (int k = 0; k < rs->n; k++)
+		{
+			BtpgLiveStream ls = rs->ls[k];
+			ErrorContextCallback errcb;
+
 			errcb.previous = error_context_stack;
 			errcb.callback = live_context;
-			errcb.arg = &id;
+			errcb.arg = &ls.id;
 			error_context_stack = &errcb;
-
-			d = SPI_getbinval(tup, tt->tupdesc, 3, &isnull);
-			symbol = isnull ? NULL : TextDatumGetCString(d);
-			d = SPI_getbinval(tup, tt->tupdesc, 4, &isnull);
-			strategy = isnull ? NULL : TextDatumGetCString(d);
-			params = DatumGetJsonbP(SPI_getbinval(tup, tt->tupdesc, 5, &isnull));
-			indicators = DatumGetJsonbP(SPI_getbinval(tup, tt->tupdesc, 6, &isnull));
-			ls = *cached_stream(id, relid, strategy, params, indicators, symbol);
-			ls.owner_name = NameStr(*DatumGetName(SPI_getbinval(tup, tt->tupdesc, 2, &isnull)));
 			ls.owner = get_role_oid(ls.owner_name, true);
 			advance_stream(&ls, td);
 			error_context_stack = errcb.previous;

@@ -66,6 +66,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "../notify/notify.h"
 #include "core/bgworker.h"
 #include "queue.h"
 #include "seal.h"
@@ -92,6 +93,7 @@ dispatcher_shmem_exit(int code, Datum arg)
 		my_db->dispatcher_pid = 0;
 		my_db->dispatcher_latch = NULL;
 		my_db->has_pending = false;
+		my_db->npending = 0;
 		if (!my_db->requested)
 			my_db->dbid = InvalidOid;
 	}
@@ -643,16 +645,40 @@ launch_one(MemoryContext longlived)
 static bool
 queue_idle(void)
 {
-	bool		idle;
+	bool		idle = true;
+	Datum		ids[BTPG_MAX_SLOTS];
+	Oid			types[1] = {INT8ARRAYOID};
+	Datum		values[1];
 
 	for (int i = 0; i < BTPG_MAX_SLOTS; i++)
 		if (handles[i] != NULL)
-			return false;
+			idle = false;
+	/*
+	 * Counted even while workers run: the system status publishes the
+	 * pending tasks, less those a slot holds (counted as running there).
+	 */
+	values[0] = PointerGetDatum(construct_array(ids, add_slot_tasks(ids, 0), INT8OID, 8,
+												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	begin_txn("pg_backtest: checking the queue");
-	if (SPI_execute("SELECT 1 FROM backtest.tasks WHERE status IN ('pending', 'running') LIMIT 1",
-					true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_with_args("SELECT pg_catalog.count(*) FILTER (WHERE status = 'pending' "
+							  "  AND NOT (id OPERATOR(pg_catalog.=) ANY ($1)))::pg_catalog.int4, "
+							  "pg_catalog.count(*)::pg_catalog.int4 "
+							  "FROM backtest.tasks WHERE status IN ('pending', 'running')",
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read the queue");
-	idle = SPI_processed == 0;
+	{
+		bool		isnull;
+		int			npending = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+														   SPI_tuptable->tupdesc, 1, &isnull));
+
+		if (DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2,
+										&isnull)) != 0)
+			idle = false;
+		/* for the system status (status.c) */
+		LWLockAcquire(btpg_shared->lock, LW_EXCLUSIVE);
+		my_db->npending = npending;
+		LWLockRelease(btpg_shared->lock);
+	}
 	end_txn();
 	return idle;
 }
@@ -712,6 +738,7 @@ btpg_dispatcher_main(Datum main_arg)
 	{
 		bool		done = false;
 		long		timeout = btpg_launcher_naptime;
+		long		status_wait = -1;
 
 		btpg_loop_start(scratch);
 
@@ -770,6 +797,8 @@ btpg_dispatcher_main(Datum main_arg)
 					if (left > 0)
 						timeout = Min(timeout, left);
 				}
+				/* the cluster's counts to this database's listeners */
+				status_wait = btpg_status_maybe_notify(done);
 			}
 		}
 		PG_CATCH();
@@ -781,6 +810,8 @@ btpg_dispatcher_main(Datum main_arg)
 		if (done)
 			break;
 
+		if (status_wait >= 0)
+			timeout = Min(timeout, status_wait);
 		if (next_retry != 0)
 		{
 			long		secs;
@@ -800,6 +831,7 @@ btpg_dispatcher_main(Datum main_arg)
 	{
 		my_db->dispatcher_pid = 0;
 		my_db->dispatcher_latch = NULL;
+		my_db->npending = 0;
 		if (!my_db->requested)
 			my_db->dbid = InvalidOid;
 	}

@@ -70,6 +70,7 @@ typedef struct BtDb
 	bool		has_pending;	/* the dispatcher has a startable task ... */
 	TimestampTz oldest;			/* ... submitted at this time */
 	pid_t		dropper_pid;	/* a backend running DROP DATABASE on it, or 0 */
+	int			npending;		/* pending tasks at the dispatcher's last look (status.c) */
 } BtDb;
 
 typedef struct BtShared

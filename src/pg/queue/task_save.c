@@ -66,30 +66,6 @@ make_array(Datum *elems, bool *nulls, int64 n, Oid type)
 											  typlen, typbyval, typalign));
 }
 
-/*
- * A 1-D array of n 8-byte values without nulls (float8 or timestamptz),
- * built in one copy: the equity curve's arrays hold millions of elements,
- * and construct_md_array's per-element loop cost more than the insert.
- */
-static Datum
-make_array8(const void *data, int64 n, Oid type)
-{
-	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + (Size) n * 8;
-	ArrayType  *a;
-
-	if (n == 0)
-		return PointerGetDatum(construct_empty_array(type));
-	a = (ArrayType *) palloc_extended(nbytes, MCXT_ALLOC_HUGE);
-	SET_VARSIZE(a, nbytes);
-	a->ndim = 1;
-	a->dataoffset = 0;
-	a->elemtype = type;
-	ARR_DIMS(a)[0] = (int) n;
-	ARR_LBOUND(a)[0] = 1;
-	memcpy(ARR_DATA_PTR(a), data, (Size) n * 8);
-	return PointerGetDatum(a);
-}
-
 /* Row r of a backtest's trades (btpg_task_insert_rows): trade r */
 static void
 trade_row(void *arg, int64 r, Datum *values, bool *nulls)
@@ -257,32 +233,24 @@ btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res)
 	/* the equity curve: one row of arrays (backtest.equity unnests it) */
 	{
 		TimestampTz *ts = palloc_extended(sizeof(TimestampTz) * (n > 0 ? n : 1), MCXT_ALLOC_HUGE);
-		double	   *dd = palloc_extended(sizeof(double) * (n > 0 ? n : 1), MCXT_ALLOC_HUGE);
-		Datum		evalues[8];
-		Oid			etypes[8] = {INT8OID, TEXTOID, 1185, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
-		FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID};
-		double		peak = -INFINITY;
+		Datum		evalues[7];
+		Oid			etypes[7] = {INT8OID, TEXTOID, 1185, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
+		FLOAT8ARRAYOID, FLOAT8ARRAYOID};
 
+		/* (the drawdown is derived from equity by backtest.equity: not stored) */
 		for (int64 i = 0; i < n; i++)
-		{
-			double		e = res->equity[i];
-
-			if (e > peak)
-				peak = e;
 			ts[i] = btpg_ts_from_engine(s->ts[i]);
-			dd[i] = peak > 0 ? (e / peak - 1.0) * 100.0 : 0.0;
-		}
 		evalues[0] = Int64GetDatum(run->task_id);
 		evalues[1] = CStringGetTextDatum(run->owner);
-		evalues[2] = make_array8(ts, n, TIMESTAMPTZOID);
-		evalues[3] = make_array8(s->close, n, FLOAT8OID);
-		evalues[4] = make_array8(res->position, n, FLOAT8OID);
-		evalues[5] = make_array8(res->equity, n, FLOAT8OID);
-		evalues[6] = make_array8(dd, n, FLOAT8OID);
-		evalues[7] = make_array8(res->cash, n, FLOAT8OID);
+		evalues[2] = btpg_make_array8(ts, n, TIMESTAMPTZOID);
+		evalues[3] = btpg_make_array8(s->close, n, FLOAT8OID);
+		evalues[4] = btpg_make_array8(res->position, n, FLOAT8OID);
+		evalues[5] = btpg_make_array8(res->equity, n, FLOAT8OID);
+		evalues[6] = btpg_make_array8(res->cash, n, FLOAT8OID);
 		btpg_exec_as_owner_generic(run->ext_owner,
-								   "INSERT INTO backtest.equity_curves VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-								   8, etypes, evalues, NULL);
+								   "INSERT INTO backtest.equity_curves (task_id, owner, ts, close, \"position\", equity, cash) "
+								   "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+								   7, etypes, evalues, NULL);
 	}
 
 	/* completed, with the summary in the final event */

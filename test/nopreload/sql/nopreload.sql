@@ -12,3 +12,8 @@ FROM backtest_run('k', 'A', 'sma_cross', '{"fast": 5, "slow": 20}');
 SELECT backtest_submit('k', 'A', 'sma_cross');
 SELECT backtest_running_tasks() IS NULL AS no_pool;
 SELECT current_setting('pg_backtest.max_concurrent') AS max_concurrent;
+-- the system status: this database's counts; the pool's are unknown (NULL)
+SELECT pending_tasks IS NULL AS no_cluster_counts, running_tasks IS NULL, free_slots IS NULL,
+       pool_processes IS NULL, pool_memory IS NULL, db_pending_tasks, db_running_tasks
+FROM backtest_system_status();
+SELECT count(*) AS notifications FROM backtest_notifications();

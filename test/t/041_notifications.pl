@@ -1,0 +1,205 @@
+# The notification centre and the system status events.
+#
+# A completed, a failed (at run time, and by the dispatcher: the owner can no
+# longer log in), a sweep, a task cancelled while pending and one cancelled
+# while running each record exactly one notification, in the very
+# transaction that records the outcome (same xmin as the task row's final
+# version), and a rolled-back cancel records none.  NOTIFY
+# backtest_notifications carries {"id", "kind"} and nothing else; another
+# role hears the ids but reads none of the rows.  backtest_system_status
+# events: off with status_interval = 0; with a long interval a dispatcher's
+# life sends exactly two (its first look and its exit); with a short one
+# more; payloads carry the four cluster-wide counts only.
+use strict;
+use warnings;
+
+use JSON::PP;
+use PgBacktestNode;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PgBacktestNode->create(
+	'notifications',
+	conf => "pg_backtest.max_concurrent = 1\npg_backtest.status_interval = 0\n"
+	  . "pg_backtest.dispatcher_linger = 0\n");
+$node->create_klines('postgres', grant => 'PUBLIC');
+$node->safe_psql('postgres', 'CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN; CREATE ROLE carol LOGIN;');
+
+my $json = JSON::PP->new->utf8;
+
+# Listening sessions: the superuser and bob (who owns none of the tasks)
+my %sessions;
+for my $who ('postgres', 'bob')
+{
+	my $s = $node->quiet_session('postgres', $who eq 'postgres' ? () : (role => $who));
+	$s->query_safe('LISTEN backtest_notifications');
+	$s->query_safe('LISTEN backtest_system_status');
+	$sessions{$who} = { psql => $s, events => { backtest_notifications => [], backtest_system_status => [] } };
+}
+
+# Poll a listener; record its notifications by channel; returns other output
+sub collect
+{
+	my ($who, $sql) = @_;
+	my $s = $sessions{$who};
+	my $out = $s->{psql}->query_safe($sql // 'SELECT 1');
+	my @rest;
+	for my $line (split /\n/, $out)
+	{
+		if ($line =~
+			/^Asynchronous notification "(\w+)" with payload "(.*)" received from server process with PID \d+\.$/)
+		{
+			push @{ $s->{events}{$1} }, { raw => $2, p => eval { $json->decode($2) } };
+		}
+		elsif ($line ne '' && defined $sql)
+		{
+			push @rest, $line;
+		}
+	}
+	return join("\n", @rest);
+}
+
+sub sql
+{
+	my ($sql, $user) = @_;
+	return $user ? $node->safe_psql_as($user, $sql) : $node->safe_psql('postgres', $sql);
+}
+
+sub wait_idle
+{
+	$node->wait_done;
+	# the dispatcher's exit (and its last status event) follows the drain
+	$node->poll_query_until('postgres', "SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'pg_backtest dispatcher')")
+	  or die 'the dispatcher did not exit';
+	collect($_) for keys %sessions;
+}
+
+# --- outcomes ------------------------------------------------------------------
+
+my $completed = sql("SELECT backtest_submit('k', 'A', 'sma_cross')", 'alice');
+my $failed = sql(
+	q{SELECT backtest_submit_query('SELECT * FROM k WHERE (SELECT ''secret text'')::int > 0', 'sma_cross')},
+	'alice');
+my $sweep = sql(
+	q{SELECT backtest_submit_sweep('k', 'A', 'sma_cross', '{"fast": [5, 10], "slow": [20, 30]}')},
+	'alice');
+my $pending_cancelled = sql(
+	q{BEGIN; SELECT backtest_submit('k', 'A', 'rsi') AS id \gset
+SELECT backtest_cancel(:id) \g /dev/null
+COMMIT; SELECT :id;}, 'alice');
+($pending_cancelled) = $pending_cancelled =~ /(\d+)\s*$/;
+# a rolled-back cancel: nothing recorded, nothing sent (the task completes)
+my $rolled_back = sql("SELECT backtest_submit('k', 'A', 'ema_cross')", 'alice');
+sql("BEGIN; SELECT backtest_cancel($rolled_back); ROLLBACK;", 'alice');
+wait_idle();
+
+# one running task cancelled: it sleeps while loading
+my $running_cancelled = sql(
+	q{SELECT backtest_submit_query('WITH nap AS MATERIALIZED (SELECT pg_sleep(300)) SELECT k.* FROM k, nap ORDER BY ts', 'sma_cross')},
+	'alice');
+$node->poll_query_until('postgres',
+	"SELECT status = 'running' FROM backtest.tasks WHERE id = $running_cancelled")
+  or die 'the long task did not start';
+is(sql("SELECT backtest_cancel($running_cancelled)", 'alice'), 't', 'the running task is asked to stop');
+wait_idle();
+
+# the dispatcher fails a task whose owner can no longer log in: carol
+# submits, and loses LOGIN before the submission commits
+my $nologin = sql(q{BEGIN; SET ROLE carol; SELECT backtest_submit('k', 'A', 'sma_cross') AS id \gset
+RESET ROLE; ALTER ROLE carol NOLOGIN; COMMIT; SELECT :id;});
+($nologin) = $nologin =~ /(\d+)\s*$/;
+wait_idle();
+
+my %expect = (
+	$completed         => [ 'completed', 'task_completed', 'alice' ],
+	$failed            => [ 'failed',    'task_failed',    'alice' ],
+	$sweep             => [ 'completed', 'sweep_completed', 'alice' ],
+	$pending_cancelled => [ 'cancelled', 'task_cancelled', 'alice' ],
+	$running_cancelled => [ 'cancelled', 'task_cancelled', 'alice' ],
+	$rolled_back       => [ 'completed', 'task_completed', 'alice' ],
+	$nologin           => [ 'failed',    'task_failed',    'carol' ]);
+for my $id (sort { $a <=> $b } keys %expect)
+{
+	my ($status, $kind, $owner) = @{ $expect{$id} };
+	is( sql(qq{
+SELECT t.status || ' ' || count(n.id) || ' ' || string_agg(n.kind || ' ' || n.owner, ',') || ' '
+       || bool_and(n.xmin = t.xmin)
+FROM backtest.tasks t LEFT JOIN backtest.notifications n ON (n.metadata->>'task_id')::bigint = t.id
+WHERE t.id = $id GROUP BY t.status}),
+		"$status 1 $kind $owner true",
+		"task $id ($status): exactly one $kind notification for $owner, written by the outcome's transaction");
+}
+is(sql('SELECT count(*) FROM backtest.notifications'), scalar(keys %expect),
+	'no other notification (the rolled-back cancel recorded none)');
+like(sql("SELECT message FROM backtest.notifications WHERE metadata->>'task_id' = '$running_cancelled'"),
+	qr/: cancelled while running$/, 'the running task\'s notification says it was cancelled while running');
+like(sql("SELECT message FROM backtest.notifications WHERE metadata->>'task_id' = '$nologin'"),
+	qr/carol.*cannot log in/, 'the dispatcher\'s failure names the cause');
+
+# the NOTIFYs: one per row, {"id", "kind"} only, the row's
+my @ev = @{ $sessions{postgres}{events}{backtest_notifications} };
+my %rows = map { split /\|/ } split /\n/, sql('SELECT id, kind FROM backtest.notifications');
+is(scalar(@ev), scalar(keys %rows), 'one backtest_notifications event per notification');
+is_deeply({ map { $_->{p}{id} => $_->{p}{kind} } @ev }, \%rows, 'each event names a row: its id and kind');
+is(join(',', sort keys %{ { map { map { $_ => 1 } keys %{ $_->{p} } } @ev } }), 'id,kind',
+	'and carries nothing else');
+ok(!(grep { $_->{raw} =~ /secret|sma_cross|alice/ } @ev), 'no payload holds an error, a strategy or an owner');
+
+# bob hears the same ids, and reads none of them
+my @bob = @{ $sessions{bob}{events}{backtest_notifications} };
+is(scalar(@bob), scalar(@ev), 'bob, listening, hears every event');
+is(sql('SELECT count(*) FROM backtest.notifications', 'bob'), '0', 'but reads none of the rows');
+is(sql('SELECT count(*) FROM backtest_notifications(false)', 'bob'), '0', 'nor lists any');
+is(sql('SELECT count(*) FROM backtest_notifications(false)', 'alice'), '6', 'alice lists her 6');
+
+# --- system status events --------------------------------------------------------
+
+my @st = @{ $sessions{postgres}{events}{backtest_system_status} };
+is(scalar(@st), 0, 'status_interval = 0: no backtest_system_status events');
+
+sub status_events_for_batch
+{
+	my ($interval, $n) = @_;
+	$node->set_conf('pg_backtest.status_interval', $interval);
+	$sessions{$_}{events}{backtest_system_status} = [] for keys %sessions;
+	# one submission: one dispatcher for the whole batch, whose tasks take
+	# a few hundred ms each, one at a time
+	sql(
+		"SELECT backtest_submit_query('WITH nap AS MATERIALIZED (SELECT pg_sleep(1)) SELECT k.* FROM k, nap ORDER BY ts', 'sma_cross') FROM generate_series(1, $n)",
+		'alice');
+	wait_idle();
+	return @{ $sessions{postgres}{events}{backtest_system_status} };
+}
+
+@st = status_events_for_batch('1h', 4);
+note 'events: ' . join(' | ', map { $_->{raw} } @st);
+is(scalar(@st), 2, 'a long interval: two events, the dispatcher\'s first look and its exit');
+is_deeply($st[-1]{p}, { pending => 0, running => 0, free_slots => 1, max_concurrent => 1 },
+	'the last says the cluster is idle');
+is_deeply([ sort keys %{ $st[0]{p} } ], [qw(free_slots max_concurrent pending running)],
+	'the payload has the four cluster-wide counts, nothing else');
+is($st[0]{p}{pending} + $st[0]{p}{running}, 4, 'the first counts the batch: 4 tasks, pending or in the slot');
+
+@st = status_events_for_batch('100ms', 4);
+note 'events: ' . join(' | ', map { $_->{raw} } @st);
+cmp_ok(scalar(@st), '>=', 4, 'a short interval: the changes in between are sent too');
+my $consistent = 1;
+for my $e (@st)
+{
+	$consistent = 0
+	  unless $e->{p}{free_slots} == $e->{p}{max_concurrent} - $e->{p}{running}
+	  && $e->{p}{running} <= 1;
+}
+ok($consistent, 'free_slots = max_concurrent - running in every event');
+my $changed = 1;
+for my $i (1 .. $#st)
+{
+	$changed = 0 if $st[$i]{raw} eq $st[ $i - 1 ]{raw};
+}
+ok($changed, 'an event is sent only when the counts changed');
+is(scalar(@{ $sessions{bob}{events}{backtest_system_status} }), scalar(@st),
+	'every role hears them (they hold cluster-wide counts only)');
+
+$_->{psql}->quit for values %sessions;
+$node->stop;
+done_testing();
