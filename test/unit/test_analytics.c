@@ -312,9 +312,70 @@ test_periods(void)
 	CHECK(r[0].start == -31 * BT_USECS_PER_DAY && r[0].end == 0);
 }
 
+/*
+ * Resampling six bars (bar i at hour i, opens 1..6, highs 10+i, lows 5-i...)
+ * into 2-hour buckets from hour 1: buckets [-1,1) = bar 0, [1,3) = bars 1-2,
+ * [3,5) = bars 3-4, [5,7) = bar 5.  Then on a clock that goes back (wall
+ * times 0, 1, 2, 1, 2, 3 h: bars 3 and 4 repeat hours 1 and 2): 1-hour
+ * buckets group bars {0}, {1, 3}, {2, 4}, {5}, first and last by time.
+ */
+static void
+test_resample(void)
+{
+	int64_t		ts[6],
+				clock[6];
+	double		o[6], h[6], l[6], c[6], v[6];
+	BtSeries	s;
+	BtResampled r;
+	const int64_t H = INT64_C(3600000000);
+	int64_t		wall[] = {0, 1, 2, 1, 2, 3};
+
+	memset(&s, 0, sizeof(s));
+	for (int i = 0; i < 6; i++)
+	{
+		ts[i] = i * H;
+		clock[i] = wall[i] * H;
+		o[i] = i + 1;
+		h[i] = 10 + i;
+		l[i] = 0.5 + i;
+		c[i] = 2 + i;
+		v[i] = 100 * (i + 1);
+	}
+	s.n = 6;
+	s.ts = ts;
+	s.open = o;
+	s.high = h;
+	s.low = l;
+	s.close = c;
+	s.volume = v;
+
+	bt_resample(&s, NULL, 2 * H, H, &unit_alloc, &r);
+	CHECK(r.n == 4);
+	CHECK(r.bucket[0] == -H && r.bucket[1] == H && r.bucket[2] == 3 * H && r.bucket[3] == 5 * H);
+	CHECK(r.bars[0] == 1 && r.bars[1] == 2 && r.bars[2] == 2 && r.bars[3] == 1);
+	/* bars 1-2: open 2, high 12, low 1.5, close 4, volume 200 + 300 */
+	CHECK(r.open[1] == 2 && r.high[1] == 12 && r.low[1] == 1.5 && r.close[1] == 4 && r.volume[1] == 500);
+	CHECK(r.first_ts[1] == H && r.first_ts[2] == 3 * H);
+
+	bt_resample(&s, clock, H, 0, &unit_alloc, &r);
+	CHECK(r.n == 4);
+	CHECK(r.bucket[1] == H && r.bars[1] == 2 && r.bars[2] == 2);
+	/* hour 1 on the wall clock: bars 1 and 3 - open of bar 1, close of bar 3 */
+	CHECK(r.open[1] == 2 && r.close[1] == 5 && r.high[1] == 13 && r.low[1] == 1.5 && r.volume[1] == 600);
+	/* hour 2: bars 2 and 4 */
+	CHECK(r.open[2] == 3 && r.close[2] == 6 && r.volume[2] == 800 && r.first_ts[2] == 2 * H);
+	CHECK(r.open[3] == 6 && r.bars[3] == 1);
+
+	/* no volume: none summed */
+	s.volume = NULL;
+	bt_resample(&s, NULL, 3 * H, 0, &unit_alloc, &r);
+	CHECK(r.n == 2 && r.volume == NULL && r.high[0] == 12 && r.low[1] == 3.5);
+}
+
 void
 test_analytics(void)
 {
+	test_resample();
 	test_periods();
 	test_long_next_open();
 	test_long_close_fill();
