@@ -543,7 +543,9 @@ extern BtErrCode bt_simulate(const BtSeries *s, const int8_t *target, int64_t wa
  * and low of every bar the position was held through from its open to its
  * close, the open of an exit bar it left during the bar (stop levels,
  * next-open exits), and for an entry inside a bar (limit and stop orders)
- * that bar's close and the extreme beyond the order's level.
+ * that bar's close and the extreme beyond the order's level.  bt_run does
+ * not fill them (a run's metrics do not read them): callers that report
+ * trades do.
  */
 extern void bt_trade_excursions(const BtSeries *s, const BtSimParams *p, BtTrade *trades,
 								int64_t ntrades);

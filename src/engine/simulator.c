@@ -759,7 +759,6 @@ bt_run(const BtSeries *s, const BtConfig *cfg, const BtAlloc *a,
 		bt_set_error(err, BT_ERR_CANCELLED, "backtest cancelled");
 		return BT_ERR_CANCELLED;
 	}
-	bt_trade_excursions(s, &cfg->sim, out->trades, out->ntrades);
 	bt_compute_metrics(s, warmup, &cfg->sim, out);
 	return BT_OK;
 }

@@ -130,6 +130,7 @@ run_trades(FunctionCallInfo fcinfo, bool query_source)
 	SetSingleFuncCall(fcinfo, 0);
 	cxt = run_context();
 	run_from_args(fcinfo, query_source, cxt, &s, &cfg, &res);
+	bt_trade_excursions(&s, &cfg.sim, res.trades, res.ntrades);
 	if (rsinfo->setDesc->natts != BTPG_TRADES_NATTS)
 		elog(ERROR, "backtest_trades returns %d columns, expected %d",
 			 rsinfo->setDesc->natts, BTPG_TRADES_NATTS);
