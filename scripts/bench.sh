@@ -23,7 +23,7 @@
 # 7. portfolio: backtest_portfolio with sma_cross and with rotation over
 #	 $BENCH_PF_SYMBOLS symbols x $BENCH_PF_BARS daily bars and over
 #	 $BENCH_PF_MIN_SYMBOLS x $BENCH_PF_MIN_BARS minute bars, each against the
-#	 serial six-sums GROUP BY of the same rows.
+#	 serial six-sums GROUP BY of the same rows (and sma_cross with stops).
 # 8. live streams: a 10,000-row COPY into a table with one stream (three
 #	 indicators) against the same COPY without; single-row INSERT latency
 #	 (pgbench) with and without the stream.
@@ -414,11 +414,12 @@ SET client_min_messages = warning;
 SELECT name, round(median_ms::numeric, 2), round(min_ms::numeric, 2),
 	   round(max_ms::numeric, 2), runs
 FROM bench_rr(
-	ARRAY['pf_${shape}_groupby6_serial', 'pf_${shape}_sma_cross', 'pf_${shape}_rotation'],
+	ARRAY['pf_${shape}_groupby6_serial', 'pf_${shape}_sma_cross', 'pf_${shape}_rotation', 'pf_${shape}_sma_stops'],
 	ARRAY[\$q\$SELECT count(*) FROM ($GBP) g\$q\$,
 		  \$q\$SELECT trades_count FROM backtest_portfolio('tp', 'sma_cross', '{"max_positions": $top}')\$q\$,
-		  \$q\$SELECT trades_count FROM backtest_portfolio('tp', 'rotation', '{"top": $top, "rebalance": "$rebal"}')\$q\$],
-	ARRAY['0', '0', '0'], $REPS, 1);
+		  \$q\$SELECT trades_count FROM backtest_portfolio('tp', 'rotation', '{"top": $top, "rebalance": "$rebal"}')\$q\$,
+		  \$q\$SELECT trades_count FROM backtest_portfolio('tp', 'sma_cross', '{"max_positions": $top, "stop_loss": 0.02, "trailing_stop": 0.03}')\$q\$],
+	ARRAY['0', '0', '0', '0'], $REPS, 1);
 SQL
 		while read -r name med min max runs; do
 			printf '  %-28s median %9.2f   min %9.2f   max %9.2f   [%s]\n' \
@@ -429,9 +430,12 @@ SQL
 		# shellcheck disable=SC1090
 		source "$RES"
 		base="pf_${shape}_groupby6_serial_ms" sma="pf_${shape}_sma_cross_ms" rot="pf_${shape}_rotation_ms"
+		stops="pf_${shape}_sma_stops_ms"
 		printf '  sma_cross (max_positions %s) / groupby6_serial = %sx, rotation (top %s, %s) / groupby6_serial = %sx (target <= 2.0x)\n' \
 			"$top" "$(echo "scale=2; ${!sma} / ${!base}" | bc)" \
 			"$top" "$rebal" "$(echo "scale=2; ${!rot} / ${!base}" | bc)"
+		printf '  sma_cross with stop_loss 2%% and trailing_stop 3%% / groupby6_serial = %sx\n' \
+			"$(echo "scale=2; ${!stops} / ${!base}" | bc)"
 	done
 
 	# ---- live streams: COPY and single-row INSERT with a stream ------------

@@ -26,7 +26,7 @@ PKGS=(
   python3-psycopg2       # the README's Python clients, tested as written
   python3-psycopg
   chromium               # renders the chart and report in test/t/030_chart_browser.pl
-  nodejs                 # the README's node-postgres client (test/t/043_clients.pl)
+  nodejs                 # the README's node-postgres client (test/t/045_clients.pl)
 )
 # npm installs that client's pg package: Debian's npm package, unless an npm
 # is there already (a Node.js from elsewhere bundles its own, and Debian's

@@ -5,7 +5,9 @@
 #      a temporary instance with shared_preload_libraries = pg_cron, pg_backtest
 #      (test/pg_backtest.conf), and `make installcheck-nopreload` on one
 #      without (as root the Makefile runs pg_regress as the postgres OS user)
-#   3. TAP tests under test/t (when present)
+#   3. TAP tests under test/t (when present); the Citus one needs Citus,
+#      which test/citus/ensure-citus.sh builds from ../shared/vendor when
+#      that folder is beside the project (else that test skips, saying why)
 #   4. the CLI's progress line and JSON scanner (make clitest), this
 #      script's own counting (test/pkg/counts.sh), the version and licence
 #      metadata (test/pkg/versions.sh), the README's examples run as written
@@ -78,6 +80,10 @@ count_regress "$logs/nopreload.log" "$st"
 [ "$rtree" = . ] || rm -rf "$rtree"
 
 if compgen -G "test/t/*.pl" >/dev/null; then
+  # Citus for t/050_citus.pl: built from ../shared/vendor when that is beside
+  # the project and Citus is missing; else the test says why it skips
+  echo "== Citus for the Citus TAP test (test/citus/ensure-citus.sh)"
+  PG_CONFIG="$PG_CONFIG" test/citus/ensure-citus.sh
   echo "== TAP tests (make tapcheck)"
   st=0; make -s PG_CONFIG="$PG_CONFIG" tapcheck | tee "$logs/tap.log" || st=$?
   count_prove "$logs/tap.log" "$st"

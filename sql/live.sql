@@ -59,6 +59,10 @@ SELECT ts, close, "values" FROM backtest_live_bars(:a, '2024-01-05');
 INSERT INTO lk VALUES ('A', '2023-12-31', 9, 10, 8, 9, 100);
 SELECT bars, last_ts FROM backtest_live_streams() WHERE stream = :a;
 SELECT ts, close, "values" FROM backtest_live_bars(:a, '2024-01-05');
+-- the rebuilt buy_and_hold now buys on the new first bar: a signal, and its notification
+SELECT owner = current_user AS mine, title, message, metadata, action
+FROM backtest.notifications WHERE kind = 'signal';
+DELETE FROM backtest.notifications WHERE kind = 'signal';
 -- a bad bar fails the insert, naming the stream (the state is unchanged)
 INSERT INTO lk VALUES ('A', '2024-01-07', 15, 14, 16, 15, 100);
 INSERT INTO lk VALUES ('A', '2024-01-07', 15, 16, 14, NULL, 100);
@@ -110,6 +114,21 @@ SELECT backtest_live_stop(:alice);
 SELECT count(*) FROM backtest_live_bars(:alice);
 RESET ROLE;
 
+-- a writer's search_path does not choose what a rebuild resolves (it reads as the
+-- streams' owners): the domain would run its check as whoever casts to "text" there
+CREATE SCHEMA regress_live_evil;
+CREATE FUNCTION regress_live_evil.who(t pg_catalog.text) RETURNS boolean LANGUAGE plpgsql
+  AS $$BEGIN RAISE NOTICE 'evil code runs as %', current_user; RETURN true; END$$;
+CREATE DOMAIN regress_live_evil.text AS pg_catalog.text CHECK (regress_live_evil.who(VALUE));
+GRANT USAGE ON SCHEMA regress_live_evil TO PUBLIC;
+GRANT INSERT ON lk TO regress_live_bob;
+SET ROLE regress_live_bob;
+SET search_path = regress_live_evil, pg_catalog;
+SELECT CAST('x' AS text) AS control;
+INSERT INTO public.lk VALUES ('B', '2023-12-01', 1, 1, 1, 1, 1);
+RESET search_path;
+RESET ROLE;
+
 -- stopping every stream removes the triggers, and only then
 SELECT backtest_live_stop(:a);
 SELECT count(*) FROM pg_trigger WHERE tgrelid = 'lk'::regclass;
@@ -118,7 +137,8 @@ SELECT count(*) FROM pg_trigger WHERE tgrelid = 'lk'::regclass;
 SELECT count(*) FROM backtest.live_streams;
 SELECT count(*) FROM backtest.live_state;
 
-REVOKE ALL ON lk FROM regress_live_alice, PUBLIC;
+REVOKE ALL ON lk FROM regress_live_alice, regress_live_bob, PUBLIC;
+DROP SCHEMA regress_live_evil CASCADE;
 DROP ROLE regress_live_alice;
 DROP ROLE regress_live_bob;
 DROP VIEW lk_view;

@@ -100,6 +100,13 @@ UPDATE pbars SET signal = CASE ts WHEN '2024-01-01' THEN 0.25 WHEN '2024-01-02' 
                                   WHEN '2024-01-03' THEN 0.75 WHEN '2024-01-05' THEN 0 END;
 SELECT trade_no, entry_ts, exit_ts, quantity, pnl
 FROM backtest_trades('pbars', NULL, 'signal', '{"initial_capital": 1000, "size": 0.25, "pyramiding": 4}');
+-- a sweep of the signal strategy over pyramiding equals its backtest_runs
+SELECT params, trades_count, equity_final, open_trades
+FROM backtest_sweep('pbars', NULL, 'signal', '{"pyramiding": [1, 2, 4]}', '{"initial_capital": 1000, "size": 0.25}')
+ORDER BY combo_no;
+SELECT bool_and(s.equity_final = r.equity_final AND s.trades_count = r.trades_count) AS sweep_equals_run
+FROM backtest_sweep('pbars', NULL, 'signal', '{"pyramiding": [1, 2, 4]}', '{"initial_capital": 1000, "size": 0.25}') s,
+     LATERAL backtest_run('pbars', NULL, 'signal', '{"initial_capital": 1000, "size": 0.25}'::jsonb || s.params) r;
 -- a repeated value is no order: 0.75 held from the first bar is one leg of 3 units (75)
 UPDATE pbars SET signal = CASE WHEN ts <= '2024-01-03' THEN 0.75 WHEN ts = '2024-01-05' THEN 0 END;
 SELECT trade_no, entry_ts, exit_ts, quantity, pnl

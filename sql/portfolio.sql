@@ -49,6 +49,34 @@ SELECT (SELECT count(*) FROM backtest_trades('pf', 'AAA', 'sma_cross', '{"fast":
           JOIN backtest_equity('pf', 'AAA', 'sma_cross', '{"fast": 5, "slow": 20}') e USING (ts)
           WHERE p.equity <> e.equity) AS equity_differ;
 
+-- stops, by the single-symbol simulator's rules: one symbol, fixed 1, gives
+-- exactly backtest_run's trades (with their exit reasons) and equity, for both fills
+SELECT f.fill,
+       (SELECT count(*) FROM backtest_trades('pf', 'BBB', 'sma_cross', f.params)) AS run_trades,
+       (SELECT string_agg(exit_reason || ':' || n, ' ' ORDER BY exit_reason) FROM
+          (SELECT exit_reason, count(*) AS n FROM backtest_trades('pf', 'BBB', 'sma_cross', f.params) GROUP BY 1) r) AS exits,
+       (SELECT count(*) FROM (
+          (SELECT trade_no, side, entry_ts, entry_price, exit_ts, exit_price, quantity, pnl, return_pct, bars_held, exit_reason, is_open, commission,
+                  entry_bar, exit_bar, mae_price, mae_pct, mfe_price, mfe_pct
+           FROM backtest_portfolio_trades('pf', 'sma_cross', f.params || '{"allocation": "fixed", "position_size": 1}', ARRAY['BBB'])
+           EXCEPT ALL
+           SELECT * FROM backtest_trades('pf', 'BBB', 'sma_cross', f.params))
+          UNION ALL
+          (SELECT * FROM backtest_trades('pf', 'BBB', 'sma_cross', f.params)
+           EXCEPT ALL
+           SELECT trade_no, side, entry_ts, entry_price, exit_ts, exit_price, quantity, pnl, return_pct, bars_held, exit_reason, is_open, commission,
+                  entry_bar, exit_bar, mae_price, mae_pct, mfe_price, mfe_pct
+           FROM backtest_portfolio_trades('pf', 'sma_cross', f.params || '{"allocation": "fixed", "position_size": 1}', ARRAY['BBB']))) d) AS trades_differ,
+       (SELECT count(*) FROM backtest_portfolio_equity('pf', 'sma_cross', f.params || '{"allocation": "fixed", "position_size": 1}', ARRAY['BBB']) p
+          JOIN backtest_equity('pf', 'BBB', 'sma_cross', f.params) e USING (ts)
+          WHERE p.equity <> e.equity) AS equity_differ
+FROM (VALUES ('open', '{"fast": 5, "slow": 20, "stop_loss": 0.03, "take_profit": 0.06, "trailing_stop": 0.04, "commission": 0.001, "allow_short": true}'::jsonb),
+             ('close', '{"fast": 5, "slow": 20, "stop_loss": 0.03, "take_profit": 0.06, "trailing_stop": 0.04, "fill": "close"}'::jsonb)) f(fill, params);
+-- per-symbol stops in a portfolio: a stop_loss for AAA only
+SELECT symbol, string_agg(DISTINCT exit_reason, ',' ORDER BY exit_reason) AS exits
+FROM backtest_portfolio_trades('pf', 'sma_cross', '{"fast": 5, "slow": 20, "stop_loss": {"AAA": 0.02, "*": 0}}', ARRAY['AAA', 'BBB'])
+GROUP BY symbol ORDER BY symbol;
+
 -- the query form, rows in any order, gives the same account
 SELECT (SELECT row(p.*)::text FROM backtest_portfolio('pf', 'sma_cross', '{"fast": 5, "slow": 20}') p) =
        (SELECT row(q.*)::text FROM backtest_portfolio_query('SELECT * FROM pf ORDER BY random()', 'sma_cross', '{"fast": 5, "slow": 20}') q)
@@ -112,7 +140,6 @@ SELECT trades_count FROM backtest_portfolio('pf', 'sma_cross', '{"allocation": "
 SELECT trades_count FROM backtest_portfolio('pf', 'sma_cross', '{"allocation": "half"}');
 SELECT trades_count FROM backtest_portfolio('pf', 'sma_cross', '{"position_size": 0.5}');
 SELECT trades_count FROM backtest_portfolio('pf', 'sma_cross', '{"size": 0.5}');
-SELECT trades_count FROM backtest_portfolio('pf', 'sma_cross', '{"stop_loss": 0.05}');
 SELECT trades_count FROM backtest_portfolio('pf', 'rotation', '{"rebalance": "none"}');
 SELECT * FROM backtest_run('pf', 'AAA', 'rotation');
 SELECT n_symbols, max_positions_held FROM backtest_portfolio('pf', 'rotation', '{"top": 9}', ARRAY['AAA', 'BBB']);

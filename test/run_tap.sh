@@ -58,7 +58,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/pg_backtest_tap.XXXXXX")
 cp -R "$here/t" "$work/t"
 cp -R "$here/perl" "$work/perl"
 [ -d "$here/data" ] && cp -R "$here/data" "$work/data"
-# the README's clients (043_clients.pl installs their npm packages afresh)
+# the README's clients (045_clients.pl installs their npm packages afresh)
 if [ -d "$here/clients" ]; then
 	mkdir "$work/clients"
 	cp "$here"/clients/*.* "$work/clients/"

@@ -356,6 +356,193 @@ FROM backtest.equity_curves c,
          AS u(ts, close, "position", equity, drawdown_pct);
 ALTER TABLE backtest.equity_curves DROP COLUMN drawdown_pct;
 
+-- ==== portfolio backtests through the queue (issue 11) ====
+-- A task of kind 'portfolio' carries its symbols (NULL: every symbol of the
+-- source); the seal covers them (seal.c).  Its results: the account's row
+-- in backtest.results with the portfolio's columns (NULL for other tasks),
+-- its trades in backtest.trades with their symbol (NULL for a single-symbol
+-- task; trade_no counts per symbol, as backtest_portfolio_trades numbers
+-- them), its account curve in backtest.portfolio_equity_curves (one row of
+-- arrays; the drawdown is derived, as for backtest.equity), unnested by the
+-- view backtest.portfolio_equity.
+ALTER TABLE backtest.tasks DROP CONSTRAINT tasks_kind_check;
+ALTER TABLE backtest.tasks ADD CONSTRAINT tasks_kind_check
+    CHECK (kind IN ('backtest', 'sweep', 'portfolio'));
+ALTER TABLE backtest.tasks ADD COLUMN symbols text[];
+COMMENT ON COLUMN backtest.tasks.kind IS
+  'backtest (backtest_submit), sweep (backtest_submit_sweep) or portfolio (backtest_submit_portfolio)';
+COMMENT ON COLUMN backtest.tasks.symbols IS
+  'The symbols of a portfolio task (NULL: every symbol of the source)';
+
+ALTER TABLE backtest.results
+    ADD COLUMN n_symbols integer,
+    ADD COLUMN max_positions_held integer,
+    ADD COLUMN avg_positions_held double precision,
+    ADD COLUMN turnover double precision,
+    ADD COLUMN entries_skipped bigint,
+    ADD COLUMN alpha double precision,
+    ADD COLUMN beta double precision,
+    ADD COLUMN benchmark_return_pct double precision;
+COMMENT ON COLUMN backtest.results.n_symbols IS
+  'A portfolio task''s columns (n_symbols ... benchmark_return_pct) are those of backtest_portfolio(); NULL for other tasks';
+
+ALTER TABLE backtest.trades ADD COLUMN symbol text;
+ALTER TABLE backtest.trades DROP CONSTRAINT trades_pkey;
+ALTER TABLE backtest.trades ADD CONSTRAINT trades_task_symbol_trade_key
+    UNIQUE NULLS NOT DISTINCT (task_id, symbol, trade_no);
+COMMENT ON COLUMN backtest.trades.symbol IS
+  'The symbol of a portfolio task''s trade (trade_no counts per symbol); NULL for other tasks';
+
+CREATE TABLE backtest.portfolio_equity_curves (
+    task_id         bigint PRIMARY KEY REFERENCES backtest.tasks (id) ON DELETE CASCADE,
+    owner           name NOT NULL,
+    ts              timestamptz[] NOT NULL,
+    cash            double precision[] NOT NULL,
+    positions_value double precision[] NOT NULL,
+    equity          double precision[] NOT NULL,
+    open_positions  integer[] NOT NULL
+);
+COMMENT ON TABLE backtest.portfolio_equity_curves IS
+  'Account curves of portfolio tasks as arrays, one row per task; query backtest.portfolio_equity instead';
+DO $$
+DECLARE
+    how text := 'SET STORAGE EXTERNAL';
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_settings
+               WHERE name OPERATOR(pg_catalog.=) 'default_toast_compression'
+                 AND 'lz4' OPERATOR(pg_catalog.=) ANY (enumvals)) THEN
+        how := 'SET COMPRESSION lz4';
+    END IF;
+    EXECUTE pg_catalog.format('ALTER TABLE backtest.portfolio_equity_curves ALTER COLUMN ts %1$s, '
+                              'ALTER COLUMN cash %1$s, ALTER COLUMN positions_value %1$s, '
+                              'ALTER COLUMN equity %1$s, ALTER COLUMN open_positions %1$s', how);
+END
+$$;
+
+CREATE VIEW backtest.portfolio_equity WITH (security_invoker = true) AS
+SELECT c.task_id, u.ts, u.cash, u.positions_value, u.equity, u.drawdown_pct, u.open_positions
+FROM backtest.portfolio_equity_curves c,
+     LATERAL ROWS FROM (pg_catalog.unnest(c.ts), pg_catalog.unnest(c.cash),
+                        pg_catalog.unnest(c.positions_value), pg_catalog.unnest(c.equity),
+                        pg_catalog.unnest(backtest.equity_drawdown(c.equity)),
+                        pg_catalog.unnest(c.open_positions))
+         AS u(ts, cash, positions_value, equity, drawdown_pct, open_positions);
+COMMENT ON VIEW backtest.portfolio_equity IS
+  'Account curve of each completed portfolio task, one row per timestamp: the columns of backtest_portfolio_equity()';
+
+ALTER TABLE backtest.portfolio_equity_curves ENABLE ROW LEVEL SECURITY;
+CREATE POLICY portfolio_equity_owner ON backtest.portfolio_equity_curves FOR SELECT
+    USING (owner OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT r.rolname FROM pg_catalog.pg_roles r WHERE pg_catalog.pg_has_role(r.oid, 'MEMBER')))
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.rolname OPERATOR(pg_catalog.=) 'backtest_admin' AND pg_catalog.pg_has_role(a.oid, 'MEMBER')));
+ALTER TABLE backtest.portfolio_equity_curves OWNER TO pg_database_owner;
+GRANT SELECT ON backtest.portfolio_equity_curves, backtest.portfolio_equity TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('backtest.portfolio_equity_curves', '');
+
+CREATE FUNCTION @extschema@.backtest_submit_portfolio(
+    source regclass, strategy text, params jsonb DEFAULT '{}',
+    symbols text[] DEFAULT NULL, start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'backtest_submit_portfolio'
+LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.backtest_submit_portfolio(regclass, text, jsonb, text[], timestamptz, timestamptz) IS
+  'Validate and queue a portfolio backtest (the arguments of backtest_portfolio); returns the task id at once';
+
+CREATE FUNCTION @extschema@.backtest_submit_portfolio_query(query text, strategy text, params jsonb DEFAULT '{}')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'backtest_submit_portfolio_query'
+LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.backtest_submit_portfolio_query(text, text, jsonb) IS
+  'Validate and queue a portfolio backtest over a query''s rows; returns the task id at once';
+
+-- ==== portfolio charts and reports (issue 11) ====
+-- A portfolio drawn: a lane per symbol that traded (its positions, entry
+-- and exit markers, tooltips), the account's equity with its cash, the
+-- drawdown.  backtest_chart_svg(task_id) and backtest_report_html(task_id)
+-- draw a completed portfolio task the same way.
+CREATE FUNCTION @extschema@.backtest_portfolio_chart_svg(
+    source regclass, strategy text, params jsonb DEFAULT '{}',
+    symbols text[] DEFAULT NULL, start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL,
+    width integer DEFAULT 1200, height integer DEFAULT 800)
+RETURNS text
+AS 'MODULE_PATHNAME', 'backtest_portfolio_chart_svg'
+LANGUAGE C STABLE PARALLEL UNSAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.backtest_portfolio_chart_svg(regclass, text, jsonb, text[], timestamptz, timestamptz, integer, integer) IS
+  'Run a portfolio backtest and draw it as SVG: positions per symbol, trades, equity and cash, drawdown';
+
+CREATE FUNCTION @extschema@.backtest_portfolio_report_html(
+    source regclass, strategy text, params jsonb DEFAULT '{}',
+    symbols text[] DEFAULT NULL, start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL,
+    width integer DEFAULT 1200, height integer DEFAULT 800)
+RETURNS text
+AS 'MODULE_PATHNAME', 'backtest_portfolio_report_html'
+LANGUAGE C STABLE PARALLEL UNSAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.backtest_portfolio_report_html(regclass, text, jsonb, text[], timestamptz, timestamptz, integer, integer) IS
+  'Run a portfolio backtest and report it as one standalone HTML page (statistics with the portfolio''s, chart, monthly returns, trades by symbol)';
+-- ==== Scale out with Citus (issue 14) ====
+-- backtest_citus_distribute(source) makes the read-only symbol-scoped
+-- functions Citus distributed functions colocated with source, a table
+-- distributed by its symbol column: a call with a constant symbol is then
+-- delegated whole to the node holding that symbol's shard.  The functions are
+-- found in the catalog, not listed: every member of this extension whose
+-- first two arguments are (source regclass, symbol text) and which is not
+-- volatile (the volatile ones, backtest_submit*, backtest_live_start, write
+-- this node's queue and triggers and stay on the coordinator).  Citus'
+-- force_delegation delegates by the symbol alone, whatever the source, so
+-- after this call these functions are for tables every node has: the
+-- colocated source, another distributed table, or a reference table; a
+-- coordinator-local table is read with the *_query forms (never delegated).
+CREATE FUNCTION backtest_citus_distribute(source regclass, symbol_column name DEFAULT 'symbol')
+RETURNS SETOF regprocedure
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    distcol text;
+    method "char";
+    fn regprocedure;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension e
+                   WHERE e.extname OPERATOR(pg_catalog.=) 'citus') THEN
+        RAISE EXCEPTION 'Citus is not installed in database "%"', pg_catalog.current_database()
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Install the same Citus package on every node, put citus first in shared_preload_libraries, and run CREATE EXTENSION citus.';
+    END IF;
+    -- dynamic: pg_dist_partition exists only with Citus
+    EXECUTE 'SELECT pg_catalog.column_to_column_name(p.logicalrelid, p.partkey), p.partmethod
+             FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1'
+        INTO distcol, method USING source;
+    IF method IS DISTINCT FROM 'h' OR distcol IS DISTINCT FROM symbol_column::text THEN
+        RAISE EXCEPTION '% is not distributed by its symbol column "%"', source, symbol_column
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = CASE WHEN method IS NULL THEN 'It is not a Citus distributed table.'
+                                WHEN method OPERATOR(pg_catalog.<>) 'h' THEN 'It is a Citus reference or local table.'
+                                ELSE pg_catalog.format('It is distributed by column "%s".', distcol) END,
+                  HINT = pg_catalog.format('SELECT create_distributed_table(%L, %L);', source::text, symbol_column);
+    END IF;
+    FOR fn IN
+        SELECT p.oid::pg_catalog.regprocedure
+        FROM pg_catalog.pg_proc p
+        JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+             AND d.objid OPERATOR(pg_catalog.=) p.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'
+        JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
+             AND e.extname OPERATOR(pg_catalog.=) 'pg_backtest'
+        WHERE p.pronargs OPERATOR(pg_catalog.>=) 2
+          AND p.proargtypes[0] OPERATOR(pg_catalog.=) 'pg_catalog.regclass'::pg_catalog.regtype
+          AND p.proargtypes[1] OPERATOR(pg_catalog.=) 'pg_catalog.text'::pg_catalog.regtype
+          AND p.proargnames[2] OPERATOR(pg_catalog.=) 'symbol'
+          AND p.provolatile OPERATOR(pg_catalog.<>) 'v'
+        ORDER BY p.oid::pg_catalog.regprocedure::pg_catalog.text
+    LOOP
+        -- idempotent: Citus updates the metadata of a function distributed before
+        EXECUTE 'SELECT pg_catalog.create_distributed_function($1, ''$2'', colocate_with := $2, force_delegation := true)'
+            USING fn, source::text;
+        RETURN NEXT fn;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION backtest_citus_distribute(regclass, name) IS
+  'Make the symbol-scoped functions Citus distributed functions colocated with source (distributed by symbol), delegated to the node holding the symbol';
+
 -- ==== trade analytics (issue 15 item 5) ====
 -- Per trade: the bar numbers of entry and exit, and the maximum adverse and
 -- favourable excursion (MAE/MFE) in price and percent; in the metrics the
@@ -982,3 +1169,33 @@ COMMENT ON COLUMN backtest.notification_settings.owner IS 'The role whose settin
 COMMENT ON COLUMN backtest.notification_settings.kinds IS 'The kinds of notifications recorded (NULL: every kind)';
 COMMENT ON COLUMN backtest.notification_settings.min_priority IS 'The lowest priority recorded';
 COMMENT ON COLUMN backtest.notification_settings.updated_at IS 'When the settings last changed';
+
+-- ==== the portfolio queue's columns described; its view streams (issue 15 item 9) ====
+CREATE OR REPLACE VIEW backtest.portfolio_equity WITH (security_invoker = true) AS
+SELECT u.task_id, u.ts, u.cash, u.positions_value, u.equity, u.drawdown_pct, u.open_positions
+FROM (SELECT c.task_id, pg_catalog.unnest(c.ts) AS ts, pg_catalog.unnest(c.cash) AS cash,
+             pg_catalog.unnest(c.positions_value) AS positions_value, pg_catalog.unnest(c.equity) AS equity,
+             pg_catalog.unnest(backtest.equity_drawdown(c.equity)) AS drawdown_pct,
+             pg_catalog.unnest(c.open_positions) AS open_positions
+      FROM backtest.portfolio_equity_curves c) u;
+COMMENT ON COLUMN backtest.results.max_positions_held IS 'A portfolio task''s most positions held at once (NULL for other tasks)';
+COMMENT ON COLUMN backtest.results.avg_positions_held IS 'A portfolio task''s mean positions held per timestamp (NULL for other tasks)';
+COMMENT ON COLUMN backtest.results.turnover IS 'A portfolio task''s notional traded / mean equity (NULL for other tasks)';
+COMMENT ON COLUMN backtest.results.entries_skipped IS 'A portfolio task''s entries not filled: max_positions held or no cash (NULL for other tasks)';
+COMMENT ON COLUMN backtest.results.alpha IS 'A portfolio task''s annualised alpha against its benchmark, percent (NULL without one)';
+COMMENT ON COLUMN backtest.results.beta IS 'A portfolio task''s beta against its benchmark (NULL without one)';
+COMMENT ON COLUMN backtest.results.benchmark_return_pct IS 'A portfolio task''s benchmark return, percent (NULL without one)';
+COMMENT ON COLUMN backtest.portfolio_equity_curves.task_id IS 'The portfolio task (backtest.tasks.id)';
+COMMENT ON COLUMN backtest.portfolio_equity_curves.owner IS 'The role that submitted the task; rows are visible to it (and backtest_admin)';
+COMMENT ON COLUMN backtest.portfolio_equity_curves.ts IS 'The union timeline of the symbols, ascending';
+COMMENT ON COLUMN backtest.portfolio_equity_curves.cash IS 'The account''s cash at each timestamp';
+COMMENT ON COLUMN backtest.portfolio_equity_curves.positions_value IS 'Sum of quantity x last close of the positions held at each timestamp';
+COMMENT ON COLUMN backtest.portfolio_equity_curves.equity IS 'cash + positions_value at each timestamp';
+COMMENT ON COLUMN backtest.portfolio_equity_curves.open_positions IS 'Positions held at each timestamp';
+COMMENT ON COLUMN backtest.portfolio_equity.task_id IS 'The portfolio task (backtest.tasks.id)';
+COMMENT ON COLUMN backtest.portfolio_equity.ts IS 'A timestamp of the union timeline';
+COMMENT ON COLUMN backtest.portfolio_equity.cash IS 'The account''s cash';
+COMMENT ON COLUMN backtest.portfolio_equity.positions_value IS 'Sum of quantity x last close of the positions held';
+COMMENT ON COLUMN backtest.portfolio_equity.equity IS 'cash + positions_value';
+COMMENT ON COLUMN backtest.portfolio_equity.drawdown_pct IS 'Fall from the running peak of the equity, percent (<= 0)';
+COMMENT ON COLUMN backtest.portfolio_equity.open_positions IS 'Positions held';

@@ -54,6 +54,10 @@ typedef struct Options
 	const char *end_ts;
 	const char *output;			/* report -o FILE */
 	const char *limit;			/* notifications --limit N */
+	const char *strategy;		/* live --strategy */
+	const char *params;			/* live --params */
+	const char *indicators;		/* live --indicators */
+	const char *stream;			/* live --stream */
 	int			watch;
 	int			quiet;
 	int			all;			/* notifications --all, watch --all */

@@ -55,20 +55,16 @@ static int
 list_notifications(PGconn *conn, const Options *opt)
 {
 	const char *params[2];
-	char		body[512];
+	char		select[512];
 	char	   *sql;
 	PGresult   *res;
 	int			n;
 
 	params[0] = opt->all ? "false" : "true";
 	params[1] = opt->limit ? opt->limit : "50";
-	snprintf(body, sizeof(body), "backtest_notifications($1::boolean, $2::integer) n ORDER BY n.id DESC");
-	{
-		char		select[512];
-
-		snprintf(select, sizeof(select), "SELECT %s FROM ", notification_columns);
-		sql = api_query(conn, select, body);
-	}
+	snprintf(select, sizeof(select), "SELECT %s FROM ", notification_columns);
+	sql = api_query(conn, select,
+					"backtest_notifications($1::boolean, $2::integer) n ORDER BY n.id DESC");
 	if (sql == NULL)
 		return EXIT_ERROR;
 	res = run_query(conn, sql, 2, params, PGRES_TUPLES_OK, 0);

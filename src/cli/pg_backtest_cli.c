@@ -6,6 +6,8 @@
  *	  pg_backtest [conn opts] submit SOURCE SYMBOL STRATEGY [PARAMS_JSON]
  *								[--start TS] [--end TS] [--watch]
  *	  pg_backtest [conn opts] watch|status|cancel TASK_ID
+ *	  pg_backtest [conn opts] live SOURCE SYMBOL [--strategy S] [--params JSON]
+ *								[--indicators JSON] | live --stream ID
  *
  * "submit" calls backtest_submit() and prints the task id; "watch" shows a
  * live progress bar until the task reaches a final state, then a summary.
@@ -44,6 +46,7 @@
 #include "json_scan.h"
 #include "libpq-fe.h"
 #include "cli.h"
+#include "live.h"
 #include "notifications.h"
 #include "progress.h"
 
@@ -157,9 +160,12 @@ print_help(void)
 		   "  %s [OPTION]... report TASK_ID [-o FILE]\n"
 		   "  %s [OPTION]... notifications [--all] [--limit N]\n"
 		   "  %s [OPTION]... notifications read [ID]...\n"
-		   "  %s [OPTION]... watch --all [--until-idle]\n\n",
+		   "  %s [OPTION]... watch --all [--until-idle]\n"
+		   "  %s [OPTION]... live SOURCE SYMBOL [--strategy S] [--params JSON]\n"
+		   "                        [--indicators JSON]\n"
+		   "  %s [OPTION]... live --stream ID\n\n",
 		   PROGNAME, PROGNAME, PROGNAME, PROGNAME, PROGNAME, PROGNAME, PROGNAME, PROGNAME,
-		   PROGNAME);
+		   PROGNAME, PROGNAME, PROGNAME);
 	printf("Commands:\n"
 		   "  submit   queue a backtest of SYMBOL's bars in table SOURCE with STRATEGY\n"
 		   "           (PARAMS_JSON: a JSON object, default {}) and print \"submitted task N\"\n"
@@ -173,11 +179,20 @@ print_help(void)
 		   "           those ids (none: all of mine) read\n"
 		   "  watch --all  every task of mine, my new notifications and the system\n"
 		   "           status, live, until Ctrl-C (--until-idle: until none of my\n"
-		   "           tasks is pending or running)\n\n"
+		   "           tasks is pending or running)\n"
+		   "  live     start a live stream of SYMBOL's bars in table SOURCE and print\n"
+		   "           each bar (OHLCV, indicator values, position) and each signal as\n"
+		   "           they arrive, until Ctrl-C, which stops the stream; --stream ID\n"
+		   "           follows an existing stream of yours and leaves it running\n\n"
 		   "Submit options:\n"
 		   "  --start TS          first bar to use (a timestamptz)\n"
 		   "  --end TS            last bar to use (a timestamptz)\n"
-		   "  --watch             watch the task after submitting it\n\n");
+		   "  --watch             watch the task after submitting it\n\n"
+		   "Live options (see backtest_live_start):\n"
+		   "  --strategy S        the strategy whose signals to print\n"
+		   "  --params JSON       its parameters, \"columns\" (default {})\n"
+		   "  --indicators JSON   e.g. '[{\"name\": \"ema\", \"period\": 20}]' (default [])\n"
+		   "  --stream ID         follow stream ID instead of starting one\n\n");
 	printf("Connection options:\n"
 		   "  -d, --dbname=DBNAME      database name, or a conninfo string or URI\n"
 		   "  -h, --host=HOSTNAME      database server host or socket directory\n"
@@ -315,6 +330,14 @@ parse_args(int argc, char **argv, Options *opt)
 			target = &opt->output;
 		else if (is_option(arg, NULL, "--limit", &len))
 			target = &opt->limit;
+		else if (is_option(arg, NULL, "--strategy", &len))
+			target = &opt->strategy;
+		else if (is_option(arg, NULL, "--params", &len))
+			target = &opt->params;
+		else if (is_option(arg, NULL, "--indicators", &len))
+			target = &opt->indicators;
+		else if (is_option(arg, NULL, "--stream", &len))
+			target = &opt->stream;
 		else
 			return usage_error("unrecognized option", arg);
 
@@ -1262,8 +1285,19 @@ main(int argc, char **argv)
 		if (!parse_task_id(opt.pos[1], task_id, sizeof(task_id)))
 			return usage_error("invalid task id", opt.pos[1]);
 	}
+	else if (strcmp(cmd, "live") == 0)
+	{
+		if (opt.stream ? opt.npos != 1 : opt.npos != 3)
+			return usage_error(opt.stream ? "--stream goes without SOURCE SYMBOL" :
+							   opt.npos < 3 ? "live needs SOURCE SYMBOL, or --stream ID" :
+							   "too many arguments", opt.npos > 3 ? opt.pos[3] : NULL);
+		if (opt.stream && (opt.strategy || opt.params || opt.indicators))
+			return usage_error("--strategy, --params and --indicators start a stream: not with --stream", NULL);
+	}
 	else
 		return usage_error("unknown command", cmd);
+	if (strcmp(cmd, "live") != 0 && (opt.strategy || opt.params || opt.indicators || opt.stream))
+		return usage_error("--strategy, --params, --indicators and --stream go with live", NULL);
 	if (!is_submit && (opt.start_ts || opt.end_ts || opt.watch))
 		return usage_error("--start, --end and --watch go with submit", NULL);
 	if (opt.output && strcmp(cmd, "report") != 0)
@@ -1290,6 +1324,19 @@ main(int argc, char **argv)
 		rc = cmd_status(conn, task_id);
 	else if (strcmp(cmd, "report") == 0)
 		rc = cmd_report(conn, task_id, opt.output);
+	else if (strcmp(cmd, "live") == 0)
+	{
+		LiveArgs	la;
+
+		la.stream = opt.stream;
+		la.source = opt.stream ? NULL : opt.pos[1];
+		la.symbol = opt.stream ? NULL : opt.pos[2];
+		la.strategy = opt.strategy;
+		la.params = opt.params;
+		la.indicators = opt.indicators;
+		install_signal_handlers();
+		rc = cli_live(conn, &la, &interrupted);
+	}
 	else
 		rc = cmd_cancel(conn, task_id);
 

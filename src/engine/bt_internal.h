@@ -102,6 +102,13 @@ extern double bt_sim_order_cost(const BtSimParams *p, double q, double px, int s
 extern double bt_sim_slipped(const BtSimParams *p, double px, int side);
 extern double bt_sim_size_order(const BtSimParams *p, double budget, double px, int side);
 extern double bt_sim_borrow_fee(const BtSimParams *p, double q, double px, double bars_per_year);
+/*
+ * The stop rules over one bar (open o, high h, low l) for a position on side
+ * entered at entry, best price since entry *best: true with the exit's
+ * reason and raw price when a level is hit, else false (and *best updated).
+ */
+extern bool bt_sim_stop_hit(const BtSimParams *p, int side, double entry, double *best,
+							double o, double h, double l, BtExitReason *reason, double *px);
 
 /* An entry order to size (sizing.c) */
 typedef struct BtEntrySize

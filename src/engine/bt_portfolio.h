@@ -19,8 +19,11 @@
  *	  equity / max_positions ("equal") or position_size * equity ("fixed"),
  *	  at most the free cash (cash - 2 * short notional at the marks), in
  *	  whole lots, else it is skipped and counted;
- *	- costs, slippage and lot sizes are each symbol's own simulator
- *	  parameters (simulator.c's rules).
+ *	- costs, slippage, lot sizes and stops (stop_loss, take_profit,
+ *	  trailing_stop) are each symbol's own simulator parameters, under
+ *	  simulator.c's rules; stops are checked over each symbol's bar after
+ *	  the orders at its open (fill "open"), or before those at its close
+ *	  (fill "close", positions entered on an earlier bar).
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -123,7 +126,7 @@ extern bool bt_portfolio_check(const BtPfParams *p, int nsym, BtError *err);
 
 /*
  * Run a portfolio backtest over syms[0..nsym-1] (each series validated,
- * each configuration checked; stops are not supported), with an optional
+ * each configuration checked), with an optional
  * benchmark series (NULL = none; not traded).  Results are independent of
  * the order of syms except for the order of out->trades.
  */

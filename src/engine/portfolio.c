@@ -64,6 +64,8 @@ typedef struct PfSym
 	double		qty;			/* signed */
 	BtTrade		cur;
 	double		entry_fee;		/* entry costs of the open quantity */
+	double		best;			/* best price since entry (bars before now): trailing stop */
+	bool		stops;			/* has stop_loss, take_profit or trailing_stop */
 	int64_t		entry_tl;
 	double		mark;			/* last price known now */
 	double		last_close;
@@ -96,6 +98,7 @@ typedef struct PfState
 	int64_t		tl;				/* current timeline index */
 	int		   *cand;			/* scratch: candidate symbols */
 	int		   *byname;			/* symbol indices in name order: every loop runs in it */
+	bool		any_stops;		/* some symbol has stops */
 } PfState;
 
 static int
@@ -155,7 +158,7 @@ push_trade(PfState *st, int sym, const BtTrade *t, int64_t exit_tl)
 
 /* Close dq (> 0, at most |qty|) of symbol i's position at raw price px */
 static void
-close_part(PfState *st, int i, double dq, double px)
+close_part(PfState *st, int i, double dq, double px, BtExitReason reason)
 {
 	PfSym	   *y = &st->sy[i];
 	int			side = sgn(y->qty);
@@ -176,7 +179,7 @@ close_part(PfState *st, int i, double dq, double px)
 	t.commission = efee + fee;
 	t.pnl = side * (fill - t.entry_price) * dq - efee - fee;
 	t.return_pct = t.pnl / (t.entry_price * dq) * 100.0;
-	t.exit_reason = BT_EXIT_SIGNAL;
+	t.exit_reason = reason;
 	t.is_open = false;
 	push_trade(st, i, &t, st->tl);
 	y->entry_fee -= efee;
@@ -213,6 +216,7 @@ open_add(PfState *st, int i, double dq, double fill, int side)
 		y->cur.quantity = dq;
 		y->entry_fee = fee;
 		y->entry_tl = st->tl;
+		y->best = fill;
 		y->qty = side * dq;
 		st->held++;
 	}
@@ -275,7 +279,7 @@ execute_orders(PfState *st, bool at_open, bool resize)
 		if (!y->here || y->desired == BT_KEEP || y->qty == 0)
 			continue;
 		if (y->desired != sgn(y->qty))
-			close_part(st, i, fabs(y->qty), PX(y));
+			close_part(st, i, fabs(y->qty), PX(y), BT_EXIT_SIGNAL);
 	}
 	/* 2. rebalance reductions */
 	if (resize)
@@ -291,7 +295,7 @@ execute_orders(PfState *st, bool at_open, bool resize)
 			if (!y->sim->fractional)
 				want = floor(want / y->sim->lot_size) * y->sim->lot_size;
 			if ((fabs(y->qty) - want) * PX(y) > BT_PF_RESIZE_TOL * equity_now(st))
-				close_part(st, i, fabs(y->qty) - want, PX(y));
+				close_part(st, i, fabs(y->qty) - want, PX(y), BT_EXIT_SIGNAL);
 		}
 	/* 3. entries, ranked */
 	for (int r = 0; r < st->nsym; r++)
@@ -375,6 +379,34 @@ execute_orders(PfState *st, bool at_open, bool resize)
 				open_add(st, i, dq, fill, side);
 		}
 #undef PX
+}
+
+/*
+ * Stops over the current bar of every in-symbol holding a position through
+ * its open (fill "open": also one entered at this open; fill "close": one
+ * entered on an earlier bar), by the single-symbol simulator's rules
+ * (bt_sim_stop_hit): a hit closes the whole position at the level (or the
+ * open, on a gap), its cash available to what follows at this timestamp.
+ */
+static void
+check_stops(PfState *st, bool at_open)
+{
+	if (!st->any_stops)
+		return;
+	for (int r = 0; r < st->nsym; r++)
+	{
+		int			i = st->byname[r];
+		PfSym	   *y = &st->sy[i];
+		const BtSeries *s = &y->in->s;
+		BtExitReason reason;
+		double		px;
+
+		if (!y->stops || !y->here || y->qty == 0 || (!at_open && y->cur.entry_bar >= y->j))
+			continue;
+		if (bt_sim_stop_hit(y->sim, y->qty > 0 ? 1 : -1, y->cur.entry_price, &y->best,
+							s->open[y->j], s->high[y->j], s->low[y->j], &reason, &px))
+			close_part(st, i, fabs(y->qty), px, reason);
+	}
 }
 
 /* Period number of a timestamp for a rebalance frequency */
@@ -497,11 +529,6 @@ bt_portfolio_check(const BtPfParams *p, int nsym, BtError *err)
 	{
 		bt_set_error(err, BT_ERR_PARAM, "strategy \"rotation\" needs a rebalance period");
 		snprintf(err->hint, sizeof(err->hint), "Set \"rebalance\" to \"daily\", \"weekly\" or \"monthly\".");
-		return false;
-	}
-	if (p->account.stop_loss > 0 || p->account.take_profit > 0 || p->account.trailing_stop > 0)
-	{
-		bt_set_error(err, BT_ERR_PARAM, "stop_loss, take_profit and trailing_stop are not supported in portfolio backtests");
 		return false;
 	}
 	(void) nsym;
@@ -687,6 +714,8 @@ bt_portfolio_run(const BtPfSymbol *syms, int nsym, const BtSeries *benchmark,
 		}
 		y->in = &syms[i];
 		y->sim = &syms[i].cfg.sim;
+		y->stops = y->sim->stop_loss > 0 || y->sim->take_profit > 0 || y->sim->trailing_stop > 0;
+		st.any_stops |= y->stops;
 		y->pending = BT_KEEP;
 		y->pending_bar = -1;
 		y->pending_rank = NAN;
@@ -802,6 +831,8 @@ bt_portfolio_run(const BtPfSymbol *syms, int nsym, const BtSeries *benchmark,
 			if (p->rotation && rebal && t > 0)
 				rotate(&st, rot_roc, false);
 			execute_orders(&st, true, rebal);
+			/* over the bar: stops */
+			check_stops(&st, true);
 			/* the closes at T: decisions for the next opens */
 			for (int i = 0; i < nsym; i++)
 			{
@@ -822,6 +853,8 @@ bt_portfolio_run(const BtPfSymbol *syms, int nsym, const BtSeries *benchmark,
 		}
 		else
 		{
+			/* over the bar, before the closes: stops of positions entered before it */
+			check_stops(&st, false);
 			for (int i = 0; i < nsym; i++)
 			{
 				PfSym	   *y = &st.sy[i];

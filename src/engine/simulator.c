@@ -160,7 +160,8 @@ reduce_position(SimState *st, int64_t i, double px, double dq, bool all, BtExitR
 
 	st->cash += side * dq * fill - fee;
 	st->commissions += fee;
-	while (closed < st->nlegs && (all || left > 0))
+	/* (a remainder below 1e-12 of the order is rounding, not a sale) */
+	while (closed < st->nlegs && (all || left > 1e-12 * dq))
 	{
 		BtTrade    *leg = &st->legs[closed];
 		BtTrade		t = *leg;
@@ -385,29 +386,28 @@ position_entry(const SimState *st)
 }
 
 /*
- * Check stops of the open position on bar i (whose open the position already
- * held through).  Closes it and returns true when a level was hit.
+ * The stop rules (the fill contract): for a position on side (1 long, -1
+ * short) entered at `entry`, whose best price since its entry over the bars
+ * before this one is *best, over a bar with open o, high h and low l.  When
+ * a level is hit: true, with the exit's reason and raw price (a gap through
+ * a level fills at the open; a stop and a take-profit inside one bar: the
+ * stop first).  Else false, and *best takes in this bar's extreme.
  */
-static bool
-check_stops(SimState *st, int64_t i)
+static inline bool
+stop_hit(const BtSimParams *p, int side, double entry, double *best, double o, double h,
+		 double l, BtExitReason *reason, double *px)
 {
-	const BtSimParams *p = st->p;
-	const BtSeries *s = st->s;
-	double		entry = position_entry(st);
-	double		o = s->open[i],
-				h = s->high[i],
-				l = s->low[i];
 	double		stop = NAN,
 				tp = NAN;
 	BtExitReason stop_reason = BT_EXIT_STOP_LOSS;
 
-	if (st->pos > 0)
+	if (side > 0)
 	{
 		if (p->stop_loss > 0)
 			stop = entry * (1.0 - p->stop_loss);
 		if (p->trailing_stop > 0)
 		{
-			double		trail = st->best * (1.0 - p->trailing_stop);
+			double		trail = *best * (1.0 - p->trailing_stop);
 
 			if (isnan(stop) || trail > stop)
 			{
@@ -418,17 +418,17 @@ check_stops(SimState *st, int64_t i)
 		if (p->take_profit > 0)
 			tp = entry * (1.0 + p->take_profit);
 		if (o <= stop)
-			close_position(st, i, o, stop_reason);
+			*reason = stop_reason, *px = o;
 		else if (o >= tp)
-			close_position(st, i, o, BT_EXIT_TAKE_PROFIT);
+			*reason = BT_EXIT_TAKE_PROFIT, *px = o;
 		else if (l <= stop)
-			close_position(st, i, stop, stop_reason);
+			*reason = stop_reason, *px = stop;
 		else if (h >= tp)
-			close_position(st, i, tp, BT_EXIT_TAKE_PROFIT);
+			*reason = BT_EXIT_TAKE_PROFIT, *px = tp;
 		else
 		{
-			if (h > st->best)
-				st->best = h;
+			if (h > *best)
+				*best = h;
 			return false;
 		}
 	}
@@ -438,7 +438,7 @@ check_stops(SimState *st, int64_t i)
 			stop = entry * (1.0 + p->stop_loss);
 		if (p->trailing_stop > 0)
 		{
-			double		trail = st->best * (1.0 + p->trailing_stop);
+			double		trail = *best * (1.0 + p->trailing_stop);
 
 			if (isnan(stop) || trail < stop)
 			{
@@ -449,20 +449,38 @@ check_stops(SimState *st, int64_t i)
 		if (p->take_profit > 0 && p->take_profit < 1)
 			tp = entry * (1.0 - p->take_profit);
 		if (o >= stop)
-			close_position(st, i, o, stop_reason);
+			*reason = stop_reason, *px = o;
 		else if (o <= tp)
-			close_position(st, i, o, BT_EXIT_TAKE_PROFIT);
+			*reason = BT_EXIT_TAKE_PROFIT, *px = o;
 		else if (h >= stop)
-			close_position(st, i, stop, stop_reason);
+			*reason = stop_reason, *px = stop;
 		else if (l <= tp)
-			close_position(st, i, tp, BT_EXIT_TAKE_PROFIT);
+			*reason = BT_EXIT_TAKE_PROFIT, *px = tp;
 		else
 		{
-			if (l < st->best)
-				st->best = l;
+			if (l < *best)
+				*best = l;
 			return false;
 		}
 	}
+	return true;
+}
+
+/*
+ * Check stops of the open position on bar i (whose open the position already
+ * held through).  Closes it and returns true when a level was hit.
+ */
+static bool
+check_stops(SimState *st, int64_t i)
+{
+	const BtSeries *s = st->s;
+	BtExitReason reason;
+	double		px;
+
+	if (!stop_hit(st->p, st->pos > 0 ? 1 : -1, position_entry(st), &st->best,
+				  s->open[i], s->high[i], s->low[i], &reason, &px))
+		return false;
+	close_position(st, i, px, reason);
 	return true;
 }
 
@@ -761,4 +779,16 @@ bt_run(const BtSeries *s, const BtConfig *cfg, const BtAlloc *a,
 	}
 	bt_compute_metrics(s, warmup, &cfg->sim, out);
 	return BT_OK;
+}
+
+/*
+ * bt_sim_stop_hit
+ *		The stop rules of one bar for the portfolio simulator (portfolio.c),
+ *		the same code as this simulator's (bt_internal.h).
+ */
+bool
+bt_sim_stop_hit(const BtSimParams *p, int side, double entry, double *best, double o, double h,
+				double l, BtExitReason *reason, double *px)
+{
+	return stop_hit(p, side, entry, best, o, h, l, reason, px);
 }

@@ -101,7 +101,7 @@ run_arrays(FunctionCallInfo fcinfo, int64 n, int64_t *ts, double **col, bool has
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	const BtStrategyDef *st = btpg_lookup_strategy(strategy);
 	BtConfig	cfg;
-	BtColumns	cols;
+	BtpgColumns	cols;
 	BtSeries	s;
 	BtResult	res;
 	BtError		err;

@@ -32,6 +32,7 @@
 
 PG_FUNCTION_INFO_V1(backtest_chart_svg);
 PG_FUNCTION_INFO_V1(backtest_chart_svg_task);
+PG_FUNCTION_INFO_V1(backtest_portfolio_chart_svg);
 
 #define ML			72			/* margins, px */
 #define MR			16
@@ -279,7 +280,7 @@ exit_shape(const BtTrade *t)
 }
 
 static void
-append_trades(StringInfo buf, const Frame *f, const Panel *p, const BtChartData *cd)
+append_trades(StringInfo buf, const Frame *f, const Panel *p, const BtpgChartData *cd)
 {
 	bool		merge = cd->ntrades > MAX_TRADE_MARKERS;
 	uint8	   *seen = merge ? palloc0(f->ncols) : NULL;
@@ -408,8 +409,298 @@ append_legend(StringInfo buf, const LegendItem *items, int n, int width, double 
 	*bottom = y + 8;
 }
 
+/* The frame of a chart of cd, and its title's start ("Task N: " for a task) */
+static void
+frame_init(Frame *f, const BtpgChartData *cd, int width, int height, StringInfo title)
+{
+	f->width = width;
+	f->height = height;
+	f->ncols = width - ML - MR;
+	f->t0 = cd->n > 0 ? cd->ts[0] : 0;
+	f->t1 = cd->n > 0 ? cd->ts[cd->n - 1] : 1;
+	initStringInfo(title);
+	if (cd->task_id > 0)
+		appendStringInfo(title, "Task %lld: ", (long long) cd->task_id);
+}
+
+/* The legend items of the trade markers and the equity line, from items[n]; returns the count */
+static int
+add_trade_legend(LegendItem *items, int n)
+{
+	items[n++] = (LegendItem) {"long entry", C_LONG, 0, false};
+	items[n++] = (LegendItem) {"short entry", C_SHORT, 1, false};
+	items[n++] = (LegendItem) {"exit, profit", C_WIN, 2, false};
+	items[n++] = (LegendItem) {"exit, loss", C_LOSS, 2, false};
+	items[n++] = (LegendItem) {"stop-loss exit", "#616161", 3, false};
+	items[n++] = (LegendItem) {"take-profit exit", "#616161", 4, false};
+	items[n++] = (LegendItem) {"open at the end", "#616161", 2, true};
+	items[n++] = (LegendItem) {"equity", C_EQUITY, -1, false};
+	return n;
+}
+
+/* The <svg> element's start: size, fonts, the title (tooltip and text) */
+static void
+append_svg_head(StringInfo buf, const char *title, int width, int height)
+{
+	appendStringInfo(buf, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+					 "font-family=\"DejaVu Sans, Arial, sans-serif\" font-size=\"11\">\n<title>",
+					 width, height, width, height);
+	btpg_append_xml(buf, title);
+	appendStringInfo(buf, "</title>\n<rect width=\"%d\" height=\"%d\" fill=\"#fafafa\"/>\n", width, height);
+	appendStringInfo(buf, "<text class=\"title\" x=\"%d\" y=\"18\" font-size=\"14\" font-weight=\"bold\" fill=\"#212121\">", ML);
+	btpg_append_xml(buf, title);
+	appendStringInfoString(buf, "</text>\n");
+}
+
+/*
+ * The equity panel: the equity line and a dashed second line (buy & hold,
+ * or a portfolio's cash) of class cls, on one scale.
+ */
+static void
+append_equity_panel(StringInfo buf, const Frame *f, Panel *eq, const BtpgChartData *cd,
+					const double *second, const char *cls, const char *color)
+{
+	BtBucket   *pb = palloc(sizeof(BtBucket) * f->ncols);
+	BtBucket   *b = palloc(sizeof(BtBucket) * f->ncols);
+
+	eq->lo = INFINITY;
+	eq->hi = -INFINITY;
+	bt_chart_buckets(cd->ts, second, second, second, cd->n, f->t0, f->t1, f->ncols, b);
+	range_of(b, f->ncols, &eq->lo, &eq->hi);
+	bt_chart_buckets(cd->ts, cd->equity, cd->equity, cd->equity, cd->n, f->t0, f->t1, f->ncols, pb);
+	range_of(pb, f->ncols, &eq->lo, &eq->hi);
+	bt_pad_range(&eq->lo, &eq->hi, 0.06);
+	append_panel_frame(buf, f, eq, false);
+	appendStringInfo(buf, "<g clip-path=\"url(#btc-clip-%s)\">\n", eq->id);
+	append_polyline(buf, f, eq, b, cd->ts, false, cls, color, " stroke-dasharray=\"4 3\"");
+	append_polyline(buf, f, eq, pb, cd->ts, true, "equity", C_EQUITY, "");
+	appendStringInfoString(buf, "</g>\n");
+}
+
+/* The drawdown panel: the area under zero */
+static void
+append_drawdown_panel(StringInfo buf, const Frame *f, Panel *dd, const BtpgChartData *cd)
+{
+	BtBucket   *b = palloc(sizeof(BtBucket) * f->ncols);
+
+	bt_chart_buckets(cd->ts, cd->dd, cd->dd, cd->dd, cd->n, f->t0, f->t1, f->ncols, b);
+	dd->lo = 0;
+	dd->hi = 0;
+	range_of(b, f->ncols, &dd->lo, &dd->hi);
+	dd->lo = dd->lo < 0 ? dd->lo * 1.08 : -1;
+	dd->hi = -dd->lo * 0.04;
+	append_panel_frame(buf, f, dd, true);
+	appendStringInfo(buf, "<g clip-path=\"url(#btc-clip-%s)\">\n", dd->id);
+	if (cd->n > 0)
+	{
+		appendStringInfo(buf, "<polygon class=\"drawdown\" fill=\"%s\" fill-opacity=\"0.35\" stroke=\"%s\" points=\"%.1f,%.1f ",
+						 C_DD, C_DD, xof(f, f->t0), yof(dd, 0));
+		for (int c = 0; c < f->ncols; c++)
+			if (b[c].count > 0)
+				appendStringInfo(buf, "%.1f,%.1f ", xof(f, cd->ts[b[c].min_i]), yof(dd, b[c].min));
+		appendStringInfo(buf, "%.1f,%.1f\"/>\n", xof(f, f->t1), yof(dd, 0));
+	}
+	appendStringInfoString(buf, "</g>\n");
+}
+
+/* The time grid from y top through the last panel, labels below it */
+static void
+append_time_axis(StringInfo buf, const Frame *f, const BtTimeTicks *tt, double top,
+				 const Panel *last)
+{
+	appendStringInfoString(buf, "<g class=\"xaxis\">\n<path stroke=\"#e0e0e0\" stroke-dasharray=\"2 3\" d=\"");
+	for (int i = 0; i < tt->n; i++)
+		appendStringInfo(buf, "M%.1f %.1fV%.1f", xof(f, tt->t[i]), top, last->y0 + last->h);
+	appendStringInfoString(buf, "\"/>\n");
+	for (int i = 0; i < tt->n; i++)
+	{
+		char		label[32];
+
+		double		x = xof(f, tt->t[i]);
+		double		half;
+
+		bt_format_time(tt->t[i], tt->unit, label, sizeof label);
+		half = 3.4 * strlen(label);
+		/* a label at an edge ends (or starts) at its tick rather than being cut */
+		appendStringInfo(buf, "<text class=\"xlabel\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" fill=\"#424242\">%s</text>\n",
+						 x, last->y0 + last->h + 16,
+						 x + half > f->width - 2 ? "end" : x - half < 2 ? "start" : "middle", label);
+	}
+	appendStringInfoString(buf, "</g>\n");
+}
+
+/*
+ * The positions panel of a portfolio: one lane per symbol that traded,
+ * each trade a span from its entry to its exit coloured by side, with its
+ * entry and exit markers and a tooltip; over MAX_TRADE_MARKERS trades (or
+ * lanes too thin for markers) each lane's spans are merged per pixel
+ * column into one path per side, without markers.
+ */
+static void
+append_positions(StringInfo buf, const Frame *f, const Panel *p, const BtpgChartData *cd)
+{
+	double		lh = cd->nsym > 0 ? p->h / cd->nsym : p->h;
+	bool		merge = cd->ntrades > MAX_TRADE_MARKERS || lh < 14;
+
+	appendStringInfo(buf, "<clipPath id=\"btc-clip-%s\"><rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\"/></clipPath>\n",
+					 p->id, ML, p->y0, f->ncols, p->h);
+	appendStringInfo(buf, "<g class=\"panel\" id=\"btc-panel-%s\">\n"
+					 "<rect class=\"frame\" x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" fill=\"#ffffff\" stroke=\"#bdbdbd\"/>\n",
+					 p->id, ML, p->y0, f->ncols, p->h);
+	for (int i = 0; i < cd->nsym; i++)
+	{
+		double		yc = p->y0 + (i + 0.5) * lh;
+
+		if (i > 0)
+			appendStringInfo(buf, "<path stroke=\"#eeeeee\" d=\"M%d %.1fh%d\"/>\n", ML, p->y0 + i * lh, f->ncols);
+		appendStringInfo(buf, "<text class=\"lane\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#424242\"%s>",
+						 ML - 5, yc + 4, lh < 11 ? " font-size=\"8\"" : "");
+		btpg_append_xml(buf, cd->sym_names[i]);
+		appendStringInfoString(buf, "</text>\n");
+	}
+	appendStringInfo(buf, "<text class=\"plabel\" x=\"%d\" y=\"%.1f\" fill=\"#616161\" font-weight=\"bold\">Positions</text>\n</g>\n",
+					 ML + 6, p->y0 - 3);
+	appendStringInfo(buf, "<g class=\"positions\" clip-path=\"url(#btc-clip-%s)\">\n", p->id);
+	if (merge)
+	{
+		uint8	   *cover = palloc(f->ncols);
+
+		for (int i = 0; i < cd->nsym; i++)
+			for (int side = 1; side >= -1; side -= 2)
+			{
+				bool		any = false;
+
+				memset(cover, 0, f->ncols);
+				for (int64 k = 0; k < cd->ntrades; k++)
+				{
+					const BtTrade *t = &cd->trades[k];
+					int			c0,
+								c1;
+
+					if (cd->trade_sym[k] != i || t->side != side)
+						continue;
+					c0 = bt_chart_column(t->entry_ts, f->t0, f->t1, f->ncols);
+					c1 = bt_chart_column(t->exit_ts, f->t0, f->t1, f->ncols);
+					for (int c = Max(c0, 0); c <= c1 && c >= 0; c++)
+						cover[c] = any = true;
+				}
+				if (!any)
+					continue;
+				appendStringInfo(buf, "<path class=\"position %s merged\" fill=\"%s\" fill-opacity=\"0.45\" d=\"",
+								 side > 0 ? "long" : "short", side > 0 ? C_LONG : C_SHORT);
+				for (int c = 0; c < f->ncols; c++)
+				{
+					int			e = c;
+
+					if (!cover[c])
+						continue;
+					while (e + 1 < f->ncols && cover[e + 1])
+						e++;
+					appendStringInfo(buf, "M%d %.1fh%dv%.1fh%dz", ML + c, p->y0 + i * lh + lh * 0.2,
+									 e - c + 1, lh * 0.6, -(e - c + 1));
+					c = e;
+				}
+				appendStringInfoString(buf, "\"/>\n");
+			}
+		appendStringInfo(buf, "<text class=\"note\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\" fill=\"#616161\">%lld trades: positions merged per pixel column</text>\n",
+						 ML + f->ncols - 6, p->y0 + 14, (long long) cd->ntrades);
+		pfree(cover);
+	}
+	else
+		for (int64 k = 0; k < cd->ntrades; k++)
+		{
+			const BtTrade *t = &cd->trades[k];
+			int			i = cd->trade_sym[k];
+			double		xe = xof(f, t->entry_ts),
+						xx = xof(f, t->exit_ts),
+						yc = p->y0 + (i + 0.5) * lh;
+			const char *xcol = t->pnl >= 0 ? C_WIN : C_LOSS;
+			char		e[32],
+						x[32];
+			StringInfoData tip;
+
+			btpg_format_ts(t->entry_ts, e, sizeof e);
+			btpg_format_ts(t->exit_ts, x, sizeof x);
+			initStringInfo(&tip);
+			appendStringInfo(&tip, "%s: %s %s @%.6g, %s %s @%.6g %s, quantity %.6g, P&L %.2f (%+.2f%%)",
+							 cd->sym_names[i], t->side > 0 ? "long" : "short", e, t->entry_price,
+							 t->is_open ? "open" : "exit", x, t->exit_price,
+							 bt_exit_reason_name(t->exit_reason), t->quantity, t->pnl, t->return_pct);
+			appendStringInfoString(buf, "<g class=\"trade\"><title>");
+			btpg_append_xml(buf, tip.data);
+			appendStringInfo(buf, "</title><rect class=\"position %s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" fill-opacity=\"0.3\"/>",
+							 t->side > 0 ? "long" : "short", xe, yc - lh * 0.3, Max(xx - xe, 1.0), lh * 0.6,
+							 t->side > 0 ? C_LONG : C_SHORT);
+			appendStringInfo(buf, "<path class=\"entry %s\" fill=\"%s\" d=\"", t->side > 0 ? "long" : "short",
+							 t->side > 0 ? C_LONG : C_SHORT);
+			append_marker_shape(buf, xe, t->side > 0 ? yc - 6 : yc + 6, t->side > 0 ? 0 : 1);
+			appendStringInfo(buf, "\"/><path class=\"exit %s\" fill=\"%s\" stroke=\"%s\" stroke-width=\"%s\" d=\"",
+							 bt_exit_reason_name(t->exit_reason), t->is_open ? "none" : xcol, xcol,
+							 t->is_open ? "1.5" : "0");
+			append_marker_shape(buf, xx, yc, exit_shape(t));
+			appendStringInfoString(buf, "\"/></g>\n");
+			pfree(tip.data);
+		}
+	appendStringInfoString(buf, "</g>\n");
+}
+
+/*
+ * A portfolio's chart: the positions of every symbol that traded, the
+ * account's equity with its cash, and the drawdown, on one time axis.
+ */
+static void
+portfolio_svg(StringInfo buf, const BtpgChartData *cd, int width, int height)
+{
+	Frame		f;
+	Panel		pos,
+				eq,
+				dd;
+	LegendItem	items[16];
+	int			nitems = 0;
+	double		top,
+				avail,
+				units,
+				y;
+	BtTimeTicks tt;
+	StringInfoData title;
+
+	frame_init(&f, cd, width, height, &title);
+	appendStringInfo(&title, "portfolio, %s %s", cd->strategy, cd->params_text);
+	append_svg_head(buf, title.data, width, height);
+
+	items[nitems++] = (LegendItem) {"long position", C_LONG, -2, false};
+	items[nitems++] = (LegendItem) {"short position", C_SHORT, -2, false};
+	nitems = add_trade_legend(items, nitems);
+	items[nitems++] = (LegendItem) {"cash", C_BH, -1, false};
+	items[nitems++] = (LegendItem) {"drawdown", C_DD, -2, false};
+	append_legend(buf, items, nitems, width, &top);
+
+	/* panel heights: positions 5, equity 2.5, drawdown 1.5 */
+	units = 5 + 2.5 + 1.5;
+	top += 6;					/* room for the positions label above its panel */
+	avail = height - top - MB - GAP * 2;
+	if (avail < 60)
+		avail = 60;
+	y = top;
+	pos = (Panel) {"positions", "Positions", y, avail * 5 / units, 0, 0};
+	y += pos.h + GAP;
+	eq = (Panel) {"equity", "Equity", y, avail * 2.5 / units, 0, 0};
+	y += eq.h + GAP;
+	dd = (Panel) {"drawdown", "Drawdown", y, avail * 1.5 / units, 0, 0};
+
+	bt_time_ticks(f.t0, f.t1, Max(2, f.ncols / 110), &tt);
+	append_positions(buf, &f, &pos, cd);
+	append_equity_panel(buf, &f, &eq, cd, cd->cash, "cash", C_BH);
+	append_drawdown_panel(buf, &f, &dd, cd);
+	append_time_axis(buf, &f, &tt, pos.y0, &dd);
+	if (cd->ntrades == 0)
+		appendStringInfo(buf, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#616161\">no trades</text>\n",
+						 ML + f.ncols / 2, pos.y0 + pos.h / 2);
+	appendStringInfoString(buf, "</svg>\n");
+}
+
 void
-btpg_chart_svg(StringInfo buf, const BtChartData *cd, int width, int height)
+btpg_chart_svg(StringInfo buf, const BtpgChartData *cd, int width, int height)
 {
 	Frame		f;
 	Panel		price,
@@ -431,26 +722,16 @@ btpg_chart_svg(StringInfo buf, const BtChartData *cd, int width, int height)
 	BtTimeTicks tt;
 	StringInfoData title;
 
-	f.width = width;
-	f.height = height;
-	f.ncols = width - ML - MR;
-	f.t0 = cd->n > 0 ? cd->ts[0] : 0;
-	f.t1 = cd->n > 0 ? cd->ts[cd->n - 1] : 1;
-
-	initStringInfo(&title);
-	if (cd->task_id > 0)
-		appendStringInfo(&title, "Task %lld: ", (long long) cd->task_id);
+	if (cd->portfolio)
+	{
+		portfolio_svg(buf, cd, width, height);
+		return;
+	}
+	frame_init(&f, cd, width, height, &title);
 	appendStringInfo(&title, "%s, %s %s", cd->symbol ? cd->symbol : "(all rows)",
 					 cd->strategy, cd->params_text);
 
-	appendStringInfo(buf, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-					 "font-family=\"DejaVu Sans, Arial, sans-serif\" font-size=\"11\">\n<title>",
-					 width, height, width, height);
-	btpg_append_xml(buf, title.data);
-	appendStringInfo(buf, "</title>\n<rect width=\"%d\" height=\"%d\" fill=\"#fafafa\"/>\n", width, height);
-	appendStringInfo(buf, "<text class=\"title\" x=\"%d\" y=\"18\" font-size=\"14\" font-weight=\"bold\" fill=\"#212121\">", ML);
-	btpg_append_xml(buf, title.data);
-	appendStringInfoString(buf, "</text>\n");
+	append_svg_head(buf, title.data, width, height);
 
 	/* the legend decides where the panels start */
 	items[nitems++] = (LegendItem) {"close", C_CLOSE, -1, false};
@@ -465,14 +746,7 @@ btpg_chart_svg(StringInfo buf, const BtChartData *cd, int width, int height)
 						: psprintf("%s %s", cd->ind[i].label, def->outputs[o]),
 					palette[ncolor++ % lengthof(palette)], -1, false};
 			}
-	items[nitems++] = (LegendItem) {"long entry", C_LONG, 0, false};
-	items[nitems++] = (LegendItem) {"short entry", C_SHORT, 1, false};
-	items[nitems++] = (LegendItem) {"exit, profit", C_WIN, 2, false};
-	items[nitems++] = (LegendItem) {"exit, loss", C_LOSS, 2, false};
-	items[nitems++] = (LegendItem) {"stop-loss exit", "#616161", 3, false};
-	items[nitems++] = (LegendItem) {"take-profit exit", "#616161", 4, false};
-	items[nitems++] = (LegendItem) {"open at the end", "#616161", 2, true};
-	items[nitems++] = (LegendItem) {"equity", C_EQUITY, -1, false};
+	nitems = add_trade_legend(items, nitems);
 	items[nitems++] = (LegendItem) {"buy & hold", C_BH, -1, false};
 	items[nitems++] = (LegendItem) {"drawdown", C_DD, -2, false};
 	append_legend(buf, items, nitems, width, &top);
@@ -592,62 +866,12 @@ btpg_chart_svg(StringInfo buf, const BtChartData *cd, int width, int height)
 	bh = palloc(sizeof(double) * Max(cd->n, 1));
 	for (int64 i = 0; i < cd->n; i++)
 		bh[i] = cd->close[0] > 0 ? cd->equity[0] * cd->close[i] / cd->close[0] : NAN;
-	eq.lo = INFINITY;
-	eq.hi = -INFINITY;
-	bt_chart_buckets(cd->ts, bh, bh, bh, cd->n, f.t0, f.t1, f.ncols, b);
-	range_of(b, f.ncols, &eq.lo, &eq.hi);
-	bt_chart_buckets(cd->ts, cd->equity, cd->equity, cd->equity, cd->n, f.t0, f.t1, f.ncols, pb);
-	range_of(pb, f.ncols, &eq.lo, &eq.hi);
-	bt_pad_range(&eq.lo, &eq.hi, 0.06);
-	append_panel_frame(buf, &f, &eq, false);
-	appendStringInfo(buf, "<g clip-path=\"url(#btc-clip-%s)\">\n", eq.id);
-	append_polyline(buf, &f, &eq, b, cd->ts, false, "buyhold", C_BH, " stroke-dasharray=\"4 3\"");
-	append_polyline(buf, &f, &eq, pb, cd->ts, true, "equity", C_EQUITY, "");
-	appendStringInfoString(buf, "</g>\n");
-
-	/* drawdown: the area under zero */
-	bt_chart_buckets(cd->ts, cd->dd, cd->dd, cd->dd, cd->n, f.t0, f.t1, f.ncols, b);
-	dd.lo = 0;
-	dd.hi = 0;
-	range_of(b, f.ncols, &dd.lo, &dd.hi);
-	dd.lo = dd.lo < 0 ? dd.lo * 1.08 : -1;
-	dd.hi = -dd.lo * 0.04;
-	append_panel_frame(buf, &f, &dd, true);
-	appendStringInfo(buf, "<g clip-path=\"url(#btc-clip-%s)\">\n", dd.id);
-	if (cd->n > 0)
-	{
-		appendStringInfo(buf, "<polygon class=\"drawdown\" fill=\"%s\" fill-opacity=\"0.35\" stroke=\"%s\" points=\"%.1f,%.1f ",
-						 C_DD, C_DD, xof(&f, f.t0), yof(&dd, 0));
-		for (int c = 0; c < f.ncols; c++)
-			if (b[c].count > 0)
-				appendStringInfo(buf, "%.1f,%.1f ", xof(&f, cd->ts[b[c].min_i]), yof(&dd, b[c].min));
-		appendStringInfo(buf, "%.1f,%.1f\"/>\n", xof(&f, f.t1), yof(&dd, 0));
-	}
-	appendStringInfoString(buf, "</g>\n");
+	append_equity_panel(buf, &f, &eq, cd, bh, "buyhold", C_BH);
+	append_drawdown_panel(buf, &f, &dd, cd);
 
 	/* trades over the price panel */
 	append_trades(buf, &f, &price, cd);
-
-	/* the time axis */
-	appendStringInfoString(buf, "<g class=\"xaxis\">\n<path stroke=\"#e0e0e0\" stroke-dasharray=\"2 3\" d=\"");
-	for (int i = 0; i < tt.n; i++)
-		appendStringInfo(buf, "M%.1f %.1fV%.1f", xof(&f, tt.t[i]), price.y0, dd.y0 + dd.h);
-	appendStringInfoString(buf, "\"/>\n");
-	for (int i = 0; i < tt.n; i++)
-	{
-		char		label[32];
-
-		double		x = xof(&f, tt.t[i]);
-		double		half;
-
-		bt_format_time(tt.t[i], tt.unit, label, sizeof label);
-		half = 3.4 * strlen(label);
-		/* a label at an edge ends (or starts) at its tick rather than being cut */
-		appendStringInfo(buf, "<text class=\"xlabel\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" fill=\"#424242\">%s</text>\n",
-						 x, dd.y0 + dd.h + 16,
-						 x + half > width - 2 ? "end" : x - half < 2 ? "start" : "middle", label);
-	}
-	appendStringInfoString(buf, "</g>\n");
+	append_time_axis(buf, &f, &tt, price.y0, &dd);
 	if (cd->n == 0)
 		appendStringInfo(buf, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#616161\">no bars</text>\n",
 						 ML + f.ncols / 2, price.y0 + price.h / 2);
@@ -656,7 +880,7 @@ btpg_chart_svg(StringInfo buf, const BtChartData *cd, int width, int height)
 
 /* Shared tail of both forms: the text */
 static text *
-chart_text(BtChartData *cd, int width, int height)
+chart_text(BtpgChartData *cd, int width, int height)
 {
 	StringInfoData buf;
 
@@ -664,16 +888,6 @@ chart_text(BtChartData *cd, int width, int height)
 	appendStringInfoString(&buf, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	btpg_chart_svg(&buf, cd, width, height);
 	return cstring_to_text_with_len(buf.data, buf.len);
-}
-
-static int
-int_arg(FunctionCallInfo fcinfo, int argno, const char *name)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", name)));
-	return PG_GETARG_INT32(argno);
 }
 
 /*
@@ -685,23 +899,19 @@ int_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 Datum
 backtest_chart_svg(PG_FUNCTION_ARGS)
 {
-	int			width = int_arg(fcinfo, 6, "width");
-	int			height = int_arg(fcinfo, 7, "height");
-	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "backtest_chart_svg",
-											  ALLOCSET_DEFAULT_SIZES);
-	MemoryContext old;
-	BtChartData cd;
-	text	   *t;
-	text	   *result;
+	return btpg_chart_call(fcinfo, BTPG_CHART_ARGS, "backtest_chart_svg", chart_text);
+}
 
-	btpg_chart_check_size(width, height);
-	old = MemoryContextSwitchTo(cxt);
-	btpg_chart_from_args(fcinfo, PG_ARGISNULL(8) ? NULL : PG_GETARG_JSONB_P(8), &cd);
-	t = chart_text(&cd, width, height);
-	MemoryContextSwitchTo(old);
-	result = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(t));
-	MemoryContextDelete(cxt);
-	PG_RETURN_TEXT_P(result);
+/*
+ * backtest_portfolio_chart_svg(source regclass, strategy text, params jsonb,
+ *								symbols text[], start_ts, end_ts, width int,
+ *								height int)
+ *		Run the portfolio backtest and draw it.
+ */
+Datum
+backtest_portfolio_chart_svg(PG_FUNCTION_ARGS)
+{
+	return btpg_chart_call(fcinfo, BTPG_CHART_PORTFOLIO, "backtest_portfolio_chart_svg", chart_text);
 }
 
 /*
@@ -711,28 +921,5 @@ backtest_chart_svg(PG_FUNCTION_ARGS)
 Datum
 backtest_chart_svg_task(PG_FUNCTION_ARGS)
 {
-	int64		task_id;
-	int			width = int_arg(fcinfo, 1, "width");
-	int			height = int_arg(fcinfo, 2, "height");
-	MemoryContext cxt;
-	MemoryContext old;
-	BtChartData cd;
-	text	   *t;
-	text	   *result;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("task_id must not be null")));
-	task_id = PG_GETARG_INT64(0);
-	btpg_chart_check_size(width, height);
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "backtest_chart_svg",
-								ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-	btpg_chart_from_task(task_id, PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), &cd);
-	t = chart_text(&cd, width, height);
-	MemoryContextSwitchTo(old);
-	result = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(t));
-	MemoryContextDelete(cxt);
-	PG_RETURN_TEXT_P(result);
+	return btpg_chart_call(fcinfo, BTPG_CHART_TASK, "backtest_chart_svg", chart_text);
 }

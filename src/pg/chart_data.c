@@ -24,6 +24,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -55,7 +56,7 @@ btpg_chart_check_size(int width, int height)
 
 /* Take the equity curve, trades and metrics of a run into cd */
 static void
-take_result(BtChartData *cd, const BtSeries *s, BtResult *res)
+take_result(BtpgChartData *cd, const BtSeries *s, BtResult *res)
 {
 	cd->n = res->n;
 	cd->ts = (int64_t *) s->ts;
@@ -68,8 +69,105 @@ take_result(BtChartData *cd, const BtSeries *s, BtResult *res)
 	btpg_metrics_values(&res->metrics, cd->metrics, cd->mnulls);
 }
 
-static void parse_indicators(Jsonb *spec, BtChartData *cd);
-static void compute_indicators(BtChartData *cd);
+/* Interrupts only: a synchronous portfolio run */
+static int
+chart_progress(void *arg, BtStep step, int64_t done, int64_t total)
+{
+	CHECK_FOR_INTERRUPTS();
+	return 0;
+}
+
+/* Index of name among the sorted lanes of cd (binary search), or an error */
+static int
+lane_of(const BtpgChartData *cd, const char *name)
+{
+	int			lo = 0,
+				hi = cd->nsym - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+		int			c = strcmp(cd->sym_names[mid], name);
+
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	elog(ERROR, "trade of symbol \"%s\" outside the portfolio", name);
+	return -1;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* The strategy, params text and base configuration of a portfolio call c */
+static void
+take_portfolio_call(BtpgChartData *cd, const BtpgPortfolio *c)
+{
+	cd->strategy = pstrdup(c->strategy);
+	cd->params_text = c->params ? JsonbToCString(NULL, &c->params->root, VARSIZE(c->params)) : "{}";
+	cd->cfg = c->base;
+	cd->cfg.strategy = c->st;
+}
+
+void
+btpg_chart_from_portfolio_args(FunctionCallInfo fcinfo, BtpgChartData *cd)
+{
+	BtpgPortfolio c;
+	const BtPfResult *r;
+
+	memset(cd, 0, sizeof(*cd));
+	btpg_portfolio_args(fcinfo, false, &c);
+	btpg_portfolio_load(&c);
+	btpg_portfolio_execute(&c, chart_progress, NULL);
+	r = &c.res;
+	take_portfolio_call(cd, &c);
+	cd->portfolio = true;
+	cd->n = r->n;
+	cd->ts = r->ts;
+	cd->equity = r->equity;
+	cd->cash = r->cash;
+	cd->open_positions = r->open_positions;
+	cd->dd = palloc(sizeof(double) * Max(cd->n, 1));
+	bt_drawdown_pct(cd->equity, cd->n, cd->dd);
+	/* the lanes: the symbols that traded (all a task's stored results name), in name order */
+	cd->ntrades = r->ntrades;
+	cd->trades = palloc(sizeof(BtTrade) * Max(r->ntrades, 1));
+	cd->trade_sym = palloc(sizeof(int) * Max(r->ntrades, 1));
+	cd->sym_names = palloc(sizeof(char *) * Max(c.nsym, 1));
+	for (int i = 0; i < c.nsym; i++)
+		cd->sym_names[i] = (char *) c.syms[i].name;
+	qsort(cd->sym_names, c.nsym, sizeof(char *), cmp_names);
+	{
+		bool	   *traded = palloc0(sizeof(bool) * Max(c.nsym, 1));
+		int			k = 0;
+
+		cd->nsym = c.nsym;
+		for (int64 t = 0; t < r->ntrades; t++)
+			traded[lane_of(cd, c.syms[r->trades[t].sym].name)] = true;
+		for (int i = 0; i < c.nsym; i++)
+			if (traded[i])
+				cd->sym_names[k++] = cd->sym_names[i];
+		cd->nsym = k;
+	}
+	for (int64 t = 0; t < r->ntrades; t++)
+	{
+		cd->trades[t] = r->trades[t].t;
+		cd->trade_sym[t] = lane_of(cd, c.syms[r->trades[t].sym].name);
+	}
+	btpg_metrics_values(&r->metrics, cd->metrics, cd->mnulls);
+	btpg_portfolio_values(r, cd->pfmetrics, cd->pfnulls);
+}
+
+static void parse_indicators(Jsonb *spec, BtpgChartData *cd);
+static void compute_indicators(BtpgChartData *cd);
+static BtExitReason exit_reason_from_name(const char *s);
 
 /*
  * load_bars
@@ -78,7 +176,7 @@ static void compute_indicators(BtChartData *cd);
  *		(the run reads it only for strategies that do).
  */
 static void
-load_bars(BtChartData *cd, BtLoadSpec *spec, Jsonb *params)
+load_bars(BtpgChartData *cd, BtpgLoadSpec *spec, Jsonb *params)
 {
 	const BtStrategyDef *st = btpg_lookup_strategy(cd->strategy);
 	bool		ind_volume = false;
@@ -88,7 +186,7 @@ load_bars(BtChartData *cd, BtLoadSpec *spec, Jsonb *params)
 		ind_volume |= (cd->ind[i].def->inputs & BT_IN_VOLUME) != 0;
 	if (ind_volume && spec->cols.name[BTCOL_VOLUME] == NULL)
 	{
-		BtColumns	c2;
+		BtpgColumns	c2;
 		JsonbValue	key;
 		JsonbValue *v = NULL;
 		const BtIndicatorDef *def = NULL;
@@ -119,9 +217,9 @@ load_bars(BtChartData *cd, BtLoadSpec *spec, Jsonb *params)
 }
 
 void
-btpg_chart_from_args(FunctionCallInfo fcinfo, Jsonb *indicators, BtChartData *cd)
+btpg_chart_from_args(FunctionCallInfo fcinfo, Jsonb *indicators, BtpgChartData *cd)
 {
-	BtLoadSpec	spec;
+	BtpgLoadSpec	spec;
 	Jsonb	   *params;
 	BtResult	res;
 
@@ -213,17 +311,143 @@ exit_reason_from_name(const char *s)
 	return BT_EXIT_SIGNAL;
 }
 
+/*
+ * The stored trades of task task_id into cd (with_symbol, a portfolio's:
+ * ordered by symbol, their lanes into cd->trade_sym, cd->sym_names the
+ * symbols that traded).  Caller has SPI connected.
+ */
+static void
+read_task_trades(MemoryContext cxt, int64 task_id, BtpgChartData *cd, bool with_symbol)
+{
+	int			o = with_symbol ? 1 : 0;
+	bool		isnull;
+
+	cd->ntrades = btpg_task_read(psprintf("SELECT %st.side, t.entry_ts, t.entry_price, t.exit_ts, t.exit_price,"
+									  " t.quantity, t.pnl, t.return_pct, t.exit_reason, t.is_open, t.commission"
+									  " FROM backtest.trades t WHERE t.task_id OPERATOR(pg_catalog.=) $1"
+									  " ORDER BY %st.trade_no", with_symbol ? "t.symbol, " : "",
+									  with_symbol ? "t.symbol COLLATE \"C\", " : ""), task_id);
+	cd->trades = MemoryContextAllocZero(cxt, sizeof(BtTrade) * Max(cd->ntrades, 1));
+	if (with_symbol)
+	{
+		cd->trade_sym = MemoryContextAllocZero(cxt, sizeof(int) * Max(cd->ntrades, 1));
+		cd->sym_names = MemoryContextAllocZero(cxt, sizeof(char *) * Max(cd->ntrades, 1));
+	}
+	for (uint64 k = 0; k < cd->ntrades; k++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[k];
+		TupleDesc	td = SPI_tuptable->tupdesc;
+		BtTrade    *t = &cd->trades[k];
+
+		if (with_symbol)
+		{
+			char	   *sym = SPI_getvalue(tup, td, 1);
+
+			if (sym == NULL)
+				elog(ERROR, "a trade of portfolio task %lld has no symbol", (long long) task_id);
+			if (cd->nsym == 0 || strcmp(cd->sym_names[cd->nsym - 1], sym) != 0)
+				cd->sym_names[cd->nsym++] = MemoryContextStrdup(cxt, sym);
+			cd->trade_sym[k] = cd->nsym - 1;
+		}
+		t->side = strcmp(SPI_getvalue(tup, td, o + 1), "long") == 0 ? 1 : -1;
+		t->entry_ts = btpg_ts_to_engine(DatumGetTimestampTz(SPI_getbinval(tup, td, o + 2, &isnull)));
+		t->entry_price = DatumGetFloat8(SPI_getbinval(tup, td, o + 3, &isnull));
+		t->exit_ts = btpg_ts_to_engine(DatumGetTimestampTz(SPI_getbinval(tup, td, o + 4, &isnull)));
+		t->exit_price = DatumGetFloat8(SPI_getbinval(tup, td, o + 5, &isnull));
+		t->quantity = DatumGetFloat8(SPI_getbinval(tup, td, o + 6, &isnull));
+		t->pnl = DatumGetFloat8(SPI_getbinval(tup, td, o + 7, &isnull));
+		t->return_pct = DatumGetFloat8(SPI_getbinval(tup, td, o + 8, &isnull));
+		t->exit_reason = exit_reason_from_name(SPI_getvalue(tup, td, o + 9));
+		t->is_open = DatumGetBool(SPI_getbinval(tup, td, o + 10, &isnull));
+		t->commission = DatumGetFloat8(SPI_getbinval(tup, td, o + 11, &isnull));
+	}
+}
+
+/* A stored integer[] (column col of row 0) as a C array in cxt */
+static int64
+task_int_array(MemoryContext cxt, int col, int32 **out)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull);
+	MemoryContext old;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	if (isnull)
+		elog(ERROR, "stored account curve has a NULL array");
+	old = MemoryContextSwitchTo(cxt);
+	deconstruct_array(DatumGetArrayTypeP(d), INT4OID, 4, true, TYPALIGN_INT, &elems, &nulls, &n);
+	*out = palloc(sizeof(int32) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		(*out)[i] = nulls[i] ? 0 : DatumGetInt32(elems[i]);
+	MemoryContextSwitchTo(old);
+	return n;
+}
+
+/*
+ * A completed portfolio task (its row's strategy and params in cd): its
+ * portfolio columns, account curve and trades.  The lanes are the symbols
+ * that traded (the stored results name no others).  Caller has SPI
+ * connected and read the metrics.
+ */
+static void
+portfolio_from_task(MemoryContext cxt, int64 task_id, BtpgChartData *cd)
+{
+	BtpgPortfolio c;
+	int64		n2,
+				n3;
+
+	cd->portfolio = true;
+	if (btpg_task_read("SELECT r.n_symbols, r.max_positions_held, r.avg_positions_held, r.turnover,"
+				   " r.entries_skipped, r.alpha, r.beta, r.benchmark_return_pct FROM backtest.results r"
+				   " WHERE r.task_id OPERATOR(pg_catalog.=) $1", task_id) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("task %lld has no stored results", (long long) task_id)));
+	for (int i = 0; i < BTPG_PF_EXTRA_NATTS; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(SPI_tuptable->tupdesc, i);
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1,
+									  &cd->pfnulls[i]);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		cd->pfmetrics[i] = cd->pfnulls[i] ? (Datum) 0 : datumCopy(d, att->attbyval, att->attlen);
+		MemoryContextSwitchTo(old);
+	}
+	if (btpg_task_read("SELECT c.ts, c.cash, c.equity, c.open_positions FROM backtest.portfolio_equity_curves c"
+				   " WHERE c.task_id OPERATOR(pg_catalog.=) $1", task_id) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("task %lld has no stored account curve", (long long) task_id)));
+	cd->n = btpg_task_read_array(cxt, 1, TIMESTAMPTZOID, (void **) &cd->ts);
+	n2 = btpg_task_read_array(cxt, 2, FLOAT8OID, (void **) &cd->cash);
+	n3 = btpg_task_read_array(cxt, 3, FLOAT8OID, (void **) &cd->equity);
+	if (task_int_array(cxt, 4, &cd->open_positions) != cd->n || n2 != cd->n || n3 != cd->n)
+		elog(ERROR, "stored account curve of task %lld has arrays of different lengths",
+			 (long long) task_id);
+	read_task_trades(cxt, task_id, cd, true);
+	/* the configuration, parsed as the task's run parsed it */
+	memset(&c, 0, sizeof(c));
+	c.strategy = cd->strategy;
+	c.params = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(cd->params_text)));
+	btpg_portfolio_prepare(&c);
+	cd->cfg = c.base;
+	cd->cfg.strategy = c.st;
+}
+
 void
-btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtChartData *cd)
+btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtpgChartData *cd)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	BtLoadSpec	spec;
+	BtpgLoadSpec	spec;
 	char	   *kind,
 			   *status,
 			   *source_txt;
 	bool		isnull;
 	Jsonb	   *params;
 	int64		n2;
+	StringInfoData sql;
 
 	memset(cd, 0, sizeof(*cd));
 	memset(&spec, 0, sizeof(spec));
@@ -241,7 +465,7 @@ btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtChartData *cd)
 				 errmsg("task %lld does not exist", (long long) task_id)));
 	kind = btpg_task_read_string(cxt, 1);
 	status = btpg_task_read_string(cxt, 2);
-	if (strcmp(kind, "backtest") != 0)
+	if (strcmp(kind, "backtest") != 0 && strcmp(kind, "portfolio") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("task %lld is a %s, not a backtest", (long long) task_id, kind),
@@ -265,10 +489,12 @@ btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtChartData *cd)
 	spec.end_ts = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 9, &isnull));
 	spec.has_end = !isnull;
 
-	/* the metrics, in the column order of backtest_metrics */
-	if (btpg_task_read(psprintf("SELECT %s FROM backtest.results r"
-							" WHERE r.task_id OPERATOR(pg_catalog.=) $1",
-							btpg_metric_columns("r.")), task_id) != 1)
+	/* the metrics, in the column order of backtest_metrics (bt_metric_defs) */
+	initStringInfo(&sql);
+	for (int i = 0; i < BTPG_METRICS_NATTS; i++)
+		appendStringInfo(&sql, "%sr.%s", i ? ", " : "SELECT ", bt_metric_defs[i].name);
+	appendStringInfoString(&sql, " FROM backtest.results r WHERE r.task_id OPERATOR(pg_catalog.=) $1");
+	if (btpg_task_read(sql.data, task_id) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("task %lld has no stored results", (long long) task_id)));
@@ -283,6 +509,19 @@ btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtChartData *cd)
 		MemoryContextSwitchTo(old);
 	}
 
+	if (strcmp(kind, "portfolio") == 0)
+	{
+		if (cd->nind > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a portfolio chart draws no indicators"),
+					 errhint("Draw a portfolio task without indicators.")));
+		portfolio_from_task(cxt, task_id, cd);
+		SPI_finish();
+		cd->dd = palloc(sizeof(double) * Max(cd->n, 1));
+		bt_drawdown_pct(cd->equity, cd->n, cd->dd);
+		return;
+	}
 	if (btpg_task_read("SELECT c.ts, c.close, c.equity FROM backtest.equity_curves c"
 				   " WHERE c.task_id OPERATOR(pg_catalog.=) $1", task_id) != 1)
 		ereport(ERROR,
@@ -294,29 +533,7 @@ btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtChartData *cd)
 		elog(ERROR, "stored equity curve of task %lld has arrays of different lengths",
 			 (long long) task_id);
 
-	cd->ntrades = btpg_task_read("SELECT t.side, t.entry_ts, t.entry_price, t.exit_ts, t.exit_price,"
-							 " t.quantity, t.pnl, t.return_pct, t.exit_reason, t.is_open, t.commission"
-							 " FROM backtest.trades t WHERE t.task_id OPERATOR(pg_catalog.=) $1"
-							 " ORDER BY t.trade_no", task_id);
-	cd->trades = MemoryContextAllocZero(cxt, sizeof(BtTrade) * Max(cd->ntrades, 1));
-	for (uint64 k = 0; k < cd->ntrades; k++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[k];
-		TupleDesc	td = SPI_tuptable->tupdesc;
-		BtTrade    *t = &cd->trades[k];
-
-		t->side = strcmp(SPI_getvalue(tup, td, 1), "long") == 0 ? 1 : -1;
-		t->entry_ts = btpg_ts_to_engine(DatumGetTimestampTz(SPI_getbinval(tup, td, 2, &isnull)));
-		t->entry_price = DatumGetFloat8(SPI_getbinval(tup, td, 3, &isnull));
-		t->exit_ts = btpg_ts_to_engine(DatumGetTimestampTz(SPI_getbinval(tup, td, 4, &isnull)));
-		t->exit_price = DatumGetFloat8(SPI_getbinval(tup, td, 5, &isnull));
-		t->quantity = DatumGetFloat8(SPI_getbinval(tup, td, 6, &isnull));
-		t->pnl = DatumGetFloat8(SPI_getbinval(tup, td, 7, &isnull));
-		t->return_pct = DatumGetFloat8(SPI_getbinval(tup, td, 8, &isnull));
-		t->exit_reason = exit_reason_from_name(SPI_getvalue(tup, td, 9));
-		t->is_open = DatumGetBool(SPI_getbinval(tup, td, 10, &isnull));
-		t->commission = DatumGetFloat8(SPI_getbinval(tup, td, 11, &isnull));
-	}
+	read_task_trades(cxt, task_id, cd, false);
 	SPI_finish();
 
 	cd->dd = palloc(sizeof(double) * Max(cd->n, 1));
@@ -342,7 +559,7 @@ chart_key(const char *key, int len)
  *		"outputs": [...], "panel": "price" | "own", <indicator parameters>}.
  */
 void
-btpg_chart_parse_indicator(JsonbValue *elem, int no, BtChartInd *ci)
+btpg_chart_parse_indicator(JsonbValue *elem, int no, BtpgChartInd *ci)
 {
 	Jsonb	   *obj;
 	JsonbValue *name;
@@ -352,7 +569,7 @@ btpg_chart_parse_indicator(JsonbValue *elem, int no, BtChartInd *ci)
 	JsonbValue	v;
 	JsonbParseState *state = NULL;
 	JsonbValue *rest;
-	BtColumns	cols;
+	BtpgColumns	cols;
 	StringInfoData label;
 	char	   *panel = NULL;
 
@@ -466,7 +683,7 @@ btpg_chart_parse_indicator(JsonbValue *elem, int no, BtChartInd *ci)
 
 /* Parse the chart's indicators argument (NULL = none) into cd->ind */
 static void
-parse_indicators(Jsonb *spec, BtChartData *cd)
+parse_indicators(Jsonb *spec, BtpgChartData *cd)
 {
 	JsonbIterator *it;
 	JsonbIteratorToken tok;
@@ -485,11 +702,11 @@ parse_indicators(Jsonb *spec, BtChartData *cd)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("a chart takes at most %d indicators, not %d", CHART_MAX_INDICATORS, count)));
-	cd->ind = palloc0(sizeof(BtChartInd) * Max(count, 1));
+	cd->ind = palloc0(sizeof(BtpgChartInd) * Max(count, 1));
 	it = JsonbIteratorInit(&spec->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
-		BtChartInd *ci;
+		BtpgChartInd *ci;
 
 		if (tok != WJB_ELEM)
 			continue;
@@ -501,11 +718,11 @@ parse_indicators(Jsonb *spec, BtChartData *cd)
 
 /* Compute the parsed indicators on the loaded bars */
 static void
-compute_indicators(BtChartData *cd)
+compute_indicators(BtpgChartData *cd)
 {
 	for (int i = 0; i < cd->nind; i++)
 	{
-		BtChartInd *ci = &cd->ind[i];
+		BtpgChartInd *ci = &cd->ind[i];
 
 		for (int o = 0; o < ci->def->noutputs; o++)
 			ci->out[o] = MemoryContextAllocHuge(CurrentMemoryContext,
@@ -513,4 +730,68 @@ compute_indicators(BtChartData *cd)
 		if (cd->bars.n > 0)
 			ci->def->compute(&cd->bars, ci->p, ci->out);
 	}
+}
+
+/* A NOT NULL integer argument */
+static int
+int_arg(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", name)));
+	return PG_GETARG_INT32(argno);
+}
+
+/*
+ * btpg_chart_call
+ *		The body of the picture functions: gather the data of a run (the
+ *		arguments source, symbol, strategy, params, start_ts, end_ts, width,
+ *		height, indicators), of a finished task (task_id, width, height,
+ *		indicators) or of a portfolio (backtest_portfolio's arguments, width,
+ *		height), render it, and return the text.  Everything but the
+ *		result is allocated in a context of its own (identified by fname, a
+ *		constant string), deleted before returning.
+ */
+Datum
+btpg_chart_call(FunctionCallInfo fcinfo, BtpgChartSource src, const char *fname,
+				BtpgChartRender render)
+{
+	bool		from_task = src == BTPG_CHART_TASK;
+	int			w = from_task ? 1 : 6;	/* the width argument; height follows */
+	int			width = int_arg(fcinfo, w, "width");
+	int			height = int_arg(fcinfo, w + 1, "height");
+	Jsonb	   *indicators;
+	int64		task_id = 0;
+	MemoryContext cxt;
+	MemoryContext old;
+	BtpgChartData cd;
+	text	   *t;
+	text	   *result;
+
+	if (from_task)
+	{
+		if (PG_ARGISNULL(0))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("task_id must not be null")));
+		task_id = PG_GETARG_INT64(0);
+	}
+	btpg_chart_check_size(width, height);
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_backtest picture", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSetIdentifier(cxt, fname);
+	old = MemoryContextSwitchTo(cxt);
+	/* a portfolio's call has no indicators argument */
+	indicators = src == BTPG_CHART_PORTFOLIO || PG_ARGISNULL(w + 2) ? NULL : PG_GETARG_JSONB_P(w + 2);
+	if (src == BTPG_CHART_TASK)
+		btpg_chart_from_task(task_id, indicators, &cd);
+	else if (src == BTPG_CHART_PORTFOLIO)
+		btpg_chart_from_portfolio_args(fcinfo, &cd);
+	else
+		btpg_chart_from_args(fcinfo, indicators, &cd);
+	t = render(&cd, width, height);
+	MemoryContextSwitchTo(old);
+	result = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(t));
+	MemoryContextDelete(cxt);
+	PG_RETURN_TEXT_P(result);
 }

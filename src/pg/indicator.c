@@ -99,7 +99,7 @@ lookup_indicator(const char *name)
  */
 static void
 parse_indicator_params(Jsonb *params, const BtIndicatorDef *def, double *p,
-					   BtColumns *cols)
+					   BtpgColumns *cols)
 {
 	char	   *what = psprintf("indicator \"%s\"", def->name);
 	JsonbIterator *it;
@@ -171,7 +171,7 @@ parse_indicator_params(Jsonb *params, const BtIndicatorDef *def, double *p,
  *		params into it, loads, computes and fills the SRF's tuplestore.
  */
 static void
-indicator_run(FunctionCallInfo fcinfo, BtLoadSpec *spec, const char *indicator,
+indicator_run(FunctionCallInfo fcinfo, BtpgLoadSpec *spec, const char *indicator,
 			  Jsonb *params)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -271,7 +271,7 @@ require_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 Datum
 backtest_indicator(PG_FUNCTION_ARGS)
 {
-	BtLoadSpec	spec;
+	BtpgLoadSpec	spec;
 
 	require_arg(fcinfo, 0, "source");
 	require_arg(fcinfo, 2, "indicator");
@@ -295,7 +295,7 @@ backtest_indicator(PG_FUNCTION_ARGS)
 Datum
 backtest_indicator_query(PG_FUNCTION_ARGS)
 {
-	BtLoadSpec	spec;
+	BtpgLoadSpec	spec;
 
 	require_arg(fcinfo, 0, "query");
 	require_arg(fcinfo, 1, "indicator");
@@ -415,7 +415,7 @@ btpg_lookup_indicator(const char *name)
 
 void
 btpg_parse_indicator_params(Jsonb *params, const BtIndicatorDef *def, double *p,
-							BtColumns *cols)
+							BtpgColumns *cols)
 {
 	parse_indicator_params(params, def, p, cols);
 }

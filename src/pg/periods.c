@@ -116,7 +116,7 @@ backtest_period_returns_task(PG_FUNCTION_ARGS)
 			   *status,
 			   *params_text;
 	BtConfig	cfg;
-	BtColumns	cols;
+	BtpgColumns	cols;
 	int64_t    *ts;
 	double	   *equity;
 	int64_t    *exits = NULL;

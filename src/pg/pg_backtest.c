@@ -25,6 +25,7 @@
 #include "miscadmin.h"
 
 #include "pg_backtest.h"
+#include "portfolio.h"
 #include "sweep.h"
 #include "notify/notify.h"
 #include "queue/queue.h"
@@ -55,6 +56,7 @@ _PG_init(void)
 
 	/* the features' task kinds (the queue knows no feature) */
 	btpg_sweep_register_task_kind();
+	btpg_portfolio_register_task_kind();
 
 	/*
 	 * Reserve the prefix only once every setting is defined: it removes the

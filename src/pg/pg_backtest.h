@@ -36,4 +36,12 @@
 #include "core/params.h"
 #include "core/timestamps.h"
 
+/*
+ * Transitional: the core's types before they were named as glue types
+ * (Btpg*, not the engine's Bt*).  Remove with this file.
+ */
+typedef BtpgColumn BtColumn;
+typedef BtpgColumns BtColumns;
+typedef BtpgLoadSpec BtLoadSpec;
+
 #endif							/* PG_BACKTEST_H */

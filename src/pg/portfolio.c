@@ -35,8 +35,8 @@
 #include "utils/memutils.h"
 
 #include "pg_backtest.h"
+#include "portfolio.h"
 #include "run.h"
-#include "bt_portfolio.h"
 
 PG_FUNCTION_INFO_V1(backtest_portfolio);
 PG_FUNCTION_INFO_V1(backtest_portfolio_query);
@@ -46,23 +46,9 @@ PG_FUNCTION_INFO_V1(backtest_portfolio_equity);
 PG_FUNCTION_INFO_V1(backtest_portfolio_equity_query);
 
 /* backtest_metrics' columns, then the portfolio's */
-#define PF_EXTRA_NATTS	8
-#define PF_NATTS		(BTPG_METRICS_NATTS + PF_EXTRA_NATTS)
-#define PF_NOTICE_NAMES	10
+#define PF_NATTS		(BTPG_METRICS_NATTS + BTPG_PF_EXTRA_NATTS)
 
-/* One call's inputs and results */
-typedef struct PfCall
-{
-	const BtStrategyDef *st;
-	BtPfParams	p;
-	bool		max_positions_set;
-	char	   *benchmark;
-	BtPfSymbol *syms;
-	int			nsym;
-	BtSeries	bench;
-	bool		has_bench;
-	BtPfResult	res;
-} PfCall;
+typedef BtpgPortfolio PfCall;
 
 static void
 pf_error(const char *msg, const char *hint)
@@ -221,16 +207,6 @@ symbol_context(void *arg)
 	errcontext("backtest_portfolio, symbol \"%s\"", (const char *) arg);
 }
 
-static void
-list_name(StringInfo buf, int *count, const char *name)
-{
-	if (*count < PF_NOTICE_NAMES)
-		appendStringInfo(buf, "%s\"%s\"", *count ? ", " : "", name);
-	else if (*count == PF_NOTICE_NAMES)
-		appendStringInfoString(buf, ", ...");
-	(*count)++;
-}
-
 static bool
 in_list(char **names, int n, const char *s)
 {
@@ -259,89 +235,94 @@ sync_progress(void *arg, BtStep step, int64_t done, int64_t total)
 }
 
 /*
- * Parse, read, validate, configure and run one call (in CurrentMemoryContext).
+ * btpg_portfolio_prepare
+ *		Parse the strategy and parameters of c's arguments and build the read
+ *		(c->spec); checks everything that needs no rows.  Allocates in
+ *		CurrentMemoryContext.
  */
-static void
-pf_run(FunctionCallInfo fcinfo, bool query_source, PfCall *c)
+void
+btpg_portfolio_prepare(PfCall *c)
 {
-	BtLoadSpec	spec;
-	BtConfig	base;
-	BtpgParamMaps *maps;
+	BtpgLoadSpec *spec = &c->spec;
 	Jsonb	   *rest;
-	char	   *sname;
-	char	  **wanted = NULL;
-	int			nwanted = 0;
-	BtSeries	s;
-	BtpgSymGroup *groups;
-	int32		ngroups;
-	MemoryContext seriescxt;
-	ErrorContextCallback errcb;
-	BtAlloc		a;
-	BtError		err;
-	StringInfoData nobars;
-	int			nnobars = 0;
 
-	memset(c, 0, sizeof(*c));
-	memset(&spec, 0, sizeof(spec));
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the source must not be NULL")));
-	if (PG_ARGISNULL(1))
+	if (c->strategy == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the strategy must not be NULL"),
 				 errhint("See SELECT * FROM backtest_strategies(), or use \"rotation\".")));
-	sname = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	if (strcmp(sname, "rotation") == 0)
+	if (strcmp(c->strategy, "rotation") == 0)
 	{
 		c->st = &bt_strategy_rotation;
 		c->p.rotation = true;
 	}
 	else
-		c->st = btpg_lookup_strategy(sname);
-	rest = split_params(PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2), c);
-	btpg_parse_params_maps(rest, c->st, &base, &spec.cols, &maps);
-	if (spec.cols.name[BTCOL_SYMBOL] == NULL)
+		c->st = btpg_lookup_strategy(c->strategy);
+	rest = split_params(c->params, c);
+	memset(spec, 0, sizeof(*spec));
+	btpg_parse_params_maps(rest, c->st, &c->base, &spec->cols, &c->maps);
+	if (spec->cols.name[BTCOL_SYMBOL] == NULL)
 		pf_error("a portfolio source needs a symbol column", NULL);
-	spec.need_volume = spec.cols.name[BTCOL_VOLUME] != NULL;
-	spec.need_signal = c->st->needs_signal;
-	c->p.account = base.sim;
+	spec->need_volume = spec->cols.name[BTCOL_VOLUME] != NULL;
+	spec->need_signal = c->st->needs_signal;
+	spec->grouped = true;
+	c->p.account = c->base.sim;
 	if (c->p.rotation)
 	{
-		c->p.top = (int) base.sp[0];
-		c->p.period = (int) base.sp[1];
-		c->p.min_momentum = base.sp[2];
+		c->p.top = (int) c->base.sp[0];
+		c->p.period = (int) c->base.sp[1];
+		c->p.min_momentum = c->base.sp[2];
 	}
-	if (base.sim.stop_loss > 0 || base.sim.take_profit > 0 || base.sim.trailing_stop > 0)
-		pf_error("stop_loss, take_profit and trailing_stop are not supported in portfolio backtests", NULL);
 
-	if (query_source)
-		spec.query = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	else
+	spec->relid = c->relid;
+	spec->query = c->query;
+	if (c->symbols != NULL)
 	{
-		spec.relid = PG_GETARG_OID(0);
-		if (!PG_ARGISNULL(3))
+		c->wanted = btpg_symbols_arg(c->symbols, &c->nwanted);
+		spec->has_symbols = true;
+		if (c->benchmark && !in_list(c->wanted, c->nwanted, c->benchmark))
 		{
-			wanted = btpg_symbols_arg(PG_GETARG_ARRAYTYPE_P(3), &nwanted);
-			spec.has_symbols = true;
-			if (c->benchmark && !in_list(wanted, nwanted, c->benchmark))
-			{
-				char	  **w2 = palloc(sizeof(char *) * (nwanted + 1));
+			char	  **w2 = palloc(sizeof(char *) * (c->nwanted + 1));
 
-				memcpy(w2, wanted, sizeof(char *) * nwanted);
-				w2[nwanted] = c->benchmark;
-				spec.symbols = names_array(w2, nwanted + 1);
-			}
-			else
-				spec.symbols = names_array(wanted, nwanted);
+			memcpy(w2, c->wanted, sizeof(char *) * c->nwanted);
+			w2[c->nwanted] = c->benchmark;
+			spec->symbols = names_array(w2, c->nwanted + 1);
 		}
-		btpg_args_time_range(fcinfo, 4, 5, true, &spec);
+		else
+			spec->symbols = names_array(c->wanted, c->nwanted);
 	}
+	spec->has_start = c->has_start;
+	spec->start_ts = c->start_ts;
+	spec->has_end = c->has_end;
+	spec->end_ts = c->end_ts;
+	if (spec->has_start && spec->has_end && spec->start_ts > spec->end_ts)
+		pf_error("start_ts is after end_ts", NULL);
+}
+
+/*
+ * btpg_portfolio_load
+ *		Read the source of a prepared call as the current user, check the
+ *		symbols asked for, validate each symbol's bars and configure it.
+ *		Caller is in a transaction; allocates in CurrentMemoryContext.
+ */
+void
+btpg_portfolio_load(PfCall *c)
+{
+	BtpgLoadSpec *spec = &c->spec;
+	char	  **wanted = c->wanted;
+	int			nwanted = c->nwanted;
+	BtSeries	s;
+	BtpgSymGroup *groups;
+	int32		ngroups;
+	MemoryContext seriescxt;
+	ErrorContextCallback errcb;
+	BtError		err;
+	StringInfoData nobars;
+	int64		nnobars = 0;
 
 	seriescxt = AllocSetContextCreate(CurrentMemoryContext, "pg_backtest portfolio bars",
 									  ALLOCSET_DEFAULT_SIZES);
-	ngroups = btpg_read_grouped(&spec, "backtest_portfolio", seriescxt, &s, &groups);
+	ngroups = btpg_read_grouped(spec, "backtest_portfolio", seriescxt, &s, &groups);
 
 	/* symbols asked for without bars: unknown (an error) or outside the range (NOTICE) */
 	initStringInfo(&nobars);
@@ -361,15 +342,15 @@ pf_run(FunctionCallInfo fcinfo, bool query_source, PfCall *c)
 		}
 		if (nmissing > 0)
 		{
-			BtLoadSpec	all = spec;
+			BtpgLoadSpec	all = *spec;
 			BtSeries	s2;
 			BtpgSymGroup *g2 = NULL;
 			int32		n2 = 0;
 			StringInfoData unknown;
-			int			nunknown = 0;
+			int64		nunknown = 0;
 
 			/* read the missing ones over all time: those with rows exist */
-			if (spec.has_start || spec.has_end)
+			if (spec->has_start || spec->has_end)
 			{
 				all.has_start = all.has_end = false;
 				all.symbols = names_array(missing, nmissing);
@@ -383,9 +364,9 @@ pf_run(FunctionCallInfo fcinfo, bool query_source, PfCall *c)
 				for (int32 r = 0; r < n2 && !exists; r++)
 					exists = strcmp(g2[r].name, missing[i]) == 0;
 				if (exists)
-					list_name(&nobars, &nnobars, missing[i]);
+					btpg_list_symbol(&nobars, &nnobars, missing[i]);
 				else
-					list_name(&unknown, &nunknown, missing[i]);
+					btpg_list_symbol(&unknown, &nunknown, missing[i]);
 			}
 			if (nunknown > 0)
 				ereport(ERROR,
@@ -398,7 +379,6 @@ pf_run(FunctionCallInfo fcinfo, bool query_source, PfCall *c)
 
 	/* the traded symbols and the benchmark */
 	c->syms = palloc0(sizeof(BtPfSymbol) * Max(ngroups, 1));
-	btpg_alloc_init(&a, CurrentMemoryContext);
 	for (int32 r = 0; r < ngroups; r++)
 	{
 		BtSeries	slice = btpg_series_slice(&s, groups[r].from, groups[r].n);
@@ -423,7 +403,7 @@ pf_run(FunctionCallInfo fcinfo, bool query_source, PfCall *c)
 
 			y->name = groups[r].name;
 			y->s = slice;
-			btpg_params_for_symbol(maps, &base, groups[r].name, &y->cfg);
+			btpg_params_for_symbol(c->maps, &c->base, groups[r].name, &y->cfg);
 		}
 		error_context_stack = errcb.previous;
 		CHECK_FOR_INTERRUPTS();
@@ -432,12 +412,12 @@ pf_run(FunctionCallInfo fcinfo, bool query_source, PfCall *c)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("benchmark \"%s\" is not in the source", c->benchmark),
-				 (spec.has_start || spec.has_end) ?
+				 (spec->has_start || spec->has_end) ?
 				 errhint("It has no rows in the time range, or no rows at all.") : 0));
 	if (nnobars > 0)
 		ereport(NOTICE,
 				(errmsg("%d of the %d symbols asked for have no bars in the range: %s",
-						nnobars, nwanted, nobars.data),
+						(int) nnobars, nwanted, nobars.data),
 				 errdetail("They are not traded.")));
 	if (c->nsym == 0)
 		ereport(ERROR,
@@ -453,12 +433,108 @@ pf_run(FunctionCallInfo fcinfo, bool query_source, PfCall *c)
 	}
 	if (!c->max_positions_set)
 		c->p.max_positions = c->p.rotation ? c->p.top : c->nsym;
+}
 
+/*
+ * btpg_portfolio_execute
+ *		Run the engine on a loaded call; its results go to c->res, allocated
+ *		in CurrentMemoryContext.  progress may stop the run: an error
+ *		"backtest cancelled" (ERRCODE_QUERY_CANCELED).
+ */
+void
+btpg_portfolio_execute(PfCall *c, BtProgressFn progress, void *progress_arg)
+{
+	BtAlloc		a;
+	BtError		err;
+
+	btpg_alloc_init(&a, CurrentMemoryContext);
 	if (bt_portfolio_run(c->syms, c->nsym, c->has_bench ? &c->bench : NULL, &c->p, &a,
-						 sync_progress, NULL, &c->res, &err) != BT_OK)
+						 progress, progress_arg, &c->res, &err) != BT_OK)
+	{
+		if (err.code == BT_ERR_CANCELLED)
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("backtest cancelled")));
 		btpg_report(&err, NULL);
+	}
 	if (c->res.ntrades == 0 && c->res.metrics.entries_unfilled > 0)
 		btpg_notice_unfilled(&c->res.metrics, &c->syms[0].cfg.sim);
+}
+
+/*
+ * btpg_portfolio_values
+ *		The portfolio's columns of a result (BTPG_PF_EXTRA_NATTS), in the
+ *		order of backtest_portfolio's (and backtest.results') columns.
+ */
+void
+btpg_portfolio_values(const BtPfResult *r, Datum *v, bool *nl)
+{
+	double		f[3] = {r->alpha, r->beta, r->benchmark_return_pct};
+
+	memset(nl, 0, sizeof(bool) * BTPG_PF_EXTRA_NATTS);
+	v[0] = Int32GetDatum(r->n_symbols);
+	v[1] = Int32GetDatum(r->max_positions_held);
+	v[2] = Float8GetDatum(r->avg_positions_held);
+	v[3] = Float8GetDatum(r->turnover);
+	v[4] = Int64GetDatum(r->entries_skipped);
+	for (int i = 0; i < 3; i++)
+	{
+		v[5 + i] = Float8GetDatum(f[i]);
+		nl[5 + i] = !isfinite(f[i]);
+	}
+}
+
+/*
+ * Take one SQL call's arguments: (source, strategy, params, symbols,
+ * start_ts, end_ts), or (query, strategy, params).
+ */
+static void
+pf_args(FunctionCallInfo fcinfo, bool query_source, PfCall *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg(query_source ? "the query must not be NULL" : "the source must not be NULL")));
+	if (query_source)
+		c->query = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	else
+		c->relid = PG_GETARG_OID(0);
+	c->strategy = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	c->params = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
+	if (query_source)
+		return;
+	c->symbols = PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3);
+	{
+		BtpgLoadSpec	range;
+
+		/* checked in btpg_portfolio_prepare, after the parameters */
+		btpg_args_time_range(fcinfo, 4, 5, false, &range);
+		c->has_start = range.has_start;
+		c->start_ts = range.start_ts;
+		c->has_end = range.has_end;
+		c->end_ts = range.end_ts;
+	}
+}
+
+/*
+ * btpg_portfolio_args
+ *		A submit's call: its arguments into c, prepared (parsed and checked).
+ */
+void
+btpg_portfolio_args(FunctionCallInfo fcinfo, bool query_source, PfCall *c)
+{
+	pf_args(fcinfo, query_source, c);
+	btpg_portfolio_prepare(c);
+}
+
+/* Parse, read, validate, configure and run one call (in CurrentMemoryContext) */
+static void
+pf_run(FunctionCallInfo fcinfo, bool query_source, PfCall *c)
+{
+	btpg_portfolio_args(fcinfo, query_source, c);
+	btpg_portfolio_load(c);
+	btpg_portfolio_execute(c, sync_progress, NULL);
 }
 
 /* backtest_portfolio(_query): one row */
@@ -481,22 +557,7 @@ pf_metrics(FunctionCallInfo fcinfo, bool query_source)
 	r = &c.res;
 	memset(nulls, 0, sizeof(nulls));
 	btpg_metrics_values(&r->metrics, values, nulls);
-	{
-		Datum	   *v = values + BTPG_METRICS_NATTS;
-		bool	   *nl = nulls + BTPG_METRICS_NATTS;
-		double		f[3] = {r->alpha, r->beta, r->benchmark_return_pct};
-
-		v[0] = Int32GetDatum(r->n_symbols);
-		v[1] = Int32GetDatum(r->max_positions_held);
-		v[2] = Float8GetDatum(r->avg_positions_held);
-		v[3] = Float8GetDatum(r->turnover);
-		v[4] = Int64GetDatum(r->entries_skipped);
-		for (int i = 0; i < 3; i++)
-		{
-			v[5 + i] = Float8GetDatum(f[i]);
-			nl[5 + i] = !isfinite(f[i]);
-		}
-	}
+	btpg_portfolio_values(r, values + BTPG_METRICS_NATTS, nulls + BTPG_METRICS_NATTS);
 	MemoryContextSwitchTo(old);
 	tup = heap_form_tuple(BlessTupleDesc(td), values, nulls);
 	MemoryContextDelete(cxt);

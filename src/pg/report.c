@@ -30,6 +30,7 @@
 
 PG_FUNCTION_INFO_V1(backtest_report_html);
 PG_FUNCTION_INFO_V1(backtest_report_html_task);
+PG_FUNCTION_INFO_V1(backtest_portfolio_report_html);
 
 /* Trades listed at the start and at the end of the trade table */
 #define REPORT_TRADES	10
@@ -39,50 +40,68 @@ typedef enum StatFmt
 	SF_TS, SF_INTERVAL, SF_INT, SF_NUM2, SF_NUM3
 } StatFmt;
 
-/* The statistics: backtest_metrics column, label (backtesting.py's), format */
+/* The statistics: backtest_metrics column (by name), label (backtesting.py's), format */
+static const struct
+{
+	const char *metric;
+	const char *label;
+	StatFmt		fmt;
+}			stats[] =
+{
+	{"start_ts", "Start", SF_TS},
+	{"end_ts", "End", SF_TS},
+	{"duration", "Duration", SF_INTERVAL},
+	{"exposure_pct", "Exposure Time [%]", SF_NUM2},
+	{"equity_final", "Equity Final [$]", SF_NUM2},
+	{"equity_peak", "Equity Peak [$]", SF_NUM2},
+	{"commissions", "Commissions [$]", SF_NUM2},
+	{"return_pct", "Return [%]", SF_NUM2},
+	{"buy_hold_return_pct", "Buy & Hold Return [%]", SF_NUM2},
+	{"return_ann_pct", "Return (Ann.) [%]", SF_NUM2},
+	{"volatility_ann_pct", "Volatility (Ann.) [%]", SF_NUM2},
+	{"cagr_pct", "CAGR [%]", SF_NUM2},
+	{"sharpe_ratio", "Sharpe Ratio", SF_NUM3},
+	{"sortino_ratio", "Sortino Ratio", SF_NUM3},
+	{"calmar_ratio", "Calmar Ratio", SF_NUM3},
+	{"max_drawdown_pct", "Max. Drawdown [%]", SF_NUM2},
+	{"avg_drawdown_pct", "Avg. Drawdown [%]", SF_NUM2},
+	{"max_drawdown_duration", "Max. Drawdown Duration", SF_INTERVAL},
+	{"avg_drawdown_duration", "Avg. Drawdown Duration", SF_INTERVAL},
+	{"trades_count", "# Trades", SF_INT},
+	{"win_rate_pct", "Win Rate [%]", SF_NUM2},
+	{"best_trade_pct", "Best Trade [%]", SF_NUM2},
+	{"worst_trade_pct", "Worst Trade [%]", SF_NUM2},
+	{"avg_trade_pct", "Avg. Trade [%]", SF_NUM2},
+	{"max_trade_duration", "Max. Trade Duration", SF_INTERVAL},
+	{"avg_trade_duration", "Avg. Trade Duration", SF_INTERVAL},
+	{"profit_factor", "Profit Factor", SF_NUM3},
+	{"expectancy_pct", "Expectancy [%]", SF_NUM2},
+	{"sqn", "SQN", SF_NUM3},
+	{"kelly_criterion", "Kelly Criterion", SF_NUM3},
+	/* ours, after backtesting.py's */
+	{"bars", "Bars", SF_INT},
+	{"warmup_bars", "Warm-up Bars", SF_INT},
+	{"open_trades", "Open Trades", SF_INT},
+	{"omega_ratio", "Omega Ratio", SF_NUM3},
+	{"periods_per_year", "Periods per Year", SF_NUM2}
+};
+
+/* A portfolio's own statistics: backtest_portfolio's column (after the metrics) */
 static const struct
 {
 	int			col;
 	const char *label;
 	StatFmt		fmt;
-}			stats[] =
+}			pf_stats[BTPG_PF_EXTRA_NATTS] =
 {
-	{0, "Start", SF_TS},
-	{1, "End", SF_TS},
-	{2, "Duration", SF_INTERVAL},
-	{5, "Exposure Time [%]", SF_NUM2},
-	{6, "Equity Final [$]", SF_NUM2},
-	{7, "Equity Peak [$]", SF_NUM2},
-	{8, "Commissions [$]", SF_NUM2},
-	{9, "Return [%]", SF_NUM2},
-	{10, "Buy & Hold Return [%]", SF_NUM2},
-	{11, "Return (Ann.) [%]", SF_NUM2},
-	{12, "Volatility (Ann.) [%]", SF_NUM2},
-	{13, "CAGR [%]", SF_NUM2},
-	{14, "Sharpe Ratio", SF_NUM3},
-	{15, "Sortino Ratio", SF_NUM3},
-	{16, "Calmar Ratio", SF_NUM3},
-	{17, "Max. Drawdown [%]", SF_NUM2},
-	{18, "Avg. Drawdown [%]", SF_NUM2},
-	{19, "Max. Drawdown Duration", SF_INTERVAL},
-	{20, "Avg. Drawdown Duration", SF_INTERVAL},
-	{21, "# Trades", SF_INT},
-	{23, "Win Rate [%]", SF_NUM2},
-	{24, "Best Trade [%]", SF_NUM2},
-	{25, "Worst Trade [%]", SF_NUM2},
-	{26, "Avg. Trade [%]", SF_NUM2},
-	{27, "Max. Trade Duration", SF_INTERVAL},
-	{28, "Avg. Trade Duration", SF_INTERVAL},
-	{29, "Profit Factor", SF_NUM3},
-	{30, "Expectancy [%]", SF_NUM2},
-	{31, "SQN", SF_NUM3},
-	{32, "Kelly Criterion", SF_NUM3},
-	/* ours, after backtesting.py's */
-	{3, "Bars", SF_INT},
-	{4, "Warm-up Bars", SF_INT},
-	{22, "Open Trades", SF_INT},
-	{33, "Omega Ratio", SF_NUM3},
-	{34, "Periods per Year", SF_NUM2}
+	{0, "Symbols", SF_INT},
+	{1, "Most Positions Held", SF_INT},
+	{2, "Avg. Positions Held", SF_NUM2},
+	{3, "Turnover", SF_NUM2},
+	{4, "Entries Skipped", SF_INT},
+	{5, "Alpha (Ann.) [%]", SF_NUM2},
+	{6, "Beta", SF_NUM3},
+	{7, "Benchmark Return [%]", SF_NUM2}
 };
 
 static const char *const month_names[12] = {
@@ -163,7 +182,7 @@ append_return_colour(StringInfo buf, double v, double pos_max, double neg_min)
 
 /* The monthly table (years x months, then the year) and the annual table */
 static void
-append_returns(StringInfo buf, const BtChartData *cd)
+append_returns(StringInfo buf, const BtpgChartData *cd)
 {
 	int64		nm,
 				ny;
@@ -231,23 +250,30 @@ append_returns(StringInfo buf, const BtChartData *cd)
 }
 
 static void
-append_trade_row(StringInfo buf, const BtTrade *t, int64 k)
+append_trade_row(StringInfo buf, const BtTrade *t, int64 k, const char *symbol)
 {
 	char		e[32],
 				x[32];
 
 	btpg_format_ts(t->entry_ts, e, sizeof e);
 	btpg_format_ts(t->exit_ts, x, sizeof x);
-	appendStringInfo(buf, "<tr class=\"trade\"><td class=\"num\">%lld</td><td>%s</td><td>%s</td><td class=\"num\">%.6g</td>"
+	appendStringInfo(buf, "<tr class=\"trade\"><td class=\"num\">%lld</td>", (long long) k + 1);
+	if (symbol)
+	{
+		appendStringInfoString(buf, "<td>");
+		btpg_append_xml(buf, symbol);
+		appendStringInfoString(buf, "</td>");
+	}
+	appendStringInfo(buf, "<td>%s</td><td>%s</td><td class=\"num\">%.6g</td>"
 					 "<td>%s</td><td class=\"num\">%.6g</td><td class=\"num\">%.6g</td><td class=\"num\">%.2f</td>"
 					 "<td class=\"num\">%.2f</td><td>%s%s</td></tr>\n",
-					 (long long) k + 1, t->side > 0 ? "long" : "short", e, t->entry_price, x, t->exit_price,
+					 t->side > 0 ? "long" : "short", e, t->entry_price, x, t->exit_price,
 					 t->quantity, t->pnl, t->return_pct, bt_exit_reason_name(t->exit_reason),
 					 t->is_open ? " (open)" : "");
 }
 
 static void
-append_trades_table(StringInfo buf, const BtChartData *cd)
+append_trades_table(StringInfo buf, const BtpgChartData *cd)
 {
 	appendStringInfo(buf, "<h2>Trades (%lld)</h2>\n", (long long) cd->ntrades);
 	if (cd->ntrades == 0)
@@ -255,18 +281,21 @@ append_trades_table(StringInfo buf, const BtChartData *cd)
 		appendStringInfoString(buf, "<p class=\"note\">No trades.</p>\n");
 		return;
 	}
-	appendStringInfoString(buf, "<table class=\"trades\"><tr><th>#</th><th>Side</th><th>Entry</th><th>Entry price</th>"
+	appendStringInfo(buf, "<table class=\"trades\"><tr><th>#</th>%s<th>Side</th><th>Entry</th><th>Entry price</th>",
+					 cd->portfolio ? "<th>Symbol</th>" : "");
+	appendStringInfoString(buf, ""
 						   "<th>Exit</th><th>Exit price</th><th>Quantity</th><th>P&amp;L</th><th>Return [%]</th>"
 						   "<th>Exit reason</th></tr>\n");
 	for (int64 k = 0; k < cd->ntrades; k++)
 	{
 		if (k == REPORT_TRADES && cd->ntrades > 2 * REPORT_TRADES)
 		{
-			appendStringInfo(buf, "<tr class=\"gap\"><td colspan=\"10\">… %lld more trades …</td></tr>\n",
-							 (long long) (cd->ntrades - 2 * REPORT_TRADES));
+			appendStringInfo(buf, "<tr class=\"gap\"><td colspan=\"%d\">… %lld more trades …</td></tr>\n",
+							 cd->portfolio ? 11 : 10, (long long) (cd->ntrades - 2 * REPORT_TRADES));
 			k = cd->ntrades - REPORT_TRADES;
 		}
-		append_trade_row(buf, &cd->trades[k], k);
+		append_trade_row(buf, &cd->trades[k], k,
+						 cd->portfolio ? cd->sym_names[cd->trade_sym[k]] : NULL);
 	}
 	appendStringInfoString(buf, "</table>\n");
 }
@@ -290,7 +319,7 @@ append_param(StringInfo buf, const BtParamDef *def, double v)
 }
 
 static void
-append_params(StringInfo buf, const BtChartData *cd)
+append_params(StringInfo buf, const BtpgChartData *cd)
 {
 	const BtStrategyDef *st = cd->cfg.strategy;
 
@@ -326,7 +355,7 @@ append_params(StringInfo buf, const BtChartData *cd)
 
 /* The whole page */
 static text *
-report_text(BtChartData *cd, int width, int height)
+report_text(BtpgChartData *cd, int width, int height)
 {
 	StringInfoData buf;
 	StringInfoData title;
@@ -335,7 +364,10 @@ report_text(BtChartData *cd, int width, int height)
 	initStringInfo(&title);
 	if (cd->task_id > 0)
 		appendStringInfo(&title, "Task %lld: ", (long long) cd->task_id);
-	appendStringInfo(&title, "%s, %s", cd->symbol ? cd->symbol : "(all rows)", cd->strategy);
+	if (cd->portfolio)
+		appendStringInfo(&title, "portfolio, %s", cd->strategy);
+	else
+		appendStringInfo(&title, "%s, %s", cd->symbol ? cd->symbol : "(all rows)", cd->strategy);
 
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n"
@@ -348,10 +380,22 @@ report_text(BtChartData *cd, int width, int height)
 	appendStringInfoString(&buf, "</section>\n<div class=\"cols\">\n<section id=\"stats\"><h2>Statistics</h2>\n<table class=\"stats\">\n");
 	for (int i = 0; i < lengthof(stats); i++)
 	{
+		int			col = bt_metric_index(stats[i].metric);
+
+		if (col < 0)
+			elog(ERROR, "the report names the unknown metric \"%s\"", stats[i].metric);
 		appendStringInfoString(&buf, "<tr><th>");
 		btpg_append_xml(&buf, stats[i].label);
 		appendStringInfoString(&buf, "</th><td class=\"num\">");
-		append_stat(&buf, cd->metrics[stats[i].col], cd->mnulls[stats[i].col], stats[i].fmt);
+		append_stat(&buf, cd->metrics[col], cd->mnulls[col], stats[i].fmt);
+		appendStringInfoString(&buf, "</td></tr>\n");
+	}
+	for (int i = 0; cd->portfolio && i < lengthof(pf_stats); i++)
+	{
+		appendStringInfoString(&buf, "<tr class=\"portfolio\"><th>");
+		btpg_append_xml(&buf, pf_stats[i].label);
+		appendStringInfoString(&buf, "</th><td class=\"num\">");
+		append_stat(&buf, cd->pfmetrics[pf_stats[i].col], cd->pfnulls[pf_stats[i].col], pf_stats[i].fmt);
 		appendStringInfoString(&buf, "</td></tr>\n");
 	}
 	appendStringInfoString(&buf, "</table></section>\n");
@@ -364,16 +408,6 @@ report_text(BtChartData *cd, int width, int height)
 	return cstring_to_text_with_len(buf.data, buf.len);
 }
 
-static int
-int_arg(FunctionCallInfo fcinfo, int argno, const char *name)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", name)));
-	return PG_GETARG_INT32(argno);
-}
-
 /*
  * backtest_report_html(source, symbol, strategy, params, start_ts, end_ts,
  *						width, height, indicators)
@@ -382,23 +416,7 @@ int_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 Datum
 backtest_report_html(PG_FUNCTION_ARGS)
 {
-	int			width = int_arg(fcinfo, 6, "width");
-	int			height = int_arg(fcinfo, 7, "height");
-	MemoryContext cxt;
-	MemoryContext old;
-	BtChartData cd;
-	text	   *t;
-	text	   *result;
-
-	btpg_chart_check_size(width, height);
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "backtest_report_html", ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-	btpg_chart_from_args(fcinfo, PG_ARGISNULL(8) ? NULL : PG_GETARG_JSONB_P(8), &cd);
-	t = report_text(&cd, width, height);
-	MemoryContextSwitchTo(old);
-	result = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(t));
-	MemoryContextDelete(cxt);
-	PG_RETURN_TEXT_P(result);
+	return btpg_chart_call(fcinfo, BTPG_CHART_ARGS, "backtest_report_html", report_text);
 }
 
 /*
@@ -409,27 +427,16 @@ backtest_report_html(PG_FUNCTION_ARGS)
 Datum
 backtest_report_html_task(PG_FUNCTION_ARGS)
 {
-	int64		task_id;
-	int			width = int_arg(fcinfo, 1, "width");
-	int			height = int_arg(fcinfo, 2, "height");
-	MemoryContext cxt;
-	MemoryContext old;
-	BtChartData cd;
-	text	   *t;
-	text	   *result;
+	return btpg_chart_call(fcinfo, BTPG_CHART_TASK, "backtest_report_html", report_text);
+}
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("task_id must not be null")));
-	task_id = PG_GETARG_INT64(0);
-	btpg_chart_check_size(width, height);
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "backtest_report_html", ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-	btpg_chart_from_task(task_id, PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), &cd);
-	t = report_text(&cd, width, height);
-	MemoryContextSwitchTo(old);
-	result = (text *) PG_DETOAST_DATUM_COPY(PointerGetDatum(t));
-	MemoryContextDelete(cxt);
-	PG_RETURN_TEXT_P(result);
+/*
+ * backtest_portfolio_report_html(source, strategy, params, symbols,
+ *								  start_ts, end_ts, width, height)
+ *		Run the portfolio backtest and report it as one HTML page.
+ */
+Datum
+backtest_portfolio_report_html(PG_FUNCTION_ARGS)
+{
+	return btpg_chart_call(fcinfo, BTPG_CHART_PORTFOLIO, "backtest_portfolio_report_html", report_text);
 }

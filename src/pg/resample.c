@@ -117,7 +117,7 @@ Datum
 backtest_resample(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	BtLoadSpec	spec;
+	BtpgLoadSpec	spec;
 	BtSeries	s;
 	int64		interval;
 	int64		origin;

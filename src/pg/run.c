@@ -53,7 +53,7 @@ run_from_args(FunctionCallInfo fcinfo, bool query_source, MemoryContext cxt,
 			  BtSeries *s, BtConfig *cfg, BtResult *res)
 {
 	MemoryContext old = MemoryContextSwitchTo(cxt);
-	BtLoadSpec	spec;
+	BtpgLoadSpec	spec;
 	const BtStrategyDef *st;
 	int			a = query_source ? 1 : 2;	/* index of the strategy argument */
 	Jsonb	   *params;

@@ -10,7 +10,7 @@
  *	- each symbol's bars are validated like one backtest_run's (errors carry
  *	  the symbol in their context);
  *	- each symbol gets its configuration: the params with the per-symbol
- *	  maps resolved (btpg_params_for_symbol; see params.c);
+ *	  maps resolved (btpg_params_for_symbol; see core/params.c);
  *	- the symbols are run as the jobs of one parallel sweep
  *	  (btpg_sweep_execute_jobs, sweep_parallel.c: the bars go to a shared
  *	  segment once, this backend and up to pg_backtest.sweep_workers - 1
@@ -60,25 +60,11 @@ PG_FUNCTION_INFO_V1(backtest_run_all_query);
 /* symbol, then the columns of backtest_metrics */
 #define RUN_ALL_NATTS		(1 + BTPG_METRICS_NATTS)
 
-/* Symbols named in one NOTICE at most */
-#define RUN_ALL_NOTICE_NAMES	10
-
 /* Error context of one symbol's validation and configuration */
 static void
 symbol_context(void *arg)
 {
 	errcontext("backtest_run_all, symbol \"%s\"", (const char *) arg);
-}
-
-/* Append a quoted name to a list of at most RUN_ALL_NOTICE_NAMES */
-static void
-list_name(StringInfo buf, int64 *count, const char *name)
-{
-	if (*count < RUN_ALL_NOTICE_NAMES)
-		appendStringInfo(buf, "%s\"%s\"", *count ? ", " : "", name);
-	else if (*count == RUN_ALL_NOTICE_NAMES)
-		appendStringInfoString(buf, ", ...");
-	(*count)++;
 }
 
 /* ---- the functions ------------------------------------------------------------- */
@@ -97,7 +83,7 @@ run_all_common(FunctionCallInfo fcinfo, bool query_source)
 	const BtStrategyDef *st;
 	BtConfig	base;
 	BtpgParamMaps *maps;
-	BtLoadSpec	spec;
+	BtpgLoadSpec	spec;
 	int32		ngroups;
 	ErrorContextCallback errcb;
 	BtSeries	s;
@@ -174,7 +160,7 @@ run_all_common(FunctionCallInfo fcinfo, bool query_source)
 			while (r < ngroups && strcmp(groups[r].name, wanted[i]) < 0)
 				r++;
 			if (r >= ngroups || strcmp(groups[r].name, wanted[i]) != 0)
-				list_name(&missing, &nmissing, wanted[i]);
+				btpg_list_symbol(&missing, &nmissing, wanted[i]);
 		}
 		if (nmissing > 0)
 			ereport(NOTICE,
@@ -219,7 +205,7 @@ run_all_common(FunctionCallInfo fcinfo, bool query_source)
 	initStringInfo(&shortnames);
 	for (int32 r = 0; r < ngroups; r++)
 		if (metrics[r].warmup_bars >= groups[r].n)
-			list_name(&shortnames, &nshort, groups[r].name);
+			btpg_list_symbol(&shortnames, &nshort, groups[r].name);
 	if (nshort > 0)
 		ereport(NOTICE,
 				(errmsg("strategy \"%s\" needs more bars than " INT64_FORMAT " of the %d symbols have: %s",

@@ -119,7 +119,7 @@ sweep_common(FunctionCallInfo fcinfo, bool query_source)
 	BtAlloc		alloc;
 	const BtStrategyDef *st;
 	BtpgSweepPlan plan;
-	BtLoadSpec	load;
+	BtpgLoadSpec	load;
 	BtSeries	s;
 	int64		ncombos;
 	int64		nskipped;

@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * sweep.h
- *	  Parameter sweeps in the server: the settings, and the parallel
- *	  executor shared by backtest_sweep() and backtest_sweep_query()
- *	  (sweep.c) and the sweep workers (sweep_parallel.c).
+ *	  Parameter sweeps in the server: the settings (sweep.c), the parallel
+ *	  executor shared by the sweeps, walk-forward, backtest_run_all and
+ *	  sweep tasks (sweep_parallel.c, with the sweep workers), and a sweep's
+ *	  plan and rows (sweep_grid.c, sweep_rows.c).
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -107,10 +108,10 @@ typedef struct BtpgSweepPlan
 
 /* Parse and check (btpg_sweep_parse), then expand (btpg_sweep_expand), or both */
 extern void btpg_sweep_parse(Jsonb *grid, Jsonb *params, const BtStrategyDef *st,
-							 const BtAlloc *a, BtpgSweepPlan *plan, BtColumns *cols);
+							 const BtAlloc *a, BtpgSweepPlan *plan, BtpgColumns *cols);
 extern void btpg_sweep_expand(BtpgSweepPlan *plan, const BtAlloc *a);
 extern void btpg_sweep_plan(Jsonb *grid, Jsonb *params, const BtStrategyDef *st,
-							const BtAlloc *a, BtpgSweepPlan *plan, BtColumns *cols);
+							const BtAlloc *a, BtpgSweepPlan *plan, BtpgColumns *cols);
 /* The combinations in result order, cut to top; returns how many */
 extern int64 btpg_sweep_order(const BtpgSweepPlan *plan, const BtMetrics *metrics, int64 **order);
 /* The backtest_sweep row of combination k, or only its parameter columns */

@@ -436,7 +436,7 @@ parse_grid(Jsonb *grid, const BtStrategyDef *st, const BtAlloc *a, BtpgSweepSpec
  */
 static void
 parse_params(Jsonb *params, const BtStrategyDef *st, const BtpgSweepSpec *spec,
-			 BtConfig *cfg, BtColumns *cols)
+			 BtConfig *cfg, BtpgColumns *cols)
 {
 	char	   *what = psprintf("strategy \"%s\"", st->name);
 	bool		strat_swept = false;
@@ -516,7 +516,7 @@ check_combinations(const BtGrid *g)
  */
 void
 btpg_sweep_parse(Jsonb *grid, Jsonb *params, const BtStrategyDef *st, const BtAlloc *a,
-				 BtpgSweepPlan *plan, BtColumns *cols)
+				 BtpgSweepPlan *plan, BtpgColumns *cols)
 {
 	memset(plan, 0, sizeof(*plan));
 	plan->st = st;
@@ -546,7 +546,7 @@ btpg_sweep_expand(BtpgSweepPlan *plan, const BtAlloc *a)
  */
 void
 btpg_sweep_plan(Jsonb *grid, Jsonb *params, const BtStrategyDef *st, const BtAlloc *a,
-				BtpgSweepPlan *plan, BtColumns *cols)
+				BtpgSweepPlan *plan, BtpgColumns *cols)
 {
 	btpg_sweep_parse(grid, params, st, a, plan, cols);
 	btpg_sweep_expand(plan, a);

@@ -21,11 +21,11 @@
  * strategy by its index in bt_strategies.  Workers need no database
  * connection (BGWORKER_SHMEM_ACCESS only) and read nothing but the segment.
  *
- * The combinations run in the order bt_sweep_order gives (consecutive ones
- * share indicator lines, which each process's BtSweepCtx computes once and
- * keeps while its cache has room).  That order is cut into one contiguous
- * block per process planned; process p claims chunks of its own block
- * first, by an atomic counter per block, then helps with the others' (the
+ * The grid's order is cut into one contiguous block per process planned,
+ * and each block is ordered by bt_sweep_order (consecutive combinations
+ * then share indicator lines, which each process's BtSweepCtx computes once
+ * and keeps while its cache has room).  Process p claims chunks of its own
+ * block first, by an atomic counter per block, then helps with the others' (the
  * leader is process 0 and takes chunks too).  So each process runs a run
  * of neighbouring combinations instead of every other chunk of the whole
  * order.  Each combination's result goes to its own slot, so the results,
@@ -590,20 +590,34 @@ sweep_finish_workers(SweepLeader *ld)
 }
 
 /*
- * The run order of a sweep (see bt_sweep_order) into order[0..ncombos-1],
- * for a line cache of cache_bytes over nbars bars.
+ * The run order of a sweep into order[0..ncombos-1], for a line cache of
+ * cache_bytes over nbars bars: the grid's order is cut into sh->nblocks
+ * contiguous blocks (one per process: neighbouring rows of the grid, which
+ * share lines) and each block is ordered by bt_sweep_order on its own, so
+ * that every process's share computes few lines (ordering the whole grid
+ * and then cutting it left the last block the leftovers: 13 and 25 lines
+ * for the two halves of the benchmark's sweep).
  */
 static void
-sweep_fill_order(const BtStrategyDef *st, const BtConfig *combos, int64 ncombos, int64 nbars,
-				 Size cache_bytes, int64 *order)
+sweep_fill_order(const SweepShared *sh, const BtStrategyDef *st, const BtConfig *combos,
+				 int64 *order)
 {
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_backtest sweep order",
 											  ALLOCSET_DEFAULT_SIZES);
-	BtAlloc		a;
+	int64		cache_arrays = (int64) (sh->cache_bytes / ((Size) Max(sh->nbars, 1) * sizeof(double)));
 
-	btpg_alloc_init(&a, cxt);
-	bt_sweep_order(st, combos, ncombos,
-				   (int64) (cache_bytes / ((Size) Max(nbars, 1) * sizeof(double))), &a, order);
+	for (int b = 0; b < sh->nblocks; b++)
+	{
+		int64		from = sweep_block_start(sh, b);
+		int64		n = sweep_block_start(sh, b + 1) - from;
+		BtAlloc		a;
+
+		btpg_alloc_init(&a, cxt);
+		bt_sweep_order(st, combos + from, n, cache_arrays, &a, order + from);
+		for (int64 k = from; k < from + n; k++)
+			order[k] += from;
+		MemoryContextReset(cxt);
+	}
 	MemoryContextDelete(cxt);
 }
 
@@ -802,8 +816,7 @@ btpg_sweep_execute_jobs(const BtSeries *s, const BtStrategyDef *st,
 			series_cxt = NULL;
 		}
 		if (!jobs)
-			sweep_fill_order(st, combos, ncombos, s->n, sh->cache_bytes,
-							 (int64 *) (base + sh->off_order));
+			sweep_fill_order(sh, st, combos, (int64 *) (base + sh->off_order));
 		sweep_view_init(&v, sh, true);
 		pg_write_barrier();
 		pg_atomic_write_u32(&sh->ready, 1);
@@ -855,7 +868,7 @@ btpg_sweep_execute_jobs(const BtSeries *s, const BtStrategyDef *st,
 		{
 			int64	   *order = (int64 *) ((char *) sh + sh->off_order);
 
-			sweep_fill_order(st, combos, ncombos, s->n, sh->cache_bytes, order);
+			sweep_fill_order(sh, st, combos, order);
 			v.order = order;
 		}
 		v.is_leader = true;

@@ -44,7 +44,7 @@ typedef struct SweepTask
 /* Parse the grid and params and expand the combinations (BtpgTaskKind.plan) */
 static void *
 sweep_task_plan(const BtStrategyDef *st, Jsonb *params, Jsonb *grid, BtConfig *cfg,
-				BtColumns *cols)
+				BtpgColumns *cols)
 {
 	SweepTask  *t = palloc0(sizeof(SweepTask));
 	BtAlloc		a;
@@ -170,7 +170,7 @@ btpg_sweep_register_task_kind(void)
 Datum
 backtest_submit_sweep(PG_FUNCTION_ARGS)
 {
-	BtLoadSpec	load;
+	BtpgLoadSpec	load;
 	BtpgSweepPlan plan;
 	BtAlloc		alloc;
 	const BtStrategyDef *st;

@@ -97,7 +97,7 @@ backtest_walk_forward(PG_FUNCTION_ARGS)
 	BtAlloc		alloc;
 	const BtStrategyDef *st;
 	BtpgSweepPlan plan;
-	BtLoadSpec	load;
+	BtpgLoadSpec	load;
 	BtSeries	s;
 	BtConfig   *combos;
 	int64		ncombos;

@@ -58,26 +58,26 @@ static const BtInput series_order[] = {BT_IN_HIGH, BT_IN_LOW, BT_IN_CLOSE, BT_IN
  * Per-call-site cache (fn_extra, in fn_mcxt): the resolved indicator and the
  * SQL types of the parameter arguments.  def is NULL for bt_cross.
  */
-typedef struct BtWinFunc
+typedef struct BtpgWinFunc
 {
 	const BtIndicatorDef *def;
 	int			output;
 	int			nseries;
 	int			nparams;
 	Oid			paramtypes[BT_IND_MAX_PARAMS];
-} BtWinFunc;
+} BtpgWinFunc;
 
 /*
  * Partition-local state (WinGetPartitionLocalMemory: zeroed on the first
  * call of each partition, freed with the partition).  values == NULL until
  * the partition has been computed.
  */
-typedef struct BtWinState
+typedef struct BtpgWinState
 {
 	int64		nrows;
 	double		params[BT_IND_MAX_PARAMS];
 	double	   *values;			/* nrows elements; NaN = NULL */
-} BtWinState;
+} BtpgWinState;
 
 /*
  * window_fname
@@ -124,16 +124,16 @@ window_argname(FunctionCallInfo fcinfo, int argno)
  *		registry (argument counts and types).  Mismatches are bugs in the
  *		install script, hence elog.
  */
-static BtWinFunc *
+static BtpgWinFunc *
 window_func_setup(FunctionCallInfo fcinfo, const char *indicator, int output,
 				  int nseries)
 {
-	BtWinFunc  *f = (BtWinFunc *) fcinfo->flinfo->fn_extra;
+	BtpgWinFunc  *f = (BtpgWinFunc *) fcinfo->flinfo->fn_extra;
 
 	if (f != NULL)
 		return f;
 
-	f = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(BtWinFunc));
+	f = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(BtpgWinFunc));
 	f->output = output;
 	f->nseries = nseries;
 	f->nparams = PG_NARGS() - nseries;
@@ -223,7 +223,7 @@ window_check_param(FunctionCallInfo fcinfo, int argno, const BtParamDef *def,
  */
 static void
 window_read_params(FunctionCallInfo fcinfo, WindowObject winobj,
-				   const BtWinFunc *f, double *p)
+				   const BtpgWinFunc *f, double *p)
 {
 	for (int i = 0; i < f->nparams; i++)
 	{
@@ -370,8 +370,8 @@ window_check_high_low(FunctionCallInfo fcinfo, const double *high,
  *		into st->values, allocated in the partition's memory context.
  */
 static void
-window_compute(FunctionCallInfo fcinfo, WindowObject winobj, const BtWinFunc *f,
-			   BtWinState *st, int64 nrows)
+window_compute(FunctionCallInfo fcinfo, WindowObject winobj, const BtpgWinFunc *f,
+			   BtpgWinState *st, int64 nrows)
 {
 	MemoryContext partcxt = GetMemoryChunkContext(st);
 	MemoryContext tmpcxt;
@@ -445,7 +445,7 @@ window_compute(FunctionCallInfo fcinfo, WindowObject winobj, const BtWinFunc *f,
 }
 
 /*
- * bt_window_eval
+ * window_eval
  *		The one helper behind every window function here: indicator is a
  *		registry name (or "cross"), output the index of the wanted output in
  *		the registry's outputs[], nseries the number of leading series
@@ -455,12 +455,12 @@ window_compute(FunctionCallInfo fcinfo, WindowObject winobj, const BtWinFunc *f,
  *		current row; *isnull when it is undefined.
  */
 static double
-bt_window_eval(FunctionCallInfo fcinfo, const char *indicator, int output,
-			   int nseries, bool *isnull)
+window_eval(FunctionCallInfo fcinfo, const char *indicator, int output,
+			int nseries, bool *isnull)
 {
 	WindowObject winobj = PG_WINDOW_OBJECT();
-	BtWinFunc  *f;
-	BtWinState *st;
+	BtpgWinFunc  *f;
+	BtpgWinState *st;
 	double		p[BT_IND_MAX_PARAMS];
 	int64		pos;
 	double		v;
@@ -471,7 +471,7 @@ bt_window_eval(FunctionCallInfo fcinfo, const char *indicator, int output,
 	f = window_func_setup(fcinfo, indicator, output, nseries);
 	window_read_params(fcinfo, winobj, f, p);
 
-	st = (BtWinState *) WinGetPartitionLocalMemory(winobj, sizeof(BtWinState));
+	st = (BtpgWinState *) WinGetPartitionLocalMemory(winobj, sizeof(BtpgWinState));
 	if (st->values == NULL)
 	{
 		int64		nrows = WinGetPartitionRowCount(winobj);
@@ -508,15 +508,15 @@ bt_window_eval(FunctionCallInfo fcinfo, const char *indicator, int output,
 }
 
 /*
- * bt_window_float8
- *		bt_window_eval for the float8-valued functions; undefined is NULL.
+ * window_float8
+ *		window_eval for the float8-valued functions; undefined is NULL.
  */
 static Datum
-bt_window_float8(FunctionCallInfo fcinfo, const char *indicator, int output,
-				 int nseries)
+window_float8(FunctionCallInfo fcinfo, const char *indicator, int output,
+			  int nseries)
 {
 	bool		isnull;
-	double		v = bt_window_eval(fcinfo, indicator, output, nseries, &isnull);
+	double		v = window_eval(fcinfo, indicator, output, nseries, &isnull);
 
 	if (isnull)
 		PG_RETURN_NULL();
@@ -534,7 +534,7 @@ PG_FUNCTION_INFO_V1(bt_sma_window);
 Datum
 bt_sma_window(PG_FUNCTION_ARGS)
 {
-	return bt_window_float8(fcinfo, "sma", 0, 1);
+	return window_float8(fcinfo, "sma", 0, 1);
 }
 
 /* bt_ema(x, n) */
@@ -542,7 +542,7 @@ PG_FUNCTION_INFO_V1(bt_ema_window);
 Datum
 bt_ema_window(PG_FUNCTION_ARGS)
 {
-	return bt_window_float8(fcinfo, "ema", 0, 1);
+	return window_float8(fcinfo, "ema", 0, 1);
 }
 
 /* bt_wma(x, n) */
@@ -550,7 +550,7 @@ PG_FUNCTION_INFO_V1(bt_wma_window);
 Datum
 bt_wma_window(PG_FUNCTION_ARGS)
 {
-	return bt_window_float8(fcinfo, "wma", 0, 1);
+	return window_float8(fcinfo, "wma", 0, 1);
 }
 
 /* bt_rsi(x, n) */
@@ -558,7 +558,7 @@ PG_FUNCTION_INFO_V1(bt_rsi_window);
 Datum
 bt_rsi_window(PG_FUNCTION_ARGS)
 {
-	return bt_window_float8(fcinfo, "rsi", 0, 1);
+	return window_float8(fcinfo, "rsi", 0, 1);
 }
 
 /* bt_roc(x, n) */
@@ -566,7 +566,7 @@ PG_FUNCTION_INFO_V1(bt_roc_window);
 Datum
 bt_roc_window(PG_FUNCTION_ARGS)
 {
-	return bt_window_float8(fcinfo, "roc", 0, 1);
+	return window_float8(fcinfo, "roc", 0, 1);
 }
 
 /* bt_macd(x, fast, slow, signal): the MACD line */
@@ -574,7 +574,7 @@ PG_FUNCTION_INFO_V1(bt_macd_window);
 Datum
 bt_macd_window(PG_FUNCTION_ARGS)
 {
-	return bt_window_float8(fcinfo, "macd", 0, 1);
+	return window_float8(fcinfo, "macd", 0, 1);
 }
 
 /* bt_macd_signal(x, fast, slow, signal) */
@@ -582,7 +582,7 @@ PG_FUNCTION_INFO_V1(bt_macd_signal_window);
 Datum
 bt_macd_signal_window(PG_FUNCTION_ARGS)
 {
-	return bt_window_float8(fcinfo, "macd", 1, 1);
+	return window_float8(fcinfo, "macd", 1, 1);
 }
 
 /* bt_macd_hist(x, fast, slow, signal) */
@@ -590,7 +590,7 @@ PG_FUNCTION_INFO_V1(bt_macd_hist_window);
 Datum
 bt_macd_hist_window(PG_FUNCTION_ARGS)
 {
-	return bt_window_float8(fcinfo, "macd", 2, 1);
+	return window_float8(fcinfo, "macd", 2, 1);
 }
 
 /* bt_bb_lower(x, n, k) */
@@ -598,7 +598,7 @@ PG_FUNCTION_INFO_V1(bt_bb_lower_window);
 Datum
 bt_bb_lower_window(PG_FUNCTION_ARGS)
 {
-	return bt_window_float8(fcinfo, "bbands", 0, 1);
+	return window_float8(fcinfo, "bbands", 0, 1);
 }
 
 /* bt_bb_middle(x, n, k) */
@@ -606,7 +606,7 @@ PG_FUNCTION_INFO_V1(bt_bb_middle_window);
 Datum
 bt_bb_middle_window(PG_FUNCTION_ARGS)
 {
-	return bt_window_float8(fcinfo, "bbands", 1, 1);
+	return window_float8(fcinfo, "bbands", 1, 1);
 }
 
 /* bt_bb_upper(x, n, k) */
@@ -614,7 +614,7 @@ PG_FUNCTION_INFO_V1(bt_bb_upper_window);
 Datum
 bt_bb_upper_window(PG_FUNCTION_ARGS)
 {
-	return bt_window_float8(fcinfo, "bbands", 2, 1);
+	return window_float8(fcinfo, "bbands", 2, 1);
 }
 
 /* bt_stoch_k(high, low, close, k_period, d_period, slow_period): fast %K */
@@ -622,7 +622,7 @@ PG_FUNCTION_INFO_V1(bt_stoch_k_window);
 Datum
 bt_stoch_k_window(PG_FUNCTION_ARGS)
 {
-	return bt_window_float8(fcinfo, "stoch", 0, 3);
+	return window_float8(fcinfo, "stoch", 0, 3);
 }
 
 /* bt_stoch_d(...): fast %D */
@@ -630,7 +630,7 @@ PG_FUNCTION_INFO_V1(bt_stoch_d_window);
 Datum
 bt_stoch_d_window(PG_FUNCTION_ARGS)
 {
-	return bt_window_float8(fcinfo, "stoch", 1, 3);
+	return window_float8(fcinfo, "stoch", 1, 3);
 }
 
 /* bt_stoch_slowd(...): slow %D */
@@ -638,7 +638,7 @@ PG_FUNCTION_INFO_V1(bt_stoch_slowd_window);
 Datum
 bt_stoch_slowd_window(PG_FUNCTION_ARGS)
 {
-	return bt_window_float8(fcinfo, "stoch", 2, 3);
+	return window_float8(fcinfo, "stoch", 2, 3);
 }
 
 /* bt_kdj_k(high, low, close, n, m1, m2) */
@@ -646,7 +646,7 @@ PG_FUNCTION_INFO_V1(bt_kdj_k_window);
 Datum
 bt_kdj_k_window(PG_FUNCTION_ARGS)
 {
-	return bt_window_float8(fcinfo, "kdj", 1, 3);
+	return window_float8(fcinfo, "kdj", 1, 3);
 }
 
 /* bt_kdj_d(high, low, close, n, m1, m2) */
@@ -654,7 +654,7 @@ PG_FUNCTION_INFO_V1(bt_kdj_d_window);
 Datum
 bt_kdj_d_window(PG_FUNCTION_ARGS)
 {
-	return bt_window_float8(fcinfo, "kdj", 2, 3);
+	return window_float8(fcinfo, "kdj", 2, 3);
 }
 
 /* bt_kdj_j(high, low, close, n, m1, m2) */
@@ -662,7 +662,7 @@ PG_FUNCTION_INFO_V1(bt_kdj_j_window);
 Datum
 bt_kdj_j_window(PG_FUNCTION_ARGS)
 {
-	return bt_window_float8(fcinfo, "kdj", 3, 3);
+	return window_float8(fcinfo, "kdj", 3, 3);
 }
 
 /* bt_atr(high, low, close, n) */
@@ -670,7 +670,7 @@ PG_FUNCTION_INFO_V1(bt_atr_window);
 Datum
 bt_atr_window(PG_FUNCTION_ARGS)
 {
-	return bt_window_float8(fcinfo, "atr", 1, 3);
+	return window_float8(fcinfo, "atr", 1, 3);
 }
 
 /* bt_obv(close, volume) */
@@ -678,7 +678,7 @@ PG_FUNCTION_INFO_V1(bt_obv_window);
 Datum
 bt_obv_window(PG_FUNCTION_ARGS)
 {
-	return bt_window_float8(fcinfo, "obv", 0, 2);
+	return window_float8(fcinfo, "obv", 0, 2);
 }
 
 /* bt_donchian_upper(high, low, n) */
@@ -686,7 +686,7 @@ PG_FUNCTION_INFO_V1(bt_donchian_upper_window);
 Datum
 bt_donchian_upper_window(PG_FUNCTION_ARGS)
 {
-	return bt_window_float8(fcinfo, "donchian", 0, 2);
+	return window_float8(fcinfo, "donchian", 0, 2);
 }
 
 /* bt_donchian_mid(high, low, n) */
@@ -694,7 +694,7 @@ PG_FUNCTION_INFO_V1(bt_donchian_mid_window);
 Datum
 bt_donchian_mid_window(PG_FUNCTION_ARGS)
 {
-	return bt_window_float8(fcinfo, "donchian", 1, 2);
+	return window_float8(fcinfo, "donchian", 1, 2);
 }
 
 /* bt_donchian_lower(high, low, n) */
@@ -702,7 +702,7 @@ PG_FUNCTION_INFO_V1(bt_donchian_lower_window);
 Datum
 bt_donchian_lower_window(PG_FUNCTION_ARGS)
 {
-	return bt_window_float8(fcinfo, "donchian", 2, 2);
+	return window_float8(fcinfo, "donchian", 2, 2);
 }
 
 /* bt_cross(fast, slow): +1 cross up, -1 cross down, 0 otherwise */
@@ -712,5 +712,5 @@ bt_cross_window(PG_FUNCTION_ARGS)
 {
 	bool		isnull;
 
-	PG_RETURN_INT32((int32) bt_window_eval(fcinfo, "cross", 0, 2, &isnull));
+	PG_RETURN_INT32((int32) window_eval(fcinfo, "cross", 0, 2, &isnull));
 }

@@ -12,8 +12,14 @@ let work = Promise.resolve();   // handle events one at a time, in order
 async function handle(msg) {
   const ev = JSON.parse(msg.payload);
   if (msg.channel === 'backtest_chart') {
-    // ids and timestamps only: read the bars with backtest_live_bars(stream, since)
-    console.log(`chart: stream ${ev.stream} ${ev.symbol}`);
+    // the stream, the symbol and the new bars' timestamps: read the bars (as me)
+    if (!ev.ts || ev.ts.length === 0) return;
+    const bars = await client.query(
+      'SELECT ts::text, close, "values"::text FROM backtest_live_bars($1, $2) ' +
+      'WHERE symbol IS NOT DISTINCT FROM $3 ORDER BY ts', [ev.stream, ev.ts[0], ev.symbol]);
+    for (const b of bars.rows) {
+      console.log(`chart: stream ${ev.stream} ${ev.symbol} ${b.ts} close ${b.close} ${b.values}`);
+    }
     return;
   }
   // the event is a cue: read the row (none if it is not mine, or forged)

@@ -20,8 +20,14 @@ while count is None or seen < count:
         n = conn.notifies.pop(0)
         ev = json.loads(n.payload)
         if n.channel == "backtest_chart":
-            # ids and timestamps only: read the bars with backtest_live_bars(stream, since)
-            print(f'chart: stream {ev.get("stream")} {ev.get("symbol")}', flush=True)
+            # the stream, the symbol and the new bars' timestamps: read the bars (as me)
+            if not ev.get("ts"):
+                continue
+            cur.execute('SELECT ts::text, close, "values"::text FROM backtest_live_bars(%s, %s)'
+                        " WHERE symbol IS NOT DISTINCT FROM %s ORDER BY ts",
+                        (ev["stream"], ev["ts"][0], ev["symbol"]))
+            for ts, close, values in cur.fetchall():
+                print(f'chart: stream {ev["stream"]} {ev["symbol"]} {ts} close {close} {values}', flush=True)
             continue
         # the event is a cue: read the row (none if it is not mine, or forged)
         cur.execute("SELECT kind, priority, title, message, action FROM backtest.notifications"

@@ -86,6 +86,19 @@ is($node->safe_psql('postgres', "SELECT $tcols FROM backtest.trades WHERE task_i
 	$trades_o, 'and so do its trades');
 like($trades_o, qr/^[1-9][0-9]*:/, 'the run makes trades');
 
+# pyramiding: rsi repeats its entry signal, so positions hold several legs,
+# one trade row each; the task stores the same rows
+my $pyr = q{{"size": 0.3, "pyramiding": 3, "commission_per_share": 0.01, "commission_min": 1}};
+my $sync_p = $node->safe_psql('postgres', qq{
+SELECT $tcols FROM backtest_trades('data.kl', 'A', 'rsi', '$pyr');
+SELECT count(*) FILTER (WHERE legs > 1) FROM (SELECT count(*) OVER (PARTITION BY exit_ts) AS legs FROM backtest_trades('data.kl', 'A', 'rsi', '$pyr')) t;
+SELECT backtest_submit('data.kl', 'A', 'rsi', '$pyr');});
+my ($trades_p, $scaled_p, $pid) = split /\n/, $sync_p;
+is($node->wait_task($pid), 'completed', 'a task with pyramiding completes');
+is($node->safe_psql('postgres', "SELECT $tcols FROM backtest.trades WHERE task_id = $pid"),
+	$trades_p, 'its trade rows (one per entry leg) equal backtest_trades\'');
+cmp_ok($scaled_p, '>', 0, 'some positions hold several legs');
+
 # --- defect 6: limits --------------------------------------------------------
 
 my ($rc, $o, $err) = $node->psql_as('trader', 'SET pg_backtest.max_combinations = 10000000');

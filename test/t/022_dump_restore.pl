@@ -61,6 +61,9 @@ my $bp = $node->safe_psql_as('bob', "SELECT backtest_submit('k', 'A', 'sma_cross
 my $t_query = $node->safe_psql_as('bob', "SELECT backtest_submit('k', 'A', 'sma_cross')");
 my $t_owner = $node->safe_psql_as('alice', "SELECT backtest_submit('k', 'A', 'sma_cross')");
 
+# alice's notification preferences are user data too
+$node->safe_psql_as('alice', "SELECT backtest_notification_settings(NULL, 'low')");
+
 # --- the database owner dumps ------------------------------------------------
 
 my $dump = $node->basedir . '/db.dump';
@@ -175,6 +178,18 @@ SELECT (SELECT count(*) FROM backtest.tasks WHERE owner = 'bob') || ',' ||
        (SELECT count(*) FROM backtest.results WHERE owner = 'bob') || ',' ||
        (SELECT count(*) > 0 FROM backtest.trades WHERE owner = 'bob')}),
 	'4,1,true', 'bob\'s rows were restored (as the superuser sees)');
+# the notification centre comes along: alice reads her finished tasks'
+# notifications (and those of the restored tasks that failed here), not
+# bob's; her preferences are restored
+is( $node2->safe_psql_as('alice', qq{
+SELECT string_agg(kind || ':' || (metadata->>'task_id'), ',' ORDER BY (metadata->>'task_id')::bigint)
+FROM backtest.notifications WHERE (metadata->>'task_id')::bigint IN ($a1, $a2, $ap, $b1)}),
+	"task_completed:$a1,sweep_completed:$a2,task_failed:$ap",
+	'alice\'s notifications were restored; the restored task that failed here has one too');
+is($node2->safe_psql('postgres', "SELECT count(*) FROM backtest.notifications WHERE owner = 'bob' AND (metadata->>'task_id')::bigint IN ($b1, $b2)"),
+	'2', 'bob\'s notifications were restored (as the superuser sees)');
+is($node2->safe_psql_as('alice', q{SELECT owner || ' ' || min_priority FROM backtest.notification_settings}),
+	'alice low', 'her notification preferences were restored');
 is($node2->safe_psql_as('dbowner', "SELECT count(*) FROM backtest.tasks"),
 	'9', 'the database owner sees every task (she owns the tables)');
 
@@ -189,6 +204,9 @@ my $a_new = $node2->safe_psql_as('alice', "SELECT backtest_submit('k', 'A', 'sma
 cmp_ok($a_new, '>', $t_owner, 'a new task gets an id after the restored ones');
 $node2->wait_done(ids => [ $a_new ]);
 is(status_of($node2, $a_new), 'completed: ', 'and it runs');
+cmp_ok($node2->safe_psql('postgres', "SELECT id FROM backtest.notifications WHERE metadata->>'task_id' = '$a_new'"),
+	'>', $node2->safe_psql('postgres', "SELECT max(id) FROM backtest.notifications WHERE metadata->>'task_id' <> '$a_new'"),
+	'its notification gets an id after the restored ones');
 is( $node2->safe_psql('postgres', "SELECT r1.bars = r2.bars AND r1.equity_final = r2.equity_final
     FROM backtest.results r1, backtest.results r2 WHERE r1.task_id = $a1 AND r2.task_id = $a_new"),
 	't', 'it computes what the restored result says');

@@ -9,7 +9,9 @@
 # role hears the ids but reads none of the rows.  backtest_system_status
 # events: off with status_interval = 0; with a long interval a dispatcher's
 # life sends exactly two (its first look and its exit); with a short one
-# more; payloads carry the four cluster-wide counts only.
+# more; payloads carry the four cluster-wide counts only.  Cleanup through
+# backtest_cleanup: read notifications past the TTL, at most
+# pg_backtest.max_notifications per role.
 use strict;
 use warnings;
 
@@ -151,6 +153,26 @@ is(scalar(@bob), scalar(@ev), 'bob, listening, hears every event');
 is(sql('SELECT count(*) FROM backtest.notifications', 'bob'), '0', 'but reads none of the rows');
 is(sql('SELECT count(*) FROM backtest_notifications(false)', 'bob'), '0', 'nor lists any');
 is(sql('SELECT count(*) FROM backtest_notifications(false)', 'alice'), '6', 'alice lists her 6');
+
+# --- cleanup: backtest_cleanup (the pg_cron job), delegated to backtest_admin ------
+
+sql('CREATE ROLE maint LOGIN IN ROLE backtest_admin');
+is(sql('SELECT backtest_notifications_read()', 'alice'), '6', 'alice marks her 6 read');
+# two of them were read long ago
+sql(qq{UPDATE backtest.notifications SET read_at = now() - interval '2 hours'
+WHERE (metadata->>'task_id')::bigint IN ($completed, $failed)});
+sql("SELECT backtest_cleanup('1 hour', 100)", 'maint');
+is( sql(qq{SELECT string_agg(metadata->>'task_id', ',' ORDER BY (metadata->>'task_id')::bigint) FROM backtest.notifications}),
+	join(',', grep { $_ != $completed && $_ != $failed } sort { $a <=> $b } keys %expect),
+	'a backtest_admin member\'s backtest_cleanup removed the two read more than an hour ago');
+my @alice_ids = split /\n/, sql("SELECT id FROM backtest.notifications WHERE owner = 'alice' ORDER BY id");
+$node->set_conf('pg_backtest.max_notifications', '2');
+sql("SELECT backtest_cleanup('1 hour', 100)", 'maint');
+is( sql(q{SELECT string_agg(owner || ':' || n, ',' ORDER BY owner)
+FROM (SELECT owner, count(*) AS n FROM backtest.notifications GROUP BY owner) c}),
+	'alice:2,carol:1', 'pg_backtest.max_notifications = 2: at most 2 per role are kept');
+is(sql("SELECT string_agg(id::text, ',' ORDER BY id) FROM backtest.notifications WHERE owner = 'alice'"),
+	join(',', @alice_ids[-2, -1]), '... her newest two');
 
 # --- system status events --------------------------------------------------------
 

@@ -8,7 +8,8 @@
 # bytes.  Then, on the finished table: a forming candle updated in place
 # (recomputed from the state before it, no rebuild), an out-of-order bar and
 # a delete (rebuilds, with a NOTICE, still equal to the batch values), a
-# rolled-back insert (nothing sent, nothing changed), a TRUNCATE.
+# rolled-back insert (nothing sent, nothing changed), a TRUNCATE.  Each
+# signal is also a 'signal' row of the notification centre.
 use strict;
 use warnings;
 
@@ -171,7 +172,7 @@ SELECT backtest_live_start('$t', 'SYN', 'sma_cross', '{"payload": "full"}', '$in
 		($out) = run("LISTEN backtest_chart; LISTEN backtest_signal;\n$sql");
 	}
 	my @n = notifications($out);
-	my (@bars, %sig, %ids_ts, $ids_msgs, $chart_msgs, $longest);
+	my (@bars, %sig, %ids_ts, $ids_msgs, $chart_msgs, $longest, $nsig);
 	$longest = 0;
 	for (@n)
 	{
@@ -195,6 +196,7 @@ SELECT backtest_live_start('$t', 'SYN', 'sma_cross', '{"payload": "full"}', '$in
 			is($j->{stream}, $stream{$m}, "$m: the signal names its stream") if !%sig;
 			is($j->{strategy}, 'sma_cross', "$m: and the strategy") if !%sig;
 			$sig{ $j->{ts} } = $j->{to};
+			$nsig++;
 		}
 	}
 	is(scalar @bars, 2950, "$m: a chart bar for each of the 2950 bars inserted");
@@ -224,6 +226,17 @@ SELECT backtest_live_start('$t', 'SYN', 'sma_cross', '{"payload": "full"}', '$in
 	is_deeply(\%sig, \%want_live,
 		"$m: the signals are backtest_trades' entries and exits (" . scalar(keys %sig) . ' signals)');
 	cmp_ok(scalar keys %sig, '>=', 20, "$m: there are signals");
+
+	# each signal is also a notification of the stream's owner, with the values
+	is($node->safe_psql('postgres',
+			"SELECT count(*) FROM backtest.notifications WHERE kind = 'signal' AND (metadata ->> 'stream')::bigint = $stream{$m}"),
+		$nsig, "$m: a 'signal' notification for each of the $nsig signals");
+	my ($fts) = sort keys %sig;
+	is($node->safe_psql('postgres',
+			"SELECT title, (metadata ->> 'to')::int, metadata ->> 'strategy', action FROM backtest.notifications "
+			  . "WHERE kind = 'signal' AND (metadata ->> 'stream')::bigint = $stream{$m} AND metadata ->> 'ts' = '$fts'"),
+		"SYN: " . ($sig{$fts} ? 'flat -> long' : 'long -> flat') . "|$sig{$fts}|sma_cross|SELECT * FROM backtest_live_bars($stream{$m}, '$fts')",
+		"$m: the notification of the first signal");
 
 	# backtest_live_bars gives the same values as the payloads
 	my $lb = $node->safe_psql('postgres',

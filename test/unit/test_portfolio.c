@@ -71,6 +71,8 @@ one_symbol_case(const char *strategy, const BtSimParams *sim)
 		CHECK(a->side == b->side && a->entry_bar == b->entry_bar && a->exit_bar == b->exit_bar);
 		CHECK(a->entry_price == b->entry_price && a->exit_price == b->exit_price);
 		CHECK(a->quantity == b->quantity && a->is_open == b->is_open);
+		CHECK_MSG(a->exit_reason == b->exit_reason, "%s: trade %lld exits by %d, bt_run by %d",
+				  strategy, (long long) k, (int) a->exit_reason, (int) b->exit_reason);
 		CHECK_NEAR(a->pnl, b->pnl, 1e-9);
 		CHECK_NEAR(a->commission, b->commission, 1e-9);
 	}
@@ -140,6 +142,35 @@ test_one_symbol(void)
 	one_symbol_case("sma_cross", &sim);
 	sim.fill = BT_FILL_CLOSE;
 	one_symbol_case("rsi", &sim);
+
+	/* stops: the single-symbol simulator's rules, both fills, shorts */
+	for (int f = 0; f < 2; f++)
+	{
+		static const double levels[][3] = {
+			{0.02, 0, 0}, {0, 0.03, 0}, {0, 0, 0.025}, {0.02, 0.04, 0}, {0.03, 0.05, 0.015},
+			{0.04, 0.1, 0.06}
+		};
+
+		bt_sim_defaults(&sim);
+		sim.fill = f == 0 ? BT_FILL_OPEN : BT_FILL_CLOSE;
+		for (int k = 0; k < (int) (sizeof(levels) / sizeof(levels[0])); k++)
+		{
+			int			before = unit_failed;
+
+			sim.stop_loss = levels[k][0];
+			sim.take_profit = levels[k][1];
+			sim.trailing_stop = levels[k][2];
+			sim.allow_short = false;
+			one_symbol_case("sma_cross", &sim);
+			sim.allow_short = true;
+			sim.commission = 0.0005;
+			sim.lot_size = 5;
+			one_symbol_case("macd_cross", &sim);
+			sim.commission = 0;
+			sim.lot_size = 1;
+			CHECK_MSG(unit_failed == before, "stops case %d, fill %d", k, f);
+		}
+	}
 }
 
 /* what a portfolio rejects of the symbols' simulator parameters */
@@ -167,6 +198,114 @@ test_symbol_rules(void)
 	p.rebalance = BT_PF_REBAL_NONE;
 	CHECK(bt_portfolio_run(&sym, 1, NULL, &p, &unit_alloc, NULL, NULL, &pr, &err) == BT_OK);
 	CHECK(pr.ntrades > 0 && pr.trades[0].t.quantity == 1);
+	unit_free_all();
+}
+
+/* The sample run has exits of every kind, so the equality above covers them */
+static void
+test_stops_seen(void)
+{
+	BtSeries	s = unit_sample_series();
+	BtPfSymbol	sym;
+	BtPfParams	p;
+	BtPfResult	pr;
+	BtError		err;
+	int			kinds[BT_EXIT_END + 1] = {0};
+
+	memset(&sym, 0, sizeof(sym));
+	sym.name = "X";
+	sym.s = s;
+	bt_config_defaults(&sym.cfg, bt_find_strategy("sma_cross"));
+	sym.cfg.sim.stop_loss = 0.04;
+	sym.cfg.sim.take_profit = 0.1;
+	sym.cfg.sim.trailing_stop = 0.06;
+	pf_defaults(&p, 1);
+	p.account = sym.cfg.sim;
+	CHECK(bt_portfolio_run(&sym, 1, NULL, &p, &unit_alloc, NULL, NULL, &pr, &err) == BT_OK);
+	for (int64_t k = 0; k < pr.ntrades; k++)
+		kinds[pr.trades[k].t.exit_reason]++;
+	CHECK_MSG(kinds[BT_EXIT_STOP_LOSS] > 0 && kinds[BT_EXIT_TAKE_PROFIT] > 0 &&
+			  kinds[BT_EXIT_TRAILING_STOP] > 0 && kinds[BT_EXIT_SIGNAL] > 0,
+			  "exits: signal %d, stop %d, take-profit %d, trailing %d", kinds[BT_EXIT_SIGNAL],
+			  kinds[BT_EXIT_STOP_LOSS], kinds[BT_EXIT_TAKE_PROFIT], kinds[BT_EXIT_TRAILING_STOP]);
+	unit_free_all();
+}
+
+/*
+ * Stops in a hand-worked three-symbol portfolio.  Days d0..d3, fill at the
+ * next open, equal allocation over max_positions 3, initial_capital 1000,
+ * whole shares, no costs, rank by symbol; every symbol buys on d0's close.
+ * Each symbol has its own stop: A stop_loss 10%, B take_profit 20%, C
+ * trailing_stop 10%.  Bars (open, high, low, close):
+ *
+ *	     d0              d1                 d2                d3
+ *	A   10 10 10 10     10 11   9.5 10.5   9.8 10 8.5 9      8 8 8 8
+ *	B   20 20 20 20     20 21   19  21     25  26 24  25     26 26 26 26
+ *	C   50 50 50 50     50 60   49  58     57  58 53  55     55 55 55 55
+ *
+ * d1  opens: A 1000/3 = 333.33 -> 33 @ 10 (cash 670), B 16 @ 20 (cash 350),
+ *	   C 6 @ 50 (cash 50).  Stops over d1 (the entry bar counts with open
+ *	   fills): A's 9 and C's trailing 50 * 0.9 = 45 not reached, B's 24
+ *	   neither; C's best becomes d1's high 60.
+ *	   equity = 50 + 33*10.5 + 16*21 + 6*58 = 1080.5.
+ * d2  no orders.  Stops: A's low 8.5 <= 9: sold at 9 (cash 347, stop_loss);
+ *	   B opens at 25 above its 24: sold at the open 25 (cash 747,
+ *	   take_profit); C's level 60 * 0.9 = 54, low 53: sold at 54 (cash 1071,
+ *	   trailing_stop).  equity = 1071, and so on d3.
+ * Trades: A -33, B +80, C +24 (1000 - 33 + 80 + 24 = 1071).
+ */
+static void
+test_stops_hand_worked(void)
+{
+	static const int64_t ts[] = {T0, T0 + DAY, T0 + 2 * DAY, T0 + 3 * DAY};
+	static const double o[3][4] = {{10, 10, 9.8, 8}, {20, 20, 25, 26}, {50, 50, 57, 55}};
+	static const double h[3][4] = {{10, 11, 10, 8}, {20, 21, 26, 26}, {50, 60, 58, 55}};
+	static const double l[3][4] = {{10, 9.5, 8.5, 8}, {20, 19, 24, 26}, {50, 49, 53, 55}};
+	static const double c[3][4] = {{10, 10.5, 9, 8}, {20, 21, 25, 26}, {50, 58, 55, 55}};
+	static const double sig[4] = {1, NAN, NAN, NAN};
+	static const char *const names[3] = {"A", "B", "C"};
+	static const double eq[] = {1000, 1080.5, 1071, 1071};
+	static const double cash[] = {1000, 50, 1071, 1071};
+	static const double qty[] = {33, 16, 6}, xpx[] = {9, 25, 54}, pnl[] = {-33, 80, 24};
+	static const BtExitReason why[] = {BT_EXIT_STOP_LOSS, BT_EXIT_TAKE_PROFIT, BT_EXIT_TRAILING_STOP};
+	BtPfSymbol	sy[3];
+	BtPfParams	p;
+	BtPfResult	r;
+	BtError		err;
+
+	memset(sy, 0, sizeof(sy));
+	for (int i = 0; i < 3; i++)
+	{
+		sy[i].name = names[i];
+		sy[i].s = (BtSeries) {4, ts, o[i], h[i], l[i], c[i], NULL, sig};
+		bt_config_defaults(&sy[i].cfg, bt_find_strategy("signal"));
+	}
+	sy[0].cfg.sim.stop_loss = 0.1;
+	sy[1].cfg.sim.take_profit = 0.2;
+	sy[2].cfg.sim.trailing_stop = 0.1;
+	pf_defaults(&p, 3);
+	p.account.initial_capital = 1000;
+	p.rank_by = BT_PF_RANK_SYMBOL;
+	CHECK(bt_portfolio_run(sy, 3, NULL, &p, &unit_alloc, NULL, NULL, &r, &err) == BT_OK);
+	CHECK(r.n == 4);
+	for (int t = 0; t < 4 && t < r.n; t++)
+	{
+		CHECK_NEAR(r.equity[t], eq[t], 1e-12);
+		CHECK_NEAR(r.cash[t], cash[t], 1e-12);
+	}
+	CHECK(r.ntrades == 3);
+	for (int k = 0; k < 3 && k < r.ntrades; k++)
+	{
+		const BtTrade *t = &r.trades[k].t;
+
+		CHECK(r.trades[k].sym == k && !t->is_open);
+		CHECK_MSG(t->quantity == qty[k] && t->exit_price == xpx[k] && t->exit_reason == why[k],
+				  "%s: %g @ %g, exit %g by %d", names[k], t->quantity, t->entry_price,
+				  t->exit_price, (int) t->exit_reason);
+		CHECK(t->entry_ts == T0 + DAY && t->exit_ts == T0 + 2 * DAY);
+		CHECK_NEAR(t->pnl, pnl[k], 1e-12);
+	}
+	CHECK(r.open_positions[1] == 3 && r.open_positions[2] == 0);
 	unit_free_all();
 }
 
@@ -744,6 +883,8 @@ void
 test_portfolio(void)
 {
 	test_one_symbol();
+	test_stops_seen();
+	test_stops_hand_worked();
 	test_hand_worked();
 	test_invariants();
 	test_causality();

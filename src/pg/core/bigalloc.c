@@ -103,7 +103,7 @@ btpg_memory_define_gucs(void)
 
 /*
  * btpg_memory_in_use
- *		See pg_backtest.h.
+ *		See core/memory.h.
  */
 size_t
 btpg_memory_in_use(void)
@@ -122,7 +122,7 @@ mem_str(size_t bytes)
 
 /*
  * btpg_memory_limit_check
- *		See pg_backtest.h.
+ *		See core/memory.h.
  */
 void
 btpg_memory_limit_check(size_t used, size_t more, const char *what)

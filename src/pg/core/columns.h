@@ -17,7 +17,7 @@
 
 #include "utils/jsonb.h"
 
-typedef enum BtColumn
+typedef enum BtpgColumn
 {
 	BTCOL_SYMBOL = 0,
 	BTCOL_TS,
@@ -28,12 +28,12 @@ typedef enum BtColumn
 	BTCOL_VOLUME,
 	BTCOL_SIGNAL,
 	BTCOL_COUNT
-} BtColumn;
+} BtpgColumn;
 
 extern const char *const btpg_column_keys[BTCOL_COUNT];
 
 /* Column names of a source; NULL = the column is not used */
-typedef struct BtColumns
+typedef struct BtpgColumns
 {
 	const char *name[BTCOL_COUNT];
 	/*
@@ -44,16 +44,16 @@ typedef struct BtColumns
 	int64		tf_interval;
 	int64		tf_origin;
 	const char *tf_zone;
-} BtColumns;
+} BtpgColumns;
 
 /* Defaults: symbol, ts, open, high, low, close, volume, signal; no timeframe */
-extern void btpg_columns_defaults(BtColumns *cols);
+extern void btpg_columns_defaults(BtpgColumns *cols);
 
 /*
  * Parse a "columns" jsonb object into cols: keys are btpg_column_keys, values
  * strings (or null for volume/symbol: "not present").  Unknown keys and wrong
  * types are errors naming the key.
  */
-extern void btpg_parse_columns(JsonbValue *obj, BtColumns *cols);
+extern void btpg_parse_columns(JsonbValue *obj, BtpgColumns *cols);
 
 #endif							/* BTPG_CORE_COLUMNS_H */

@@ -370,7 +370,7 @@ btpg_series_slice(const BtSeries *s, int64 from, int64 n)
  *		in error contexts.
  */
 int32
-btpg_read_grouped(const BtLoadSpec *spec, const char *fname, MemoryContext seriescxt,
+btpg_read_grouped(const BtpgLoadSpec *spec, const char *fname, MemoryContext seriescxt,
 				  BtSeries *s, BtpgSymGroup **groups)
 {
 	MemoryContext cxt = CurrentMemoryContext;
@@ -432,4 +432,20 @@ btpg_symbols_arg(ArrayType *arr, int *n)
 			names[k++] = names[i];
 	*n = k;
 	return names;
+}
+
+/*
+ * btpg_list_symbol
+ *		Append a quoted symbol to buf, a list for a NOTICE that names at
+ *		most BTPG_NOTICE_SYMBOLS of them (then ", ..."); *count counts them
+ *		all.
+ */
+void
+btpg_list_symbol(StringInfo buf, int64 *count, const char *name)
+{
+	if (*count < BTPG_NOTICE_SYMBOLS)
+		appendStringInfo(buf, "%s\"%s\"", *count ? ", " : "", name);
+	else if (*count == BTPG_NOTICE_SYMBOLS)
+		appendStringInfoString(buf, ", ...");
+	(*count)++;
 }

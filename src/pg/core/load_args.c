@@ -28,7 +28,7 @@
  */
 void
 btpg_args_time_range(FunctionCallInfo fcinfo, int start_arg, int end_arg, bool check,
-					 BtLoadSpec *spec)
+					 BtpgLoadSpec *spec)
 {
 	spec->has_start = PG_NARGS() > start_arg && !PG_ARGISNULL(start_arg);
 	if (spec->has_start)
@@ -50,7 +50,7 @@ btpg_args_time_range(FunctionCallInfo fcinfo, int start_arg, int end_arg, bool c
  */
 void
 btpg_args_table_source(FunctionCallInfo fcinfo, int symbol_arg, int start_arg, int end_arg,
-					   BtLoadSpec *spec)
+					   BtpgLoadSpec *spec)
 {
 	spec->relid = PG_GETARG_OID(0);
 	spec->symbol = PG_ARGISNULL(symbol_arg) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(symbol_arg));

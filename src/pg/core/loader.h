@@ -16,13 +16,14 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/timestamp.h"
 
 #include "bt_engine.h"
 #include "core/columns.h"
 
-typedef struct BtLoadSpec
+typedef struct BtpgLoadSpec
 {
 	Oid			relid;			/* table/view source, or InvalidOid */
 	const char *query;			/* query source when relid is invalid */
@@ -31,13 +32,14 @@ typedef struct BtLoadSpec
 	TimestampTz start_ts;		/* inclusive */
 	bool		has_end;
 	TimestampTz end_ts;			/* inclusive */
-	BtColumns	cols;
+	BtpgColumns	cols;
 	bool		need_volume;
 	bool		need_signal;
 	/* grouped loads (btpg_load_grouped) only */
+	bool		grouped;		/* btpg_validate_source: check the symbol column too */
 	bool		has_symbols;
 	Datum		symbols;		/* text[]: read only these symbols */
-} BtLoadSpec;
+} BtpgLoadSpec;
 
 /*
  * Called by btpg_load_grouped for each row, before its other columns are
@@ -53,7 +55,7 @@ typedef void (*BtpgSymbolFn) (void *arg, int64 row, Datum symbol, bool isnull, O
  * table source is read with one query ordered by ts (an index on
  * (symbol, ts) serves it); a query source must return its rows in ts order.
  */
-extern void btpg_load_series(const BtLoadSpec *spec, BtSeries *out);
+extern void btpg_load_series(const BtpgLoadSpec *spec, BtSeries *out);
 
 /*
  * Read the bars of many symbols: like btpg_load_series, but the symbol
@@ -62,25 +64,25 @@ extern void btpg_load_series(const BtLoadSpec *spec, BtSeries *out);
  * rows are neither sorted nor validated (the caller groups them by symbol
  * and validates each group).  A table source is read without ORDER BY.
  */
-extern void btpg_load_grouped(const BtLoadSpec *spec, BtpgSymbolFn symbol_fn, void *arg,
+extern void btpg_load_grouped(const BtpgLoadSpec *spec, BtpgSymbolFn symbol_fn, void *arg,
 							  BtSeries *out);
 
 /* The loader's conversions (loader.c), for rows read elsewhere (live streams) */
 extern double btpg_datum_to_double(Datum d, Oid typid);
 extern TimestampTz btpg_datum_to_tstz(Datum d, Oid typid);
-extern bool btpg_column_type_ok(BtColumn c, Oid typid);
+extern bool btpg_column_type_ok(BtpgColumn c, Oid typid);
 
 /* Check a source's columns (and a query's syntax) without reading rows */
-extern void btpg_validate_source(const BtLoadSpec *spec);
+extern void btpg_validate_source(const BtpgLoadSpec *spec);
 
 /* ---- a call's arguments (load_args.c) ------------------------------------ */
 
 /* The time range of two timestamptz arguments (check: start after end is an error) */
 extern void btpg_args_time_range(FunctionCallInfo fcinfo, int start_arg, int end_arg, bool check,
-								 BtLoadSpec *spec);
+								 BtpgLoadSpec *spec);
 /* A table source: argument 0, the symbol and the checked time range */
 extern void btpg_args_table_source(FunctionCallInfo fcinfo, int symbol_arg, int start_arg,
-								   int end_arg, BtLoadSpec *spec);
+								   int end_arg, BtpgLoadSpec *spec);
 /* Error unless argument 0 (the source) is given */
 extern void btpg_args_require_source(FunctionCallInfo fcinfo);
 /* The strategy of argument argno, or an error (NULL, unknown) */
@@ -100,10 +102,14 @@ typedef struct BtpgSymGroup
  * Read a multi-symbol source and order its rows by (symbol, ts) into *s (in
  * seriescxt); one group per symbol in strcmp order; returns their number.
  */
-extern int32 btpg_read_grouped(const BtLoadSpec *spec, const char *fname,
+extern int32 btpg_read_grouped(const BtpgLoadSpec *spec, const char *fname,
 							   MemoryContext seriescxt, BtSeries *s, BtpgSymGroup **groups);
 /* Bars from..from+n-1 of s */
 extern BtSeries btpg_series_slice(const BtSeries *s, int64 from, int64 n);
+/* Symbols one NOTICE names at most */
+#define BTPG_NOTICE_SYMBOLS	10
+/* Append a quoted symbol to a NOTICE's list of at most BTPG_NOTICE_SYMBOLS */
+extern void btpg_list_symbol(StringInfo buf, int64 *count, const char *name);
 /* A text[] of symbols as sorted distinct C strings (*n); a NULL element is an error */
 extern char **btpg_symbols_arg(ArrayType *arr, int *n);
 

@@ -266,7 +266,7 @@ jbv_cstring(JsonbValue *v)
  *		volume, signal.
  */
 void
-btpg_columns_defaults(BtColumns *cols)
+btpg_columns_defaults(BtpgColumns *cols)
 {
 	for (int i = 0; i < BTCOL_COUNT; i++)
 		cols->name[i] = btpg_column_keys[i];
@@ -293,7 +293,7 @@ string_option(const char *key, JsonbValue *v)
  *		cols; false if key is none of them.
  */
 static bool
-timeframe_option(const char *key, JsonbValue *v, BtColumns *cols)
+timeframe_option(const char *key, JsonbValue *v, BtpgColumns *cols)
 {
 	if (strcmp(key, "timeframe") == 0)
 	{
@@ -334,7 +334,7 @@ timeframe_option(const char *key, JsonbValue *v, BtColumns *cols)
  *		symbol and volume may be null ("this source has no such column").
  */
 void
-btpg_parse_columns(JsonbValue *obj, BtColumns *cols)
+btpg_parse_columns(JsonbValue *obj, BtpgColumns *cols)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
@@ -537,7 +537,7 @@ map_without_symbol(const BtStrategyDef *st, int param)
  */
 static void
 parse_params_core(Jsonb *params, const BtStrategyDef *st, const bool *swept,
-				  BtConfig *cfg, BtColumns *cols, BtpgParamMaps **maps)
+				  BtConfig *cfg, BtpgColumns *cols, BtpgParamMaps **maps)
 {
 	char	   *what = psprintf("strategy \"%s\"", st->name);
 	BtpgParamMaps *pm = NULL;
@@ -647,7 +647,7 @@ check_config(const BtConfig *cfg, const char *what)
  */
 void
 btpg_parse_params_maps(Jsonb *params, const BtStrategyDef *st, BtConfig *cfg,
-					   BtColumns *cols, BtpgParamMaps **maps)
+					   BtpgColumns *cols, BtpgParamMaps **maps)
 {
 	parse_params_core(params, st, NULL, cfg, cols, maps);
 }
@@ -681,7 +681,7 @@ btpg_params_for_symbol(const BtpgParamMaps *maps, const BtConfig *base, const ch
  */
 void
 btpg_parse_params_symbol(Jsonb *params, const BtStrategyDef *st, const bool *swept,
-						 bool check, const char *sym, BtConfig *cfg, BtColumns *cols)
+						 bool check, const char *sym, BtConfig *cfg, BtpgColumns *cols)
 {
 	BtpgParamMaps *maps = NULL;
 	BtConfig	base;
@@ -708,7 +708,7 @@ btpg_parse_params_symbol(Jsonb *params, const BtStrategyDef *st, const bool *swe
  */
 void
 btpg_parse_params_ex(Jsonb *params, const BtStrategyDef *st, const bool *swept, bool check,
-					 BtConfig *cfg, BtColumns *cols)
+					 BtConfig *cfg, BtpgColumns *cols)
 {
 	btpg_parse_params_symbol(params, st, swept, check, NULL, cfg, cols);
 }
@@ -720,7 +720,7 @@ btpg_parse_params_ex(Jsonb *params, const BtStrategyDef *st, const bool *swept, 
  */
 void
 btpg_parse_backtest_params(Jsonb *params, const BtStrategyDef *st,
-						   BtConfig *cfg, BtColumns *cols)
+						   BtConfig *cfg, BtpgColumns *cols)
 {
 	btpg_parse_params_ex(params, st, NULL, true, cfg, cols);
 }

@@ -58,7 +58,7 @@ extern double btpg_param_value(const BtParamDef *def, JsonbValue *v, const char 
  * hint at the valid ones.  Runs bt_config_check.
  */
 extern void btpg_parse_backtest_params(Jsonb *params, const BtStrategyDef *strategy,
-									   BtConfig *cfg, BtColumns *cols);
+									   BtConfig *cfg, BtpgColumns *cols);
 
 /*
  * The same, for sweeps: parameters flagged in swept (parameter-space index,
@@ -66,7 +66,7 @@ extern void btpg_parse_backtest_params(Jsonb *params, const BtStrategyDef *strat
  * checked only when check is true.
  */
 extern void btpg_parse_params_ex(Jsonb *params, const BtStrategyDef *strategy, const bool *swept,
-								 bool check, BtConfig *cfg, BtColumns *cols);
+								 bool check, BtConfig *cfg, BtpgColumns *cols);
 
 /*
  * Per-symbol parameters: any parameter may be a jsonb object mapping symbols
@@ -83,7 +83,7 @@ typedef struct BtpgParamMaps BtpgParamMaps;
  */
 extern void btpg_parse_params_symbol(Jsonb *params, const BtStrategyDef *strategy,
 									 const bool *swept, bool check, const char *sym,
-									 BtConfig *cfg, BtColumns *cols);
+									 BtConfig *cfg, BtpgColumns *cols);
 
 /*
  * For calls over many symbols: parse params once, keeping the maps (*maps
@@ -92,7 +92,7 @@ extern void btpg_parse_params_symbol(Jsonb *params, const BtStrategyDef *strateg
  * configuration.  Allocates in CurrentMemoryContext.
  */
 extern void btpg_parse_params_maps(Jsonb *params, const BtStrategyDef *strategy,
-								   BtConfig *cfg, BtColumns *cols, BtpgParamMaps **maps);
+								   BtConfig *cfg, BtpgColumns *cols, BtpgParamMaps **maps);
 extern void btpg_params_for_symbol(const BtpgParamMaps *maps, const BtConfig *base,
 								   const char *sym, BtConfig *cfg);
 

@@ -44,10 +44,6 @@ interval_datum(double usecs)
 	return IntervalPGetDatum(iv);
 }
 
-/* Each metric's column in backtest_metrics, by bt_metric_defs' order */
-StaticAssertDecl(BT_N_METRICS == BTPG_METRICS_NATTS,
-				 "bt_metric_defs must list the columns of backtest_metrics");
-
 /*
  * btpg_metric_type
  *		The SQL type of a metric's backtest_metrics column: timestamptz,
@@ -284,16 +280,16 @@ btpg_trade_values(const BtTrade *t, int64 k, Datum *values, bool *nulls)
 }
 
 /*
- * btpg_make_array8
- *		A 1-D array of n 8-byte values without nulls (float8 or timestamptz),
- *		built in one copy: the equity curve's arrays hold millions of
- *		elements, and construct_md_array's per-element loop cost more than
- *		the insert.
+ * btpg_make_array_raw
+ *		A 1-D array of n values of elemsize (4 or 8) bytes without nulls
+ *		(int4, float8, timestamptz), built in one copy: the equity curve's
+ *		arrays hold millions of elements, and construct_md_array's
+ *		per-element loop cost more than the insert.
  */
 Datum
-btpg_make_array8(const void *data, int64 n, Oid type)
+btpg_make_array_raw(const void *data, int64 n, int elemsize, Oid type)
 {
-	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + (Size) n * 8;
+	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + (Size) n * elemsize;
 	ArrayType  *a;
 
 	if (n == 0)
@@ -305,6 +301,13 @@ btpg_make_array8(const void *data, int64 n, Oid type)
 	a->elemtype = type;
 	ARR_DIMS(a)[0] = (int) n;
 	ARR_LBOUND(a)[0] = 1;
-	memcpy(ARR_DATA_PTR(a), data, (Size) n * 8);
+	memcpy(ARR_DATA_PTR(a), data, (Size) n * elemsize);
 	return PointerGetDatum(a);
+}
+
+/* btpg_make_array8: btpg_make_array_raw of 8-byte values (float8 or timestamptz) */
+Datum
+btpg_make_array8(const void *data, int64 n, Oid type)
+{
+	return btpg_make_array_raw(data, n, 8, type);
 }

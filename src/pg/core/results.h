@@ -20,7 +20,11 @@
 
 #include "bt_engine.h"
 
-/* Columns of the SQL type backtest_metrics (sql/install/) */
+/*
+ * Columns of the SQL type backtest_metrics (sql/install/): one per
+ * bt_metric_defs entry, in its order.  The functions that return them
+ * check the count against their SQL result type at run time.
+ */
 #define BTPG_METRICS_NATTS	BT_N_METRICS
 /* Columns of backtest_trades() */
 #define BTPG_TRADES_NATTS	19
@@ -46,5 +50,6 @@ extern void btpg_run_engine(const BtSeries *s, const BtConfig *cfg, BtResult *re
 extern void btpg_notice_unfilled(const BtMetrics *m, const BtSimParams *sim);
 /* A 1-D array of n 8-byte values without nulls (float8, timestamptz), in one copy */
 extern Datum btpg_make_array8(const void *data, int64 n, Oid type);
+extern Datum btpg_make_array_raw(const void *data, int64 n, int elemsize, Oid type);
 
 #endif							/* BTPG_CORE_RESULTS_H */

@@ -52,7 +52,7 @@ typedef struct BtpgLiveStream
 	char	   *symbol;			/* NULL: every symbol */
 	char	   *strategy;		/* NULL: none */
 	BtLiveSpec	spec;
-	BtColumns	cols;			/* the source's columns (symbol NULL: none) */
+	BtpgColumns	cols;			/* the source's columns (symbol NULL: none) */
 	bool		full;			/* "payload": "full" */
 	int			nout;			/* bt_live_noutputs(&spec) */
 	char	   *label[BT_LIVE_MAX_IND * BT_IND_MAX_OUTPUTS];	/* "ema(20)", "macd(12,26,9).signal" */

@@ -42,6 +42,7 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/fmgrprotos.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
@@ -52,7 +53,7 @@
 #include "utils/tuplestore.h"
 
 #include "../chart.h"
-#include "../queue/seal.h"
+#include "core/bookkeeper.h"
 #include "live.h"
 
 #ifndef MAT_SRF_USE_EXPECTED_DESC
@@ -129,7 +130,7 @@ btpg_live_parse(Oid relid, const char *strategy, Jsonb *params, Jsonb *indicator
 	if (strategy != NULL)
 	{
 		BtConfig	cfg;
-		BtColumns	cols;
+		BtpgColumns	cols;
 
 		ls->spec.strategy = btpg_lookup_strategy(strategy);
 		btpg_parse_backtest_params(rest, ls->spec.strategy, &cfg, &cols);
@@ -177,7 +178,7 @@ btpg_live_parse(Oid relid, const char *strategy, Jsonb *params, Jsonb *indicator
 		it = JsonbIteratorInit(&indicators->root);
 		while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
 		{
-			BtChartInd	ci;
+			BtpgChartInd	ci;
 			BtLiveIndSpec *is;
 
 			if (tok != WJB_ELEM)
@@ -399,9 +400,10 @@ btpg_live_save(int64 stream, const char *symbol, const BtLiveState *st, const Bt
 void
 btpg_live_load(const BtpgLiveStream *ls, const char *symbol, Oid as_user, BtSeries *s)
 {
-	BtLoadSpec	spec;
+	BtpgLoadSpec	spec;
 	Oid			save_userid;
 	int			save_sec;
+	int			save_nestlevel;
 
 	memset(&spec, 0, sizeof(spec));
 	spec.relid = ls->relid;
@@ -409,10 +411,19 @@ btpg_live_load(const BtpgLiveStream *ls, const char *symbol, Oid as_user, BtSeri
 	spec.cols = ls->cols;
 	spec.need_volume = ls->cols.name[BTCOL_VOLUME] != NULL;
 	spec.need_signal = ls->cols.name[BTCOL_SIGNAL] != NULL;
+	/*
+	 * As as_user, with search_path pinned: a trigger's rebuild reads as the
+	 * stream's owner in the writer's session, whose search_path must not
+	 * choose the types and functions the query resolves.
+	 */
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	if (OidIsValid(as_user))
 		SetUserIdAndSecContext(as_user, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	btpg_load_series(&spec, s);
+	AtEOXact_GUC(true, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec);
 }
 
@@ -558,6 +569,31 @@ remove_triggers(Oid relid)
 
 /* ---- the SQL functions --------------------------------------------------------------------- */
 
+/*
+ * find_stream
+ *		The row (source, symbol, strategy, params, indicators) of stream id
+ *		in SPI_tuptable, read as the caller: another role's stream (row-level
+ *		security) "does not exist".  Caller is connected to SPI.
+ */
+static void
+find_stream(int64 id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[1] = {INT8OID};
+	Datum		values[1];
+
+	values[0] = Int64GetDatum(id);
+	btpg_live_exec(&plan,
+				   "SELECT source, symbol, strategy, params, indicators FROM backtest.live_streams "
+				   "WHERE id OPERATOR(pg_catalog.=) $1",
+				   1, types, values, NULL, true, InvalidOid);
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("live stream " INT64_FORMAT " does not exist", id),
+				 errhint("backtest_live_streams() lists your streams.")));
+}
+
 /* Save the state of one symbol's bars (read by the caller) */
 static void
 start_symbol(const BtpgLiveStream *ls, const char *symbol, const BtSeries *s)
@@ -659,7 +695,7 @@ backtest_live_start(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		BtLoadSpec	spec;
+		BtpgLoadSpec	spec;
 		BtSeries	all;
 		BtpgSymGroup *groups;
 		int32		ngroups;
@@ -697,8 +733,7 @@ backtest_live_start(PG_FUNCTION_ARGS)
 Datum
 backtest_live_stop(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr find_plan = NULL,
-				delete_plan = NULL,
+	static SPIPlanPtr delete_plan = NULL,
 				count_plan = NULL;
 	int64		id = PG_GETARG_INT64(0);
 	Oid			types[1] = {INT8OID};
@@ -709,14 +744,7 @@ backtest_live_stop(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	values[0] = Int64GetDatum(id);
-	btpg_live_exec(&find_plan,
-				   "SELECT source FROM backtest.live_streams WHERE id OPERATOR(pg_catalog.=) $1",
-				   1, types, values, NULL, true, InvalidOid);
-	if (SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("live stream " INT64_FORMAT " does not exist", id),
-				 errhint("backtest_live_streams() lists your streams.")));
+	find_stream(id);
 	relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
 	/* first the table (see the file header), then the stream */
@@ -802,8 +830,7 @@ bars_row(void *arg, const BtSeries *s, int64 t, const double *out, const BtLiveS
 Datum
 backtest_live_bars(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr stream_plan = NULL,
-				symbols_plan = NULL;
+	static SPIPlanPtr symbols_plan = NULL;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int64		id = PG_GETARG_INT64(0);
 	Oid			types[1] = {INT8OID};
@@ -828,15 +855,7 @@ backtest_live_bars(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	values[0] = Int64GetDatum(id);
-	btpg_live_exec(&stream_plan,
-				   "SELECT source, symbol, strategy, params, indicators FROM backtest.live_streams "
-				   "WHERE id OPERATOR(pg_catalog.=) $1",
-				   1, types, values, NULL, true, InvalidOid);
-	if (SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("live stream " INT64_FORMAT " does not exist", id),
-				 errhint("backtest_live_streams() lists your streams.")));
+	find_stream(id);
 	tup = SPI_copytuple(SPI_tuptable->vals[0]);
 	desc = CreateTupleDescCopy(SPI_tuptable->tupdesc);
 	memset(&ls, 0, sizeof(ls));

@@ -53,7 +53,8 @@
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
-#include "../queue/seal.h"
+#include "../notify/notify.h"
+#include "core/bookkeeper.h"
 #include "live.h"
 
 PG_FUNCTION_INFO_V1(backtest_live_trigger);
@@ -490,6 +491,47 @@ notify_chart(const LiveEvents *le, const char *sym, bool full, bool rebuilt)
 	} while (i < le->n);
 }
 
+/*
+ * add_signal_notification
+ *		A 'signal' row in the notification centre for the stream's owner
+ *		(row-level security keeps it theirs, so it may name the values):
+ *		title "SYNTH: flat -> long", the strategy, close and time in the
+ *		message, all of it in the metadata, and the query that shows the bar.
+ */
+static void
+add_signal_notification(const BtpgLiveStream *ls, const char *sym, const LiveEvent *e)
+{
+	static const char *const pos[] = {"short", "flat", "long"};
+	const char *from = pos[e->step.prev_position + 1];
+	const char *to = pos[e->step.position + 1];
+	StringInfoData title,
+				message,
+				meta;
+	char		ts[64];
+
+	btpg_live_format_ts(e->bar.ts, ts, sizeof ts);
+	initStringInfo(&title);
+	appendStringInfo(&title, "%s%s%s -> %s", sym ? sym : "", sym ? ": " : "", from, to);
+	initStringInfo(&message);
+	appendStringInfo(&message, "Live stream " INT64_FORMAT " (%s on %s): %s at close ", ls->id,
+					 ls->spec.strategy->name, get_rel_name(ls->relid), to);
+	btpg_live_json_num(&message, e->bar.close);
+	appendStringInfo(&message, " on the bar of %s.", ts);
+	initStringInfo(&meta);
+	appendStringInfo(&meta, "{\"stream\": " INT64_FORMAT ", \"symbol\": ", ls->id);
+	if (sym)
+		escape_json(&meta, sym);
+	else
+		appendStringInfoString(&meta, "null");
+	appendStringInfo(&meta, ", \"ts\": \"%s\", \"strategy\": \"%s\", \"from\": %d, \"to\": %d, \"close\": ",
+					 ts, ls->spec.strategy->name, e->step.prev_position, e->step.position);
+	btpg_live_json_num(&meta, e->bar.close);
+	appendStringInfoChar(&meta, '}');
+	btpg_notification_add_for(ls->owner_name, "signal", title.data, message.data, "normal", meta.data,
+							  psprintf("SELECT * FROM backtest_live_bars(" INT64_FORMAT ", '%s')",
+									   ls->id, ts));
+}
+
 /* NOTIFY backtest_signal for each bar on which the target position changed */
 static void
 notify_signals(const LiveEvents *le, const char *sym, bool full)
@@ -518,6 +560,7 @@ notify_signals(const LiveEvents *le, const char *sym, bool full)
 		}
 		appendStringInfoChar(&msg, '}');
 		Async_Notify(BTPG_LIVE_SIGNAL_CHANNEL, msg.data);
+		add_signal_notification(le->ls, sym, e);
 	}
 }
 

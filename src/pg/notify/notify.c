@@ -38,7 +38,7 @@
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
-#include "queue/seal.h"
+#include "core/bookkeeper.h"
 #include "queue/queue.h"
 #include "notify.h"
 

@@ -8,7 +8,7 @@
  *
  * The cluster-wide counts come from shared memory: running tasks are the
  * worker slots in use, pending tasks the sum of what each database's
- * dispatcher counted at its last look at its queue (BtDb.npending; a
+ * dispatcher counted at its last look at its queue (BtpgDb.npending; a
  * database without a dispatcher has none).  NOTIFY reaches only the
  * sessions of the sender's database and the launcher is connected to none,
  * so each dispatcher sends the events in its own database: when the counts
@@ -16,7 +16,7 @@
  * pg_backtest.status_interval, and once more when it exits (its queue is
  * idle) if they changed.
  *
- * Locking: reads BtShared under its LWLock (worker.h), copying the fields
+ * Locking: reads BtpgShared under its LWLock (queue/queue.h), copying the fields
  * out before anything else is done.
  *
  * Copyright (c) 2026, pg_backtest developers
@@ -42,7 +42,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "queue/seal.h"
+#include "core/bookkeeper.h"
 #include "queue/queue.h"
 #include "notify.h"
 

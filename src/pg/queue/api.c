@@ -408,22 +408,23 @@ require_environment(void)
 }
 
 /*
- * btpg_insert_task
- *		Queue a task after its input was validated: check the environment
- *		(preloaded, a role that can log in), insert the row as the tables'
- *		owner with the caller (by name) as its owner and the source by its
- *		qualified name, seal it, announce it and wake the launcher at
- *		commit.  grid: NULL for a backtest, else a sweep.
+ * Queue a task after its input was validated: check the environment
+ * (preloaded, a role that can log in), insert the row as the tables' owner
+ * with the caller (by name) as its owner and the source by its qualified
+ * name, seal it, announce it and wake the launcher at commit.  kind:
+ * "backtest", "sweep" (with grid) or another registered kind (symbols: a
+ * text[] or NULL).
  */
-int64
-btpg_insert_task(Oid relid, const char *query, const char *symbol, const char *strategy,
-				 Jsonb *params, bool has_start, TimestampTz start_ts, bool has_end,
-				 TimestampTz end_ts, Jsonb *grid)
+static int64
+insert_task(const char *kind, Oid relid, const char *query, const char *symbol,
+			const char *strategy, Jsonb *params, bool has_start, TimestampTz start_ts,
+			bool has_end, TimestampTz end_ts, Jsonb *grid, ArrayType *symbols)
 {
-	Oid			argtypes[12] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID,
-		TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, INT8OID};
-	Datum		values[12];
-	char		nulls[12];
+	Oid			argtypes[13] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID,
+		TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, INT8OID,
+	TEXTARRAYOID};
+	Datum		values[13];
+	char		nulls[13];
 	const char *sql;
 	Jsonb	   *settings;
 	BtpgSealFields seal;
@@ -445,8 +446,11 @@ btpg_insert_task(Oid relid, const char *query, const char *symbol, const char *s
 	seal.end_ts = end_ts;
 	seal.owner = GetUserNameFromId(GetUserId(), false);
 	seal.database = get_database_name(MyDatabaseId);
-	seal.kind = grid ? "sweep" : "backtest";
+	seal.kind = kind;
 	seal.grid = grid ? JsonbToCString(NULL, &grid->root, VARSIZE(grid)) : NULL;
+	/* the array's text form, as the worker reads it back (symbols::text) */
+	seal.symbols = symbols ?
+		DatumGetCString(OidFunctionCall1(F_ARRAY_OUT, PointerGetDatum(symbols))) : NULL;
 	/* the worker runs the task under the settings of this session */
 	settings = btpg_task_settings_json();
 	seal.settings = JsonbToCString(NULL, &settings->root, VARSIZE(settings));
@@ -475,6 +479,9 @@ btpg_insert_task(Oid relid, const char *query, const char *symbol, const char *s
 	if (!grid)
 		nulls[9] = 'n';
 	values[10] = JsonbPGetDatum(settings);
+	values[12] = symbols ? PointerGetDatum(symbols) : (Datum) 0;
+	if (!symbols)
+		nulls[12] = 'n';
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -487,9 +494,9 @@ btpg_insert_task(Oid relid, const char *query, const char *symbol, const char *s
 	values[11] = Int64GetDatum(seal.id);
 
 	sql = "INSERT INTO backtest.tasks (source, query, symbol, strategy, params, start_ts, end_ts, "
-		"owner, kind, grid, settings, id, database) "
-		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, pg_catalog.current_database())";
-	if (btpg_exec_as_owner(BTPG_BOOKKEEPER, sql, 12, argtypes, values, nulls) != SPI_OK_INSERT)
+		"owner, kind, grid, settings, id, symbols, database) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, pg_catalog.current_database())";
+	if (btpg_exec_as_owner(BTPG_BOOKKEEPER, sql, 13, argtypes, values, nulls) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert the task");
 	btpg_seal_store(&seal);
 	SPI_finish();
@@ -499,9 +506,37 @@ btpg_insert_task(Oid relid, const char *query, const char *symbol, const char *s
 	return seal.id;
 }
 
+/*
+ * btpg_insert_task
+ *		Queue a backtest (grid NULL) or a sweep: insert_task.
+ */
+int64
+btpg_insert_task(Oid relid, const char *query, const char *symbol, const char *strategy,
+				 Jsonb *params, bool has_start, TimestampTz start_ts, bool has_end,
+				 TimestampTz end_ts, Jsonb *grid)
+{
+	return insert_task(grid ? "sweep" : "backtest", relid, query, symbol, strategy, params,
+					   has_start, start_ts, has_end, end_ts, grid, NULL);
+}
+
+/*
+ * btpg_insert_task_of
+ *		Queue a task of a feature's kind (task_kind.h): insert_task.
+ */
+int64
+btpg_insert_task_of(const char *kind, Oid relid, const char *query, const char *strategy,
+					Jsonb *params, ArrayType *symbols, bool has_start, TimestampTz start_ts,
+					bool has_end, TimestampTz end_ts)
+{
+	if (btpg_find_task_kind(kind) == NULL)
+		elog(ERROR, "unknown task kind \"%s\"", kind);
+	return insert_task(kind, relid, query, NULL, strategy, params, has_start, start_ts,
+					   has_end, end_ts, NULL, symbols);
+}
+
 /* Parse and check the common arguments (strategy, params); returns the strategy */
 static const BtStrategyDef *
-check_strategy_params(FunctionCallInfo fcinfo, int sarg, BtLoadSpec *spec)
+check_strategy_params(FunctionCallInfo fcinfo, int sarg, BtpgLoadSpec *spec)
 {
 	const BtStrategyDef *st;
 	BtConfig	cfg;
@@ -522,7 +557,7 @@ check_strategy_params(FunctionCallInfo fcinfo, int sarg, BtLoadSpec *spec)
 Datum
 backtest_submit(PG_FUNCTION_ARGS)
 {
-	BtLoadSpec	spec;
+	BtpgLoadSpec	spec;
 	const BtStrategyDef *st;
 	Jsonb	   *params;
 
@@ -546,7 +581,7 @@ backtest_submit(PG_FUNCTION_ARGS)
 Datum
 backtest_submit_query(PG_FUNCTION_ARGS)
 {
-	BtLoadSpec	spec;
+	BtpgLoadSpec	spec;
 	const BtStrategyDef *st;
 	Jsonb	   *params;
 

@@ -11,7 +11,7 @@
  * the cluster-wide slots (pg_backtest.max_concurrent, shared by every
  * database) allow and no other database has an older startable task: it
  * publishes the submission time of its oldest startable task in its
- * BtShared->dbs entry, and a slot goes to the oldest across databases.
+ * BtpgShared->dbs entry, and a slot goes to the oldest across databases.
  *
  * The claim: the dispatcher only reserves a slot and starts the worker; the
  * worker itself claims the task (pending -> running, attempts + 1) in its own
@@ -77,7 +77,7 @@ static BackgroundWorkerHandle *handles[BTPG_MAX_SLOTS];
 static int64 handle_tasks[BTPG_MAX_SLOTS];
 static int32 handle_attempts[BTPG_MAX_SLOTS];
 static TimestampTz last_slot_warning = 0;
-static BtDb *my_db = NULL;
+static BtpgDb *my_db = NULL;
 /* When the next requeued task becomes startable (0: none waits) */
 static TimestampTz next_retry = 0;
 /* Has this dispatcher started a task worker (then it lingers when idle)? */
@@ -435,7 +435,7 @@ reserve_slot(int64 task_id, TimestampTz oldest)
 	}
 	for (int i = 0; i < BTPG_MAX_DBS; i++)
 	{
-		BtDb	   *db = &btpg_shared->dbs[i];
+		BtpgDb	   *db = &btpg_shared->dbs[i];
 
 		if (db != my_db && db->dbid != InvalidOid && db->has_pending && db->dispatcher_pid != 0 &&
 			(db->oldest < oldest || (db->oldest == oldest && db->dbid < MyDatabaseId)))
@@ -459,6 +459,7 @@ reserve_slot(int64 task_id, TimestampTz oldest)
 	btpg_shared->slots[free_slot].task_id = task_id;
 	btpg_shared->slots[free_slot].pid = 0;
 	btpg_shared->slots[free_slot].dispatcher_pid = MyProcPid;
+	btpg_shared->slots[free_slot].assigned_at = GetCurrentTimestamp();
 	LWLockRelease(btpg_shared->lock);
 	return free_slot;
 }
@@ -544,7 +545,7 @@ launch_one(MemoryContext longlived)
 	char	   *cause;
 	int			slot;
 	BackgroundWorker worker;
-	BtTaskStart start;
+	BtpgTaskStart start;
 	BackgroundWorkerHandle *handle;
 	MemoryContext old;
 
@@ -610,7 +611,9 @@ launch_one(MemoryContext longlived)
 	start.task_id = task_id;
 	start.dbid = MyDatabaseId;
 	start.owner = owner;
-	start.launched_at = GetCurrentTimestamp();
+	btpg_test_delay_point("after_reserve");
+	/* our reserved slot: only we write it until its worker starts */
+	start.launched_at = btpg_shared->slots[slot].assigned_at;
 	memcpy(worker.bgw_extra, &start, sizeof(start));
 
 	old = MemoryContextSwitchTo(longlived);

@@ -11,7 +11,7 @@
  * A dispatcher stays connected to its database while tasks there wait for
  * a cluster-wide slot, and DROP DATABASE refuses a database other sessions
  * are connected to (after waiting 5 s).  So before the drop runs, the hook
- * marks the database's BtShared->dbs entry as being dropped (dropper_pid)
+ * marks the database's BtpgShared->dbs entry as being dropped (dropper_pid)
  * and sets its dispatcher's latch: the dispatcher exits at its next look,
  * the launcher starts none while the mark stands, and no task worker takes
  * another task of that database (reuse.c, move_slot_to).  A running task
@@ -85,7 +85,7 @@ database_needed_alone(Node *parsetree)
 static void
 mark_dropping(Oid dbid)
 {
-	BtDb	   *db;
+	BtpgDb	   *db;
 
 	LWLockAcquire(btpg_shared->lock, LW_EXCLUSIVE);
 	db = btpg_find_db(dbid, false);
@@ -107,7 +107,7 @@ mark_dropping(Oid dbid)
 static void
 unmark_dropping(Oid dbid, bool dropped)
 {
-	BtDb	   *db;
+	BtpgDb	   *db;
 
 	LWLockAcquire(btpg_shared->lock, LW_EXCLUSIVE);
 	db = btpg_find_db(dbid, !dropped);

@@ -5,7 +5,7 @@
  *	  database, that starts a per-database dispatcher (dispatcher.c) for
  *	  every database with queued work.
  *
- * A database asks for a dispatcher through its entry in BtShared->dbs:
+ * A database asks for a dispatcher through its entry in BtpgShared->dbs:
  * a submission's commit sets `requested` and the launcher's latch (unless a
  * dispatcher already serves the database, whose latch is set instead).  At
  * start the launcher marks every database that accepts connections, so
@@ -57,7 +57,7 @@
 #include "core/bgworker.h"
 #include "queue.h"
 
-/* Handles of the dispatchers this launcher started, by BtShared->dbs index */
+/* Handles of the dispatchers this launcher started, by BtpgShared->dbs index */
 static BackgroundWorkerHandle *handles[BTPG_MAX_DBS];
 /* The database each of those dispatchers serves (entries may be reused) */
 static Oid	handle_db[BTPG_MAX_DBS];
@@ -97,7 +97,7 @@ request_all_databases(void)
 	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
 		Form_pg_database d = (Form_pg_database) GETSTRUCT(tup);
-		BtDb	   *db;
+		BtpgDb	   *db;
 
 		if (!d->datallowconn || d->datistemplate)
 			continue;
@@ -150,7 +150,7 @@ reap_dispatchers(void)
 	for (int i = 0; i < BTPG_MAX_DBS; i++)
 	{
 		pid_t		pid;
-		BtDb	   *db = &btpg_shared->dbs[i];
+		BtpgDb	   *db = &btpg_shared->dbs[i];
 		bool		requested;
 		Oid			dbid;
 
@@ -199,7 +199,7 @@ free_stale_entries(void)
 	LWLockAcquire(btpg_shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < BTPG_MAX_DBS; i++)
 	{
-		BtDb	   *db = &btpg_shared->dbs[i];
+		BtpgDb	   *db = &btpg_shared->dbs[i];
 
 		if (db->dbid != InvalidOid && handles[i] == NULL && db->dispatcher_pid != 0 &&
 			kill(db->dispatcher_pid, 0) != 0)
@@ -213,7 +213,7 @@ free_stale_entries(void)
 	}
 	for (int i = 0; i < BTPG_MAX_SLOTS; i++)
 	{
-		BtSlot	   *s = &btpg_shared->slots[i];
+		BtpgSlot	   *s = &btpg_shared->slots[i];
 
 		if (s->in_use && s->pid == 0 && s->dispatcher_pid != 0 &&
 			kill(s->dispatcher_pid, 0) != 0)
@@ -236,7 +236,7 @@ start_dispatchers(MemoryContext longlived)
 
 	for (int i = 0; i < BTPG_MAX_DBS; i++)
 	{
-		BtDb	   *db = &btpg_shared->dbs[i];
+		BtpgDb	   *db = &btpg_shared->dbs[i];
 		Oid			dbid;
 		bool		want;
 		BackgroundWorker worker;

@@ -6,8 +6,8 @@
  *	  dispatchers and the task workers.  See README.md in this folder for
  *	  the task state machine.
  *
- * Locking: BtShared->lock (an LWLock of our own tranche) protects every
- * field of BtShared, its slots and its database entries.  Hold it only to
+ * Locking: BtpgShared->lock (an LWLock of our own tranche) protects every
+ * field of BtpgShared, its slots and its database entries.  Hold it only to
  * copy or set fields (and SetLatch), never across a transaction, a wait or
  * a signal.
  *
@@ -44,7 +44,7 @@
 #define BTPG_TASK_LOCK_FIELD4	0x4254
 
 /* A running (or starting) task worker; counts against max_concurrent */
-typedef struct BtSlot
+typedef struct BtpgSlot
 {
 	bool		in_use;
 	bool		cancel_requested;	/* set by backtest_cancel */
@@ -52,7 +52,15 @@ typedef struct BtSlot
 	int64		task_id;
 	pid_t		pid;			/* 0 until the worker has started */
 	pid_t		dispatcher_pid; /* the dispatcher that reserved the slot */
-} BtSlot;
+	/*
+	 * When the slot was given its task, stamped under btpg_shared->lock:
+	 * the task's started_at.  Slots are handed out under that lock in queue
+	 * order, so started_at follows the queue even when the dispatcher that
+	 * reserved a slot is slower to launch its worker than a reused worker
+	 * that took a later task meanwhile.
+	 */
+	TimestampTz assigned_at;
+} BtpgSlot;
 
 /*
  * A database the launcher serves or was asked to serve.
@@ -61,7 +69,7 @@ typedef struct BtSlot
  * every database once); the dispatcher clears it before each look at its
  * queue, and exits only when it is still clear once the queue is idle.
  */
-typedef struct BtDb
+typedef struct BtpgDb
 {
 	Oid			dbid;			/* InvalidOid: a free entry */
 	bool		requested;
@@ -71,18 +79,23 @@ typedef struct BtDb
 	TimestampTz oldest;			/* ... submitted at this time */
 	pid_t		dropper_pid;	/* a backend running DROP DATABASE on it, or 0 */
 	int			npending;		/* pending tasks at the dispatcher's last look (status.c) */
-} BtDb;
+} BtpgDb;
 
-typedef struct BtShared
+typedef struct BtpgShared
 {
 	LWLock	   *lock;
 	pid_t		launcher_pid;
 	Latch	   *launcher_latch; /* NULL when no launcher runs */
-	BtSlot		slots[BTPG_MAX_SLOTS];
-	BtDb		dbs[BTPG_MAX_DBS];
+	BtpgSlot		slots[BTPG_MAX_SLOTS];
+	BtpgDb		dbs[BTPG_MAX_DBS];
 	/* a task worker could not be registered: idle dispatchers stop lingering */
 	bool		worker_slots_short;
-} BtShared;
+} BtpgShared;
+
+/* Transitional: the names before the glue's Btpg prefix (remove when unused) */
+typedef BtpgSlot BtSlot;
+typedef BtpgDb BtDb;
+typedef BtpgShared BtShared;
 
 /* GUCs */
 extern int	btpg_max_concurrent;
@@ -94,17 +107,17 @@ extern int	btpg_tasks_per_worker;
 extern int	btpg_dispatcher_linger;
 
 /* shmem.c */
-extern BtShared *btpg_shared;
+extern BtpgShared *btpg_shared;
 extern void btpg_define_gucs(void);
 extern void btpg_shmem_init_hooks(void);
 extern void btpg_register_launcher(void);
 extern void btpg_require_shared(void);
 extern void btpg_wake_launcher_at_commit(void);
-extern BtDb *btpg_find_db(Oid dbid, bool create);
+extern BtpgDb *btpg_find_db(Oid dbid, bool create);
 extern void btpg_wake_oldest_dispatcher(Oid except_db);
 extern void btpg_release_slot(int slot, pid_t pid);
 extern void btpg_test_delay_point(const char *point);
-extern bool btpg_db_dropping(BtDb *db);
+extern bool btpg_db_dropping(BtpgDb *db);
 
 /* txn.c: a short transaction (SPI, snapshot); a main loop's head and recovery */
 extern void btpg_begin_txn(const char *activity);
@@ -125,13 +138,13 @@ extern PGDLLEXPORT void btpg_dispatcher_main(Datum main_arg);
 extern PGDLLEXPORT void btpg_task_main(Datum main_arg);
 
 /* Passed to a task worker in bgw_extra */
-typedef struct BtTaskStart
+typedef struct BtpgTaskStart
 {
 	int64		task_id;
 	Oid			dbid;
 	Oid			owner;
 	TimestampTz launched_at;	/* when the dispatcher started the worker: started_at */
-} BtTaskStart;
+} BtpgTaskStart;
 
 /* Helpers shared by the launcher, the workers and the SQL functions (api.c) */
 extern Oid	btpg_extension_owner(void);

@@ -10,7 +10,7 @@
  * (tasks other slots hold excepted), and only if it belongs to the role the
  * worker is connected as (run-as-owner stays exact: a worker never changes
  * role), that role can still log in, the database is not being dropped,
- * and no other database publishes an older startable task (BtDb.oldest:
+ * and no other database publishes an older startable task (BtpgDb.oldest:
  * that database gets the slot when this worker exits).  Otherwise the
  * worker exits and frees its slot as before.  So the queue's order (oldest
  * first, across databases) and the cap are those of one worker per task:
@@ -92,7 +92,7 @@ move_slot_to(int slot, int64 task_id, TimestampTz submitted)
 		}
 	for (int i = 0; i < BTPG_MAX_DBS && ok; i++)
 	{
-		BtDb	   *db = &btpg_shared->dbs[i];
+		BtpgDb	   *db = &btpg_shared->dbs[i];
 
 		if (db->dbid == MyDatabaseId)
 			ok = !btpg_db_dropping(db);
@@ -104,6 +104,7 @@ move_slot_to(int slot, int64 task_id, TimestampTz submitted)
 	{
 		btpg_shared->slots[slot].task_id = task_id;
 		btpg_shared->slots[slot].cancel_requested = false;
+		btpg_shared->slots[slot].assigned_at = GetCurrentTimestamp();
 	}
 	LWLockRelease(btpg_shared->lock);
 	return ok ? MOVE_OK : MOVE_STOP;

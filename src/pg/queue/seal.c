@@ -75,6 +75,13 @@ seal_digest(const BtpgSealFields *f, uint8 *out)
 	seal_field(ctx, f->has_start ? psprintf(INT64_FORMAT, (int64) f->start_ts) : NULL);
 	seal_field(ctx, f->has_end ? psprintf(INT64_FORMAT, (int64) f->end_ts) : NULL);
 	seal_field(ctx, f->settings);
+	/*
+	 * Fields added since 0.4.0 are fed only when set, so the seals of tasks
+	 * queued before an upgrade still match; a set field after them cannot be
+	 * taken for an unset one (each field carries its length).
+	 */
+	if (f->symbols)
+		seal_field(ctx, f->symbols);
 	if (pg_cryptohash_final(ctx, out, PG_SHA256_DIGEST_LENGTH) < 0)
 		elog(ERROR, "could not compute a task seal: %s", pg_cryptohash_error(ctx));
 	pg_cryptohash_free(ctx);
@@ -177,7 +184,8 @@ backtest_reseal(PG_FUNCTION_ARGS)
 	(void) btpg_exec_as_owner(BTPG_BOOKKEEPER,
 							  "SELECT t.id, t.owner::pg_catalog.text, t.database::pg_catalog.text, t.kind, "
 							  "t.source, t.query, t.symbol, t.strategy, t.params::pg_catalog.text, "
-							  "t.grid::pg_catalog.text, t.start_ts, t.end_ts, t.settings::pg_catalog.text "
+							  "t.grid::pg_catalog.text, t.start_ts, t.end_ts, t.settings::pg_catalog.text, "
+							  "t.symbols::pg_catalog.text "
 							  "FROM backtest.tasks t WHERE t.id OPERATOR(pg_catalog.=) $1 "
 							  "AND t.status OPERATOR(pg_catalog.=) ANY (ARRAY['pending', 'running'])",
 							  1, types, values, NULL);
@@ -208,6 +216,7 @@ backtest_reseal(PG_FUNCTION_ARGS)
 	if (!isnull)
 		f.end_ts = DatumGetTimestampTz(d);
 	f.settings = SPI_getvalue(tup, td, 13);
+	f.symbols = SPI_getvalue(tup, td, 14);
 	btpg_seal_store(&f);
 	SPI_finish();
 	PG_RETURN_BOOL(true);

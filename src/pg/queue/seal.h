@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * seal.h
- *	  Task seals and the bookkeeping role (see seal.c).
+ *	  Task seals (see seal.c); the bookkeeping role is core/bookkeeper.h.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -14,16 +14,10 @@
 
 #include "postgres.h"
 
-#include "catalog/pg_authid.h"
 #include "datatype/timestamp.h"
 
-/*
- * The role bookkeeping writes to backtest.* run as: the tables' owner,
- * pg_database_owner, never a superuser, so a trigger or default the
- * database owner attaches to the tables runs with the database owner's
- * rights at most.
- */
-#define BTPG_BOOKKEEPER		ROLE_PG_DATABASE_OWNER
+/* BTPG_BOOKKEEPER, the role bookkeeping runs as */
+#include "core/bookkeeper.h"
 
 /* What a seal covers: the fields that decide what runs and as whom */
 typedef struct BtpgSealFields
@@ -43,6 +37,7 @@ typedef struct BtpgSealFields
 	bool		has_end;
 	TimestampTz end_ts;
 	const char *settings;
+	const char *symbols;		/* a portfolio task's text[], as text; NULL: none */
 } BtpgSealFields;
 
 extern void btpg_seal_store(const BtpgSealFields *f);

@@ -5,7 +5,7 @@
  *	  the shared-memory helpers the launcher, the dispatchers, the workers
  *	  and the submitting backends share (database entries, slots, wakeups).
  *
- * Locking: see queue.h (one LWLock protects BtShared).
+ * Locking: see queue.h (one LWLock protects BtpgShared).
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -37,7 +37,7 @@ char	   *btpg_test_delay = NULL;
 int			btpg_tasks_per_worker = 100;
 int			btpg_dispatcher_linger = 10000;
 
-BtShared   *btpg_shared = NULL;
+BtpgShared   *btpg_shared = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -130,11 +130,11 @@ btpg_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(BtShared)));
+	RequestAddinShmemSpace(MAXALIGN(sizeof(BtpgShared)));
 	RequestNamedLWLockTranche("pg_backtest", 1);
 }
 
-/* Create or attach to BtShared */
+/* Create or attach to BtpgShared */
 static void
 btpg_shmem_startup(void)
 {
@@ -143,10 +143,10 @@ btpg_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	btpg_shared = ShmemInitStruct("pg_backtest", sizeof(BtShared), &found);
+	btpg_shared = ShmemInitStruct("pg_backtest", sizeof(BtpgShared), &found);
 	if (!found)
 	{
-		memset(btpg_shared, 0, sizeof(BtShared));
+		memset(btpg_shared, 0, sizeof(BtpgShared));
 		btpg_shared->lock = &(GetNamedLWLockTranche("pg_backtest"))->lock;
 	}
 	LWLockRelease(AddinShmemInitLock);
@@ -243,7 +243,7 @@ wake_xact_callback(XactEvent event, void *arg)
 		return;
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
 	{
-		BtDb	   *db;
+		BtpgDb	   *db;
 
 		/*
 		 * Tell this database's dispatcher, or the launcher if none serves
@@ -314,14 +314,14 @@ btpg_cancel_at_commit(int64 task_id)
  *		(NULL when the table is full).  Caller holds btpg_shared->lock
  *		(exclusively if create).
  */
-BtDb *
+BtpgDb *
 btpg_find_db(Oid dbid, bool create)
 {
-	BtDb	   *free_entry = NULL;
+	BtpgDb	   *free_entry = NULL;
 
 	for (int i = 0; i < BTPG_MAX_DBS; i++)
 	{
-		BtDb	   *db = &btpg_shared->dbs[i];
+		BtpgDb	   *db = &btpg_shared->dbs[i];
 
 		if (db->dbid == dbid)
 			return db;
@@ -330,7 +330,7 @@ btpg_find_db(Oid dbid, bool create)
 	}
 	if (!create || free_entry == NULL)
 		return NULL;
-	memset(free_entry, 0, sizeof(BtDb));
+	memset(free_entry, 0, sizeof(BtpgDb));
 	free_entry->dbid = dbid;
 	return free_entry;
 }
@@ -344,11 +344,11 @@ btpg_find_db(Oid dbid, bool create)
 void
 btpg_wake_oldest_dispatcher(Oid except_db)
 {
-	BtDb	   *best = NULL;
+	BtpgDb	   *best = NULL;
 
 	for (int i = 0; i < BTPG_MAX_DBS; i++)
 	{
-		BtDb	   *db = &btpg_shared->dbs[i];
+		BtpgDb	   *db = &btpg_shared->dbs[i];
 
 		if (db->dbid == InvalidOid || db->dbid == except_db || !db->has_pending ||
 			db->dispatcher_pid == 0 || db->dispatcher_latch == NULL)
@@ -371,7 +371,7 @@ btpg_wake_oldest_dispatcher(Oid except_db)
 void
 btpg_release_slot(int slot, pid_t pid)
 {
-	BtSlot	   *s;
+	BtpgSlot	   *s;
 
 	if (slot < 0 || slot >= BTPG_MAX_SLOTS)
 		return;
@@ -396,7 +396,7 @@ btpg_release_slot(int slot, pid_t pid)
  *		its tasks.  Caller holds btpg_shared->lock.
  */
 bool
-btpg_db_dropping(BtDb *db)
+btpg_db_dropping(BtpgDb *db)
 {
 	return db != NULL && db->dropper_pid != 0 && kill(db->dropper_pid, 0) == 0;
 }

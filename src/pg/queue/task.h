@@ -33,7 +33,7 @@ struct TaskRun
 	TimestampTz last_report;
 	double		last_progress;
 	int			step;
-	BtLoadSpec	spec;
+	BtpgLoadSpec	spec;
 	BtConfig	cfg;
 	MemoryContext cxt;			/* the run context */
 	const BtpgTaskKind *kind;	/* what the task is (backtest.tasks.kind) */

@@ -26,6 +26,7 @@
 #include "postgres.h"
 
 #include "lib/stringinfo.h"
+#include "utils/array.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
@@ -34,6 +35,25 @@
 
 /* A task worker's run of one task (the queue's, task.h) */
 typedef struct TaskRun TaskRun;
+
+/*
+ * What a task's row says it runs, for a kind that plans the task itself
+ * (BtpgTaskKind.plan_task): read after the seal was checked and the
+ * submitter's settings applied, in the run context.
+ */
+typedef struct BtpgTaskRow
+{
+	const char *strategy;		/* its name, not looked up */
+	Jsonb	   *params;
+	Jsonb	   *grid;			/* NULL: none */
+	ArrayType  *symbols;		/* backtest.tasks.symbols; NULL: none */
+	Oid			relid;			/* the source, resolved; InvalidOid for a query */
+	const char *query;
+	bool		has_start;
+	TimestampTz start_ts;
+	bool		has_end;
+	TimestampTz end_ts;
+} BtpgTaskRow;
 
 typedef struct BtpgTaskKind
 {
@@ -47,7 +67,7 @@ typedef struct BtpgTaskKind
 	 * transaction; errors fail the task.
 	 */
 	void	   *(*plan) (const BtStrategyDef *st, Jsonb *params, Jsonb *grid,
-						 BtConfig *cfg, BtColumns *cols);
+						 BtConfig *cfg, BtpgColumns *cols);
 
 	/*
 	 * Run the task on its loaded series s, outside any transaction (start
@@ -61,6 +81,21 @@ typedef struct BtpgTaskKind
 	 * transaction of its own.  Called in the run context.
 	 */
 	void		(*save) (TaskRun *run, void *state, const BtSeries *s);
+
+	/*
+	 * Optional, instead of plan: plan the task from its row, for a kind whose
+	 * strategy is no single-symbol one or whose data is not one series (a
+	 * portfolio).  Same context and transaction as plan.
+	 */
+	void	   *(*plan_task) (TaskRun *run, const BtpgTaskRow *row);
+
+	/*
+	 * Optional, with plan_task: load the task's data as the task's owner,
+	 * in the loading transaction, in the run context, instead of the one
+	 * series the queue reads; returns the bars read (for the progress
+	 * message).  execute and save then get an empty series.
+	 */
+	int64		(*load) (TaskRun *run, void *state);
 } BtpgTaskKind;
 
 /* Most kinds that may be registered (the queue's own included) */
@@ -89,6 +124,12 @@ extern bool btpg_task_cancel_requested(void);
 extern void btpg_task_report(TaskRun *run, int step, double progress, const char *message,
 							 bool force);
 
+/*
+ * The engine's progress callback of a task (progress_arg: the run): honours
+ * backtest_cancel (returns 1) and reports the engine's steps.
+ */
+extern int	btpg_task_progress(void *arg, BtStep step, int64_t done, int64_t total);
+
 /* Fills row r (values/nulls) of btpg_task_insert_rows */
 typedef void (*BtpgTaskRowFn) (void *arg, int64 r, Datum *values, bool *nulls);
 
@@ -99,6 +140,27 @@ typedef void (*BtpgTaskRowFn) (void *arg, int64 r, Datum *values, bool *nulls);
  */
 extern void btpg_task_insert_rows(TaskRun *run, const char *table, int ncols, const Oid *types,
 								  int64 nrows, BtpgTaskRowFn row_fn, void *arg);
+/* The same into the named columns (", c1, c2, ..." after task_id, owner); NULL: in order */
+extern void btpg_task_insert_rows_into(TaskRun *run, const char *table, const char *columns,
+									   int ncols, const Oid *types, int64 nrows,
+									   BtpgTaskRowFn row_fn, void *arg);
+
+/*
+ * The columns of table after task_id and owner, but those in skip
+ * (NULL-terminated): the first max into names (", c1, c2, ...") and types;
+ * returns how many there are.
+ */
+extern int	btpg_task_table_columns(const char *table, const char *const *skip, StringInfo names,
+									Oid *types, int max);
+
+/*
+ * Insert one row of arrays (an equity curve: task id, owner, then the
+ * ncols arrays values[] of the array types types[] into the columns named
+ * by columns, "c1, c2, ...") into table, with a generic plan (the arrays
+ * are large).
+ */
+extern void btpg_task_insert_arrays(TaskRun *run, const char *table, const char *columns,
+									int ncols, const Oid *types, Datum *values);
 
 /* Append a run's summary to a completed event's extra JSON */
 extern void btpg_task_summary_json(StringInfo buf, const BtMetrics *m);
@@ -115,5 +177,15 @@ extern void btpg_task_complete(TaskRun *run, const char *msg, const char *extra_
 extern int64 btpg_insert_task(Oid relid, const char *query, const char *symbol,
 							  const char *strategy, Jsonb *params, bool has_start,
 							  TimestampTz start_ts, bool has_end, TimestampTz end_ts, Jsonb *grid);
+
+/*
+ * Queue a task of a registered kind other than "backtest" and "sweep",
+ * whose plan_task reads it: its source (relid) or query, strategy name,
+ * params, symbols (a text[], NULL: none; sealed) and time range.
+ */
+extern int64 btpg_insert_task_of(const char *kind, Oid relid, const char *query,
+								 const char *strategy, Jsonb *params, ArrayType *symbols,
+								 bool has_start, TimestampTz start_ts, bool has_end,
+								 TimestampTz end_ts);
 
 #endif							/* BTPG_TASK_KIND_H */

@@ -179,8 +179,8 @@ btpg_task_report(TaskRun *run, int step, double progress, const char *message, b
 }
 
 /* Engine progress callback: cancel flag, interrupts, throttled reports */
-static int
-task_progress(void *arg, BtStep step, int64_t done, int64_t total)
+int
+btpg_task_progress(void *arg, BtStep step, int64_t done, int64_t total)
 {
 	TaskRun    *run = (TaskRun *) arg;
 	double		frac = total > 0 ? (double) done / (double) total : 0;
@@ -257,7 +257,8 @@ read_task(TaskRun *run, MemoryContext runcxt)
 				  "elapsed = '0', eta = NULL, retry_at = NULL, worker_pid = $2 "
 				  "WHERE id OPERATOR(pg_catalog.=) $1 AND status = 'pending' AND NOT cancel_requested "
 				  "RETURNING source, query, symbol, strategy, params::text, start_ts, end_ts, "
-				  "grid::text, settings::text, owner::text, database::text, kind",
+				  "grid::text, settings::text, owner::text, database::text, kind, "
+				  "symbols, symbols::text",
 				  3, types, values, NULL);
 	if (SPI_processed == 1)
 	{
@@ -298,6 +299,7 @@ read_task(TaskRun *run, MemoryContext runcxt)
 		seal.owner = run->owner = SPI_getvalue(tup, td, 10);
 		seal.database = SPI_getvalue(tup, td, 11);
 		seal.kind = SPI_getvalue(tup, td, 12);
+		seal.symbols = SPI_getvalue(tup, td, 14);
 		MemoryContextSwitchTo(old);
 
 		/*
@@ -328,15 +330,35 @@ read_task(TaskRun *run, MemoryContext runcxt)
 		if (seal.source)
 			run->spec.relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(seal.source)),
 											   NoLock, false);
+		run->kind = btpg_find_task_kind(seal.kind);
+		if (run->kind == NULL)
+			elog(ERROR, "task " INT64_FORMAT " is of the unknown kind \"%s\"",
+				 run->task_id, seal.kind);
+		if (run->kind->plan_task)
+		{
+			BtpgTaskRow row;
+
+			memset(&row, 0, sizeof(row));
+			row.strategy = strategy;
+			row.params = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(params)));
+			if (seal.grid)
+				row.grid = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(seal.grid)));
+			d = SPI_getbinval(tup, td, 13, &isnull);
+			row.symbols = isnull ? NULL : DatumGetArrayTypePCopy(d);
+			row.relid = run->spec.relid;
+			row.query = run->spec.query;
+			row.has_start = run->spec.has_start;
+			row.start_ts = run->spec.start_ts;
+			row.has_end = run->spec.has_end;
+			row.end_ts = run->spec.end_ts;
+			run->kind_state = run->kind->plan_task(run, &row);
+		}
+		else
 		{
 			const BtStrategyDef *st = btpg_lookup_strategy(strategy);
 			Jsonb	   *jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(params)));
 			Jsonb	   *grid = NULL;
 
-			run->kind = btpg_find_task_kind(seal.kind);
-			if (run->kind == NULL)
-				elog(ERROR, "task " INT64_FORMAT " is of the unknown kind \"%s\"",
-					 run->task_id, seal.kind);
 			if (seal.grid)
 				grid = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(seal.grid)));
 			run->kind_state = run->kind->plan(st, jb, grid, &run->cfg, &run->spec.cols);
@@ -363,7 +385,7 @@ read_task(TaskRun *run, MemoryContext runcxt)
 /* A backtest task: its configuration, then its result */
 static void *
 backtest_plan(const BtStrategyDef *st, Jsonb *params, Jsonb *grid, BtConfig *cfg,
-			  BtColumns *cols)
+			  BtpgColumns *cols)
 {
 	btpg_parse_backtest_params(params, st, cfg, cols);
 	return palloc0(sizeof(BtResult));
@@ -377,7 +399,7 @@ backtest_execute(TaskRun *run, void *state, const BtSeries *s)
 	BtError		err;
 
 	btpg_alloc_init(&a, CurrentMemoryContext);
-	if (bt_run(s, &run->cfg, &a, task_progress, run, (BtResult *) state, &err) != BT_OK)
+	if (bt_run(s, &run->cfg, &a, btpg_task_progress, run, (BtResult *) state, &err) != BT_OK)
 	{
 		if (err.code == BT_ERR_CANCELLED)
 			ereport(ERROR,
@@ -442,6 +464,7 @@ run_task(TaskRun *run)
 	PG_TRY();
 	{
 		BtSeries	s;
+		int64		nbars;
 
 		if (!read_task(run, runcxt))
 		{
@@ -454,10 +477,19 @@ run_task(TaskRun *run)
 		/* load the bars as the owner (privileges and RLS apply) */
 		btpg_begin_txn("pg_backtest: loading data");
 		old = MemoryContextSwitchTo(runcxt);
-		btpg_load_series(&run->spec, &s);
+		if (run->kind->load)
+		{
+			memset(&s, 0, sizeof(s));
+			nbars = run->kind->load(run, run->kind_state);
+		}
+		else
+		{
+			btpg_load_series(&run->spec, &s);
+			nbars = s.n;
+		}
 		MemoryContextSwitchTo(old);
 		btpg_end_txn();
-		btpg_task_report(run, 1, 30.0, psprintf(INT64_FORMAT " bars loaded", (int64) s.n), false);
+		btpg_task_report(run, 1, 30.0, psprintf(INT64_FORMAT " bars loaded", nbars), false);
 
 		old = MemoryContextSwitchTo(runcxt);
 		run->kind->execute(run, run->kind_state, &s);
@@ -499,7 +531,7 @@ run_task(TaskRun *run)
 static void
 task_sigint(SIGNAL_ARGS)
 {
-	if (my_slot < 0 || ((volatile BtSlot *) &btpg_shared->slots[my_slot])->cancel_requested)
+	if (my_slot < 0 || ((volatile BtpgSlot *) &btpg_shared->slots[my_slot])->cancel_requested)
 		StatementCancelHandler(postgres_signal_arg);
 }
 
@@ -519,7 +551,9 @@ take_next_task(TaskRun *run, Oid owner)
 	run->ext_owner = ext_owner;
 	run->task_id = next_id;
 	run->slot = my_slot;
-	run->started = run->launched_at = GetCurrentTimestamp();
+	/* stamped when reuse.c moved the slot, under the lock: queue order */
+	run->launched_at = btpg_shared->slots[my_slot].assigned_at;
+	run->started = GetCurrentTimestamp();
 	run->last_progress = -100;
 	return true;
 }
@@ -527,12 +561,12 @@ take_next_task(TaskRun *run, Oid owner)
 /*
  * btpg_task_main
  *		Entry point of a task worker; main_arg is its slot, bgw_extra a
- *		BtTaskStart.
+ *		BtpgTaskStart.
  */
 void
 btpg_task_main(Datum main_arg)
 {
-	BtTaskStart start;
+	BtpgTaskStart start;
 	TaskRun		run;
 	bool		ok_slot = true;
 	LOCKTAG		tag;

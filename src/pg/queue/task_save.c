@@ -3,10 +3,10 @@
  * task_save.c
  *	  The outcomes of a task worker's task: a backtest's results (metrics,
  *	  trades, the equity curve as one row of arrays), the row inserter and
- *	  completion every kind's save uses, and the failed or cancelled
- *	  outcome after an error.  Each in one
- *	  transaction, written as the tables' owner (pg_database_owner) through
- *	  btpg_task_exec; task_run.c runs the task and calls these.
+ *	  completion every kind's save uses (task_kind.h), and the failed or
+ *	  cancelled outcome after an error.  Each outcome in one transaction,
+ *	  written as the tables' owner (pg_database_owner) through
+ *	  btpg_task_exec.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -66,6 +66,79 @@ make_array(Datum *elems, bool *nulls, int64 n, Oid type)
 											  typlen, typbyval, typalign));
 }
 
+/*
+ * btpg_task_insert_arrays
+ *		One row (task id, owner, then the ncols arrays of the columns named
+ *		by columns, "c1, c2, ...") into table, planned
+ *		generically: the parameters are read where they are, not copied
+ *		into the plan.  Caller is in a task transaction.
+ */
+void
+btpg_task_insert_arrays(TaskRun *run, const char *table, const char *columns, int ncols,
+						const Oid *types, Datum *values)
+{
+	Datum	   *args = palloc(sizeof(Datum) * (2 + ncols));
+	Oid		   *argtypes = palloc(sizeof(Oid) * (2 + ncols));
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "INSERT INTO %s (task_id, owner, %s) VALUES ($1, $2", table, columns);
+	args[0] = Int64GetDatum(run->task_id);
+	argtypes[0] = INT8OID;
+	args[1] = CStringGetTextDatum(run->owner);
+	argtypes[1] = TEXTOID;
+	for (int c = 0; c < ncols; c++)
+	{
+		args[2 + c] = values[c];
+		argtypes[2 + c] = types[c];
+		appendStringInfo(&sql, ", $%d", 3 + c);
+	}
+	appendStringInfoChar(&sql, ')');
+	btpg_exec_as_owner_generic(run->ext_owner, sql.data, 2 + ncols, argtypes, args, NULL);
+}
+
+/*
+ * btpg_task_table_columns
+ *		The columns of table after task_id and owner, other than those named
+ *		in skip (NULL-terminated, or NULL), in table order: the first max of
+ *		them, quoted, into names (each after ", ") and their types into
+ *		types; returns how many there are in all.  Inserts that name their
+ *		columns so are not shifted by a column another feature appends.
+ *		Caller is in a task transaction.
+ */
+int
+btpg_task_table_columns(const char *table, const char *const *skip, StringInfo names,
+						Oid *types, int max)
+{
+	SPIPlanPtr	plan = SPI_prepare(psprintf("SELECT * FROM %s LIMIT 0", table), 0, NULL);
+	TupleDesc	td;
+	int			n = 0;
+
+	if (plan == NULL || SPI_execute_plan(plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the columns of %s", table);
+	td = SPI_tuptable->tupdesc;
+	for (int i = 0; i < td->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(td, i);
+		const char *name = NameStr(att->attname);
+		bool		skipped = att->attisdropped || strcmp(name, "task_id") == 0 ||
+			strcmp(name, "owner") == 0;
+
+		for (int k = 0; skip && skip[k] && !skipped; k++)
+			skipped = strcmp(name, skip[k]) == 0;
+		if (skipped)
+			continue;
+		if (n < max)
+		{
+			appendStringInfo(names, ", %s", quote_identifier(name));
+			types[n] = att->atttypid;
+		}
+		n++;
+	}
+	SPI_freeplan(plan);
+	return n;
+}
+
 /* Row r of a backtest's trades (btpg_task_insert_rows): trade r */
 static void
 trade_row(void *arg, int64 r, Datum *values, bool *nulls)
@@ -86,6 +159,19 @@ void
 btpg_task_insert_rows(TaskRun *run, const char *table, int ncols, const Oid *types, int64 nrows,
 					  BtpgTaskRowFn row_fn, void *arg)
 {
+	btpg_task_insert_rows_into(run, table, NULL, ncols, types, nrows, row_fn, arg);
+}
+
+/*
+ * btpg_task_insert_rows_into
+ *		btpg_task_insert_rows into the columns named by columns (", c1, c2,
+ *		...", after task_id and owner; types must then be given), or NULL:
+ *		the table's columns in order.
+ */
+void
+btpg_task_insert_rows_into(TaskRun *run, const char *table, const char *columns, int ncols,
+						   const Oid *types, int64 nrows, BtpgTaskRowFn row_fn, void *arg)
+{
 	Datum	  **cols = palloc(sizeof(Datum *) * ncols);
 	bool	  **cnulls = palloc(sizeof(bool *) * ncols);
 	Datum	   *row = palloc(sizeof(Datum) * ncols);
@@ -95,6 +181,8 @@ btpg_task_insert_rows(TaskRun *run, const char *table, int ncols, const Oid *typ
 	Oid		   *argtypes = palloc(sizeof(Oid) * (2 + ncols));
 	StringInfoData sql;
 
+	if (columns && types == NULL)
+		elog(ERROR, "btpg_task_insert_rows_into: named columns need their types");
 	if (types == NULL)
 	{
 		/* the column types, from the table */
@@ -124,7 +212,11 @@ btpg_task_insert_rows(TaskRun *run, const char *table, int ncols, const Oid *typ
 		}
 	}
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "INSERT INTO %s SELECT $1, $2, u.* FROM ROWS FROM (", table);
+	if (columns)
+		appendStringInfo(&sql, "INSERT INTO %s (task_id, owner%s) SELECT $1, $2, u.* FROM ROWS FROM (",
+						 table, columns);
+	else
+		appendStringInfo(&sql, "INSERT INTO %s SELECT $1, $2, u.* FROM ROWS FROM (", table);
 	args[0] = Int64GetDatum(run->task_id);
 	argtypes[0] = INT8OID;
 	args[1] = CStringGetTextDatum(run->owner);
@@ -214,7 +306,9 @@ btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res)
 	btpg_metrics_values(m, mvalues + 2, mnulls + 2);
 	mnulls[0] = mnulls[1] = false;
 	initStringInfo(&sql);
-	appendStringInfoString(&sql, "INSERT INTO backtest.results SELECT $1, $2");
+	/* by name: portfolio columns sit between the metrics of 0.4.0 and later ones */
+	appendStringInfo(&sql, "INSERT INTO backtest.results (task_id, owner, %s) SELECT $1, $2",
+					 btpg_metric_columns(""));
 	for (int i = 0; i < BTPG_METRICS_NATTS; i++)
 		appendStringInfo(&sql, ", $%d", i + 3);
 	mtypes[0] = INT8OID;
@@ -225,10 +319,20 @@ btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res)
 		cnulls[i] = mnulls[i] ? 'n' : ' ';
 	btpg_task_exec(run, sql.data, 2 + BTPG_METRICS_NATTS, mtypes, mvalues, cnulls);
 
-	/* trades: one array per column, one INSERT */
+	/* trades: one array per column, one INSERT (a portfolio's symbol stays NULL) */
 	if (nt > 0)
-		btpg_task_insert_rows(run, "backtest.trades", BTPG_TRADES_NATTS, btpg_trade_types, nt,
-							  trade_row, (void *) res->trades);
+	{
+		static const char *const skip[] = {"symbol", NULL};
+		Oid			ttypes[BTPG_TRADES_NATTS];
+		StringInfoData names;
+
+		initStringInfo(&names);
+		if (btpg_task_table_columns("backtest.trades", skip, &names, ttypes, BTPG_TRADES_NATTS)
+			!= BTPG_TRADES_NATTS)
+			elog(ERROR, "backtest.trades does not have the columns of backtest_trades: reinstall the extension");
+		btpg_task_insert_rows_into(run, "backtest.trades", names.data, BTPG_TRADES_NATTS, ttypes, nt,
+								   trade_row, (void *) res->trades);
+	}
 
 	/* the equity curve: one row of arrays (backtest.equity unnests it) */
 	{

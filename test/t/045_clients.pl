@@ -4,7 +4,9 @@
 # test/clients/package-lock.json: `npm ci`).  Each prints the chart update
 # it is sent and the listening role's two new notifications, read from the
 # rows, not another role's (whose events it hears too), marks them read and
-# exits.  The README shows exactly these files.
+# exits.  The chart update comes from a live stream: the client reads the
+# new bar and its indicator value back with backtest_live_bars().  The README
+# shows exactly these files.
 use strict;
 use warnings;
 
@@ -28,7 +30,8 @@ for my $f ([ 'notifications.py', 'client-psycopg2' ], [ 'notifications.js', 'cli
 
 my $node = PgBacktestNode->create('clients', conf => "pg_backtest.max_concurrent = 1\n");
 $node->create_klines('postgres', table => 'klines', symbols => ['SYNTH'], grant => 'PUBLIC');
-$node->safe_psql('postgres', 'CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN;');
+$node->safe_psql('postgres',
+	'CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN; GRANT TRIGGER ON klines TO alice;');
 
 # the node client's packages, exactly as locked
 my $dir = "$PostgreSQL::Test::Utils::tmp_check/clients";
@@ -54,6 +57,11 @@ sub sql
 	return $node->safe_psql_as($user // 'postgres', $sql);
 }
 
+# alice's live stream over klines: each new bar sends a chart update
+my $stream = sql(q{SELECT backtest_live_start('klines', 'SYNTH', NULL, '{}', '[{"name": "ema", "period": 5}]')},
+	'alice');
+my $day = 500;
+
 for my $client ([ 'psycopg2', '/usr/bin/python3', 'notifications.py' ],
 	[ 'node-postgres', 'node', 'notifications.js' ])
 {
@@ -66,7 +74,14 @@ for my $client ([ 'psycopg2', '/usr/bin/python3', 'notifications.py' ],
 
 	# bob's task first: alice's client hears its event but reads no row
 	my $b = sql(q{SELECT backtest_submit('klines', 'SYNTH', 'ema_cross')}, 'bob');
-	sql(q{NOTIFY backtest_chart, '{"stream": 7, "symbol": "SYNTH", "ts": ["2021-05-15T00:00:00+00:00"]}'});
+	# a new bar: the stream's chart update, whose bar the client reads back
+	my $ts = sql("SELECT timestamptz '2020-01-01 00:00+00' + $day * interval '1 day'");
+	sql("INSERT INTO klines VALUES ('SYNTH', '$ts', 100, 102, 98, 101.25 + $day, 1000)");
+	$day++;
+	my $chart = sql(qq{SELECT 'chart: stream $stream SYNTH ' || ts::text || ' close ' || close || ' ' || "values"::text
+FROM backtest_live_bars($stream, '$ts') WHERE symbol = 'SYNTH'}, 'alice');
+	like($chart, qr/^chart: stream $stream SYNTH \S+ \S+ close [\d.]+ \{"ema\(5\)": [\d.]+\}$/,
+		"$name: the new bar has its EMA");
 	my $c = sql(q{SELECT backtest_submit('klines', 'SYNTH', 'sma_cross')}, 'alice');
 	my $f = sql(q{SELECT backtest_submit_query('SELECT * FROM klines WHERE (SELECT ''oops'')::int > 0', 'rsi')},
 		'alice');
@@ -77,10 +92,10 @@ for my $client ([ 'psycopg2', '/usr/bin/python3', 'notifications.py' ],
 		  . " FROM backtest.results WHERE task_id = $c");
 	is( $cout,
 		"listening\n"
-		  . "chart: stream 7 SYNTH\n"
+		  . "$chart\n"
 		  . "normal task_completed: Backtest $c completed: sma_cross on SYNTH: $summary  (SELECT * FROM backtest.results WHERE task_id = $c)\n"
 		  . "  high task_failed: Backtest $f failed: rsi on a query: invalid input syntax for type integer: \"oops\"  (SELECT * FROM public.backtest_status($f))\n",
-		"$name: the chart update and alice's two notifications, from the rows; nothing of bob's");
+		"$name: the new bar of the chart update and alice's two notifications, from the rows; nothing of bob's");
 	is( sql(qq{SELECT string_agg(owner || ':' || (read_at IS NOT NULL), ',' ORDER BY id) FROM backtest.notifications
 WHERE (metadata->>'task_id')::bigint IN ($b, $c, $f)}),
 		'bob:false,alice:true,alice:true', "$name: marked alice's read, not bob's");

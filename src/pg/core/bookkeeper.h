@@ -1,0 +1,27 @@
+/*-------------------------------------------------------------------------
+ *
+ * bookkeeper.h
+ *	  The role pg_backtest's bookkeeping writes run as.
+ *
+ * Copyright (c) 2026, pg_backtest developers
+ *
+ * src/pg/core/bookkeeper.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef BTPG_CORE_BOOKKEEPER_H
+#define BTPG_CORE_BOOKKEEPER_H
+
+#include "postgres.h"
+
+#include "catalog/pg_authid.h"
+
+/*
+ * The role bookkeeping writes to backtest.* run as (the queue's tasks and
+ * seals, the live streams' state): the tables' owner, pg_database_owner,
+ * never a superuser, so a trigger or default the database owner attaches
+ * to the tables runs with the database owner's rights at most.
+ */
+#define BTPG_BOOKKEEPER		ROLE_PG_DATABASE_OWNER
+
+#endif							/* BTPG_CORE_BOOKKEEPER_H */
