@@ -74,6 +74,20 @@ SELECT backtest_live_start('lk') AS every \gset
 INSERT INTO lk VALUES ('C', '2024-01-01', 5, 6, 4, 5, 10);
 SELECT symbol, bars, last_ts, position FROM backtest_live_streams() WHERE stream = :every;
 
+-- the signal strategy follows the table's signal column (NULL keeps, NaN is an error)
+CREATE TABLE ls (ts timestamptz, open float8, high float8, low float8, close float8, sig float8);
+INSERT INTO ls VALUES ('2024-01-01', 1, 1, 1, 1, NULL), ('2024-01-02', 1, 1, 1, 1, 1);
+SELECT backtest_live_start('ls', NULL, 'signal', '{"columns": {"signal": "sig"}}') AS sg \gset
+INSERT INTO ls VALUES ('2024-01-03', 1, 1, 1, 1, NULL), ('2024-01-04', 1, 1, 1, 1, -1),
+                      ('2024-01-05', 1, 1, 1, 1, 0), ('2024-01-06', 1, 1, 1, 1, 1);
+INSERT INTO ls VALUES ('2024-01-07', 1, 1, 1, 1, 'NaN');
+INSERT INTO ls VALUES ('2024-01-07', 1, 1, 1, 1, 2);
+SELECT ts, target, position FROM backtest_live_bars(:sg);
+SELECT title FROM backtest.notifications WHERE kind = 'signal' ORDER BY id;
+DELETE FROM backtest.notifications WHERE kind = 'signal';
+SELECT backtest_live_stop(:sg);
+DROP TABLE ls;
+
 -- the privileges a stream needs, and the "full" payload rule
 CREATE ROLE regress_live_alice LOGIN;
 CREATE ROLE regress_live_bob LOGIN;

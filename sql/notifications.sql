@@ -63,7 +63,7 @@ WHERE n.kind = 'sweep_completed';
 -- the failed task: the error; the cancelled one: why
 SELECT n.kind, n.message, n.metadata->>'error' AS error, n.metadata->>'symbol' AS symbol,
        n.action = 'SELECT * FROM public.backtest_status(' || (n.metadata->>'task_id') || ')' AS action_ok
-FROM backtest.notifications n WHERE n.kind IN ('task_failed', 'task_cancelled') ORDER BY n.id;
+FROM backtest.notifications n WHERE n.kind IN ('task_failed', 'task_cancelled') ORDER BY n.kind;
 -- the action runs
 SELECT action AS completed_action FROM backtest.notifications WHERE kind = 'task_completed' \gset
 SELECT count(*) AS rows_of_the_action FROM (:completed_action) a;

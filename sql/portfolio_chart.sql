@@ -86,10 +86,26 @@ SELECT backtest_chart_svg(:task) AS tsvg \gset
 SELECT xml_is_well_formed_document(:'tsvg') AS well_formed,
        :'tsvg' LIKE '%<title>Task ' || :task || ': portfolio, sma_cross %' AS titled,
        regexp_replace(:'tsvg', 'Task \d+: ', '', 'g') = :'svg' AS same_svg;
+SELECT backtest_report_html(:task) AS thtml \gset
 SELECT xml_is_well_formed_document(backtest_report_html(:task)) AS report_well_formed,
        regexp_replace(backtest_report_html(:task), 'Task \d+: ', '', 'g')
          = backtest_portfolio_report_html('pf', 'sma_cross', :'p') AS same_report;
 SELECT backtest_chart_svg(:task, indicators => '[{"name": "ema"}]');
+-- a hostile search_path changes nothing and runs nothing
+CREATE TABLE evil_calls (n int);
+CREATE SCHEMA evil;
+CREATE FUNCTION evil.t_eq(text, text) RETURNS boolean LANGUAGE sql AS 'INSERT INTO public.evil_calls VALUES (1); SELECT true';
+CREATE FUNCTION evil.i_eq(bigint, bigint) RETURNS boolean LANGUAGE sql AS 'INSERT INTO public.evil_calls VALUES (2); SELECT true';
+CREATE OPERATOR evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.t_eq);
+CREATE OPERATOR evil.= (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = evil.i_eq);
+CREATE COLLATION evil."C" FROM pg_catalog."POSIX";
+SET search_path = evil, public, pg_catalog;
+SELECT public.backtest_chart_svg(:task) OPERATOR(pg_catalog.=) :'tsvg' AS same_chart,
+       public.backtest_report_html(:task) OPERATOR(pg_catalog.=) :'thtml' AS same_report;
+RESET search_path;
+SELECT count(*) AS hostile_calls FROM evil_calls;
+DROP SCHEMA evil CASCADE;
+DROP TABLE evil_calls;
 SELECT backtest_delete(:task);
 
 -- errors

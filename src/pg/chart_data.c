@@ -312,6 +312,29 @@ exit_reason_from_name(const char *s)
 }
 
 /*
+ * The task's results row read by sql (one bigint parameter, the task id):
+ * its n columns copied into values/nulls in cxt; an error when there is none.
+ */
+static void
+task_result_row(MemoryContext cxt, int64 task_id, const char *sql, int n, Datum *values,
+				bool *nulls)
+{
+	if (task_query(sql, task_id) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("task %lld has no stored results", (long long) task_id)));
+	for (int i = 0; i < n; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(SPI_tuptable->tupdesc, i);
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &nulls[i]);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		values[i] = nulls[i] ? (Datum) 0 : datumCopy(d, att->attbyval, att->attlen);
+		MemoryContextSwitchTo(old);
+	}
+}
+
+/*
  * The stored trades of task task_id into cd (with_symbol, a portfolio's:
  * ordered by symbol, their lanes into cd->trade_sym, cd->sym_names the
  * symbols that traded).  Caller has SPI connected.
@@ -326,7 +349,7 @@ read_task_trades(MemoryContext cxt, int64 task_id, BtpgChartData *cd, bool with_
 									  " t.quantity, t.pnl, t.return_pct, t.exit_reason, t.is_open, t.commission"
 									  " FROM backtest.trades t WHERE t.task_id OPERATOR(pg_catalog.=) $1"
 									  " ORDER BY %st.trade_no", with_symbol ? "t.symbol, " : "",
-									  with_symbol ? "t.symbol COLLATE \"C\", " : ""), task_id);
+									  with_symbol ? "t.symbol COLLATE pg_catalog.\"C\", " : ""), task_id);
 	cd->trades = MemoryContextAllocZero(cxt, sizeof(BtTrade) * Max(cd->ntrades, 1));
 	if (with_symbol)
 	{
@@ -399,22 +422,10 @@ portfolio_from_task(MemoryContext cxt, int64 task_id, BtpgChartData *cd)
 				n3;
 
 	cd->portfolio = true;
-	if (task_query("SELECT r.n_symbols, r.max_positions_held, r.avg_positions_held, r.turnover,"
-				   " r.entries_skipped, r.alpha, r.beta, r.benchmark_return_pct FROM backtest.results r"
-				   " WHERE r.task_id OPERATOR(pg_catalog.=) $1", task_id) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("task %lld has no stored results", (long long) task_id)));
-	for (int i = 0; i < BTPG_PF_EXTRA_NATTS; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(SPI_tuptable->tupdesc, i);
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1,
-									  &cd->pfnulls[i]);
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-
-		cd->pfmetrics[i] = cd->pfnulls[i] ? (Datum) 0 : datumCopy(d, att->attbyval, att->attlen);
-		MemoryContextSwitchTo(old);
-	}
+	task_result_row(cxt, task_id, "SELECT r.n_symbols, r.max_positions_held, r.avg_positions_held,"
+					" r.turnover, r.entries_skipped, r.alpha, r.beta, r.benchmark_return_pct"
+					" FROM backtest.results r WHERE r.task_id OPERATOR(pg_catalog.=) $1",
+					BTPG_PF_EXTRA_NATTS, cd->pfmetrics, cd->pfnulls);
 	if (task_query("SELECT c.ts, c.cash, c.equity, c.open_positions FROM backtest.portfolio_equity_curves c"
 				   " WHERE c.task_id OPERATOR(pg_catalog.=) $1", task_id) != 1)
 		ereport(ERROR,
@@ -494,20 +505,7 @@ btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtpgChartData *cd)
 	for (int i = 0; i < BTPG_METRICS_NATTS; i++)
 		appendStringInfo(&sql, "%sr.%s", i ? ", " : "SELECT ", bt_metric_defs[i].name);
 	appendStringInfoString(&sql, " FROM backtest.results r WHERE r.task_id OPERATOR(pg_catalog.=) $1");
-	if (task_query(sql.data, task_id) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("task %lld has no stored results", (long long) task_id)));
-	for (int i = 0; i < BTPG_METRICS_NATTS; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(SPI_tuptable->tupdesc, i);
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1,
-									  &cd->mnulls[i]);
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-
-		cd->metrics[i] = cd->mnulls[i] ? (Datum) 0 : datumCopy(d, att->attbyval, att->attlen);
-		MemoryContextSwitchTo(old);
-	}
+	task_result_row(cxt, task_id, sql.data, BTPG_METRICS_NATTS, cd->metrics, cd->mnulls);
 
 	if (strcmp(kind, "portfolio") == 0)
 	{

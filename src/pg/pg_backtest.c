@@ -57,6 +57,8 @@ _PG_init(void)
 	/* the features' task kinds (the queue knows no feature) */
 	btpg_sweep_register_task_kind();
 	btpg_portfolio_register_task_kind();
+	/* the system status' events, sent by the dispatchers */
+	btpg_dispatcher_round_hook = btpg_status_maybe_notify;
 
 	/*
 	 * Reserve the prefix only once every setting is defined: it removes the

@@ -19,6 +19,17 @@
 #include "unit.h"
 #include "bt_live.h"
 
+/* splitmix64, for the damage test's random bytes */
+static uint64_t
+bt_splitmix64_test(uint64_t *state)
+{
+	uint64_t	z = (*state += UINT64_C(0x9E3779B97F4A7C15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
+
 /* A state in malloc'ed (so 8-byte aligned) memory */
 static BtLiveState *
 live_new(const BtLiveSpec *spec)
@@ -440,10 +451,82 @@ test_live_refusals(void)
 	free(before);
 }
 
+/*
+ * A state read back from a table may have been damaged: a single-byte
+ * change anywhere in it is either refused by bt_live_state_valid (its
+ * offsets, counts and identities are all checked against the spec) or
+ * leaves a state that pushes a bar without writing outside the block (a
+ * guard after it stays intact; run under valgrind for the reads).
+ */
+static void
+test_live_damaged(void)
+{
+	BtSeries	s = unit_sample_series();
+	BtLiveSpec	spec;
+	BtLiveState *st;
+	BtError		err;
+	BtLiveStep	step;
+	double		out[64];
+	size_t		size;
+	int			refused = 0,
+				accepted = 0,
+				guard_ok = 1;
+	uint64_t	rng = 42;
+	static const char *const names[] = {"sma", "ema", "wma", "rsi", "macd", "bbands", "stoch",
+	"kdj", "atr", "donchian", "obv", "roc"};
+
+	memset(&spec, 0, sizeof(spec));
+	spec.nind = 12;
+	for (int i = 0; i < 12; i++)
+	{
+		const BtIndicatorDef *d = bt_find_indicator(names[i]);
+
+		spec.ind[i].def = d;
+		for (int j = 0; j < d->nparams; j++)
+			spec.ind[i].params[j] = d->params[j].def;
+	}
+	spec.strategy = bt_find_strategy("kdj");
+	for (int j = 0; j < spec.strategy->nparams; j++)
+		spec.sp[j] = spec.strategy->params[j].def;
+	CHECK(bt_live_spec_check(&spec, &err));
+	st = live_new(&spec);
+	for (int64_t t = 0; t < 100; t++)
+	{
+		BtLiveBar	b = bar_of(&s, t);
+
+		CHECK(bt_live_push(st, &b, out, &step, &err));
+	}
+	size = bt_live_state_size(st);
+	for (int k = 0; k < 4000; k++)
+	{
+		unsigned char *copy = malloc(size + 64);
+		size_t		at = (size_t) (bt_splitmix64_test(&rng) % size);
+		BtLiveBar	b = bar_of(&s, 100);
+
+		memcpy(copy, st, size);
+		memset(copy + size, 0xA5, 64);
+		copy[at] ^= (unsigned char) (1 + bt_splitmix64_test(&rng) % 255);
+		if (!bt_live_state_valid(copy, size, &spec))
+			refused++;
+		else
+		{
+			accepted++;
+			(void) bt_live_push((BtLiveState *) copy, &b, out, &step, &err);
+			for (int g = 0; g < 64; g++)
+				guard_ok &= copy[size + g] == 0xA5;
+		}
+		free(copy);
+	}
+	CHECK_MSG(refused > 0 && accepted > 0, "refused %d, accepted %d", refused, accepted);
+	CHECK(guard_ok);
+	free(st);
+}
+
 void
 test_live(void)
 {
 	test_live_indicators();
 	test_live_strategies();
 	test_live_refusals();
+	test_live_damaged();
 }

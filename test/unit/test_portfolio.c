@@ -2,7 +2,8 @@
  *
  * test_portfolio.c
  *	  The portfolio simulator (portfolio.c): one symbol equals bt_run, a
- *	  hand-worked three-symbol case, invariants over random universes,
+ *	  hand-worked three-symbol case, invariants over random universes (half
+ *	  of them with stops),
  *	  independence from the order of the symbols, causality on every symbol,
  *	  rotation, rebalancing and the benchmark.
  *
@@ -490,11 +491,14 @@ test_invariants(void)
 				bad_eq = 0,
 				bad_pos = 0,
 				bad_fill = 0,
-				bad_order = 0;
+				bad_order = 0,
+				nstops = 0,
+				stop_exits = 0;
 
 	for (uint64_t seed0 = 1; seed0 <= 200; seed0++)
 	{
 		uint64_t	seed = seed0 * 7919;
+		uint64_t	sseed = seed0 * 104729;
 		int			nsym = 1 + (int) (urand(&seed) * 6);
 		BtPfSymbol	sy[8],
 					rev[8];
@@ -531,6 +535,15 @@ test_invariants(void)
 			sy[i].cfg.sim.stamp_duty = urand(&seed) < 0.5 ? 0.001 : 0;
 			sy[i].cfg.sim.slippage_bps = 10 * urand(&seed);
 			sy[i].cfg.sim.lot_size = urand(&seed) < 0.3 ? 100 : 1;
+			/* stops on half the universes, drawn apart (the other draws stay as they were) */
+			if (seed0 % 2 == 1)
+			{
+				sy[i].cfg.sim.stop_loss = urand(&sseed) < 0.6 ? 0.01 + 0.05 * urand(&sseed) : 0;
+				sy[i].cfg.sim.take_profit = urand(&sseed) < 0.5 ? 0.02 + 0.08 * urand(&sseed) : 0;
+				sy[i].cfg.sim.trailing_stop = urand(&sseed) < 0.5 ? 0.01 + 0.04 * urand(&sseed) : 0;
+				nstops += sy[i].cfg.sim.stop_loss > 0 || sy[i].cfg.sim.take_profit > 0 ||
+					sy[i].cfg.sim.trailing_stop > 0;
+			}
 			rev[nsym - 1 - i] = sy[i];
 		}
 		if (bt_portfolio_run(sy, nsym, NULL, &p, &unit_alloc, NULL, NULL, &r, &err) != BT_OK)
@@ -551,6 +564,10 @@ test_invariants(void)
 		for (int64_t k = 0; k < r.ntrades; k++)
 		{
 			const BtSeries *s = &sy[r.trades[k].sym].s;
+
+			stop_exits += r.trades[k].t.exit_reason == BT_EXIT_STOP_LOSS ||
+				r.trades[k].t.exit_reason == BT_EXIT_TAKE_PROFIT ||
+				r.trades[k].t.exit_reason == BT_EXIT_TRAILING_STOP;
 
 			if (!ts_in(s, r.trades[k].t.entry_ts) || !ts_in(s, r.trades[k].t.exit_ts))
 				bad_fill++;
@@ -593,6 +610,8 @@ test_invariants(void)
 	CHECK_MSG(bad_pos == 0, "%d timestamps hold more than max_positions", bad_pos);
 	CHECK_MSG(bad_fill == 0, "%d fills off their symbol's bars", bad_fill);
 	CHECK_MSG(bad_order == 0, "%d universes depend on the order of the symbols", bad_order);
+	CHECK_MSG(nstops > 0 && stop_exits > 0, "stops: %d symbols with stops, %d stop exits",
+			  nstops, stop_exits);
 }
 
 /*
@@ -636,6 +655,13 @@ test_causality(void)
 			sy[i].cfg.sp[0] = 3;
 			sy[i].cfg.sp[1] = 8;
 			sy[i].cfg.sim.commission = 0.001;
+			/* stops on a third of the universes: they read each bar's own range only */
+			if (seed0 % 3 == 1)
+			{
+				sy[i].cfg.sim.stop_loss = 0.02;
+				sy[i].cfg.sim.take_profit = 0.05;
+				sy[i].cfg.sim.trailing_stop = 0.03;
+			}
 		}
 		CHECK(bt_portfolio_run(sy, nsym, NULL, &p, &unit_alloc, NULL, NULL, &r, &err) == BT_OK);
 		/* garbage after the cut: wild prices, same timestamps */

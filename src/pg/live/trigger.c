@@ -321,6 +321,9 @@ read_rows(Tuplestorestate *store, Relation rel, const BtpgLiveStream *ls, int64 
 		r.bar.close = row_num(slot, att[BTCOL_CLOSE], typ[BTCOL_CLOSE]);
 		r.bar.volume = row_num(slot, att[BTCOL_VOLUME], typ[BTCOL_VOLUME]);
 		r.bar.signal = row_num(slot, att[BTCOL_SIGNAL], typ[BTCOL_SIGNAL]);
+		/* as the loader: NULL keeps, a NaN is an error */
+		if (isnan(r.bar.signal) && att[BTCOL_SIGNAL] > 0 && !slot->tts_isnull[att[BTCOL_SIGNAL] - 1])
+			btpg_signal_nan_error(btpg_ts_from_engine(r.bar.ts));
 		if (*n == cap)
 		{
 			cap *= 2;

@@ -66,10 +66,12 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "../notify/notify.h"
 #include "core/bgworker.h"
 #include "queue.h"
 #include "seal.h"
+
+/* Called once a round (btpg_dispatcher_round_hook, queue.h); NULL: nothing */
+BtpgDispatcherRoundHook btpg_dispatcher_round_hook = NULL;
 
 /* Handles of the workers this dispatcher started, by slot (long-lived memory) */
 static BackgroundWorkerHandle *handles[BTPG_MAX_SLOTS];
@@ -801,7 +803,7 @@ btpg_dispatcher_main(Datum main_arg)
 						timeout = Min(timeout, left);
 				}
 				/* the cluster's counts to this database's listeners */
-				status_wait = btpg_status_maybe_notify(done);
+				status_wait = btpg_dispatcher_round_hook ? btpg_dispatcher_round_hook(done) : -1;
 			}
 		}
 		PG_CATCH();

@@ -125,6 +125,16 @@ extern void btpg_end_txn(void);
 extern void btpg_loop_start(MemoryContext scratch);
 extern void btpg_loop_recover(MemoryContext scratch);
 
+/*
+ * dispatcher.c: called by each dispatcher once a round, between
+ * transactions, with done set when it is about to exit; returns the
+ * milliseconds until it wants to be called again, or -1.  Set from
+ * _PG_init by a feature that reports on the queue (the system status,
+ * notify/status.c), so the queue calls into no feature.
+ */
+typedef long (*BtpgDispatcherRoundHook) (bool done);
+extern BtpgDispatcherRoundHook btpg_dispatcher_round_hook;
+
 /* reuse.c */
 extern bool btpg_take_next_task(int slot, Oid owner, Oid ext_owner, int64 prev_task,
 								int64 *next_id);
