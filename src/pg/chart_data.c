@@ -319,7 +319,7 @@ static void
 task_result_row(MemoryContext cxt, int64 task_id, const char *sql, int n, Datum *values,
 				bool *nulls)
 {
-	if (task_query(sql, task_id) != 1)
+	if (btpg_task_read(sql, task_id) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("task %lld has no stored results", (long long) task_id)));
@@ -426,7 +426,7 @@ portfolio_from_task(MemoryContext cxt, int64 task_id, BtpgChartData *cd)
 					" r.turnover, r.entries_skipped, r.alpha, r.beta, r.benchmark_return_pct"
 					" FROM backtest.results r WHERE r.task_id OPERATOR(pg_catalog.=) $1",
 					BTPG_PF_EXTRA_NATTS, cd->pfmetrics, cd->pfnulls);
-	if (task_query("SELECT c.ts, c.cash, c.equity, c.open_positions FROM backtest.portfolio_equity_curves c"
+	if (btpg_task_read("SELECT c.ts, c.cash, c.equity, c.open_positions FROM backtest.portfolio_equity_curves c"
 				   " WHERE c.task_id OPERATOR(pg_catalog.=) $1", task_id) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
