@@ -3,7 +3,10 @@
  * sweep_parallel.c
  *	  The parallel executor of parameter sweeps: the calling backend (the
  *	  leader) and up to pg_backtest.sweep_workers - 1 dynamic background
- *	  workers run the combinations of one sweep over one series.
+ *	  workers run the combinations of one sweep over one series.  This is
+ *	  the leader's side; the segment, its memory ordering and the run loop
+ *	  both sides use are in sweep_shared.h and sweep_shared.c, the worker's
+ *	  main in sweep_worker.c.
  *
  * The workers are registered as soon as the segment's header is written,
  * and start while the leader copies the bars and computes the order; they
@@ -12,9 +15,10 @@
  * Small sweeps start fewer workers (sweep_process_count).  After a sweep
  * the leader does not wait for its workers to exit (that took 35-80 ms):
  * it keeps their handles, and the next sweep of the backend waits for them
- * before it registers new ones, so that their slots are free again.  If no worker can be started, or the segment cannot be
- * created, the backend runs the sweep alone (with a NOTICE).  Without
- * workers no segment is made: the slots are backend-local.
+ * before it registers new ones, so that their slots are free again.  If
+ * no worker can be started, or the segment cannot be created, the backend
+ * runs the sweep alone (with a NOTICE).  Without workers no segment is
+ * made: the slots are backend-local.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -76,8 +80,6 @@ typedef struct SweepLeader
 	BackgroundWorkerHandle *handles[BTPG_MAX_SWEEP_WORKERS];
 } SweepLeader;
 
-
-/* ---- the leader ----------------------------------------------------------- */
 
 /*
  * Workers of this backend's previous sweep that may not have exited yet

@@ -31,8 +31,6 @@
 /* Longest wait of a worker for the leader to fill the segment, between looks */
 #define SWEEP_READY_WAIT_MS	1L
 
-/* ---- the workers ----------------------------------------------------------- */
-
 /*
  * on_dsm_detach callback of a worker (normal exit or error): leave, and
  * wake the leader, which may be waiting for the last worker.
