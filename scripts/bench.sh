@@ -493,6 +493,10 @@ SQL
 	# single-row INSERTs after the COPY: lv_plain has no stream, lv_live its one
 	PGBENCH=$(dirname "$(command -v psql)")/pgbench
 	[[ -x $PGBENCH ]] || PGBENCH=$(pg_config --bindir)/pgbench
+	if [[ ! -x $PGBENCH ]]; then
+		echo "  single-row INSERT: skipped (no pgbench)"
+		"${PSQL[@]}" -c "DROP TABLE lv_plain, lv_live; DROP FUNCTION bench_live(int)"
+	else
 	"${PSQL[@]}" -c "CREATE SEQUENCE lv_seq"
 	for tbl in lv_plain lv_live; do
 		echo "INSERT INTO $tbl VALUES ('BENCH', timestamptz '2030-01-01 00:00+00' + nextval('lv_seq') * interval '1 minute', 100, 100.5, 99.5, 100 + random(), 1000);" \
@@ -514,6 +518,7 @@ SQL
 	echo "live_ins_plain_us=$live_ins_plain_us" >> "$RES"
 	echo "live_ins_us=$live_ins_us" >> "$RES"
 	"${PSQL[@]}" -c "DROP TABLE lv_plain, lv_live; DROP SEQUENCE lv_seq; DROP FUNCTION bench_live(int)"
+	fi
 
 	exit 0
 fi
@@ -619,7 +624,7 @@ fi
 printf '  aggregate over 2 x 1M bars, no ORDER BY: %s ms = %sx the six-sums GROUP BY (%s ms); with ORDER BY ts %s ms; serial %sx\n' \
 	"$agg_backtest_ms" "$(echo "scale=2; $agg_backtest_ms / $agg_six_sums_ms" | bc)" "$agg_six_sums_ms" \
 	"$agg_backtest_orderby_ms" "$(echo "scale=2; $agg_backtest_serial_ms / $agg_six_sums_serial_ms" | bc)"
-if [[ -n "${live_copy_ms:-}" ]]; then
+if [[ -n "${live_copy_ms:-}" && -n "${live_ins_us:-}" ]]; then
 	printf '  live stream: 10,000-row COPY %s ms / %s ms without = %sx (target <= 1.3x); single-row INSERT +%s us (%s vs %s us; target <= 100 us)\n' \
 		"$live_copy_ms" "$live_plain_ms" "$(echo "scale=2; $live_copy_ms / $live_plain_ms" | bc)" \
 		"$(echo "$live_ins_us - $live_ins_plain_us" | bc)" "$live_ins_us" "$live_ins_plain_us"

@@ -56,14 +56,16 @@ SELECT f.fill,
        (SELECT string_agg(exit_reason || ':' || n, ' ' ORDER BY exit_reason) FROM
           (SELECT exit_reason, count(*) AS n FROM backtest_trades('pf', 'BBB', 'sma_cross', f.params) GROUP BY 1) r) AS exits,
        (SELECT count(*) FROM (
-          (SELECT trade_no, side, entry_ts, entry_price, exit_ts, exit_price, quantity, pnl, return_pct, bars_held, exit_reason, is_open, commission
+          (SELECT trade_no, side, entry_ts, entry_price, exit_ts, exit_price, quantity, pnl, return_pct, bars_held, exit_reason, is_open, commission,
+                  entry_bar, exit_bar, mae_price, mae_pct, mfe_price, mfe_pct
            FROM backtest_portfolio_trades('pf', 'sma_cross', f.params || '{"allocation": "fixed", "position_size": 1}', ARRAY['BBB'])
            EXCEPT ALL
            SELECT * FROM backtest_trades('pf', 'BBB', 'sma_cross', f.params))
           UNION ALL
           (SELECT * FROM backtest_trades('pf', 'BBB', 'sma_cross', f.params)
            EXCEPT ALL
-           SELECT trade_no, side, entry_ts, entry_price, exit_ts, exit_price, quantity, pnl, return_pct, bars_held, exit_reason, is_open, commission
+           SELECT trade_no, side, entry_ts, entry_price, exit_ts, exit_price, quantity, pnl, return_pct, bars_held, exit_reason, is_open, commission,
+                  entry_bar, exit_bar, mae_price, mae_pct, mfe_price, mfe_pct
            FROM backtest_portfolio_trades('pf', 'sma_cross', f.params || '{"allocation": "fixed", "position_size": 1}', ARRAY['BBB']))) d) AS trades_differ,
        (SELECT count(*) FROM backtest_portfolio_equity('pf', 'sma_cross', f.params || '{"allocation": "fixed", "position_size": 1}', ARRAY['BBB']) p
           JOIN backtest_equity('pf', 'BBB', 'sma_cross', f.params) e USING (ts)

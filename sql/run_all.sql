@@ -50,7 +50,7 @@ RETURNS TABLE (symbols text, mismatches bigint) LANGUAGE sql AS $$
                    a.avg_drawdown_duration, a.trades_count, a.open_trades, a.win_rate_pct,
                    a.best_trade_pct, a.worst_trade_pct, a.avg_trade_pct, a.max_trade_duration,
                    a.avg_trade_duration, a.profit_factor, a.expectancy_pct, a.sqn, a.kelly_criterion,
-                   a.omega_ratio, a.periods_per_year)::text)
+                   a.omega_ratio, a.periods_per_year, a.max_win_streak, a.max_loss_streak)::text)
     FROM backtest_run_all(src, strategy, params, syms, t0, t1) WITH ORDINALITY AS a(
         symbol, start_ts, end_ts, duration, bars, warmup_bars, exposure_pct, equity_final,
         equity_peak, commissions, return_pct, buy_hold_return_pct, return_ann_pct,
@@ -58,7 +58,7 @@ RETURNS TABLE (symbols text, mismatches bigint) LANGUAGE sql AS $$
         avg_drawdown_pct, max_drawdown_duration, avg_drawdown_duration, trades_count, open_trades,
         win_rate_pct, best_trade_pct, worst_trade_pct, avg_trade_pct, max_trade_duration,
         avg_trade_duration, profit_factor, expectancy_pct, sqn, kelly_criterion, omega_ratio,
-        periods_per_year, ord)
+        periods_per_year, max_win_streak, max_loss_streak, ord)
 $$;
 
 -- one process

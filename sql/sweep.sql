@@ -28,7 +28,7 @@ FROM sweep_klines
 WINDOW w AS (PARTITION BY symbol ORDER BY ts);
 
 -- Every metric of a sweep row against backtest_run with the same parameters:
--- how many rows, and how many are equal in all 35 columns (exactly).
+-- how many rows, and how many are equal in all 37 columns (exactly).
 CREATE FUNCTION sweep_check(source regclass, strategy text, grid jsonb, params jsonb DEFAULT '{}')
 RETURNS TABLE (combos bigint, equal_to_backtest_run bigint)
 LANGUAGE sql AS $$
@@ -41,7 +41,7 @@ SELECT count(*),
            s.avg_drawdown_duration, s.trades_count, s.open_trades, s.win_rate_pct,
            s.best_trade_pct, s.worst_trade_pct, s.avg_trade_pct, s.max_trade_duration,
            s.avg_trade_duration, s.profit_factor, s.expectancy_pct, s.sqn, s.kelly_criterion,
-           s.omega_ratio, s.periods_per_year)::backtest_metrics IS NOT DISTINCT FROM r)
+           s.omega_ratio, s.periods_per_year, s.max_win_streak, s.max_loss_streak)::backtest_metrics IS NOT DISTINCT FROM r)
 FROM backtest_sweep(sweep_check.source, 'SYN', sweep_check.strategy, sweep_check.grid,
                     sweep_check.params) s
 CROSS JOIN LATERAL backtest_run(sweep_check.source, 'SYN', sweep_check.strategy,
@@ -67,7 +67,7 @@ FROM backtest_sweep('sweep_klines', 'SYN', 'sma_cross',
                     '{"slow": [20, 30, 40], "fast": [5, 10, 15]}') WITH ORDINALITY
 ORDER BY ordinality;
 
--- every row equals backtest_run with its parameters, in all 35 metrics
+-- every row equals backtest_run with its parameters, in all 37 metrics
 SELECT * FROM sweep_check('sweep_klines', 'sma_cross', '{"fast": [5, 10, 15], "slow": [20, 30, 40]}');
 -- every other strategy, sweeping simulator parameters too (booleans, enums,
 -- fractions)

@@ -542,3 +542,660 @@ END
 $$;
 COMMENT ON FUNCTION backtest_citus_distribute(regclass, name) IS
   'Make the symbol-scoped functions Citus distributed functions colocated with source (distributed by symbol), delegated to the node holding the symbol';
+
+-- ==== trade analytics (issue 15 item 5) ====
+-- Per trade: the bar numbers of entry and exit, and the maximum adverse and
+-- favourable excursion (MAE/MFE) in price and percent; in the metrics the
+-- longest winning and losing streaks; per bar: cash and position value.
+-- New columns go last everywhere, so that rows stored before 0.5.0 keep
+-- their values (NULL in the new columns) and queries naming columns work
+-- as before.  Functions whose result columns change are dropped and
+-- created again with the new columns (CREATE OR REPLACE cannot change
+-- them).
+ALTER TYPE @extschema@.backtest_metrics
+    ADD ATTRIBUTE max_win_streak bigint,
+    ADD ATTRIBUTE max_loss_streak bigint;
+ALTER TABLE backtest.results
+    ADD COLUMN max_win_streak bigint,
+    ADD COLUMN max_loss_streak bigint;
+ALTER TABLE backtest.sweep_results
+    ADD COLUMN max_win_streak bigint,
+    ADD COLUMN max_loss_streak bigint;
+ALTER TABLE backtest.trades
+    ADD COLUMN entry_bar bigint,
+    ADD COLUMN exit_bar bigint,
+    ADD COLUMN mae_price double precision,
+    ADD COLUMN mae_pct double precision,
+    ADD COLUMN mfe_price double precision,
+    ADD COLUMN mfe_pct double precision;
+ALTER TABLE backtest.equity_curves ADD COLUMN cash double precision[];
+-- The view unnests the arrays in its target list, not in ROWS FROM:
+-- set-returning functions in FROM are materialized (each array into a
+-- tuplestore, spilling to disk beyond work_mem) before the first row,
+-- while in the target list they stream in lockstep (a BI tool reading a
+-- 3M-bar curve by day: README, "Performance").
+CREATE OR REPLACE VIEW backtest.equity WITH (security_invoker = true) AS
+SELECT u.task_id, u.ts, u.close, u."position", u.equity, u.drawdown_pct, u.cash,
+       u."position" OPERATOR(pg_catalog.*) u.close AS position_value
+FROM (SELECT c.task_id, pg_catalog.unnest(c.ts) AS ts, pg_catalog.unnest(c.close) AS close,
+             pg_catalog.unnest(c."position") AS "position", pg_catalog.unnest(c.equity) AS equity,
+             pg_catalog.unnest(backtest.equity_drawdown(c.equity)) AS drawdown_pct,
+             pg_catalog.unnest(c.cash) AS cash
+      FROM backtest.equity_curves c) u;
+
+DROP FUNCTION @extschema@.backtest_trades(regclass, text, text, jsonb, timestamptz, timestamptz);
+CREATE FUNCTION @extschema@.backtest_trades(
+    source regclass, symbol text, strategy text,
+    params jsonb DEFAULT '{}', start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL)
+RETURNS TABLE (trade_no integer, side text, entry_ts timestamptz, entry_price double precision,
+               exit_ts timestamptz, exit_price double precision, quantity double precision,
+               pnl double precision, return_pct double precision, bars_held integer,
+               exit_reason text, is_open boolean, commission double precision,
+               entry_bar bigint, exit_bar bigint, mae_price double precision, mae_pct double precision,
+               mfe_price double precision, mfe_pct double precision)
+AS 'MODULE_PATHNAME', 'backtest_trades'
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 100;
+COMMENT ON FUNCTION @extschema@.backtest_trades(regclass, text, text, jsonb, timestamptz, timestamptz) IS
+  'Backtest a strategy; returns one row per trade (an open position at the end is flagged is_open)';
+
+DROP FUNCTION @extschema@.backtest_trades_query(text, text, jsonb);
+CREATE FUNCTION @extschema@.backtest_trades_query(query text, strategy text, params jsonb DEFAULT '{}')
+RETURNS TABLE (trade_no integer, side text, entry_ts timestamptz, entry_price double precision,
+               exit_ts timestamptz, exit_price double precision, quantity double precision,
+               pnl double precision, return_pct double precision, bars_held integer,
+               exit_reason text, is_open boolean, commission double precision,
+               entry_bar bigint, exit_bar bigint, mae_price double precision, mae_pct double precision,
+               mfe_price double precision, mfe_pct double precision)
+AS 'MODULE_PATHNAME', 'backtest_trades_query'
+LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT ROWS 100;
+COMMENT ON FUNCTION @extschema@.backtest_trades_query(text, text, jsonb) IS
+  'Backtest a strategy on the rows of a query; returns one row per trade';
+
+DROP FUNCTION @extschema@.backtest_equity(regclass, text, text, jsonb, timestamptz, timestamptz);
+CREATE FUNCTION @extschema@.backtest_equity(
+    source regclass, symbol text, strategy text,
+    params jsonb DEFAULT '{}', start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL)
+RETURNS TABLE (ts timestamptz, close double precision, "position" double precision,
+               equity double precision, drawdown_pct double precision,
+               cash double precision, position_value double precision)
+AS 'MODULE_PATHNAME', 'backtest_equity'
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 10000;
+COMMENT ON FUNCTION @extschema@.backtest_equity(regclass, text, text, jsonb, timestamptz, timestamptz) IS
+  'Backtest a strategy; returns the equity curve, one row per bar';
+
+DROP FUNCTION @extschema@.backtest_equity_query(text, text, jsonb);
+CREATE FUNCTION @extschema@.backtest_equity_query(query text, strategy text, params jsonb DEFAULT '{}')
+RETURNS TABLE (ts timestamptz, close double precision, "position" double precision,
+               equity double precision, drawdown_pct double precision,
+               cash double precision, position_value double precision)
+AS 'MODULE_PATHNAME', 'backtest_equity_query'
+LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT ROWS 10000;
+COMMENT ON FUNCTION @extschema@.backtest_equity_query(text, text, jsonb) IS
+  'Backtest a strategy on the rows of a query; returns the equity curve';
+
+DROP FUNCTION @extschema@.backtest_sweep(regclass, text, text, jsonb, jsonb, timestamptz, timestamptz);
+CREATE FUNCTION @extschema@.backtest_sweep(
+    source regclass, symbol text, strategy text, grid jsonb,
+    params jsonb DEFAULT '{}', start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL)
+RETURNS TABLE (combo_no integer, params jsonb,
+               p1_name text, p1 double precision, p2_name text, p2 double precision,
+               p3_name text, p3 double precision, p4_name text, p4 double precision,
+               start_ts               timestamptz,
+               end_ts                 timestamptz,
+               duration               interval,
+               bars                   bigint,
+               warmup_bars            bigint,
+               exposure_pct           double precision,
+               equity_final           double precision,
+               equity_peak            double precision,
+               commissions            double precision,
+               return_pct             double precision,
+               buy_hold_return_pct    double precision,
+               return_ann_pct         double precision,
+               volatility_ann_pct     double precision,
+               cagr_pct               double precision,
+               sharpe_ratio           double precision,
+               sortino_ratio          double precision,
+               calmar_ratio           double precision,
+               max_drawdown_pct       double precision,
+               avg_drawdown_pct       double precision,
+               max_drawdown_duration  interval,
+               avg_drawdown_duration  interval,
+               trades_count           bigint,
+               open_trades            bigint,
+               win_rate_pct           double precision,
+               best_trade_pct         double precision,
+               worst_trade_pct        double precision,
+               avg_trade_pct          double precision,
+               max_trade_duration     interval,
+               avg_trade_duration     interval,
+               profit_factor          double precision,
+               expectancy_pct         double precision,
+               sqn                    double precision,
+               kelly_criterion        double precision,
+               omega_ratio            double precision,
+               periods_per_year       double precision,
+               max_win_streak         bigint,
+               max_loss_streak        bigint)
+AS 'MODULE_PATHNAME', 'backtest_sweep'
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 1000;
+COMMENT ON FUNCTION @extschema@.backtest_sweep(regclass, text, text, jsonb, jsonb, timestamptz, timestamptz) IS
+  'Parameter sweep on the K-lines of one symbol: one row of metrics per combination of the grid, best first (see the README, "Parameter sweeps")';
+
+DROP FUNCTION @extschema@.backtest_sweep_query(text, text, jsonb, jsonb);
+CREATE FUNCTION @extschema@.backtest_sweep_query(
+    query text, strategy text, grid jsonb, params jsonb DEFAULT '{}')
+RETURNS TABLE (combo_no integer, params jsonb,
+               p1_name text, p1 double precision, p2_name text, p2 double precision,
+               p3_name text, p3 double precision, p4_name text, p4 double precision,
+               start_ts               timestamptz,
+               end_ts                 timestamptz,
+               duration               interval,
+               bars                   bigint,
+               warmup_bars            bigint,
+               exposure_pct           double precision,
+               equity_final           double precision,
+               equity_peak            double precision,
+               commissions            double precision,
+               return_pct             double precision,
+               buy_hold_return_pct    double precision,
+               return_ann_pct         double precision,
+               volatility_ann_pct     double precision,
+               cagr_pct               double precision,
+               sharpe_ratio           double precision,
+               sortino_ratio          double precision,
+               calmar_ratio           double precision,
+               max_drawdown_pct       double precision,
+               avg_drawdown_pct       double precision,
+               max_drawdown_duration  interval,
+               avg_drawdown_duration  interval,
+               trades_count           bigint,
+               open_trades            bigint,
+               win_rate_pct           double precision,
+               best_trade_pct         double precision,
+               worst_trade_pct        double precision,
+               avg_trade_pct          double precision,
+               max_trade_duration     interval,
+               avg_trade_duration     interval,
+               profit_factor          double precision,
+               expectancy_pct         double precision,
+               sqn                    double precision,
+               kelly_criterion        double precision,
+               omega_ratio            double precision,
+               periods_per_year       double precision,
+               max_win_streak         bigint,
+               max_loss_streak        bigint)
+AS 'MODULE_PATHNAME', 'backtest_sweep_query'
+LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT ROWS 1000;
+COMMENT ON FUNCTION @extschema@.backtest_sweep_query(text, text, jsonb, jsonb) IS
+  'Parameter sweep on the rows of a query (in ts order): one row of metrics per combination of the grid, best first';
+
+DROP FUNCTION @extschema@.backtest_run_all(regclass, text, jsonb, text[], timestamptz, timestamptz);
+CREATE FUNCTION @extschema@.backtest_run_all(
+    source regclass, strategy text, params jsonb DEFAULT '{}', symbols text[] DEFAULT NULL,
+    start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL)
+RETURNS TABLE (symbol text,
+               start_ts               timestamptz,
+               end_ts                 timestamptz,
+               duration               interval,
+               bars                   bigint,
+               warmup_bars            bigint,
+               exposure_pct           double precision,
+               equity_final           double precision,
+               equity_peak            double precision,
+               commissions            double precision,
+               return_pct             double precision,
+               buy_hold_return_pct    double precision,
+               return_ann_pct         double precision,
+               volatility_ann_pct     double precision,
+               cagr_pct               double precision,
+               sharpe_ratio           double precision,
+               sortino_ratio          double precision,
+               calmar_ratio           double precision,
+               max_drawdown_pct       double precision,
+               avg_drawdown_pct       double precision,
+               max_drawdown_duration  interval,
+               avg_drawdown_duration  interval,
+               trades_count           bigint,
+               open_trades            bigint,
+               win_rate_pct           double precision,
+               best_trade_pct         double precision,
+               worst_trade_pct        double precision,
+               avg_trade_pct          double precision,
+               max_trade_duration     interval,
+               avg_trade_duration     interval,
+               profit_factor          double precision,
+               expectancy_pct         double precision,
+               sqn                    double precision,
+               kelly_criterion        double precision,
+               omega_ratio            double precision,
+               periods_per_year       double precision,
+               max_win_streak         bigint,
+               max_loss_streak        bigint)
+AS 'MODULE_PATHNAME', 'backtest_run_all'
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 100;
+COMMENT ON FUNCTION @extschema@.backtest_run_all(regclass, text, jsonb, text[], timestamptz, timestamptz) IS
+  'Backtest a strategy on every symbol of a table (or the given ones) in one read: one row of metrics per symbol, in symbol order';
+
+DROP FUNCTION @extschema@.backtest_run_all_query(text, text, jsonb);
+CREATE FUNCTION @extschema@.backtest_run_all_query(
+    query text, strategy text, params jsonb DEFAULT '{}')
+RETURNS TABLE (symbol text,
+               start_ts               timestamptz,
+               end_ts                 timestamptz,
+               duration               interval,
+               bars                   bigint,
+               warmup_bars            bigint,
+               exposure_pct           double precision,
+               equity_final           double precision,
+               equity_peak            double precision,
+               commissions            double precision,
+               return_pct             double precision,
+               buy_hold_return_pct    double precision,
+               return_ann_pct         double precision,
+               volatility_ann_pct     double precision,
+               cagr_pct               double precision,
+               sharpe_ratio           double precision,
+               sortino_ratio          double precision,
+               calmar_ratio           double precision,
+               max_drawdown_pct       double precision,
+               avg_drawdown_pct       double precision,
+               max_drawdown_duration  interval,
+               avg_drawdown_duration  interval,
+               trades_count           bigint,
+               open_trades            bigint,
+               win_rate_pct           double precision,
+               best_trade_pct         double precision,
+               worst_trade_pct        double precision,
+               avg_trade_pct          double precision,
+               max_trade_duration     interval,
+               avg_trade_duration     interval,
+               profit_factor          double precision,
+               expectancy_pct         double precision,
+               sqn                    double precision,
+               kelly_criterion        double precision,
+               omega_ratio            double precision,
+               periods_per_year       double precision,
+               max_win_streak         bigint,
+               max_loss_streak        bigint)
+AS 'MODULE_PATHNAME', 'backtest_run_all_query'
+LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT ROWS 100;
+COMMENT ON FUNCTION @extschema@.backtest_run_all_query(text, text, jsonb) IS
+  'Backtest a strategy on every symbol of a query''s rows (a symbol column plus the K-line columns, any order): one row of metrics per symbol';
+
+DROP FUNCTION @extschema@.backtest_portfolio(regclass, text, jsonb, text[], timestamptz, timestamptz);
+CREATE FUNCTION @extschema@.backtest_portfolio(
+    source regclass, strategy text, params jsonb DEFAULT '{}',
+    symbols text[] DEFAULT NULL, start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL,
+    OUT start_ts               timestamptz,
+    OUT end_ts                 timestamptz,
+    OUT duration               interval,
+    OUT bars                   bigint,
+    OUT warmup_bars            bigint,
+    OUT exposure_pct           double precision,
+    OUT equity_final           double precision,
+    OUT equity_peak            double precision,
+    OUT commissions            double precision,
+    OUT return_pct             double precision,
+    OUT buy_hold_return_pct    double precision,
+    OUT return_ann_pct         double precision,
+    OUT volatility_ann_pct     double precision,
+    OUT cagr_pct               double precision,
+    OUT sharpe_ratio           double precision,
+    OUT sortino_ratio          double precision,
+    OUT calmar_ratio           double precision,
+    OUT max_drawdown_pct       double precision,
+    OUT avg_drawdown_pct       double precision,
+    OUT max_drawdown_duration  interval,
+    OUT avg_drawdown_duration  interval,
+    OUT trades_count           bigint,
+    OUT open_trades            bigint,
+    OUT win_rate_pct           double precision,
+    OUT best_trade_pct         double precision,
+    OUT worst_trade_pct        double precision,
+    OUT avg_trade_pct          double precision,
+    OUT max_trade_duration     interval,
+    OUT avg_trade_duration     interval,
+    OUT profit_factor          double precision,
+    OUT expectancy_pct         double precision,
+    OUT sqn                    double precision,
+    OUT kelly_criterion        double precision,
+    OUT omega_ratio            double precision,
+    OUT periods_per_year       double precision,
+    OUT max_win_streak         bigint,
+    OUT max_loss_streak        bigint,
+    OUT n_symbols integer,
+    OUT max_positions_held integer,
+    OUT avg_positions_held double precision,
+    OUT turnover double precision,
+    OUT entries_skipped bigint,
+    OUT alpha double precision,
+    OUT beta double precision,
+    OUT benchmark_return_pct double precision)
+RETURNS record
+AS 'MODULE_PATHNAME', 'backtest_portfolio'
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.backtest_portfolio(regclass, text, jsonb, text[], timestamptz, timestamptz) IS
+  'Backtest a strategy on many symbols of a table with one cash account: the account''s metrics and the portfolio''s columns';
+
+DROP FUNCTION @extschema@.backtest_portfolio_query(text, text, jsonb);
+CREATE FUNCTION @extschema@.backtest_portfolio_query(
+    query text, strategy text, params jsonb DEFAULT '{}',
+    OUT start_ts               timestamptz,
+    OUT end_ts                 timestamptz,
+    OUT duration               interval,
+    OUT bars                   bigint,
+    OUT warmup_bars            bigint,
+    OUT exposure_pct           double precision,
+    OUT equity_final           double precision,
+    OUT equity_peak            double precision,
+    OUT commissions            double precision,
+    OUT return_pct             double precision,
+    OUT buy_hold_return_pct    double precision,
+    OUT return_ann_pct         double precision,
+    OUT volatility_ann_pct     double precision,
+    OUT cagr_pct               double precision,
+    OUT sharpe_ratio           double precision,
+    OUT sortino_ratio          double precision,
+    OUT calmar_ratio           double precision,
+    OUT max_drawdown_pct       double precision,
+    OUT avg_drawdown_pct       double precision,
+    OUT max_drawdown_duration  interval,
+    OUT avg_drawdown_duration  interval,
+    OUT trades_count           bigint,
+    OUT open_trades            bigint,
+    OUT win_rate_pct           double precision,
+    OUT best_trade_pct         double precision,
+    OUT worst_trade_pct        double precision,
+    OUT avg_trade_pct          double precision,
+    OUT max_trade_duration     interval,
+    OUT avg_trade_duration     interval,
+    OUT profit_factor          double precision,
+    OUT expectancy_pct         double precision,
+    OUT sqn                    double precision,
+    OUT kelly_criterion        double precision,
+    OUT omega_ratio            double precision,
+    OUT periods_per_year       double precision,
+    OUT max_win_streak         bigint,
+    OUT max_loss_streak        bigint,
+    OUT n_symbols integer,
+    OUT max_positions_held integer,
+    OUT avg_positions_held double precision,
+    OUT turnover double precision,
+    OUT entries_skipped bigint,
+    OUT alpha double precision,
+    OUT beta double precision,
+    OUT benchmark_return_pct double precision)
+RETURNS record
+AS 'MODULE_PATHNAME', 'backtest_portfolio_query'
+LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT;
+COMMENT ON FUNCTION @extschema@.backtest_portfolio_query(text, text, jsonb) IS
+  'Backtest a strategy on the symbols of a query''s rows with one cash account';
+
+DROP FUNCTION @extschema@.backtest_portfolio_trades(regclass, text, jsonb, text[], timestamptz, timestamptz);
+CREATE FUNCTION @extschema@.backtest_portfolio_trades(
+    source regclass, strategy text, params jsonb DEFAULT '{}',
+    symbols text[] DEFAULT NULL, start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL)
+RETURNS TABLE (symbol text, trade_no integer, side text, entry_ts timestamptz, entry_price double precision,
+               exit_ts timestamptz, exit_price double precision, quantity double precision,
+               pnl double precision, return_pct double precision, bars_held integer,
+               exit_reason text, is_open boolean, commission double precision,
+               entry_bar bigint, exit_bar bigint, mae_price double precision, mae_pct double precision,
+               mfe_price double precision, mfe_pct double precision)
+AS 'MODULE_PATHNAME', 'backtest_portfolio_trades'
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 100;
+COMMENT ON FUNCTION @extschema@.backtest_portfolio_trades(regclass, text, jsonb, text[], timestamptz, timestamptz) IS
+  'The trades of a portfolio backtest, by symbol';
+
+DROP FUNCTION @extschema@.backtest_portfolio_trades_query(text, text, jsonb);
+CREATE FUNCTION @extschema@.backtest_portfolio_trades_query(
+    query text, strategy text, params jsonb DEFAULT '{}')
+RETURNS TABLE (symbol text, trade_no integer, side text, entry_ts timestamptz, entry_price double precision,
+               exit_ts timestamptz, exit_price double precision, quantity double precision,
+               pnl double precision, return_pct double precision, bars_held integer,
+               exit_reason text, is_open boolean, commission double precision,
+               entry_bar bigint, exit_bar bigint, mae_price double precision, mae_pct double precision,
+               mfe_price double precision, mfe_pct double precision)
+AS 'MODULE_PATHNAME', 'backtest_portfolio_trades_query'
+LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT ROWS 100;
+COMMENT ON FUNCTION @extschema@.backtest_portfolio_trades_query(text, text, jsonb) IS
+  'The trades of a portfolio backtest over a query''s rows, by symbol';
+
+
+-- ==== period returns (issue 15 item 6) ====
+-- One row per calendar period (UTC days, ISO weeks from Monday, months,
+-- years) of a backtest's equity curve: its bounds [period_start,
+-- period_end), bars, opening equity (the previous period's last; the
+-- initial capital first), closing equity, return, closed trades whose exit
+-- falls in it and the deepest drawdown inside it.  The returns compound to
+-- the run's return_pct.  src/engine/periods.c, src/pg/periods.c.
+CREATE FUNCTION @extschema@.backtest_period_returns(
+    source regclass, symbol text, strategy text,
+    params jsonb DEFAULT '{}', start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL,
+    period text DEFAULT 'month')
+RETURNS TABLE (period_start timestamptz, period_end timestamptz, bars bigint,
+               equity_start double precision, equity_end double precision,
+               return_pct double precision, trades bigint, max_drawdown_pct double precision)
+AS 'MODULE_PATHNAME', 'backtest_period_returns'
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 100;
+COMMENT ON FUNCTION @extschema@.backtest_period_returns(regclass, text, text, jsonb, timestamptz, timestamptz, text) IS
+  'Backtest a strategy; returns one row per calendar period (day, week, month or year, UTC): return, closed trades, drawdown within';
+
+CREATE FUNCTION @extschema@.backtest_period_returns_query(
+    query text, strategy text, params jsonb DEFAULT '{}', period text DEFAULT 'month')
+RETURNS TABLE (period_start timestamptz, period_end timestamptz, bars bigint,
+               equity_start double precision, equity_end double precision,
+               return_pct double precision, trades bigint, max_drawdown_pct double precision)
+AS 'MODULE_PATHNAME', 'backtest_period_returns_query'
+LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT ROWS 100;
+COMMENT ON FUNCTION @extschema@.backtest_period_returns_query(text, text, jsonb, text) IS
+  'Backtest a strategy on the rows of a query; returns one row per calendar period';
+
+CREATE FUNCTION @extschema@.backtest_period_returns(task_id bigint, period text DEFAULT 'month')
+RETURNS TABLE (period_start timestamptz, period_end timestamptz, bars bigint,
+               equity_start double precision, equity_end double precision,
+               return_pct double precision, trades bigint, max_drawdown_pct double precision)
+AS 'MODULE_PATHNAME', 'backtest_period_returns_task'
+LANGUAGE C STABLE PARALLEL UNSAFE CALLED ON NULL INPUT ROWS 100;
+COMMENT ON FUNCTION @extschema@.backtest_period_returns(bigint, text) IS
+  'The period rows of a completed backtest task you can see, from its stored equity curve and trades';
+
+-- ==== column comments for BI tools (issue 15 item 9) ====
+-- Every column of every table, view and composite type has a comment
+-- (sql/comments.sql fails, listing the column, when one has none).  The
+-- metrics are described once, on backtest_metrics, and copied to the
+-- tables that carry them.
+COMMENT ON COLUMN @extschema@.backtest_metrics.start_ts IS 'First bar of the run';
+COMMENT ON COLUMN @extschema@.backtest_metrics.end_ts IS 'Last bar of the run';
+COMMENT ON COLUMN @extschema@.backtest_metrics.duration IS 'end_ts - start_ts';
+COMMENT ON COLUMN @extschema@.backtest_metrics.bars IS 'Bars read';
+COMMENT ON COLUMN @extschema@.backtest_metrics.warmup_bars IS 'First bar (numbered from 0) a decision can be made on: the strategy''s warm-up';
+COMMENT ON COLUMN @extschema@.backtest_metrics.exposure_pct IS 'Percent of bars from some trade''s entry bar to its exit bar (inclusive)';
+COMMENT ON COLUMN @extschema@.backtest_metrics.equity_final IS 'Equity at the last bar''s close, an open position marked to market';
+COMMENT ON COLUMN @extschema@.backtest_metrics.equity_peak IS 'Highest equity at a bar''s close';
+COMMENT ON COLUMN @extschema@.backtest_metrics.commissions IS 'All costs paid: commissions, fixed fees, stamp duty, spread and borrow fees';
+COMMENT ON COLUMN @extschema@.backtest_metrics.return_pct IS '(equity_final - initial_capital) / initial_capital x 100';
+COMMENT ON COLUMN @extschema@.backtest_metrics.buy_hold_return_pct IS '(last close / close of the warm-up bar - 1) x 100';
+COMMENT ON COLUMN @extschema@.backtest_metrics.return_ann_pct IS 'Annualised geometric mean of the daily returns, percent';
+COMMENT ON COLUMN @extschema@.backtest_metrics.volatility_ann_pct IS 'Sample standard deviation of the daily returns x sqrt(periods_per_year) x 100';
+COMMENT ON COLUMN @extschema@.backtest_metrics.cagr_pct IS 'Compound annual growth over calendar years (365.25 days), percent';
+COMMENT ON COLUMN @extschema@.backtest_metrics.sharpe_ratio IS 'mean(daily return - risk-free rate) / sd(daily return) x sqrt(periods_per_year)';
+COMMENT ON COLUMN @extschema@.backtest_metrics.sortino_ratio IS 'mean(daily return - risk-free rate) / downside deviation x sqrt(periods_per_year)';
+COMMENT ON COLUMN @extschema@.backtest_metrics.calmar_ratio IS 'return_ann_pct / 100 / |max_drawdown_pct / 100|';
+COMMENT ON COLUMN @extschema@.backtest_metrics.max_drawdown_pct IS 'Deepest fall of the equity from its running peak, percent (<= 0)';
+COMMENT ON COLUMN @extschema@.backtest_metrics.avg_drawdown_pct IS 'Mean of the deepest point of each drawdown period, percent (<= 0)';
+COMMENT ON COLUMN @extschema@.backtest_metrics.max_drawdown_duration IS 'Longest drawdown period: from a bar at a new peak to the next one (or the last bar)';
+COMMENT ON COLUMN @extschema@.backtest_metrics.avg_drawdown_duration IS 'Mean length of the drawdown periods';
+COMMENT ON COLUMN @extschema@.backtest_metrics.trades_count IS 'Closed trades';
+COMMENT ON COLUMN @extschema@.backtest_metrics.open_trades IS '1 if a position is open at the end (reported as an open trade), else 0';
+COMMENT ON COLUMN @extschema@.backtest_metrics.win_rate_pct IS 'Percent of closed trades with pnl > 0';
+COMMENT ON COLUMN @extschema@.backtest_metrics.best_trade_pct IS 'Highest return_pct of a closed trade';
+COMMENT ON COLUMN @extschema@.backtest_metrics.worst_trade_pct IS 'Lowest return_pct of a closed trade';
+COMMENT ON COLUMN @extschema@.backtest_metrics.avg_trade_pct IS 'Geometric mean of the closed trades'' returns, percent';
+COMMENT ON COLUMN @extschema@.backtest_metrics.max_trade_duration IS 'Longest time from entry to exit of a closed trade';
+COMMENT ON COLUMN @extschema@.backtest_metrics.avg_trade_duration IS 'Mean time from entry to exit of the closed trades';
+COMMENT ON COLUMN @extschema@.backtest_metrics.profit_factor IS 'Sum of the positive closed-trade returns / |sum of the negative ones|';
+COMMENT ON COLUMN @extschema@.backtest_metrics.expectancy_pct IS 'Arithmetic mean of the closed-trade returns, percent';
+COMMENT ON COLUMN @extschema@.backtest_metrics.sqn IS 'System quality number: sqrt(trades) x mean(pnl) / sd(pnl)';
+COMMENT ON COLUMN @extschema@.backtest_metrics.kelly_criterion IS 'win rate - (1 - win rate) / (mean winning pnl / mean |losing pnl|)';
+COMMENT ON COLUMN @extschema@.backtest_metrics.omega_ratio IS 'Sum of the positive daily returns / |sum of the negative ones| (threshold 0)';
+COMMENT ON COLUMN @extschema@.backtest_metrics.periods_per_year IS 'The annualisation factor of the daily returns used (given, or inferred)';
+COMMENT ON COLUMN @extschema@.backtest_metrics.max_win_streak IS 'Most consecutive closed trades with pnl > 0';
+COMMENT ON COLUMN @extschema@.backtest_metrics.max_loss_streak IS 'Most consecutive closed trades with pnl < 0 (pnl = 0 ends a streak)';
+DO $$
+DECLARE
+    a record;
+BEGIN
+    FOR a IN SELECT att.attname, pg_catalog.col_description(att.attrelid, att.attnum) AS descr
+             FROM pg_catalog.pg_attribute att
+             WHERE att.attrelid = (SELECT t.typrelid FROM pg_catalog.pg_type t
+                                   WHERE t.oid = '@extschema@.backtest_metrics'::pg_catalog.regtype)
+               AND att.attnum > 0 AND NOT att.attisdropped
+    LOOP
+        EXECUTE pg_catalog.format('COMMENT ON COLUMN backtest.results.%I IS %L', a.attname, a.descr);
+        EXECUTE pg_catalog.format('COMMENT ON COLUMN backtest.sweep_results.%I IS %L', a.attname, a.descr);
+    END LOOP;
+END
+$$;
+COMMENT ON COLUMN backtest.results.task_id IS 'The task (backtest.tasks.id)';
+COMMENT ON COLUMN backtest.results.owner IS 'The role that submitted the task; rows are visible to it (and backtest_admin)';
+COMMENT ON COLUMN backtest.sweep_results.task_id IS 'The sweep task (backtest.tasks.id)';
+COMMENT ON COLUMN backtest.sweep_results.owner IS 'The role that submitted the task; rows are visible to it (and backtest_admin)';
+COMMENT ON COLUMN backtest.sweep_results.rank IS 'Position by the grid''s sort_by, 1 = best';
+COMMENT ON COLUMN backtest.sweep_results.combo_no IS 'The combination, numbered in grid order from 1 (the first swept parameter varies slowest)';
+COMMENT ON COLUMN backtest.sweep_results.params IS 'The swept parameters'' values of this combination';
+COMMENT ON COLUMN backtest.sweep_results.p1_name IS 'Name of the first swept parameter (the strategy''s order, then the simulator''s)';
+COMMENT ON COLUMN backtest.sweep_results.p1 IS 'Value of the first swept parameter (booleans 0/1, choices their index)';
+COMMENT ON COLUMN backtest.sweep_results.p2_name IS 'Name of the second swept parameter';
+COMMENT ON COLUMN backtest.sweep_results.p2 IS 'Value of the second swept parameter';
+COMMENT ON COLUMN backtest.sweep_results.p3_name IS 'Name of the third swept parameter';
+COMMENT ON COLUMN backtest.sweep_results.p3 IS 'Value of the third swept parameter';
+COMMENT ON COLUMN backtest.sweep_results.p4_name IS 'Name of the fourth swept parameter';
+COMMENT ON COLUMN backtest.sweep_results.p4 IS 'Value of the fourth swept parameter';
+
+COMMENT ON COLUMN backtest.trades.task_id IS 'The task (backtest.tasks.id)';
+COMMENT ON COLUMN backtest.trades.owner IS 'The role that submitted the task; rows are visible to it (and backtest_admin)';
+COMMENT ON COLUMN backtest.trades.trade_no IS 'The trade, numbered from 1 in exit order (an open trade last)';
+COMMENT ON COLUMN backtest.trades.side IS 'long or short';
+COMMENT ON COLUMN backtest.trades.entry_ts IS 'Bar of the entry fill';
+COMMENT ON COLUMN backtest.trades.entry_price IS 'Entry fill price, slippage and spread included';
+COMMENT ON COLUMN backtest.trades.exit_ts IS 'Bar of the exit fill (the last bar for an open trade)';
+COMMENT ON COLUMN backtest.trades.exit_price IS 'Exit fill price, slippage and spread included (the last close for an open trade)';
+COMMENT ON COLUMN backtest.trades.quantity IS 'Units held (> 0)';
+COMMENT ON COLUMN backtest.trades.pnl IS 'Profit or loss net of every cost of both legs';
+COMMENT ON COLUMN backtest.trades.return_pct IS 'pnl / (entry_price x quantity) x 100';
+COMMENT ON COLUMN backtest.trades.bars_held IS 'exit_bar - entry_bar';
+COMMENT ON COLUMN backtest.trades.exit_reason IS 'signal, stop_loss, take_profit, trailing_stop, margin_call or end (still open)';
+COMMENT ON COLUMN backtest.trades.is_open IS 'Still open at the last bar: marked to market, no exit costs';
+COMMENT ON COLUMN backtest.trades.commission IS 'All costs of the trade: commission, stamp duty, spread, borrow fees';
+COMMENT ON COLUMN backtest.trades.entry_bar IS 'Bar number of the entry, from 0 (NULL for tasks saved before 0.5.0)';
+COMMENT ON COLUMN backtest.trades.exit_bar IS 'Bar number of the exit, from 0 (NULL for tasks saved before 0.5.0)';
+COMMENT ON COLUMN backtest.trades.mae_price IS 'Most adverse price while open (lowest for a long, highest for a short)';
+COMMENT ON COLUMN backtest.trades.mae_pct IS 'Maximum adverse excursion: the move to mae_price from entry_price, percent (<= 0)';
+COMMENT ON COLUMN backtest.trades.mfe_price IS 'Most favourable price while open (highest for a long, lowest for a short)';
+COMMENT ON COLUMN backtest.trades.mfe_pct IS 'Maximum favourable excursion: the move to mfe_price from entry_price, percent (>= 0)';
+
+COMMENT ON COLUMN backtest.equity_curves.task_id IS 'The task (backtest.tasks.id)';
+COMMENT ON COLUMN backtest.equity_curves.owner IS 'The role that submitted the task; rows are visible to it (and backtest_admin)';
+COMMENT ON COLUMN backtest.equity_curves.ts IS 'The bars'' timestamps, ascending';
+COMMENT ON COLUMN backtest.equity_curves.close IS 'Each bar''s close';
+COMMENT ON COLUMN backtest.equity_curves."position" IS 'Signed quantity held at each bar''s close';
+COMMENT ON COLUMN backtest.equity_curves.equity IS 'cash + position x close at each bar''s close';
+COMMENT ON COLUMN backtest.equity_curves.cash IS 'Cash at each bar''s close (NULL for tasks saved before 0.5.0)';
+COMMENT ON COLUMN backtest.equity.task_id IS 'The task (backtest.tasks.id)';
+COMMENT ON COLUMN backtest.equity.ts IS 'The bar';
+COMMENT ON COLUMN backtest.equity.close IS 'The bar''s close';
+COMMENT ON COLUMN backtest.equity."position" IS 'Signed quantity held at the close';
+COMMENT ON COLUMN backtest.equity.equity IS 'cash + position x close';
+COMMENT ON COLUMN backtest.equity.drawdown_pct IS 'Fall from the running peak of the equity, percent (<= 0)';
+COMMENT ON COLUMN backtest.equity.cash IS 'Cash at the close (NULL for tasks saved before 0.5.0)';
+COMMENT ON COLUMN backtest.equity.position_value IS 'position x close (negative for a short)';
+
+COMMENT ON COLUMN backtest.tasks.id IS 'The task id, returned by backtest_submit';
+COMMENT ON COLUMN backtest.tasks.database IS 'The database the task runs in';
+COMMENT ON COLUMN backtest.tasks.symbol IS 'The symbol read from the source (NULL: every row)';
+COMMENT ON COLUMN backtest.tasks.strategy IS 'The strategy (backtest_strategies())';
+COMMENT ON COLUMN backtest.tasks.params IS 'The parameters as submitted';
+COMMENT ON COLUMN backtest.tasks.start_ts IS 'First bar to read (NULL: from the first)';
+COMMENT ON COLUMN backtest.tasks.end_ts IS 'Last bar to read (NULL: to the last)';
+COMMENT ON COLUMN backtest.tasks.message IS 'What the task is doing, or its outcome (e.g. "3000 bars, 53 trades")';
+COMMENT ON COLUMN backtest.tasks.total_steps IS 'Number of steps (current_step counts up to it)';
+COMMENT ON COLUMN backtest.tasks.cancel_requested IS 'backtest_cancel asked the worker to stop';
+COMMENT ON COLUMN backtest.tasks.submitted_at IS 'When the task was queued';
+COMMENT ON COLUMN backtest.tasks.started_at IS 'When a worker started it (the last attempt)';
+COMMENT ON COLUMN backtest.tasks.finished_at IS 'When it completed, failed or was cancelled';
+COMMENT ON COLUMN backtest.task_seals.task_id IS 'The sealed task (backtest.tasks.id)';
+COMMENT ON COLUMN backtest.task_seals.digest IS 'SHA-256 of the task as submitted; the worker runs the task only if it still matches';
+
+-- ==== column comments of the live streams' tables (issue 15 item 9) ====
+COMMENT ON COLUMN backtest.live_streams.id IS 'The stream id, returned by backtest_live_start';
+COMMENT ON COLUMN backtest.live_streams.owner IS 'The role that started the stream; rows are visible to it (and backtest_admin)';
+COMMENT ON COLUMN backtest.live_streams.symbol IS 'The symbol followed (NULL: every symbol of the table)';
+COMMENT ON COLUMN backtest.live_streams.strategy IS 'The strategy whose target position is kept up to date (NULL: indicators only)';
+COMMENT ON COLUMN backtest.live_streams.params IS 'The strategy''s and simulator''s parameters as given';
+COMMENT ON COLUMN backtest.live_streams.indicators IS 'The indicators kept up to date, as given';
+COMMENT ON COLUMN backtest.live_streams.created_at IS 'When the stream was started';
+COMMENT ON COLUMN backtest.live_state.stream IS 'The stream (backtest.live_streams.id)';
+COMMENT ON COLUMN backtest.live_state.symbol IS 'The symbol ('''' when the table has no symbol column)';
+COMMENT ON COLUMN backtest.live_state.bars IS 'Bars the stream has consumed for the symbol';
+COMMENT ON COLUMN backtest.live_state.last_ts IS 'Timestamp of the last bar consumed';
+COMMENT ON COLUMN backtest.live_state."position" IS 'The strategy''s target position after the last bar: 1 long, 0 flat, -1 short';
+COMMENT ON COLUMN backtest.live_state.state IS 'The engine''s incremental state after the last bar (opaque)';
+COMMENT ON COLUMN backtest.live_state.prev_state IS 'The state before the last bar, to redo a forming candle (opaque)';
+
+-- ==== resampling (issue 15 item 7) ====
+-- OHLCV bars of a coarser timeframe from a finer table, bucketed as
+-- date_bin(interval, ts, origin) buckets them, on the wall clock of
+-- time_zone (origin is a wall-clock time there): first open, highest high,
+-- lowest low, last close, summed volume (src/engine/resample.c,
+-- src/pg/resample.c).
+CREATE FUNCTION @extschema@.backtest_resample(
+    source regclass, symbol text, "interval" interval,
+    start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL,
+    origin timestamp DEFAULT '2000-01-03 00:00:00', time_zone text DEFAULT 'UTC')
+RETURNS TABLE (ts timestamptz, open double precision, high double precision, low double precision,
+               close double precision, volume double precision, bars bigint)
+AS 'MODULE_PATHNAME', 'backtest_resample'
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 1000;
+COMMENT ON FUNCTION @extschema@.backtest_resample(regclass, text, interval, timestamptz, timestamptz, timestamp, text) IS
+  'OHLCV bars of a coarser timeframe: first open, highest high, lowest low, last close, summed volume per date_bin bucket (on the wall clock of time_zone)';
+
+-- ==== column comments of the notification centre's tables (issue 15 item 9) ====
+COMMENT ON COLUMN backtest.notifications.id IS 'The notification id';
+COMMENT ON COLUMN backtest.notifications.created_at IS 'When it was raised';
+COMMENT ON COLUMN backtest.notifications.title IS 'A one-line summary';
+COMMENT ON COLUMN backtest.notifications.message IS 'The full text';
+COMMENT ON COLUMN backtest.notification_settings.owner IS 'The role whose settings these are';
+COMMENT ON COLUMN backtest.notification_settings.kinds IS 'The kinds of notifications recorded (NULL: every kind)';
+COMMENT ON COLUMN backtest.notification_settings.min_priority IS 'The lowest priority recorded';
+COMMENT ON COLUMN backtest.notification_settings.updated_at IS 'When the settings last changed';
+
+-- ==== the portfolio queue's columns described; its view streams (issue 15 item 9) ====
+CREATE OR REPLACE VIEW backtest.portfolio_equity WITH (security_invoker = true) AS
+SELECT u.task_id, u.ts, u.cash, u.positions_value, u.equity, u.drawdown_pct, u.open_positions
+FROM (SELECT c.task_id, pg_catalog.unnest(c.ts) AS ts, pg_catalog.unnest(c.cash) AS cash,
+             pg_catalog.unnest(c.positions_value) AS positions_value, pg_catalog.unnest(c.equity) AS equity,
+             pg_catalog.unnest(backtest.equity_drawdown(c.equity)) AS drawdown_pct,
+             pg_catalog.unnest(c.open_positions) AS open_positions
+      FROM backtest.portfolio_equity_curves c) u;
+COMMENT ON COLUMN backtest.results.max_positions_held IS 'A portfolio task''s most positions held at once (NULL for other tasks)';
+COMMENT ON COLUMN backtest.results.avg_positions_held IS 'A portfolio task''s mean positions held per timestamp (NULL for other tasks)';
+COMMENT ON COLUMN backtest.results.turnover IS 'A portfolio task''s notional traded / mean equity (NULL for other tasks)';
+COMMENT ON COLUMN backtest.results.entries_skipped IS 'A portfolio task''s entries not filled: max_positions held or no cash (NULL for other tasks)';
+COMMENT ON COLUMN backtest.results.alpha IS 'A portfolio task''s annualised alpha against its benchmark, percent (NULL without one)';
+COMMENT ON COLUMN backtest.results.beta IS 'A portfolio task''s beta against its benchmark (NULL without one)';
+COMMENT ON COLUMN backtest.results.benchmark_return_pct IS 'A portfolio task''s benchmark return, percent (NULL without one)';
+COMMENT ON COLUMN backtest.portfolio_equity_curves.task_id IS 'The portfolio task (backtest.tasks.id)';
+COMMENT ON COLUMN backtest.portfolio_equity_curves.owner IS 'The role that submitted the task; rows are visible to it (and backtest_admin)';
+COMMENT ON COLUMN backtest.portfolio_equity_curves.ts IS 'The union timeline of the symbols, ascending';
+COMMENT ON COLUMN backtest.portfolio_equity_curves.cash IS 'The account''s cash at each timestamp';
+COMMENT ON COLUMN backtest.portfolio_equity_curves.positions_value IS 'Sum of quantity x last close of the positions held at each timestamp';
+COMMENT ON COLUMN backtest.portfolio_equity_curves.equity IS 'cash + positions_value at each timestamp';
+COMMENT ON COLUMN backtest.portfolio_equity_curves.open_positions IS 'Positions held at each timestamp';
+COMMENT ON COLUMN backtest.portfolio_equity.task_id IS 'The portfolio task (backtest.tasks.id)';
+COMMENT ON COLUMN backtest.portfolio_equity.ts IS 'A timestamp of the union timeline';
+COMMENT ON COLUMN backtest.portfolio_equity.cash IS 'The account''s cash';
+COMMENT ON COLUMN backtest.portfolio_equity.positions_value IS 'Sum of quantity x last close of the positions held';
+COMMENT ON COLUMN backtest.portfolio_equity.equity IS 'cash + positions_value';
+COMMENT ON COLUMN backtest.portfolio_equity.drawdown_pct IS 'Fall from the running peak of the equity, percent (<= 0)';
+COMMENT ON COLUMN backtest.portfolio_equity.open_positions IS 'Positions held';

@@ -421,6 +421,16 @@ typedef struct BtTrade
 	double		commission;		/* all costs of both legs (commission + stamp duty) */
 	BtExitReason exit_reason;
 	bool		is_open;
+	bool		entry_intrabar; /* entered inside entry_bar (a limit or stop order) */
+	/*
+	 * Excursions while the trade was open (bt_trade_excursions): the most
+	 * adverse and the most favourable price reached, and the moves to them
+	 * from the entry price in percent (mae_pct <= 0 <= mfe_pct).
+	 */
+	double		mae_price;
+	double		mfe_price;
+	double		mae_pct;
+	double		mfe_pct;
 } BtTrade;
 
 typedef struct BtMetrics
@@ -460,6 +470,8 @@ typedef struct BtMetrics
 	double		kelly_criterion;
 	double		omega_ratio;
 	double		periods_per_year;
+	int64_t		max_win_streak; /* most consecutive closed trades with pnl > 0 */
+	int64_t		max_loss_streak;	/* ... with pnl < 0 (pnl = 0 ends both) */
 	/* ---- not metrics (bt_metric_defs ends above): run diagnostics ---- */
 	/*
 	 * Entry orders the simulator could not fill because not even one lot
@@ -479,6 +491,7 @@ typedef struct BtResult
 	int64_t		n;
 	double	   *equity;			/* n: cash + position * close at each bar's close */
 	double	   *position;		/* n: signed quantity held at each bar's close */
+	double	   *cash;			/* n: cash at each bar's close (NULL: not recorded) */
 	BtTrade    *trades;			/* closed trades, then the open one (if any) */
 	int64_t		ntrades;
 	BtMetrics	metrics;
@@ -523,6 +536,88 @@ extern BtErrCode bt_simulate(const BtSeries *s, const int8_t *target, int64_t wa
 							 BtProgressFn progress, void *progress_arg,
 							 BtResult *out, BtError *err);
 
+/*
+ * Fill the excursions (mae_*, mfe_*) of trades[0..ntrades-1] of a run on s
+ * with simulator parameters p (analytics.c; README, "backtest_trades
+ * columns"): the prices considered are the entry and exit fills, the high
+ * and low of every bar the position was held through from its open to its
+ * close, the open of an exit bar it left during the bar (stop levels,
+ * next-open exits), and for an entry inside a bar (limit and stop orders)
+ * that bar's close and the extreme beyond the order's level.  bt_run does
+ * not fill them (a run's metrics do not read them): callers that report
+ * trades do.
+ */
+extern void bt_trade_excursions(const BtSeries *s, const BtSimParams *p, BtTrade *trades,
+								int64_t ntrades);
+
+/*
+ * Returns by calendar period (periods.c; README, "Period returns"): UTC
+ * days, ISO weeks (from Monday), months or years.
+ */
+typedef enum BtPeriod
+{
+	BT_PERIOD_DAY = 0,
+	BT_PERIOD_WEEK,
+	BT_PERIOD_MONTH,
+	BT_PERIOD_YEAR
+} BtPeriod;
+
+typedef struct BtPeriodRow
+{
+	int64_t		start;			/* the period's calendar bounds [start, end), usecs UTC */
+	int64_t		end;
+	int64_t		first_bar;		/* its first and last bar */
+	int64_t		last_bar;
+	double		equity_start;	/* the previous period's last equity (the base first) */
+	double		equity_end;		/* its last bar's equity */
+	double		return_pct;		/* equity_end / equity_start - 1, percent (NaN: start 0) */
+	int64_t		trades;			/* closed trades whose exit falls in it */
+	double		max_drawdown_pct;	/* <= 0: from the running peak since equity_start */
+} BtPeriodRow;
+
+/* The period called "day", "week", "month" or "year"; false if none is */
+extern bool bt_period_parse(const char *name, BtPeriod *period);
+
+/* The number of periods with bars in ts[0..n-1] (ascending) */
+extern int64_t bt_periods_count(const int64_t *ts, int64_t n, BtPeriod period);
+
+/*
+ * Fill out (bt_periods_count rows) from an equity curve starting from
+ * equity `base` (the initial capital) and the ascending exit timestamps of
+ * the closed trades; returns the number of rows.  The rows' returns
+ * compound to equity[n-1] / base.
+ */
+extern int64_t bt_periods_fill(const int64_t *ts, const double *equity, int64_t n, double base,
+							  const int64_t *exits, int64_t nexits, BtPeriod period,
+							  BtPeriodRow *out);
+
+/*
+ * Resampling to a coarser timeframe (resample.c; README, "Resampling"):
+ * bucket k holds the bars whose clock time t has floor((t - origin) /
+ * interval) = its number; first open, highest high, lowest low, last close,
+ * summed volume.
+ */
+typedef struct BtResampled
+{
+	int64_t		n;				/* buckets with bars */
+	int64_t    *bucket;			/* n: each bucket's start, on the clock bucketed by */
+	int64_t    *first_ts;		/* n: the UTC timestamp of its first bar */
+	double	   *open;
+	double	   *high;
+	double	   *low;
+	double	   *close;
+	double	   *volume;			/* NULL when the input has none */
+	int64_t    *bars;			/* n: bars in the bucket */
+} BtResampled;
+
+/*
+ * Resample s (ascending ts) into buckets of `interval` (> 0) usecs from
+ * `origin` on `clock` (n times to bucket by, e.g. wall-clock times in a
+ * time zone; NULL = s->ts), in bucket order; arrays from a.
+ */
+extern void bt_resample(const BtSeries *s, const int64_t *clock, int64_t interval,
+						int64_t origin, const BtAlloc *a, BtResampled *out);
+
 /* Metrics from a simulated result (metrics.c) */
 extern void bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim,
 							   BtResult *res);
@@ -560,7 +655,7 @@ typedef enum BtMetricKind
 } BtMetricKind;
 
 /* Number of fields of BtMetrics: one bt_metric_defs entry each */
-#define BT_N_METRICS		35
+#define BT_N_METRICS		37
 
 typedef struct BtMetricDef
 {

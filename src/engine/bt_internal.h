@@ -65,6 +65,7 @@ typedef struct BtSimBuffers
 {
 	double	   *equity;			/* n doubles, required */
 	double	   *position;		/* n doubles, or NULL: positions not recorded */
+	double	   *cash;			/* n doubles, or NULL: cash not recorded */
 	BtTrade    *trades;			/* grown from the BtAlloc as needed, kept */
 	int64_t		trades_cap;		/* capacity of trades */
 	/*
@@ -80,7 +81,7 @@ typedef struct BtSimBuffers
 } BtSimBuffers;
 
 /*
- * bt_simulate writing into buf: out->equity, out->position and out->trades
+ * bt_simulate writing into buf: out->equity, out->position, out->cash and out->trades
  * point into buf afterwards (buf->trades may have been grown).  Same results
  * as bt_simulate, which is this with fresh buffers.
  */
@@ -189,6 +190,10 @@ bt_first_at_or_after(const int64_t *ts, int64_t i, int64_t n, int64_t bound)
 
 /* The UTC calendar day (days since 1970-01-01) of a timestamp (calendar.c) */
 extern int64_t bt_day_of(int64_t ts);
+
+/* Days since 1970-01-01 of a civil date, and back (calendar.c) */
+extern int64_t bt_days_from_civil(int64_t y, int m, int d);
+extern void bt_civil_from_days(int64_t z, int *year, int *month, int *day);
 
 /* The trading day of a timestamp, days starting day_start after midnight UTC */
 extern int64_t bt_trading_day(int64_t ts, int64_t day_start);

@@ -82,6 +82,63 @@ extern bool bt_constraint_parse(const BtStrategyDef *st, const char *text, BtCon
 /* Does cfg satisfy constraint c? */
 extern bool bt_constraint_holds(const BtConstraint *c, const BtConfig *cfg);
 
+/* ------------------------------------------------------------------------
+ * Objectives: what a sweep sorts by and a walk-forward picks by
+ * (objective.c).  A column of backtest_metrics, or arithmetic over metric
+ * names and numbers: + - * / and unary minus, parentheses, and the
+ * functions abs, sqrt, ln, exp, min(a, b), max(a, b).  Parsed into a
+ * program of at most BT_OBJ_MAX_OPS steps; never executed as SQL.
+ * ------------------------------------------------------------------------
+ */
+#define BT_OBJ_MAX_OPS		64
+
+typedef enum BtObjOpKind
+{
+	BT_OBJ_NUM,					/* push value */
+	BT_OBJ_METRIC,				/* push metric `metric` */
+	BT_OBJ_NEG,
+	BT_OBJ_ADD, BT_OBJ_SUB, BT_OBJ_MUL, BT_OBJ_DIV,
+	BT_OBJ_ABS, BT_OBJ_SQRT, BT_OBJ_LN, BT_OBJ_EXP,
+	BT_OBJ_MIN, BT_OBJ_MAX
+} BtObjOpKind;
+
+typedef struct BtObjOp
+{
+	BtObjOpKind kind;
+	int			metric;			/* BT_OBJ_METRIC: index into bt_metric_defs */
+	double		value;			/* BT_OBJ_NUM */
+} BtObjOp;
+
+typedef struct BtObjective
+{
+	int			metric;			/* >= 0: the objective is this one metric */
+	bool		lower_is_better;	/* sort ascending (one metric that is lower-better) */
+	int			nops;			/* the program, in postfix order (metric < 0) */
+	BtObjOp		ops[BT_OBJ_MAX_OPS];
+	bool		unknown_metric; /* set by a failed parse that named no metric */
+} BtObjective;
+
+/* The objective of one metric (bt_metric_defs index), sorted its own way */
+extern void bt_objective_metric(BtObjective *o, int metric);
+
+/*
+ * Parse an objective: a metric name (sorted its own way: ascending when
+ * lower is better) or an expression (sorted descending; negate it to
+ * minimise).  Returns false and fills err (naming the text) on an unknown
+ * metric or function (then o->unknown_metric is set for an unknown metric,
+ * and err->hint is left empty for the caller to list the metrics) or a
+ * syntax error.
+ */
+extern bool bt_objective_parse(const char *text, BtObjective *o, BtError *err);
+
+/*
+ * The objective's value for a metrics row: NaN when it has none (a metric
+ * without a value, a division by zero, the square root of a negative).  A
+ * metric on its own sorts by bt_metric_sort_key; in an expression
+ * durations count in days and timestamps are refused by the parser.
+ */
+extern double bt_objective_value(const BtObjective *o, const BtMetrics *m);
+
 typedef struct BtGrid
 {
 	int			naxes;

@@ -21,6 +21,7 @@
 #define BT_WALKFORWARD_H
 
 #include "bt_engine.h"
+#include "bt_sweep.h"
 
 /* Most windows (with bars) one walk-forward may have: each runs the whole grid */
 #define BT_WF_MAX_WINDOWS	1000
@@ -84,13 +85,13 @@ extern BtErrCode bt_wf_windows(const int64_t *ts, int64_t n, const BtWfSpec *spe
 extern BtSeries bt_series_slice(const BtSeries *s, int64_t from, int64_t n);
 
 /*
- * The best of n metrics rows by metric d (bt_metric_sort_key; higher, or
- * lower when d->lower_is_better), rows without a value skipped, the first
+ * The best of n metrics rows by objective o (bt_objective_value; higher, or
+ * lower when o->lower_is_better), rows without a value skipped, the first
  * of equal rows kept.  Returns its index and sets *key, or -1 (and *key
  * NaN) if no row has a value.
  */
-extern int64_t bt_best_by_metric(const BtMetrics *m, int64_t n, const BtMetricDef *d,
-								 double *key);
+extern int64_t bt_best_by_objective(const BtMetrics *m, int64_t n, const BtObjective *o,
+									double *key);
 
 /*
  * Run cfg (already checked) on the bars of window w, trading only on

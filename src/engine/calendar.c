@@ -38,6 +38,60 @@ bt_day_of(int64_t ts)
 	return ts >= 0 ? ts / BT_USECS_PER_DAY : -((-ts - 1) / BT_USECS_PER_DAY) - 1;
 }
 
+/* floor(a / b) for b > 0 */
+static int64_t
+floordiv_(int64_t a, int64_t b)
+{
+	return a >= 0 ? a / b : -((-a - 1) / b) - 1;
+}
+
+/*
+ * bt_days_from_civil
+ *		Days since 1970-01-01 of a civil date (proleptic Gregorian; Howard
+ *		Hinnant's algorithm).
+ */
+int64_t
+bt_days_from_civil(int64_t y, int m, int d)
+{
+	int64_t		era,
+				yoe,
+				doy,
+				doe;
+
+	y -= m <= 2;
+	era = floordiv_(y, 400);
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/*
+ * bt_civil_from_days
+ *		The civil date of a day number: the inverse of bt_days_from_civil.
+ */
+void
+bt_civil_from_days(int64_t z, int *year, int *month, int *day)
+{
+	int64_t		era,
+				doe,
+				yoe,
+				y,
+				doy,
+				mp;
+
+	z += 719468;
+	era = floordiv_(z, 146097);
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*day = (int) (doy - (153 * mp + 2) / 5 + 1);
+	*month = (int) (mp < 10 ? mp + 3 : mp - 9);
+	*year = (int) (y + (*month <= 2));
+}
+
 /* Day of the week of a UTC day number, Monday = 0 .. Sunday = 6 */
 static int
 dow_of(int64_t day)

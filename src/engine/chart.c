@@ -17,6 +17,7 @@
  *-------------------------------------------------------------------------
  */
 #include "bt_chart.h"
+#include "bt_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -211,49 +212,10 @@ bt_nice_ticks(double lo, double hi, int target, BtTicks *out)
 
 /* ---- time ticks ------------------------------------------------------ */
 
-/* days since 1970-01-01 of a civil date (Howard Hinnant's algorithm) */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t		era,
-				yoe,
-				doy,
-				doe;
-
-	y -= m <= 2;
-	era = floordiv(y, 400);
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static void
-civil_from_days(int64_t z, int *year, int *month, int *day)
-{
-	int64_t		era,
-				doe,
-				yoe,
-				y,
-				doy,
-				mp;
-
-	z += 719468;
-	era = floordiv(z, 146097);
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	y = yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*day = (int) (doy - (153 * mp + 2) / 5 + 1);
-	*month = (int) (mp < 10 ? mp + 3 : mp - 9);
-	*year = (int) (y + (*month <= 2));
-}
-
 void
 bt_civil(int64_t t, int *year, int *month, int *day)
 {
-	civil_from_days(floordiv(t, USECS_PER_DAY_), year, month, day);
+	bt_civil_from_days(floordiv(t, USECS_PER_DAY_), year, month, day);
 }
 
 /* The ladder of time steps */
@@ -355,7 +317,7 @@ bt_time_ticks(int64_t t0, int64_t t1, int target, BtTimeTicks *out)
 		{
 			int64_t		yy = floordiv(months, 12);
 			int			mm = (int) (months - yy * 12) + 1;
-			int64_t		t = days_from_civil(yy, mm, 1) * USECS_PER_DAY_;
+			int64_t		t = bt_days_from_civil(yy, mm, 1) * USECS_PER_DAY_;
 
 			if (t < t0)
 				continue;
@@ -375,7 +337,7 @@ bt_format_time(int64_t t, BtTimeUnit unit, char *buf, size_t len)
 				m,
 				d;
 
-	civil_from_days(day, &y, &m, &d);
+	bt_civil_from_days(day, &y, &m, &d);
 	switch (unit)
 	{
 		case BT_TU_YEAR:

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bt_lex.h"
 #include "bt_sweep.h"
 
 /* ------------------------------------------------------------------------
@@ -23,46 +24,11 @@
  * ------------------------------------------------------------------------
  */
 
-/* Character classes of the constraint syntax (ASCII; no locale) */
-static bool
-is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-static bool
-is_ident_start(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-static bool
-is_ident_char(char c)
-{
-	return is_ident_start(c) || (c >= '0' && c <= '9');
-}
-
+/* A character of a comparison operator */
 static bool
 is_op_char(char c)
 {
 	return c == '<' || c == '>' || c == '=' || c == '!';
-}
-
-static bool
-is_number_char(char c)
-{
-	return (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-';
-}
-
-/* Length of the token starting at p: a run of non-space characters */
-static int
-token_len(const char *p)
-{
-	int			len = 0;
-
-	while (p[len] != '\0' && !is_space(p[len]) && len < 64)
-		len++;
-	return len;
 }
 
 /*
@@ -76,7 +42,7 @@ parse_operand(const BtStrategyDef *st, const char *text, const char **pp, const 
 {
 	const char *p = *pp;
 
-	while (is_space(*p))
+	while (bt_lex_is_space(*p))
 		p++;
 	if (*p == '\0')
 	{
@@ -86,13 +52,13 @@ parse_operand(const BtStrategyDef *st, const char *text, const char **pp, const 
 				 "Write a constraint as \"<operand> <operator> <operand>\", e.g. \"fast < slow\".");
 		return false;
 	}
-	if (is_ident_start(*p))
+	if (bt_lex_is_ident_start(*p))
 	{
 		char		name[64];
 		int			len = 0;
 		int			idx;
 
-		while (is_ident_char(p[len]))
+		while (bt_lex_is_ident_char(p[len]))
 			len++;
 		if (len >= (int) sizeof(name))
 			idx = -1;
@@ -124,18 +90,15 @@ parse_operand(const BtStrategyDef *st, const char *text, const char **pp, const 
 		*pp = p + len;
 		return true;
 	}
-	if (is_number_char(*p))
+	if (bt_lex_is_number_char(*p))
 	{
-		char	   *end;
-		double		v = strtod(p, &end);
-		bool		ok = end > p && isfinite(v) && !is_ident_char(*end) && *end != '.';
+		const char *end;
+		double		v;
 
-		for (const char *q = p; ok && q < end; q++)
-			ok = is_number_char(*q);	/* decimal only: no hex, inf or nan */
-		if (!ok)
+		if (!bt_lex_number(p, &v, &end))
 		{
 			bt_set_error(err, BT_ERR_PARAM, "invalid constraint \"%.100s\": invalid number \"%.*s\"",
-						 text, token_len(p), p);
+						 text, bt_lex_token_len(p), p);
 			return false;
 		}
 		o->is_param = false;
@@ -145,7 +108,7 @@ parse_operand(const BtStrategyDef *st, const char *text, const char **pp, const 
 		return true;
 	}
 	bt_set_error(err, BT_ERR_PARAM, "invalid constraint \"%.100s\": unexpected \"%.*s\" in the %s operand",
-				 text, token_len(p), p, which);
+				 text, bt_lex_token_len(p), p, which);
 	snprintf(err->hint, sizeof(err->hint),
 			 "An operand is a parameter name or a number.");
 	return false;
@@ -178,7 +141,7 @@ bt_constraint_parse(const BtStrategyDef *st, const char *text, BtConstraint *out
 	if (!parse_operand(st, text, &p, "left", &out->lhs, err))
 		return false;
 
-	while (is_space(*p))
+	while (bt_lex_is_space(*p))
 		p++;
 	while (is_op_char(p[oplen]))
 		oplen++;
@@ -189,7 +152,7 @@ bt_constraint_parse(const BtStrategyDef *st, const char *text, BtConstraint *out
 		else
 			bt_set_error(err, BT_ERR_PARAM,
 						 "invalid constraint \"%.100s\": expected an operator, found \"%.*s\"",
-						 text, token_len(p), p);
+						 text, bt_lex_token_len(p), p);
 		snprintf(err->hint, sizeof(err->hint),
 				 "The operators are <, <=, >, >=, = (or ==) and != (or <>).");
 		return false;
@@ -213,13 +176,13 @@ bt_constraint_parse(const BtStrategyDef *st, const char *text, BtConstraint *out
 
 	if (!parse_operand(st, text, &p, "right", &out->rhs, err))
 		return false;
-	while (is_space(*p))
+	while (bt_lex_is_space(*p))
 		p++;
 	if (*p != '\0')
 	{
 		bt_set_error(err, BT_ERR_PARAM,
 					 "invalid constraint \"%.100s\": unexpected \"%.*s\" after the right operand",
-					 text, token_len(p), p);
+					 text, bt_lex_token_len(p), p);
 		snprintf(err->hint, sizeof(err->hint),
 				 "A constraint compares two operands, e.g. \"fast < slow\"; give several constraints separately.");
 		return false;

@@ -32,7 +32,8 @@
 
 /*
  * Drawdowns are <= 0, so "higher is better" already puts the shallowest
- * first; costs, volatility and the time spent in drawdowns sort ascending.
+ * first; costs, volatility, the time spent in drawdowns and the longest
+ * losing streak sort ascending.
  */
 const BtMetricDef bt_metric_defs[] = {
 	METRIC(start_ts, BT_METRIC_TIMESTAMP, true, false),
@@ -70,6 +71,8 @@ const BtMetricDef bt_metric_defs[] = {
 	NUM(kelly_criterion),
 	NUM(omega_ratio),
 	NUM(periods_per_year),
+	COUNT(max_win_streak),
+	METRIC(max_loss_streak, BT_METRIC_INT64, true, true),
 };
 
 STATIC_ASSERT(sizeof(bt_metric_defs) / sizeof(bt_metric_defs[0]) == BT_N_METRICS,

@@ -170,7 +170,9 @@ bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim, Bt
 				sum_dur = 0.0;
 	/* trades */
 	int64_t		nclosed = 0,
-				wins = 0;
+				wins = 0,
+				win_run = 0,
+				loss_run = 0;
 	double		best = -INFINITY,
 				worst = INFINITY,
 				sum_ret = 0.0,
@@ -340,7 +342,7 @@ bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim, Bt
 	}
 	m->exposure_pct = (double) exposed / (double) n * 100.0;
 
-	/* trade statistics: closed trades only */
+	/* trade statistics: closed trades only, in the order of the list */
 	for (int64_t k = 0; k < res->ntrades; k++)
 	{
 		const BtTrade *t = &res->trades[k];
@@ -360,6 +362,13 @@ bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim, Bt
 		}
 		else if (t->pnl < 0)
 			sum_loss_pl -= t->pnl;
+		/* streaks: a win ends a losing streak, a loss a winning one, 0 both */
+		win_run = t->pnl > 0 ? win_run + 1 : 0;
+		loss_run = t->pnl < 0 ? loss_run + 1 : 0;
+		if (win_run > m->max_win_streak)
+			m->max_win_streak = win_run;
+		if (loss_run > m->max_loss_streak)
+			m->max_loss_streak = loss_run;
 		if (r > best)
 			best = r;
 		if (r < worst)

@@ -954,6 +954,9 @@ bt_portfolio_run(const BtPfSymbol *syms, int nsym, const BtSeries *benchmark,
 	}
 	out->trades = st.trades;
 	out->ntrades = st.ntrades;
+	for (int64_t k = 0; k < st.ntrades; k++)
+		bt_trade_excursions(&syms[st.trades[k].sym].s, &p->account,
+							&st.trades[k].t, 1);
 
 	/* the account's metrics: bt_compute_metrics on the timeline */
 	{

@@ -107,8 +107,8 @@ next_decision(const int8_t *target, int64_t i, int64_t end, int64_t warmup)
  * decision, so the same values).
  */
 static void
-quiet_bars(double *restrict eq, double *restrict pos_out, const double *restrict close,
-		   int64_t i, int64_t j, double cash, double pos)
+quiet_bars(double *restrict eq, double *restrict pos_out, double *restrict cash_out,
+		   const double *restrict close, int64_t i, int64_t j, double cash, double pos)
 {
 	int64_t		k = i;
 
@@ -124,6 +124,9 @@ quiet_bars(double *restrict eq, double *restrict pos_out, const double *restrict
 	if (pos_out)
 		for (int64_t k = i; k < j; k++)
 			pos_out[k] = pos;
+	if (cash_out)
+		for (int64_t k = i; k < j; k++)
+			cash_out[k] = cash;
 }
 
 /* Append a trade to the result list, growing it geometrically */
@@ -508,6 +511,7 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 	int			pending = BT_KEEP;	/* direction to fill at the next open */
 	double	   *eq_out;
 	double	   *pos_out;
+	double	   *cash_out;
 	const double *close = s->close;
 
 	memset(&st, 0, sizeof(st));
@@ -524,6 +528,7 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 	out->n = n;
 	out->equity = eq_out = buf->equity;
 	out->position = pos_out = buf->position;
+	out->cash = cash_out = buf->cash;
 
 	for (int64_t chunk = 0; chunk < n; chunk += BT_PROGRESS_CHUNK)
 	{
@@ -557,7 +562,7 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 						PREFETCH(&s->open[c + PREFETCH_AHEAD]);
 						PREFETCH(&s->ts[c + PREFETCH_AHEAD]);
 					}
-					quiet_bars(eq_out, pos_out, close, i, j, st.cash, st.pos);
+					quiet_bars(eq_out, pos_out, cash_out, close, i, j, st.cash, st.pos);
 					i = j;
 					if (i >= end)
 						break;
@@ -603,6 +608,8 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 					{
 						st.level = st.order.units;
 						st.intrabar = true;
+						/* for the excursions (analytics.c) */
+						st.legs[st.nlegs - 1].entry_intrabar = true;
 					}
 					st.order.side = 0;
 				}
@@ -661,6 +668,8 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 			eq_out[i] = st.cash + st.pos * close[i];
 			if (pos_out)
 				pos_out[i] = st.pos;
+			if (cash_out)
+				cash_out[i] = st.cash;
 		}
 	}
 
@@ -709,6 +718,7 @@ bt_simulate_strategy(const BtSeries *s, const BtStrategyDef *st, const int8_t *t
 
 	buf.equity = a->realloc_fn(a->ctx, NULL, bytes);
 	buf.position = a->realloc_fn(a->ctx, NULL, bytes);
+	buf.cash = a->realloc_fn(a->ctx, NULL, bytes);
 	buf.trades = NULL;
 	buf.trades_cap = 0;
 	buf.atr = NULL;

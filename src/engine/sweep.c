@@ -352,6 +352,7 @@ bt_sweep_ctx_create(const BtSeries *s, const BtAlloc *a, size_t cache_bytes)
 	ctx->target = a->realloc_fn(a->ctx, NULL, (size_t) len);
 	ctx->buf.equity = a->realloc_fn(a->ctx, NULL, (size_t) len * sizeof(double));
 	ctx->buf.position = NULL;	/* the metrics do not read positions */
+	ctx->buf.cash = NULL;
 	ctx->buf.trades = NULL;
 	ctx->buf.trades_cap = 0;
 	return ctx;

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "bt_internal.h"
+#include "bt_sweep.h"
 #include "bt_walkforward.h"
 
 /* First index with ts >= t (n if none); ts ascending */
@@ -138,22 +139,22 @@ bt_series_slice(const BtSeries *s, int64_t from, int64_t n)
 }
 
 /*
- * bt_best_by_metric
- *		Index of the best row by d, or -1 when no row has a value.
+ * bt_best_by_objective
+ *		Index of the best row by objective o, or -1 when no row has a value.
  */
 int64_t
-bt_best_by_metric(const BtMetrics *m, int64_t n, const BtMetricDef *d, double *key)
+bt_best_by_objective(const BtMetrics *m, int64_t n, const BtObjective *o, double *key)
 {
 	int64_t		best = -1;
 	double		best_key = NAN;
 
 	for (int64_t k = 0; k < n; k++)
 	{
-		double		x = bt_metric_sort_key(&m[k], d);
+		double		x = bt_objective_value(o, &m[k]);
 
 		if (isnan(x))
 			continue;
-		if (best < 0 || (d->lower_is_better ? x < best_key : x > best_key))
+		if (best < 0 || (o->lower_is_better ? x < best_key : x > best_key))
 		{
 			best = k;
 			best_key = x;
@@ -193,6 +194,7 @@ bt_wf_run_out_of_sample(const BtSeries *s, const BtConfig *cfg, const BtWfWindow
 	res->n = oos.n;
 	res->equity = full.equity + off;
 	res->position = full.position + off;
+	res->cash = full.cash + off;
 	res->trades = full.trades;
 	res->ntrades = full.ntrades;
 	for (int64_t k = 0; k < res->ntrades; k++)

@@ -116,6 +116,17 @@ typedef text *(*BtpgChartRender) (BtpgChartData *cd, int width, int height);
 extern Datum btpg_chart_call(FunctionCallInfo fcinfo, BtpgChartSource src, const char *fname,
 							 BtpgChartRender render);
 
+/*
+ * Reading a finished task as the caller (chart_data.c), inside SPI: run a
+ * query with the task id as its one bigint parameter (returns the rows);
+ * column col (1-based) of row 0 as a string in cxt (or NULL); a stored
+ * float8[] or timestamptz[] (engine usecs) column of row 0 as a C array in
+ * cxt (returns its length).
+ */
+extern uint64 btpg_task_read(const char *sql, int64 task_id);
+extern char *btpg_task_read_string(MemoryContext cxt, int col);
+extern int64 btpg_task_read_array(MemoryContext cxt, int col, Oid elemtype, void **out);
+
 /* Append the chart, a complete <svg> element (no XML declaration) */
 extern void btpg_chart_svg(StringInfo buf, const BtpgChartData *cd, int width, int height);
 

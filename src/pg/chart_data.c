@@ -243,8 +243,8 @@ btpg_chart_from_args(FunctionCallInfo fcinfo, Jsonb *indicators, BtpgChartData *
 }
 
 /* Run a one-parameter (bigint) query as the caller; returns SPI_processed */
-static uint64
-task_query(const char *sql, int64 task_id)
+uint64
+btpg_task_read(const char *sql, int64 task_id)
 {
 	Oid			argtypes[1] = {INT8OID};
 	Datum		args[1] = {Int64GetDatum(task_id)};
@@ -257,8 +257,8 @@ task_query(const char *sql, int64 task_id)
 }
 
 /* Column col (1-based) of row 0 as a string copied into cxt, or NULL */
-static char *
-task_string(MemoryContext cxt, int col)
+char *
+btpg_task_read_string(MemoryContext cxt, int col)
 {
 	char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col);
 
@@ -266,8 +266,8 @@ task_string(MemoryContext cxt, int col)
 }
 
 /* A stored float8[] or timestamptz[] (column col of row 0) as a C array in cxt */
-static int64
-task_array(MemoryContext cxt, int col, Oid elemtype, void **out)
+int64
+btpg_task_read_array(MemoryContext cxt, int col, Oid elemtype, void **out)
 {
 	bool		isnull;
 	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull);
@@ -319,7 +319,7 @@ static void
 task_result_row(MemoryContext cxt, int64 task_id, const char *sql, int n, Datum *values,
 				bool *nulls)
 {
-	if (task_query(sql, task_id) != 1)
+	if (btpg_task_read(sql, task_id) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("task %lld has no stored results", (long long) task_id)));
@@ -345,7 +345,7 @@ read_task_trades(MemoryContext cxt, int64 task_id, BtpgChartData *cd, bool with_
 	int			o = with_symbol ? 1 : 0;
 	bool		isnull;
 
-	cd->ntrades = task_query(psprintf("SELECT %st.side, t.entry_ts, t.entry_price, t.exit_ts, t.exit_price,"
+	cd->ntrades = btpg_task_read(psprintf("SELECT %st.side, t.entry_ts, t.entry_price, t.exit_ts, t.exit_price,"
 									  " t.quantity, t.pnl, t.return_pct, t.exit_reason, t.is_open, t.commission"
 									  " FROM backtest.trades t WHERE t.task_id OPERATOR(pg_catalog.=) $1"
 									  " ORDER BY %st.trade_no", with_symbol ? "t.symbol, " : "",
@@ -426,14 +426,14 @@ portfolio_from_task(MemoryContext cxt, int64 task_id, BtpgChartData *cd)
 					" r.turnover, r.entries_skipped, r.alpha, r.beta, r.benchmark_return_pct"
 					" FROM backtest.results r WHERE r.task_id OPERATOR(pg_catalog.=) $1",
 					BTPG_PF_EXTRA_NATTS, cd->pfmetrics, cd->pfnulls);
-	if (task_query("SELECT c.ts, c.cash, c.equity, c.open_positions FROM backtest.portfolio_equity_curves c"
+	if (btpg_task_read("SELECT c.ts, c.cash, c.equity, c.open_positions FROM backtest.portfolio_equity_curves c"
 				   " WHERE c.task_id OPERATOR(pg_catalog.=) $1", task_id) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("task %lld has no stored account curve", (long long) task_id)));
-	cd->n = task_array(cxt, 1, TIMESTAMPTZOID, (void **) &cd->ts);
-	n2 = task_array(cxt, 2, FLOAT8OID, (void **) &cd->cash);
-	n3 = task_array(cxt, 3, FLOAT8OID, (void **) &cd->equity);
+	cd->n = btpg_task_read_array(cxt, 1, TIMESTAMPTZOID, (void **) &cd->ts);
+	n2 = btpg_task_read_array(cxt, 2, FLOAT8OID, (void **) &cd->cash);
+	n3 = btpg_task_read_array(cxt, 3, FLOAT8OID, (void **) &cd->equity);
 	if (task_int_array(cxt, 4, &cd->open_positions) != cd->n || n2 != cd->n || n3 != cd->n)
 		elog(ERROR, "stored account curve of task %lld has arrays of different lengths",
 			 (long long) task_id);
@@ -468,14 +468,14 @@ btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtpgChartData *cd)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	if (task_query("SELECT t.kind, t.status, t.source, t.query, t.symbol, t.strategy, t.params,"
+	if (btpg_task_read("SELECT t.kind, t.status, t.source, t.query, t.symbol, t.strategy, t.params,"
 				   " t.start_ts, t.end_ts FROM backtest.tasks t"
 				   " WHERE t.id OPERATOR(pg_catalog.=) $1", task_id) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("task %lld does not exist", (long long) task_id)));
-	kind = task_string(cxt, 1);
-	status = task_string(cxt, 2);
+	kind = btpg_task_read_string(cxt, 1);
+	status = btpg_task_read_string(cxt, 2);
 	if (strcmp(kind, "backtest") != 0 && strcmp(kind, "portfolio") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -486,15 +486,15 @@ btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtpgChartData *cd)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("task %lld is %s, not completed", (long long) task_id, status),
 				 errhint("Charts and reports need a completed task; see backtest_status().")));
-	source_txt = task_string(cxt, 3);
+	source_txt = btpg_task_read_string(cxt, 3);
 	/* the source is stored by its qualified name (a dump restores it by name) */
 	spec.relid = source_txt ?
 		RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(source_txt)), NoLock, false) :
 		InvalidOid;
-	spec.query = task_string(cxt, 4);
-	spec.symbol = cd->symbol = task_string(cxt, 5);
-	cd->strategy = task_string(cxt, 6);
-	cd->params_text = task_string(cxt, 7);
+	spec.query = btpg_task_read_string(cxt, 4);
+	spec.symbol = cd->symbol = btpg_task_read_string(cxt, 5);
+	cd->strategy = btpg_task_read_string(cxt, 6);
+	cd->params_text = btpg_task_read_string(cxt, 7);
 	spec.start_ts = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 8, &isnull));
 	spec.has_start = !isnull;
 	spec.end_ts = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 9, &isnull));
@@ -520,14 +520,14 @@ btpg_chart_from_task(int64 task_id, Jsonb *indicators, BtpgChartData *cd)
 		bt_drawdown_pct(cd->equity, cd->n, cd->dd);
 		return;
 	}
-	if (task_query("SELECT c.ts, c.close, c.equity FROM backtest.equity_curves c"
+	if (btpg_task_read("SELECT c.ts, c.close, c.equity FROM backtest.equity_curves c"
 				   " WHERE c.task_id OPERATOR(pg_catalog.=) $1", task_id) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("task %lld has no stored equity curve", (long long) task_id)));
-	cd->n = task_array(cxt, 1, TIMESTAMPTZOID, (void **) &cd->ts);
-	n2 = task_array(cxt, 2, FLOAT8OID, (void **) &cd->close);
-	if (task_array(cxt, 3, FLOAT8OID, (void **) &cd->equity) != cd->n || n2 != cd->n)
+	cd->n = btpg_task_read_array(cxt, 1, TIMESTAMPTZOID, (void **) &cd->ts);
+	n2 = btpg_task_read_array(cxt, 2, FLOAT8OID, (void **) &cd->close);
+	if (btpg_task_read_array(cxt, 3, FLOAT8OID, (void **) &cd->equity) != cd->n || n2 != cd->n)
 		elog(ERROR, "stored equity curve of task %lld has arrays of different lengths",
 			 (long long) task_id);
 

@@ -32,6 +32,7 @@
 #include "core/params.h"
 #include "core/results.h"
 #include "core/timestamps.h"
+#include "periods.h"
 
 PG_FUNCTION_INFO_V1(backtest_run);
 PG_FUNCTION_INFO_V1(backtest_trades);
@@ -40,6 +41,8 @@ PG_FUNCTION_INFO_V1(backtest_equity_drawdown);
 PG_FUNCTION_INFO_V1(backtest_run_query);
 PG_FUNCTION_INFO_V1(backtest_trades_query);
 PG_FUNCTION_INFO_V1(backtest_equity_query);
+PG_FUNCTION_INFO_V1(backtest_period_returns);
+PG_FUNCTION_INFO_V1(backtest_period_returns_query);
 
 /*
  * Common front end: parse the arguments of a table-source or query-source
@@ -127,6 +130,7 @@ run_trades(FunctionCallInfo fcinfo, bool query_source)
 	SetSingleFuncCall(fcinfo, 0);
 	cxt = run_context();
 	run_from_args(fcinfo, query_source, cxt, &s, &cfg, &res);
+	bt_trade_excursions(&s, &cfg.sim, res.trades, res.ntrades);
 	if (rsinfo->setDesc->natts != BTPG_TRADES_NATTS)
 		elog(ERROR, "backtest_trades returns %d columns, expected %d",
 			 rsinfo->setDesc->natts, BTPG_TRADES_NATTS);
@@ -160,15 +164,16 @@ run_equity(FunctionCallInfo fcinfo, bool query_source)
 	BtSeries	s;
 	BtConfig	cfg;
 	BtResult	res;
-	Datum		values[5];
-	bool		nulls[5] = {0};
+	Datum		values[BTPG_EQUITY_NATTS];
+	bool		nulls[BTPG_EQUITY_NATTS] = {0};
 	double		peak = -INFINITY;
 
 	SetSingleFuncCall(fcinfo, 0);
 	cxt = run_context();
 	run_from_args(fcinfo, query_source, cxt, &s, &cfg, &res);
-	if (rsinfo->setDesc->natts != 5)
-		elog(ERROR, "backtest_equity returns %d columns, expected 5", rsinfo->setDesc->natts);
+	if (rsinfo->setDesc->natts != BTPG_EQUITY_NATTS)
+		elog(ERROR, "backtest_equity returns %d columns, expected %d", rsinfo->setDesc->natts,
+			 BTPG_EQUITY_NATTS);
 	for (int64 i = 0; i < res.n; i++)
 	{
 		double		e = res.equity[i];
@@ -180,6 +185,9 @@ run_equity(FunctionCallInfo fcinfo, bool query_source)
 		values[2] = Float8GetDatum(res.position[i]);
 		values[3] = Float8GetDatum(e);
 		values[4] = Float8GetDatum(peak > 0 ? (e / peak - 1.0) * 100.0 : 0.0);
+		values[5] = Float8GetDatum(res.cash[i]);
+		/* the product the simulator adds to cash for the equity */
+		values[6] = Float8GetDatum(res.position[i] * s.close[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
@@ -198,6 +206,47 @@ Datum
 backtest_equity_query(PG_FUNCTION_ARGS)
 {
 	return run_equity(fcinfo, true);
+}
+
+/*
+ * backtest_period_returns and backtest_period_returns_query: one row per
+ * calendar period of the run's equity curve (periods.c), the period being
+ * the last argument.
+ */
+static Datum
+run_periods(FunctionCallInfo fcinfo, bool query_source)
+{
+	MemoryContext cxt;
+	BtSeries	s;
+	BtConfig	cfg;
+	BtResult	res;
+	BtPeriod	period = btpg_period_arg(fcinfo, query_source ? 3 : 6);
+	int64_t    *exits;
+	int64		nexits = 0;
+
+	SetSingleFuncCall(fcinfo, 0);
+	cxt = run_context();
+	run_from_args(fcinfo, query_source, cxt, &s, &cfg, &res);
+	exits = MemoryContextAlloc(cxt, sizeof(int64_t) * Max(res.ntrades, 1));
+	for (int64 k = 0; k < res.ntrades; k++)
+		if (!res.trades[k].is_open)
+			exits[nexits++] = res.trades[k].exit_ts;
+	btpg_period_rows(fcinfo, s.ts, res.equity, res.n, cfg.sim.initial_capital, exits, nexits,
+					 period);
+	MemoryContextDelete(cxt);
+	return (Datum) 0;
+}
+
+Datum
+backtest_period_returns(PG_FUNCTION_ARGS)
+{
+	return run_periods(fcinfo, false);
+}
+
+Datum
+backtest_period_returns_query(PG_FUNCTION_ARGS)
+{
+	return run_periods(fcinfo, true);
 }
 
 /*

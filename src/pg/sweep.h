@@ -92,7 +92,7 @@ typedef struct BtpgSweepSpec
 {
 	BtGrid		grid;
 	bool	   *swept;			/* by parameter space index */
-	int			sort_col;		/* into bt_metric_defs */
+	BtObjective objective;		/* sort_by (bt_sweep.h) */
 	int64		top;			/* 0 = every row */
 } BtpgSweepSpec;
 

@@ -104,18 +104,6 @@ param_names(const BtStrategyDef *st)
 	return buf.data;
 }
 
-/* The columns of backtest_metrics, comma-separated */
-static char *
-metric_names(void)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (int i = 0; i < BTPG_METRICS_NATTS; i++)
-		appendStringInfo(&buf, "%s%s", i ? ", " : "", bt_metric_defs[i].name);
-	return buf.data;
-}
-
 /* ---- grid ---------------------------------------------------------------------- */
 
 /* One value of a list in the grid, as the double the engine stores */
@@ -324,7 +312,7 @@ parse_grid(Jsonb *grid, const BtStrategyDef *st, const BtAlloc *a, BtpgSweepSpec
 
 	memset(g, 0, sizeof(*g));
 	spec->swept = palloc0(sizeof(bool) * bt_param_space_size(st));
-	spec->sort_col = bt_metric_index("sharpe_ratio");
+	bt_objective_metric(&spec->objective, bt_metric_index("sharpe_ratio"));
 	spec->top = 0;
 
 	if (!JB_ROOT_IS_OBJECT(grid) || JB_ROOT_IS_SCALAR(grid))
@@ -368,18 +356,24 @@ parse_grid(Jsonb *grid, const BtStrategyDef *st, const BtAlloc *a, BtpgSweepSpec
 		if (strcmp(key, "sort_by") == 0)
 		{
 			char	   *col;
+			BtError		err;
 
 			if (v.type != jbvString)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("grid option \"sort_by\" must be a string, not %s", jbv_type(&v))));
 			col = pnstrdup(v.val.string.val, v.val.string.len);
-			spec->sort_col = bt_metric_index(col);
-			if (spec->sort_col < 0)
+			if (!bt_objective_parse(col, &spec->objective, &err))
+			{
+				/* an unknown name: list the columns (too long for the engine's hint) */
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("unknown sort_by column \"%s\"", col),
-						 errhint("Sort by a column of backtest_metrics: %s.", metric_names())));
+						 errmsg("%s", err.msg),
+						 spec->objective.unknown_metric ?
+						 errhint("Sort by a column of backtest_metrics, or arithmetic over them: %s.",
+								 btpg_metric_columns("")) :
+						 err.hint[0] ? errhint("%s", err.hint) : 0));
+			}
 			continue;
 		}
 

@@ -30,13 +30,6 @@
 
 /* ---- rows ------------------------------------------------------------------------ */
 
-/* The value a metric column sorts by; NaN where the column is NULL */
-static inline double
-metric_key(const BtMetrics *m, int col)
-{
-	return bt_metric_sort_key(m, &bt_metric_defs[col]);
-}
-
 typedef struct SortItem
 {
 	double		key;			/* NaN = NULL */
@@ -132,13 +125,13 @@ int64
 btpg_sweep_order(const BtpgSweepPlan *plan, const BtMetrics *metrics, int64 **order)
 {
 	const BtpgSweepSpec *spec = &plan->spec;
-	bool		lower_better = bt_metric_defs[spec->sort_col].lower_is_better;
+	bool		lower_better = spec->objective.lower_is_better;
 	SortItem   *items = palloc_extended(sizeof(SortItem) * Max(plan->ncombos, 1), MCXT_ALLOC_HUGE);
 	int64		nrows;
 
 	for (int64 i = 0; i < plan->ncombos; i++)
 	{
-		items[i].key = metric_key(&metrics[i], spec->sort_col);
+		items[i].key = bt_objective_value(&spec->objective, &metrics[i]);
 		items[i].combo = i;
 	}
 	qsort_arg(items, plan->ncombos, sizeof(SortItem), sort_item_cmp, &lower_better);

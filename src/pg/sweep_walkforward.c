@@ -107,7 +107,6 @@ backtest_walk_forward(PG_FUNCTION_ARGS)
 	BtWfWindow *windows;
 	int64		nwin;
 	BtWfStitch	stitch;
-	const BtMetricDef *objective;
 
 	SetSingleFuncCall(fcinfo, 0);
 	if (rsinfo->setDesc->natts != WF_NATTS)
@@ -164,7 +163,6 @@ backtest_walk_forward(PG_FUNCTION_ARGS)
 	/* every window laid out (and counted) before any sweep runs */
 	if (bt_wf_windows(s.ts, s.n, &wf, &alloc, &windows, &nwin, &err) != BT_OK)
 		btpg_report(&err, NULL);
-	objective = &bt_metric_defs[plan.spec.sort_col];
 	bt_wf_stitch_init(&stitch, s.n, plan.base.sim.initial_capital, &alloc);
 
 	for (int64 w = 0; w < nwin; w++)
@@ -191,7 +189,7 @@ backtest_walk_forward(PG_FUNCTION_ARGS)
 		/* in sample: every combination, the best by the objective */
 		metrics = palloc_extended(sizeof(BtMetrics) * ncombos, MCXT_ALLOC_HUGE);
 		btpg_sweep_execute(&is, st, combos, ncombos, NULL, metrics);
-		best = bt_best_by_metric(metrics, ncombos, objective, &best_key);
+		best = bt_best_by_objective(metrics, ncombos, &plan.spec.objective, &best_key);
 		if (best < 0)
 		{
 			/* nothing defined in sample: no trading out of sample */

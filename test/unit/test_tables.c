@@ -175,6 +175,8 @@ test_metric_table(void)
 	m.kelly_criterion = 33.5;
 	m.omega_ratio = 34.5;
 	m.periods_per_year = 35.5;
+	m.max_win_streak = 36;
+	m.max_loss_streak = 37;
 	for (int i = 0; i < BT_N_METRICS; i++)
 	{
 		const BtMetricDef *d = &bt_metric_defs[i];
@@ -199,7 +201,8 @@ test_metric_table(void)
 	{
 		const char *n = bt_metric_defs[i].name;
 		bool		lower = strcmp(n, "commissions") == 0 || strcmp(n, "volatility_ann_pct") == 0 ||
-			strcmp(n, "max_drawdown_duration") == 0 || strcmp(n, "avg_drawdown_duration") == 0;
+			strcmp(n, "max_drawdown_duration") == 0 || strcmp(n, "avg_drawdown_duration") == 0 ||
+			strcmp(n, "max_loss_streak") == 0;
 
 		CHECK_MSG(bt_metric_defs[i].lower_is_better == lower, "%s", n);
 	}

@@ -170,9 +170,14 @@ static void
 test_best(void)
 {
 	BtMetrics	m[5];
-	const BtMetricDef *sharpe = &bt_metric_defs[bt_metric_index("sharpe_ratio")];
-	const BtMetricDef *vol = &bt_metric_defs[bt_metric_index("volatility_ann_pct")];
+	BtObjective sharpe,
+				vol,
+				expr;
+	BtError		err;
 	double		key;
+
+	bt_objective_metric(&sharpe, bt_metric_index("sharpe_ratio"));
+	bt_objective_metric(&vol, bt_metric_index("volatility_ann_pct"));
 
 	memset(m, 0, sizeof(m));
 	m[0].sharpe_ratio = NAN;
@@ -183,9 +188,12 @@ test_best(void)
 	for (int i = 0; i < 5; i++)
 		m[i].volatility_ann_pct = 10 - i;
 	m[4].volatility_ann_pct = NAN;
-	CHECK(bt_best_by_metric(m, 5, sharpe, &key) == 2 && key == 3);
-	CHECK(bt_best_by_metric(m, 5, vol, &key) == 3 && key == 7);
-	CHECK(bt_best_by_metric(m, 1, sharpe, &key) == -1 && isnan(key));
+	CHECK(bt_best_by_objective(m, 5, &sharpe, &key) == 2 && key == 3);
+	CHECK(bt_best_by_objective(m, 5, &vol, &key) == 3 && key == 7);
+	CHECK(bt_best_by_objective(m, 1, &sharpe, &key) == -1 && isnan(key));
+	/* an expression sorts descending: sharpe - vol is NaN, -8, -5, -4 (row 3), NaN */
+	CHECK(bt_objective_parse("sharpe_ratio - volatility_ann_pct", &expr, &err));
+	CHECK(bt_best_by_objective(m, 5, &expr, &key) == 3 && key == -4);
 }
 
 /*

@@ -36,9 +36,17 @@ extern const char *const btpg_column_keys[BTCOL_COUNT];
 typedef struct BtpgColumns
 {
 	const char *name[BTCOL_COUNT];
+	/*
+	 * "timeframe": resample the bars read into buckets of tf_interval usecs
+	 * (0 = no resampling) from tf_origin (engine usecs, a wall-clock time in
+	 * tf_zone; tf_zone NULL = UTC) before the run (resample.c)
+	 */
+	int64		tf_interval;
+	int64		tf_origin;
+	const char *tf_zone;
 } BtpgColumns;
 
-/* Defaults: symbol, ts, open, high, low, close, volume, signal */
+/* Defaults: symbol, ts, open, high, low, close, volume, signal; no timeframe */
 extern void btpg_columns_defaults(BtpgColumns *cols);
 
 /*

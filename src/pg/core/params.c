@@ -33,9 +33,12 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
+#include "utils/timestamp.h"
 
 #include "core/columns.h"
 #include "core/params.h"
+#include "core/timestamps.h"
+#include "resample.h"
 #include "bt_sweep.h"
 
 const char *const btpg_column_keys[BTCOL_COUNT] = {
@@ -267,6 +270,62 @@ btpg_columns_defaults(BtpgColumns *cols)
 {
 	for (int i = 0; i < BTCOL_COUNT; i++)
 		cols->name[i] = btpg_column_keys[i];
+	cols->tf_interval = 0;
+	cols->tf_origin = btpg_ts_to_engine((TimestampTz) BTPG_RESAMPLE_ORIGIN);
+	cols->tf_zone = NULL;
+}
+
+/* A string option's value (ereport naming the key otherwise) */
+static char *
+string_option(const char *key, JsonbValue *v)
+{
+	if (v->type != jbvString)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("parameter \"%s\" must be a string", key),
+				 errhint("For example: \"timeframe\": \"1 hour\", \"timeframe_origin\": \"2000-01-03 09:30\", \"timeframe_time_zone\": \"America/New_York\".")));
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+/*
+ * timeframe_option
+ *		Apply "timeframe", "timeframe_origin" or "timeframe_time_zone" to
+ *		cols; false if key is none of them.
+ */
+static bool
+timeframe_option(const char *key, JsonbValue *v, BtpgColumns *cols)
+{
+	if (strcmp(key, "timeframe") == 0)
+	{
+		Interval   *iv = DatumGetIntervalP(DirectFunctionCall3(interval_in,
+															   CStringGetDatum(string_option(key, v)),
+															   ObjectIdGetDatum(InvalidOid),
+															   Int32GetDatum(-1)));
+
+		cols->tf_interval = btpg_resample_interval(iv);
+		return true;
+	}
+	if (strcmp(key, "timeframe_origin") == 0)
+	{
+		Timestamp	t = DatumGetTimestamp(DirectFunctionCall3(timestamp_in,
+															  CStringGetDatum(string_option(key, v)),
+															  ObjectIdGetDatum(InvalidOid),
+															  Int32GetDatum(-1)));
+
+		cols->tf_origin = btpg_ts_to_engine((TimestampTz) t);
+		return true;
+	}
+	if (strcmp(key, "timeframe_time_zone") == 0)
+	{
+		char	   *tz = string_option(key, v);
+
+		/* an unknown zone is an error now */
+		(void) DirectFunctionCall2(timestamptz_zone, PointerGetDatum(cstring_to_text(tz)),
+								   TimestampTzGetDatum(0));
+		cols->tf_zone = tz;
+		return true;
+	}
+	return false;
 }
 
 /*
@@ -330,7 +389,7 @@ valid_keys(const BtStrategyDef *st)
 		appendStringInfo(&buf, "%s, ", st->params[i].name);
 	for (int i = 0; i < bt_n_sim_params; i++)
 		appendStringInfo(&buf, "%s, ", bt_sim_params[i].def.name);
-	appendStringInfoString(&buf, "columns");
+	appendStringInfoString(&buf, "columns, timeframe, timeframe_origin, timeframe_time_zone");
 	return buf.data;
 }
 
@@ -528,6 +587,8 @@ parse_params_core(Jsonb *params, const BtStrategyDef *st, const bool *swept,
 					cols->name[BTCOL_SIGNAL] = NULL;
 				continue;
 			}
+			if (timeframe_option(key, &v, cols))
+				continue;
 			param = bt_param_space_find(st, key);
 			if (param < 0)
 				ereport(ERROR,

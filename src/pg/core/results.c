@@ -19,6 +19,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -100,6 +101,22 @@ btpg_metrics_values(const BtMetrics *m, Datum *values, bool *nulls)
 				break;
 		}
 	}
+}
+
+/*
+ * btpg_metric_columns
+ *		The columns of backtest_metrics, comma-separated, each prefixed
+ *		with `prefix` ("r." for a query over backtest.results), palloc'd.
+ */
+char *
+btpg_metric_columns(const char *prefix)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < BT_N_METRICS; i++)
+		appendStringInfo(&buf, "%s%s%s", i ? ", " : "", prefix, bt_metric_defs[i].name);
+	return buf.data;
 }
 
 /*
@@ -210,9 +227,32 @@ btpg_notice_unfilled(const BtMetrics *m, const BtSimParams *sim)
 
 /* ---- trades -------------------------------------------------------------- */
 
+/* The types of the backtest_trades columns, in btpg_trade_values' order */
+const Oid	btpg_trade_types[BTPG_TRADES_NATTS] = {
+	INT4OID,					/* trade_no */
+	TEXTOID,					/* side */
+	TIMESTAMPTZOID,				/* entry_ts */
+	FLOAT8OID,					/* entry_price */
+	TIMESTAMPTZOID,				/* exit_ts */
+	FLOAT8OID,					/* exit_price */
+	FLOAT8OID,					/* quantity */
+	FLOAT8OID,					/* pnl */
+	FLOAT8OID,					/* return_pct */
+	INT4OID,					/* bars_held */
+	TEXTOID,					/* exit_reason */
+	BOOLOID,					/* is_open */
+	FLOAT8OID,					/* commission */
+	INT8OID,					/* entry_bar */
+	INT8OID,					/* exit_bar */
+	FLOAT8OID,					/* mae_price */
+	FLOAT8OID,					/* mae_pct */
+	FLOAT8OID,					/* mfe_price */
+	FLOAT8OID					/* mfe_pct */
+};
+
 /*
  * btpg_trades_values
- *		One backtest_trades row (13 columns) for trade k.
+ *		One backtest_trades row (BTPG_TRADES_NATTS columns) for trade k.
  */
 void
 btpg_trade_values(const BtTrade *t, int64 k, Datum *values, bool *nulls)
@@ -231,6 +271,12 @@ btpg_trade_values(const BtTrade *t, int64 k, Datum *values, bool *nulls)
 	values[10] = CStringGetTextDatum(bt_exit_reason_name(t->exit_reason));
 	values[11] = BoolGetDatum(t->is_open);
 	values[12] = Float8GetDatum(t->commission);
+	values[13] = Int64GetDatum(t->entry_bar);
+	values[14] = Int64GetDatum(t->exit_bar);
+	values[15] = Float8GetDatum(t->mae_price);
+	values[16] = Float8GetDatum(t->mae_pct);
+	values[17] = Float8GetDatum(t->mfe_price);
+	values[18] = Float8GetDatum(t->mfe_pct);
 }
 
 /*

@@ -27,14 +27,20 @@
  */
 #define BTPG_METRICS_NATTS	BT_N_METRICS
 /* Columns of backtest_trades() */
-#define BTPG_TRADES_NATTS	13
+#define BTPG_TRADES_NATTS	19
+/* Columns of backtest_equity() */
+#define BTPG_EQUITY_NATTS	7
 
 /* The SQL type of a metric's column */
 extern Oid	btpg_metric_type(const BtMetricDef *d);
 /* A metrics row in the column order of backtest_metrics (BTPG_METRICS_NATTS) */
 extern void btpg_metrics_values(const BtMetrics *m, Datum *values, bool *nulls);
+/* The metric columns, comma-separated, each prefixed (palloc'd) */
+extern char *btpg_metric_columns(const char *prefix);
 /* The same as a composite datum of the function's result type */
 extern Datum btpg_metrics_datum(FunctionCallInfo fcinfo, const BtMetrics *m);
+/* The types of the backtest_trades columns */
+extern const Oid btpg_trade_types[BTPG_TRADES_NATTS];
 /* The backtest_trades row (BTPG_TRADES_NATTS) of trade k */
 extern void btpg_trade_values(const BtTrade *t, int64 k, Datum *values, bool *nulls);
 

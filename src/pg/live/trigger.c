@@ -71,12 +71,13 @@ typedef struct LiveEvent
 {
 	BtLiveBar	bar;
 	BtLiveStep	step;
-	double	   *out;
+	double	   *out;			/* the outputs; NULL unless the payload is full */
 } LiveEvent;
 
 typedef struct LiveEvents
 {
 	const BtpgLiveStream *ls;
+	bool		full;			/* "payload": "full": keep each bar's values */
 	LiveEvent  *ev;
 	int64		n;
 	int64		cap;
@@ -351,8 +352,12 @@ add_event(LiveEvents *le, const BtLiveBar *bar, const double *out, const BtLiveS
 	e = &le->ev[le->n++];
 	e->bar = *bar;
 	e->step = *step;
-	e->out = palloc(sizeof(double) * Max(le->ls->nout, 1));
-	memcpy(e->out, out, sizeof(double) * le->ls->nout);
+	e->out = NULL;
+	if (le->full)				/* only full payloads send the values */
+	{
+		e->out = palloc(sizeof(double) * Max(le->ls->nout, 1));
+		memcpy(e->out, out, sizeof(double) * le->ls->nout);
+	}
 }
 
 /* Replay callback of a rebuild: report the bars of the statement's rows */
@@ -593,6 +598,7 @@ advance_symbol(const BtpgLiveStream *ls, const char *sym, const LiveRow *rows, i
 
 	memset(&le, 0, sizeof(le));
 	le.ls = ls;
+	le.full = full;
 	le.rows = rows;
 	le.nrows = nrows;
 

@@ -407,6 +407,9 @@ backtest_execute(TaskRun *run, void *state, const BtSeries *s)
 					 errmsg("backtest cancelled")));
 		btpg_report(&err, s->ts);
 	}
+	/* the trades are stored with their excursions */
+	bt_trade_excursions(s, &run->cfg.sim, ((BtResult *) state)->trades,
+						((BtResult *) state)->ntrades);
 }
 
 static void

@@ -306,7 +306,9 @@ btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res)
 	btpg_metrics_values(m, mvalues + 2, mnulls + 2);
 	mnulls[0] = mnulls[1] = false;
 	initStringInfo(&sql);
-	appendStringInfoString(&sql, "INSERT INTO backtest.results SELECT $1, $2");
+	/* by name: portfolio columns sit between the metrics of 0.4.0 and later ones */
+	appendStringInfo(&sql, "INSERT INTO backtest.results (task_id, owner, %s) SELECT $1, $2",
+					 btpg_metric_columns(""));
 	for (int i = 0; i < BTPG_METRICS_NATTS; i++)
 		appendStringInfo(&sql, ", $%d", i + 3);
 	mtypes[0] = INT8OID;
@@ -335,9 +337,9 @@ btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res)
 	/* the equity curve: one row of arrays (backtest.equity unnests it) */
 	{
 		TimestampTz *ts = palloc_extended(sizeof(TimestampTz) * (n > 0 ? n : 1), MCXT_ALLOC_HUGE);
-		Datum		evalues[6];
-		Oid			etypes[6] = {INT8OID, TEXTOID, 1185, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
-		FLOAT8ARRAYOID};
+		Datum		evalues[7];
+		Oid			etypes[7] = {INT8OID, TEXTOID, 1185, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
+		FLOAT8ARRAYOID, FLOAT8ARRAYOID};
 
 		/* (the drawdown is derived from equity by backtest.equity: not stored) */
 		for (int64 i = 0; i < n; i++)
@@ -348,10 +350,11 @@ btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res)
 		evalues[3] = btpg_make_array8(s->close, n, FLOAT8OID);
 		evalues[4] = btpg_make_array8(res->position, n, FLOAT8OID);
 		evalues[5] = btpg_make_array8(res->equity, n, FLOAT8OID);
+		evalues[6] = btpg_make_array8(res->cash, n, FLOAT8OID);
 		btpg_exec_as_owner_generic(run->ext_owner,
-								   "INSERT INTO backtest.equity_curves (task_id, owner, ts, close, \"position\", equity) "
-								   "VALUES ($1, $2, $3, $4, $5, $6)",
-								   6, etypes, evalues, NULL);
+								   "INSERT INTO backtest.equity_curves (task_id, owner, ts, close, \"position\", equity, cash) "
+								   "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+								   7, etypes, evalues, NULL);
 	}
 
 	/* completed, with the summary in the final event */
