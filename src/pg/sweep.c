@@ -9,7 +9,8 @@
  *
  * A call reads the K-lines once (btpg_load_series, which validates them),
  * expands the grid into combinations with the engine (bt_grid_expand), runs
- * them in this backend and in background workers (sweep_parallel.c), then
+ * them in this backend and in background workers (sweep_parallel.c and
+ * sweep_worker.c), then
  * sorts the rows by the objective and returns them, materialized.
  *
  * Decisions (also in the SQL comments and the README):

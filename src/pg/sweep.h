@@ -3,7 +3,8 @@
  * sweep.h
  *	  Parameter sweeps in the server: the settings (sweep.c), the parallel
  *	  executor shared by the sweeps, walk-forward, backtest_run_all and
- *	  sweep tasks (sweep_parallel.c, with the sweep workers), and a sweep's
+ *	  sweep tasks (the leader sweep_parallel.c, the sweep workers
+ *	  sweep_worker.c, and what both run, sweep_shared.c), and a sweep's
  *	  plan and rows (sweep_grid.c, sweep_rows.c).
  *
  * Copyright (c) 2026, pg_backtest developers
@@ -75,7 +76,7 @@ extern void btpg_sweep_execute_jobs(const BtSeries *s, const BtStrategyDef *st,
 									int64 njobs, MemoryContext series_cxt,
 									BtMetrics *metrics);
 
-/* Entry point of a sweep worker; main_arg is the dsm_handle of the sweep */
+/* Entry point of a sweep worker (sweep_worker.c); main_arg is the sweep's dsm_handle */
 extern PGDLLEXPORT void btpg_sweep_worker_main(Datum main_arg);
 
 /* Swept parameters with their own typed result columns (p1 .. p4) */

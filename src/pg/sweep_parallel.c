@@ -3,71 +3,22 @@
  * sweep_parallel.c
  *	  The parallel executor of parameter sweeps: the calling backend (the
  *	  leader) and up to pg_backtest.sweep_workers - 1 dynamic background
- *	  workers run the combinations of one sweep over one series.
- *
- * The leader puts everything the workers need into one dynamic shared
- * memory segment:
- *
- *	  SweepShared	header: sizes, offsets, the work counter, flags
- *	  SweepSlot[]	one per combination: done flag, status, metrics
- *	  int64[]		the run order: position k runs combination order[k]
- *	  BtConfig[]	the combinations (strategy pointer cleared)
- *	  SweepJob[]	jobs only: the slice of the bars of each configuration
- *	  bars			ts, open, high, low, close[, volume][, signal]
- *
- * The arrays are shared, not copied per worker.  The segment holds no
- * pointers (the library may be mapped at a different address in each
- * process): arrays are found by offset from the segment's start, and the
- * strategy by its index in bt_strategies.  Workers need no database
- * connection (BGWORKER_SHMEM_ACCESS only) and read nothing but the segment.
- *
- * The grid's order is cut into one contiguous block per process planned,
- * and each block is ordered by bt_sweep_order (consecutive combinations
- * then share indicator lines, which each process's BtSweepCtx computes once
- * and keeps while its cache has room).  Process p claims chunks of its own
- * block first, by an atomic counter per block, then helps with the others' (the
- * leader is process 0 and takes chunks too).  So each process runs a run
- * of neighbouring combinations instead of every other chunk of the whole
- * order.  Each combination's result goes to its own slot, so the results,
- * and their order, do not depend on which process ran what, nor on the
- * order of the runs.
+ *	  workers run the combinations of one sweep over one series.  This is
+ *	  the leader's side; the segment, its memory ordering and the run loop
+ *	  both sides use are in sweep_shared.h and sweep_shared.c, the worker's
+ *	  main in sweep_worker.c.
  *
  * The workers are registered as soon as the segment's header is written,
  * and start while the leader copies the bars and computes the order; they
  * wait for `ready` before they look at anything else.
  *
- * Locking and memory ordering: there are no locks.
- *	- ready: written 1 by the leader after everything else in the segment,
- *	  behind pg_write_barrier; workers read it, then pg_read_barrier.
- *	- block_next[b] (work counter of block b): pg_atomic_fetch_add_u64
- *	  claims positions [k, k + chunk); a claim at or beyond the block's end
- *	  means no work is left in it, for good.
- *	- a slot is written only by the process that claimed it (or, after all
- *	  workers have left, by the leader): metrics and status first, then
- *	  pg_write_barrier, then done = 1, then ndone += 1 (a full barrier).
- *	- nactive counts attached workers: a worker increments it before its
- *	  first claim and decrements it when it detaches (also when it dies of
- *	  an error: the decrement is an on_dsm_detach callback), then sets the
- *	  leader's latch.  Once the leader's own claim failed, nactive = 0 means
- *	  no process will ever write a slot again: the leader then runs any
- *	  combination not marked done itself (a worker died mid-chunk).
- *	- abort: set by the leader when the sweep is over and whenever it
- *	  detaches (on error or cancel too: an on_dsm_detach callback); workers
- *	  test it between combinations and in the engine's progress callback,
- *	  and stop.
- *
- * Jobs (btpg_sweep_execute_jobs, e.g. one per symbol for backtest_run_all)
- * are the same thing with one difference: configuration i runs on its own
- * slice of the bars, with a sweep context of its own made for that run in a
- * scratch memory context that is reset after it (lines are not shared
- * between series).
- *
  * Small sweeps start fewer workers (sweep_process_count).  After a sweep
  * the leader does not wait for its workers to exit (that took 35-80 ms):
  * it keeps their handles, and the next sweep of the backend waits for them
- * before it registers new ones, so that their slots are free again.  If no worker can be started, or the segment cannot be
- * created, the backend runs the sweep alone (with a NOTICE).  Without
- * workers no segment is made: the slots are backend-local.
+ * before it registers new ones, so that their slots are free again.  If
+ * no worker can be started, or the segment cannot be created, the backend
+ * runs the sweep alone (with a NOTICE).  Without workers no segment is
+ * made: the slots are backend-local.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -78,7 +29,6 @@
 #include "postgres.h"
 
 #include <math.h>
-#include <sys/mman.h>
 #ifdef __linux__
 #include <sys/statvfs.h>
 #endif
@@ -92,25 +42,13 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
-#include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
-#include "utils/resowner.h"
 
 #include "core/bgworker.h"
 #include "pg_backtest.h"
 #include "sweep.h"
-
-#define SWEEP_MAGIC			0x62747377	/* "btsw" */
-
-/* Columns of bars after ts, in this order in SweepShared.off_col */
-#define SWEEP_COL_OPEN		0
-#define SWEEP_COL_HIGH		1
-#define SWEEP_COL_LOW		2
-#define SWEEP_COL_CLOSE		3
-#define SWEEP_COL_VOLUME	4
-#define SWEEP_COL_SIGNAL	5
-#define SWEEP_NCOLS			6
+#include "sweep_shared.h"
 
 /*
  * A process is worth starting for this many bar-runs (bars x combinations):
@@ -130,65 +68,6 @@ static int	sweep_bar_runs_per_process = 4000000;
 /* Longest wait between two looks at the workers (they also set our latch) */
 #define SWEEP_WAIT_MS		100L
 
-/* Longest wait of a worker for the leader to fill the segment, between looks */
-#define SWEEP_READY_WAIT_MS	1L
-
-/* Jobs only: the bars of configuration i are [from, from + n) */
-typedef struct SweepJob
-{
-	int64		from;
-	int64		n;
-} SweepJob;
-
-/* The result of one combination */
-typedef struct SweepSlot
-{
-	pg_atomic_uint32 done;		/* 1 once status and metrics are written */
-	int32		status;			/* BtErrCode of the run */
-	BtMetrics	metrics;
-} SweepSlot;
-
-/* Header of the segment (or, without workers, of a backend-local block) */
-typedef struct SweepShared
-{
-	uint32		magic;
-	int32		strategy_index; /* into bt_strategies */
-	int32		leader_pgprocno;	/* whose latch workers set */
-	int32		chunk;			/* combinations per claim */
-	int64		nbars;
-	int64		ncombos;
-	Size		cache_bytes;	/* each process's indicator line cache */
-	Size		off_ts;
-	Size		off_col[SWEEP_NCOLS];	/* 0 = column absent */
-	Size		off_combos;
-	Size		off_slots;
-	Size		off_order;		/* 0 = combination k runs at position k */
-	Size		off_jobs;		/* jobs only; 0 = every combination on every bar */
-	int32		nblocks;		/* the positions cut in this many blocks */
-	pg_atomic_uint32 ready;		/* the leader has filled the segment */
-	pg_atomic_uint32 nprocs_seen;	/* process numbers given out (the leader is 0) */
-	pg_atomic_uint64 ndone;		/* slots marked done */
-	pg_atomic_uint32 nactive;	/* workers attached */
-	pg_atomic_uint32 abort;		/* the leader has left: stop */
-	pg_atomic_uint64 block_next[BTPG_MAX_SWEEP_WORKERS];	/* first position not yet claimed */
-} SweepShared;
-
-/* One process's view of a sweep (backend-local pointers) */
-typedef struct SweepView
-{
-	SweepShared *sh;
-	SweepSlot  *slots;
-	const BtConfig *combos;		/* strategy pointers not valid in DSM */
-	const BtStrategyDef *st;
-	BtSeries	s;
-	const SweepJob *jobs;		/* NULL unless jobs */
-	const int64 *order;			/* NULL: the identity */
-	MemoryContext jobcxt;		/* jobs: scratch of one run, reset after it */
-	int			proc;			/* this process's number: its block first */
-	bool		is_leader;
-	int64		nrun;			/* combinations this process ran */
-} SweepView;
-
 /*
  * The leader's worker handles, for the detach callback.  Lives in
  * TopMemoryContext: the callback may run during error cleanup, after the
@@ -201,221 +80,6 @@ typedef struct SweepLeader
 	BackgroundWorkerHandle *handles[BTPG_MAX_SWEEP_WORKERS];
 } SweepLeader;
 
-/* ---- layout ----------------------------------------------------------- */
-
-/* Size of the segment; fills the offsets of sh */
-static Size
-sweep_layout(SweepShared *sh, const BtSeries *s, bool parallel, bool with_jobs)
-{
-	Size		off = CACHELINEALIGN(sizeof(SweepShared));
-	Size		colbytes = mul_size((Size) s->n, sizeof(double));
-
-	sh->off_slots = off;
-	off = CACHELINEALIGN(add_size(off, mul_size((Size) sh->ncombos, sizeof(SweepSlot))));
-	sh->off_order = 0;
-	if (!with_jobs)
-	{
-		sh->off_order = off;
-		off = CACHELINEALIGN(add_size(off, mul_size((Size) sh->ncombos, sizeof(int64))));
-	}
-	sh->off_jobs = 0;
-	if (with_jobs)
-	{
-		sh->off_jobs = off;
-		off = CACHELINEALIGN(add_size(off, mul_size((Size) sh->ncombos, sizeof(SweepJob))));
-	}
-	if (!parallel)
-	{
-		/* backend-local: the caller's combinations and bars are used as they are */
-		sh->off_combos = sh->off_ts = 0;
-		memset(sh->off_col, 0, sizeof(sh->off_col));
-		return off;
-	}
-	sh->off_combos = off;
-	off = CACHELINEALIGN(add_size(off, mul_size((Size) sh->ncombos, sizeof(BtConfig))));
-	sh->off_ts = off;
-	off = CACHELINEALIGN(add_size(off, mul_size((Size) s->n, sizeof(int64_t))));
-	for (int c = 0; c < SWEEP_NCOLS; c++)
-	{
-		bool		present = c < SWEEP_COL_VOLUME ||
-			(c == SWEEP_COL_VOLUME && s->volume != NULL) ||
-			(c == SWEEP_COL_SIGNAL && s->signal != NULL);
-
-		sh->off_col[c] = 0;
-		if (!present)
-			continue;
-		sh->off_col[c] = off;
-		off = CACHELINEALIGN(add_size(off, colbytes));
-	}
-	return off;
-}
-
-/* A column of the bars in the segment, or NULL if absent */
-static inline const double *
-sweep_col(SweepShared *sh, int c)
-{
-	return sh->off_col[c] ? (const double *) ((char *) sh + sh->off_col[c]) : NULL;
-}
-
-/* Fill a process's view of a segment (parallel mode) */
-static void
-sweep_view_init(SweepView *v, SweepShared *sh, bool is_leader)
-{
-	v->sh = sh;
-	v->slots = (SweepSlot *) ((char *) sh + sh->off_slots);
-	v->combos = (const BtConfig *) ((char *) sh + sh->off_combos);
-	v->st = &bt_strategies[sh->strategy_index];
-	v->jobs = sh->off_jobs ? (const SweepJob *) ((char *) sh + sh->off_jobs) : NULL;
-	v->order = sh->off_order ? (const int64 *) ((char *) sh + sh->off_order) : NULL;
-	v->jobcxt = NULL;
-	v->proc = 0;
-	v->is_leader = is_leader;
-	v->nrun = 0;
-	memset(&v->s, 0, sizeof(v->s));
-	v->s.n = sh->nbars;
-	v->s.ts = (const int64_t *) ((char *) sh + sh->off_ts);
-	v->s.open = sweep_col(sh, SWEEP_COL_OPEN);
-	v->s.high = sweep_col(sh, SWEEP_COL_HIGH);
-	v->s.low = sweep_col(sh, SWEEP_COL_LOW);
-	v->s.close = sweep_col(sh, SWEEP_COL_CLOSE);
-	v->s.volume = sweep_col(sh, SWEEP_COL_VOLUME);
-	v->s.signal = sweep_col(sh, SWEEP_COL_SIGNAL);
-}
-
-/* ---- running combinations ---------------------------------------------- */
-
-/*
- * Engine progress callback.  The leader honours cancel and
- * statement_timeout (CHECK_FOR_INTERRUPTS may throw); a worker honours
- * SIGTERM the same way and stops when the leader has left.
- */
-static int
-sweep_progress(void *arg, BtStep step, int64_t done, int64_t total)
-{
-	SweepView  *v = (SweepView *) arg;
-
-	CHECK_FOR_INTERRUPTS();
-	return !v->is_leader && pg_atomic_read_u32(&v->sh->abort) != 0;
-}
-
-/*
- * Run combination i: on the whole series with the process's context ctx,
- * or (jobs) on its slice with a context of its own, in v->jobcxt.
- */
-static BtErrCode
-sweep_run_one(SweepView *v, BtSweepCtx *ctx, int64 i, BtMetrics *m, BtError *err)
-{
-	BtConfig	cfg = v->combos[i];
-	BtSeries	js;
-	BtAlloc		a;
-	BtErrCode	rc;
-	MemoryContext old;
-	int64		from;
-
-	cfg.strategy = v->st;
-	if (v->jobs == NULL)
-		return bt_sweep_run(ctx, &cfg, sweep_progress, v, m, err);
-
-	from = v->jobs[i].from;
-	js = v->s;
-	js.n = v->jobs[i].n;
-	js.ts += from;
-	js.open += from;
-	js.high += from;
-	js.low += from;
-	js.close += from;
-	if (js.volume)
-		js.volume += from;
-	if (js.signal)
-		js.signal += from;
-	old = MemoryContextSwitchTo(v->jobcxt);
-	btpg_alloc_init(&a, v->jobcxt);
-	rc = bt_sweep_run(bt_sweep_ctx_create(&js, &a, 0), &cfg, sweep_progress, v, m, err);
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(v->jobcxt);
-	return rc;
-}
-
-/*
- * Run the combinations of positions [from, to) of the run order that are
- * not marked done yet and mark them.  Returns false if a worker was told to
- * stop (the leader either finishes or throws).
- */
-static bool
-sweep_run_range(SweepView *v, BtSweepCtx *ctx, int64 from, int64 to)
-{
-	for (int64 k = from; k < to; k++)
-	{
-		int64		i = v->order ? v->order[k] : k;
-		SweepSlot  *slot = &v->slots[i];
-		BtMetrics	m;
-		BtError		err;
-		BtErrCode	rc;
-
-		CHECK_FOR_INTERRUPTS();
-		if (!v->is_leader && pg_atomic_read_u32(&v->sh->abort) != 0)
-			return false;
-		if (pg_atomic_read_u32(&slot->done) != 0)
-			continue;
-		rc = sweep_run_one(v, ctx, i, &m, &err);
-		if (rc == BT_ERR_CANCELLED && !v->is_leader)
-			return false;
-		if (rc != BT_OK)
-			memset(&m, 0, sizeof(m));
-		slot->status = (int32) rc;
-		slot->metrics = m;
-		pg_write_barrier();
-		pg_atomic_write_u32(&slot->done, 1);
-		pg_atomic_fetch_add_u64(&v->sh->ndone, 1);
-		v->nrun++;
-	}
-	return true;
-}
-
-/* First position of block b (b = nblocks: the end) */
-static inline int64
-sweep_block_start(const SweepShared *sh, int b)
-{
-	return sh->ncombos * b / sh->nblocks;
-}
-
-/* Set every block's work counter to its start */
-static void
-sweep_blocks_init(SweepShared *sh)
-{
-	for (int b = 0; b < BTPG_MAX_SWEEP_WORKERS; b++)
-		pg_atomic_init_u64(&sh->block_next[b],
-						   b < sh->nblocks ? (uint64) sweep_block_start(sh, b) : 0);
-}
-
-/*
- * Claim and run chunks until none is left, of our own block first, then of
- * the next ones; false if told to stop
- */
-static bool
-sweep_run_chunks(SweepView *v, BtSweepCtx *ctx)
-{
-	SweepShared *sh = v->sh;
-
-	for (int k = 0; k < sh->nblocks; k++)
-	{
-		int			b = (v->proc + k) % sh->nblocks;
-		int64		end = sweep_block_start(sh, b + 1);
-
-		for (;;)
-		{
-			uint64		from = pg_atomic_fetch_add_u64(&sh->block_next[b], (uint64) sh->chunk);
-
-			if (from >= (uint64) end)
-				break;
-			if (!sweep_run_range(v, ctx, (int64) from, Min((int64) from + sh->chunk, end)))
-				return false;
-		}
-	}
-	return true;
-}
-
-/* ---- the leader ----------------------------------------------------------- */
 
 /*
  * Workers of this backend's previous sweep that may not have exited yet
@@ -499,21 +163,6 @@ sweep_dsm_space_ok(Size size, uint64 *avail)
 #endif
 }
 
-/*
- * Fault in the page tables of a mapping of the segment in one system call
- * (MADV_POPULATE_WRITE / _READ, Linux 5.14 and later) instead of one page
- * fault per 4 kB page: on a VM where a fault costs ~15 us, filling 40 MB of
- * bars took 150 ms with faults and 40 ms after this.  Only an
- * optimisation: where the kernel lacks it, madvise fails and the pages
- * fault in as they are touched.
- */
-static void
-sweep_prefault(void *addr, Size size, bool write)
-{
-#if defined(MADV_POPULATE_WRITE) && defined(MADV_POPULATE_READ)
-	(void) madvise(addr, size, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
-#endif
-}
 
 /* Start up to n workers on seg; returns how many were registered */
 static int
@@ -935,83 +584,4 @@ btpg_sweep_execute_jobs(const BtSeries *s, const BtStrategyDef *st,
 		pfree(sh);
 	if (series_cxt)
 		MemoryContextDelete(series_cxt);
-}
-
-/* ---- the workers ----------------------------------------------------------- */
-
-/*
- * on_dsm_detach callback of a worker (normal exit or error): leave, and
- * wake the leader, which may be waiting for the last worker.
- */
-static void
-sweep_worker_detach(dsm_segment *seg, Datum arg)
-{
-	SweepShared *sh = (SweepShared *) DatumGetPointer(arg);
-
-	pg_atomic_fetch_sub_u32(&sh->nactive, 1);
-	SetLatch(&GetPGProcByNumber(sh->leader_pgprocno)->procLatch);
-}
-
-/*
- * btpg_sweep_worker_main
- *		A sweep worker: attach to the segment, run chunks of combinations
- *		until none is left or the leader has gone, detach, exit.  An error
- *		here ends the process (there is no transaction to abort); the leader
- *		then runs the combinations this worker claimed but did not finish.
- */
-void
-btpg_sweep_worker_main(Datum main_arg)
-{
-	dsm_segment *seg;
-	SweepShared *sh;
-	SweepView	v;
-	MemoryContext cxt;
-	BtAlloc		a;
-	BtSweepCtx *ctx;
-
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-
-	CurrentResourceOwner = ResourceOwnerCreate(NULL, "pg_backtest sweep worker");
-	seg = dsm_attach(DatumGetUInt32(main_arg));
-	if (seg == NULL)
-		proc_exit(0);			/* the sweep ended before we started */
-	sh = (SweepShared *) dsm_segment_address(seg);
-	if (sh->magic != SWEEP_MAGIC || sh->strategy_index < 0 ||
-		sh->strategy_index >= bt_n_strategies)
-		elog(ERROR, "pg_backtest sweep worker: bad shared memory segment");
-
-	/* register first, so that the count goes down whenever we leave */
-	on_dsm_detach(seg, sweep_worker_detach, PointerGetDatum(sh));
-	pg_atomic_fetch_add_u32(&sh->nactive, 1);
-
-	/* the leader may still be copying the bars */
-	while (pg_atomic_read_u32(&sh->ready) == 0 && pg_atomic_read_u32(&sh->abort) == 0)
-	{
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 SWEEP_READY_WAIT_MS, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-	}
-	pg_read_barrier();
-
-	if (pg_atomic_read_u32(&sh->abort) == 0)
-	{
-		cxt = AllocSetContextCreate(TopMemoryContext, "pg_backtest sweep worker",
-									ALLOCSET_DEFAULT_SIZES);
-		MemoryContextSwitchTo(cxt);
-		sweep_prefault(sh, dsm_segment_map_length(seg), false);
-		sweep_view_init(&v, sh, false);
-		v.proc = (int) (pg_atomic_fetch_add_u32(&sh->nprocs_seen, 1) % (uint32) sh->nblocks);
-		btpg_alloc_init(&a, cxt);
-		ctx = NULL;
-		if (v.jobs)
-			v.jobcxt = AllocSetContextCreate(cxt, "pg_backtest sweep job",
-											 ALLOCSET_DEFAULT_SIZES);
-		else
-			ctx = bt_sweep_ctx_create(&v.s, &a, sh->cache_bytes);
-		(void) sweep_run_chunks(&v, ctx);
-	}
-	dsm_detach(seg);
-	proc_exit(0);
 }
