@@ -783,7 +783,7 @@ bt_run(const BtSeries *s, const BtConfig *cfg, const BtAlloc *a,
 
 /*
  * bt_sim_stop_hit
- *		The stop rules of one bar for the portfolio simulator (portfolio.c),
+ *		The stop rules of one bar for the portfolio simulator (portfolio_step.c),
  *		the same code as this simulator's (bt_internal.h).
  */
 bool

@@ -2,7 +2,8 @@
  *
  * live.h
  *	  Live streams over a K-line table (README, "Live streams"): what the
- *	  SQL functions (stream.c) and the source's triggers (trigger.c) share.
+ *	  SQL functions (stream.c) and the source's triggers (trigger.c) share,
+ *	  defined in parse.c, state.c and payload.c.
  *
  * A stream is a row of backtest.live_streams (its definition, as given)
  * and one row of backtest.live_state per symbol: the engine's state
