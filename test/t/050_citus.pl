@@ -88,7 +88,9 @@ my $expected_fns = join("\n",
 	'backtest_chart_svg(regclass,text,text,jsonb,timestamp with time zone,timestamp with time zone,integer,integer,jsonb)',
 	'backtest_equity(regclass,text,text,jsonb,timestamp with time zone,timestamp with time zone)',
 	'backtest_indicator(regclass,text,text,jsonb,timestamp with time zone,timestamp with time zone)',
+	'backtest_period_returns(regclass,text,text,jsonb,timestamp with time zone,timestamp with time zone,text)',
 	'backtest_report_html(regclass,text,text,jsonb,timestamp with time zone,timestamp with time zone,integer,integer,jsonb)',
+	'backtest_resample(regclass,text,interval,timestamp with time zone,timestamp with time zone,timestamp without time zone,text)',
 	'backtest_run(regclass,text,text,jsonb,timestamp with time zone,timestamp with time zone)',
 	'backtest_sweep(regclass,text,text,jsonb,jsonb,timestamp with time zone,timestamp with time zone)',
 	'backtest_trades(regclass,text,text,jsonb,timestamp with time zone,timestamp with time zone)',
@@ -108,7 +110,8 @@ SELECT string_agg(p.proname || ':' || d.distribution_argument_index || ':' || d.
 FROM pg_dist_object d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
 WHERE p.proname LIKE 'backtest%'}),
 	join(' ', map { "$_:1:true:true" } qw(backtest_chart_svg backtest_equity backtest_indicator
-		  backtest_report_html backtest_run backtest_sweep backtest_trades backtest_walk_forward)),
+		  backtest_period_returns backtest_report_html backtest_resample backtest_run backtest_sweep
+		  backtest_trades backtest_walk_forward)),
 	'each is distributed by its symbol argument, force-delegated, colocated with k');
 is( $coord->safe_psql('postgres', q{
 SELECT count(*) FROM pg_dist_object d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
@@ -177,6 +180,9 @@ for my $sym (qw(A D))
 		$sym);
 	same('backtest_indicator', 'alice',
 		"SELECT * FROM backtest_indicator('k', '%s', 'rsi', '{\"period\": 14}')", $sym);
+	same('backtest_period_returns', 'alice',
+		"SELECT * FROM backtest_period_returns('k', '%s', 'sma_cross', '{\"fast\": 5, \"slow\": 20}')", $sym);
+	same('backtest_resample', 'alice', "SELECT * FROM backtest_resample('k', '%s', '1 week')", $sym);
 }
 # a time window, and a call inside a transaction block (force_delegation)
 same('backtest_run window', 'alice',
