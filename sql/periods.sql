@@ -77,6 +77,20 @@ SELECT backtest_delete(:task);
 DELETE FROM backtest.notifications WHERE metadata->>'task_id' IN (:'task');
 SELECT count(*) AS left_over FROM backtest.tasks WHERE id = :task;
 
+-- the HTML report's monthly and annual tables are these periods (the first
+-- opens from initial_capital): a fill at the first bar's close with a
+-- commission moves the first bar's equity off the capital
+\set hns 'ARRAY[ARRAY[''h'', ''http://www.w3.org/1999/xhtml'']]'
+\set p5 '{"initial_capital": 1000, "fill": "close", "commission": 0.01, "columns": {"symbol": null}}'
+SELECT backtest_report_html('per5', NULL, 'buy_and_hold', :'p5') AS phtml \gset
+SELECT array_to_string(xpath('//h:table[@class="monthly"]//h:td[@class="month"]/text()', :'phtml'::xml, :hns)::text[], ' ') AS report_months,
+       (SELECT string_agg(round(return_pct::numeric, 2)::text, ' ' ORDER BY period_start)
+        FROM backtest_period_returns('per5', NULL, 'buy_and_hold', :'p5')) AS period_months,
+       array_to_string(xpath('//h:table[@class="annual"]//h:td/text()', :'phtml'::xml, :hns)::text[], ' ') AS report_year,
+       (SELECT round(return_pct::numeric, 2)::text
+        FROM backtest_period_returns('per5', NULL, 'buy_and_hold', :'p5', period => 'year')) AS period_year,
+       (SELECT round(return_pct::numeric, 2)::text FROM backtest_run('per5', NULL, 'buy_and_hold', :'p5')) AS run_return;
+
 -- errors
 SELECT * FROM backtest_period_returns('per', 'SYN', 'sma_cross', '{}', period => 'quarter');
 SELECT * FROM backtest_period_returns('per', 'SYN', 'sma_cross', '{}', period => NULL);

@@ -123,6 +123,32 @@ SELECT s.name, (SELECT count(*) FROM backtest.results r WHERE r.task_id = s.id) 
        (SELECT count(*) FROM backtest.portfolio_equity_curves c WHERE c.task_id = s.id) AS curves
 FROM sub s WHERE s.name IN ('unknown', 'nobench', 'edited', 'cancelled') ORDER BY s.id;
 
+-- the notification centre words a portfolio task as one: "Portfolio <id>
+-- <status>", the strategy on its number of symbols (of the results row when
+-- completed, else of the task; none given: every symbol of the source), the
+-- summary of its results row; the metadata as for a backtest, plus n_symbols
+SELECT s.name, n.kind, n.priority, n.title = 'Portfolio ' || s.id || ' ' || t.status AS title_ok,
+       regexp_replace(n.message, 'task \d+', 'task N') AS message
+FROM sub s JOIN backtest.tasks t ON t.id = s.id
+     JOIN backtest.notifications n ON (n.metadata->>'task_id')::bigint = s.id
+ORDER BY s.id;
+SELECT s.name,
+       n.message = t.strategy || ' on ' || r.n_symbols || ' symbols: ' || r.trades_count || ' trades, return '
+                   || round(r.return_pct::numeric, 2) || '%, Sharpe ' || round(r.sharpe_ratio::numeric, 3)
+                   || ', max drawdown ' || round(r.max_drawdown_pct::numeric, 2) || '%' AS message_ok,
+       (n.metadata->>'n_symbols')::int = r.n_symbols AS n_symbols_ok,
+       (n.metadata->>'trades_count')::bigint = r.trades_count AS trades_ok,
+       (n.metadata->>'return_pct')::float8 = r.return_pct AS return_ok,
+       (n.metadata->>'sharpe_ratio')::float8 = r.sharpe_ratio AS sharpe_ok,
+       (n.metadata->>'max_drawdown_pct')::float8 = r.max_drawdown_pct AS dd_ok,
+       (n.metadata->>'equity_final')::float8 = r.equity_final AS equity_ok,
+       n.metadata->>'task_kind' AS task_kind,
+       n.action = 'SELECT * FROM backtest.results WHERE task_id = ' || s.id AS action_ok,
+       (SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(n.metadata) k) AS keys
+FROM sub s JOIN backtest.tasks t ON t.id = s.id JOIN backtest.results r ON r.task_id = s.id
+     JOIN backtest.notifications n ON (n.metadata->>'task_id')::bigint = s.id
+ORDER BY s.id;
+
 -- row-level security: another role sees none of it
 CREATE ROLE regress_pf_other LOGIN;
 SET ROLE regress_pf_other;

@@ -122,23 +122,4 @@ extern void bt_civil(int64_t t, int *year, int *month, int *day);
 /* dd[i] = (equity[i] / running peak - 1) * 100 (<= 0; 0 while the peak is <= 0) */
 extern void bt_drawdown_pct(const double *equity, int64_t n, double *dd);
 
-/*
- * Returns over calendar periods (months when monthly, else years), UTC.
- * Each period's return is its last equity over the previous period's last
- * equity (the first period: over equity[0]) minus 1, in percent.
- */
-typedef struct BtPeriodReturn
-{
-	int			year;
-	int			month;			/* 1-12; 0 for a year */
-	double		return_pct;
-} BtPeriodReturn;
-
-/* The number of periods bt_period_returns fills for a series over [t0, tn] */
-extern int64_t bt_period_count(int64_t t0, int64_t tn, bool monthly);
-
-/* Fill out (bt_period_count entries, periods with no bar left out); returns the count */
-extern int64_t bt_period_returns(const int64_t *ts, const double *equity, int64_t n,
-								 bool monthly, BtPeriodReturn *out);
-
 #endif							/* BT_CHART_H */

@@ -182,13 +182,34 @@ append_return_colour(StringInfo buf, double v, double pos_max, double neg_min)
 		appendStringInfo(buf, "rgb(%d,%d,%d)", (int) (255 - f * 40), (int) (255 - f * 200), (int) (255 - f * 200));
 }
 
+/*
+ * The periods of the equity curve (months or years), as backtest_period_returns
+ * has them: the first opens from the initial capital
+ */
+static int64
+report_periods(const BtpgChartData *cd, BtPeriod period, BtPeriodRow **rows)
+{
+	*rows = palloc(sizeof(BtPeriodRow) * Max(bt_periods_count(cd->ts, cd->n, period), 1));
+	return bt_periods_fill(cd->ts, cd->equity, cd->n, cd->cfg.sim.initial_capital,
+						   NULL, 0, period, *rows);
+}
+
+/* The calendar year and month (1-12) of a period row */
+static void
+period_year_month(const BtPeriodRow *r, int *year, int *month)
+{
+	int			day;
+
+	bt_civil(r->start, year, month, &day);
+}
+
 /* The monthly table (years x months, then the year) and the annual table */
 static void
 append_returns(StringInfo buf, const BtpgChartData *cd)
 {
 	int64		nm,
 				ny;
-	BtPeriodReturn *m,
+	BtPeriodRow *m,
 			   *y;
 	double		pos = 0,
 				neg = 0,
@@ -201,10 +222,8 @@ append_returns(StringInfo buf, const BtpgChartData *cd)
 		appendStringInfoString(buf, "<p class=\"note\">No bars.</p>\n");
 		return;
 	}
-	m = palloc(sizeof(BtPeriodReturn) * bt_period_count(cd->ts[0], cd->ts[cd->n - 1], true));
-	y = palloc(sizeof(BtPeriodReturn) * bt_period_count(cd->ts[0], cd->ts[cd->n - 1], false));
-	nm = bt_period_returns(cd->ts, cd->equity, cd->n, true, m);
-	ny = bt_period_returns(cd->ts, cd->equity, cd->n, false, y);
+	nm = report_periods(cd, BT_PERIOD_MONTH, &m);
+	ny = report_periods(cd, BT_PERIOD_YEAR, &y);
 	for (int64 i = 0; i < nm; i++)
 	{
 		pos = Max(pos, m[i].return_pct);
@@ -222,10 +241,19 @@ append_returns(StringInfo buf, const BtpgChartData *cd)
 	appendStringInfoString(buf, "<th>Year</th></tr>\n");
 	for (int64 yi = 0; yi < ny; yi++)
 	{
-		appendStringInfo(buf, "<tr><th>%d</th>", y[yi].year);
+		int			year,
+					month;
+
+		period_year_month(&y[yi], &year, &month);
+		appendStringInfo(buf, "<tr><th>%d</th>", year);
 		for (int mo = 1; mo <= 12; mo++)
 		{
-			if (k < nm && m[k].year == y[yi].year && m[k].month == mo)
+			int			my = 0,
+						mm = 0;
+
+			if (k < nm)
+				period_year_month(&m[k], &my, &mm);
+			if (k < nm && my == year && mm == mo)
 			{
 				appendStringInfoString(buf, "<td class=\"month\" style=\"background:");
 				append_return_colour(buf, m[k].return_pct, pos, neg);
@@ -244,7 +272,11 @@ append_returns(StringInfo buf, const BtpgChartData *cd)
 	appendStringInfoString(buf, "<h2>Annual returns [%]</h2>\n<table class=\"annual\"><tr><th>Year</th><th>Return [%]</th></tr>\n");
 	for (int64 yi = 0; yi < ny; yi++)
 	{
-		appendStringInfo(buf, "<tr><th>%d</th><td class=\"num\" style=\"background:", y[yi].year);
+		int			year,
+					month;
+
+		period_year_month(&y[yi], &year, &month);
+		appendStringInfo(buf, "<tr><th>%d</th><td class=\"num\" style=\"background:", year);
 		append_return_colour(buf, y[yi].return_pct, ypos, yneg);
 		appendStringInfo(buf, "\">%.2f</td></tr>\n", y[yi].return_pct);
 	}

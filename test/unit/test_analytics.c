@@ -313,6 +313,46 @@ test_periods(void)
 }
 
 /*
+ * Daily equity 2020-01-30 .. 2020-03-02 rising 1 a day from 100 (33 bars)
+ * and a base of 100: January 100 -> 101 = 1%; February 101 -> 130 (29 days
+ * in 2020); March 130 -> 132; the year 100 -> 132 = 32%.  From a base of
+ * 99 (the capital before a first bar's costs) January is 101 / 99 - 1: the
+ * first period opens from the base, not from the first bar's equity.
+ */
+static void
+test_periods_daily(void)
+{
+	int64_t		ts[33];
+	double		eq[33];
+	BtPeriodRow r[3];
+	int64_t		n;
+
+	for (int i = 0; i < 33; i++)
+	{
+		ts[i] = unit_parse_ts("2020-01-30") + i * BT_USECS_PER_DAY;
+		eq[i] = 100 + i;
+	}
+	CHECK(bt_periods_count(ts, 33, BT_PERIOD_MONTH) == 3);
+	n = bt_periods_fill(ts, eq, 33, 100, NULL, 0, BT_PERIOD_MONTH, r);
+	CHECK(n == 3);
+	CHECK(r[0].start == unit_parse_ts("2020-01-01") && r[1].start == unit_parse_ts("2020-02-01"));
+	CHECK_NEAR(r[0].return_pct, 1.0, 1e-12);
+	CHECK_NEAR(r[1].return_pct, (130.0 / 101.0 - 1) * 100, 1e-12);
+	CHECK_NEAR(r[2].return_pct, (132.0 / 130.0 - 1) * 100, 1e-12);
+	CHECK(bt_periods_count(ts, 33, BT_PERIOD_YEAR) == 1);
+	n = bt_periods_fill(ts, eq, 33, 100, NULL, 0, BT_PERIOD_YEAR, r);
+	CHECK(n == 1);
+	CHECK_NEAR(r[0].return_pct, 32.0, 1e-12);
+	n = bt_periods_fill(ts, eq, 33, 99, NULL, 0, BT_PERIOD_MONTH, r);
+	CHECK(n == 3 && r[0].equity_start == 99);
+	CHECK_NEAR(r[0].return_pct, (101.0 / 99.0 - 1) * 100, 1e-12);
+	CHECK_NEAR(r[1].return_pct, (130.0 / 101.0 - 1) * 100, 1e-12);
+	/* years with bars only: 2020 and 2022 are two rows */
+	ts[1] = unit_parse_ts("2022-02-01");
+	CHECK(bt_periods_count(ts, 2, BT_PERIOD_YEAR) == 2);
+}
+
+/*
  * Resampling six bars (bar i at hour i, opens 1..6, highs 10+i, lows 5-i...)
  * into 2-hour buckets from hour 1: buckets [-1,1) = bar 0, [1,3) = bars 1-2,
  * [3,5) = bars 3-4, [5,7) = bar 5.  Then on a clock that goes back (wall
@@ -377,6 +417,7 @@ test_analytics(void)
 {
 	test_resample();
 	test_periods();
+	test_periods_daily();
 	test_long_next_open();
 	test_long_close_fill();
 	test_stopped();

@@ -24,6 +24,7 @@
 
 #include <math.h>
 
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "commands/trigger.h"
@@ -279,7 +280,7 @@ fmt_num(double v, int digits)
  * the message.  Caller has SPI connected; the message is in SPI's context.
  */
 static char *
-completed_summary(int64 task_id, bool sweep, StringInfo meta)
+completed_summary(int64 task_id, bool sweep, StringInfo meta, char **n_symbols)
 {
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(task_id)};
@@ -291,7 +292,7 @@ completed_summary(int64 task_id, bool sweep, StringInfo meta)
 	{
 		(void) btpg_exec_as_owner(BTPG_BOOKKEEPER,
 								  "SELECT r.trades_count, r.return_pct, r.sharpe_ratio, "
-								  "r.max_drawdown_pct, r.equity_final FROM backtest.results r "
+								  "r.max_drawdown_pct, r.equity_final, r.n_symbols FROM backtest.results r "
 								  "WHERE r.task_id OPERATOR(pg_catalog.=) $1",
 								  1, types, values, NULL);
 		if (SPI_processed != 1)
@@ -300,6 +301,7 @@ completed_summary(int64 task_id, bool sweep, StringInfo meta)
 			char	   *trades = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 			double		eq;
 
+			*n_symbols = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6);
 			appendStringInfo(meta, ", \"trades_count\": %s", trades ? trades : "null");
 			json_metric(meta, "return_pct", 2, &ret);
 			json_metric(meta, "sharpe_ratio", 3, &sharpe);
@@ -335,6 +337,40 @@ completed_summary(int64 task_id, bool sweep, StringInfo meta)
 }
 
 /*
+ * What a portfolio task ran: "<strategy> on <n> symbols" (n: the results
+ * row's n_symbols when given, else the task's symbols), or "on every symbol
+ * of <source>" when the task names none.  Appends "n_symbols" to meta.
+ */
+static char *
+portfolio_what(TriggerData *td, const char *strategy, const char *source,
+			   const char *n_symbols, StringInfo meta)
+{
+	TupleDesc	desc = td->tg_relation->rd_att;
+	int			col = SPI_fnumber(desc, "symbols");
+	bool		isnull = true;
+	Datum		d;
+	char	   *n = NULL;
+
+	if (col <= 0)
+		elog(ERROR, "backtest.tasks has no column \"symbols\"");
+	d = heap_getattr(td->tg_newtuple ? td->tg_newtuple : td->tg_trigtuple, col, desc, &isnull);
+	if (n_symbols)
+		n = pstrdup(n_symbols);
+	else if (!isnull)
+	{
+		ArrayType  *a = DatumGetArrayTypeP(d);
+
+		n = psprintf("%d", ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a)));
+	}
+	appendStringInfo(meta, ", \"n_symbols\": %s", n ? n : "null");
+	if (n == NULL)
+		return psprintf("%s on every symbol of %s", strategy ? strategy : "?",
+						source ? source : "a query");
+	return psprintf("%s on %s symbol%s", strategy ? strategy : "?", n,
+					strcmp(n, "1") == 0 ? "" : "s");
+}
+
+/*
  * backtest_tasks_notify() returns trigger
  *		AFTER UPDATE OF status on backtest.tasks, for a row that just
  *		reached an outcome: record its owner's notification in this
@@ -355,7 +391,8 @@ backtest_tasks_notify(PG_FUNCTION_ARGS)
 			   *what,
 			   *message;
 	int64		task_id;
-	bool		sweep;
+	bool		sweep,
+				portfolio;
 	const char *kind,
 			   *priority,
 			   *noun;
@@ -375,7 +412,8 @@ backtest_tasks_notify(PG_FUNCTION_ARGS)
 	source = new_column(td, "source");
 	task_id = DatumGetInt64(DirectFunctionCall1(int8in, CStringGetDatum(id_s)));
 	sweep = task_kind && strcmp(task_kind, "sweep") == 0;
-	noun = sweep ? "Sweep" : "Backtest";
+	portfolio = task_kind && strcmp(task_kind, "portfolio") == 0;
+	noun = sweep ? "Sweep" : portfolio ? "Portfolio" : "Backtest";
 	what = psprintf("%s on %s", strategy ? strategy : "?",
 					symbol ? symbol : source ? source : "a query");
 
@@ -400,8 +438,14 @@ backtest_tasks_notify(PG_FUNCTION_ARGS)
 		/* meta grows in outer (where it was allocated); the summary is copied out */
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		message = MemoryContextStrdup(outer, psprintf("%s: %s", what,
-													  completed_summary(task_id, sweep, &meta)));
+		{
+			char	   *n_symbols = NULL;
+			char	   *summary = completed_summary(task_id, sweep, &meta, &n_symbols);
+
+			if (portfolio)
+				what = portfolio_what(td, strategy, source, n_symbols, &meta);
+			message = MemoryContextStrdup(outer, psprintf("%s: %s", what, summary));
+		}
 		SPI_finish();
 	}
 	else
@@ -413,6 +457,8 @@ backtest_tasks_notify(PG_FUNCTION_ARGS)
 		priority = failed ? "high" : "low";
 		if (failed)
 			json_text(&meta, "error", why);
+		if (portfolio)
+			what = portfolio_what(td, strategy, source, NULL, &meta);
 		message = why ? psprintf("%s: %s", what, why) : what;
 		action = psprintf("SELECT * FROM %s.backtest_status(" INT64_FORMAT ")",
 						  btpg_extension_schema(), task_id);
