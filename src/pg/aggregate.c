@@ -46,8 +46,12 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
-#include "pg_backtest.h"
-#include "run.h"
+#include "core/columns.h"
+#include "core/errors.h"
+#include "core/memory.h"
+#include "core/params.h"
+#include "core/results.h"
+#include "core/timestamps.h"
 
 PG_FUNCTION_INFO_V1(backtest_agg_sfunc);
 PG_FUNCTION_INFO_V1(backtest_agg_final);

@@ -17,9 +17,8 @@
 
 #include "fmgr.h"
 
-#include "pg_backtest.h"
-#include "run.h"
-#include "core/xml.h"
+#include "core/columns.h"
+#include "core/results.h"
 #include "portfolio.h"
 
 /* One indicator of the chart's indicators argument, computed */
@@ -66,10 +65,6 @@ typedef struct BtpgChartData
 	Datum		pfmetrics[BTPG_PF_EXTRA_NATTS];	/* backtest_portfolio's own columns */
 	bool		pfnulls[BTPG_PF_EXTRA_NATTS];
 } BtpgChartData;
-
-/* Transitional: the names before the glue's Btpg prefix (remove when unused) */
-typedef BtpgChartInd BtChartInd;
-typedef BtpgChartData BtChartData;
 
 /*
  * Fill ci (def, p, show, label; not out) from element no (1-based, for

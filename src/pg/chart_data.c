@@ -30,8 +30,14 @@
 #include "utils/datum.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/regproc.h"
 
+#include "core/columns.h"
+#include "core/loader.h"
+#include "core/params.h"
+#include "core/results.h"
+#include "core/timestamps.h"
 #include "bt_chart.h"
 #include "chart.h"
 

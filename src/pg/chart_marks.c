@@ -17,6 +17,7 @@
 
 #include "utils/builtins.h"
 
+#include "core/xml.h"
 #include "chart_svg.h"
 
 /* Marker kinds, for merging markers per pixel column */

@@ -17,6 +17,7 @@
 
 #include "utils/builtins.h"
 
+#include "core/xml.h"
 #include "chart_svg.h"
 
 /* Widen [lo, hi] by the buckets' min and max */

@@ -18,8 +18,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pg_backtest.h"
-#include "chart.h"
+#include "postgres.h"
 
 #include <math.h>
 
@@ -32,6 +31,12 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
+
+#include "core/columns.h"
+#include "core/loader.h"
+#include "core/params.h"
+#include "core/timestamps.h"
+#include "chart.h"
 
 /*
  * PostgreSQL 15.0 only has SetSingleFuncCall; later 15.x minor releases and

@@ -25,9 +25,10 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
-#include "chart.h"
+#include "core/columns.h"
 #include "core/params.h"
 #include "core/timestamps.h"
+#include "chart.h"
 #include "periods.h"
 
 PG_FUNCTION_INFO_V1(backtest_period_returns_task);

@@ -24,7 +24,7 @@
 
 #include "miscadmin.h"
 
-#include "pg_backtest.h"
+#include "core/memory.h"
 #include "portfolio.h"
 #include "sweep.h"
 #include "notify/notify.h"

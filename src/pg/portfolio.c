@@ -34,9 +34,14 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
-#include "pg_backtest.h"
+#include "core/columns.h"
+#include "core/errors.h"
+#include "core/loader.h"
+#include "core/memory.h"
+#include "core/params.h"
+#include "core/results.h"
+#include "core/timestamps.h"
 #include "portfolio.h"
-#include "run.h"
 
 PG_FUNCTION_INFO_V1(backtest_portfolio);
 PG_FUNCTION_INFO_V1(backtest_portfolio_query);

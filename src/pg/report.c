@@ -25,6 +25,8 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "core/timestamps.h"
+#include "core/xml.h"
 #include "bt_chart.h"
 #include "chart.h"
 

@@ -21,6 +21,7 @@
 #include "utils/datetime.h"
 #include "utils/timestamp.h"
 
+#include "core/columns.h"
 #include "core/loader.h"
 #include "core/memory.h"
 #include "core/timestamps.h"

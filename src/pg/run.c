@@ -27,11 +27,12 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "bt_chart.h"
+#include "core/columns.h"
 #include "core/loader.h"
 #include "core/params.h"
 #include "core/results.h"
 #include "core/timestamps.h"
+#include "bt_chart.h"
 #include "periods.h"
 
 PG_FUNCTION_INFO_V1(backtest_run);

@@ -49,6 +49,8 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "core/columns.h"
+#include "core/errors.h"
 #include "core/loader.h"
 #include "core/params.h"
 #include "core/results.h"

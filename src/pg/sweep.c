@@ -50,8 +50,10 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
-#include "pg_backtest.h"
-#include "run.h"
+#include "core/columns.h"
+#include "core/loader.h"
+#include "core/memory.h"
+#include "core/results.h"
 #include "sweep.h"
 
 PG_FUNCTION_INFO_V1(backtest_sweep);

@@ -21,9 +21,9 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
-#include "bt_sweep.h"
+#include "core/columns.h"
 #include "core/results.h"
-#include "pg_backtest.h"
+#include "bt_sweep.h"
 
 /* Most processes (the backend included) a sweep may use */
 #define BTPG_MAX_SWEEP_WORKERS	64

@@ -40,8 +40,10 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
-#include "pg_backtest.h"
-#include "run.h"
+#include "core/columns.h"
+#include "core/errors.h"
+#include "core/params.h"
+#include "core/results.h"
 #include "sweep.h"
 
 /* ---- jsonb helpers ----------------------------------------------------------- */

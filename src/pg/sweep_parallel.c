@@ -46,7 +46,8 @@
 #include "utils/memutils.h"
 
 #include "core/bgworker.h"
-#include "pg_backtest.h"
+#include "core/errors.h"
+#include "core/memory.h"
 #include "sweep.h"
 #include "sweep_shared.h"
 

@@ -22,8 +22,7 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
-#include "pg_backtest.h"
-#include "run.h"
+#include "core/results.h"
 #include "sweep.h"
 
 #define SWEEP_PCOLS			BTPG_SWEEP_PCOLS

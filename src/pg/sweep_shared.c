@@ -20,7 +20,7 @@
 #include "port/atomics.h"
 #include "utils/memutils.h"
 
-#include "pg_backtest.h"
+#include "core/memory.h"
 #include "sweep.h"
 #include "sweep_shared.h"
 

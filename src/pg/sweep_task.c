@@ -26,6 +26,7 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
+#include "core/columns.h"
 #include "core/loader.h"
 #include "core/memory.h"
 #include "core/params.h"

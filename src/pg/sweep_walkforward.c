@@ -23,8 +23,12 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "pg_backtest.h"
-#include "run.h"
+#include "core/columns.h"
+#include "core/errors.h"
+#include "core/loader.h"
+#include "core/memory.h"
+#include "core/params.h"
+#include "core/timestamps.h"
 #include "sweep.h"
 #include "bt_walkforward.h"
 

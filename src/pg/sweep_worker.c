@@ -24,7 +24,7 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
-#include "pg_backtest.h"
+#include "core/memory.h"
 #include "sweep.h"
 #include "sweep_shared.h"
 

@@ -31,7 +31,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pg_backtest.h"
+#include "postgres.h"
 
 #include <math.h>
 
@@ -45,6 +45,8 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 #include "windowapi.h"
+
+#include "bt_engine.h"
 
 /* Series arguments are mapped to the engine's inputs in this order */
 static const BtInput series_order[] = {BT_IN_HIGH, BT_IN_LOW, BT_IN_CLOSE, BT_IN_VOLUME};

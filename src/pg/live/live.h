@@ -27,7 +27,7 @@
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 
-#include "../pg_backtest.h"
+#include "core/columns.h"
 #include "bt_live.h"
 
 /* The channels */

@@ -15,6 +15,10 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include "core/columns.h"
+#include "core/errors.h"
+#include "core/loader.h"
+#include "core/params.h"
 #include "../chart.h"
 #include "live.h"
 

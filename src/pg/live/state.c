@@ -18,6 +18,9 @@
 #include "utils/builtins.h"
 
 #include "core/bookkeeper.h"
+#include "core/columns.h"
+#include "core/loader.h"
+#include "core/timestamps.h"
 #include "live.h"
 
 /* ---- replaying bars ---------------------------------------------------------- */

@@ -52,8 +52,12 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
-#include "../chart.h"
 #include "core/bookkeeper.h"
+#include "core/columns.h"
+#include "core/errors.h"
+#include "core/loader.h"
+#include "core/timestamps.h"
+#include "../chart.h"
 #include "live.h"
 
 #ifndef MAT_SRF_USE_EXPECTED_DESC

@@ -53,8 +53,12 @@
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
-#include "../notify/notify.h"
 #include "core/bookkeeper.h"
+#include "core/columns.h"
+#include "core/errors.h"
+#include "core/loader.h"
+#include "core/timestamps.h"
+#include "../notify/notify.h"
 #include "live.h"
 
 PG_FUNCTION_INFO_V1(backtest_live_trigger);

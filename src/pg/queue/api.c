@@ -50,6 +50,8 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
+#include "core/bookkeeper.h"
+#include "core/columns.h"
 #include "core/loader.h"
 #include "core/params.h"
 #include "queue.h"

@@ -67,6 +67,7 @@
 #include "utils/timestamp.h"
 
 #include "core/bgworker.h"
+#include "core/bookkeeper.h"
 #include "notify/notify.h"
 #include "queue.h"
 #include "seal.h"

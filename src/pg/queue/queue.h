@@ -92,11 +92,6 @@ typedef struct BtpgShared
 	bool		worker_slots_short;
 } BtpgShared;
 
-/* Transitional: the names before the glue's Btpg prefix (remove when unused) */
-typedef BtpgSlot BtSlot;
-typedef BtpgDb BtDb;
-typedef BtpgShared BtShared;
-
 /* GUCs */
 extern int	btpg_max_concurrent;
 extern int	btpg_max_attempts;

@@ -31,6 +31,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "core/bookkeeper.h"
 #include "seal.h"
 #include "queue.h"
 

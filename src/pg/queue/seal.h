@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * seal.h
- *	  Task seals (see seal.c); the bookkeeping role is core/bookkeeper.h.
+ *	  Task seals (see seal.c).
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -15,9 +15,6 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
-
-/* BTPG_BOOKKEEPER, the role bookkeeping runs as */
-#include "core/bookkeeper.h"
 
 /* What a seal covers: the fields that decide what runs and as whom */
 typedef struct BtpgSealFields

@@ -56,7 +56,10 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "core/bookkeeper.h"
+#include "core/columns.h"
 #include "core/errors.h"
+#include "core/loader.h"
 #include "core/memory.h"
 #include "core/params.h"
 #include "seal.h"
