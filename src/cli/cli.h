@@ -79,5 +79,6 @@ extern PGresult *run_query(PGconn *conn, const char *sql, int nparams,
 extern char *api_query(PGconn *conn, const char *select, const char *body);
 extern long long now_ms(void);
 extern void install_signal_handlers(void);
+extern int	reconnect_conn(PGconn *conn);
 
 #endif

@@ -798,15 +798,16 @@ listen_progress(PGconn *conn)
 	PQclear(res);
 }
 
-/* After a lost connection: PQreset once a second; LISTEN again. */
-static int
-reconnect(PGconn *conn, Display *d)
+/*
+ * After a lost connection: PQreset once a second, RECONNECT_TRIES times
+ * (watch and watch --all).  Returns 1 when connected again (the caller
+ * LISTENs again), 0 after an interrupt or the last try (reported).
+ */
+int
+reconnect_conn(PGconn *conn)
 {
-	int			i;
-
-	end_line(d);
 	fprintf(stderr, "%s: connection lost, reconnecting...\n", PROGNAME);
-	for (i = 0; i < RECONNECT_TRIES && !interrupted; i++)
+	for (int i = 0; i < RECONNECT_TRIES && !interrupted; i++)
 	{
 		if (i > 0)
 			sleep(1);
@@ -814,14 +815,22 @@ reconnect(PGconn *conn, Display *d)
 			break;
 		PQreset(conn);
 		if (PQstatus(conn) == CONNECTION_OK)
-		{
-			listen_progress(conn);
 			return 1;
-		}
 	}
 	if (!interrupted)
 		error_pq("could not reconnect", PQerrorMessage(conn));
 	return 0;
+}
+
+/* The same for watch: end the progress line first; LISTEN again. */
+static int
+reconnect(PGconn *conn, Display *d)
+{
+	end_line(d);
+	if (!reconnect_conn(conn))
+		return 0;
+	listen_progress(conn);
+	return 1;
 }
 
 /* Format a metric with DECIMALS decimals, or "n/a" for NULL. */

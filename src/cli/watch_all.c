@@ -21,7 +21,8 @@
  * changes and when its progress has advanced by 10 points; the
  * status line when the cluster's counts change.  Runs until Ctrl-C (exit
  * 130), or with --until-idle until none of my tasks is pending or running
- * (exit 0).
+ * (exit 0).  A lost connection is reconnected as by watch (reconnect_conn),
+ * then everything is re-read at once.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -67,6 +68,20 @@ static const char *tasks_sql =
 "FROM backtest.tasks t WHERE t.owner = CURRENT_USER "
 "AND (t.status IN ('pending', 'running') OR t.id = ANY ($1::bigint[]) OR t.id > $2::bigint) "
 "ORDER BY t.id";
+
+/*
+ * run_query() of a refresh: an error is reported, except a lost connection
+ * (the loop reconnects and looks again)
+ */
+static PGresult *
+watch_query(WatchAll *w, const char *sql, int nparams, const char *const *params)
+{
+	PGresult   *res = run_query(w->conn, sql, nparams, params, PGRES_TUPLES_OK, 1);
+
+	if (res == NULL && PQstatus(w->conn) != CONNECTION_BAD)
+		error_pq(NULL, PQerrorMessage(w->conn));
+	return res;
+}
 
 static Tracked *
 find_task(WatchAll *w, long long id)
@@ -138,7 +153,7 @@ refresh_tasks(WatchAll *w)
 	if (ids == NULL)
 		return 0;
 	snprintf(last, sizeof(last), "%lld", w->last_task);
-	res = run_query(w->conn, tasks_sql, 2, params, PGRES_TUPLES_OK, 0);
+	res = watch_query(w, tasks_sql, 2, params);
 	free(ids);
 	if (res == NULL)
 		return 0;
@@ -207,7 +222,7 @@ refresh_notifications(WatchAll *w)
 	snprintf(sql, sizeof(sql),
 			 "SELECT %s FROM backtest.notifications n WHERE n.owner = CURRENT_USER "
 			 "AND n.id > $1::bigint ORDER BY n.id", notification_columns);
-	res = run_query(w->conn, sql, 1, params, PGRES_TUPLES_OK, 0);
+	res = watch_query(w, sql, 1, params);
 	if (res == NULL)
 		return 0;
 	for (int i = 0; i < PQntuples(res); i++)
@@ -225,7 +240,7 @@ refresh_notifications(WatchAll *w)
 static int
 refresh_status(WatchAll *w, int force)
 {
-	PGresult   *res = run_query(w->conn, w->status_sql, 0, NULL, PGRES_TUPLES_OK, 0);
+	PGresult   *res = watch_query(w, w->status_sql, 0, NULL);
 	char		counts[128];
 	const char *v[7];
 
@@ -257,7 +272,7 @@ snapshot(PGconn *conn, int begin)
 	PGresult   *res = PQexec(conn, begin ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "COMMIT");
 	int			ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 
-	if (!ok)
+	if (!ok && PQstatus(conn) != CONNECTION_BAD)
 		error_pq(NULL, res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
 	PQclear(res);
 	return ok;
@@ -274,6 +289,21 @@ listen_all(PGconn *conn)
 		fprintf(stderr, "%s: warning: LISTEN failed, polling only: %s",
 				PROGNAME, res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
 	PQclear(res);
+}
+
+/*
+ * The connection is gone: reconnect as watch does (reconnect_conn) and
+ * LISTEN again.  Events sent meanwhile are lost, so the caller looks at
+ * everything at once: what happened while away is printed then (the rows
+ * say it), nothing is missed.
+ */
+static int
+lost(WatchAll *w)
+{
+	if (!reconnect_conn(w->conn))
+		return 0;
+	listen_all(w->conn);
+	return 1;
 }
 
 int
@@ -337,7 +367,10 @@ cmd_watch_all(PGconn *conn, const Options *opt)
 		pfd.fd = PQsocket(conn);
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		n = poll(&pfd, 1, due > now ? (int) (due - now) : 0);
+		if (pfd.fd < 0)
+			n = 0;
+		else
+			n = poll(&pfd, 1, due > now ? (int) (due - now) : 0);
 		if (n < 0 && errno != EINTR)
 		{
 			error_msg("poll() failed: %s", strerror(errno));
@@ -345,10 +378,12 @@ cmd_watch_all(PGconn *conn, const Options *opt)
 		}
 		if (interrupted)
 			break;
-		if (n > 0 && !PQconsumeInput(conn))
+		if (pfd.fd < 0 || (n > 0 && !PQconsumeInput(conn)))
 		{
-			error_pq("connection lost", PQerrorMessage(conn));
-			goto done;
+			if (!lost(&w))
+				goto done;
+			last_poll = last_refresh = 0;
+			continue;
 		}
 		while ((note = PQnotifies(conn)) != NULL)
 		{
@@ -371,7 +406,13 @@ cmd_watch_all(PGconn *conn, const Options *opt)
 		if (!snapshot(conn, 1) || (wake_tasks && !refresh_tasks(&w)) ||
 			(wake_notes && !refresh_notifications(&w)) || (wake_status && !refresh_status(&w, 0)) ||
 			!snapshot(conn, 0))
-			goto done;
+		{
+			/* a lost connection: reconnect and look again at once */
+			if (PQstatus(conn) != CONNECTION_BAD || !lost(&w))
+				goto done;
+			last_poll = last_refresh = 0;
+			continue;
+		}
 		last_refresh = now;
 		if (full)
 			last_poll = now;

@@ -69,6 +69,17 @@ is( $node->safe_psql('postgres',
 	),
 	'1,1',
 	'the pending tasks were started once');
+# each requeue recorded one system notification for the owner, high
+is( $node->safe_psql(
+		'postgres', qq{
+SELECT string_agg(metadata->>'task_id' || ' ' || owner || ' ' || priority || ' ' || title, ',' ORDER BY id)
+FROM backtest.notifications WHERE kind = 'system'}),
+	join(',', map { "$_ postgres high task $_ requeued" } sort { $a <=> $b } $victim, $other),
+	'one system notification per requeued task, for its owner');
+like( $node->safe_psql('postgres',
+		"SELECT message FROM backtest.notifications WHERE kind = 'system' AND (metadata->>'task_id')::bigint = $victim"),
+	qr/^task $victim: the worker died before finishing \(attempt 1 of \d+; retrying\)$/,
+	'it names the task and the reason');
 is( $node->safe_psql(
 		'postgres', q{
 SELECT count(*) FROM backtest.tasks t JOIN backtest.results r ON r.task_id = t.id

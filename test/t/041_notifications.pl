@@ -222,6 +222,53 @@ ok($changed, 'an event is sent only when the counts changed');
 is(scalar(@{ $sessions{bob}{events}{backtest_system_status} }), scalar(@st),
 	'every role hears them (they hold cluster-wide counts only)');
 
+# --- system: a task requeued after its worker died ------------------------------
+
+# alice's task sleeps while loading; its worker is terminated (no crash
+# restart, the listeners stay): the dispatcher requeues it and records one
+# system notification for alice in that transaction.
+$node->set_conf('pg_backtest.status_interval', '0');
+$node->set_conf('pg_backtest.retry_delay', '0');
+wait_idle();
+$_->{events}{backtest_notifications} = [] for values %sessions;
+my $before = sql('SELECT coalesce(max(id), 0) FROM backtest.notifications');
+$node->create_naptime('postgres', 300, grant => 'alice');
+my $napq = PgBacktestNode::nap_query();
+my $requeued = sql("SELECT backtest_submit_query($napq, 'sma_cross')", 'alice');
+$node->poll_query_until('postgres', qq{
+SELECT count(*) = 1 FROM pg_stat_activity a JOIN backtest.tasks t ON t.worker_pid = a.pid
+WHERE t.id = $requeued AND a.wait_event = 'PgSleep'})
+  or die 'the task to requeue did not start';
+# the worker's snapshot keeps 300 s; the second run reads 0
+$node->set_naptime(0);
+my $log_offset = -s $node->logfile;
+sql("SELECT pg_terminate_backend(worker_pid) FROM backtest.tasks WHERE id = $requeued");
+$node->wait_for_log(qr/pg_backtest: task $requeued requeued/, $log_offset);
+wait_idle();
+is(sql("SELECT status || ' ' || attempts FROM backtest.tasks WHERE id = $requeued"), 'completed 2',
+	'the task of the terminated worker was requeued and completed on its second start');
+is( sql(qq{SELECT string_agg(kind || ' ' || owner || ' ' || priority, ',' ORDER BY id)
+FROM backtest.notifications WHERE id > $before}),
+	'system alice high,task_completed alice normal',
+	'the requeue recorded one system notification for alice (high), then the outcome its own');
+my ($sys_id, $sys_title, $sys_msg, $sys_meta, $sys_action) = split /\|/, sql(qq{
+SELECT id, title, message, metadata->>'task_id' || ' ' || (metadata->>'attempt') || ' ' || (metadata->>'reason'), action
+FROM backtest.notifications WHERE id > $before AND kind = 'system'});
+is($sys_title, "task $requeued requeued", 'its title names the task');
+like($sys_msg, qr/^task $requeued: the worker (?:died|exited) before finishing.*\(attempt 1 of \d+; retrying\)$/,
+	'its message gives the reason and the attempt');
+like($sys_meta, qr/^$requeued 1 the worker (?:died|exited) before finishing/, 'metadata: task_id, attempt, reason');
+like($sys_action, qr/backtest_status\($requeued\)$/, 'action: the task\'s status');
+is(sql("SELECT count(*) FROM backtest.notifications WHERE kind = 'system' AND owner <> 'alice'"), '0',
+	'no system notification for anyone else');
+is(sql("SELECT count(*) FROM backtest_notifications(false) WHERE kind = 'system'", 'bob'), '0',
+	'bob lists none');
+is(sql("SELECT count(*) FROM backtest_notifications(false) WHERE kind = 'system'", 'alice'), '1',
+	'alice lists hers');
+my @sys_ev = grep { $_->{p}{kind} eq 'system' } @{ $sessions{bob}{events}{backtest_notifications} };
+is(scalar(@sys_ev), 1, 'one system event sent');
+is_deeply($sys_ev[0]{p}, { id => $sys_id, kind => 'system' }, 'its payload: the id and the kind only');
+
 $_->{psql}->quit for values %sessions;
 $node->stop;
 done_testing();

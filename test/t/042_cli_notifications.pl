@@ -3,7 +3,7 @@
 # marks some or all read; `pg_backtest watch --all` shows the caller's tasks
 # as they progress, her new notifications and the status, and nothing of
 # another role's; --until-idle ends it when her tasks are done, Ctrl-C
-# otherwise (exit 130).  Usage errors exit 3.
+# otherwise (exit 130); a lost connection is reconnected, as by watch.  Usage errors exit 3.
 use strict;
 use warnings;
 
@@ -148,5 +148,28 @@ $h->finish;
 is($? >> 8, 130, 'watch --all: Ctrl-C ends it with exit 130');
 like($wout, qr/^task $late .*completed/m, 'it showed the task submitted after it started');
 
+# a lost connection: watch --all reconnects as watch does (PQreset once a
+# second, RECONNECT_TRIES times), LISTENs again and goes on
+($wout, $werr) = ('', '');
+$h = IPC::Run::start([ 'pg_backtest', @conn, '-U', 'alice', 'watch', '--all' ],
+	'>', \$wout, '2>', \$werr, IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+$h->pump until $wout =~ /^status: /m;
+$node->restart;
+$h->pump until $werr =~ /connection lost, reconnecting\.\.\.\n/;
+my $after = sql(q{SELECT backtest_submit('k', 'A', 'sma_cross')}, 'alice');
+$h->pump until $wout =~ /^notification \d+ .* Backtest $after completed/m;
+pass('after a server restart watch --all reconnected and showed a new task\'s notification');
+like($wout, qr/^task $after .*completed/m, '... and the task');
+# (libpq prints the server's FATAL, when it arrives before the socket closes)
+like($werr, qr/\A(?:FATAL:  terminating connection due to administrator command\n)?pg_backtest: connection lost, reconnecting\.\.\.\n\z/,
+	'stderr: the reconnect message only');
+ok($h->pumpable, 'it is still running');
+# the server gone for good: after the last try it gives up, exit 3
+$werr = '';
 $node->stop;
+$h->finish;
+is($? >> 8, 3, 'the server stopped: watch --all gives up with exit 3');
+like($werr, qr/\A(?:FATAL:  terminating connection due to administrator command\n)?pg_backtest: connection lost, reconnecting\.\.\.\npg_backtest: error: could not reconnect/,
+	'after saying it tried to reconnect');
+
 done_testing();

@@ -68,6 +68,7 @@
 
 #include "core/bgworker.h"
 #include "core/bookkeeper.h"
+#include "notify/notify.h"
 #include "queue.h"
 #include "seal.h"
 
@@ -245,7 +246,9 @@ retry_task(int64 task_id, const char *why)
 							  "finished_at = CASE WHEN cancel_requested OR attempts >= $2 THEN pg_catalog.now() END, "
 							  "progress = 0, worker_pid = NULL, eta = NULL, cancel_requested = false "
 							  "WHERE id OPERATOR(pg_catalog.=) $1 AND status IN ('pending', 'running') "
-							  "RETURNING status, coalesce(message, error)",
+							  "RETURNING status, coalesce(message, error), owner, "
+							  "pg_catalog.jsonb_build_object('task_id', id, 'status', status, 'reason', $3, "
+							  "  'attempt', attempts, 'max_attempts', $2)",
 							  4, types, values, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not requeue task " INT64_FORMAT, task_id);
 	if (SPI_processed == 0)
@@ -255,6 +258,23 @@ retry_task(int64 task_id, const char *why)
 	ereport(LOG,
 			(errmsg("pg_backtest: task " INT64_FORMAT " %s: %s", task_id,
 					strcmp(status, "pending") == 0 ? "requeued" : status, msg)));
+	/*
+	 * A requeue is no outcome (the task trigger records none), but its owner
+	 * must know that the run started over: a system notification, in this
+	 * transaction.  A failure or a cancel records its own, by the trigger.
+	 */
+	if (strcmp(status, "pending") == 0)
+	{
+		char	   *owner = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+		char	   *meta = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+
+		(void) btpg_notification_add_for(owner, "system",
+										 psprintf("task " INT64_FORMAT " requeued", task_id),
+										 psprintf("task " INT64_FORMAT ": %s", task_id, msg),
+										 "high", meta,
+										 psprintf("SELECT * FROM %s.backtest_status(" INT64_FORMAT ")",
+												  btpg_extension_schema(), task_id));
+	}
 	btpg_notify_task(task_id, status, 0, NULL, 0, 5, NULL, 0, NAN, NULL);
 }
 
