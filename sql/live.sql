@@ -63,6 +63,10 @@ SELECT ts, close, "values" FROM backtest_live_bars(:a, '2024-01-05');
 SELECT owner = current_user AS mine, title, message, metadata, action
 FROM backtest.notifications WHERE kind = 'signal';
 DELETE FROM backtest.notifications WHERE kind = 'signal';
+-- and the rebuild a system notification (low) for the stream's owner
+SELECT owner = current_user AS mine, title, message, priority, metadata, action
+FROM backtest.notifications WHERE kind = 'system';
+DELETE FROM backtest.notifications WHERE kind = 'system';
 -- a bad bar fails the insert, naming the stream (the state is unchanged)
 INSERT INTO lk VALUES ('A', '2024-01-07', 15, 14, 16, 15, 100);
 INSERT INTO lk VALUES ('A', '2024-01-07', 15, 16, 14, NULL, 100);
@@ -150,6 +154,10 @@ SELECT bool_and(backtest_live_stop(stream)) FROM (SELECT DISTINCT stream FROM ba
 SELECT count(*) FROM pg_trigger WHERE tgrelid = 'lk'::regclass;
 SELECT count(*) FROM backtest.live_streams;
 SELECT count(*) FROM backtest.live_state;
+
+-- the later rebuilds' system notifications, each for its stream's owner
+SELECT n.owner, n.priority, n.message FROM backtest.notifications n WHERE n.kind = 'system' ORDER BY n.id;
+DELETE FROM backtest.notifications WHERE kind = 'system';
 
 REVOKE ALL ON lk FROM regress_live_alice, regress_live_bob, PUBLIC;
 DROP SCHEMA regress_live_evil CASCADE;

@@ -291,6 +291,16 @@ ok($mine->{rebuilt}, 'out-of-order bar: rebuilt');
 is(scalar @{ $mine->{bars} }, 1, 'out-of-order bar: its values sent');
 compare_bars('out-of-order bar', $mine->{bars}, batch_values($t));
 like($state->(), qr/^3000\|/, 'out-of-order bar: 3000 bars');
+# each rebuild is a system notification (low) for the stream's owner, in the
+# writing transaction: a rolled-back one leaves none
+run(qq{BEGIN; DELETE FROM $t WHERE ts = '$ts1500'; ROLLBACK;});
+is( $node->safe_psql(
+		'postgres', qq{
+SELECT string_agg(owner || ' ' || priority || ' ' || title || ' ' || (metadata->>'symbol') || ' | ' || message, ',' ORDER BY id)
+FROM backtest.notifications WHERE kind = 'system' AND (metadata->>'stream')::bigint = $s}),
+	"postgres low live stream $s rebuilt SYN | Live stream $s rebuilt its state of SYN from the table: bars were deleted.,"
+	  . "postgres low live stream $s rebuilt SYN | Live stream $s rebuilt its state of SYN from the table: a bar not after the last one was inserted.",
+	'each rebuild: one low system notification for the owner saying why; the rolled-back one none');
 
 # a new bar after the rebuild continues from the rebuilt state
 ($out) = run(qq{LISTEN backtest_chart;

@@ -682,10 +682,27 @@ advance_symbol(const BtpgLiveStream *ls, const char *sym, const LiveRow *rows, i
 		BtSeries	s;
 
 		if (why != NULL)
+		{
+			StringInfoData meta;
+
 			ereport(NOTICE,
 					(errmsg("live stream " INT64_FORMAT " rebuilt its state%s%s%s from the table",
 							ls->id, sym ? " of symbol \"" : "", sym ? sym : "", sym ? "\"" : ""),
 					 errdetail("The state was rebuilt because %s.", why)));
+			/* the stream's owner is told too (a system notification, low) */
+			initStringInfo(&meta);
+			appendStringInfo(&meta, "{\"stream\": " INT64_FORMAT ", \"symbol\": ", ls->id);
+			if (sym)
+				escape_json(&meta, sym);
+			else
+				appendStringInfoString(&meta, "null");
+			appendStringInfo(&meta, ", \"reason\": \"%s\"}", why);
+			btpg_notification_add_for(ls->owner_name, "system",
+									  psprintf("live stream " INT64_FORMAT " rebuilt", ls->id),
+									  psprintf("Live stream " INT64_FORMAT " rebuilt its state%s%s from the table: %s.",
+											   ls->id, sym ? " of " : "", sym ? sym : "", why),
+									  "low", meta.data, NULL);
+		}
 		/* read the table as this statement left it (the loader reads read-only) */
 		CommandCounterIncrement();
 		PushActiveSnapshot(GetTransactionSnapshot());
