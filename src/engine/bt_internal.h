@@ -116,7 +116,8 @@ typedef struct BtEntrySize
 	double		px;				/* fill price, slippage and spread included */
 	int			side;			/* +1 buy, -1 sell short */
 	double		equity;			/* the account's equity now */
-	double		budget;			/* what sizing "fraction" commits (and "risk" at most) */
+	double		unit;			/* one unit of size: what "fraction" commits with unlimited power */
+	double		budget;			/* min(unit, power): what "fraction" commits (and "risk" at most) */
 	double		power;			/* the most any order may commit, costs included */
 	double		atr;			/* ATR at the decision bar (sizing "risk" with risk_atr) */
 } BtEntrySize;
@@ -125,6 +126,20 @@ extern double bt_entry_quantity(const BtSimParams *p, const BtEntrySize *e,
 								double *wanted, double *had);
 extern double bt_entry_quantity_units(const BtSimParams *p, const BtEntrySize *e, double units,
 									  double *wanted, double *had);
+extern double bt_target_units(const BtSimParams *p, const double *exposure, int64_t dbar,
+							  double level, int dir, int cur);
+extern double bt_scale_out_quantity(const BtSimParams *p, double q, double units, double level);
+
+/* The entry legs of a position (legs.c) */
+typedef void (*BtLegEmit) (void *ctx, const BtTrade *t, int leg);
+extern int	bt_legs_reduce(BtTrade *legs, double *leg_fee, int nlegs, int side, double dq,
+						   bool all, double fill, double fee, int64_t bar, int64_t ts,
+						   BtExitReason reason, BtLegEmit emit, void *ctx);
+extern int	bt_legs_add(BtTrade *legs, double *leg_fee, int nlegs, int cap, int side,
+						int64_t bar, int64_t ts, double fill, double q, double fee);
+extern double bt_legs_entry(const BtTrade *legs, int nlegs);
+extern BtTrade bt_leg_open_trade(const BtTrade *leg, double fee, int64_t bar, int64_t ts,
+								 double close);
 
 /* A limit or stop entry order waiting for its level (orders.c) */
 typedef struct BtEntryOrder
@@ -140,6 +155,8 @@ extern void bt_order_arm(const BtSimParams *p, BtEntryOrder *o, int side, int64_
 						 double close);
 extern double bt_order_fill_price(const BtSimParams *p, const BtEntryOrder *o, double open,
 								  double high, double low);
+extern double bt_order_on_bar(const BtSimParams *p, BtEntryOrder *o, int64_t bar, double open,
+							  double high, double low);
 
 /* splitmix64: the next value of the sequence of *state (grids, line hashes) */
 static inline uint64_t

@@ -59,3 +59,21 @@ bt_order_fill_price(const BtSimParams *p, const BtEntryOrder *o, double open, do
 		return low <= o->level ? (open < o->level ? open : o->level) : NAN;
 	return high >= o->level ? (open > o->level ? open : o->level) : NAN;
 }
+
+/*
+ * bt_order_on_bar
+ *		Waiting order o (o->side != 0) on bar `bar` after its decision bar
+ *		(the caller ensures): the raw price it fills at on this bar's range,
+ *		the order then done (o->side 0, the caller enters on that side);
+ *		else NaN, and the order is cancelled if this was its last bar.
+ */
+double
+bt_order_on_bar(const BtSimParams *p, BtEntryOrder *o, int64_t bar, double open, double high,
+				double low)
+{
+	double		px = bt_order_fill_price(p, o, open, high, low);
+
+	if (!isnan(px) || bar >= o->last)
+		o->side = 0;
+	return px;
+}

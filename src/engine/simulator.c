@@ -141,12 +141,19 @@ push_trade(SimState *st, const BtTrade *t)
 	st->trades[st->ntrades++] = *t;
 }
 
+/* bt_legs_reduce's trade rows: into the result list */
+static void
+emit_trade(void *ctx, const BtTrade *t, int leg)
+{
+	(void) leg;
+	push_trade(ctx, t);
+}
+
 /*
  * Sell (or cover) dq (> 0, at most |pos|) of the open position at raw price
  * px on bar i, in one order: its legs are closed oldest first, the last one
- * reached in part (it stays open with the rest), or every leg when `all`;
- * each closed part is a trade with its share of the entry costs and of this
- * order's costs.
+ * reached in part (it stays open with the rest), or every leg when `all`
+ * (legs.c).
  */
 static void
 reduce_position(SimState *st, int64_t i, double px, double dq, bool all, BtExitReason reason)
@@ -155,47 +162,11 @@ reduce_position(SimState *st, int64_t i, double px, double dq, bool all, BtExitR
 	int			side = st->pos > 0 ? 1 : -1;
 	double		fill = bt_sim_slipped(p, px, -side);
 	double		fee = bt_sim_order_cost(p, dq, fill, -side);
-	double		left = dq;
-	int			closed = 0;
 
 	st->cash += side * dq * fill - fee;
 	st->commissions += fee;
-	/* (a remainder below 1e-12 of the order is rounding, not a sale) */
-	while (closed < st->nlegs && (all || left > 1e-12 * dq))
-	{
-		BtTrade    *leg = &st->legs[closed];
-		BtTrade		t = *leg;
-		double		ql = leg->quantity;
-		double		take = all || left >= ql ? ql : left;
-		double		xfee = take == dq ? fee : fee * (take / dq);
-		double		efee = take >= ql ? st->leg_fee[closed] : st->leg_fee[closed] * (take / ql);
-
-		t.quantity = take;
-		t.exit_bar = i;
-		t.exit_ts = st->s->ts[i];
-		t.exit_price = fill;
-		t.commission = efee + xfee;
-		t.pnl = side * (fill - t.entry_price) * take - efee - xfee;
-		t.return_pct = t.pnl / (t.entry_price * take) * 100.0;
-		t.exit_reason = reason;
-		t.is_open = false;
-		push_trade(st, &t);
-		left -= take;
-		if (take >= ql)
-			closed++;
-		else
-		{
-			leg->quantity = ql - take;
-			st->leg_fee[closed] -= efee;
-			left = 0;
-		}
-	}
-	if (closed > 0)
-	{
-		memmove(st->legs, st->legs + closed, (size_t) (st->nlegs - closed) * sizeof(BtTrade));
-		memmove(st->leg_fee, st->leg_fee + closed, (size_t) (st->nlegs - closed) * sizeof(double));
-		st->nlegs -= closed;
-	}
+	st->nlegs = bt_legs_reduce(st->legs, st->leg_fee, st->nlegs, side, dq, all, fill, fee, i,
+							   st->s->ts[i], reason, emit_trade, st);
 	if (st->nlegs == 0)
 	{
 		st->pos = 0;
@@ -228,7 +199,6 @@ open_units(SimState *st, int64_t i, int64_t dbar, double px, int side, double un
 				wanted,
 				had;
 	double		fee;
-	BtTrade    *leg;
 
 	e.px = fill;
 	e.side = side;
@@ -240,7 +210,7 @@ open_units(SimState *st, int64_t i, int64_t dbar, double px, int side, double un
 		e.power = equity * p->leverage - fabs(st->pos) * px;
 	}
 	e.equity = equity;
-	e.budget = equity * p->size * p->leverage;
+	e.unit = e.budget = equity * p->size * p->leverage;
 	if (e.budget > e.power)
 		e.budget = e.power;
 	e.atr = st->atr ? st->atr[dbar] : NAN;
@@ -265,41 +235,10 @@ open_units(SimState *st, int64_t i, int64_t dbar, double px, int side, double un
 		st->best = fill;
 		st->intrabar = false;
 	}
-	if (st->nlegs == BT_MAX_PYRAMIDING)
-	{
-		/* no room for another leg: the fill joins the newest at the mean price */
-		leg = &st->legs[st->nlegs - 1];
-		leg->entry_price = (leg->entry_price * leg->quantity + fill * q) / (leg->quantity + q);
-		leg->quantity += q;
-		st->leg_fee[st->nlegs - 1] += fee;
-		return true;
-	}
-	leg = &st->legs[st->nlegs];
-	st->leg_fee[st->nlegs++] = fee;
-	memset(leg, 0, sizeof(*leg));
-	leg->side = side;
-	leg->entry_bar = i;
-	leg->entry_ts = st->s->ts[i];
-	leg->entry_price = fill;
-	leg->quantity = q;
+	/* no room for another leg: the fill joins the newest at the mean price */
+	st->nlegs = bt_legs_add(st->legs, st->leg_fee, st->nlegs, BT_MAX_PYRAMIDING, side, i,
+							st->s->ts[i], fill, q, fee);
 	return true;
-}
-
-/*
- * The units of size a decision for side dir on bar t targets: the signal
- * strategy's |value| x pyramiding; else one more unit than held on the
- * held side (at most pyramiding), one unit from flat or on the other side.
- */
-static double
-target_units(const SimState *st, int64_t t, int dir, int cur)
-{
-	const BtSimParams *p = st->p;
-
-	if (st->exposure)
-		return fabs(st->exposure[t]) * p->pyramiding;
-	if (dir == cur)
-		return st->level + 1 <= p->pyramiding ? st->level + 1 : st->level;
-	return 1;
 }
 
 /*
@@ -316,7 +255,7 @@ execute(SimState *st, int64_t i, int64_t dbar, double px, int dir)
 
 	if (dir == cur && st->level >= st->p->pyramiding && !st->exposure)
 		return;					/* held in full: nothing to do */
-	units = dir != 0 ? target_units(st, dbar, dir, cur) : 0;
+	units = dir != 0 ? bt_target_units(st->p, st->exposure, dbar, st->level, dir, cur) : 0;
 	if (cur != 0 && dir != cur)
 	{
 		close_position(st, i, px, BT_EXIT_SIGNAL);
@@ -351,10 +290,8 @@ execute(SimState *st, int64_t i, int64_t dbar, double px, int dir)
 	{
 		/* scale out: that share of the quantity held, in whole lots */
 		double		q = fabs(st->pos);
-		double		dq = q * (1.0 - units / st->level);
+		double		dq = bt_scale_out_quantity(st->p, q, units, st->level);
 
-		if (!st->p->fractional)
-			dq = floor(dq / st->p->lot_size) * st->p->lot_size;
 		if (dq >= q)
 			close_position(st, i, px, BT_EXIT_SIGNAL);
 		else if (dq > 0)
@@ -363,26 +300,6 @@ execute(SimState *st, int64_t i, int64_t dbar, double px, int dir)
 			st->level = units;
 		}
 	}
-}
-
-/*
- * The entry price stops are measured from: the entry leg's, or with several
- * legs their mean weighted by quantity
- */
-static double
-position_entry(const SimState *st)
-{
-	double		qe = 0,
-				q = 0;
-
-	if (st->nlegs == 1)
-		return st->legs[0].entry_price;
-	for (int k = 0; k < st->nlegs; k++)
-	{
-		qe += st->legs[k].quantity * st->legs[k].entry_price;
-		q += st->legs[k].quantity;
-	}
-	return qe / q;
 }
 
 /*
@@ -477,7 +394,7 @@ check_stops(SimState *st, int64_t i)
 	BtExitReason reason;
 	double		px;
 
-	if (!stop_hit(st->p, st->pos > 0 ? 1 : -1, position_entry(st), &st->best,
+	if (!stop_hit(st->p, st->pos > 0 ? 1 : -1, bt_legs_entry(st->legs, st->nlegs), &st->best,
 				  s->open[i], s->high[i], s->low[i], &reason, &px))
 		return false;
 	close_position(st, i, px, reason);
@@ -599,22 +516,17 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 			 */
 			if (st.order.side != 0 && i > st.order.dbar)
 			{
-				double		px = bt_order_fill_price(p, &st.order, s->open[i], s->high[i],
-													 s->low[i]);
+				int			side = st.order.side;
+				double		px = bt_order_on_bar(p, &st.order, i, s->open[i], s->high[i],
+												 s->low[i]);
 
-				if (!isnan(px))
+				if (!isnan(px) && open_units(&st, i, st.order.dbar, px, side, st.order.units))
 				{
-					if (open_units(&st, i, st.order.dbar, px, st.order.side, st.order.units))
-					{
-						st.level = st.order.units;
-						st.intrabar = true;
-						/* for the excursions (analytics.c) */
-						st.legs[st.nlegs - 1].entry_intrabar = true;
-					}
-					st.order.side = 0;
+					st.level = st.order.units;
+					st.intrabar = true;
+					/* for the excursions (analytics.c) */
+					st.legs[st.nlegs - 1].entry_intrabar = true;
 				}
-				else if (i >= st.order.last)
-					st.order.side = 0;
 			}
 
 			/*
@@ -676,17 +588,9 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 	/* a position open at the end: marked to market, reported as open */
 	for (int k = 0; k < st.nlegs; k++)
 	{
-		BtTrade		t = st.legs[k];
-		double		q = t.quantity;
+		BtTrade		t = bt_leg_open_trade(&st.legs[k], st.leg_fee[k], n - 1, s->ts[n - 1],
+										  s->close[n - 1]);
 
-		t.exit_bar = n - 1;
-		t.exit_ts = s->ts[n - 1];
-		t.exit_price = s->close[n - 1];
-		t.commission = st.leg_fee[k];
-		t.pnl = t.side * (t.exit_price - t.entry_price) * q - st.leg_fee[k];
-		t.return_pct = t.pnl / (t.entry_price * q) * 100.0;
-		t.exit_reason = BT_EXIT_END;
-		t.is_open = true;
 		push_trade(&st, &t);
 	}
 	buf->trades = st.trades;

@@ -106,7 +106,7 @@ bt_entry_quantity_units(const BtSimParams *p, const BtEntrySize *e, double units
 	if (units == 1)
 		return bt_entry_quantity(p, e, wanted, had);
 	unl.power = INFINITY;
-	unl.budget = e->equity * p->size * p->leverage;
+	unl.budget = e->unit;
 	q = bt_entry_quantity(p, &unl, wanted, had);
 	*had = e->power;
 	if (!(q > 0))
@@ -122,4 +122,37 @@ bt_entry_quantity_units(const BtSimParams *p, const BtEntrySize *e, double units
 		return fit < q ? fit : q;
 	}
 	return 0;
+}
+
+/*
+ * bt_target_units
+ *		The units of size a decision for side dir (1, -1) on bar dbar targets
+ *		for a position on side cur (1, -1, 0) at `level` units: the signal
+ *		strategy's |exposure[dbar]| x pyramiding (exposure NULL: another
+ *		strategy); else one more unit than held on the held side (at most
+ *		pyramiding), one unit from flat or on the other side.
+ */
+double
+bt_target_units(const BtSimParams *p, const double *exposure, int64_t dbar, double level,
+				int dir, int cur)
+{
+	if (exposure)
+		return fabs(exposure[dbar]) * p->pyramiding;
+	if (dir == cur)
+		return level + 1 <= p->pyramiding ? level + 1 : level;
+	return 1;
+}
+
+/*
+ * bt_scale_out_quantity
+ *		The quantity a scale-out from `level` to `units` (0 < units < level)
+ *		sells of the q held: that share of it, in whole lots unless
+ *		fractional (at least q: the whole position).
+ */
+double
+bt_scale_out_quantity(const BtSimParams *p, double q, double units, double level)
+{
+	double		dq = q * (1.0 - units / level);
+
+	return p->fractional ? dq : floor(dq / p->lot_size) * p->lot_size;
 }
