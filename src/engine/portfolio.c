@@ -98,8 +98,9 @@ bt_portfolio_check(const BtPfParams *p, int nsym, BtError *err)
 }
 
 /*
- * The rules of the symbols' own simulator parameters that a portfolio adds
- * (each symbol's sizing, leverage and margin); fills err
+ * The rules of the symbols' own simulator parameters that a portfolio adds:
+ * leverage and maintenance_margin are the account's (one value), a
+ * rebalance needs sizing "fraction"; fills err
  */
 static bool
 check_symbols(const BtPfSymbol *syms, int nsym, const BtPfParams *p, BtError *err)
@@ -108,35 +109,14 @@ check_symbols(const BtPfSymbol *syms, int nsym, const BtPfParams *p, BtError *er
 	{
 		const BtSimParams *sim = &syms[i].cfg.sim;
 
-		if (sim->leverage != 1 || sim->maintenance_margin > 0)
+		if (sim->leverage != p->account.leverage ||
+			sim->maintenance_margin != p->account.maintenance_margin)
 		{
-			bt_set_error(err, BT_ERR_PARAM, "leverage and maintenance_margin are not supported in portfolio backtests");
-			snprintf(err->hint, sizeof(err->hint), "A portfolio is a cash account: entries fit in its free cash.");
+			bt_set_error(err, BT_ERR_PARAM, "leverage and maintenance_margin are the account's in a portfolio (symbol \"%s\")",
+						 syms[i].name);
+			snprintf(err->hint, sizeof(err->hint), "Give them one value, not a map by symbol.");
 			return false;
 		}
-		if (sim->entry != BT_ENTRY_MARKET)
-		{
-			bt_set_error(err, BT_ERR_PARAM, "limit and stop entries are not supported in portfolio backtests");
-			return false;
-		}
-		if (sim->pyramiding != 1)
-		{
-			bt_set_error(err, BT_ERR_PARAM, "pyramiding is not supported in portfolio backtests");
-			return false;
-		}
-		if (syms[i].cfg.strategy && syms[i].cfg.strategy->needs_signal && syms[i].s.signal)
-			for (int64_t k = 0; k < syms[i].s.n; k++)
-			{
-				double		v = syms[i].s.signal[k];
-
-				if (!isnan(v) && v != 1 && v != 0 && v != -1)
-				{
-					bt_set_error(err, BT_ERR_PARAM, "a signal between -1 and 1 (symbol \"%s\": %g) is not supported in portfolio backtests",
-								 syms[i].name, v);
-					snprintf(err->hint, sizeof(err->hint), "A portfolio's signal is -1, 0, 1 or NULL.");
-					return false;
-				}
-			}
 		if (sim->sizing != BT_SIZING_FRACTION && p->rebalance != BT_PF_REBAL_NONE)
 		{
 			bt_set_error(err, BT_ERR_PARAM, "a rebalance needs sizing \"fraction\" (symbol \"%s\")",
@@ -278,6 +258,14 @@ bt_portfolio_run(const BtPfSymbol *syms, int nsym, const BtSeries *benchmark,
 		y->sim = &syms[i].cfg.sim;
 		y->stops = y->sim->stop_loss > 0 || y->sim->take_profit > 0 || y->sim->trailing_stop > 0;
 		st.any_stops |= y->stops;
+		st.any_orders |= y->sim->entry != BT_ENTRY_MARKET;
+		y->exposure = !p->rotation && syms[i].cfg.strategy && syms[i].cfg.strategy->needs_signal ?
+			syms[i].s.signal : NULL;
+		/* one leg is all a position can have without pyramiding or exposures */
+		y->maxlegs = y->sim->pyramiding > 1 || y->exposure ? BT_MAX_PYRAMIDING : 1;
+		y->legs = a->realloc_fn(a->ctx, NULL, sizeof(BtTrade) * y->maxlegs);
+		y->leg_fee = a->realloc_fn(a->ctx, NULL, sizeof(double) * y->maxlegs);
+		y->leg_tl = a->realloc_fn(a->ctx, NULL, sizeof(int64_t) * y->maxlegs);
 		y->pending = BT_KEEP;
 		y->pending_bar = -1;
 		y->pending_rank = NAN;
@@ -374,6 +362,8 @@ bt_portfolio_run(const BtPfSymbol *syms, int nsym, const BtSeries *benchmark,
 				warm_tl = t;
 		}
 
+		/* a margin call of the last close: liquidations at these opens */
+		pf_liquidate(&st);
 		if (at_open)
 		{
 			/* the opens at T: last decisions, then rotation's pick */
@@ -393,7 +383,8 @@ bt_portfolio_run(const BtPfSymbol *syms, int nsym, const BtSeries *benchmark,
 			if (p->rotation && rebal && t > 0)
 				pf_rotate(&st, rot_roc, false);
 			pf_execute_orders(&st, true, rebal);
-			/* over the bar: stops */
+			/* over the bar: limit and stop entries, then stops */
+			pf_fill_orders(&st);
 			pf_check_stops(&st, true);
 			/* the closes at T: decisions for the next opens */
 			for (int i = 0; i < nsym; i++)
@@ -415,7 +406,11 @@ bt_portfolio_run(const BtPfSymbol *syms, int nsym, const BtSeries *benchmark,
 		}
 		else
 		{
-			/* over the bar, before the closes: stops of positions entered before it */
+			/*
+			 * over the bar, before the closes: limit and stop entries, stops
+			 * of positions entered before it
+			 */
+			pf_fill_orders(&st);
 			pf_check_stops(&st, false);
 			for (int i = 0; i < nsym; i++)
 			{
@@ -450,22 +445,26 @@ bt_portfolio_run(const BtPfSymbol *syms, int nsym, const BtSeries *benchmark,
 			if (y->here)
 			{
 				y->last_close = y->mark = y->in->s.close[y->j];
-				/* the borrow fee of a short held at this bar's close */
+				/* the borrow fee of a short held at this bar's close, by leg */
 				if (y->qty < 0 && y->sim->borrow_rate > 0)
-				{
-					double		fee = bt_sim_borrow_fee(y->sim, -y->qty, y->last_close,
-														y->bars_per_year);
+					for (int k = 0; k < y->nlegs; k++)
+					{
+						double		fee = bt_sim_borrow_fee(y->sim, y->legs[k].quantity,
+															y->last_close, y->bars_per_year);
 
-					st.cash -= fee;
-					st.costs += fee;
-					y->entry_fee += fee;
-				}
+						st.cash -= fee;
+						st.costs += fee;
+						y->leg_fee[k] += fee;
+					}
 				y->j++;
 			}
 			if (y->qty != 0)
 				value += y->qty * y->last_close;
 			bhsum += y->j > 0 ? y->last_close / y->in->s.close[0] : 1.0;
 		}
+		/* equity below the maintenance margin: liquidate at the next opens */
+		if (t + 1 < n)
+			pf_margin_check(&st);
 		out->cash[t] = st.cash;
 		out->value[t] = value;
 		out->equity[t] = st.cash + value;
@@ -481,22 +480,15 @@ bt_portfolio_run(const BtPfSymbol *syms, int nsym, const BtSeries *benchmark,
 	for (int i = 0; i < nsym; i++)
 	{
 		PfSym	   *y = &st.sy[i];
-		BtTrade		t;
-		double		q = fabs(y->qty);
+		int64_t		last = y->in->s.n - 1;
 
-		if (y->qty == 0)
-			continue;
-		t = y->cur;
-		t.quantity = q;
-		t.exit_bar = y->in->s.n - 1;
-		t.exit_ts = y->in->s.ts[y->in->s.n - 1];
-		t.exit_price = y->in->s.close[y->in->s.n - 1];
-		t.commission = y->entry_fee;
-		t.pnl = t.side * (t.exit_price - t.entry_price) * q - y->entry_fee;
-		t.return_pct = t.pnl / (t.entry_price * q) * 100.0;
-		t.exit_reason = BT_EXIT_END;
-		t.is_open = true;
-		pf_push_trade(&st, i, &t, n - 1);
+		for (int k = 0; k < y->nlegs; k++)
+		{
+			BtTrade		t = bt_leg_open_trade(&y->legs[k], y->leg_fee[k], last,
+											  y->in->s.ts[last], y->in->s.close[last]);
+
+			pf_push_trade(&st, i, &t, y->leg_tl[k], n - 1);
+		}
 	}
 
 	/* trades by symbol, each symbol's in push order: a stable counting sort */

@@ -38,6 +38,37 @@ pf_defaults(BtPfParams *p, int nsym)
 
 /* ---- one symbol, fixed 1: exactly bt_run --------------------------------- */
 
+/* Exit reasons and entries by order of the one-symbol cases: each kind is seen */
+static int	one_exits[BT_EXIT_END + 1];
+static int	one_intrabar;
+static int	one_multileg;
+
+/*
+ * The sample series' signal column for the signal strategy: about one bar
+ * in four a value of {1, 1, -1, 0, 0.5, 0.25, -0.5, 0.75}, else NULL (a
+ * fixed LCG), so repeated 1s pyramid and fractions scale in and out.
+ */
+static const double *
+sample_signal(void)
+{
+	static double *sig;
+	static const double vals[] = {1, 1, -1, 0, 0.5, 0.25, -0.5, 0.75};
+
+	if (sig == NULL)
+	{
+		const UnitOhlcv *d = unit_ohlcv();
+		uint64_t	x = 12345;
+
+		sig = malloc(sizeof(double) * d->n);
+		for (int64_t i = 0; i < d->n; i++)
+		{
+			x = x * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+			sig[i] = (x >> 33) % 4 == 0 ? vals[(x >> 40) % 8] : NAN;
+		}
+	}
+	return sig;
+}
+
 static void
 one_symbol_case(const char *strategy, const BtSimParams *sim)
 {
@@ -49,9 +80,12 @@ one_symbol_case(const char *strategy, const BtSimParams *sim)
 	BtPfParams	p;
 	BtPfResult	pr;
 
+	if (strcmp(strategy, "signal") == 0)
+		s.signal = sample_signal();
 	bt_config_defaults(&cfg, bt_find_strategy(strategy));
 	cfg.sim = *sim;
 	CHECK(bt_run(&s, &cfg, &unit_alloc, NULL, NULL, &r, &err) == BT_OK);
+	bt_trade_excursions(&s, sim, r.trades, r.ntrades);
 	CHECK_MSG(r.ntrades > 1, "%s: a case with trades", strategy);
 	sym.name = "X";
 	sym.s = s;
@@ -76,6 +110,12 @@ one_symbol_case(const char *strategy, const BtSimParams *sim)
 				  strategy, (long long) k, (int) a->exit_reason, (int) b->exit_reason);
 		CHECK_NEAR(a->pnl, b->pnl, 1e-9);
 		CHECK_NEAR(a->commission, b->commission, 1e-9);
+		CHECK(a->entry_intrabar == b->entry_intrabar);
+		CHECK_NEAR(a->mae_price, b->mae_price, 1e-12);
+		one_exits[b->exit_reason]++;
+		one_intrabar += b->entry_intrabar;
+		if (k > 0 && b->entry_bar != r.trades[k - 1].entry_bar && b->exit_bar == r.trades[k - 1].exit_bar)
+			one_multileg++;
 	}
 	{
 		int64_t		bad = 0;
@@ -172,6 +212,97 @@ test_one_symbol(void)
 			CHECK_MSG(unit_failed == before, "stops case %d, fill %d", k, f);
 		}
 	}
+
+	/*
+	 * Issue 15: pyramiding, exposures, limit and stop entries, leverage and
+	 * margin calls mean the same in a portfolio, each fill, with shorts
+	 */
+	memset(one_exits, 0, sizeof(one_exits));
+	one_intrabar = one_multileg = 0;
+	for (int f = 0; f < 2; f++)
+	{
+		int			before = unit_failed;
+
+		bt_sim_defaults(&sim);
+		sim.fill = f == 0 ? BT_FILL_OPEN : BT_FILL_CLOSE;
+		/* exposures (fractional signals), pyramiding 1 */
+		one_symbol_case("signal", &sim);
+		sim.allow_short = true;
+		sim.lot_size = 5;
+		sim.commission = 0.001;
+		sim.commission_min = 2;
+		one_symbol_case("signal", &sim);
+		/* pyramiding: legs, FIFO; the borrow fee by leg */
+		sim.pyramiding = 3;
+		sim.borrow_rate = 0.08;
+		one_symbol_case("signal", &sim);
+		sim.fractional = true;
+		sim.stop_loss = 0.03;
+		sim.trailing_stop = 0.05;
+		one_symbol_case("signal", &sim);
+		sim.fractional = false;
+		sim.stop_loss = sim.trailing_stop = 0;
+		sim.sizing = BT_SIZING_QUANTITY;
+		sim.order_quantity = 15;
+		one_symbol_case("signal", &sim);
+		sim.sizing = BT_SIZING_VALUE;
+		sim.order_value = 3000;
+		one_symbol_case("signal", &sim);
+		sim.sizing = BT_SIZING_RISK;
+		sim.risk_fraction = 0.01;
+		sim.risk_atr = 2;
+		sim.risk_atr_period = 14;
+		one_symbol_case("signal", &sim);
+		sim.sizing = BT_SIZING_FRACTION;
+		CHECK_MSG(unit_failed == before, "pyramiding and exposures, fill %d", f);
+
+		/* limit and stop entries */
+		for (int e = 0; e < 2; e++)
+		{
+			before = unit_failed;
+			bt_sim_defaults(&sim);
+			sim.fill = f == 0 ? BT_FILL_OPEN : BT_FILL_CLOSE;
+			sim.entry = e == 0 ? BT_ENTRY_LIMIT : BT_ENTRY_STOP;
+			sim.entry_offset = 0.01;
+			sim.valid_bars = 3;
+			one_symbol_case("sma_cross", &sim);
+			sim.allow_short = true;
+			sim.slippage_bps = 3;
+			one_symbol_case("macd_cross", &sim);
+			sim.stop_loss = 0.02;
+			sim.take_profit = 0.04;
+			one_symbol_case("macd_cross", &sim);
+			sim.stop_loss = sim.take_profit = 0;
+			sim.pyramiding = 2;
+			sim.valid_bars = 1;
+			sim.entry_offset = 0.003;
+			one_symbol_case("signal", &sim);
+			CHECK_MSG(unit_failed == before, "entry %d, fill %d", e, f);
+		}
+
+		/* leverage and margin calls */
+		before = unit_failed;
+		bt_sim_defaults(&sim);
+		sim.fill = f == 0 ? BT_FILL_OPEN : BT_FILL_CLOSE;
+		sim.leverage = 3;
+		one_symbol_case("sma_cross", &sim);
+		sim.allow_short = true;
+		sim.maintenance_margin = 0.5;
+		one_symbol_case("macd_cross", &sim);
+		sim.leverage = 5;
+		sim.maintenance_margin = 0.6;
+		sim.pyramiding = 2;
+		sim.commission = 0.0005;
+		one_symbol_case("signal", &sim);
+		sim.entry = BT_ENTRY_LIMIT;
+		sim.entry_offset = 0.005;
+		sim.valid_bars = 2;
+		one_symbol_case("signal", &sim);
+		CHECK_MSG(unit_failed == before, "leverage and margin, fill %d", f);
+	}
+	CHECK_MSG(one_exits[BT_EXIT_MARGIN_CALL] > 0 && one_intrabar > 0 && one_multileg > 0,
+			  "seen: %d margin calls, %d order entries, %d legs closed together",
+			  one_exits[BT_EXIT_MARGIN_CALL], one_intrabar, one_multileg);
 }
 
 /* what a portfolio rejects of the symbols' simulator parameters */
@@ -190,7 +321,7 @@ test_symbol_rules(void)
 	pf_defaults(&p, 1);
 	sym.cfg.sim.leverage = 2;
 	CHECK(bt_portfolio_run(&sym, 1, NULL, &p, &unit_alloc, NULL, NULL, &pr, &err) == BT_ERR_PARAM);
-	CHECK(strcmp(err.msg, "leverage and maintenance_margin are not supported in portfolio backtests") == 0);
+	CHECK(strcmp(err.msg, "leverage and maintenance_margin are the account's in a portfolio (symbol \"X\")") == 0);
 	sym.cfg.sim.leverage = 1;
 	sym.cfg.sim.sizing = BT_SIZING_QUANTITY;
 	p.rebalance = BT_PF_REBAL_MONTHLY;
