@@ -245,6 +245,7 @@ unit_sim(const UnitBars *b, const int8_t *target, const BtSimParams *p)
 	X(test_walkforward) \
 	X(test_chart) \
 	X(test_portfolio) \
+	X(test_portfolio_orders) \
 	X(test_analytics) \
 	X(test_objective) \
 	X(test_live)

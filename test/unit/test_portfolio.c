@@ -747,12 +747,15 @@ test_invariants(void)
 
 /*
  * Causality: garbage after a cut-off timestamp on every symbol changes
- * nothing up to it (equity, cash), with sma_cross and with rotation.
+ * nothing up to it (equity, cash), with sma_cross and with rotation, with
+ * stops, limit and stop entries, pyramiding, leverage and margin calls.
  */
 static void
 test_causality(void)
 {
-	int			bad = 0;
+	int			bad = 0,
+				intrabar = 0,
+				calls = 0;
 
 	for (uint64_t seed0 = 1; seed0 <= 40; seed0++)
 	{
@@ -764,7 +767,7 @@ test_causality(void)
 		BtPfResult	r,
 					r2;
 		BtError		err;
-		int64_t		cut = T0 + (int64_t) (20 + urand(&seed) * 60) * DAY;
+		int64_t		first_cut = T0 + (int64_t) (10 + urand(&seed) * 11) * DAY;
 
 		pf_defaults(&p, nsym);
 		p.max_positions = 1 + (int) (urand(&seed) * nsym);
@@ -793,30 +796,78 @@ test_causality(void)
 				sy[i].cfg.sim.take_profit = 0.05;
 				sy[i].cfg.sim.trailing_stop = 0.03;
 			}
+			/*
+			 * limit or stop entries on half of them (issue 15), by symbol;
+			 * pyramiding, leverage and margin calls on some
+			 */
+			if (seed0 % 4 >= 2)
+			{
+				sy[i].cfg.sim.entry = (i + seed0) % 2 ? BT_ENTRY_LIMIT : BT_ENTRY_STOP;
+				sy[i].cfg.sim.entry_offset = 0.005 * (1 + i % 3);
+				sy[i].cfg.sim.valid_bars = 1 + i % 4;
+			}
+			if (seed0 % 5 == 0)
+				sy[i].cfg.sim.pyramiding = 3;
+			if (seed0 % 4 == 3)
+			{
+				sy[i].cfg.sim.leverage = 3;
+				sy[i].cfg.sim.maintenance_margin = 0.5;
+			}
 		}
+		p.account.leverage = sy[0].cfg.sim.leverage;
+		p.account.maintenance_margin = sy[0].cfg.sim.maintenance_margin;
 		CHECK(bt_portfolio_run(sy, nsym, NULL, &p, &unit_alloc, NULL, NULL, &r, &err) == BT_OK);
-		/* garbage after the cut: wild prices, same timestamps */
-		for (int i = 0; i < nsym; i++)
-			for (int64_t k = 0; k < rs[i].n; k++)
-				if (rs[i].ts[k] > cut)
+		/* at eight cuts: garbage after the cut, wild prices, same timestamps */
+		for (int cn = 0; cn < 8; cn++)
+		{
+			int64_t		cut = first_cut + cn * 11 * DAY;
+			BtPfSymbol	gy[6];
+			bool		differ = false;
+
+			for (int i = 0; i < nsym; i++)
+			{
+				size_t		bytes = sizeof(double) * rs[i].n;
+				double	   *o = unit_alloc.realloc_fn(unit_alloc.ctx, NULL, bytes),
+						   *h = unit_alloc.realloc_fn(unit_alloc.ctx, NULL, bytes),
+						   *l = unit_alloc.realloc_fn(unit_alloc.ctx, NULL, bytes),
+						   *c = unit_alloc.realloc_fn(unit_alloc.ctx, NULL, bytes);
+
+				for (int64_t k = 0; k < rs[i].n; k++)
 				{
 					double		g = 1 + 1000 * urand(&seed);
 
-					rs[i].o[k] = g;
-					rs[i].c[k] = g * (0.5 + urand(&seed));
-					rs[i].h[k] = fmax(rs[i].o[k], rs[i].c[k]);
-					rs[i].l[k] = fmin(rs[i].o[k], rs[i].c[k]);
+					if (rs[i].ts[k] <= cut)
+					{
+						o[k] = rs[i].o[k], h[k] = rs[i].h[k];
+						l[k] = rs[i].l[k], c[k] = rs[i].c[k];
+						continue;
+					}
+					o[k] = g;
+					c[k] = g * (0.5 + urand(&seed));
+					h[k] = fmax(o[k], c[k]);
+					l[k] = fmin(o[k], c[k]);
 				}
-		CHECK(bt_portfolio_run(sy, nsym, NULL, &p, &unit_alloc, NULL, NULL, &r2, &err) == BT_OK);
-		for (int64_t t = 0; t < r.n && r.ts[t] <= cut; t++)
-			if (r.equity[t] != r2.equity[t] || r.cash[t] != r2.cash[t])
+				gy[i] = sy[i];
+				gy[i].s.open = o, gy[i].s.high = h, gy[i].s.low = l, gy[i].s.close = c;
+			}
+			CHECK(bt_portfolio_run(gy, nsym, NULL, &p, &unit_alloc, NULL, NULL, &r2, &err) == BT_OK);
+			for (int64_t t = 0; t < r.n && r.ts[t] <= cut; t++)
+				differ |= r.equity[t] != r2.equity[t] || r.cash[t] != r2.cash[t];
+			if (differ)
 			{
 				bad++;
 				break;
 			}
+		}
+		for (int64_t k = 0; k < r.ntrades; k++)
+		{
+			intrabar += r.trades[k].t.entry_intrabar;
+			calls += r.trades[k].t.exit_reason == BT_EXIT_MARGIN_CALL;
+		}
 		unit_free_all();
 	}
 	CHECK_MSG(bad == 0, "%d universes look ahead", bad);
+	CHECK_MSG(intrabar > 0 && calls > 0, "%d order entries, %d margin calls", intrabar, calls);
 }
 
 /*
