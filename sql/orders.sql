@@ -171,6 +171,65 @@ FROM backtest_portfolio_trades('oklines', 'sma_cross',
      '{"sizing": "quantity", "order_quantity": {"SYN": 7, "TENX": 3}, "commission_per_share": 0.01}')
 GROUP BY symbol ORDER BY symbol;
 
+-- portfolios trade with every rule above (issue 15).  A margin call is the
+-- account's: M (mbars' prices) and F (flat at 10) both buy on the first close
+-- with leverage 2 and "fixed" position_size 0.5 (a unit is all of equity):
+-- M 100 @ 10 (cash 0), F 100 @ 10 (cash -1000).  At the 2024-01-04 close
+-- equity -1000 + 700 + 1000 = 700 < 0.45 * 1700 = 765: both are closed at the
+-- next opens, M at 6.5 (-350), F at 10 (0), though F never moved; cash 650
+CREATE TABLE mfbars AS
+SELECT s.symbol, b.ts, CASE s.symbol WHEN 'M' THEN b.open ELSE 10 END AS open,
+       CASE s.symbol WHEN 'M' THEN b.high ELSE 10 END AS high,
+       CASE s.symbol WHEN 'M' THEN b.low ELSE 10 END AS low,
+       CASE s.symbol WHEN 'M' THEN b.close ELSE 10 END AS close,
+       CASE WHEN b.ts = '2024-01-01' THEN 1 END AS signal
+FROM mbars b, (VALUES ('M'), ('F')) s(symbol);
+SELECT symbol, trade_no, entry_ts, entry_price, exit_ts, exit_price, quantity, pnl, exit_reason
+FROM backtest_portfolio_trades('mfbars', 'signal',
+     '{"initial_capital": 1000, "leverage": 2, "maintenance_margin": 0.45, "allocation": "fixed", "position_size": 0.5}')
+ORDER BY symbol DESC;
+SELECT ts, cash, equity, open_positions FROM backtest_portfolio_equity('mfbars', 'signal',
+     '{"initial_capital": 1000, "leverage": 2, "maintenance_margin": 0.45, "allocation": "fixed", "position_size": 0.5}');
+
+-- with one symbol, "allocation": "fixed" and "position_size": 1, a portfolio
+-- trades exactly as backtest_run: every trade row and every equity value
+CREATE TABLE osig AS
+SELECT symbol, ts, open, high, low, close,
+       (ARRAY[1, 0.5, -1, 0, 0.25, 1, -0.5, 0.75]::float8[])[1 + ((n * 7) % 8)::int] AS signal
+FROM (SELECT *, row_number() OVER (ORDER BY ts) AS n FROM oklines WHERE symbol = 'SYN') o;
+UPDATE osig SET signal = NULL WHERE (extract(doy FROM ts)::int * 5) % 3 <> 0;
+CREATE FUNCTION pf_equals_run(src regclass, strategy text, params jsonb)
+RETURNS TABLE (trades bigint, margin_calls bigint, trades_differ bigint, equity_differ bigint)
+LANGUAGE sql AS $$
+  WITH s AS (SELECT to_jsonb(t) AS t FROM backtest_trades(src, 'SYN', strategy, params) t),
+       p AS (SELECT to_jsonb(t) - 'symbol' AS t FROM backtest_portfolio_trades(src, strategy,
+               params || '{"allocation": "fixed", "position_size": 1}', ARRAY['SYN']) t)
+  SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM s WHERE t->>'exit_reason' = 'margin_call'),
+         (SELECT count(*) FROM ((SELECT t FROM s EXCEPT ALL SELECT t FROM p)
+                                UNION ALL (SELECT t FROM p EXCEPT ALL SELECT t FROM s)) d),
+         (SELECT count(*) FROM backtest_equity(src, 'SYN', strategy, params) e
+                 FULL JOIN backtest_portfolio_equity(src, strategy,
+                   params || '{"allocation": "fixed", "position_size": 1}', ARRAY['SYN']) q USING (ts)
+          WHERE e.equity IS DISTINCT FROM q.equity OR e.cash IS DISTINCT FROM q.cash)
+$$;
+SELECT c.strategy, c.params, r.*
+FROM (VALUES
+  ('oklines', 'macd_cross', '{"leverage": 4, "maintenance_margin": 0.2, "allow_short": true}'),
+  ('oklines', 'sma_cross', '{"entry": "limit", "entry_offset": 0.01, "valid_bars": 3}'),
+  ('oklines', 'macd_cross', '{"entry": "stop", "entry_offset": 0.005, "valid_bars": 2, "allow_short": true, "fill": "close", "stop_loss": 0.03}'),
+  ('oklines', 'rsi', '{"pyramiding": 3, "commission": 0.001}'),
+  ('osig', 'signal', '{"pyramiding": 2, "allow_short": true, "commission": 0.001, "borrow_rate": 0.05}'),
+  ('osig', 'signal', '{"lot_size": 5, "sizing": "value", "order_value": 2500}'),
+  ('osig', 'signal', '{"leverage": 3, "maintenance_margin": 0.3, "entry": "limit", "entry_offset": 0.002, "valid_bars": 2, "pyramiding": 2, "allow_short": true}')
+) c(src, strategy, params), LATERAL pf_equals_run(c.src::regclass, c.strategy, c.params::jsonb) r;
+-- two symbols: SYN and TENX (its prices times 10) each with its own limit
+-- entries; SYN pyramids, TENX does not
+SELECT symbol, count(*) AS trades, count(*) FILTER (WHERE is_open) AS open_legs,
+       count(DISTINCT exit_ts) < count(*) AS legs_closed_together
+FROM backtest_portfolio_trades('oklines', 'rsi',
+     '{"entry": "limit", "entry_offset": 0.005, "pyramiding": {"SYN": 3, "*": 1}, "max_positions": 2}')
+GROUP BY symbol ORDER BY symbol;
+
 -- discoverability
 SELECT name, type, default_value, min_value, max_value FROM backtest_parameters()
 WHERE strategy = '*' AND name IN ('sizing', 'order_quantity', 'order_value', 'risk_fraction', 'risk_atr',
@@ -201,8 +260,6 @@ SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"pyramiding": 0}');
 SELECT * FROM backtest_run('oklines', 'SYN', 'sma_cross', '{"pyramiding": 65}');
 SELECT * FROM backtest_run_query('SELECT ts, open, high, low, close, 1.5 AS signal FROM pbars ORDER BY ts', 'signal');
 SELECT * FROM backtest_submit('oklines', 'SYN', 'sma_cross', '{"commission_min": 5, "commission_max": 1}');
-SELECT * FROM backtest_portfolio('oklines', 'sma_cross', '{"leverage": 2}');
-SELECT * FROM backtest_portfolio('oklines', 'sma_cross', '{"entry": "stop"}');
-SELECT * FROM backtest_portfolio('oklines', 'sma_cross', '{"pyramiding": 2}');
-SELECT * FROM backtest_portfolio_query('SELECT ''P'' AS symbol, ts, open, high, low, close, 0.5 AS signal FROM pbars', 'signal');
+SELECT * FROM backtest_portfolio('oklines', 'sma_cross', '{"leverage": {"SYN": 2, "*": 1}}');
+SELECT * FROM backtest_portfolio('oklines', 'sma_cross', '{"maintenance_margin": {"TENX": 0.3, "*": 0}, "leverage": 2}');
 SELECT * FROM backtest_portfolio('oklines', 'sma_cross', '{"sizing": "value", "rebalance": "monthly"}');

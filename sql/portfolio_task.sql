@@ -200,6 +200,22 @@ SELECT 'hostile' AS task, * FROM pf_same((SELECT id FROM sub WHERE name = 'hosti
   ARRAY(SELECT to_jsonb(p) FROM backtest_portfolio_equity('pf', 'sma_cross', '{"benchmark": "IDX"}', ARRAY['AAA', 'CCC'], '2024-02-01') p));
 DROP SCHEMA evil CASCADE;
 DROP TABLE evil_calls;
+
+-- issue 15's parameters through the queue (leverage and a maintenance margin,
+-- limit entries, pyramiding, shorts): the stored results are exactly the
+-- synchronous functions'
+INSERT INTO sub VALUES ('issue15', backtest_submit_portfolio('pf', 'rsi',
+  '{"leverage": 3, "maintenance_margin": 0.3, "entry": "limit", "entry_offset": 0.005, "valid_bars": 3, "pyramiding": {"AAA": 3, "*": 2}, "allow_short": true, "commission": 0.001}'));
+CALL wait_idle();
+SELECT t.status, t.error FROM backtest.tasks t WHERE t.id = (SELECT id FROM sub WHERE name = 'issue15');
+SELECT 'issue15' AS task, * FROM pf_same((SELECT id FROM sub WHERE name = 'issue15'),
+  (SELECT to_jsonb(p) FROM backtest_portfolio('pf', 'rsi', '{"leverage": 3, "maintenance_margin": 0.3, "entry": "limit", "entry_offset": 0.005, "valid_bars": 3, "pyramiding": {"AAA": 3, "*": 2}, "allow_short": true, "commission": 0.001}') p),
+  ARRAY(SELECT to_jsonb(p) FROM backtest_portfolio_trades('pf', 'rsi', '{"leverage": 3, "maintenance_margin": 0.3, "entry": "limit", "entry_offset": 0.005, "valid_bars": 3, "pyramiding": {"AAA": 3, "*": 2}, "allow_short": true, "commission": 0.001}') p),
+  ARRAY(SELECT to_jsonb(p) FROM backtest_portfolio_equity('pf', 'rsi', '{"leverage": 3, "maintenance_margin": 0.3, "entry": "limit", "entry_offset": 0.005, "valid_bars": 3, "pyramiding": {"AAA": 3, "*": 2}, "allow_short": true, "commission": 0.001}') p));
+-- and the run has what the parameters make: margin calls, legs closed together
+SELECT count(*) FILTER (WHERE exit_reason = 'margin_call') > 0 AS margin_calls,
+       count(*) > count(DISTINCT (symbol, exit_ts)) AS legs
+FROM backtest.trades WHERE task_id = (SELECT id FROM sub WHERE name = 'issue15');
 DROP FUNCTION pf_same(bigint, jsonb, jsonb[], jsonb[]);
 DROP PROCEDURE wait_idle();
 -- leave the queue empty for the tests after this one (tasks.sql counts)

@@ -287,10 +287,10 @@ test_one_symbol(void)
 		sim.leverage = 3;
 		one_symbol_case("sma_cross", &sim);
 		sim.allow_short = true;
-		sim.maintenance_margin = 0.5;
+		sim.maintenance_margin = 0.3;
 		one_symbol_case("macd_cross", &sim);
 		sim.leverage = 5;
-		sim.maintenance_margin = 0.6;
+		sim.maintenance_margin = 0.18;
 		sim.pyramiding = 2;
 		sim.commission = 0.0005;
 		one_symbol_case("signal", &sim);
@@ -810,8 +810,8 @@ test_causality(void)
 				sy[i].cfg.sim.pyramiding = 3;
 			if (seed0 % 4 == 3)
 			{
-				sy[i].cfg.sim.leverage = 3;
-				sy[i].cfg.sim.maintenance_margin = 0.5;
+				sy[i].cfg.sim.leverage = 4;
+				sy[i].cfg.sim.maintenance_margin = 0.24;
 			}
 		}
 		p.account.leverage = sy[0].cfg.sim.leverage;
