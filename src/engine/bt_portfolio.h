@@ -19,11 +19,20 @@
  *	  equity / max_positions ("equal") or position_size * equity ("fixed"),
  *	  at most the free cash (cash - 2 * short notional at the marks), in
  *	  whole lots, else it is skipped and counted;
- *	- costs, slippage, lot sizes and stops (stop_loss, take_profit,
- *	  trailing_stop) are each symbol's own simulator parameters, under
- *	  simulator.c's rules; stops are checked over each symbol's bar after
- *	  the orders at its open (fill "open"), or before those at its close
- *	  (fill "close", positions entered on an earlier bar).
+ *	- costs, slippage, lot sizes, stops (stop_loss, take_profit,
+ *	  trailing_stop), limit and stop entries, pyramiding and the signal
+ *	  strategy's exposures are each symbol's own simulator parameters, under
+ *	  the single-symbol rules (legs.c, orders.c, sizing.c, bt_sim_stop_hit);
+ *	  stops are checked over each symbol's bar after the orders at its open
+ *	  and the limit/stop fills (fill "open"), or after those fills and
+ *	  before the orders at its close (fill "close", positions entered on an
+ *	  earlier bar); a waiting limit/stop entry reserves nothing, and fills
+ *	  on one timestamp are taken in the entry ranking;
+ *	- leverage and maintenance_margin are the account's (BtPfParams.account,
+ *	  every symbol's the same): a unit is allocation x leverage x equity
+ *	  within leverage x equity - the gross value held; at a close with
+ *	  equity < maintenance x gross value every position is closed at its
+ *	  symbol's next open (margin_call) and every waiting order cancelled.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -71,7 +80,10 @@ typedef struct BtPfSymbol
 
 typedef struct BtPfParams
 {
-	/* initial_capital, fill, allow_short, periods_per_year, risk_free_rate */
+	/*
+	 * initial_capital, fill, allow_short, periods_per_year, risk_free_rate,
+	 * leverage, maintenance_margin
+	 */
 	BtSimParams account;
 	BtPfAllocation allocation;
 	double		position_size;	/* (0, 1], for BT_PF_ALLOC_FIXED */

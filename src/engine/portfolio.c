@@ -7,16 +7,20 @@
  *	  README, "Portfolio backtests".
  *
  * At each timestamp T of the timeline (symbols with a bar at T are "in"):
+ *	(first, a margin call of the last close liquidates at the opens at T)
  *	fill "open":  1. each in-symbol's mark becomes its open at T;
  *				  2. at a rebalance (first timestamp of a period) rotation
  *					 picks its symbols from the closes before T;
  *				  3. orders at the opens: exits, reductions, entries,
  *					 increases (see pf_execute_orders, portfolio_step.c);
+ *					 then over the bar limit/stop fills and stops;
  *				  4. each in-symbol's mark becomes its close; its strategy
  *					 decides on bar T, to fill at its next bar's open.
- *	fill "close": marks become the closes at T; decisions (and rotation's
- *				  pick) use bar T and fill at T's close, in the same order.
- * Then cash, positions value and equity at T are recorded.
+ *	fill "close": limit/stop fills and stops over bar T, then marks become
+ *				  the closes at T; decisions (and rotation's pick) use bar T
+ *				  and fill at T's close, in the same order.
+ * Then the borrow fees, the margin check (pf_margin_check), and cash,
+ * positions value and equity at T are recorded.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
