@@ -1152,12 +1152,13 @@ COMMENT ON COLUMN backtest.live_state.prev_state IS 'The state before the last b
 CREATE FUNCTION @extschema@.backtest_resample(
     source regclass, symbol text, "interval" interval,
     start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL,
-    origin timestamp DEFAULT '2000-01-03 00:00:00', time_zone text DEFAULT 'UTC')
+    origin timestamp DEFAULT '2000-01-03 00:00:00', time_zone text DEFAULT 'UTC',
+    columns jsonb DEFAULT NULL)
 RETURNS TABLE (ts timestamptz, open double precision, high double precision, low double precision,
                close double precision, volume double precision, bars bigint)
 AS 'MODULE_PATHNAME', 'backtest_resample'
 LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 1000;
-COMMENT ON FUNCTION @extschema@.backtest_resample(regclass, text, interval, timestamptz, timestamptz, timestamp, text) IS
+COMMENT ON FUNCTION @extschema@.backtest_resample(regclass, text, interval, timestamptz, timestamptz, timestamp, text, jsonb) IS
   'OHLCV bars of a coarser timeframe: first open, highest high, lowest low, last close, summed volume per date_bin bucket (on the wall clock of time_zone)';
 
 -- ==== column comments of the notification centre's tables (issue 15 item 9) ====

@@ -19,6 +19,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
 #include "core/columns.h"
@@ -109,10 +110,40 @@ btpg_resample_series(BtSeries *s, int64 interval, int64 origin, const char *tz,
 }
 
 /*
+ * resample_columns
+ *		The source's column names: the defaults, with the mapping of the
+ *		jsonb argument `arg` (NULL: none) applied as the "columns" parameter
+ *		of every other source-reading function is (same keys, same errors).
+ *		No signal column is read.
+ */
+static void
+resample_columns(FunctionCallInfo fcinfo, int arg, BtpgColumns *cols)
+{
+	btpg_columns_defaults(cols);
+	if (PG_NARGS() > arg && !PG_ARGISNULL(arg))
+	{
+		Jsonb	   *jb = PG_GETARG_JSONB_P(arg);
+		JsonbValue	v;
+
+		if (JB_ROOT_IS_SCALAR(jb))
+			(void) JsonbExtractScalar(&jb->root, &v);
+		else
+		{
+			v.type = jbvBinary;
+			v.val.binary.data = &jb->root;
+			v.val.binary.len = VARSIZE(jb) - VARHDRSZ;
+		}
+		btpg_parse_columns(&v, cols);
+	}
+	cols->name[BTCOL_SIGNAL] = NULL;
+}
+
+/*
  * backtest_resample(source, symbol, interval, start_ts, end_ts, origin,
- *					 time_zone)
+ *					 time_zone, columns)
  *		One row per bucket: ts (the bucket's start), first open, highest
- *		high, lowest low, last close, summed volume, and the number of bars.
+ *		high, lowest low, last close, summed volume (NULL when the mapping
+ *		says the source has no volume), and the number of bars.
  */
 Datum
 backtest_resample(PG_FUNCTION_ARGS)
@@ -149,9 +180,8 @@ backtest_resample(PG_FUNCTION_ARGS)
 	spec.has_end = !PG_ARGISNULL(4);
 	if (spec.has_end)
 		spec.end_ts = PG_GETARG_TIMESTAMPTZ(4);
-	btpg_columns_defaults(&spec.cols);
-	spec.cols.name[BTCOL_SIGNAL] = NULL;
-	spec.need_volume = true;
+	resample_columns(fcinfo, 7, &spec.cols);
+	spec.need_volume = spec.cols.name[BTCOL_VOLUME] != NULL;
 	if (tz)						/* an unknown zone is an error before anything is read */
 		(void) DirectFunctionCall2(timestamptz_zone, PointerGetDatum(cstring_to_text(tz)),
 								   TimestampTzGetDatum(0));
@@ -168,7 +198,8 @@ backtest_resample(PG_FUNCTION_ARGS)
 		values[2] = Float8GetDatum(s.high[k]);
 		values[3] = Float8GetDatum(s.low[k]);
 		values[4] = Float8GetDatum(s.close[k]);
-		values[5] = Float8GetDatum(s.volume[k]);
+		nulls[5] = s.volume == NULL;
+		values[5] = nulls[5] ? (Datum) 0 : Float8GetDatum(s.volume[k]);
 		values[6] = Int64GetDatum(bars[k]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
