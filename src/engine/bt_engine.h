@@ -618,6 +618,29 @@ typedef struct BtResampled
 extern void bt_resample(const BtSeries *s, const int64_t *clock, int64_t interval,
 						int64_t origin, const BtAlloc *a, BtResampled *out);
 
+/*
+ * A per-bar equity curve downsampled into the same buckets (resample.c;
+ * README, "Resampling"): per bucket with bars, its start on the clock
+ * bucketed by, the bars, the first / highest / lowest / last / mean equity
+ * and the lowest drawdown_pct.
+ */
+typedef struct BtCurveBuckets
+{
+	int64_t		n;
+	int64_t    *bucket;
+	int64_t    *bars;
+	double	   *first;
+	double	   *high;
+	double	   *low;
+	double	   *last;
+	double	   *mean;			/* sum in time order / bars, as SQL's avg(float8) */
+	double	   *drawdown;		/* the lowest bt_drawdown_pct of the whole curve */
+} BtCurveBuckets;
+
+extern void bt_downsample_curve(const int64_t *clock, int64_t n, const double *equity,
+								int64_t interval, int64_t origin, const BtAlloc *a,
+								BtCurveBuckets *out);
+
 /* Metrics from a simulated result (metrics.c) */
 extern void bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim,
 							   BtResult *res);
