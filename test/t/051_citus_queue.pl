@@ -8,8 +8,10 @@
 # plain single node's backtest_run / backtest_trades / backtest_equity; a
 # LISTENer on the coordinator sees start, progress and end; a worker refuses
 # to queue (one sequence issues the ids); another role sees nothing of the
-# task; a cancel interrupts the delegated call on the worker; cleanup and
-# backtest_delete remove the rows from every node.
+# task; a cancel interrupts the delegated call on the worker; pg_cron's
+# cleanup and backtest_delete remove the rows from every node.  Sweep and
+# portfolio tasks run on the coordinator and store their rows in the
+# distributed tables, equal to a single node's.
 # Skipped when citus.so is not installed.
 use strict;
 use warnings;
@@ -141,6 +143,26 @@ for my $id ($a1, $a2, $b1)
 		$single->safe_psql_as($role, "SELECT $ecols FROM backtest_equity$call ORDER BY ts"),
 		"task $id: its equity curve equals backtest_equity on one node");
 }
+# sweep and portfolio tasks run on the coordinator; their rows land in the
+# distributed tables and equal a single node's
+my $grid = q{'{"fast": [3, 5, 8], "slow": [20, 30]}'};
+my $sw = $coord->safe_psql_as('alice', "SELECT backtest_submit_sweep('k', '$s2', 'sma_cross', $grid)");
+my $syms = "ARRAY['$s1', '$s2', 'E']";
+my $pf = $coord->safe_psql_as('alice', "SELECT backtest_submit_portfolio('k', 'sma_cross', '{}', $syms)");
+is($coord->wait_task($_), 'completed', "task $_ completed") for ($sw, $pf);
+my $scols = $single->safe_psql('postgres', q{
+SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
+WHERE attrelid = 'backtest.sweep_results'::regclass AND attnum > 0 AND NOT attisdropped
+  AND attname NOT IN ('task_id', 'owner', 'rank')});
+my $srows = $single->safe_psql_as('alice', "SELECT $scols FROM backtest_sweep('k', '$s2', 'sma_cross', $grid)");
+is(scalar(() = $srows =~ /^/mg), 6, 'the sweep has 6 rows on one node');
+is($coord->safe_psql_as('alice', "SELECT $scols FROM backtest.sweep_results WHERE task_id = $sw ORDER BY rank"),
+	$srows, "sweep task $sw: its rows, in rank order, equal backtest_sweep on one node");
+my $pcols = 'ts, cash, positions_value, equity, drawdown_pct, open_positions';
+is( $coord->safe_psql_as('alice', "SELECT $pcols FROM backtest.portfolio_equity WHERE task_id = $pf ORDER BY ts"),
+	$single->safe_psql_as('alice', "SELECT $pcols FROM backtest_portfolio_equity('k', 'sma_cross', '{}', $syms) ORDER BY ts"),
+	"portfolio task $pf: its account curve equals backtest_portfolio_equity on one node");
+
 # the rows live on the workers (the coordinator holds no shard)
 is( $coord->safe_psql('postgres', qq{
 SELECT count(*) FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid)
@@ -217,9 +239,18 @@ $coord->safe_psql_as('alice', "SELECT backtest_delete($a1)");
 is($coord->safe_psql('postgres', "SELECT count(*) FROM backtest.tasks WHERE id = $a1"), '0', 'alice deletes her task');
 is(rows_of($a1), '0,0,0', '... and its rows are gone from the shards');
 like(rows_of($a2, $b1), qr/^2,[1-9]\d*,2$/, 'the other tasks still have theirs');
-is($coord->safe_psql('postgres', "SELECT backtest_cleanup('0', 0)"), '3', 'backtest_cleanup removes the finished tasks');
+is( $coord->safe_psql('postgres', 'SELECT (' . sprintf($in_shards, 'sweep_results', $sw) . ') + (' . sprintf($in_shards, 'portfolio_equity_curves', $pf) . ')'),
+	'7', 'the sweep and portfolio tasks have rows in the shards');
+# pg_cron's job on the coordinator (backtest_cleanup as the database owner)
+$coord->safe_psql('postgres', "CREATE EXTENSION pg_cron; SELECT backtest_schedule_cleanup('* * * * *', '0', 0)");
+$coord->poll_query_until('postgres', 'SELECT count(*) = 0 FROM backtest.tasks')
+  or die 'the pg_cron job did not remove the tasks: '
+  . $coord->safe_psql('postgres', "SELECT string_agg(status || ' ' || coalesce(return_message, ''), '; ') FROM cron.job_run_details");
+pass("pg_cron's cleanup job on the coordinator removed the finished tasks");
+$coord->safe_psql('postgres', "SELECT cron.unschedule('pg_backtest_cleanup')");
 is(rows_of($a2, $b1), '0,0,0', '... and their rows from the shards on every node');
-is($coord->safe_psql('postgres', 'SELECT count(*) FROM backtest.tasks'), '0', '... and the tasks');
+is( $coord->safe_psql('postgres', 'SELECT (' . sprintf($in_shards, 'sweep_results', $sw) . ') + (' . sprintf($in_shards, 'portfolio_equity_curves', $pf) . ')'),
+	'0', '... the sweep\'s and the portfolio\'s too');
 
 # after cleanup the queue goes on
 my $a3 = $coord->safe_psql_as('alice', "SELECT backtest_submit('k', '$s2', 'sma_cross', $params)");
