@@ -146,6 +146,18 @@ FROM backtest_walk_forward('ev', 'X', 'sma_cross', '{"fast": [3, 5], "slow": [10
                            in_sample => '2 days', out_of_sample => '1 day') WITH ORDINALITY a
 FULL JOIN backtest_walk_forward('ev_30m', 'X', 'sma_cross', '{"fast": [3, 5], "slow": [10, 20]}', '{}',
                                 in_sample => '2 days', out_of_sample => '1 day') WITH ORDINALITY b USING (ordinality);
+-- on New York's clock across the 2024 spring change (2024-03-10, 02:00
+-- local skipped), as date_bin buckets
+SELECT count(*) AS buckets,
+       count(*) FILTER (WHERE (a.ts, a.open, a.high, a.low, a.close, a.volume, a.bars)
+                              IS NOT DISTINCT FROM (b.ts, b.open, b.high, b.low, b.close, b.volume, b.bars)) AS equal,
+       count(*) FILTER (WHERE a.ts = '2024-03-10 07:00+00') AS at_0300_edt
+FROM backtest_resample('ev', 'X', '1 hour', time_zone => 'America/New_York') WITH ORDINALITY a
+FULL JOIN (SELECT row_number() OVER (ORDER BY ts) AS ordinality, *
+           FROM (SELECT date_bin('1 hour', ts AT TIME ZONE 'America/New_York', '2000-01-03') AT TIME ZONE 'America/New_York' AS ts,
+                        (array_agg(open ORDER BY ts))[1] AS open, max(high) AS high, min(low) AS low,
+                        (array_agg(close ORDER BY ts DESC))[1] AS close, sum(volume) AS volume, count(*) AS bars
+                 FROM ev WHERE symbol = 'X' GROUP BY 1) g) b USING (ordinality);
 -- the aggregate and backtest_arrays resample the group's bars
 SELECT (SELECT backtest(ts, open, high, low, close, volume, 'sma_cross', '{"fast": 5, "slow": 20, "timeframe": "30 minutes"}')
         FROM ev WHERE symbol = 'X')
