@@ -15,7 +15,7 @@ FROM (SELECT s, i, 100 + 10 * sin(i / (40.0 + k)) AS o, 100 + 10 * sin((i + 1) /
       FROM generate_series(0, 10 * 288 - 1) i, (VALUES ('X', 0), ('Y', 7)) v(s, k)) x;
 SELECT backtest_submit('ds', 'X', 'sma_cross', '{"fast": 5, "slow": 20, "allow_short": true, "commission": 0.001}') AS task \gset
 SELECT backtest_submit_portfolio('ds', 'sma_cross', '{"fast": 5, "slow": 20}') AS pf \gset
-DO $$
+CREATE FUNCTION ds_wait() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     FOR i IN 1 .. 600 LOOP
         EXIT WHEN NOT EXISTS (SELECT FROM backtest.tasks WHERE status IN ('pending', 'running'));
@@ -23,6 +23,7 @@ BEGIN
     END LOOP;
 END
 $$;
+SELECT ds_wait();
 SELECT status FROM backtest.tasks WHERE id IN (:task, :pf) ORDER BY id;
 
 -- the BI tool's query: first/last by time, highest, lowest, mean (summed in
@@ -97,18 +98,12 @@ SELECT * FROM backtest_equity_downsample(:task, '1 hour', time_zone => 'Mars/Oly
 SELECT backtest_submit_sweep('ds', 'X', 'sma_cross', '{"fast": [5, 10]}') AS sweep \gset
 SELECT ds_error(format('SELECT * FROM backtest_equity_downsample(%s)', :sweep));
 SELECT backtest_cancel(:sweep) IS NOT NULL AS cancelled;
-DO $$
-BEGIN
-    FOR i IN 1 .. 600 LOOP
-        EXIT WHEN NOT EXISTS (SELECT FROM backtest.tasks WHERE status IN ('pending', 'running'));
-        PERFORM pg_sleep(0.1);
-    END LOOP;
-END
-$$;
+SELECT ds_wait();
 
 SELECT backtest_delete(id) FROM backtest.tasks WHERE id IN (:task, :pf, :sweep) ORDER BY id;
 DELETE FROM backtest.notifications WHERE metadata->>'task_id' IN (:'task', :'pf', :'sweep');
 DROP FUNCTION ds_error(text);
+DROP FUNCTION ds_wait();
 DROP FUNCTION ds_check(bigint, interval, text, timestamp);
 DROP FUNCTION ds_sql(bigint, interval, text, timestamp);
 DROP TABLE ds;
