@@ -530,6 +530,17 @@ extern BtErrCode bt_run(const BtSeries *s, const BtConfig *cfg, const BtAlloc *a
 						BtProgressFn progress, void *progress_arg,
 						BtResult *out, BtError *err);
 
+/*
+ * bt_run for callers that need no per-bar arrays: simulation and metrics in
+ * one pass, without writing the equity, position and cash curves
+ * (out->equity, position and cash are NULL).  The same metrics and trades
+ * as bt_run, bit for bit, on a series bt_validate_series accepts (finite
+ * prices), and faster.
+ */
+extern BtErrCode bt_run_metrics(const BtSeries *s, const BtConfig *cfg, const BtAlloc *a,
+								BtProgressFn progress, void *progress_arg,
+								BtResult *out, BtError *err);
+
 /* The simulator alone, on precomputed targets (also used by bt_run) */
 extern BtErrCode bt_simulate(const BtSeries *s, const int8_t *target, int64_t warmup,
 							 const BtSimParams *sim, const BtAlloc *a,
