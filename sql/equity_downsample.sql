@@ -71,6 +71,15 @@ SELECT d.bars = 288 AS bars_288, d.equity_open = c.equity[1] AS open_is_first,
 FROM backtest_equity_downsample(:task) d, backtest.equity_curves c
 WHERE c.task_id = :task AND d.ts = '2024-10-29 00:00+00';
 
+-- every array of a stored curve is stored alike (lz4 where the server has
+-- it, else uncompressed): the cash added in 0.5.0 too
+SELECT attrelid::regclass AS curves, count(DISTINCT (attstorage, attcompression)) AS storage_kinds,
+       count(*) AS arrays
+FROM pg_attribute
+WHERE attrelid IN ('backtest.equity_curves'::regclass, 'backtest.portfolio_equity_curves'::regclass)
+  AND attnum > 0 AND NOT attisdropped AND atttypid IN ('float8[]'::regtype, 'timestamptz[]'::regtype, 'int4[]'::regtype)
+GROUP BY 1 ORDER BY 1;
+
 -- errors naming a task, with its number masked (it depends on earlier tests)
 CREATE FUNCTION ds_error(q text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN

@@ -770,6 +770,20 @@ ALTER TABLE backtest.trades
     ADD COLUMN mfe_price double precision,
     ADD COLUMN mfe_pct double precision;
 ALTER TABLE backtest.equity_curves ADD COLUMN cash double precision[];
+-- stored like its siblings (lz4, else uncompressed): pglz, the default,
+-- took 0.3-1.4 s to compress a 3M-bar array where lz4 takes 0.07 s
+DO $$
+DECLARE
+    how text := 'SET STORAGE EXTERNAL';
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_settings
+               WHERE name OPERATOR(pg_catalog.=) 'default_toast_compression'
+                 AND 'lz4' OPERATOR(pg_catalog.=) ANY (enumvals)) THEN
+        how := 'SET COMPRESSION lz4';
+    END IF;
+    EXECUTE pg_catalog.format('ALTER TABLE backtest.equity_curves ALTER COLUMN cash %s', how);
+END
+$$;
 -- The view unnests the arrays in its target list, not in ROWS FROM:
 -- set-returning functions in FROM are materialized (each array into a
 -- tuplestore, spilling to disk beyond work_mem) before the first row,
