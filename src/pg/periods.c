@@ -30,6 +30,7 @@
 #include "core/timestamps.h"
 #include "chart.h"
 #include "periods.h"
+#include "portfolio.h"
 
 PG_FUNCTION_INFO_V1(backtest_period_returns_task);
 
@@ -102,9 +103,10 @@ btpg_period_rows(FunctionCallInfo fcinfo, const int64_t *ts, const double *equit
 
 /*
  * backtest_period_returns(task_id bigint, period text)
- *		The period rows of a completed backtest task from its stored equity
- *		curve and trades, read as the caller (row security applies: a task
- *		the caller cannot see does not exist).  The base is the task's
+ *		The period rows of a completed backtest or portfolio task from its
+ *		stored equity (account) curve and closed trades (a portfolio's of
+ *		every symbol), read as the caller (row security applies: a task the
+ *		caller cannot see does not exist).  The base is the task's
  *		initial_capital.
  */
 Datum
@@ -116,8 +118,9 @@ backtest_period_returns_task(PG_FUNCTION_ARGS)
 	char	   *kind,
 			   *status,
 			   *params_text;
-	BtConfig	cfg;
-	BtpgColumns	cols;
+	bool		portfolio;
+	Jsonb	   *params;
+	double		base;
 	int64_t    *ts;
 	double	   *equity;
 	int64_t    *exits = NULL;
@@ -141,10 +144,12 @@ backtest_period_returns_task(PG_FUNCTION_ARGS)
 				 errmsg("task %lld does not exist", (long long) task_id)));
 	kind = btpg_task_read_string(cxt, 1);
 	status = btpg_task_read_string(cxt, 2);
-	if (strcmp(kind, "backtest") != 0)
+	portfolio = strcmp(kind, "portfolio") == 0;
+	if (!portfolio && strcmp(kind, "backtest") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("task %lld is a %s, not a backtest", (long long) task_id, kind)));
+				 errmsg("task %lld is a %s, not a backtest or a portfolio", (long long) task_id, kind),
+				 errhint("A sweep stores no equity curve: submit its best combination as a backtest.")));
 	if (strcmp(status, "completed") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -152,11 +157,33 @@ backtest_period_returns_task(PG_FUNCTION_ARGS)
 				 errhint("Period returns need a completed task; see backtest_status().")));
 	/* the base: the task's initial capital (its params as run) */
 	params_text = btpg_task_read_string(cxt, 4);
-	btpg_parse_backtest_params(params_text ?
-							   DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(params_text))) : NULL,
-							   btpg_lookup_strategy(btpg_task_read_string(cxt, 3)), &cfg, &cols);
+	params = params_text ?
+		DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(params_text))) : NULL;
+	if (portfolio)
+	{
+		/* the account's, parsed as the portfolio task's run parsed it */
+		BtpgPortfolio c;
 
-	if (btpg_task_read("SELECT c.ts, c.equity FROM backtest.equity_curves c"
+		memset(&c, 0, sizeof(c));
+		c.strategy = btpg_task_read_string(cxt, 3);
+		c.params = params;
+		btpg_portfolio_prepare(&c);
+		base = c.p.account.initial_capital;
+	}
+	else
+	{
+		BtConfig	cfg;
+		BtpgColumns	cols;
+
+		btpg_parse_backtest_params(params, btpg_lookup_strategy(btpg_task_read_string(cxt, 3)),
+								   &cfg, &cols);
+		base = cfg.sim.initial_capital;
+	}
+
+	if (btpg_task_read(portfolio ?
+					   "SELECT c.ts, c.equity FROM backtest.portfolio_equity_curves c"
+					   " WHERE c.task_id OPERATOR(pg_catalog.=) $1" :
+					   "SELECT c.ts, c.equity FROM backtest.equity_curves c"
 					   " WHERE c.task_id OPERATOR(pg_catalog.=) $1", task_id) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -175,7 +202,7 @@ backtest_period_returns_task(PG_FUNCTION_ARGS)
 		if (!isnull)
 			nexits = btpg_task_read_array(cxt, 1, TIMESTAMPTZOID, (void **) &exits);
 	}
-	btpg_period_rows(fcinfo, ts, equity, n, cfg.sim.initial_capital, exits, nexits, period);
+	btpg_period_rows(fcinfo, ts, equity, n, base, exits, nexits, period);
 	SPI_finish();
 	return (Datum) 0;
 }
