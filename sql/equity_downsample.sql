@@ -15,7 +15,7 @@ FROM (SELECT s, i, 100 + 10 * sin(i / (40.0 + k)) AS o, 100 + 10 * sin((i + 1) /
       FROM generate_series(0, 10 * 288 - 1) i, (VALUES ('X', 0), ('Y', 7)) v(s, k)) x;
 SELECT backtest_submit('ds', 'X', 'sma_cross', '{"fast": 5, "slow": 20, "allow_short": true, "commission": 0.001}') AS task \gset
 SELECT backtest_submit_portfolio('ds', 'sma_cross', '{"fast": 5, "slow": 20}') AS pf \gset
-DO $$
+CREATE FUNCTION ds_wait() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     FOR i IN 1 .. 600 LOOP
         EXIT WHEN NOT EXISTS (SELECT FROM backtest.tasks WHERE status IN ('pending', 'running'));
@@ -23,6 +23,7 @@ BEGIN
     END LOOP;
 END
 $$;
+SELECT ds_wait();
 SELECT status FROM backtest.tasks WHERE id IN (:task, :pf) ORDER BY id;
 
 -- the BI tool's query: first/last by time, highest, lowest, mean (summed in
@@ -70,6 +71,15 @@ SELECT d.bars = 288 AS bars_288, d.equity_open = c.equity[1] AS open_is_first,
 FROM backtest_equity_downsample(:task) d, backtest.equity_curves c
 WHERE c.task_id = :task AND d.ts = '2024-10-29 00:00+00';
 
+-- every array of a stored curve is stored alike (lz4 where the server has
+-- it, else uncompressed): the cash added in 0.5.0 too
+SELECT attrelid::regclass AS curves, count(DISTINCT (attstorage, attcompression)) AS storage_kinds,
+       count(*) AS arrays
+FROM pg_attribute
+WHERE attrelid IN ('backtest.equity_curves'::regclass, 'backtest.portfolio_equity_curves'::regclass)
+  AND attnum > 0 AND NOT attisdropped AND atttypid IN ('float8[]'::regtype, 'timestamptz[]'::regtype, 'int4[]'::regtype)
+GROUP BY 1 ORDER BY 1;
+
 -- errors naming a task, with its number masked (it depends on earlier tests)
 CREATE FUNCTION ds_error(q text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -97,18 +107,12 @@ SELECT * FROM backtest_equity_downsample(:task, '1 hour', time_zone => 'Mars/Oly
 SELECT backtest_submit_sweep('ds', 'X', 'sma_cross', '{"fast": [5, 10]}') AS sweep \gset
 SELECT ds_error(format('SELECT * FROM backtest_equity_downsample(%s)', :sweep));
 SELECT backtest_cancel(:sweep) IS NOT NULL AS cancelled;
-DO $$
-BEGIN
-    FOR i IN 1 .. 600 LOOP
-        EXIT WHEN NOT EXISTS (SELECT FROM backtest.tasks WHERE status IN ('pending', 'running'));
-        PERFORM pg_sleep(0.1);
-    END LOOP;
-END
-$$;
+SELECT ds_wait();
 
 SELECT backtest_delete(id) FROM backtest.tasks WHERE id IN (:task, :pf, :sweep) ORDER BY id;
 DELETE FROM backtest.notifications WHERE metadata->>'task_id' IN (:'task', :'pf', :'sweep');
 DROP FUNCTION ds_error(text);
+DROP FUNCTION ds_wait();
 DROP FUNCTION ds_check(bigint, interval, text, timestamp);
 DROP FUNCTION ds_sql(bigint, interval, text, timestamp);
 DROP TABLE ds;

@@ -31,7 +31,7 @@
 #include "core/loader.h"
 #include "core/memory.h"
 #include "core/timestamps.h"
-#include "chart.h"
+#include "periods.h"
 #include "resample.h"
 
 PG_FUNCTION_INFO_V1(backtest_resample);
@@ -314,13 +314,8 @@ backtest_equity_downsample(PG_FUNCTION_ARGS)
 	int64		origin;
 	char	   *tz;
 	text	   *tzt;
-	char	   *kind,
-			   *status;
-	bool		portfolio;
-	int64_t    *ts;
+	BtpgTaskCurve c;
 	int64_t    *clock;
-	double	   *equity;
-	int64		n;
 	BtAlloc		a;
 	BtCurveBuckets b;
 	Datum		values[8];
@@ -340,42 +335,12 @@ backtest_equity_downsample(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (btpg_task_read("SELECT t.kind, t.status FROM backtest.tasks t"
-					   " WHERE t.id OPERATOR(pg_catalog.=) $1", task_id) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("task %lld does not exist", (long long) task_id)));
-	kind = btpg_task_read_string(cxt, 1);
-	status = btpg_task_read_string(cxt, 2);
-	portfolio = strcmp(kind, "portfolio") == 0;
-	if (!portfolio && strcmp(kind, "backtest") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("task %lld is a %s, which stores no equity curve", (long long) task_id, kind),
-				 errhint("Backtest and portfolio tasks store one.")));
-	if (strcmp(status, "completed") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("task %lld is %s, not completed", (long long) task_id, status),
-				 errhint("A stored curve needs a completed task; see backtest_status().")));
-	if (btpg_task_read(portfolio ?
-					   "SELECT c.ts, c.equity FROM backtest.portfolio_equity_curves c"
-					   " WHERE c.task_id OPERATOR(pg_catalog.=) $1" :
-					   "SELECT c.ts, c.equity FROM backtest.equity_curves c"
-					   " WHERE c.task_id OPERATOR(pg_catalog.=) $1",
-					   task_id) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("task %lld has no stored equity curve", (long long) task_id)));
-	n = btpg_task_read_array(cxt, 1, TIMESTAMPTZOID, (void **) &ts);
-	if (btpg_task_read_array(cxt, 2, FLOAT8OID, (void **) &equity) != n)
-		elog(ERROR, "stored equity curve of task %lld has arrays of different lengths",
-			 (long long) task_id);
+	(void) btpg_task_curve(cxt, task_id, "Downsampled curves", &c);
 	SPI_finish();
 
 	btpg_alloc_init(&a, cxt);
-	clock = wall_clock(ts, n, tzt);
-	bt_downsample_curve(clock ? clock : ts, n, equity, interval, origin, &a, &b);
+	clock = wall_clock(c.ts, c.n, tzt);
+	bt_downsample_curve(clock ? clock : c.ts, c.n, c.equity, interval, origin, &a, &b);
 	for (int64 k = 0; k < b.n; k++)
 	{
 		values[0] = TimestampTzGetDatum(btpg_ts_from_engine(bucket_instant(b.bucket[k], tzt)));
