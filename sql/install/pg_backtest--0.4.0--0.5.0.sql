@@ -1038,6 +1038,62 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT ROWS 100;
 COMMENT ON FUNCTION @extschema@.backtest_run_all_query(text, text, jsonb) IS
   'Backtest a strategy on every symbol of a query''s rows (a symbol column plus the K-line columns, any order): one row of metrics per symbol';
 
+-- backtest_run_all_symbol: the per-symbol step of backtest_run_all's fan-out
+-- over a Citus table distributed by its symbol column (src/pg/citus_fanout.c).
+-- backtest_run_all sends one query that Citus pushes down to every shard:
+-- (SELECT symbol FROM shard GROUP BY symbol), LATERAL this function; on the
+-- node holding the shard it reads the shard directly (core/loader.c).  Its
+-- row is that symbol's backtest_run_all row with the same arguments (no row
+-- when the symbol has no bars); it emits no NOTICE (backtest_run_all emits
+-- one for every symbol at the end).  Not (source, symbol, ...):
+-- backtest_citus_distribute leaves it alone (it is called per row, never
+-- delegated).
+CREATE FUNCTION @extschema@.backtest_run_all_symbol(
+    source regclass, strategy text, params jsonb, symbol text,
+    start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL)
+RETURNS TABLE (symbol text,
+               start_ts               timestamptz,
+               end_ts                 timestamptz,
+               duration               interval,
+               bars                   bigint,
+               warmup_bars            bigint,
+               exposure_pct           double precision,
+               equity_final           double precision,
+               equity_peak            double precision,
+               commissions            double precision,
+               return_pct             double precision,
+               buy_hold_return_pct    double precision,
+               return_ann_pct         double precision,
+               volatility_ann_pct     double precision,
+               cagr_pct               double precision,
+               sharpe_ratio           double precision,
+               sortino_ratio          double precision,
+               calmar_ratio           double precision,
+               max_drawdown_pct       double precision,
+               avg_drawdown_pct       double precision,
+               max_drawdown_duration  interval,
+               avg_drawdown_duration  interval,
+               trades_count           bigint,
+               open_trades            bigint,
+               win_rate_pct           double precision,
+               best_trade_pct         double precision,
+               worst_trade_pct        double precision,
+               avg_trade_pct          double precision,
+               max_trade_duration     interval,
+               avg_trade_duration     interval,
+               profit_factor          double precision,
+               expectancy_pct         double precision,
+               sqn                    double precision,
+               kelly_criterion        double precision,
+               omega_ratio            double precision,
+               periods_per_year       double precision,
+               max_win_streak         bigint,
+               max_loss_streak        bigint)
+AS 'MODULE_PATHNAME', 'backtest_run_all_symbol'
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 1;
+COMMENT ON FUNCTION @extschema@.backtest_run_all_symbol(regclass, text, jsonb, text, timestamptz, timestamptz) IS
+  'One symbol''s backtest_run_all row, read from the local shard on Citus (the per-shard step of backtest_run_all''s fan-out)';
+
 DROP FUNCTION @extschema@.backtest_portfolio(regclass, text, jsonb, text[], timestamptz, timestamptz);
 CREATE FUNCTION @extschema@.backtest_portfolio(
     source regclass, strategy text, params jsonb DEFAULT '{}',
