@@ -27,13 +27,16 @@
 # 8. live streams: a 10,000-row COPY into a table with one stream (three
 #	 indicators) against the same COPY without; single-row INSERT latency
 #	 (pgbench) with and without the stream.
+# 9. optional (BENCH_EQUITY_BARS > 0, e.g. 3000000): one task over that many
+#	 minute bars, then a BI tool's daily downsample of its stored curve, the
+#	 GROUP BY over backtest.equity against backtest_equity_downsample.
 #
 # Run as root from anywhere (it cds to the repo root):  scripts/bench.sh
 # Environment: BENCH_REPS (default 7), BENCH_BIG_N (engine large series,
 # default 10000000, 0 skips it), BENCH_ALL_SYMBOLS (1000), BENCH_ALL_BARS
 # (10000; 0 skips part 6), BENCH_ALL_REPS (3), BENCH_PF_SYMBOLS (100),
 # BENCH_PF_BARS (2520; 0 skips it), BENCH_PF_MIN_SYMBOLS (20), BENCH_PF_MIN_BARS
-# (100000; 0 skips it),
+# (100000; 0 skips it), BENCH_EQUITY_BARS (0: part 9 skipped),
 # PG_CONFIG (a PostgreSQL other than the
 # one on PATH: the server then runs in a temporary instance of that
 # installation, made with its initdb and pg_ctl as the postgres OS user,
@@ -57,6 +60,7 @@ PF_MSYMS=${BENCH_PF_MIN_SYMBOLS:-20}
 PF_MBARS=${BENCH_PF_MIN_BARS:-100000}
 ALL_BARS=${BENCH_ALL_BARS:-10000}
 ALL_REPS=${BENCH_ALL_REPS:-3}
+EQ_BARS=${BENCH_EQUITY_BARS:-0}
 
 cd "$(dirname "$0")/.."
 
@@ -518,6 +522,54 @@ SQL
 	echo "live_ins_plain_us=$live_ins_plain_us" >> "$RES"
 	echo "live_ins_us=$live_ins_us" >> "$RES"
 	"${PSQL[@]}" -c "DROP TABLE lv_plain, lv_live; DROP SEQUENCE lv_seq; DROP FUNCTION bench_live(int)"
+	fi
+
+	# ---- a BI tool downsampling a stored curve (optional) ------------------
+	# one task over $BENCH_EQUITY_BARS minute bars, then its daily downsample
+	# by the GROUP BY over backtest.equity and by backtest_equity_downsample,
+	# interleaved, after a check that both give the same rows
+	if [[ $EQ_BARS -gt 0 ]]; then
+		echo
+		echo "== a stored $EQ_BARS-bar curve by day: backtest.equity GROUP BY / backtest_equity_downsample, $REPS rounds"
+		"${PSQL[@]}" <<SQL
+SET client_min_messages = warning;
+SET TimeZone = 'UTC';
+CREATE TABLE eqb AS
+SELECT timestamptz '2000-01-01 00:00+00' + i * interval '1 minute' AS ts,
+	   c AS open, c + 1 AS high, c - 1 AS low, c AS close, 1000.0::float8 AS volume
+FROM (SELECT i, 100 + 10 * sin(i / 40.0) + 4 * sin(i / 9.0) + 2 * sin(i / 2.9) AS c
+	  FROM generate_series(1, $EQ_BARS) i) s;
+SELECT backtest_submit('eqb', NULL, 'sma_cross', '{"allow_short": true}') AS eq_task \gset
+DO \$\$
+BEGIN
+	FOR i IN 1 .. 3000 LOOP
+		EXIT WHEN NOT EXISTS (SELECT FROM backtest.tasks WHERE status IN ('pending', 'running'));
+		PERFORM pg_sleep(0.1);
+	END LOOP;
+END
+\$\$;
+SELECT CASE WHEN status = 'completed' THEN 'task ' || id || ' completed' ELSE 'task ' || id || ' ' || status || ': the figures below mean nothing' END
+FROM backtest.tasks WHERE id = :eq_task;
+SELECT count(*) AS differing_days FROM (
+	(SELECT date_trunc('day', ts) AS day, avg(equity) AS equity_avg, min(drawdown_pct) AS dd
+	 FROM backtest.equity WHERE task_id = :eq_task GROUP BY 1
+	 EXCEPT ALL
+	 SELECT ts, equity_avg, drawdown_pct FROM backtest_equity_downsample(:eq_task))
+	UNION ALL
+	(SELECT ts, equity_avg, drawdown_pct FROM backtest_equity_downsample(:eq_task)
+	 EXCEPT ALL
+	 SELECT date_trunc('day', ts), avg(equity), min(drawdown_pct)
+	 FROM backtest.equity WHERE task_id = :eq_task GROUP BY 1)) d;
+SELECT name, round(median_ms::numeric, 1) AS median_ms, round(min_ms::numeric, 1) AS min_ms,
+	   round(max_ms::numeric, 1) AS max_ms, runs
+FROM bench_rr(
+	ARRAY['view GROUP BY day', 'backtest_equity_downsample'],
+	ARRAY[format('SELECT count(*) FROM (SELECT date_trunc(%L, ts), avg(equity), min(drawdown_pct) FROM backtest.equity WHERE task_id = %s GROUP BY 1) x', 'day', :eq_task),
+		  format('SELECT count(*) FROM backtest_equity_downsample(%s)', :eq_task)],
+	ARRAY['0', '0'], $REPS, 1);
+SELECT backtest_delete(:eq_task);
+DROP TABLE eqb;
+SQL
 	fi
 
 	exit 0

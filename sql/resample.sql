@@ -51,6 +51,38 @@ FROM backtest_resample('rs', 'X', '1 hour', '2024-10-29 00:00+00', '2024-10-29 0
 SELECT (SELECT round(open::numeric, 6) FROM rs WHERE ts = '2024-10-29 00:00+00') AS open_of_0000,
        (SELECT round(close::numeric, 6) FROM rs WHERE ts = '2024-10-29 00:55+00') AS close_of_0055;
 
+-- the column mapping of "columns" (every source-reading function's): renamed
+-- columns, numeric prices, no symbol column; the same buckets as rs's
+CREATE TABLE rs_named AS
+SELECT ts AS bar_time, open::numeric AS px_open, high::numeric AS px_high, low::numeric AS px_low,
+       close::numeric AS px_close, volume::bigint AS qty FROM rs;
+CREATE TABLE rs_novol AS SELECT symbol, ts, open, high, low, close FROM rs;
+SELECT count(*) AS rows, count(*) FILTER (WHERE a.ts = b.ts AND a.open = b.open::numeric::float8
+                                                AND a.high = b.high::numeric::float8 AND a.low = b.low::numeric::float8
+                                                AND a.close = b.close::numeric::float8
+                                                AND a.volume = b.volume AND a.bars = b.bars) AS equal
+FROM backtest_resample('rs_named', NULL, '1 day', time_zone => 'America/New_York', origin => '2000-01-03 09:30',
+                       columns => '{"symbol": null, "ts": "bar_time", "open": "px_open", "high": "px_high",
+                                    "low": "px_low", "close": "px_close", "volume": "qty"}') WITH ORDINALITY a
+FULL JOIN backtest_resample('rs', 'X', '1 day', time_zone => 'America/New_York', origin => '2000-01-03 09:30') WITH ORDINALITY b
+     USING (ordinality);
+-- no volume column ("volume": null): the volume is NULL, the rest as before
+SELECT count(*) AS rows, count(*) FILTER (WHERE a.volume IS NULL AND (a.ts, a.open, a.high, a.low, a.close, a.bars)
+                                                 = (b.ts, b.open, b.high, b.low, b.close, b.bars)) AS equal
+FROM backtest_resample('rs_novol', 'X', '1 hour', columns => '{"volume": null}') WITH ORDINALITY a
+FULL JOIN backtest_resample('rs', 'X', '1 hour') WITH ORDINALITY b USING (ordinality);
+-- the mapping's errors are those of "columns" elsewhere
+SELECT * FROM backtest_resample('rs_named', NULL, '1 day', columns => '{"ts": "bar_time", "close": "px_close"}');
+SELECT * FROM backtest_run('rs_named', NULL, 'buy_and_hold', '{"columns": {"ts": "bar_time", "close": "px_close"}}');
+SELECT * FROM backtest_resample('rs_named', NULL, '1 day', columns => '{"ts": "bar_time", "bid": "px_close"}');
+SELECT * FROM backtest_resample('rs_named', NULL, '1 day', columns => '"bar_time"');
+SELECT * FROM backtest_resample('rs_named', NULL, '1 day', columns => '{"ts": 1}');
+SELECT * FROM backtest_resample('rs_named', 'X', '1 day',
+                                columns => '{"symbol": null, "ts": "bar_time", "open": "px_open", "high": "px_high",
+                                             "low": "px_low", "close": "px_close", "volume": "qty"}');
+SELECT * FROM backtest_resample('rs_novol', 'X', '1 hour');
+DROP TABLE rs_named, rs_novol;
+
 -- errors
 SELECT * FROM backtest_resample('rs', 'X', '1 month');
 SELECT * FROM backtest_resample('rs', 'X', '0 seconds');

@@ -322,8 +322,30 @@ ALTER TABLE backtest.trades DROP CONSTRAINT trades_task_id_fkey;
 ALTER TABLE backtest.sweep_results DROP CONSTRAINT sweep_results_task_id_fkey;
 CREATE FUNCTION backtest.tasks_delete_rows() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ids bigint[];
+    distributed boolean := false;
 BEGIN
-    IF TG_OP OPERATOR(pg_catalog.=) 'TRUNCATE' THEN
+    -- On Citus, after backtest_citus_distribute, the result tables are
+    -- distributed and have no foreign key to the coordinator-local tasks:
+    -- delete all five here, by a list of ids (a distributed table joins no
+    -- transition table), on every node that holds a shard.
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        distributed := backtest.citus_tables_distributed();
+    END IF;
+    IF distributed THEN
+        IF TG_OP OPERATOR(pg_catalog.=) 'TRUNCATE' THEN
+            TRUNCATE backtest.results, backtest.trades, backtest.equity_curves,
+                     backtest.sweep_results, backtest.portfolio_equity_curves;
+        ELSE
+            ids := ARRAY(SELECT g.id FROM gone g);
+            DELETE FROM backtest.results t WHERE t.task_id OPERATOR(pg_catalog.=) ANY (ids);
+            DELETE FROM backtest.trades t WHERE t.task_id OPERATOR(pg_catalog.=) ANY (ids);
+            DELETE FROM backtest.equity_curves t WHERE t.task_id OPERATOR(pg_catalog.=) ANY (ids);
+            DELETE FROM backtest.sweep_results t WHERE t.task_id OPERATOR(pg_catalog.=) ANY (ids);
+            DELETE FROM backtest.portfolio_equity_curves t WHERE t.task_id OPERATOR(pg_catalog.=) ANY (ids);
+        END IF;
+    ELSIF TG_OP OPERATOR(pg_catalog.=) 'TRUNCATE' THEN
         TRUNCATE backtest.trades, backtest.sweep_results;
     ELSE
         DELETE FROM backtest.trades t USING gone g WHERE t.task_id OPERATOR(pg_catalog.=) g.id;
@@ -491,6 +513,183 @@ COMMENT ON FUNCTION @extschema@.backtest_portfolio_report_html(regclass, text, j
 -- after this call these functions are for tables every node has: the
 -- colocated source, another distributed table, or a reference table; a
 -- coordinator-local table is read with the *_query forms (never delegated).
+-- The result tables on Citus (issue 14 item 1).  backtest_citus_distribute
+-- also makes backtest.results, trades, equity_curves, sweep_results and
+-- portfolio_equity_curves distributed tables, by task_id, colocated with
+-- each other, so that a task's rows sit in one shard group and spread over
+-- the workers.  backtest.tasks (with task_seals, notifications and the live
+-- streams) stays a plain table of the coordinator, the only node that
+-- queues and dispatches: as a reference table its row triggers fire on
+-- every node's placement, and the NOTIFY of tasks_notify there makes the
+-- two-phase commit of every outcome fail ("cannot PREPARE a transaction
+-- that has executed LISTEN, UNLISTEN, or NOTIFY"), besides making each
+-- progress report a commit on every node.  So the result tables lose their
+-- foreign keys to tasks (a distributed table cannot reference a local one)
+-- and tasks_delete_rows deletes their rows instead; and their policies call
+-- backtest.row_visible, since Citus refuses subqueries in the policies of a
+-- distributed table.
+CREATE FUNCTION backtest.row_visible(owner name) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT owner OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT r.rolname FROM pg_catalog.pg_roles r WHERE pg_catalog.pg_has_role(r.oid, 'MEMBER')))
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.rolname OPERATOR(pg_catalog.=) 'backtest_admin' AND pg_catalog.pg_has_role(a.oid, 'MEMBER'))
+$$;
+COMMENT ON FUNCTION backtest.row_visible(name) IS
+  'The row-level security of the result tables on Citus: is a row of role owner visible to the current user (the same rule as the subquery policies of one node)';
+
+-- Are the result tables distributed (backtest_citus_distribute ran)?  Only
+-- called where pg_dist_partition exists.
+CREATE FUNCTION backtest.citus_tables_distributed() RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    found boolean;
+BEGIN
+    EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
+                            WHERE p.logicalrelid OPERATOR(pg_catalog.=) ''backtest.results''::pg_catalog.regclass)'
+        INTO found;
+    RETURN found;
+END
+$$;
+
+-- The per-node part of the conversion, run on the coordinator and (through
+-- run_command_on_workers) on every worker before the tables are
+-- distributed: each node has the extension's own copy of the tables (Citus
+-- propagated CREATE EXTENSION), which becomes the node's shell table of the
+-- distributed one, so it must have the coordinator's definition: no foreign
+-- key to tasks, the function-based policy.  DDL propagation is off: each
+-- node changes only its own copy.
+CREATE FUNCTION backtest.citus_prepare_node() RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t text;
+    r record;
+BEGIN
+    PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true);
+    FOREACH t IN ARRAY ARRAY['results', 'trades', 'equity_curves', 'sweep_results', 'portfolio_equity_curves'] LOOP
+        FOR r IN SELECT c.conname FROM pg_catalog.pg_constraint c
+                 WHERE c.conrelid OPERATOR(pg_catalog.=) pg_catalog.format('backtest.%I', t)::pg_catalog.regclass
+                   AND c.contype OPERATOR(pg_catalog.=) 'f' LOOP
+            EXECUTE pg_catalog.format('ALTER TABLE backtest.%I DROP CONSTRAINT %I', t, r.conname);
+        END LOOP;
+        FOR r IN SELECT p.polname FROM pg_catalog.pg_policy p
+                 WHERE p.polrelid OPERATOR(pg_catalog.=) pg_catalog.format('backtest.%I', t)::pg_catalog.regclass LOOP
+            EXECUTE pg_catalog.format('DROP POLICY %I ON backtest.%I', r.polname, t);
+            EXECUTE pg_catalog.format('CREATE POLICY %I ON backtest.%I FOR SELECT USING (backtest.row_visible(owner))',
+                                      r.polname, t);
+        END LOOP;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION backtest.citus_prepare_node() FROM PUBLIC;
+
+-- Distribute the result tables once (backtest_citus_distribute calls it;
+-- idempotent): prepare every node, then distribute by task_id, colocated
+-- with backtest.results, sequentially (one connection per node, as Citus
+-- needs for tables that are then changed in the same transaction).
+CREATE FUNCTION backtest.citus_distribute_tables() RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t text;
+    r record;
+BEGIN
+    -- backtest_cleanup deletes the tasks' rows on the workers, over
+    -- connections Citus opens as the current user: it runs as the
+    -- database's owner, not as pg_database_owner (a group that cannot log
+    -- in; the owner is the member it stands for)
+    EXECUTE (SELECT pg_catalog.format('ALTER FUNCTION %I.backtest_cleanup(pg_catalog.interval, pg_catalog.int4) OWNER TO %I',
+                                      n.nspname, pg_catalog.pg_get_userbyid(d.datdba))
+             FROM pg_catalog.pg_extension e
+             JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
+             JOIN pg_catalog.pg_database d ON d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
+             WHERE e.extname OPERATOR(pg_catalog.=) 'pg_backtest');
+    IF backtest.citus_tables_distributed() THEN
+        RETURN;
+    END IF;
+    PERFORM backtest.citus_prepare_node();
+    FOR r IN EXECUTE 'SELECT nodename, nodeport, success, result
+                      FROM pg_catalog.run_command_on_workers(''SELECT backtest.citus_prepare_node()'')' LOOP
+        IF NOT r.success THEN
+            RAISE EXCEPTION 'could not prepare the backtest tables on worker %:%', r.nodename, r.nodeport
+                USING DETAIL = r.result,
+                      HINT = 'Every worker needs the same pg_backtest version, created by CREATE EXTENSION on the coordinator.';
+        END IF;
+    END LOOP;
+    PERFORM pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    FOREACH t IN ARRAY ARRAY['results', 'trades', 'equity_curves', 'sweep_results', 'portfolio_equity_curves'] LOOP
+        EXECUTE 'SELECT pg_catalog.create_distributed_table($1, ''task_id'', colocate_with := $2)'
+            USING pg_catalog.format('backtest.%I', t)::pg_catalog.regclass,
+                  CASE WHEN t OPERATOR(pg_catalog.=) 'results' THEN 'none' ELSE 'backtest.results' END;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION backtest.citus_distribute_tables() FROM PUBLIC;
+
+-- The queue on Citus (issue 14 item 3).  The node a backtest task runs on:
+-- for a task whose source is distributed by symbol and colocated with the
+-- distributed backtest_run (backtest_citus_distribute ran for it), the
+-- worker holding the symbol's shard as host:port; NULL otherwise (the task
+-- runs on the coordinator as on one node).  Called by the task worker only
+-- when Citus is installed.
+CREATE FUNCTION backtest.citus_task_node(task_source regclass, task_symbol text) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    node text;
+BEGIN
+    IF task_source IS NULL OR task_symbol IS NULL OR NOT backtest.citus_tables_distributed() THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE 'SELECT n.nodename OPERATOR(pg_catalog.||) '':'' OPERATOR(pg_catalog.||) n.nodeport
+             FROM pg_catalog.pg_dist_partition t
+             JOIN pg_catalog.pg_dist_object o
+               ON o.classid OPERATOR(pg_catalog.=) ''pg_catalog.pg_proc''::pg_catalog.regclass
+              AND o.objid OPERATOR(pg_catalog.=) $3::pg_catalog.regprocedure
+              AND o.colocationid OPERATOR(pg_catalog.=) t.colocationid
+             JOIN pg_catalog.pg_dist_placement p
+               ON p.shardid OPERATOR(pg_catalog.=) pg_catalog.get_shard_id_for_distribution_column($1, $2)
+             JOIN pg_catalog.pg_dist_node n ON n.groupid OPERATOR(pg_catalog.=) p.groupid
+             WHERE t.logicalrelid OPERATOR(pg_catalog.=) $1 AND t.partmethod OPERATOR(pg_catalog.=) ''h''
+             LIMIT 1'
+        INTO node
+        USING task_source, task_symbol,
+              pg_catalog.format('%I.backtest_run(pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz, pg_catalog.timestamptz)',
+                                (SELECT n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
+                                 WHERE e.extname OPERATOR(pg_catalog.=) 'pg_backtest'));
+    RETURN node;
+END
+$$;
+
+-- Refuse a submission on a Citus worker once the result tables are
+-- distributed: only the coordinator's sequence issues task ids (a worker's
+-- own would collide in the distributed tables) and only its launcher
+-- dispatches.  Called by backtest_submit* only when Citus is installed.
+CREATE FUNCTION backtest.citus_check_submit() RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    coordinator boolean;
+BEGIN
+    IF NOT backtest.citus_tables_distributed() THEN
+        RETURN;
+    END IF;
+    EXECUTE 'SELECT pg_catalog.citus_is_coordinator()' INTO coordinator;
+    IF NOT coordinator THEN
+        RAISE EXCEPTION 'backtest tasks are queued on the Citus coordinator'
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'This node is a Citus worker; the coordinator issues task ids and dispatches every task.',
+                  HINT = 'Connect to the coordinator and submit there.';
+    END IF;
+END
+$$;
+
 CREATE FUNCTION backtest_citus_distribute(source regclass, symbol_column name DEFAULT 'symbol')
 RETURNS SETOF regprocedure
 LANGUAGE plpgsql VOLATILE
@@ -519,6 +718,8 @@ BEGIN
                                 ELSE pg_catalog.format('It is distributed by column "%s".', distcol) END,
                   HINT = pg_catalog.format('SELECT create_distributed_table(%L, %L);', source::text, symbol_column);
     END IF;
+    -- the result tables first: a failure leaves the functions as they were
+    PERFORM backtest.citus_distribute_tables();
     FOR fn IN
         SELECT p.oid::pg_catalog.regprocedure
         FROM pg_catalog.pg_proc p
@@ -569,6 +770,20 @@ ALTER TABLE backtest.trades
     ADD COLUMN mfe_price double precision,
     ADD COLUMN mfe_pct double precision;
 ALTER TABLE backtest.equity_curves ADD COLUMN cash double precision[];
+-- stored like its siblings (lz4, else uncompressed): pglz, the default,
+-- took 0.3-1.4 s to compress a 3M-bar array where lz4 takes 0.07 s
+DO $$
+DECLARE
+    how text := 'SET STORAGE EXTERNAL';
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_settings
+               WHERE name OPERATOR(pg_catalog.=) 'default_toast_compression'
+                 AND 'lz4' OPERATOR(pg_catalog.=) ANY (enumvals)) THEN
+        how := 'SET COMPRESSION lz4';
+    END IF;
+    EXECUTE pg_catalog.format('ALTER TABLE backtest.equity_curves ALTER COLUMN cash %s', how);
+END
+$$;
 -- The view unnests the arrays in its target list, not in ROWS FROM:
 -- set-returning functions in FROM are materialized (each array into a
 -- tuplestore, spilling to disk beyond work_mem) before the first row,
@@ -822,6 +1037,62 @@ AS 'MODULE_PATHNAME', 'backtest_run_all_query'
 LANGUAGE C VOLATILE PARALLEL UNSAFE CALLED ON NULL INPUT ROWS 100;
 COMMENT ON FUNCTION @extschema@.backtest_run_all_query(text, text, jsonb) IS
   'Backtest a strategy on every symbol of a query''s rows (a symbol column plus the K-line columns, any order): one row of metrics per symbol';
+
+-- backtest_run_all_symbol: the per-symbol step of backtest_run_all's fan-out
+-- over a Citus table distributed by its symbol column (src/pg/citus_fanout.c).
+-- backtest_run_all sends one query that Citus pushes down to every shard:
+-- (SELECT symbol FROM shard GROUP BY symbol), LATERAL this function; on the
+-- node holding the shard it reads the shard directly (core/loader.c).  Its
+-- row is that symbol's backtest_run_all row with the same arguments (no row
+-- when the symbol has no bars); it emits no NOTICE (backtest_run_all emits
+-- one for every symbol at the end).  Not (source, symbol, ...):
+-- backtest_citus_distribute leaves it alone (it is called per row, never
+-- delegated).
+CREATE FUNCTION @extschema@.backtest_run_all_symbol(
+    source regclass, strategy text, params jsonb, symbol text,
+    start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL)
+RETURNS TABLE (symbol text,
+               start_ts               timestamptz,
+               end_ts                 timestamptz,
+               duration               interval,
+               bars                   bigint,
+               warmup_bars            bigint,
+               exposure_pct           double precision,
+               equity_final           double precision,
+               equity_peak            double precision,
+               commissions            double precision,
+               return_pct             double precision,
+               buy_hold_return_pct    double precision,
+               return_ann_pct         double precision,
+               volatility_ann_pct     double precision,
+               cagr_pct               double precision,
+               sharpe_ratio           double precision,
+               sortino_ratio          double precision,
+               calmar_ratio           double precision,
+               max_drawdown_pct       double precision,
+               avg_drawdown_pct       double precision,
+               max_drawdown_duration  interval,
+               avg_drawdown_duration  interval,
+               trades_count           bigint,
+               open_trades            bigint,
+               win_rate_pct           double precision,
+               best_trade_pct         double precision,
+               worst_trade_pct        double precision,
+               avg_trade_pct          double precision,
+               max_trade_duration     interval,
+               avg_trade_duration     interval,
+               profit_factor          double precision,
+               expectancy_pct         double precision,
+               sqn                    double precision,
+               kelly_criterion        double precision,
+               omega_ratio            double precision,
+               periods_per_year       double precision,
+               max_win_streak         bigint,
+               max_loss_streak        bigint)
+AS 'MODULE_PATHNAME', 'backtest_run_all_symbol'
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 1;
+COMMENT ON FUNCTION @extschema@.backtest_run_all_symbol(regclass, text, jsonb, text, timestamptz, timestamptz) IS
+  'One symbol''s backtest_run_all row, read from the local shard on Citus (the per-shard step of backtest_run_all''s fan-out)';
 
 DROP FUNCTION @extschema@.backtest_portfolio(regclass, text, jsonb, text[], timestamptz, timestamptz);
 CREATE FUNCTION @extschema@.backtest_portfolio(
@@ -1152,13 +1423,29 @@ COMMENT ON COLUMN backtest.live_state.prev_state IS 'The state before the last b
 CREATE FUNCTION @extschema@.backtest_resample(
     source regclass, symbol text, "interval" interval,
     start_ts timestamptz DEFAULT NULL, end_ts timestamptz DEFAULT NULL,
-    origin timestamp DEFAULT '2000-01-03 00:00:00', time_zone text DEFAULT 'UTC')
+    origin timestamp DEFAULT '2000-01-03 00:00:00', time_zone text DEFAULT 'UTC',
+    columns jsonb DEFAULT NULL)
 RETURNS TABLE (ts timestamptz, open double precision, high double precision, low double precision,
                close double precision, volume double precision, bars bigint)
 AS 'MODULE_PATHNAME', 'backtest_resample'
 LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 1000;
-COMMENT ON FUNCTION @extschema@.backtest_resample(regclass, text, interval, timestamptz, timestamptz, timestamp, text) IS
+COMMENT ON FUNCTION @extschema@.backtest_resample(regclass, text, interval, timestamptz, timestamptz, timestamp, text, jsonb) IS
   'OHLCV bars of a coarser timeframe: first open, highest high, lowest low, last close, summed volume per date_bin bucket (on the wall clock of time_zone)';
+
+-- A stored curve downsampled in C (issue 15 item 9): a BI tool's daily view
+-- of a 3M-bar curve reads two arrays once instead of unnesting
+-- every array of backtest.equity into 3M rows and grouping them in SQL;
+-- the rows equal that GROUP BY (sql/equity_downsample.sql).
+CREATE FUNCTION @extschema@.backtest_equity_downsample(
+    task_id bigint, "interval" interval DEFAULT '1 day',
+    origin timestamp DEFAULT '2000-01-03 00:00:00', time_zone text DEFAULT 'UTC')
+RETURNS TABLE (ts timestamptz, bars bigint, equity_open double precision, equity_high double precision,
+               equity_low double precision, equity_close double precision, equity_avg double precision,
+               drawdown_pct double precision)
+AS 'MODULE_PATHNAME', 'backtest_equity_downsample'
+LANGUAGE C STABLE PARALLEL UNSAFE CALLED ON NULL INPUT ROWS 1000;
+COMMENT ON FUNCTION @extschema@.backtest_equity_downsample(bigint, interval, timestamp, text) IS
+  'A completed task''s stored equity curve per date_bin bucket (first, highest, lowest, last and mean equity, lowest drawdown)';
 
 -- ==== column comments of the notification centre's tables (issue 15 item 9) ====
 COMMENT ON COLUMN backtest.notifications.id IS 'The notification id';

@@ -530,6 +530,17 @@ extern BtErrCode bt_run(const BtSeries *s, const BtConfig *cfg, const BtAlloc *a
 						BtProgressFn progress, void *progress_arg,
 						BtResult *out, BtError *err);
 
+/*
+ * bt_run for callers that need no per-bar arrays: simulation and metrics in
+ * one pass, without writing the equity, position and cash curves
+ * (out->equity, position and cash are NULL).  The same metrics and trades
+ * as bt_run, bit for bit, on a series bt_validate_series accepts (finite
+ * prices), and faster.
+ */
+extern BtErrCode bt_run_metrics(const BtSeries *s, const BtConfig *cfg, const BtAlloc *a,
+								BtProgressFn progress, void *progress_arg,
+								BtResult *out, BtError *err);
+
 /* The simulator alone, on precomputed targets (also used by bt_run) */
 extern BtErrCode bt_simulate(const BtSeries *s, const int8_t *target, int64_t warmup,
 							 const BtSimParams *sim, const BtAlloc *a,
@@ -617,6 +628,29 @@ typedef struct BtResampled
  */
 extern void bt_resample(const BtSeries *s, const int64_t *clock, int64_t interval,
 						int64_t origin, const BtAlloc *a, BtResampled *out);
+
+/*
+ * A per-bar equity curve downsampled into the same buckets (resample.c;
+ * README, "Resampling"): per bucket with bars, its start on the clock
+ * bucketed by, the bars, the first / highest / lowest / last / mean equity
+ * and the lowest drawdown_pct.
+ */
+typedef struct BtCurveBuckets
+{
+	int64_t		n;
+	int64_t    *bucket;
+	int64_t    *bars;
+	double	   *first;
+	double	   *high;
+	double	   *low;
+	double	   *last;
+	double	   *mean;			/* sum in time order / bars, as SQL's avg(float8) */
+	double	   *drawdown;		/* the lowest bt_drawdown_pct of the whole curve */
+} BtCurveBuckets;
+
+extern void bt_downsample_curve(const int64_t *clock, int64_t n, const double *equity,
+								int64_t interval, int64_t origin, const BtAlloc *a,
+								BtCurveBuckets *out);
 
 /* Metrics from a simulated result (metrics.c) */
 extern void bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim,

@@ -23,6 +23,9 @@
 #ifndef BT_INTERNAL_H
 #define BT_INTERNAL_H
 
+#include <math.h>
+#include <string.h>
+
 #include "bt_engine.h"
 
 /* ------------------------------------------------------------------------
@@ -89,6 +92,18 @@ extern BtErrCode bt_simulate_into(const BtSeries *s, const int8_t *target, int64
 								  const BtSimParams *sim, const BtAlloc *a,
 								  BtProgressFn progress, void *progress_arg,
 								  BtSimBuffers *buf, BtResult *out, BtError *err);
+
+/*
+ * bt_simulate_into and bt_compute_metrics in one pass, writing no per-bar
+ * array (buf->equity, position and cash unused; out->equity, position and
+ * cash NULL): the same metrics and trades bit for bit, on a series whose
+ * closes are finite (bt_validate_series).
+ */
+extern BtErrCode bt_simulate_metrics_into(const BtSeries *s, const int8_t *target,
+										  int64_t warmup, const BtSimParams *sim,
+										  const BtAlloc *a, BtProgressFn progress,
+										  void *progress_arg, BtSimBuffers *buf,
+										  BtResult *out, BtError *err);
 
 /* bt_simulate for the targets of strategy st (NULL: targets only) */
 extern BtErrCode bt_simulate_strategy(const BtSeries *s, const BtStrategyDef *st,
@@ -204,6 +219,147 @@ bt_first_at_or_after(const int64_t *ts, int64_t i, int64_t n, int64_t bound)
 	}
 	return hi;
 }
+
+/* ------------------------------------------------------------------------
+ * The equity curve's metrics, bar by bar (metrics.c)
+ *
+ * bt_compute_metrics walks a stored equity curve with these; the
+ * metrics-only simulator (bt_run_metrics) feeds them each bar's equity as
+ * it goes, so that both give the same metrics bit for bit: the same
+ * operations on the same values in the same order.
+ * ------------------------------------------------------------------------
+ */
+
+/* Daily returns of an equity curve, summarised */
+typedef struct BtDailyStats
+{
+	int64_t		nret;			/* returns counted: days - 1, up to the ruin */
+	double		first;			/* equity at the end of the first day */
+	double		last;			/* ... of the last day counted */
+	double		mean;			/* mean return (Welford) */
+	double		m2;				/* sum of squared deviations from the mean */
+	double		down_sq;		/* sum of min(r, 0)^2 */
+	double		gain;			/* sum of max(r, 0) */
+	double		loss;			/* sum of max(-r, 0) */
+	bool		have;			/* a day was counted */
+	bool		ruined;			/* a day ended with equity <= 0 */
+} BtDailyStats;
+
+/* Count one day that ended with equity v */
+static inline void
+bt_day_close(BtDailyStats *d, double v)
+{
+	if (d->ruined)
+		return;					/* nothing is defined after the ruin */
+	if (!d->have)
+	{
+		d->have = true;
+		d->first = d->last = v;
+		d->ruined = v <= 0;
+		return;
+	}
+	{
+		/* a flat day (no position) needs no division: r is exactly 0 */
+		double		r = v == d->last ? 0.0 : v / d->last - 1.0;
+		double		delta = r - d->mean;
+
+		d->nret++;
+		d->mean += delta / d->nret;
+		d->m2 += delta * (r - d->mean);
+		if (r < 0)
+		{
+			d->down_sq += r * r;
+			d->loss -= r;
+		}
+		else
+			d->gain += r;
+		d->last = v;
+		d->ruined = v <= 0;
+	}
+}
+
+/*
+ * The last bars of the trading days, [k days + day_start, (k+1) days +
+ * day_start), in order: bt_day_iter_start, then bt_day_iter_next until it
+ * returns -1 (the last one is always n - 1).  n >= 1.
+ */
+typedef struct BtDayIter
+{
+	int64_t		i;				/* where the search for the next day goes on */
+	int64_t		next_day;		/* start of the day after the current one */
+	int64_t		day_start;
+	bool		done;
+} BtDayIter;
+
+extern void bt_day_iter_start(BtDayIter *it, const int64_t *ts, int64_t day_start);
+extern int64_t bt_day_iter_next(BtDayIter *it, const int64_t *ts, int64_t n);
+
+/*
+ * Drawdowns (backtesting.py's compute_drawdown_duration_peaks): spans
+ * between consecutive bars at a peak (drawdown 0) or the last bar, with at
+ * least one bar between.  The peak is constant inside a period, so its
+ * deepest drawdown is 1 - trough/peak: one division per period, not per bar.
+ */
+typedef struct BtEqStats
+{
+	double		peak;
+	double		trough;
+	double		max_dd;
+	double		sum_peak_dd;
+	double		max_dur;
+	double		sum_dur;
+	int64_t		prev_zero;		/* the last bar at a peak */
+	int64_t		nperiods;
+	BtDailyStats d;
+} BtEqStats;
+
+/* Start with bar 0's equity e0 (then count bar 0 with bt_eq_bar as any other) */
+static inline void
+bt_eq_start(BtEqStats *q, double e0)
+{
+	memset(q, 0, sizeof(*q));
+	q->peak = q->trough = e0;
+	q->max_dur = NAN;
+}
+
+/* Count bar i, of equity e (bars in order, from 0) */
+static inline void
+bt_eq_bar(BtEqStats *restrict q, const int64_t *restrict ts, int64_t i, double e)
+{
+	if (e >= q->peak)
+	{
+		if (i > q->prev_zero + 1)
+		{
+			double		dd = q->peak > 0 ? 1.0 - q->trough / q->peak : 0.0;
+			double		dur = (double) (ts[i] - ts[q->prev_zero]);
+
+			q->nperiods++;
+			q->sum_peak_dd += dd;
+			q->sum_dur += dur;
+			if (isnan(q->max_dur) || dur > q->max_dur)
+				q->max_dur = dur;
+			if (dd > q->max_dd)
+				q->max_dd = dd;
+		}
+		q->peak = e;
+		q->trough = e;
+		q->prev_zero = i;
+	}
+	else if (e < q->trough)
+		q->trough = e;
+}
+
+/*
+ * The metrics of a run from its equity statistics q (every bar counted,
+ * every day closed), its last bar's equity and its trades (res->trades);
+ * the simulator's fields of res->metrics must be set (bt_compute_metrics
+ * is this over a stored curve).
+ */
+extern void bt_metrics_finish(const BtSeries *s, int64_t warmup, const BtSimParams *sim,
+							  BtEqStats *q, double equity_final, BtResult *res);
+
+/* The trading day's start (given, or inferred) the metrics use */
+extern int64_t bt_metrics_day_start(const BtSeries *s, const BtSimParams *sim);
 
 /* The UTC calendar day (days since 1970-01-01) of a timestamp (calendar.c) */
 extern int64_t bt_day_of(int64_t ts);

@@ -69,105 +69,104 @@ bt_sort_i64(int64_t *x, int64_t n)
 	}
 }
 
-/* Daily returns of an equity curve, summarised (daily_returns) */
-typedef struct DailyStats
+/*
+ * bt_day_iter_start, bt_day_iter_next
+ *		The last bar of each trading day, [k days + day_start, (k+1) days +
+ *		day_start), in order (days without bars are skipped, so a return
+ *		spans a gap): from each day's first bar to the next one's by a
+ *		search, not a scan.  n >= 1.
+ */
+void
+bt_day_iter_start(BtDayIter *it, const int64_t *ts, int64_t day_start)
 {
-	int64_t		nret;			/* returns counted: days - 1, up to the ruin */
-	double		first;			/* equity at the end of the first day */
-	double		last;			/* ... of the last day counted */
-	double		mean;			/* mean return (Welford) */
-	double		m2;				/* sum of squared deviations from the mean */
-	double		down_sq;		/* sum of min(r, 0)^2 */
-	double		gain;			/* sum of max(r, 0) */
-	double		loss;			/* sum of max(-r, 0) */
-	bool		ruined;			/* a day ended with equity <= 0 */
-} DailyStats;
+	it->i = 1;
+	it->day_start = day_start;
+	it->next_day = (bt_trading_day(ts[0], day_start) + 1) * BT_USECS_PER_DAY + day_start;
+	it->done = false;
+}
 
-/* Count one day that ended with equity v */
-static inline void
-day_close(DailyStats *d, bool *have, double v)
+int64_t
+bt_day_iter_next(BtDayIter *it, const int64_t *ts, int64_t n)
 {
-	if (d->ruined)
-		return;					/* nothing is defined after the ruin */
-	if (!*have)
-	{
-		*have = true;
-		d->first = d->last = v;
-		d->ruined = v <= 0;
-		return;
-	}
-	{
-		/* a flat day (no position) needs no division: r is exactly 0 */
-		double		r = v == d->last ? 0.0 : v / d->last - 1.0;
-		double		delta = r - d->mean;
+	int64_t		i;
 
-		d->nret++;
-		d->mean += delta / d->nret;
-		d->m2 += delta * (r - d->mean);
-		if (r < 0)
-		{
-			d->down_sq += r * r;
-			d->loss -= r;
-		}
-		else
-			d->gain += r;
-		d->last = v;
-		d->ruined = v <= 0;
+	if (it->done)
+		return -1;
+	i = bt_first_at_or_after(ts, it->i, n, it->next_day);
+	if (i >= n)
+	{
+		it->done = true;
+		return n - 1;
 	}
+	/* the next day without a division when the bars are daily or finer */
+	it->next_day = ts[i] < it->next_day + BT_USECS_PER_DAY ? it->next_day + BT_USECS_PER_DAY :
+		(bt_trading_day(ts[i], it->day_start) + 1) * BT_USECS_PER_DAY + it->day_start;
+	it->i = i + 1;
+	return i - 1;
 }
 
 /*
- * daily_returns
- *		Resample the equity curve to trading days, [k days + day_start,
- *		(k+1) days + day_start) (the last equity of each day that has bars;
- *		days without bars are skipped, so a return spans a gap) and summarise
- *		the simple returns between consecutive days.  The first day has no
- *		return.  After a day that ends at or below zero equity nothing more is
- *		counted (d->ruined).  n >= 1.
+ * bt_metrics_day_start
+ *		The start of the trading day the daily returns use: the configured
+ *		one, else inferred from the bars (calendar.c).  s->n >= 1.
  */
-static void
-daily_returns(const int64_t *ts, const double *eq, int64_t n, int64_t day_start,
-			  DailyStats *d)
+int64_t
+bt_metrics_day_start(const BtSeries *s, const BtSimParams *sim)
 {
-	bool		have = false;
-	int64_t		next_day = (bt_trading_day(ts[0], day_start) + 1) * BT_USECS_PER_DAY +
-		day_start;
-
-	memset(d, 0, sizeof(*d));
-	/* from each day's first bar to the next one's (a search, not a scan) */
-	for (int64_t i = 1; (i = bt_first_at_or_after(ts, i, n, next_day)) < n; i++)
-	{
-		day_close(d, &have, eq[i - 1]);
-		/* the next day without a division when the bars are daily or finer */
-		next_day = ts[i] < next_day + BT_USECS_PER_DAY ? next_day + BT_USECS_PER_DAY :
-			(bt_trading_day(ts[i], day_start) + 1) * BT_USECS_PER_DAY + day_start;
-	}
-	day_close(d, &have, eq[n - 1]);
+	return sim->day_start_known ? sim->day_start : bt_infer_day_start(s->ts, s->n);
 }
 
 /*
  * bt_compute_metrics
- *		Fill res->metrics from res->equity, res->position and res->trades.
- *		Commissions must already be set by the simulator.
+ *		Fill res->metrics from res->equity and res->trades.  Commissions
+ *		must already be set by the simulator.
  */
 void
 bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim, BtResult *res)
 {
-	BtMetrics  *m = &res->metrics;
 	const double *eq = res->equity;
 	int64_t		n = s->n;
+	BtEqStats	q;
+
+	if (n == 0)
+	{
+		bt_metrics_finish(s, warmup, sim, NULL, 0, res);
+		return;
+	}
+	/*
+	 * One pass over the equity curve for the drawdowns; the daily returns
+	 * from each day's last bar (see daily statistics in bt_metrics_finish)
+	 */
+	bt_eq_start(&q, eq[0]);
+	for (int64_t i = 0; i < n; i++)
+		bt_eq_bar(&q, s->ts, i, eq[i]);
+	{
+		BtDayIter	it;
+		int64_t		end;
+
+		bt_day_iter_start(&it, s->ts, bt_metrics_day_start(s, sim));
+		while ((end = bt_day_iter_next(&it, s->ts, n)) >= 0)
+			bt_day_close(&q.d, eq[end]);
+	}
+	bt_metrics_finish(s, warmup, sim, &q, eq[n - 1], res);
+}
+
+/*
+ * bt_metrics_finish
+ *		res->metrics from the equity statistics q (NULL when s->n == 0),
+ *		the last bar's equity and res->trades (see bt_internal.h).
+ */
+void
+bt_metrics_finish(const BtSeries *s, int64_t warmup, const BtSimParams *sim,
+				  BtEqStats *q, double equity_final, BtResult *res)
+{
+	BtMetrics  *m = &res->metrics;
+	int64_t		n = s->n;
 	double		ppy,
-				peak,
-				max_dd = 0.0;
+				max_dd;
 	int64_t		exposed = 0,
 				covered_to = -1;
 	double		ann;
-	/* drawdown periods */
-	int64_t		prev_zero = 0,
-				nperiods = 0;
-	double		sum_peak_dd = 0.0,
-				max_dur = NAN,
-				sum_dur = 0.0;
 	/* trades */
 	int64_t		nclosed = 0,
 				wins = 0,
@@ -218,115 +217,76 @@ bt_compute_metrics(const BtSeries *s, int64_t warmup, const BtSimParams *sim, Bt
 	m->start_ts = s->ts[0];
 	m->end_ts = s->ts[n - 1];
 	m->duration = s->ts[n - 1] - s->ts[0];
-	m->equity_final = eq[n - 1];
+	m->equity_final = equity_final;
 
-	/*
-	 * One pass over the equity curve: peak, drawdowns, returns.
-	 *
-	 * Drawdown periods follow backtesting.py's compute_drawdown_duration_peaks:
-	 * spans between consecutive bars at a peak (drawdown 0) or the last bar,
-	 * with at least one bar between.  The peak is constant inside a period,
-	 * so its deepest drawdown is 1 - trough/peak: one division per period,
-	 * not per bar.
-	 */
-	peak = eq[0];
+	/* the last stretch below the peak: deepest point, and a period if long enough */
+	if (q->trough < q->peak)
 	{
-		double		trough = eq[0];
-		const int64_t *ts = s->ts;
+		double		dd = q->peak > 0 ? 1.0 - q->trough / q->peak : 0.0;
 
-		for (int64_t i = 0; i < n; i++)
+		if (dd > q->max_dd)
+			q->max_dd = dd;
+		if (n - 1 > q->prev_zero + 1)
 		{
-			double		e = eq[i];
+			double		dur = (double) (s->ts[n - 1] - s->ts[q->prev_zero]);
 
-			if (e >= peak)
-			{
-				if (i > prev_zero + 1)
-				{
-					double		dd = peak > 0 ? 1.0 - trough / peak : 0.0;
-					double		dur = (double) (ts[i] - ts[prev_zero]);
-
-					nperiods++;
-					sum_peak_dd += dd;
-					sum_dur += dur;
-					if (isnan(max_dur) || dur > max_dur)
-						max_dur = dur;
-					if (dd > max_dd)
-						max_dd = dd;
-				}
-				peak = e;
-				trough = e;
-				prev_zero = i;
-			}
-			else if (e < trough)
-				trough = e;
-		}
-		/* the last stretch below the peak: deepest point, and a period if long enough */
-		if (trough < peak)
-		{
-			double		dd = peak > 0 ? 1.0 - trough / peak : 0.0;
-
-			if (dd > max_dd)
-				max_dd = dd;
-			if (n - 1 > prev_zero + 1)
-			{
-				double		dur = (double) (ts[n - 1] - ts[prev_zero]);
-
-				nperiods++;
-				sum_peak_dd += dd;
-				sum_dur += dur;
-				if (isnan(max_dur) || dur > max_dur)
-					max_dur = dur;
-			}
+			q->nperiods++;
+			q->sum_peak_dd += dd;
+			q->sum_dur += dur;
+			if (isnan(q->max_dur) || dur > q->max_dur)
+				q->max_dur = dur;
 		}
 	}
-	m->equity_peak = peak;
-	m->return_pct = (eq[n - 1] - sim->initial_capital) / sim->initial_capital * 100.0;
+	max_dd = q->max_dd;
+	m->equity_peak = q->peak;
+	m->return_pct = (equity_final - sim->initial_capital) / sim->initial_capital * 100.0;
 	m->buy_hold_return_pct = warmup < n ?
 		(s->close[n - 1] - s->close[warmup]) / s->close[warmup] * 100.0 : NAN;
 	m->max_drawdown_pct = -max_dd * 100.0;
-	m->avg_drawdown_pct = nperiods ? -sum_peak_dd / nperiods * 100.0 : NAN;
-	m->max_drawdown_duration = max_dur;
-	m->avg_drawdown_duration = nperiods ? sum_dur / nperiods : NAN;
+	m->avg_drawdown_pct = q->nperiods ? -q->sum_peak_dd / q->nperiods * 100.0 : NAN;
+	m->max_drawdown_duration = q->max_dur;
+	m->avg_drawdown_duration = q->nperiods ? q->sum_dur / q->nperiods : NAN;
 
 	/*
 	 * Annualised statistics from daily returns (the field's convention:
-	 * quantstats, empyrical, pyfolio): see daily_returns() and README,
-	 * "Metrics".  Weekly and monthly bars fall on distinct days, so their
-	 * "daily" returns are the bars' own, annualised with 52 or 12.
+	 * quantstats, empyrical, pyfolio): the equity resampled to trading days
+	 * (the last equity of each day that has bars, BtDayIter), the simple
+	 * returns between consecutive days; the first day has no return, and
+	 * after a day that ends at or below zero equity nothing more is counted
+	 * (see README, "Metrics").  Weekly and monthly bars fall on distinct
+	 * days, so their "daily" returns are the bars' own, annualised with 52
+	 * or 12.
 	 */
 	{
-		DailyStats	d;
+		const BtDailyStats *d = &q->d;
 		double		sd,
 					rf = sim->risk_free_rate / ppy;
 
-		daily_returns(s->ts, eq, n,
-					  sim->day_start_known ? sim->day_start : bt_infer_day_start(s->ts, n),
-					  &d);
-		sd = d.nret > 1 ? sqrt(d.m2 / (d.nret - 1)) : NAN;
+		sd = d->nret > 1 ? sqrt(d->m2 / (d->nret - 1)) : NAN;
 		/*
 		 * (1 + g)^A with g the geometric mean daily return: the product of
 		 * (1 + r) telescopes to last / first day-end equity.  A run whose
 		 * day-end equity reaches 0 or below is ruined: -100%.
 		 */
-		if (d.nret == 0)
+		if (d->nret == 0)
 			ann = NAN;
-		else if (d.ruined)
+		else if (d->ruined)
 			ann = -1.0;
 		else
-			ann = pow(d.last / d.first, ppy / (double) d.nret) - 1.0;
+			ann = pow(d->last / d->first, ppy / (double) d->nret) - 1.0;
 		m->return_ann_pct = ann * 100.0;
 		m->volatility_ann_pct = sd * sqrt(ppy) * 100.0;
-		m->sharpe_ratio = sd > 0 ? (d.mean - rf) / sd * sqrt(ppy) : NAN;
-		m->sortino_ratio = d.down_sq > 0 ?
-			(d.mean - rf) / sqrt(d.down_sq / d.nret) * sqrt(ppy) : NAN;
+		m->sharpe_ratio = sd > 0 ? (d->mean - rf) / sd * sqrt(ppy) : NAN;
+		m->sortino_ratio = d->down_sq > 0 ?
+			(d->mean - rf) / sqrt(d->down_sq / d->nret) * sqrt(ppy) : NAN;
 		m->calmar_ratio = max_dd > 0 ? ann / max_dd : NAN;
-		m->omega_ratio = d.loss > 0 ? d.gain / d.loss : NAN;
+		m->omega_ratio = d->loss > 0 ? d->gain / d->loss : NAN;
 	}
 	{
 		double		years = (double) m->duration / (365.25 * BT_USECS_PER_DAY);
 
-		m->cagr_pct = years > 0 && eq[n - 1] > 0 ?
-			(pow(eq[n - 1] / sim->initial_capital, 1.0 / years) - 1.0) * 100.0 : NAN;
+		m->cagr_pct = years > 0 && equity_final > 0 ?
+			(pow(equity_final / sim->initial_capital, 1.0 / years) - 1.0) * 100.0 : NAN;
 	}
 
 	/* exposure: bars from each trade's entry to its exit, inclusive */

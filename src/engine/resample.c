@@ -21,6 +21,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "bt_chart.h"
 #include "bt_internal.h"
 
 /* floor((t - origin) / interval), for interval > 0 */
@@ -58,26 +59,19 @@ sort_by_key(int64_t *idx, int64_t *tmp, int64_t n, const int64_t *key)
 }
 
 /*
- * bt_resample
- *		Resample s (validated, ascending ts) into out, whose arrays the
- *		allocator provides (at most s->n bars).  clock: the time each bar is
- *		bucketed by (NULL: s->ts).  out->bucket[k] is bucket k's start on
- *		that clock (origin + number * interval); out->n the number of
- *		buckets.  Volume is summed when s->volume is given (else NULL).
+ * bucket_order
+ *		Each bar's bucket number on clock into *key_out; *idx_out the bars in
+ *		bucket order, time order within a bucket (a stable sort), or NULL
+ *		when they already are (a clock that never goes back).
  */
-void
-bt_resample(const BtSeries *s, const int64_t *clock, int64_t interval, int64_t origin,
-			const BtAlloc *a, BtResampled *out)
+static void
+bucket_order(const int64_t *clock, int64_t n, int64_t interval, int64_t origin,
+			 const BtAlloc *a, int64_t **key_out, int64_t **idx_out)
 {
-	int64_t		n = s->n;
-	size_t		sz = (size_t) (n > 0 ? n : 1) * sizeof(double);
 	int64_t    *key = a->realloc_fn(a->ctx, NULL, (size_t) (n > 0 ? n : 1) * sizeof(int64_t));
 	int64_t    *idx = NULL;
 	bool		sorted = true;
-	int64_t		m = 0;
 
-	if (clock == NULL)
-		clock = s->ts;
 	for (int64_t i = 0; i < n; i++)
 	{
 		key[i] = bucket_of(clock[i], origin, interval);
@@ -93,6 +87,41 @@ bt_resample(const BtSeries *s, const int64_t *clock, int64_t interval, int64_t o
 			idx[i] = i;
 		sort_by_key(idx, tmp, n, key);
 	}
+	*key_out = key;
+	*idx_out = idx;
+}
+
+/* The number of buckets of the ordered keys (key[idx[j]], j = 0 .. n-1) */
+static int64_t
+bucket_count(const int64_t *key, const int64_t *idx, int64_t n)
+{
+	int64_t		m = 0;
+
+	for (int64_t j = 0; j < n; j++)
+		if (j == 0 || key[idx ? idx[j] : j] != key[idx ? idx[j - 1] : j - 1])
+			m++;
+	return m;
+}
+
+/*
+ * bt_resample
+ *		Resample s (validated, ascending ts) into out, whose arrays the
+ *		allocator provides (at most s->n bars).  clock: the time each bar is
+ *		bucketed by (NULL: s->ts).  out->bucket[k] is bucket k's start on
+ *		that clock (origin + number * interval); out->n the number of
+ *		buckets.  Volume is summed when s->volume is given (else NULL).
+ */
+void
+bt_resample(const BtSeries *s, const int64_t *clock, int64_t interval, int64_t origin,
+			const BtAlloc *a, BtResampled *out)
+{
+	int64_t		n = s->n;
+	size_t		sz = (size_t) (n > 0 ? n : 1) * sizeof(double);
+	int64_t    *key;
+	int64_t    *idx;
+	int64_t		m = 0;
+
+	bucket_order(clock ? clock : s->ts, n, interval, origin, a, &key, &idx);
 	out->bucket = a->realloc_fn(a->ctx, NULL, (size_t) (n > 0 ? n : 1) * sizeof(int64_t));
 	out->first_ts = a->realloc_fn(a->ctx, NULL, (size_t) (n > 0 ? n : 1) * sizeof(int64_t));
 	out->open = a->realloc_fn(a->ctx, NULL, sz);
@@ -127,5 +156,67 @@ bt_resample(const BtSeries *s, const int64_t *clock, int64_t interval, int64_t o
 			out->volume[m - 1] += s->volume[i];
 		out->bars[m - 1]++;
 	}
+	out->n = m;
+}
+
+/*
+ * bt_downsample_curve
+ *		Downsample a per-bar equity curve (ascending ts; clock as for
+ *		bt_resample, the times bucketed by) into out, arrays from a, one
+ *		entry per bucket with bars: the first, highest, lowest, last and
+ *		mean equity (the sum in time order over the count, as SQL's avg)
+ *		and the lowest drawdown_pct (bt_drawdown_pct of the whole curve:
+ *		from the running peak since the first bar).
+ */
+void
+bt_downsample_curve(const int64_t *clock, int64_t n, const double *equity, int64_t interval,
+					int64_t origin, const BtAlloc *a, BtCurveBuckets *out)
+{
+	int64_t    *key;
+	int64_t    *idx;
+	double	   *dd = a->realloc_fn(a->ctx, NULL, (size_t) (n > 0 ? n : 1) * sizeof(double));
+	int64_t		m;
+	size_t		sz;
+
+	bt_drawdown_pct(equity, n, dd);
+	bucket_order(clock, n, interval, origin, a, &key, &idx);
+	m = bucket_count(key, idx, n);
+	sz = (size_t) (m > 0 ? m : 1) * sizeof(double);
+	out->bucket = a->realloc_fn(a->ctx, NULL, (size_t) (m > 0 ? m : 1) * sizeof(int64_t));
+	out->bars = a->realloc_fn(a->ctx, NULL, (size_t) (m > 0 ? m : 1) * sizeof(int64_t));
+	out->first = a->realloc_fn(a->ctx, NULL, sz);
+	out->high = a->realloc_fn(a->ctx, NULL, sz);
+	out->low = a->realloc_fn(a->ctx, NULL, sz);
+	out->last = a->realloc_fn(a->ctx, NULL, sz);
+	out->mean = a->realloc_fn(a->ctx, NULL, sz);
+	out->drawdown = a->realloc_fn(a->ctx, NULL, sz);
+	m = 0;
+	for (int64_t j = 0; j < n; j++)
+	{
+		int64_t		i = idx ? idx[j] : j;
+		int64_t		k;
+
+		if (m == 0 || key[i] != key[idx ? idx[j - 1] : j - 1])
+		{
+			out->bucket[m] = origin + key[i] * interval;
+			out->bars[m] = 0;
+			out->first[m] = out->high[m] = out->low[m] = equity[i];
+			out->mean[m] = 0;		/* the sum, until the end */
+			out->drawdown[m] = dd[i];
+			m++;
+		}
+		k = m - 1;
+		if (equity[i] > out->high[k])
+			out->high[k] = equity[i];
+		if (equity[i] < out->low[k])
+			out->low[k] = equity[i];
+		if (dd[i] < out->drawdown[k])
+			out->drawdown[k] = dd[i];
+		out->last[k] = equity[i];
+		out->mean[k] += equity[i];
+		out->bars[k]++;
+	}
+	for (int64_t k = 0; k < m; k++)
+		out->mean[k] /= (double) out->bars[k];
 	out->n = m;
 }

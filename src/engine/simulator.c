@@ -129,6 +129,83 @@ quiet_bars(double *restrict eq, double *restrict pos_out, double *restrict cash_
 			cash_out[k] = cash;
 }
 
+/*
+ * The metrics-only run's equity statistics, fed bar by bar instead of an
+ * equity curve (bt_run_metrics): the drawdowns of every bar, the daily
+ * returns at each day's last bar (next_end), from the same expression
+ * cash + pos * close[k] as a stored curve's.
+ */
+typedef struct EqAcc
+{
+	BtEqStats	q;
+	BtDayIter	days;
+	int64_t		next_end;		/* the next day's last bar (-1: none left) */
+	const int64_t *ts;
+	int64_t		n;
+	double		last;			/* the equity of the last day end: bar n - 1's at the end */
+} EqAcc;
+
+/* Day end at equity v: a daily return, and on to the next day */
+static inline void
+acc_day_end(EqAcc *acc, double v)
+{
+	bt_day_close(&acc->q.d, v);
+	acc->last = v;
+	acc->next_end = bt_day_iter_next(&acc->days, acc->ts, acc->n);
+}
+
+/* Count bar i, of equity e */
+static inline void
+acc_bar(EqAcc *acc, int64_t i, double e)
+{
+	if (i == 0)
+		bt_eq_start(&acc->q, e);
+	bt_eq_bar(&acc->q, acc->ts, i, e);
+	if (i == acc->next_end)
+		acc_day_end(acc, e);
+}
+
+/*
+ * Bars [i, j) on which cash and position stay (quiet_bars' stretch), into
+ * the statistics.  Flat (pos == 0, closes finite: a validated series), the
+ * equity is one value v on every bar, so the stretch is counted in O(1):
+ * after its first bar, each further bar at v >= peak only moves the last
+ * peak bar (no period between adjacent peak bars), and one below the peak
+ * changes nothing, exactly as bt_eq_bar would have.
+ */
+static void
+acc_quiet(EqAcc *restrict acc, const double *restrict close, int64_t i, int64_t j,
+		  double cash, double pos)
+{
+	BtEqStats  *q = &acc->q;
+	const int64_t *ts = acc->ts;
+
+	if (i == 0)
+		bt_eq_start(q, cash + pos * close[0]);
+	if (pos == 0)
+	{
+		double		v = cash + pos * close[i];
+
+		bt_eq_bar(q, ts, i, v);
+		if (j - 1 > i && v >= q->peak)
+			q->prev_zero = j - 1;
+		while (acc->next_end >= 0 && acc->next_end < j)
+			acc_day_end(acc, cash + pos * close[acc->next_end]);
+		return;
+	}
+	while (i < j)
+	{
+		/* up to the next day's end, or the stretch's */
+		int64_t		e = acc->next_end >= 0 && acc->next_end < j ? acc->next_end + 1 : j;
+
+		for (int64_t k = i; k < e; k++)
+			bt_eq_bar(q, ts, k, cash + pos * close[k]);
+		if (e - 1 == acc->next_end)
+			acc_day_end(acc, cash + pos * close[e - 1]);
+		i = e;
+	}
+}
+
 /* Append a trade to the result list, growing it geometrically */
 static void
 push_trade(SimState *st, const BtTrade *t)
@@ -402,19 +479,16 @@ check_stops(SimState *st, int64_t i)
 }
 
 /*
- * bt_simulate_into
- *		Run the simulator over precomputed targets, writing the equity curve,
- *		the positions (unless buf->position is NULL) and the trades into
- *		buf's buffers; buf->trades grows from the allocator when needed and
- *		keeps its capacity for the next run.  Decisions before `warmup` are
- *		ignored (strategies emit BT_KEEP there anyway).  Fills out, whose
- *		arrays then point into buf (metrics are left to bt_compute_metrics).
+ * simulate
+ *		The simulator (bt_simulate_into), writing each bar's equity into
+ *		buf's arrays, or, with acc, into the equity statistics instead
+ *		(bt_simulate_metrics_into).
  */
-BtErrCode
-bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
-				 const BtSimParams *p, const BtAlloc *a,
-				 BtProgressFn progress, void *progress_arg,
-				 BtSimBuffers *buf, BtResult *out, BtError *err)
+static BtErrCode
+simulate(const BtSeries *s, const int8_t *target, int64_t warmup,
+		 const BtSimParams *p, const BtAlloc *a,
+		 BtProgressFn progress, void *progress_arg,
+		 BtSimBuffers *buf, EqAcc *acc, BtResult *out, BtError *err)
 {
 	SimState	st;
 	int64_t		n = s->n;
@@ -443,9 +517,9 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 
 	memset(out, 0, sizeof(*out));
 	out->n = n;
-	out->equity = eq_out = buf->equity;
-	out->position = pos_out = buf->position;
-	out->cash = cash_out = buf->cash;
+	out->equity = eq_out = acc ? NULL : buf->equity;
+	out->position = pos_out = acc ? NULL : buf->position;
+	out->cash = cash_out = acc ? NULL : buf->cash;
 
 	for (int64_t chunk = 0; chunk < n; chunk += BT_PROGRESS_CHUNK)
 	{
@@ -479,7 +553,10 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 						PREFETCH(&s->open[c + PREFETCH_AHEAD]);
 						PREFETCH(&s->ts[c + PREFETCH_AHEAD]);
 					}
-					quiet_bars(eq_out, pos_out, cash_out, close, i, j, st.cash, st.pos);
+					if (acc)
+						acc_quiet(acc, close, i, j, st.cash, st.pos);
+					else
+						quiet_bars(eq_out, pos_out, cash_out, close, i, j, st.cash, st.pos);
 					i = j;
 					if (i >= end)
 						break;
@@ -577,11 +654,16 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 			if (margin && st.pos != 0 && i + 1 < n &&
 				st.cash + st.pos * close[i] < p->maintenance_margin * fabs(st.pos) * close[i])
 				margin_call = true;
-			eq_out[i] = st.cash + st.pos * close[i];
-			if (pos_out)
-				pos_out[i] = st.pos;
-			if (cash_out)
-				cash_out[i] = st.cash;
+			if (acc)
+				acc_bar(acc, i, st.cash + st.pos * close[i]);
+			else
+			{
+				eq_out[i] = st.cash + st.pos * close[i];
+				if (pos_out)
+					pos_out[i] = st.pos;
+				if (cash_out)
+					cash_out[i] = st.cash;
+			}
 		}
 	}
 
@@ -607,6 +689,103 @@ bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
 }
 
 /*
+ * bt_simulate_into
+ *		Run the simulator over precomputed targets, writing the equity curve,
+ *		the positions (unless buf->position is NULL) and the trades into
+ *		buf's buffers; buf->trades grows from the allocator when needed and
+ *		keeps its capacity for the next run.  Decisions before `warmup` are
+ *		ignored (strategies emit BT_KEEP there anyway).  Fills out, whose
+ *		arrays then point into buf (metrics are left to bt_compute_metrics).
+ */
+BtErrCode
+bt_simulate_into(const BtSeries *s, const int8_t *target, int64_t warmup,
+				 const BtSimParams *p, const BtAlloc *a,
+				 BtProgressFn progress, void *progress_arg,
+				 BtSimBuffers *buf, BtResult *out, BtError *err)
+{
+	return simulate(s, target, warmup, p, a, progress, progress_arg, buf, NULL, out, err);
+}
+
+/*
+ * bt_simulate_metrics_into
+ *		bt_simulate_into and bt_compute_metrics in one pass: the metrics are
+ *		accumulated bar by bar, no equity, position or cash is written
+ *		(buf->equity, position and cash are not used; out->equity, position
+ *		and cash are NULL).  The same metrics and trades, bit for bit, for a
+ *		validated series (finite closes: bt_validate_series).
+ */
+BtErrCode
+bt_simulate_metrics_into(const BtSeries *s, const int8_t *target, int64_t warmup,
+						 const BtSimParams *p, const BtAlloc *a,
+						 BtProgressFn progress, void *progress_arg,
+						 BtSimBuffers *buf, BtResult *out, BtError *err)
+{
+	EqAcc		acc;
+	BtErrCode	rc;
+
+	if (s->n == 0)
+	{
+		rc = simulate(s, target, warmup, p, a, progress, progress_arg, buf, NULL, out, err);
+		if (rc == BT_OK)
+			bt_metrics_finish(s, warmup, p, NULL, 0, out);
+		return rc;
+	}
+	memset(&acc, 0, sizeof(acc));
+	acc.ts = s->ts;
+	acc.n = s->n;
+	bt_day_iter_start(&acc.days, s->ts, bt_metrics_day_start(s, p));
+	acc.next_end = bt_day_iter_next(&acc.days, s->ts, s->n);
+	rc = simulate(s, target, warmup, p, a, progress, progress_arg, buf, &acc, out, err);
+	if (rc != BT_OK)
+		return rc;
+	if (progress && progress(progress_arg, BT_STEP_METRICS, 0, s->n))
+	{
+		bt_set_error(err, BT_ERR_CANCELLED, "backtest cancelled");
+		return BT_ERR_CANCELLED;
+	}
+	bt_metrics_finish(s, warmup, p, &acc.q, acc.last, out);
+	return BT_OK;
+}
+
+/*
+ * simulate_strategy
+ *		Run the simulator over the targets of strategy st (NULL: targets
+ *		only) into fresh arrays from the allocator: the signal strategy's
+ *		values are its exposures.  With metrics_only, in one pass with the
+ *		metrics and no per-bar arrays (bt_simulate_metrics_into).
+ */
+static BtErrCode
+simulate_strategy(const BtSeries *s, const BtStrategyDef *st, const int8_t *target,
+				  int64_t warmup, const BtSimParams *p, const BtAlloc *a,
+				  BtProgressFn progress, void *progress_arg, bool metrics_only,
+				  BtResult *out, BtError *err)
+{
+	BtSimBuffers buf;
+	size_t		bytes = (size_t) (s->n > 0 ? s->n : 1) * sizeof(double);
+
+	memset(&buf, 0, sizeof(buf));
+	if (!metrics_only)
+	{
+		buf.equity = a->realloc_fn(a->ctx, NULL, bytes);
+		buf.position = a->realloc_fn(a->ctx, NULL, bytes);
+		buf.cash = a->realloc_fn(a->ctx, NULL, bytes);
+	}
+	if (p->sizing == BT_SIZING_RISK && p->risk_atr > 0 && s->n > 0)
+	{
+		double	   *tr = a->realloc_fn(a->ctx, NULL, bytes);
+		double	   *atr = a->realloc_fn(a->ctx, NULL, bytes);
+
+		bt_atr(s->high, s->low, s->close, s->n, p->risk_atr_period, tr, atr);
+		buf.atr = atr;
+	}
+	buf.exposure = st && st->needs_signal ? s->signal : NULL;
+	if (metrics_only)
+		return bt_simulate_metrics_into(s, target, warmup, p, a, progress, progress_arg, &buf,
+										out, err);
+	return bt_simulate_into(s, target, warmup, p, a, progress, progress_arg, &buf, out, err);
+}
+
+/*
  * bt_simulate_strategy
  *		Run the simulator over the targets of strategy st (see bt_simulate):
  *		the signal strategy's values are its exposures.
@@ -617,25 +796,8 @@ bt_simulate_strategy(const BtSeries *s, const BtStrategyDef *st, const int8_t *t
 					 BtProgressFn progress, void *progress_arg,
 					 BtResult *out, BtError *err)
 {
-	BtSimBuffers buf;
-	size_t		bytes = (size_t) (s->n > 0 ? s->n : 1) * sizeof(double);
-
-	buf.equity = a->realloc_fn(a->ctx, NULL, bytes);
-	buf.position = a->realloc_fn(a->ctx, NULL, bytes);
-	buf.cash = a->realloc_fn(a->ctx, NULL, bytes);
-	buf.trades = NULL;
-	buf.trades_cap = 0;
-	buf.atr = NULL;
-	if (p->sizing == BT_SIZING_RISK && p->risk_atr > 0 && s->n > 0)
-	{
-		double	   *tr = a->realloc_fn(a->ctx, NULL, bytes);
-		double	   *atr = a->realloc_fn(a->ctx, NULL, bytes);
-
-		bt_atr(s->high, s->low, s->close, s->n, p->risk_atr_period, tr, atr);
-		buf.atr = atr;
-	}
-	buf.exposure = st && st->needs_signal ? s->signal : NULL;
-	return bt_simulate_into(s, target, warmup, p, a, progress, progress_arg, &buf, out, err);
+	return simulate_strategy(s, st, target, warmup, p, a, progress, progress_arg, false, out,
+							 err);
 }
 
 /*
@@ -653,12 +815,14 @@ bt_simulate(const BtSeries *s, const int8_t *target, int64_t warmup,
 }
 
 /*
- * bt_run
- *		One backtest: strategy targets, simulation, metrics.
+ * run
+ *		One backtest: strategy targets, simulation, metrics (bt_run); with
+ *		metrics_only, simulation and metrics in one pass (bt_run_metrics).
  */
-BtErrCode
-bt_run(const BtSeries *s, const BtConfig *cfg, const BtAlloc *a,
-	   BtProgressFn progress, void *progress_arg, BtResult *out, BtError *err)
+static BtErrCode
+run(const BtSeries *s, const BtConfig *cfg, const BtAlloc *a,
+	BtProgressFn progress, void *progress_arg, bool metrics_only,
+	BtResult *out, BtError *err)
 {
 	int8_t	   *target;
 	int64_t		warmup;
@@ -672,9 +836,9 @@ bt_run(const BtSeries *s, const BtConfig *cfg, const BtAlloc *a,
 	target = a->realloc_fn(a->ctx, NULL, (size_t) (s->n > 0 ? s->n : 1));
 	warmup = bt_strategy_compute(cfg->strategy, s, cfg->sp, target, a);
 
-	rc = bt_simulate_strategy(s, cfg->strategy, target, warmup, &cfg->sim, a, progress,
-							  progress_arg, out, err);
-	if (rc != BT_OK)
+	rc = simulate_strategy(s, cfg->strategy, target, warmup, &cfg->sim, a, progress,
+						   progress_arg, metrics_only, out, err);
+	if (rc != BT_OK || metrics_only)
 		return rc;
 	if (progress && progress(progress_arg, BT_STEP_METRICS, 0, s->n))
 	{
@@ -683,6 +847,28 @@ bt_run(const BtSeries *s, const BtConfig *cfg, const BtAlloc *a,
 	}
 	bt_compute_metrics(s, warmup, &cfg->sim, out);
 	return BT_OK;
+}
+
+/*
+ * bt_run
+ *		One backtest: strategy targets, simulation, metrics.
+ */
+BtErrCode
+bt_run(const BtSeries *s, const BtConfig *cfg, const BtAlloc *a,
+	   BtProgressFn progress, void *progress_arg, BtResult *out, BtError *err)
+{
+	return run(s, cfg, a, progress, progress_arg, false, out, err);
+}
+
+/*
+ * bt_run_metrics
+ *		bt_run without the per-bar arrays (see bt_engine.h).
+ */
+BtErrCode
+bt_run_metrics(const BtSeries *s, const BtConfig *cfg, const BtAlloc *a,
+			   BtProgressFn progress, void *progress_arg, BtResult *out, BtError *err)
+{
+	return run(s, cfg, a, progress, progress_arg, true, out, err);
 }
 
 /*

@@ -350,8 +350,8 @@ bt_sweep_ctx_create(const BtSeries *s, const BtAlloc *a, size_t cache_bytes)
 	ctx->free_entry = -1;
 	ctx->newest = ctx->oldest = -1;
 	ctx->target = a->realloc_fn(a->ctx, NULL, (size_t) len);
-	ctx->buf.equity = a->realloc_fn(a->ctx, NULL, (size_t) len * sizeof(double));
-	ctx->buf.position = NULL;	/* the metrics do not read positions */
+	ctx->buf.equity = NULL;		/* no per-bar arrays: bt_simulate_metrics_into */
+	ctx->buf.position = NULL;
 	ctx->buf.cash = NULL;
 	ctx->buf.trades = NULL;
 	ctx->buf.trades_cap = 0;
@@ -425,16 +425,11 @@ bt_sweep_run(BtSweepCtx *ctx, const BtConfig *cfg,
 
 		ctx->buf.atr = ctx->lines.get(&ctx->lines, &bt_ind_atr, &period, 1);
 	}
-	rc = bt_simulate_into(s, ctx->target, warmup, &sim, &ctx->a, progress, progress_arg,
-						  &ctx->buf, &res, err);
+	/* simulation and metrics in one pass: a sweep keeps no equity curve */
+	rc = bt_simulate_metrics_into(s, ctx->target, warmup, &sim, &ctx->a, progress,
+								  progress_arg, &ctx->buf, &res, err);
 	if (rc != BT_OK)
 		return rc;
-	if (progress && progress(progress_arg, BT_STEP_METRICS, 0, s->n))
-	{
-		bt_set_error(err, BT_ERR_CANCELLED, "backtest cancelled");
-		return BT_ERR_CANCELLED;
-	}
-	bt_compute_metrics(s, warmup, &sim, &res);
 	*out = res.metrics;
 	return BT_OK;
 }

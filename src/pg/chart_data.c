@@ -286,7 +286,24 @@ btpg_task_read_array(MemoryContext cxt, int col, Oid elemtype, void **out)
 	if (isnull)
 		elog(ERROR, "stored equity curve has a NULL array");
 	old = MemoryContextSwitchTo(cxt);
-	arr = DatumGetArrayTypeP(d);
+	/* a copy in cxt: SPI_finish frees the row (and the detoasted value) */
+	arr = DatumGetArrayTypePCopy(d);
+	if (ARR_NDIM(arr) == 1 && !ARR_HASNULL(arr) && ARR_ELEMTYPE(arr) == elemtype)
+	{
+		/* the elements are the C array (8 bytes each, no padding): no copy */
+		int64		len = ARR_DIMS(arr)[0];
+
+		if (elemtype == TIMESTAMPTZOID)
+		{
+			int64_t    *v = (int64_t *) ARR_DATA_PTR(arr);
+
+			for (int64 i = 0; i < len; i++)
+				v[i] = btpg_ts_to_engine((TimestampTz) v[i]);
+		}
+		*out = ARR_DATA_PTR(arr);
+		MemoryContextSwitchTo(old);
+		return len;
+	}
 	deconstruct_array(arr, elemtype, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
 	if (elemtype == TIMESTAMPTZOID)
 	{

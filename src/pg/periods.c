@@ -30,6 +30,7 @@
 #include "core/timestamps.h"
 #include "chart.h"
 #include "periods.h"
+#include "portfolio.h"
 
 PG_FUNCTION_INFO_V1(backtest_period_returns_task);
 
@@ -101,10 +102,64 @@ btpg_period_rows(FunctionCallInfo fcinfo, const int64_t *ts, const double *equit
 }
 
 /*
+ * btpg_task_curve
+ *		The stored curve of completed task task_id, read as the caller (row
+ *		security applies: a task the caller cannot see does not exist): its
+ *		strategy, params text and the timestamps and equity of
+ *		backtest.equity_curves, or of backtest.portfolio_equity_curves for
+ *		a portfolio task (returns true then), into *c, allocated in cxt.
+ *		Errors for a missing task, a sweep and an unfinished task (`what`
+ *		starts the hint: "Period returns need a completed task").  Caller
+ *		has SPI connected.
+ */
+bool
+btpg_task_curve(MemoryContext cxt, int64 task_id, const char *what, BtpgTaskCurve *c)
+{
+	char	   *kind,
+			   *status;
+	bool		portfolio;
+
+	if (btpg_task_read("SELECT t.kind, t.status, t.strategy, t.params FROM backtest.tasks t"
+					   " WHERE t.id OPERATOR(pg_catalog.=) $1", task_id) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("task %lld does not exist", (long long) task_id)));
+	kind = btpg_task_read_string(cxt, 1);
+	status = btpg_task_read_string(cxt, 2);
+	portfolio = strcmp(kind, "portfolio") == 0;
+	if (!portfolio && strcmp(kind, "backtest") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("task %lld is a %s, not a backtest or a portfolio", (long long) task_id, kind),
+				 errhint("A sweep stores no equity curve: submit its best combination as a backtest.")));
+	if (strcmp(status, "completed") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("task %lld is %s, not completed", (long long) task_id, status),
+				 errhint("%s need a completed task; see backtest_status().", what)));
+	c->strategy = btpg_task_read_string(cxt, 3);
+	c->params_text = btpg_task_read_string(cxt, 4);
+	if (btpg_task_read(portfolio ?
+					   "SELECT c.ts, c.equity FROM backtest.portfolio_equity_curves c"
+					   " WHERE c.task_id OPERATOR(pg_catalog.=) $1" :
+					   "SELECT c.ts, c.equity FROM backtest.equity_curves c"
+					   " WHERE c.task_id OPERATOR(pg_catalog.=) $1", task_id) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("task %lld has no stored equity curve", (long long) task_id)));
+	c->n = btpg_task_read_array(cxt, 1, TIMESTAMPTZOID, (void **) &c->ts);
+	if (btpg_task_read_array(cxt, 2, FLOAT8OID, (void **) &c->equity) != c->n)
+		elog(ERROR, "stored equity curve of task %lld has arrays of different lengths",
+			 (long long) task_id);
+	return portfolio;
+}
+
+/*
  * backtest_period_returns(task_id bigint, period text)
- *		The period rows of a completed backtest task from its stored equity
- *		curve and trades, read as the caller (row security applies: a task
- *		the caller cannot see does not exist).  The base is the task's
+ *		The period rows of a completed backtest or portfolio task from its
+ *		stored equity (account) curve and closed trades (a portfolio's of
+ *		every symbol), read as the caller (row security applies: a task the
+ *		caller cannot see does not exist).  The base is the task's
  *		initial_capital.
  */
 Datum
@@ -113,16 +168,12 @@ backtest_period_returns_task(PG_FUNCTION_ARGS)
 	MemoryContext cxt = CurrentMemoryContext;
 	int64		task_id;
 	BtPeriod	period;
-	char	   *kind,
-			   *status,
-			   *params_text;
-	BtConfig	cfg;
-	BtpgColumns	cols;
-	int64_t    *ts;
-	double	   *equity;
+	BtpgTaskCurve c;
+	bool		portfolio;
+	Jsonb	   *params;
+	double		base;
 	int64_t    *exits = NULL;
-	int64		n,
-				nexits = 0;
+	int64		nexits = 0;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -134,37 +185,29 @@ backtest_period_returns_task(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (btpg_task_read("SELECT t.kind, t.status, t.strategy, t.params FROM backtest.tasks t"
-					   " WHERE t.id OPERATOR(pg_catalog.=) $1", task_id) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("task %lld does not exist", (long long) task_id)));
-	kind = btpg_task_read_string(cxt, 1);
-	status = btpg_task_read_string(cxt, 2);
-	if (strcmp(kind, "backtest") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("task %lld is a %s, not a backtest", (long long) task_id, kind)));
-	if (strcmp(status, "completed") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("task %lld is %s, not completed", (long long) task_id, status),
-				 errhint("Period returns need a completed task; see backtest_status().")));
+	portfolio = btpg_task_curve(cxt, task_id, "Period returns", &c);
 	/* the base: the task's initial capital (its params as run) */
-	params_text = btpg_task_read_string(cxt, 4);
-	btpg_parse_backtest_params(params_text ?
-							   DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(params_text))) : NULL,
-							   btpg_lookup_strategy(btpg_task_read_string(cxt, 3)), &cfg, &cols);
+	params = c.params_text ?
+		DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(c.params_text))) : NULL;
+	if (portfolio)
+	{
+		/* the account's, parsed as the portfolio task's run parsed it */
+		BtpgPortfolio pc;
 
-	if (btpg_task_read("SELECT c.ts, c.equity FROM backtest.equity_curves c"
-					   " WHERE c.task_id OPERATOR(pg_catalog.=) $1", task_id) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("task %lld has no stored equity curve", (long long) task_id)));
-	n = btpg_task_read_array(cxt, 1, TIMESTAMPTZOID, (void **) &ts);
-	if (btpg_task_read_array(cxt, 2, FLOAT8OID, (void **) &equity) != n)
-		elog(ERROR, "stored equity curve of task %lld has arrays of different lengths",
-			 (long long) task_id);
+		memset(&pc, 0, sizeof(pc));
+		pc.strategy = c.strategy;
+		pc.params = params;
+		btpg_portfolio_prepare(&pc);
+		base = pc.p.account.initial_capital;
+	}
+	else
+	{
+		BtConfig	cfg;
+		BtpgColumns	cols;
+
+		btpg_parse_backtest_params(params, btpg_lookup_strategy(c.strategy), &cfg, &cols);
+		base = cfg.sim.initial_capital;
+	}
 	if (btpg_task_read("SELECT pg_catalog.array_agg(t.exit_ts ORDER BY t.exit_ts)"
 					   " FROM backtest.trades t WHERE t.task_id OPERATOR(pg_catalog.=) $1"
 					   " AND NOT t.is_open", task_id) == 1)
@@ -175,7 +218,7 @@ backtest_period_returns_task(PG_FUNCTION_ARGS)
 		if (!isnull)
 			nexits = btpg_task_read_array(cxt, 1, TIMESTAMPTZOID, (void **) &exits);
 	}
-	btpg_period_rows(fcinfo, ts, equity, n, cfg.sim.initial_capital, exits, nexits, period);
+	btpg_period_rows(fcinfo, c.ts, c.equity, c.n, base, exits, nexits, period);
 	SPI_finish();
 	return (Datum) 0;
 }

@@ -166,7 +166,7 @@ put_param(ReturnSetInfo *rsinfo, const char *scope, const BtParamDef *p)
 /*
  * backtest_parameters()
  *		Every parameter a backtest accepts: each strategy's own, then the
- *		simulator's (scope "*", valid for every strategy).
+ *		simulator's and the reader's (scope "*", valid for every strategy).
  */
 Datum
 backtest_parameters(PG_FUNCTION_ARGS)
@@ -179,5 +179,19 @@ backtest_parameters(PG_FUNCTION_ARGS)
 			put_param(rsinfo, bt_strategies[i].name, &bt_strategies[i].params[k]);
 	for (int k = 0; k < bt_n_sim_params; k++)
 		put_param(rsinfo, "*", &bt_sim_params[k].def);
+	for (int k = 0; k < btpg_n_reader_params; k++)
+	{
+		const BtpgReaderParam *p = &btpg_reader_params[k];
+		Datum		values[7];
+		bool		nulls[7] = {false, false, false, false, true, true, false};
+
+		values[0] = CStringGetTextDatum("*");
+		values[1] = CStringGetTextDatum(p->name);
+		values[2] = CStringGetTextDatum(p->type);
+		values[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(p->default_json));
+		values[4] = values[5] = (Datum) 0;
+		values[6] = CStringGetTextDatum(p->doc);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
 	return (Datum) 0;
 }

@@ -47,10 +47,12 @@ PG_FUNCTION_INFO_V1(backtest_period_returns_query);
 
 /*
  * Common front end: parse the arguments of a table-source or query-source
- * call, load the series and run.  Allocates in the run context `cxt`.
+ * call, load the series and run, with the per-bar curves (res->equity,
+ * position, cash) when `curves`, else metrics and trades only (faster).
+ * Allocates in the run context `cxt`.
  */
 static void
-run_from_args(FunctionCallInfo fcinfo, bool query_source, MemoryContext cxt,
+run_from_args(FunctionCallInfo fcinfo, bool query_source, bool curves, MemoryContext cxt,
 			  BtSeries *s, BtConfig *cfg, BtResult *res)
 {
 	MemoryContext old = MemoryContextSwitchTo(cxt);
@@ -76,7 +78,10 @@ run_from_args(FunctionCallInfo fcinfo, bool query_source, MemoryContext cxt,
 	else
 		btpg_args_table_source(fcinfo, 1, 4, 5, &spec);
 	btpg_load_series(&spec, s);
-	btpg_run_engine(s, cfg, res);
+	if (curves)
+		btpg_run_engine(s, cfg, res);
+	else
+		btpg_run_engine_metrics(s, cfg, res);
 	MemoryContextSwitchTo(old);
 }
 
@@ -98,7 +103,7 @@ run_metrics(FunctionCallInfo fcinfo, bool query_source)
 	BtResult	res;
 	Datum		d;
 
-	run_from_args(fcinfo, query_source, cxt, &s, &cfg, &res);
+	run_from_args(fcinfo, query_source, false, cxt, &s, &cfg, &res);
 	d = btpg_metrics_datum(fcinfo, &res.metrics);
 	MemoryContextDelete(cxt);
 	PG_RETURN_DATUM(d);
@@ -130,7 +135,7 @@ run_trades(FunctionCallInfo fcinfo, bool query_source)
 
 	SetSingleFuncCall(fcinfo, 0);
 	cxt = run_context();
-	run_from_args(fcinfo, query_source, cxt, &s, &cfg, &res);
+	run_from_args(fcinfo, query_source, false, cxt, &s, &cfg, &res);
 	bt_trade_excursions(&s, &cfg.sim, res.trades, res.ntrades);
 	if (rsinfo->setDesc->natts != BTPG_TRADES_NATTS)
 		elog(ERROR, "backtest_trades returns %d columns, expected %d",
@@ -171,7 +176,7 @@ run_equity(FunctionCallInfo fcinfo, bool query_source)
 
 	SetSingleFuncCall(fcinfo, 0);
 	cxt = run_context();
-	run_from_args(fcinfo, query_source, cxt, &s, &cfg, &res);
+	run_from_args(fcinfo, query_source, true, cxt, &s, &cfg, &res);
 	if (rsinfo->setDesc->natts != BTPG_EQUITY_NATTS)
 		elog(ERROR, "backtest_equity returns %d columns, expected %d", rsinfo->setDesc->natts,
 			 BTPG_EQUITY_NATTS);
@@ -227,7 +232,7 @@ run_periods(FunctionCallInfo fcinfo, bool query_source)
 
 	SetSingleFuncCall(fcinfo, 0);
 	cxt = run_context();
-	run_from_args(fcinfo, query_source, cxt, &s, &cfg, &res);
+	run_from_args(fcinfo, query_source, true, cxt, &s, &cfg, &res);
 	exits = MemoryContextAlloc(cxt, sizeof(int64_t) * Max(res.ntrades, 1));
 	for (int64 k = 0; k < res.ntrades; k++)
 		if (!res.trades[k].is_open)

@@ -3,7 +3,8 @@
  * run_all.c
  *	  backtest_run_all() and backtest_run_all_query(): one backtest per
  *	  symbol of a table (or of a query), every symbol in one read, the
- *	  symbols spread over the sweep's processes.
+ *	  symbols spread over the sweep's processes; backtest_run_all_symbol(),
+ *	  one symbol's row (the per-shard step of the Citus fan-out).
  *
  * A call reads the source once and puts the rows in (symbol, ts) order
  * (btpg_read_grouped, core/grouped.c).  Then, in C:
@@ -17,6 +18,11 @@
  *	  workers take symbols in chunks), metrics only.
  * Each row equals what backtest_run gives for that symbol with the same
  * arguments (the same loader conversions, validation and engine results).
+ *
+ * On a Citus table distributed by its symbol column, backtest_run_all fans
+ * out instead (citus_fanout.c): one query pushed down to every shard runs
+ * backtest_run_all_symbol for each of the shard's symbols on the node that
+ * holds it, and the rows come back to this function.
  *
  * Decisions (also in the README):
  *	- rows come in symbol order (byte order of the symbol's text form);
@@ -54,10 +60,12 @@
 #include "core/loader.h"
 #include "core/params.h"
 #include "core/results.h"
+#include "run_all.h"
 #include "sweep.h"
 
 PG_FUNCTION_INFO_V1(backtest_run_all);
 PG_FUNCTION_INFO_V1(backtest_run_all_query);
+PG_FUNCTION_INFO_V1(backtest_run_all_symbol);
 
 /* symbol, then the columns of backtest_metrics */
 #define RUN_ALL_NATTS		(1 + BTPG_METRICS_NATTS)
@@ -69,14 +77,83 @@ symbol_context(void *arg)
 	errcontext("backtest_run_all, symbol \"%s\"", (const char *) arg);
 }
 
-/* ---- the functions ------------------------------------------------------------- */
+/* ---- the NOTICEs ----------------------------------------------------------------- */
 
 /*
- * Common body of backtest_run_all and backtest_run_all_query: parse, read,
- * order, validate, configure, run, emit.
+ * btpg_run_all_notice_missing
+ *		See run_all.h.
+ */
+void
+btpg_run_all_notice_missing(char **wanted, int nwanted, const char *const *names, int32 n)
+{
+	if (wanted != NULL)
+	{
+		StringInfoData missing;
+		int64		nmissing = 0;
+		int32		r = 0;
+
+		/* both lists are in strcmp order */
+		initStringInfo(&missing);
+		for (int i = 0; i < nwanted; i++)
+		{
+			while (r < n && strcmp(names[r], wanted[i]) < 0)
+				r++;
+			if (r >= n || strcmp(names[r], wanted[i]) != 0)
+				btpg_list_symbol(&missing, &nmissing, wanted[i]);
+		}
+		if (nmissing > 0)
+			ereport(NOTICE,
+					(errmsg(INT64_FORMAT " of the %d symbols asked for have no rows: %s",
+							nmissing, nwanted, missing.data),
+					 errdetail("They get no result row."),
+					 errhint("Check the symbols, the time range and the source.")));
+	}
+	else if (n == 0)
+		ereport(NOTICE,
+				(errmsg("no bars to backtest: the source returned no rows"),
+				 errhint("Check the time range and the source.")));
+}
+
+/*
+ * btpg_run_all_notice_short
+ *		See run_all.h.
+ */
+void
+btpg_run_all_notice_short(const char *stname, const char *const *names, const bool *is_short,
+						  int32 n)
+{
+	StringInfoData shortnames;
+	int64		nshort = 0;
+
+	initStringInfo(&shortnames);
+	for (int32 r = 0; r < n; r++)
+		if (is_short[r])
+			btpg_list_symbol(&shortnames, &nshort, names[r]);
+	if (nshort > 0)
+		ereport(NOTICE,
+				(errmsg("strategy \"%s\" needs more bars than " INT64_FORMAT " of the %d symbols have: %s",
+						stname, nshort, n, shortnames.data),
+				 errdetail("Their indicators never become defined, so they made no trades."),
+				 errhint("Use a longer time range or shorter indicator windows.")));
+}
+
+/* ---- the functions ------------------------------------------------------------- */
+
+/* The three SQL forms; arguments 1 and 2 (strategy, params) are common */
+typedef enum RunAllForm
+{
+	RUN_ALL_TABLE,				/* source regclass, ..., symbols text[], start, end */
+	RUN_ALL_QUERY,				/* query text, ... */
+	RUN_ALL_SYMBOL				/* source regclass, ..., symbol text, start, end: no NOTICE */
+} RunAllForm;
+
+/*
+ * Common body of backtest_run_all, backtest_run_all_query and
+ * backtest_run_all_symbol: parse, read, order, validate, configure, run,
+ * emit (or, on a Citus table, fan out: citus_fanout.c).
  */
 static Datum
-run_all_common(FunctionCallInfo fcinfo, bool query_source)
+run_all_common(FunctionCallInfo fcinfo, RunAllForm form)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext cxt;
@@ -95,8 +172,8 @@ run_all_common(FunctionCallInfo fcinfo, bool query_source)
 	BtMetrics  *metrics;
 	char	  **wanted = NULL;
 	int			nwanted = 0;
-	int64		nshort = 0;
-	StringInfoData shortnames;
+	const char **names;
+	bool	   *is_short;
 	Datum		values[RUN_ALL_NATTS];
 	bool		nulls[RUN_ALL_NATTS];
 
@@ -131,12 +208,20 @@ run_all_common(FunctionCallInfo fcinfo, bool query_source)
 	}
 	spec.need_volume = spec.cols.name[BTCOL_VOLUME] != NULL;
 	spec.need_signal = st->needs_signal;
-	if (query_source)
+	if (form == RUN_ALL_QUERY)
 		spec.query = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	else
 	{
 		spec.relid = PG_GETARG_OID(0);
-		if (!PG_ARGISNULL(3))
+		if (form == RUN_ALL_SYMBOL)
+		{
+			if (PG_ARGISNULL(3))
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("the symbol must not be NULL")));
+			spec.symbol = text_to_cstring(PG_GETARG_TEXT_PP(3));
+		}
+		else if (!PG_ARGISNULL(3))
 		{
 			wanted = btpg_symbols_arg(PG_GETARG_ARRAYTYPE_P(3), &nwanted);
 			spec.has_symbols = true;
@@ -145,36 +230,25 @@ run_all_common(FunctionCallInfo fcinfo, bool query_source)
 		btpg_args_time_range(fcinfo, 4, 5, true, &spec);
 	}
 
+	/* ---- a Citus table distributed by symbol: fan out over its shards ---- */
+	if (form == RUN_ALL_TABLE &&
+		btpg_citus_distributed_by(spec.relid, spec.cols.name[BTCOL_SYMBOL]))
+	{
+		btpg_citus_run_all(fcinfo, &spec, st, wanted, nwanted);
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(cxt);
+		return (Datum) 0;
+	}
+
 	/* ---- read, numbering the symbols; order by (symbol, ts) ---- */
 	seriescxt = AllocSetContextCreate(cxt, "pg_backtest run_all bars", ALLOCSET_DEFAULT_SIZES);
 	ngroups = btpg_read_grouped(&spec, "backtest_run_all", seriescxt, &s, &groups);
 
-	if (wanted != NULL)
-	{
-		StringInfoData missing;
-		int64		nmissing = 0;
-		int32		r = 0;
-
-		/* both lists are in strcmp order */
-		initStringInfo(&missing);
-		for (int i = 0; i < nwanted; i++)
-		{
-			while (r < ngroups && strcmp(groups[r].name, wanted[i]) < 0)
-				r++;
-			if (r >= ngroups || strcmp(groups[r].name, wanted[i]) != 0)
-				btpg_list_symbol(&missing, &nmissing, wanted[i]);
-		}
-		if (nmissing > 0)
-			ereport(NOTICE,
-					(errmsg(INT64_FORMAT " of the %d symbols asked for have no rows: %s",
-							nmissing, nwanted, missing.data),
-					 errdetail("They get no result row."),
-					 errhint("Check the symbols, the time range and the source.")));
-	}
-	else if (ngroups == 0)
-		ereport(NOTICE,
-				(errmsg("no bars to backtest: the source returned no rows"),
-				 errhint("Check the time range and the source.")));
+	names = palloc(sizeof(char *) * Max(ngroups, 1));
+	for (int32 r = 0; r < ngroups; r++)
+		names[r] = groups[r].name;
+	if (form != RUN_ALL_SYMBOL)
+		btpg_run_all_notice_missing(wanted, nwanted, names, ngroups);
 
 	/* ---- validate each symbol, give it its configuration ---- */
 	cfgs = palloc(sizeof(BtConfig) * Max(ngroups, 1));
@@ -204,16 +278,11 @@ run_all_common(FunctionCallInfo fcinfo, bool query_source)
 	btpg_sweep_execute_jobs(&s, st, cfgs, jobs, ngroups, seriescxt, metrics);
 	/* s's arrays are gone with seriescxt */
 
-	initStringInfo(&shortnames);
+	is_short = palloc(sizeof(bool) * Max(ngroups, 1));
 	for (int32 r = 0; r < ngroups; r++)
-		if (metrics[r].warmup_bars >= groups[r].n)
-			btpg_list_symbol(&shortnames, &nshort, groups[r].name);
-	if (nshort > 0)
-		ereport(NOTICE,
-				(errmsg("strategy \"%s\" needs more bars than " INT64_FORMAT " of the %d symbols have: %s",
-						st->name, nshort, ngroups, shortnames.data),
-				 errdetail("Their indicators never become defined, so they made no trades."),
-				 errhint("Use a longer time range or shorter indicator windows.")));
+		is_short[r] = metrics[r].warmup_bars >= groups[r].n;
+	if (form != RUN_ALL_SYMBOL)
+		btpg_run_all_notice_short(st->name, names, is_short, ngroups);
 
 	/* ---- rows, in symbol order ---- */
 	for (int32 r = 0; r < ngroups; r++)
@@ -239,7 +308,7 @@ run_all_common(FunctionCallInfo fcinfo, bool query_source)
 Datum
 backtest_run_all(PG_FUNCTION_ARGS)
 {
-	return run_all_common(fcinfo, false);
+	return run_all_common(fcinfo, RUN_ALL_TABLE);
 }
 
 /*
@@ -249,5 +318,17 @@ backtest_run_all(PG_FUNCTION_ARGS)
 Datum
 backtest_run_all_query(PG_FUNCTION_ARGS)
 {
-	return run_all_common(fcinfo, true);
+	return run_all_common(fcinfo, RUN_ALL_QUERY);
+}
+
+/*
+ * backtest_run_all_symbol(source regclass, strategy text, params jsonb,
+ *						   symbol text, start_ts timestamptz, end_ts timestamptz)
+ *		Symbol's backtest_run_all row (none without bars), without NOTICEs.
+ *		On a Citus node holding the symbol's shard it reads the shard.
+ */
+Datum
+backtest_run_all_symbol(PG_FUNCTION_ARGS)
+{
+	return run_all_common(fcinfo, RUN_ALL_SYMBOL);
 }

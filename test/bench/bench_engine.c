@@ -4,8 +4,9 @@
  *	  Throughput of the engine alone, on in-memory arrays (no server).
  *
  * Generates a geometric random walk of OHLCV bars with a fixed-seed PRNG
- * (xoshiro256**, seeded by splitmix64; no rand()), then times bt_run with a
- * strategy's defaults.  Every run allocates from a simple arena BtAlloc:
+ * (xoshiro256**, seeded by splitmix64; no rand()), then times
+ * bt_run_metrics (what backtest_run runs: bt_run in one pass, without the
+ * per-bar curves) with a strategy's defaults.  Every run allocates from a simple arena BtAlloc:
  *
  *	- "fresh arena": the arena is malloc'ed before and freed after each
  *	  repetition, like the server's per-call memory context, so page faults
@@ -402,7 +403,16 @@ strategy(const char *name)
 	return st;
 }
 
-/* One whole bt_run in arena ar; returns seconds and fills res */
+/*
+ * Whole runs time bt_run_metrics (what backtest_run runs: metrics and
+ * trades, no equity curve) unless this is false (bt_run, with the curves)
+ */
+static bool metrics_only = true;
+
+/* The name of the whole run timed */
+#define RUN_NAME	(metrics_only ? "bt_run_metrics" : "bt_run")
+
+/* One whole run in arena ar; returns seconds and fills res */
 static double
 time_run(const BtSeries *s, const BtConfig *cfg, Arena *ar, BtResult *res)
 {
@@ -412,7 +422,8 @@ time_run(const BtSeries *s, const BtConfig *cfg, Arena *ar, BtResult *res)
 				t1;
 
 	t0 = now_sec();
-	if (bt_run(s, cfg, &a, progress_noop, NULL, res, &err) != BT_OK)
+	if ((metrics_only ? bt_run_metrics : bt_run) (s, cfg, &a, progress_noop, NULL, res,
+												  &err) != BT_OK)
 	{
 		fprintf(stderr, "bench_engine: bt_run failed: %s\n", err.msg);
 		exit(2);
@@ -482,13 +493,13 @@ bench_strategy(const BtSeries *s, const char *name, int reps, bool both)
 	double		fresh;
 
 	fresh = bench_run(s, name, reps, true, &m, &ovf, &bytes);
-	snprintf(what, sizeof(what), "%s bt_run, fresh arena", name);
+	snprintf(what, sizeof(what), "%s %s, fresh arena", name, RUN_NAME);
 	print_line(what, s->n, fresh);
 	if (both)
 	{
 		double		reused = bench_run(s, name, reps, false, &m, &ovf, &bytes);
 
-		snprintf(what, sizeof(what), "%s bt_run, reused arena", name);
+		snprintf(what, sizeof(what), "%s %s, reused arena", name, RUN_NAME);
 		print_line(what, s->n, reused);
 	}
 	printf("  %-44s trades=%lld equity_final=%.2f allocated=%.1f MB%s\n", "",
@@ -513,8 +524,10 @@ bench_stages(const BtSeries *s, int reps)
 				t_strat[MAX_REPS],
 				t_sim[MAX_REPS],
 				t_met[MAX_REPS],
-				t_whole[MAX_REPS];
+				t_whole[MAX_REPS],
+				t_curves[MAX_REPS];
 	double		m_whole,
+				m_curves,
 				m_val,
 				m_sma,
 				m_strat,
@@ -539,7 +552,8 @@ bench_stages(const BtSeries *s, int reps)
 					t3,
 					t4,
 					t5,
-					t6;
+					t6,
+					t7;
 
 		arena_reset(&ar);
 		fast = arena_realloc(&ar, NULL, (size_t) n * sizeof(double));
@@ -578,6 +592,11 @@ bench_stages(const BtSeries *s, int reps)
 		/* the whole run, in the same round (same arena, pages mapped) */
 		arena_reset(&ar);
 		t6 = time_run(s, &cfg, &ar, &res);
+		/* and bt_run, with the curves */
+		arena_reset(&ar);
+		metrics_only = !metrics_only;
+		t7 = time_run(s, &cfg, &ar, &res);
+		metrics_only = !metrics_only;
 		if (r >= 0)
 		{
 			t_val[r] = t1 - t0;
@@ -586,6 +605,7 @@ bench_stages(const BtSeries *s, int reps)
 			t_sim[r] = t4 - t3;
 			t_met[r] = t5 - t4;
 			t_whole[r] = t6;
+			t_curves[r] = t7;
 		}
 	}
 	arena_free(&ar);
@@ -596,11 +616,14 @@ bench_stages(const BtSeries *s, int reps)
 	m_sim = median(t_sim, reps);
 	m_met = median(t_met, reps);
 	m_whole = median(t_whole, reps);
+	m_curves = median(t_curves, reps);
 
 	printf("  per-stage split, sma_cross (fast=%d, slow=%d), n=%lld, each stage timed alone,\n"
 		   "  interleaved with whole runs (reused arena; %% of the whole run's median):\n",
 		   (int) cfg.sp[0], (int) cfg.sp[1], (long long) n);
-	printf("    %-40s %9.3f ms  (100.0%%)\n", "whole bt_run", m_whole * 1e3);
+	printf("    %-40s %9.3f ms  (100.0%%)\n", "whole bt_run_metrics (one pass)", m_whole * 1e3);
+	printf("    %-40s %9.3f ms  (%5.1f%%)\n", "whole bt_run (with the per-bar curves)",
+		   m_curves * 1e3, 100.0 * m_curves / m_whole);
 	printf("    %-40s %9.3f ms  (%5.1f%%)\n",
 		   "bt_sma x2 (indicators alone)", m_sma * 1e3, 100.0 * m_sma / m_whole);
 	printf("    %-40s %9.3f ms  (%5.1f%%)\n",
@@ -610,7 +633,7 @@ bench_stages(const BtSeries *s, int reps)
 	printf("    %-40s %9.3f ms  (%5.1f%%)\n",
 		   "bt_compute_metrics", m_met * 1e3, 100.0 * m_met / m_whole);
 	printf("    %-40s %9.3f ms  (%5.1f%%)\n",
-		   "sum of the three bt_run stages", (m_strat + m_sim + m_met) * 1e3,
+		   "sum of bt_run's three stages", (m_strat + m_sim + m_met) * 1e3,
 		   100.0 * (m_strat + m_sim + m_met) / m_whole);
 	printf("    %-40s %9.3f ms  (not part of bt_run; the server runs it per call)\n",
 		   "bt_validate_series", m_val * 1e3);
@@ -729,7 +752,7 @@ main(int argc, char **argv)
 
 	fresh = bench_strategy(&s, "sma_cross", reps, false);
 	reused = bench_run(&s, "sma_cross", reps, false, &m, &ovf, &bytes);
-	print_line("sma_cross bt_run, reused arena", s.n, reused);
+	print_line("sma_cross bt_run_metrics, reused arena", s.n, reused);
 	bench_stages(&s, reps);
 
 	printf("  other strategies (defaults), for information:\n");

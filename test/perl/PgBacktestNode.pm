@@ -4,7 +4,8 @@
 # (pg_cron and pg_backtest preloaded) with the extension created, the
 # K-line fixture, the sleeping source queries that keep a worker busy, the
 # waits on tasks, workers and settings, and a listener that collects the
-# progress events of LISTEN backtest_progress.
+# progress events of LISTEN backtest_progress, and a Citus cluster
+# (citus_cluster, citus_missing).
 #
 #   use PgBacktestNode qw(sleep_query);
 #   my $node = PgBacktestNode->create('pool', conf => 'pg_backtest.max_concurrent = 3');
@@ -53,6 +54,54 @@ sub create
 	$node->safe_psql('postgres', 'CREATE EXTENSION pg_backtest')
 	  if $opts{extension} // 1;
 	return $node;
+}
+
+# ---- a Citus cluster -----------------------------------------------------------
+
+# Why a Citus test must be skipped (citus.so missing from the pkglibdir of
+# $ENV{PG_CONFIG}, else pg_config on PATH), or undef when it can run:
+#   plan skip_all => $why if my $why = PgBacktestNode::citus_missing();
+sub citus_missing
+{
+	my $pg_config = $ENV{PG_CONFIG} // 'pg_config';
+	my $pkglibdir = `$pg_config --pkglibdir`;
+	chomp $pkglibdir;
+	return undef if -f "$pkglibdir/citus.so";
+	return "citus is not installed ($pkglibdir/citus.so not found; "
+	  . "test/citus/ensure-citus.sh builds it from ../shared/vendor when present)";
+}
+
+# A Citus coordinator and $opts{workers} (default 2) workers on loopback,
+# nodes "${prefix}coordinator", "${prefix}worker1", ...: each preloads
+# citus, pg_cron and pg_backtest, listens on 127.0.0.1 and has CREATE
+# EXTENSION citus; the coordinator knows its host and has added every
+# worker, and (unless extension => 0) CREATE EXTENSION pg_backtest on it
+# has reached the workers.  Options:
+#   prefix    node name prefix (default '')
+#   conf      postgresql.conf lines for every node (after the common ones)
+#   extension 0: do not create pg_backtest (the test does)
+# Returns (coordinator, worker1, ...).  Stop them with $_->stop for @nodes.
+sub citus_cluster
+{
+	my ($class, %opts) = @_;
+	my $prefix = $opts{prefix} // '';
+	my $conf = "listen_addresses = '127.0.0.1'\nmax_worker_processes = 32\n" . ($opts{conf} // '');
+	my @nodes = map {
+		$class->create(
+			"$prefix$_",
+			preload   => 'citus,pg_cron,pg_backtest',
+			conf      => $conf,
+			extension => 0)
+	} ('coordinator', map { "worker$_" } 1 .. ($opts{workers} // 2));
+	my ($coord, @workers) = @nodes;
+	$_->safe_psql('postgres', 'CREATE EXTENSION citus') for @nodes;
+	$coord->safe_psql('postgres',
+		"SELECT citus_set_coordinator_host('127.0.0.1', " . $coord->port . ')');
+	$coord->safe_psql('postgres', "SELECT citus_add_node('127.0.0.1', " . $_->port . ')')
+	  for @workers;
+	$coord->safe_psql('postgres', 'CREATE EXTENSION pg_backtest')
+	  if $opts{extension} // 1;
+	return @nodes;
 }
 
 # ---- fixtures ----------------------------------------------------------------

@@ -14,31 +14,14 @@ use PgBacktestNode;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $pg_config = $ENV{PG_CONFIG} // 'pg_config';
-my $pkglibdir = `$pg_config --pkglibdir`;
-chomp $pkglibdir;
-plan skip_all => "citus is not installed ($pkglibdir/citus.so not found; "
-  . "test/citus/ensure-citus.sh builds it from ../shared/vendor when present)"
-  unless -f "$pkglibdir/citus.so";
+my $why = PgBacktestNode::citus_missing();
+plan skip_all => $why if $why;
 
 # ---- the cluster -------------------------------------------------------------
 
-my $citus_conf = "listen_addresses = '127.0.0.1'\nmax_worker_processes = 32\n";
-my @nodes = map {
-	PgBacktestNode->create(
-		$_,
-		preload   => 'citus,pg_cron,pg_backtest',
-		conf      => $citus_conf,
-		extension => 0)
-} qw(coordinator worker1 worker2);
+my @nodes = PgBacktestNode->citus_cluster;
 my ($coord, $w1, $w2) = @nodes;
-$_->safe_psql('postgres', 'CREATE EXTENSION citus') for @nodes;
-$coord->safe_psql('postgres',
-	"SELECT citus_set_coordinator_host('127.0.0.1', " . $coord->port . ')');
-$coord->safe_psql('postgres', "SELECT citus_add_node('127.0.0.1', " . $_->port . ')')
-  for ($w1, $w2);
 # the extension and the roles propagate to the workers
-$coord->safe_psql('postgres', 'CREATE EXTENSION pg_backtest');
 is($w1->safe_psql('postgres', "SELECT count(*) FROM pg_extension WHERE extname = 'pg_backtest'"),
 	'1', 'CREATE EXTENSION pg_backtest on the coordinator reaches the workers');
 
@@ -90,7 +73,7 @@ my $expected_fns = join("\n",
 	'backtest_indicator(regclass,text,text,jsonb,timestamp with time zone,timestamp with time zone)',
 	'backtest_period_returns(regclass,text,text,jsonb,timestamp with time zone,timestamp with time zone,text)',
 	'backtest_report_html(regclass,text,text,jsonb,timestamp with time zone,timestamp with time zone,integer,integer,jsonb)',
-	'backtest_resample(regclass,text,interval,timestamp with time zone,timestamp with time zone,timestamp without time zone,text)',
+	'backtest_resample(regclass,text,interval,timestamp with time zone,timestamp with time zone,timestamp without time zone,text,jsonb)',
 	'backtest_run(regclass,text,text,jsonb,timestamp with time zone,timestamp with time zone)',
 	'backtest_sweep(regclass,text,text,jsonb,jsonb,timestamp with time zone,timestamp with time zone)',
 	'backtest_trades(regclass,text,text,jsonb,timestamp with time zone,timestamp with time zone)',

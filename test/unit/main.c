@@ -241,6 +241,7 @@ unit_sim(const UnitBars *b, const int8_t *target, const BtSimParams *p)
 	X(test_orders) \
 	X(test_metrics) \
 	X(test_sweep) \
+	X(test_fused) \
 	X(test_tables) \
 	X(test_walkforward) \
 	X(test_chart) \

@@ -412,10 +412,51 @@ test_resample(void)
 	CHECK(r.n == 2 && r.volume == NULL && r.high[0] == 12 && r.low[1] == 3.5);
 }
 
+/*
+ * A curve of six bars (hours 0..5): equity 100, 110, 99, 121, 90, 95, in
+ * 2-hour buckets from hour 0:
+ * {100, 110}, {99, 121}, {90, 95}.  The drawdowns from the running peak
+ * (100, 110, 110, 121, 121, 121): 0, 0, -10, 0, -25.6198..., -21.4876...
+ * On a clock that goes back (wall hours 0, 1, 0, 1, 2, 2), 1-hour buckets
+ * group bars {0, 2}, {1, 3}, {4, 5}, first and last by time.
+ */
+static void
+test_downsample_curve(void)
+{
+	const int64_t H = INT64_C(3600000000);
+	int64_t		ts[6],
+				wall[6];
+	double		eq[6] = {100, 110, 99, 121, 90, 95};
+	int64_t		wh[6] = {0, 1, 0, 1, 2, 2};
+	BtCurveBuckets b;
+
+	for (int i = 0; i < 6; i++)
+	{
+		ts[i] = i * H;
+		wall[i] = wh[i] * H;
+	}
+	bt_downsample_curve(ts, 6, eq, 2 * H, 0, &unit_alloc, &b);
+	CHECK(b.n == 3);
+	CHECK(b.bucket[0] == 0 && b.bucket[1] == 2 * H && b.bucket[2] == 4 * H);
+	CHECK(b.bars[0] == 2 && b.bars[1] == 2 && b.bars[2] == 2);
+	CHECK(b.first[1] == 99 && b.high[1] == 121 && b.low[1] == 99 && b.last[1] == 121);
+	CHECK(b.mean[0] == 105 && b.mean[1] == 110 && b.mean[2] == 92.5);
+	CHECK(b.drawdown[0] == 0 && fabs(b.drawdown[1] + 10) < 1e-12);
+	CHECK(fabs(b.drawdown[2] - (90.0 / 121.0 - 1) * 100) < 1e-12);
+
+	bt_downsample_curve(wall, 6, eq, H, 0, &unit_alloc, &b);
+	CHECK(b.n == 3);
+	/* wall hour 0: bars 0 and 2; hour 1: bars 1 and 3 */
+	CHECK(b.first[0] == 100 && b.last[0] == 99 && b.low[0] == 99 && fabs(b.drawdown[0] + 10) < 1e-12);
+	CHECK(b.first[1] == 110 && b.last[1] == 121 && b.high[1] == 121 && b.mean[1] == 115.5);
+	CHECK(b.bars[2] == 2 && b.first[2] == 90 && b.last[2] == 95);
+}
+
 void
 test_analytics(void)
 {
 	test_resample();
+	test_downsample_curve();
 	test_periods();
 	test_periods_daily();
 	test_long_next_open();

@@ -24,4 +24,12 @@
  */
 #define BTPG_BOOKKEEPER		ROLE_PG_DATABASE_OWNER
 
+/*
+ * The role the rows of the result tables (backtest.results, trades, ...) are
+ * written and read as: BTPG_BOOKKEEPER, or on Citus, where those tables are
+ * distributed, the database's owner (bookkeeper.c).  Caller is in a
+ * transaction.
+ */
+extern Oid	btpg_bookkeeper(void);
+
 #endif							/* BTPG_CORE_BOOKKEEPER_H */

@@ -288,6 +288,20 @@ string_option(const char *key, JsonbValue *v)
 }
 
 /*
+ * The reader's parameters, parsed by timeframe_option (keep the two in
+ * step); backtest_parameters() lists them after the simulator's.
+ */
+const BtpgReaderParam btpg_reader_params[] = {
+	{"timeframe", "interval", "null",
+	 "run on the bars resampled to this fixed interval, e.g. \"1 hour\" (none: the bars as read)"},
+	{"timeframe_origin", "timestamp", "\"2000-01-03 00:00:00\"",
+	 "where the resampled buckets start: a wall-clock time in timeframe_time_zone"},
+	{"timeframe_time_zone", "string", "\"UTC\"",
+	 "the time zone on whose wall clock the resampled buckets are counted"},
+};
+const int	btpg_n_reader_params = lengthof(btpg_reader_params);
+
+/*
  * timeframe_option
  *		Apply "timeframe", "timeframe_origin" or "timeframe_time_zone" to
  *		cols; false if key is none of them.
@@ -650,6 +664,12 @@ btpg_parse_params_maps(Jsonb *params, const BtStrategyDef *st, BtConfig *cfg,
 					   BtpgColumns *cols, BtpgParamMaps **maps)
 {
 	parse_params_core(params, st, NULL, cfg, cols, maps);
+	/* before anything is read or queued (the grouped reader checks it too) */
+	if (cols->tf_interval > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("\"timeframe\" is not supported when reading many symbols at once"),
+				 errhint("Resample in SQL (backtest_resample, or date_bin) and use a query source.")));
 }
 
 /*

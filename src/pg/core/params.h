@@ -96,6 +96,22 @@ extern void btpg_parse_params_maps(Jsonb *params, const BtStrategyDef *strategy,
 extern void btpg_params_for_symbol(const BtpgParamMaps *maps, const BtConfig *base,
 								   const char *sym, BtConfig *cfg);
 
+/*
+ * A parameter of the reader rather than of the simulator ("timeframe" and
+ * its options): its name, type, default (jsonb text) and description, for
+ * backtest_parameters()
+ */
+typedef struct BtpgReaderParam
+{
+	const char *name;
+	const char *type;
+	const char *default_json;
+	const char *doc;
+} BtpgReaderParam;
+
+extern const BtpgReaderParam btpg_reader_params[];
+extern const int btpg_n_reader_params;
+
 /* Look up a strategy by name or ereport (hint lists the valid names) */
 extern const BtStrategyDef *btpg_lookup_strategy(const char *name);
 

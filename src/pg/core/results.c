@@ -151,18 +151,20 @@ sync_progress(void *arg, BtStep step, int64_t done, int64_t total)
 }
 
 /*
- * btpg_run_engine
+ * run_engine
  *		Validate, run and report: the common tail of every backtest entry
- *		point once the series is loaded.  Allocates in CurrentMemoryContext.
+ *		point once the series is loaded, with the per-bar curves
+ *		(bt_run) or without (bt_run_metrics, faster).  Allocates in
+ *		CurrentMemoryContext.
  */
-void
-btpg_run_engine(const BtSeries *s, const BtConfig *cfg, BtResult *res)
+static void
+run_engine(const BtSeries *s, const BtConfig *cfg, bool curves, BtResult *res)
 {
 	BtAlloc		a;
 	BtError		err;
 
 	btpg_alloc_init(&a, CurrentMemoryContext);
-	if (bt_run(s, cfg, &a, sync_progress, NULL, res, &err) != BT_OK)
+	if ((curves ? bt_run : bt_run_metrics) (s, cfg, &a, sync_progress, NULL, res, &err) != BT_OK)
 		btpg_report(&err, s->ts);
 	if (s->n == 0)
 		ereport(NOTICE,
@@ -176,6 +178,20 @@ btpg_run_engine(const BtSeries *s, const BtConfig *cfg, BtResult *res)
 				 errhint("Use a longer time range or shorter indicator windows.")));
 	else if (res->ntrades == 0 && res->metrics.entries_unfilled > 0)
 		btpg_notice_unfilled(&res->metrics, &cfg->sim);
+}
+
+/* run_engine with the equity, position and cash curves (res->equity ...) */
+void
+btpg_run_engine(const BtSeries *s, const BtConfig *cfg, BtResult *res)
+{
+	run_engine(s, cfg, true, res);
+}
+
+/* run_engine for metrics and trades only: res->equity, position, cash NULL */
+void
+btpg_run_engine_metrics(const BtSeries *s, const BtConfig *cfg, BtResult *res)
+{
+	run_engine(s, cfg, false, res);
 }
 
 /* An amount for a message: 2 decimals, or 6 significant digits when tiny */

@@ -89,6 +89,11 @@ btpg_live_parse(Oid relid, const char *strategy, Jsonb *params, Jsonb *indicator
 
 		ls->spec.strategy = btpg_lookup_strategy(strategy);
 		btpg_parse_backtest_params(rest, ls->spec.strategy, &cfg, &cols);
+		if (cols.tf_interval > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("\"timeframe\" is not supported by live streams"),
+					 errhint("Write the coarser bars to a table of their own and stream that table.")));
 		memcpy(ls->spec.sp, cfg.sp, sizeof(ls->spec.sp));
 		ls->spec.allow_short = cfg.sim.allow_short;
 	}

@@ -290,7 +290,7 @@ completed_summary(int64 task_id, bool sweep, StringInfo meta, char **n_symbols)
 
 	if (!sweep)
 	{
-		(void) btpg_exec_as_owner(BTPG_BOOKKEEPER,
+		(void) btpg_exec_as_owner(btpg_bookkeeper(),
 								  "SELECT r.trades_count, r.return_pct, r.sharpe_ratio, "
 								  "r.max_drawdown_pct, r.equity_final, r.n_symbols FROM backtest.results r "
 								  "WHERE r.task_id OPERATOR(pg_catalog.=) $1",
@@ -312,7 +312,7 @@ completed_summary(int64 task_id, bool sweep, StringInfo meta, char **n_symbols)
 							fmt_num(dd, 2));
 		}
 	}
-	(void) btpg_exec_as_owner(BTPG_BOOKKEEPER,
+	(void) btpg_exec_as_owner(btpg_bookkeeper(),
 							  "SELECT (SELECT pg_catalog.count(*) FROM backtest.sweep_results c "
 							  "        WHERE c.task_id OPERATOR(pg_catalog.=) $1), "
 							  "s.params::pg_catalog.text, s.trades_count, s.return_pct, s.sharpe_ratio "

@@ -487,6 +487,8 @@ insert_task(const char *kind, Oid relid, const char *query, const char *symbol,
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* on Citus, only the coordinator queues (citus_task.c) */
+	btpg_citus_check_submit();
 	/* the id first: the seal covers it */
 	if (btpg_exec_as_owner(BTPG_BOOKKEEPER,
 						   "SELECT pg_catalog.nextval('backtest.tasks_id_seq'::pg_catalog.regclass)",
@@ -622,7 +624,8 @@ update_task_as_owner(const char *sql, int64 task_id)
 	Oid			argtypes[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(task_id)};
 
-	(void) btpg_exec_as_owner(BTPG_BOOKKEEPER, sql, 1, argtypes, values, NULL);
+	/* a delete removes the result rows, on Citus on the other nodes too */
+	(void) btpg_exec_as_owner(btpg_bookkeeper(), sql, 1, argtypes, values, NULL);
 	return SPI_processed;
 }
 

@@ -162,6 +162,8 @@ extern void btpg_tasks_define_gucs(void);
 extern void btpg_apply_task_settings(const char *settings_json);
 extern void btpg_cancel_at_commit(int64 task_id);
 extern char *btpg_extension_schema(void);
+/* citus_task.c: on a Citus worker with the result tables distributed, refuse to queue */
+extern void btpg_citus_check_submit(void);
 extern void btpg_notify_task(int64 task_id, const char *status, double progress,
 							 const char *step, int step_index, int total_steps,
 							 const char *message, double elapsed_s, double eta_s,

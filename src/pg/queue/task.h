@@ -38,6 +38,8 @@ struct TaskRun
 	MemoryContext cxt;			/* the run context */
 	const BtpgTaskKind *kind;	/* what the task is (backtest.tasks.kind) */
 	void	   *kind_state;		/* the kind's plan */
+	char	   *strategy;		/* the task's strategy and params, as in its row */
+	char	   *params;
 };
 
 /* "starting", "loading data", ... "saving results", by step index */
@@ -55,5 +57,9 @@ extern double btpg_task_returned_elapsed(void);
 /* task_save.c: outcomes (and, in task_kind.h, the helpers of every kind's save) */
 extern void btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res);
 extern void btpg_task_finish_with_error(TaskRun *run, ErrorData *edata, bool cancelled);
+
+/* citus_task.c: a task on Citus runs on the node holding its symbol */
+extern char *btpg_citus_task_node(TaskRun *run);
+extern void btpg_citus_run_task(TaskRun *run, const char *node);
 
 #endif							/* BTPG_TASK_H */

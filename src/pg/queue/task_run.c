@@ -303,6 +303,8 @@ read_task(TaskRun *run, MemoryContext runcxt)
 		seal.database = SPI_getvalue(tup, td, 11);
 		seal.kind = SPI_getvalue(tup, td, 12);
 		seal.symbols = SPI_getvalue(tup, td, 14);
+		run->strategy = strategy;
+		run->params = params;
 		MemoryContextSwitchTo(old);
 
 		/*
@@ -468,6 +470,7 @@ run_task(TaskRun *run)
 	{
 		BtSeries	s;
 		int64		nbars;
+		char	   *node;
 
 		if (!read_task(run, runcxt))
 		{
@@ -475,32 +478,42 @@ run_task(TaskRun *run)
 			return;
 		}
 		btpg_test_delay_point("after_claim");
-		btpg_task_report(run, 1, 0.0, NULL, true);
-
-		/* load the bars as the owner (privileges and RLS apply) */
-		btpg_begin_txn("pg_backtest: loading data");
-		old = MemoryContextSwitchTo(runcxt);
-		if (run->kind->load)
+		/* on Citus, a backtest runs on the node holding its symbol */
+		if ((node = btpg_citus_task_node(run)) != NULL)
 		{
-			memset(&s, 0, sizeof(s));
-			nbars = run->kind->load(run, run->kind_state);
+			old = MemoryContextSwitchTo(runcxt);
+			btpg_citus_run_task(run, node);
+			MemoryContextSwitchTo(old);
 		}
 		else
 		{
-			btpg_load_series(&run->spec, &s);
-			nbars = s.n;
-		}
-		MemoryContextSwitchTo(old);
-		btpg_end_txn();
-		btpg_task_report(run, 1, 30.0, psprintf(INT64_FORMAT " bars loaded", nbars), false);
+			btpg_task_report(run, 1, 0.0, NULL, true);
 
-		old = MemoryContextSwitchTo(runcxt);
-		run->kind->execute(run, run->kind_state, &s);
-		MemoryContextSwitchTo(runcxt);
-		btpg_task_report(run, 5, 85.0, NULL, true);
-		MemoryContextSwitchTo(runcxt);
-		run->kind->save(run, run->kind_state, &s);
-		MemoryContextSwitchTo(old);
+			/* load the bars as the owner (privileges and RLS apply) */
+			btpg_begin_txn("pg_backtest: loading data");
+			old = MemoryContextSwitchTo(runcxt);
+			if (run->kind->load)
+			{
+				memset(&s, 0, sizeof(s));
+				nbars = run->kind->load(run, run->kind_state);
+			}
+			else
+			{
+				btpg_load_series(&run->spec, &s);
+				nbars = s.n;
+			}
+			MemoryContextSwitchTo(old);
+			btpg_end_txn();
+			btpg_task_report(run, 1, 30.0, psprintf(INT64_FORMAT " bars loaded", nbars), false);
+
+			old = MemoryContextSwitchTo(runcxt);
+			run->kind->execute(run, run->kind_state, &s);
+			MemoryContextSwitchTo(runcxt);
+			btpg_task_report(run, 5, 85.0, NULL, true);
+			MemoryContextSwitchTo(runcxt);
+			run->kind->save(run, run->kind_state, &s);
+			MemoryContextSwitchTo(old);
+		}
 	}
 	PG_CATCH();
 	{
@@ -620,8 +633,8 @@ btpg_task_main(Datum main_arg)
 	 * live worker holds it, this task is not ours to run.
 	 */
 	/* bookkeeping runs as the tables' owner, not as a superuser (seal.h) */
-	run.ext_owner = BTPG_BOOKKEEPER;
 	StartTransactionCommand();
+	run.ext_owner = btpg_bookkeeper();
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (((uint64) start.task_id) >> 32),
 						 (uint32) start.task_id, BTPG_TASK_LOCK_FIELD4);
 	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
