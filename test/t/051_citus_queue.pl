@@ -8,7 +8,9 @@
 # plain single node's backtest_run / backtest_trades / backtest_equity; a
 # LISTENer on the coordinator sees start, progress and end; a worker refuses
 # to queue (one sequence issues the ids); another role sees nothing of the
-# task; a cancel interrupts the delegated call on the worker; pg_cron's
+# task; a cancel interrupts the delegated call on the worker; a kill -9 of
+# the worker's backend doing a task's delegated call requeues the task, which
+# then completes; pg_cron's
 # cleanup and backtest_delete remove the rows from every node.  Sweep and
 # portfolio tasks run on the coordinator and store their rows in the
 # distributed tables, equal to a single node's.
@@ -223,6 +225,39 @@ ok(1, '... its delegated call was cancelled on the worker holding D');
 is( $coord->safe_psql('postgres',
 		"SELECT (SELECT count(*) FROM backtest.results WHERE task_id = $d1) + (SELECT count(*) FROM backtest.equity_curves WHERE task_id = $d1)"),
 	'0', '... and stored nothing');
+
+# ---- kill -9 of the worker node's process doing a task: the task is requeued ----------
+
+# (a retry a few seconds on, when the worker has restarted: the test clusters
+# are made with restart_after_crash off, the server's default is on)
+$coord->safe_psql('postgres', "ALTER SYSTEM SET pg_backtest.retry_delay = 3000; SELECT pg_reload_conf()");
+$w{$sd}->safe_psql('postgres', "ALTER SYSTEM SET restart_after_crash = on; SELECT pg_reload_conf()");
+$doff = -s $w{$sd}->logfile;
+my $d2 = $coord->safe_psql_as('dave', "SELECT backtest_submit('k', 'D', 'sma_cross')");
+$coord->poll_query_until('postgres', "SELECT message LIKE 'running on%' FROM backtest.tasks WHERE id = $d2")
+  or die "task $d2 did not start";
+$w{$sd}->wait_for_log(qr/backtest_run\('public\.k'::regclass, 'D'::text/, $doff);
+my $victim = $w{$sd}->safe_psql('postgres', q{
+SELECT pid FROM pg_stat_activity WHERE usename = 'dave' AND state = 'active' AND query LIKE '%backtest_run(%'});
+like($victim, qr/^\d+$/, "the backend running task ${d2}'s delegated call on the worker holding D");
+kill 'KILL', $victim;
+$w{$sd}->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
+  or die 'the worker did not restart';
+$coord->poll_query_until('postgres', "SELECT attempts >= 2 FROM backtest.tasks WHERE id = $d2")
+  or die "task $d2 was not retried: "
+  . $coord->safe_psql('postgres', "SELECT status || ' ' || coalesce(error, message, '') FROM backtest.tasks WHERE id = $d2");
+ok(1, "after a kill -9 of that backend, task $d2 is claimed a second time");
+like(slurp_file($coord->logfile), qr/FATAL:  pg_backtest: task $d2 lost the Citus node it ran on: /,
+	"... the coordinator's task worker said it lost the node");
+like(slurp_file($coord->logfile), qr/task $d2 requeued: the worker exited before finishing .*\(attempt 1 of \d+; retrying\)/,
+	'... and the dispatcher requeued the task');
+is($coord->wait_task($d2), 'completed', "task $d2 then completes");
+is( $coord->safe_psql_as('dave', "SELECT $mcols FROM backtest.results WHERE task_id = $d2"),
+	$single->safe_psql_as('alice', "SELECT $mcols FROM backtest_run('k', 'D', 'sma_cross')"),
+	'... with results equal to one node\'s, stored once');
+is( $coord->safe_psql('postgres', "SELECT count(*) FROM backtest.results WHERE task_id = $d2"),
+	'1', '... one results row');
+$coord->safe_psql('postgres', "ALTER SYSTEM RESET pg_backtest.retry_delay; SELECT pg_reload_conf()");
 
 # ---- deleting and cleanup remove the rows on every node -------------------------------
 

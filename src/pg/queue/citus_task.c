@@ -53,6 +53,23 @@ citus_installed(void)
 }
 
 /*
+ * btpg_citus_node_lost
+ *		Does a delegated call's error say that the node running it went
+ *		away, rather than that the work failed?  A connection exception (the
+ *		node's backend was killed, the connection dropped, the node is still
+ *		in recovery) or the node's backend terminated by its administrator or
+ *		a crash of another of its processes.
+ */
+bool
+btpg_citus_node_lost(const ErrorData *edata)
+{
+	return ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_CONNECTION_EXCEPTION ||
+		edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
+		edata->sqlerrcode == ERRCODE_CRASH_SHUTDOWN ||
+		edata->sqlerrcode == ERRCODE_CANNOT_CONNECT_NOW;
+}
+
+/*
  * btpg_citus_check_submit
  *		Refuse a submission on a Citus worker once the result tables are
  *		distributed (backtest.citus_check_submit).  Caller has SPI connected.

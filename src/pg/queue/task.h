@@ -61,5 +61,6 @@ extern void btpg_task_finish_with_error(TaskRun *run, ErrorData *edata, bool can
 /* citus_task.c: a task on Citus runs on the node holding its symbol */
 extern char *btpg_citus_task_node(TaskRun *run);
 extern void btpg_citus_run_task(TaskRun *run, const char *node);
+extern bool btpg_citus_node_lost(const ErrorData *edata);
 
 #endif							/* BTPG_TASK_H */

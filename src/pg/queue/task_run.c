@@ -464,6 +464,7 @@ run_task(TaskRun *run)
 	MemoryContext runcxt = AllocSetContextCreate(TopMemoryContext, "pg_backtest task",
 												 ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old;
+	volatile bool delegated = false;
 
 	run->cxt = runcxt;
 	PG_TRY();
@@ -481,6 +482,7 @@ run_task(TaskRun *run)
 		/* on Citus, a backtest runs on the node holding its symbol */
 		if ((node = btpg_citus_task_node(run)) != NULL)
 		{
+			delegated = true;
 			old = MemoryContextSwitchTo(runcxt);
 			btpg_citus_run_task(run, node);
 			MemoryContextSwitchTo(old);
@@ -527,6 +529,20 @@ run_task(TaskRun *run)
 		/* a second cancel signal must not interrupt the bookkeeping below */
 		QueryCancelPending = false;
 		cancelled = btpg_task_cancel_requested();
+
+		/*
+		 * The Citus node doing the task's work went away (its process was
+		 * killed, it restarted): that is no outcome of the task, as when a
+		 * task worker dies on one node.  Exit leaving the task running; the
+		 * dispatcher requeues it (up to pg_backtest.max_attempts) once our
+		 * lock on it is gone.
+		 */
+		if (delegated && !cancelled && btpg_citus_node_lost(edata))
+			ereport(FATAL,
+					(errcode(edata->sqlerrcode),
+					 errmsg("pg_backtest: task " INT64_FORMAT " lost the Citus node it ran on: %s",
+							run->task_id, edata->message),
+					 errdetail("The task is left without an outcome, to be requeued.")));
 		ereport(LOG,
 				(errmsg("pg_backtest: task " INT64_FORMAT " %s: %s", run->task_id,
 						cancelled ? "cancelled" : "failed", edata->message)));
