@@ -107,6 +107,7 @@ test/bench/bench_engine: $(ENGINE_SRCS) test/bench/bench_engine.c $(ENGINE_HDRS)
 bench: test/bench/bench_engine
 	scripts/bench.sh
 	scripts/bench_queue.sh
+	scripts/bench_citus.sh
 
 test/bench/bench_queue: test/bench/bench_queue.c
 	$(UNIT_CC) -std=c99 -O2 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -I$(includedir) -o $@ $< -L$(libdir) -lpq

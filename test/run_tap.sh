@@ -72,6 +72,11 @@ envvars=(
 	"PG_REGRESS=$pg_regress"
 	"TESTDIR=$work"
 	"PG_TEST_TIMEOUT_DEFAULT=${PG_TEST_TIMEOUT_DEFAULT:-180}"
+	# the Citus benchmark (scripts/bench_citus.sh), skipped unless set
+	"PGBT_CITUS_BENCH=${PGBT_CITUS_BENCH:-}"
+	"BENCH_CITUS_REPS=${BENCH_CITUS_REPS:-}"
+	"BENCH_CITUS_BARS=${BENCH_CITUS_BARS:-}"
+	"BENCH_CITUS_VERBOSE=${BENCH_CITUS_VERBOSE:-}"
 )
 # shellcheck disable=SC2206
 prove_cmd=(prove -v ${PROVE_FLAGS:-} "${tests[@]}")
