@@ -623,9 +623,9 @@ RES=$WORK/results
 echo "== engine alone (test/bench/bench_engine $REPS $BIG_N)"
 test/bench/bench_engine "$REPS" "$BIG_N" | tee "$WORK/engine"
 sed -n 's/^ENGINE_BARS_PER_S=/engine_bars_per_s=/p' "$WORK/engine" >> "$RES"
-awk '/sma_cross bt_run, reused arena/ && /n=1000000 / {print "engine_reused_mbars=" $(NF-2)}' \
+awk '/sma_cross bt_run(_metrics)?, reused arena/ && /n=1000000 / {print "engine_reused_mbars=" $(NF-2)}' \
 	"$WORK/engine" >> "$RES"
-engine_warm=$(awk '/ bt_run, reused arena/ && /n=1000000 / && !seen[$1]++ {printf " %s %s", $1, $(NF-2)}' "$WORK/engine")
+engine_warm=$(awk '/ bt_run(_metrics)?, reused arena/ && /n=1000000 / && !seen[$1]++ {printf " %s %s", $1, $(NF-2)}' "$WORK/engine")
 echo
 
 SERVER_OPTS=(shared_preload_libraries=pg_backtest shared_buffers=512MB max_worker_processes=16)
