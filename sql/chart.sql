@@ -89,10 +89,13 @@ FROM backtest_chart_svg('wiggly', 'W', 'sma_cross', '{"fast": 5, "slow": 20, "fr
 DROP VIEW wiggly;
 
 -- the task form reads the stored results as the caller; a task with the
--- rows a worker would have written (this database runs no worker)
-INSERT INTO backtest.tasks (id, owner, source, symbol, strategy, params, status)
-VALUES (900001, 'postgres', 'ck', 'A', 'sma_cross', :'p', 'completed'),
-       (900002, 'postgres', 'ck', 'A', 'sma_cross', '{}', 'running');
+-- rows a worker would have written; the unfinished one pending with a retry
+-- a day away, which no dispatcher touches (a 'running' row without a worker
+-- was requeued when the launcher's start-up pass reached this database
+-- mid-test)
+INSERT INTO backtest.tasks (id, owner, source, symbol, strategy, params, status, retry_at)
+VALUES (900001, 'postgres', 'ck', 'A', 'sma_cross', :'p', 'completed', NULL),
+       (900002, 'postgres', 'ck', 'A', 'sma_cross', '{}', 'pending', now() + interval '1 day');
 INSERT INTO backtest.results SELECT 900001, 'postgres', m.* FROM backtest_run('ck', 'A', 'sma_cross', :'p') m;
 INSERT INTO backtest.trades SELECT 900001, 'postgres', t.* FROM backtest_trades('ck', 'A', 'sma_cross', :'p') t;
 INSERT INTO backtest.equity_curves
