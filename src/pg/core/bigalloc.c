@@ -21,7 +21,8 @@
  * next call faults each of their pages in again (about 1,700 faults, a
  * quarter of the call's time in a VM); in slabs they cost a fault per huge
  * page.  For allocators whose callers do not free piece by piece (the
- * engine never does).
+ * engine never does).  pg_backtest.max_memory counts the pieces, not the
+ * slabs' unused ends.
  *
  * Lifetime: every mapping is registered with the memory context given to
  * btpg_alloc_init; a reset callback unmaps them all when that context is
@@ -62,11 +63,12 @@ typedef struct BigBlock
 	struct BigBlock *next;
 	struct BigBlock *prev;
 	size_t		mapsize;
+	size_t		charged;		/* bytes counted in big_mapped (a slab: its pieces) */
 	uint64		magic;
 } BigBlock;
 
 #define BIG_MAGIC	UINT64CONST(0x62746269676d6170)
-#define BIG_HDR		MAXALIGN(sizeof(BigBlock))
+#define BIG_HDR		TYPEALIGN(64, sizeof(BigBlock))	/* data cache-line aligned */
 
 typedef struct BigAllocState
 {
@@ -74,7 +76,8 @@ typedef struct BigAllocState
 	BigBlock   *head;
 	MemoryContextCallback cb;
 	bool		arena;			/* small requests from slabs, not palloc */
-	char	   *cur;			/* the current slab's free space: cur..end */
+	BigBlock   *slab;			/* the current slab, NULL = none yet */
+	char	   *cur;			/* its free space: cur..end */
 	char	   *end;
 } BigAllocState;
 
@@ -162,7 +165,7 @@ big_release(void *arg)
 		BigBlock   *b = st->head;
 
 		st->head = b->next;
-		big_mapped -= Min(big_mapped, b->mapsize);
+		big_mapped -= Min(big_mapped, b->charged);
 		munmap(b, b->mapsize);
 	}
 }
@@ -214,16 +217,21 @@ find_block(BigAllocState *st, void *ptr)
 	return NULL;
 }
 
-/* A new mapping of at least size bytes, linked into the list */
+/*
+ * A new mapping of at least size bytes, linked into the list; counted against
+ * pg_backtest.max_memory unless it is a slab (whose pieces are counted)
+ */
 static void *
-big_map(BigAllocState *st, size_t size)
+map_block(BigAllocState *st, size_t size, bool slab)
 {
 	size_t		ms = map_size(size);
 	BigBlock   *b;
 
-	btpg_memory_limit_check(big_mapped, ms, "The arrays of this backend's backtests");
+	if (!slab)
+		btpg_memory_limit_check(big_mapped, ms, "The arrays of this backend's backtests");
 	b = map_aligned(ms, size);
-	big_mapped += ms;
+	b->charged = slab ? 0 : ms;
+	big_mapped += b->charged;
 	b->mapsize = ms;
 	b->magic = BIG_MAGIC;
 	b->prev = NULL;
@@ -232,6 +240,12 @@ big_map(BigAllocState *st, size_t size)
 		st->head->prev = b;
 	st->head = b;
 	return (char *) b + BIG_HDR;
+}
+
+static void *
+big_map(BigAllocState *st, size_t size)
+{
+	return map_block(st, size, false);
 }
 
 /*
@@ -264,7 +278,8 @@ big_remap(BigAllocState *st, BigBlock *b, size_t size)
 #ifdef MADV_HUGEPAGE
 	(void) madvise(nb, ms, MADV_HUGEPAGE);
 #endif
-	big_mapped += ms - nb->mapsize;
+	big_mapped += ms - nb->charged;
+	nb->charged = ms;
 	nb->mapsize = ms;
 	if (nb->prev)
 		nb->prev->next = nb;
@@ -292,6 +307,15 @@ typedef struct ArenaPiece
 StaticAssertDecl(sizeof(ArenaPiece) == 16, "arena piece header must keep 16-byte alignment");
 StaticAssertDecl(BIG_HDR % 16 == 0, "slab data must start 16-byte aligned");
 
+/* Count bytes of the current slab against pg_backtest.max_memory */
+static void
+arena_charge(BigAllocState *st, size_t bytes)
+{
+	btpg_memory_limit_check(big_mapped, bytes, "The arrays of this backend's backtests");
+	big_mapped += bytes;
+	st->slab->charged += bytes;
+}
+
 /* A new piece of size bytes (< BIG_BLOCK) from the current slab or a new one */
 static void *
 arena_alloc(BigAllocState *st, size_t size)
@@ -299,11 +323,15 @@ arena_alloc(BigAllocState *st, size_t size)
 	size_t		need = sizeof(ArenaPiece) + PIECE_ROUND(size);
 	ArenaPiece *p;
 
-	if (st->cur == NULL || (size_t) (st->end - st->cur) < need)
+	if (st->slab == NULL || (size_t) (st->end - st->cur) < need)
 	{
-		st->cur = big_map(st, SLAB_SIZE);
+		/* the limit first: no mapping for a piece that would not fit it */
+		btpg_memory_limit_check(big_mapped, need, "The arrays of this backend's backtests");
+		st->cur = map_block(st, SLAB_SIZE, true);
+		st->slab = (BigBlock *) (st->cur - BIG_HDR);
 		st->end = st->cur + SLAB_SIZE;
 	}
+	arena_charge(st, need);
 	p = (ArenaPiece *) st->cur;
 	p->size = size;
 	st->cur += need;
@@ -322,6 +350,7 @@ arena_realloc(BigAllocState *st, void *ptr, size_t size)
 	if (size < BIG_BLOCK && (char *) ptr + PIECE_ROUND(p->size) == st->cur &&
 		(size_t) (st->end - (char *) ptr) >= PIECE_ROUND(size))
 	{
+		arena_charge(st, PIECE_ROUND(size) - PIECE_ROUND(p->size));
 		st->cur = (char *) ptr + PIECE_ROUND(size);
 		p->size = size;
 		return ptr;
@@ -385,7 +414,7 @@ btpg_alloc_free(BtAlloc *a, void *ptr)
 		st->head = b->next;
 	if (b->next)
 		b->next->prev = b->prev;
-	big_mapped -= Min(big_mapped, b->mapsize);
+	big_mapped -= Min(big_mapped, b->charged);
 	munmap(b, b->mapsize);
 }
 
