@@ -618,15 +618,8 @@ btpg_load_series(const BtpgLoadSpec *spec, BtSeries *out)
 		btpg_report(&err, out->ts);
 	/* "timeframe": the run's bars are the buckets of the bars read */
 	if (spec->cols.tf_interval > 0)
-	{
-		if (spec->need_signal)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("\"timeframe\" cannot resample a signal column"),
-					 errhint("Compute the signal on resampled bars in SQL (backtest_resample) instead.")));
 		btpg_resample_series(out, spec->cols.tf_interval, spec->cols.tf_origin,
 							 spec->cols.tf_zone, NULL);
-	}
 }
 
 /* Set up a receiver for spec (shared by loading and validation) */
@@ -753,11 +746,6 @@ btpg_load_grouped(const BtpgLoadSpec *spec, BtpgSymbolFn symbol_fn, void *arg, B
 	ParamListInfo params = NULL;
 	int			rc;
 
-	if (spec->cols.tf_interval > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("\"timeframe\" is not supported when reading many symbols at once"),
-				 errhint("Resample in SQL (backtest_resample, or date_bin) and use a query source.")));
 	receiver_init(&r, spec);
 	btpg_alloc_init(&r.alloc, CurrentMemoryContext);
 	r.symbol_fn = symbol_fn;
