@@ -3,7 +3,8 @@
 -- rejected above its max, sweepable in backtest_sweep and
 -- backtest_walk_forward grids, and queued by backtest_submit with the
 -- synchronous result; "timeframe" in walk-forward, queued sweeps, the
--- aggregate and backtest_arrays (and a clear error for many symbols);
+-- aggregate and backtest_arrays, backtest_run_all, portfolios (synchronous
+-- and queued) and the signal strategy (a clear error for live streams);
 -- period returns of a portfolio task; sort_by expressions in walk-forward
 -- and queued sweeps.  Every result is compared with its single-call
 -- equivalent, never with a copied number.
@@ -181,11 +182,84 @@ FROM (SELECT * FROM backtest.sweep_results WHERE task_id = :sweep) q
 FULL JOIN (SELECT row_number() OVER () AS rank, * FROM backtest_sweep('ev_30m', 'X', 'sma_cross',
            '{"fast": [3, 5, 8], "slow": [10, 20], "sort_by": "return_pct / (1 + abs(max_drawdown_pct))"}')) s
      ON s.rank = q.rank;
--- many symbols at once: a clear error, at submission for a portfolio task
-SELECT ev_error($$SELECT backtest_run_all('ev', 'sma_cross', '{"timeframe": "1 hour"}')$$);
-SELECT ev_error($$SELECT backtest_portfolio('ev', 'sma_cross', '{"timeframe": "1 hour"}')$$);
-SELECT ev_error($$SELECT backtest_submit_portfolio('ev', 'sma_cross', '{"timeframe": "1 hour"}')$$);
-SELECT count(*) AS queued_portfolios FROM backtest.tasks WHERE kind = 'portfolio';
+-- many symbols at once: each symbol's bars resampled on its own, equal to
+-- the same call over backtest_resample's rows of every symbol in a table
+-- (UTC hours; New York days across the 2024 spring change)
+CREATE TABLE ev_1h AS
+SELECT v.s AS symbol, r.* FROM (VALUES ('X'), ('Y')) v(s), LATERAL backtest_resample('ev', v.s, '1 hour') r;
+CREATE TABLE ev_1d AS
+SELECT v.s AS symbol, r.* FROM (VALUES ('X'), ('Y')) v(s),
+       LATERAL backtest_resample('ev', v.s, '1 day', time_zone => 'America/New_York') r;
+SELECT a.symbol, a.bars, a.trades_count > 0 AS traded, a IS NOT DISTINCT FROM b AS equal
+FROM backtest_run_all('ev', 'sma_cross', '{"fast": 5, "slow": 20, "timeframe": "1 hour"}') a
+FULL JOIN backtest_run_all('ev_1h', 'sma_cross', '{"fast": 5, "slow": 20}') b USING (symbol)
+ORDER BY 1;
+SELECT a.symbol, a.bars, a IS NOT DISTINCT FROM b AS equal
+FROM backtest_run_all('ev', 'buy_and_hold', '{"timeframe": "1 day", "timeframe_time_zone": "America/New_York"}') a
+FULL JOIN backtest_run_all('ev_1d', 'buy_and_hold', '{}') b USING (symbol)
+ORDER BY 1;
+-- a portfolio: its metrics, trades and account curve; Y as the benchmark
+SELECT a.bars, a.trades_count > 0 AS traded, a IS NOT DISTINCT FROM b AS metrics_equal,
+       (SELECT count(*) FROM backtest_portfolio_trades('ev', 'sma_cross', '{"fast": 5, "slow": 20, "timeframe": "1 hour"}')) AS trades,
+       NOT EXISTS (SELECT * FROM backtest_portfolio_trades('ev', 'sma_cross', '{"fast": 5, "slow": 20, "timeframe": "1 hour"}')
+                   EXCEPT SELECT * FROM backtest_portfolio_trades('ev_1h', 'sma_cross', '{"fast": 5, "slow": 20}'))
+       AND NOT EXISTS (SELECT * FROM backtest_portfolio_trades('ev_1h', 'sma_cross', '{"fast": 5, "slow": 20}')
+                       EXCEPT SELECT * FROM backtest_portfolio_trades('ev', 'sma_cross', '{"fast": 5, "slow": 20, "timeframe": "1 hour"}'))
+           AS trades_equal,
+       NOT EXISTS (SELECT * FROM backtest_portfolio_equity('ev', 'sma_cross', '{"fast": 5, "slow": 20, "timeframe": "1 hour"}')
+                   EXCEPT ALL SELECT * FROM backtest_portfolio_equity('ev_1h', 'sma_cross', '{"fast": 5, "slow": 20}'))
+       AND (SELECT count(*) FROM backtest_portfolio_equity('ev_1h', 'sma_cross', '{"fast": 5, "slow": 20}')) = a.bars
+           AS equity_equal
+FROM backtest_portfolio('ev', 'sma_cross', '{"fast": 5, "slow": 20, "timeframe": "1 hour"}') a,
+     backtest_portfolio('ev_1h', 'sma_cross', '{"fast": 5, "slow": 20}') b;
+SELECT a.bars, a IS NOT DISTINCT FROM b AS equal
+FROM backtest_portfolio('ev', 'sma_cross', '{"fast": 2, "slow": 3, "benchmark": "Y", "timeframe": "1 day", "timeframe_time_zone": "America/New_York"}',
+                        symbols => ARRAY['X']) a,
+     backtest_portfolio('ev_1d', 'sma_cross', '{"fast": 2, "slow": 3, "benchmark": "Y"}', symbols => ARRAY['X']) b;
+-- a queued portfolio with a timeframe stores the synchronous result
+SELECT backtest_submit_portfolio('ev', 'sma_cross', '{"fast": 5, "slow": 20, "timeframe": "1 hour"}') AS pftf \gset
+SELECT ev_wait();
+SELECT k.status, (r.bars, r.trades_count, r.equity_final, r.return_pct, r.sharpe_ratio, r.max_drawdown_pct)
+                 IS NOT DISTINCT FROM (b.bars, b.trades_count, b.equity_final, b.return_pct, b.sharpe_ratio, b.max_drawdown_pct) AS equal,
+       (SELECT count(*) FROM backtest.trades t WHERE t.task_id = :pftf) =
+       (SELECT count(*) FROM backtest_portfolio_trades('ev_1h', 'sma_cross', '{"fast": 5, "slow": 20}')) AS trades_stored
+FROM backtest.tasks k JOIN backtest.results r ON r.task_id = k.id,
+     backtest_portfolio('ev_1h', 'sma_cross', '{"fast": 5, "slow": 20}') b
+WHERE k.id = :pftf;
+SELECT backtest_delete(:pftf);
+DELETE FROM backtest.notifications WHERE metadata->>'task_id' = :'pftf';
+-- the signal strategy: a bucket's signal is its last non-NULL one (NULL
+-- when it has none: keep), as in this GROUP BY
+CREATE VIEW ev_sig AS
+SELECT *, CASE (extract(epoch FROM ts)::bigint / 300) % 97 WHEN 0 THEN 1 WHEN 41 THEN -1 WHEN 70 THEN 0.5 WHEN 85 THEN 0 END AS signal
+FROM ev;
+CREATE TABLE ev_sig_1h AS
+SELECT symbol, date_bin('1 hour', ts, '2000-01-03') AS ts,
+       (array_agg(open ORDER BY ts))[1] AS open, max(high) AS high, min(low) AS low,
+       (array_agg(close ORDER BY ts DESC))[1] AS close, sum(volume) AS volume,
+       (array_agg(signal ORDER BY ts DESC) FILTER (WHERE signal IS NOT NULL))[1] AS signal
+FROM ev_sig GROUP BY 1, 2;
+SELECT count(*) AS buckets, count(*) FILTER (WHERE signal IS NULL) AS without_signal,
+       count(*) FILTER (WHERE s.signal IS DISTINCT FROM (SELECT e.signal FROM ev_sig e WHERE e.symbol = s.symbol
+                                                         AND e.ts = s.ts + interval '55 minutes')) AS not_the_last_bars
+FROM ev_sig_1h s WHERE symbol = 'X';
+SELECT a.trades_count AS trades, a IS NOT DISTINCT FROM b AS run_equal,
+       NOT EXISTS (SELECT * FROM backtest_trades('ev_sig', 'X', 'signal', '{"timeframe": "1 hour", "allow_short": true}')
+                   EXCEPT ALL SELECT * FROM backtest_trades('ev_sig_1h', 'X', 'signal', '{"allow_short": true}'))
+       AND NOT EXISTS (SELECT * FROM backtest_trades('ev_sig_1h', 'X', 'signal', '{"allow_short": true}')
+                       EXCEPT ALL SELECT * FROM backtest_trades('ev_sig', 'X', 'signal', '{"timeframe": "1 hour", "allow_short": true}'))
+           AS trades_equal,
+       (SELECT backtest(ts, open, high, low, close, volume, signal, 'signal', '{"timeframe": "1 hour", "allow_short": true}')
+        FROM ev_sig WHERE symbol = 'X') IS NOT DISTINCT FROM b AS aggregate_equal
+FROM backtest_run('ev_sig', 'X', 'signal', '{"timeframe": "1 hour", "allow_short": true}') a,
+     backtest_run('ev_sig_1h', 'X', 'signal', '{"allow_short": true}') b;
+SELECT a.symbol, a IS NOT DISTINCT FROM b AS equal
+FROM backtest_run_all('ev_sig', 'signal', '{"timeframe": "1 hour", "allow_short": true}') a
+FULL JOIN backtest_run_all('ev_sig_1h', 'signal', '{"allow_short": true}') b USING (symbol)
+ORDER BY 1;
+DROP TABLE ev_sig_1h, ev_1h, ev_1d;
+DROP VIEW ev_sig;
+-- live streams: an error
 SELECT ev_error($$SELECT backtest_live_start('ev', 'X', 'sma_cross', '{"timeframe": "1 hour"}')$$);
 
 -- (e) period returns of a portfolio task: each period's closing equity is

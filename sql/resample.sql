@@ -135,10 +135,6 @@ SELECT bars FROM backtest_run('rs', 'X', 'sma_cross', '{"timeframe": "1 month"}'
 SELECT bars FROM backtest_run('rs', 'X', 'sma_cross', '{"timeframe": 60}');
 SELECT bars FROM backtest_run('rs', 'X', 'sma_cross', '{"timeframe": "1 hour", "timeframe_time_zone": "Mars/Olympus"}');
 SELECT bars FROM backtest_run('rs', 'X', 'sma_cross', '{"timeframe": "soon"}');
-SELECT bars FROM backtest_run_all('rs', 'sma_cross', '{"timeframe": "1 hour"}');
-CREATE VIEW rs_sig AS SELECT *, 1 AS signal FROM rs;
-SELECT bars FROM backtest_run('rs_sig', 'X', 'signal', '{"timeframe": "1 hour"}');
-DROP VIEW rs_sig;
 
 DROP FUNCTION rs_check(interval, text, timestamp);
 DROP FUNCTION rs_sql(interval, text, timestamp);

@@ -618,6 +618,8 @@ typedef struct BtResampled
 	double	   *low;
 	double	   *close;
 	double	   *volume;			/* NULL when the input has none */
+	double	   *signal;			/* the last non-NaN signal of the bucket (NaN: none),
+								 * NULL when the input has none */
 	int64_t    *bars;			/* n: bars in the bucket */
 } BtResampled;
 

@@ -109,7 +109,8 @@ bucket_count(const int64_t *key, const int64_t *idx, int64_t n)
  *		allocator provides (at most s->n bars).  clock: the time each bar is
  *		bucketed by (NULL: s->ts).  out->bucket[k] is bucket k's start on
  *		that clock (origin + number * interval); out->n the number of
- *		buckets.  Volume is summed when s->volume is given (else NULL).
+ *		buckets.  Volume is summed when s->volume is given (else NULL); the
+ *		signal is the bucket's last non-NaN one when s->signal is given.
  */
 void
 bt_resample(const BtSeries *s, const int64_t *clock, int64_t interval, int64_t origin,
@@ -129,6 +130,7 @@ bt_resample(const BtSeries *s, const int64_t *clock, int64_t interval, int64_t o
 	out->low = a->realloc_fn(a->ctx, NULL, sz);
 	out->close = a->realloc_fn(a->ctx, NULL, sz);
 	out->volume = s->volume ? a->realloc_fn(a->ctx, NULL, sz) : NULL;
+	out->signal = s->signal ? a->realloc_fn(a->ctx, NULL, sz) : NULL;
 	out->bars = a->realloc_fn(a->ctx, NULL, (size_t) (n > 0 ? n : 1) * sizeof(int64_t));
 	for (int64_t j = 0; j < n; j++)
 	{
@@ -143,6 +145,8 @@ bt_resample(const BtSeries *s, const int64_t *clock, int64_t interval, int64_t o
 			out->low[m] = s->low[i];
 			if (out->volume)
 				out->volume[m] = 0;
+			if (out->signal)
+				out->signal[m] = NAN;
 			out->bars[m] = 0;
 			m++;
 		}
@@ -154,6 +158,8 @@ bt_resample(const BtSeries *s, const int64_t *clock, int64_t interval, int64_t o
 		out->close[m - 1] = s->close[i];
 		if (out->volume)
 			out->volume[m - 1] += s->volume[i];
+		if (out->signal && !isnan(s->signal[i]))
+			out->signal[m - 1] = s->signal[i];
 		out->bars[m - 1]++;
 	}
 	out->n = m;

@@ -131,14 +131,7 @@ run_arrays(FunctionCallInfo fcinfo, int64 n, int64_t *ts, double **col, bool has
 		btpg_report(&err, s.ts);
 	/* "timeframe": the group's bars resampled, as the loader does (resample.c) */
 	if (cols.tf_interval > 0)
-	{
-		if (has_signal)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("\"timeframe\" cannot resample a signal column"),
-					 errhint("Compute the signal on resampled bars in SQL (backtest_resample) instead.")));
 		btpg_resample_series(&s, cols.tf_interval, cols.tf_origin, cols.tf_zone, NULL);
-	}
 	btpg_run_engine(&s, &cfg, &res);
 	MemoryContextSwitchTo(old);
 	d = btpg_metrics_datum(fcinfo, &res.metrics);

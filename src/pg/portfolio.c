@@ -42,6 +42,7 @@
 #include "core/results.h"
 #include "core/timestamps.h"
 #include "portfolio.h"
+#include "resample.h"
 
 PG_FUNCTION_INFO_V1(backtest_portfolio);
 PG_FUNCTION_INFO_V1(backtest_portfolio_query);
@@ -397,6 +398,10 @@ btpg_portfolio_load(PfCall *c)
 		error_context_stack = &errcb;
 		if (!bt_validate_series(&slice, slice.volume != NULL, &err))
 			btpg_report(&err, slice.ts);
+		/* "timeframe": each symbol (and the benchmark) on its own buckets */
+		if (spec->cols.tf_interval > 0)
+			btpg_resample_series(&slice, spec->cols.tf_interval, spec->cols.tf_origin,
+								 spec->cols.tf_zone, NULL);
 		if (is_bench)
 		{
 			c->bench = slice;
@@ -452,7 +457,8 @@ btpg_portfolio_execute(PfCall *c, BtProgressFn progress, void *progress_arg)
 	BtAlloc		a;
 	BtError		err;
 
-	btpg_alloc_init(&a, CurrentMemoryContext);
+	/* a thousand small arrays over 100 symbols: slabs, not palloc (bigalloc.c) */
+	btpg_alloc_init_arena(&a, CurrentMemoryContext);
 	if (bt_portfolio_run(c->syms, c->nsym, c->has_bench ? &c->bench : NULL, &c->p, &a,
 						 progress, progress_arg, &c->res, &err) != BT_OK)
 	{

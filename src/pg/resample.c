@@ -184,9 +184,72 @@ btpg_resample_series(BtSeries *s, int64 interval, int64 origin, const char *tz,
 	s->low = r.low;
 	s->close = r.close;
 	s->volume = r.volume;
-	s->signal = NULL;
+	s->signal = r.signal;
 	if (bars_out)
 		*bars_out = r.bars;
+}
+
+/*
+ * btpg_resample_groups
+ *		"timeframe" for a read of many symbols: each group's bars of s (in
+ *		(symbol, ts) order, each group validated) resampled on its own, as
+ *		btpg_resample_series resamples one symbol's, by cols' interval,
+ *		origin and zone.  s gets the new arrays (CurrentMemoryContext), in
+ *		the same group order; groups their new from and n.
+ */
+void
+btpg_resample_groups(BtSeries *s, BtpgSymGroup *groups, int32 ngroups, const BtpgColumns *cols)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext tmp = AllocSetContextCreate(cxt, "pg_backtest resample groups",
+											  ALLOCSET_DEFAULT_SIZES);
+	BtSeries   *each = palloc(sizeof(BtSeries) * Max(ngroups, 1));
+	BtSeries	out = *s;
+	int64		total = 0;
+	Size		sz;
+	int64_t    *ts;
+	double	   *col[6];
+
+	MemoryContextSwitchTo(tmp);
+	for (int32 r = 0; r < ngroups; r++)
+	{
+		each[r] = btpg_series_slice(s, groups[r].from, groups[r].n);
+		btpg_resample_series(&each[r], cols->tf_interval, cols->tf_origin, cols->tf_zone, NULL);
+		total += each[r].n;
+		CHECK_FOR_INTERRUPTS();
+	}
+	MemoryContextSwitchTo(cxt);
+
+	sz = sizeof(double) * Max(total, 1);
+	ts = palloc_extended(sizeof(int64_t) * Max(total, 1), MCXT_ALLOC_HUGE);
+	for (int c = 0; c < 6; c++)
+		col[c] = (c < 4 || (c == 4 ? s->volume : s->signal) != NULL) ?
+			palloc_extended(sz, MCXT_ALLOC_HUGE) : NULL;
+	total = 0;
+	for (int32 r = 0; r < ngroups; r++)
+	{
+		const BtSeries *e = &each[r];
+		const double *src[6] = {e->open, e->high, e->low, e->close, e->volume, e->signal};
+
+		memcpy(ts + total, e->ts, sizeof(int64_t) * e->n);
+		for (int c = 0; c < 6; c++)
+			if (col[c])
+				memcpy(col[c] + total, src[c], sizeof(double) * e->n);
+		groups[r].from = total;
+		groups[r].n = e->n;
+		total += e->n;
+	}
+	out.n = total;
+	out.ts = ts;
+	out.open = col[0];
+	out.high = col[1];
+	out.low = col[2];
+	out.close = col[3];
+	out.volume = col[4];
+	out.signal = col[5];
+	MemoryContextDelete(tmp);
+	pfree(each);
+	*s = out;
 }
 
 /*

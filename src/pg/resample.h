@@ -18,6 +18,8 @@
 #include "datatype/timestamp.h"
 
 #include "bt_engine.h"
+#include "core/columns.h"
+#include "core/loader.h"
 
 /*
  * The default origin of the buckets: Monday 2000-01-03 00:00 (wall clock),
@@ -29,5 +31,7 @@
 extern int64 btpg_resample_interval(const Interval *iv);
 extern void btpg_resample_series(BtSeries *s, int64 interval, int64 origin, const char *tz,
 								 int64 **bars_out);
+extern void btpg_resample_groups(BtSeries *s, BtpgSymGroup *groups, int32 ngroups,
+								 const BtpgColumns *cols);
 
 #endif							/* BTPG_RESAMPLE_H */

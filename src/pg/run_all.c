@@ -60,6 +60,7 @@
 #include "core/loader.h"
 #include "core/params.h"
 #include "core/results.h"
+#include "resample.h"
 #include "run_all.h"
 #include "sweep.h"
 
@@ -271,6 +272,19 @@ run_all_common(FunctionCallInfo fcinfo, RunAllForm form)
 		jobs[r].name = psprintf("backtest_run_all, symbol \"%s\"", groups[r].name);
 		if ((r & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
+	}
+
+	/* ---- "timeframe": each symbol's bars resampled, in seriescxt ---- */
+	if (spec.cols.tf_interval > 0)
+	{
+		MemoryContextSwitchTo(seriescxt);
+		btpg_resample_groups(&s, groups, ngroups, &spec.cols);
+		MemoryContextSwitchTo(cxt);
+		for (int32 r = 0; r < ngroups; r++)
+		{
+			jobs[r].from = groups[r].from;
+			jobs[r].n = groups[r].n;
+		}
 	}
 
 	/* ---- run: one job per symbol ---- */

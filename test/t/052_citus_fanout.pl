@@ -107,6 +107,8 @@ my %runs = (
 	  "SELECT * FROM backtest_run_all('k', 'macd_cross', '{}', NULL, '2020-03-01', '2020-11-30')",
 	'run_all, per-symbol parameters' => q{SELECT * FROM backtest_run_all('k', 'sma_cross',
 	  '{"fast": {"A": 3, "D": 8, "*": 5}, "slow": {"B": 30, "*": 20}, "lot_size": {"C": 10, "*": 1}, "commission": 0.001}')},
+	'run_all, a timeframe' =>
+	  q{SELECT * FROM backtest_run_all('k', 'sma_cross', '{"fast": 3, "slow": 8, "timeframe": "1 week"}')},
 	'run_all, no bars in the range' =>
 	  "SELECT * FROM backtest_run_all('k', 'rsi', '{}', NULL, '2030-01-01', '2030-02-01')",
 );

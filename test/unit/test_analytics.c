@@ -396,6 +396,26 @@ test_resample(void)
 	/* bars 1-2: open 2, high 12, low 1.5, close 4, volume 200 + 300 */
 	CHECK(r.open[1] == 2 && r.high[1] == 12 && r.low[1] == 1.5 && r.close[1] == 4 && r.volume[1] == 500);
 	CHECK(r.first_ts[1] == H && r.first_ts[2] == 3 * H);
+	CHECK(r.signal == NULL);
+
+	/*
+	 * A signal column: the last non-NaN of each bucket.  Signals 1, NaN,
+	 * -0.5, 0.25, NaN, NaN: buckets {0}, {1, 2}, {3, 4}, {5} give 1, -0.5
+	 * (the NaN before it keeps nothing), 0.25 (the NaN after it keeps it)
+	 * and NaN (no signal in the bucket: keep).
+	 */
+	{
+		double		sig[6] = {1, NAN, -0.5, 0.25, NAN, NAN};
+
+		s.signal = sig;
+		bt_resample(&s, NULL, 2 * H, H, &unit_alloc, &r);
+		CHECK(r.n == 4 && r.signal != NULL);
+		CHECK(r.signal[0] == 1 && r.signal[1] == -0.5 && r.signal[2] == 0.25 && isnan(r.signal[3]));
+		/* on the wall clock that goes back: hour 1 is bars 1 and 3 -> 0.25; hour 2 bars 2 and 4 -> -0.5 */
+		bt_resample(&s, clock, H, 0, &unit_alloc, &r);
+		CHECK(r.signal[0] == 1 && r.signal[1] == 0.25 && r.signal[2] == -0.5 && isnan(r.signal[3]));
+		s.signal = NULL;
+	}
 
 	bt_resample(&s, clock, H, 0, &unit_alloc, &r);
 	CHECK(r.n == 4);

@@ -664,12 +664,6 @@ btpg_parse_params_maps(Jsonb *params, const BtStrategyDef *st, BtConfig *cfg,
 					   BtpgColumns *cols, BtpgParamMaps **maps)
 {
 	parse_params_core(params, st, NULL, cfg, cols, maps);
-	/* before anything is read or queued (the grouped reader checks it too) */
-	if (cols->tf_interval > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("\"timeframe\" is not supported when reading many symbols at once"),
-				 errhint("Resample in SQL (backtest_resample, or date_bin) and use a query source.")));
 }
 
 /*
