@@ -137,7 +137,7 @@ btpg_task_curve_array(BtpgTaskCurve *c, const char *column, const void *data, in
 					  Oid elemtype)
 {
 	int			elemsize = elemtype == INT4OID ? 4 : 8;
-	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + (Size) n * elemsize;
+	Size		nbytes = btpg_array_raw_size(n, elemsize);
 	AttrNumber	attnum = get_attnum(c->relid, column);
 	HeapTuple	tup;
 	char		storage;
@@ -166,13 +166,7 @@ btpg_task_curve_array(BtpgTaskCurve *c, const char *column, const void *data, in
 		c->scratch = palloc_extended(nbytes, MCXT_ALLOC_HUGE);
 		c->scratch_size = nbytes;
 	}
-	a = (ArrayType *) c->scratch;
-	SET_VARSIZE(a, nbytes);
-	a->ndim = 1;
-	a->dataoffset = 0;
-	a->elemtype = elemtype;
-	ARR_DIMS(a)[0] = (int) n;
-	ARR_LBOUND(a)[0] = 1;
+	a = btpg_array_raw_header(c->scratch, n, elemsize, elemtype);
 	if (elemtype == TIMESTAMPTZOID)
 	{
 		const int64_t *from = (const int64_t *) data;
@@ -248,10 +242,10 @@ trade_row(void *arg, int64 r, Datum *values, bool *nulls)
  * btpg_task_insert_rows
  *		Insert nrows rows into table, whose columns are the task's id, its
  *		owner, then ncols columns that row_fn fills for each row r, in one
- *		INSERT ... SELECT FROM ROWS FROM (unnest(...)) of one array per
- *		column.  types: the element types of those ncols columns, or NULL to
- *		read them from the table.  Caller is in a task transaction, in a
- *		context that lives until it ends.
+ *		INSERT ... SELECT unnest(...), ... of one array per column.
+ *		types: the element types of those ncols columns, or NULL to read
+ *		them from the table.  Caller is in a task transaction, in a context
+ *		that lives until it ends.
  */
 void
 btpg_task_insert_rows(TaskRun *run, const char *table, int ncols, const Oid *types, int64 nrows,
@@ -309,12 +303,18 @@ btpg_task_insert_rows_into(TaskRun *run, const char *table, const char *columns,
 			cnulls[c][r] = rnulls[c];
 		}
 	}
+	/*
+	 * The unnests in the target list, which runs them in lockstep and
+	 * streams the rows (ROWS FROM materialized them all in a tuplestore
+	 * first); the arrays are of equal length: the same rows.  (A custom
+	 * plan: Citus cannot plan this INSERT ... SELECT into a distributed
+	 * table from a generic one.)
+	 */
 	initStringInfo(&sql);
 	if (columns)
-		appendStringInfo(&sql, "INSERT INTO %s (task_id, owner%s) SELECT $1, $2, u.* FROM ROWS FROM (",
-						 table, columns);
+		appendStringInfo(&sql, "INSERT INTO %s (task_id, owner%s) SELECT $1, $2", table, columns);
 	else
-		appendStringInfo(&sql, "INSERT INTO %s SELECT $1, $2, u.* FROM ROWS FROM (", table);
+		appendStringInfo(&sql, "INSERT INTO %s SELECT $1, $2", table);
 	args[0] = Int64GetDatum(run->task_id);
 	argtypes[0] = INT8OID;
 	args[1] = CStringGetTextDatum(run->owner);
@@ -323,9 +323,8 @@ btpg_task_insert_rows_into(TaskRun *run, const char *table, const char *columns,
 	{
 		args[2 + c] = make_array(cols[c], cnulls[c], nrows, etypes[c]);
 		argtypes[2 + c] = get_array_type(etypes[c]);
-		appendStringInfo(&sql, "%spg_catalog.unnest($%d)", c ? ", " : "", 3 + c);
+		appendStringInfo(&sql, ", pg_catalog.unnest($%d)", 3 + c);
 	}
-	appendStringInfoString(&sql, ") AS u");
 	btpg_task_exec(run, sql.data, 2 + ncols, argtypes, args, NULL);
 }
 
