@@ -419,6 +419,18 @@ SELECT * FROM backtest_sweep_query('SELECT ts, close FROM sweep_klines', 'sma_cr
 -- an empty source: zero bars, rows still come, with a NOTICE
 SELECT combo_no, bars, trades_count FROM backtest_sweep('sweep_klines', 'NONE', 'sma_cross', '{"fast": [5, 10]}');
 
+-- backtest_sweep_batch (a sweep task's step on Citus): combinations
+-- combo_from .. of the grid's expansion, one row each, 16-byte header
+-- "btsw" then the metrics; a range outside the grid is an error
+SELECT count(*) AS rows, min(combo) AS first, max(combo) AS last,
+       bool_and(substr(metrics, 1, 4) = '\x77737462'::bytea) AS header
+FROM backtest_sweep_batch('sweep_klines', 'SYN', 'sma_cross', '{}', NULL, NULL,
+                          '{"fast": [5, 10], "slow": [20, 30, 40]}', 2, 3);
+SELECT count(*) FROM backtest_sweep_batch('sweep_klines', 'SYN', 'sma_cross', '{}', NULL, NULL,
+                                          '{"fast": [5, 10], "slow": [20, 30, 40]}', 4, 3);
+SELECT count(*) FROM backtest_sweep_batch('sweep_klines', 'SYN', 'sma_cross', '{}', NULL, NULL,
+                                          NULL, 0, 1);
+
 DROP FUNCTION sweep_rows(text, jsonb, jsonb);
 DROP FUNCTION sweep_check(regclass, text, jsonb, jsonb);
 DROP VIEW sweep_signals;

@@ -1486,3 +1486,22 @@ COMMENT ON COLUMN backtest.portfolio_equity.positions_value IS 'Sum of quantity 
 COMMENT ON COLUMN backtest.portfolio_equity.equity IS 'cash + positions_value';
 COMMENT ON COLUMN backtest.portfolio_equity.drawdown_pct IS 'Fall from the running peak of the equity, percent (<= 0)';
 COMMENT ON COLUMN backtest.portfolio_equity.open_positions IS 'Positions held';
+
+-- backtest_sweep_batch: the shard-level step of a sweep task on Citus
+-- (src/pg/sweep_task.c).  A sweep task whose source is distributed by symbol
+-- runs its combinations in batches, each one call of this function, which
+-- backtest_citus_distribute distributes like the other (source, symbol, ...)
+-- functions, so Citus runs it on the node holding the symbol, where it reads
+-- the shard.  It expands the grid as backtest_sweep does and returns, for
+-- combinations combo_from .. combo_from + combo_count - 1, the engine's
+-- metrics bit for bit (bytea, readable by the same build only); the task
+-- worker on the coordinator ranks and stores them.
+CREATE FUNCTION @extschema@.backtest_sweep_batch(
+    source regclass, symbol text, strategy text, params jsonb,
+    start_ts timestamptz, end_ts timestamptz,
+    grid jsonb, combo_from bigint, combo_count bigint)
+RETURNS TABLE (combo bigint, metrics bytea)
+AS 'MODULE_PATHNAME', 'backtest_sweep_batch'
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 100;
+COMMENT ON FUNCTION @extschema@.backtest_sweep_batch(regclass, text, text, jsonb, timestamptz, timestamptz, jsonb, bigint, bigint) IS
+  'The step of a sweep task on Citus: the metrics of some combinations of a grid on one symbol, for the coordinator''s task worker (internal)';

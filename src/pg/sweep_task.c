@@ -20,7 +20,10 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -40,6 +43,7 @@ typedef struct SweepTask
 {
 	BtpgSweepPlan plan;
 	BtMetrics  *metrics;		/* by combination, once executed */
+	char	   *grid;			/* the grid as text (delegated batches on Citus) */
 } SweepTask;
 
 /* Parse the grid and params and expand the combinations (BtpgTaskKind.plan) */
@@ -55,8 +59,16 @@ sweep_task_plan(const BtStrategyDef *st, Jsonb *params, Jsonb *grid, BtConfig *c
 	/* the grid's parameters are checked per combination */
 	btpg_alloc_init(&a, CurrentMemoryContext);
 	btpg_sweep_plan(grid, params, st, &a, &t->plan, cols);
+	t->grid = JsonbToCString(NULL, &grid->root, VARSIZE(grid));
 	*cfg = t->plan.base;
 	return t;
+}
+
+/* Combinations per batch: about a twentieth, so progress moves by 5% */
+static int64
+sweep_batch_size(int64 n)
+{
+	return Max(1, (n + 19) / 20);
 }
 
 /*
@@ -70,7 +82,7 @@ sweep_task_execute(TaskRun *run, void *state, const BtSeries *s)
 	BtpgSweepPlan *plan = &t->plan;
 	MemoryContext cxt = CurrentMemoryContext;
 	int64		n = plan->ncombos;
-	int64		batch = Max(1, (n + 19) / 20);
+	int64		batch = sweep_batch_size(n);
 
 	t->metrics = palloc_extended(sizeof(BtMetrics) * Max(n, 1), MCXT_ALLOC_HUGE);
 	for (int64 from = 0; from < n; from += batch)
@@ -91,6 +103,158 @@ sweep_task_execute(TaskRun *run, void *state, const BtSeries *s)
 						 psprintf(INT64_FORMAT " of " INT64_FORMAT " combinations", from + cnt, n),
 						 from + cnt == n);
 	}
+}
+
+/*
+ * A combination's metrics as backtest_sweep_batch returns them: the
+ * engine's struct, bit for bit, after a header that a node of another
+ * build refuses (the nodes of a Citus cluster run the same version).
+ */
+typedef struct SweepBatchMetrics
+{
+	uint32		magic;
+	uint32		size;			/* sizeof(BtMetrics) */
+	BtMetrics	m;
+} SweepBatchMetrics;
+
+#define SWEEP_BATCH_MAGIC	0x62747377	/* "btsw" */
+
+/*
+ * Run the combinations on the Citus node holding the symbol, in the same
+ * batches as execute, one delegated backtest_sweep_batch call each
+ * (BtpgTaskKind.execute_on); each batch's metrics come back bit for bit.
+ */
+static void
+sweep_task_execute_on(TaskRun *run, void *state, const char *node)
+{
+	SweepTask  *t = state;
+	int64		n = t->plan.ncombos;
+	int64		batch = sweep_batch_size(n);
+	Oid			types[3] = {JSONBOID, INT8OID, INT8OID};
+
+	btpg_task_report(run, 3, 10.0, psprintf("running on %s", node), true);
+	t->metrics = palloc_extended(sizeof(BtMetrics) * Max(n, 1), MCXT_ALLOC_HUGE);
+	for (int64 from = 0; from < n; from += batch)
+	{
+		int64		cnt = Min(batch, n - from);
+		Datum		values[3];
+		BtpgDelegatedRows rows;
+
+		CHECK_FOR_INTERRUPTS();
+		if (btpg_task_cancel_requested())
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("sweep cancelled")));
+		values[0] = DirectFunctionCall1(jsonb_in, CStringGetDatum(t->grid));
+		values[1] = Int64GetDatum(from);
+		values[2] = Int64GetDatum(cnt);
+		rows = btpg_task_delegated_call(run, "backtest_sweep_batch", "combo, metrics", 3, types, values);
+		if (rows.n != cnt)
+			elog(ERROR, "backtest_sweep_batch on %s returned " INT64_FORMAT
+				 " rows for " INT64_FORMAT " combinations", node, rows.n, cnt);
+		for (int64 r = 0; r < rows.n; r++)
+		{
+			Datum		d[2];
+			bool		isnull[2];
+			bytea	   *b;
+			const SweepBatchMetrics *bm;
+			int64		k;
+
+			heap_deform_tuple(rows.rows[r], rows.td, d, isnull);
+			if (isnull[0] || isnull[1])
+				elog(ERROR, "backtest_sweep_batch on %s returned a NULL", node);
+			k = DatumGetInt64(d[0]);
+			b = DatumGetByteaPP(d[1]);
+			bm = (const SweepBatchMetrics *) VARDATA_ANY(b);
+			if (k < from || k >= from + cnt || VARSIZE_ANY_EXHDR(b) != sizeof(SweepBatchMetrics) ||
+				bm->magic != SWEEP_BATCH_MAGIC || bm->size != sizeof(BtMetrics))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("the node %s returned metrics this server cannot read", node),
+						 errhint("Install the same pg_backtest build on every node of the cluster.")));
+			memcpy(&t->metrics[k], &bm->m, sizeof(BtMetrics));
+		}
+		btpg_task_report(run, 3, 10.0 + 75.0 * (double) (from + cnt) / (double) n,
+						 psprintf(INT64_FORMAT " of " INT64_FORMAT " combinations on %s", from + cnt, n, node),
+						 from + cnt == n);
+	}
+}
+
+/*
+ * backtest_sweep_batch(source, symbol, strategy, params, start_ts, end_ts,
+ *						grid, combo_from, combo_count)
+ *		The shard-level step of a sweep task on Citus: combinations
+ *		combo_from .. combo_from + combo_count - 1 of the grid's expansion
+ *		(as backtest_sweep expands it), run on the symbol's bars read here,
+ *		one row each: (combo, metrics as SweepBatchMetrics).  Distributed
+ *		by backtest_citus_distribute like the other symbol-scoped functions,
+ *		so a call runs on the node holding the symbol and reads its shard.
+ */
+PG_FUNCTION_INFO_V1(backtest_sweep_batch);
+
+Datum
+backtest_sweep_batch(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	const BtStrategyDef *st;
+	BtpgLoadSpec load;
+	BtpgSweepPlan plan;
+	BtAlloc		alloc;
+	BtSeries	s;
+	BtMetrics  *metrics;
+	int64		from,
+				cnt;
+	MemoryContext cxt;
+	MemoryContext old;
+
+	SetSingleFuncCall(fcinfo, 0);
+	btpg_args_require_source(fcinfo);
+	for (int i = 6; i < 9; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("the %s must not be NULL",
+							i == 6 ? "grid" : i == 7 ? "combo_from" : "combo_count")));
+	st = btpg_args_strategy(fcinfo, 2);
+	from = PG_GETARG_INT64(7);
+	cnt = PG_GETARG_INT64(8);
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_backtest sweep batch",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	btpg_alloc_init(&alloc, cxt);
+	memset(&load, 0, sizeof(load));
+	btpg_sweep_plan(PG_GETARG_JSONB_P(6), PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), st,
+					&alloc, &plan, &load.cols);
+	if (from < 0 || cnt < 0 || cnt > plan.ncombos - from)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("combinations " INT64_FORMAT " to " INT64_FORMAT " are not in the grid's "
+						INT64_FORMAT, from, from + cnt - 1, plan.ncombos)));
+	load.need_volume = load.cols.name[BTCOL_VOLUME] != NULL;
+	load.need_signal = st->needs_signal;
+	btpg_args_table_source(fcinfo, 1, 4, 5, &load);
+	btpg_load_series(&load, &s);
+	metrics = palloc_extended(sizeof(BtMetrics) * Max(cnt, 1), MCXT_ALLOC_HUGE);
+	btpg_sweep_execute(&s, st, plan.combos + from, cnt, NULL, metrics);
+	for (int64 k = 0; k < cnt; k++)
+	{
+		bytea	   *b = palloc(VARHDRSZ + sizeof(SweepBatchMetrics));
+		SweepBatchMetrics *bm = (SweepBatchMetrics *) VARDATA(b);
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		SET_VARSIZE(b, VARHDRSZ + sizeof(SweepBatchMetrics));
+		memset(bm, 0, sizeof(*bm));
+		bm->magic = SWEEP_BATCH_MAGIC;
+		bm->size = sizeof(BtMetrics);
+		bm->m = metrics[k];
+		values[0] = Int64GetDatum(from + k);
+		values[1] = PointerGetDatum(b);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	return (Datum) 0;
 }
 
 /* The rows of a sweep task, in result order (btpg_task_insert_rows) */
@@ -150,7 +314,11 @@ sweep_task_save(TaskRun *run, void *state, const BtSeries *s)
 }
 
 static const BtpgTaskKind sweep_task_kind = {
-	"sweep", sweep_task_plan, sweep_task_execute, sweep_task_save
+	.name = "sweep",
+	.plan = sweep_task_plan,
+	.execute = sweep_task_execute,
+	.save = sweep_task_save,
+	.execute_on = sweep_task_execute_on,
 };
 
 /*

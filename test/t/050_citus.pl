@@ -76,6 +76,7 @@ my $expected_fns = join("\n",
 	'backtest_resample(regclass,text,interval,timestamp with time zone,timestamp with time zone,timestamp without time zone,text,jsonb)',
 	'backtest_run(regclass,text,text,jsonb,timestamp with time zone,timestamp with time zone)',
 	'backtest_sweep(regclass,text,text,jsonb,jsonb,timestamp with time zone,timestamp with time zone)',
+	'backtest_sweep_batch(regclass,text,text,jsonb,timestamp with time zone,timestamp with time zone,jsonb,bigint,bigint)',
 	'backtest_trades(regclass,text,text,jsonb,timestamp with time zone,timestamp with time zone)',
 	'backtest_walk_forward(regclass,text,text,jsonb,jsonb,interval,interval,boolean,timestamp with time zone,timestamp with time zone)');
 # under a hostile search_path: the function qualifies everything
@@ -93,7 +94,7 @@ SELECT string_agg(p.proname || ':' || d.distribution_argument_index || ':' || d.
 FROM pg_dist_object d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
 WHERE p.proname LIKE 'backtest%'}),
 	join(' ', map { "$_:1:true:true" } qw(backtest_chart_svg backtest_equity backtest_indicator
-		  backtest_period_returns backtest_report_html backtest_resample backtest_run backtest_sweep
+		  backtest_period_returns backtest_report_html backtest_resample backtest_run backtest_sweep backtest_sweep_batch
 		  backtest_trades backtest_walk_forward)),
 	'each is distributed by its symbol argument, force-delegated, colocated with k');
 is( $coord->safe_psql('postgres', q{

@@ -145,9 +145,11 @@ for my $id ($a1, $a2, $b1)
 		$single->safe_psql_as($role, "SELECT $ecols FROM backtest_equity$call ORDER BY ts"),
 		"task $id: its equity curve equals backtest_equity on one node");
 }
-# sweep and portfolio tasks run on the coordinator; their rows land in the
-# distributed tables and equal a single node's
+# a sweep task runs on the worker holding its symbol (one delegated
+# backtest_sweep_batch per batch), a portfolio task on the coordinator; their
+# rows land in the distributed tables and equal a single node's
 my $grid = q{'{"fast": [3, 5, 8], "slow": [20, 30]}'};
+%offset = map { $_ => -s $w{$_}->logfile } keys %w;
 my $sw = $coord->safe_psql_as('alice', "SELECT backtest_submit_sweep('k', '$s2', 'sma_cross', $grid)");
 my $syms = "ARRAY['$s1', '$s2', 'E']";
 my $pf = $coord->safe_psql_as('alice', "SELECT backtest_submit_portfolio('k', 'sma_cross', '{}', $syms)");
@@ -160,6 +162,15 @@ my $srows = $single->safe_psql_as('alice', "SELECT $scols FROM backtest_sweep('k
 is(scalar(() = $srows =~ /^/mg), 6, 'the sweep has 6 rows on one node');
 is($coord->safe_psql_as('alice', "SELECT $scols FROM backtest.sweep_results WHERE task_id = $sw ORDER BY rank"),
 	$srows, "sweep task $sw: its rows, in rank order, equal backtest_sweep on one node");
+{
+	my $port = $holder{$s2};
+	my ($other) = grep { $_ != $port } keys %w;
+	my $batch = qr/backtest_sweep_batch\('public\.k'::regclass, '$s2'::text, 'sma_cross'::text/;
+	my @seen = slurp_file($w{$port}->logfile, $offset{$port}) =~ /($batch.*?'(\d+)'::bigint, '(\d+)'::bigint)/g;
+	my @from = map { $seen[3 * $_ + 1] } 0 .. @seen / 3 - 1;
+	is(join(',', @from), '0,1,2,3,4,5', "sweep task $sw ran its six batches on the worker holding $s2");
+	unlike(slurp_file($w{$other}->logfile, $offset{$other}), $batch, '... and not on the other worker');
+}
 my $pcols = 'ts, cash, positions_value, equity, drawdown_pct, open_positions';
 is( $coord->safe_psql_as('alice', "SELECT $pcols FROM backtest.portfolio_equity WHERE task_id = $pf ORDER BY ts"),
 	$single->safe_psql_as('alice', "SELECT $pcols FROM backtest_portfolio_equity('k', 'sma_cross', '{}', $syms) ORDER BY ts"),

@@ -37,13 +37,8 @@
 #include "queue.h"
 #include "task.h"
 
-/* The rows of one delegated call, copied into the run context */
-typedef struct CitusRows
-{
-	TupleDesc	td;
-	HeapTuple  *rows;
-	int64		n;
-} CitusRows;
+/* The rows of one delegated call (task_kind.h) */
+typedef BtpgDelegatedRows CitusRows;
 
 /* Is Citus installed in this database?  Caller is in a transaction. */
 static bool
@@ -87,7 +82,8 @@ btpg_citus_check_submit(void)
  * btpg_citus_task_node
  *		Where the task runs on Citus: the worker holding its symbol's shard
  *		("host:port", in the run context), or NULL to run it here as on one
- *		node (no Citus, not a backtest of a source table, or a source not
+ *		node (no Citus, not a backtest or a kind with execute_on, such as a
+ *		sweep, of a source table, or a source not
  *		distributed by symbol colocated with the distributed backtest_run).
  *		Opens and ends its own transaction.
  */
@@ -98,8 +94,8 @@ btpg_citus_task_node(TaskRun *run)
 	Datum		values[2];
 	char	   *node = NULL;
 
-	if (strcmp(run->kind->name, "backtest") != 0 || !OidIsValid(run->spec.relid) ||
-		run->spec.symbol == NULL)
+	if ((strcmp(run->kind->name, "backtest") != 0 && run->kind->execute_on == NULL) ||
+		!OidIsValid(run->spec.relid) || run->spec.symbol == NULL)
 		return NULL;
 	values[0] = ObjectIdGetDatum(run->spec.relid);
 	values[1] = CStringGetTextDatum(run->spec.symbol);
@@ -134,22 +130,25 @@ check_cancel(void)
 }
 
 /*
- * Call fn(source, symbol, strategy, params, start_ts, end_ts) as the task's
- * owner (privileges and row-level security apply, on the worker), selecting
- * cols, in a transaction of its own; the rows are copied into the run
- * context.  The call is parameterised: Citus delegates it to the node of the
- * symbol with the parameters as constants.
+ * btpg_task_delegated_call
+ *		See queue/task_kind.h.  The call is parameterised: Citus delegates it
+ *		to the node of the symbol with the parameters as constants;
+ *		privileges and row-level security apply there.
  */
-static CitusRows
-delegated_call(TaskRun *run, const char *fn, const char *cols)
+BtpgDelegatedRows
+btpg_task_delegated_call(TaskRun *run, const char *fn, const char *cols, int nextra,
+						 const Oid *extra_types, const Datum *extra_values)
 {
-	Oid			types[6] = {REGCLASSOID, TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum		values[6];
-	char		nulls[6] = "      ";
+	Oid			types[6 + BTPG_MAX_DELEGATED_EXTRA] = {REGCLASSOID, TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[6 + BTPG_MAX_DELEGATED_EXTRA];
+	char		nulls[6 + BTPG_MAX_DELEGATED_EXTRA + 1];
 	CitusRows	out;
 	MemoryContext old;
-	char	   *sql;
+	StringInfoData sql;
 
+	Assert(nextra >= 0 && nextra <= BTPG_MAX_DELEGATED_EXTRA);
+	memset(nulls, ' ', sizeof(nulls));
+	nulls[6 + nextra] = '\0';
 	values[0] = ObjectIdGetDatum(run->spec.relid);
 	values[1] = CStringGetTextDatum(run->spec.symbol);
 	values[2] = CStringGetTextDatum(run->strategy);
@@ -160,10 +159,19 @@ delegated_call(TaskRun *run, const char *fn, const char *cols)
 	values[5] = TimestampTzGetDatum(run->spec.end_ts);
 	if (!run->spec.has_end)
 		nulls[5] = 'n';
+	for (int i = 0; i < nextra; i++)
+	{
+		types[6 + i] = extra_types[i];
+		values[6 + i] = extra_values[i];
+	}
 	btpg_begin_txn(psprintf("pg_backtest: %s on the node of the symbol", fn));
-	sql = psprintf("SELECT %s FROM %s.%s($1, $2, $3, $4, $5, $6)", cols,
-				   quote_identifier(btpg_extension_schema()), fn);
-	if (SPI_execute_with_args(sql, 6, types, values, nulls, false, 0) != SPI_OK_SELECT)
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT %s FROM %s.%s($1, $2, $3, $4, $5, $6", cols,
+					 quote_identifier(btpg_extension_schema()), fn);
+	for (int i = 0; i < nextra; i++)
+		appendStringInfo(&sql, ", $%d", 7 + i);
+	appendStringInfoChar(&sql, ')');
+	if (SPI_execute_with_args(sql.data, 6 + nextra, types, values, nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "%s of task " INT64_FORMAT " failed", fn, run->task_id);
 	old = MemoryContextSwitchTo(run->cxt);
 	out.td = CreateTupleDescCopy(SPI_tuptable->tupdesc);
@@ -174,6 +182,13 @@ delegated_call(TaskRun *run, const char *fn, const char *cols)
 	MemoryContextSwitchTo(old);
 	btpg_end_txn();
 	return out;
+}
+
+/* fn(the task's six arguments) on the node of the symbol */
+static CitusRows
+delegated_call(TaskRun *run, const char *fn, const char *cols)
+{
+	return btpg_task_delegated_call(run, fn, cols, 0, NULL, NULL);
 }
 
 /* ", c1, c2, ...": the quoted names of td's columns */

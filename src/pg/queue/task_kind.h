@@ -25,6 +25,8 @@
 
 #include "postgres.h"
 
+#include "access/htup.h"
+#include "access/tupdesc.h"
 #include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/jsonb.h"
@@ -96,6 +98,16 @@ typedef struct BtpgTaskKind
 	 * message).  execute and save then get an empty series.
 	 */
 	int64		(*load) (TaskRun *run, void *state);
+
+	/*
+	 * Optional: on Citus, when the task's source is distributed by symbol
+	 * (backtest_citus_distribute ran for it), run the work on node
+	 * ("host:port"), the worker holding the symbol's shard, through
+	 * btpg_task_delegated_call, instead of loading the bars and calling
+	 * execute here; save follows with an empty series.  Same context and
+	 * transactions as execute.
+	 */
+	void		(*execute_on) (TaskRun *run, void *state, const char *node);
 } BtpgTaskKind;
 
 /* Most kinds that may be registered (the queue's own included) */
@@ -112,6 +124,27 @@ extern const BtpgTaskKind *btpg_find_task_kind(const char *name);
 /* A transaction with SPI connected and a snapshot pushed, and its end (txn.c) */
 extern void btpg_begin_txn(const char *activity);
 extern void btpg_end_txn(void);
+
+/* Most extra arguments of btpg_task_delegated_call */
+#define BTPG_MAX_DELEGATED_EXTRA	4
+
+/* The rows of a delegated call, copied into the run context */
+typedef struct BtpgDelegatedRows
+{
+	TupleDesc	td;
+	HeapTuple  *rows;
+	int64		n;
+} BtpgDelegatedRows;
+
+/*
+ * Call fn(source, symbol, strategy, params, start_ts, end_ts, extra...) of
+ * the extension as the task's owner, in a transaction of its own, selecting
+ * cols: Citus delegates it to the node holding the symbol (citus_task.c).
+ * nextra more arguments of the given types follow the six.
+ */
+extern BtpgDelegatedRows btpg_task_delegated_call(TaskRun *run, const char *fn, const char *cols,
+												  int nextra, const Oid *types,
+												  const Datum *values);
 
 /* Has backtest_cancel asked this worker to stop? */
 extern bool btpg_task_cancel_requested(void);

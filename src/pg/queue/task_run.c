@@ -479,12 +479,22 @@ run_task(TaskRun *run)
 			return;
 		}
 		btpg_test_delay_point("after_claim");
-		/* on Citus, a backtest runs on the node holding its symbol */
+		/* on Citus, a backtest or a sweep runs on the node holding its symbol */
 		if ((node = btpg_citus_task_node(run)) != NULL)
 		{
 			delegated = true;
 			old = MemoryContextSwitchTo(runcxt);
-			btpg_citus_run_task(run, node);
+			if (run->kind->execute_on)
+			{
+				run->kind->execute_on(run, run->kind_state, node);
+				MemoryContextSwitchTo(runcxt);
+				btpg_task_report(run, 5, 85.0, NULL, true);
+				MemoryContextSwitchTo(runcxt);
+				memset(&s, 0, sizeof(s));
+				run->kind->save(run, run->kind_state, &s);
+			}
+			else
+				btpg_citus_run_task(run, node);
 			MemoryContextSwitchTo(old);
 		}
 		else
