@@ -51,14 +51,27 @@
 /*
  * A line provider.  get() returns output `output` of indicator ind with
  * parameters params[0..ind->nparams-1] over s: n read-only doubles that
- * stay valid until the strategy's computation returns.
+ * stay valid until the strategy's computation returns.  scratch, when not
+ * NULL, is the run's allocator and says that the lines are computed for
+ * this one computation and kept by no one (bt_run's provider), so a
+ * strategy may compute its targets without asking for them (sma_cross:
+ * bt_sma_cross_fused); a provider that keeps or records the lines (a
+ * sweep's cache, bt_sweep_order) leaves it NULL.
  */
 struct BtLines
 {
 	const BtSeries *s;
 	const double *(*get) (BtLines *self, const BtIndicatorDef *ind, const double *params,
 						  int output);
+	const BtAlloc *scratch;
 };
+
+/*
+ * sma_cross's targets without the lines, bit for bit those of bt_sma +
+ * the crossing rule, or false when it cannot vouch for that (sma_cross.c)
+ */
+extern bool bt_sma_cross_fused(const double *x, int64_t n, int fast, int slow,
+							   int8_t *target, int64_t *warmup, const BtAlloc *a);
 
 /* ------------------------------------------------------------------------
  * The simulator on reusable buffers

@@ -114,6 +114,7 @@ bt_strategy_compute(const BtStrategyDef *st, const BtSeries *s, const double *p,
 
 	sl.base.s = s;
 	sl.base.get = scratch_get;
+	sl.base.scratch = a;
 	sl.a = a;
 	sl.nmemo = 0;
 	return st->targets(&sl.base, p, target);
@@ -225,9 +226,18 @@ ma_cross(BtLines *l, const double *p, int8_t *target, const BtIndicatorDef *ma)
 	return first_defined2(fast, slow, l->s->n);
 }
 
+/*
+ * With scratch lines, the targets straight from the close's window sums
+ * (the same targets: sma_cross.c), unless that declines
+ */
 static int64_t
 sma_cross(BtLines *l, const double *p, int8_t *target)
 {
+	int64_t		warmup;
+
+	if (l->scratch && bt_sma_cross_fused(l->s->close, l->s->n, (int) p[0], (int) p[1], target,
+										 &warmup, l->scratch))
+		return warmup;
 	return ma_cross(l, p, target, &bt_ind_sma);
 }
 
