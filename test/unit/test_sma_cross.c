@@ -206,6 +206,34 @@ test_sma_cross(void)
 			x[i] = 10.0 + 0.0001 * (double) ((i / 45) % 7);
 		check_case("staircase", x, n, 10, 30, 1);
 		check_case("staircase", x, n, 5, 45, 1);
+
+		/*
+		 * flat stretches at levels c whose mean fl(k c) / k is not c (four
+		 * for k = 10, four for k = 30): only the run rule makes the two
+		 * lines equal there
+		 */
+		{
+			double		lv[8];
+			int			n10 = 0,
+						n30 = 0;
+
+			for (int64_t k = 10001; (n10 < 4 || n30 < 4) && k < 1000000; k++)
+			{
+				double		c = (double) k / 10000.0;
+
+				if (n10 < 4 && c * 10.0 / 10.0 != c)
+					lv[n10++] = c;
+				else if (n30 < 4 && c * 30.0 / 30.0 != c)
+					lv[4 + n30++] = c;
+			}
+			CHECK(n10 == 4 && n30 == 4);
+			x = walk(n, 1.0, 0.0005, 0);
+			for (int64_t i = 0; i + 200 < n; i += 211)
+				for (int64_t j = 0; j < 35 + (i % 13); j++)
+					x[i + 60 + j] = lv[(i / 211) % 8];
+			check_case("flat at inexact means", x, n, 10, 30, 1);
+			check_case("flat at inexact means", x, n, 30, 31, 1);
+		}
 	}
 
 	/* magnitudes: scaled by powers of two (same relations, exact) */
