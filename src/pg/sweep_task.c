@@ -213,7 +213,7 @@ backtest_sweep_batch(PG_FUNCTION_ARGS)
 		if (PG_ARGISNULL(i))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("the %s must not be NULL",
+					 errmsg("argument \"%s\" of backtest_sweep_batch must not be NULL",
 							i == 6 ? "grid" : i == 7 ? "combo_from" : "combo_count")));
 	st = btpg_args_strategy(fcinfo, 2);
 	from = PG_GETARG_INT64(7);
@@ -225,11 +225,19 @@ backtest_sweep_batch(PG_FUNCTION_ARGS)
 	memset(&load, 0, sizeof(load));
 	btpg_sweep_plan(PG_GETARG_JSONB_P(6), PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), st,
 					&alloc, &plan, &load.cols);
-	if (from < 0 || cnt < 0 || cnt > plan.ncombos - from)
+	/* (from + cnt is never formed: both may be near INT64_MAX) */
+	if (from < 0 || cnt < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("combinations " INT64_FORMAT " to " INT64_FORMAT " are not in the grid's "
-						INT64_FORMAT, from, from + cnt - 1, plan.ncombos)));
+				 errmsg("%s " INT64_FORMAT " is negative", from < 0 ? "combo_from" : "combo_count",
+						from < 0 ? from : cnt),
+				 errhint("Combinations are numbered from 0.")));
+	if (from > plan.ncombos || cnt > plan.ncombos - from)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("combo_from " INT64_FORMAT " and combo_count " INT64_FORMAT
+						" go past the grid's " INT64_FORMAT " combinations", from, cnt, plan.ncombos),
+				 errhint("combo_from + combo_count must be at most " INT64_FORMAT ".", plan.ncombos)));
 	load.need_volume = load.cols.name[BTCOL_VOLUME] != NULL;
 	load.need_signal = st->needs_signal;
 	btpg_args_table_source(fcinfo, 1, 4, 5, &load);
