@@ -164,3 +164,25 @@ SET search_path = pg_catalog;
 SELECT trades_count FROM public.backtest_run('public.klines', 'SYN', 'sma_cross');
 RESET search_path;
 DROP SCHEMA evil CASCADE;
+
+-- klines holds two symbols, so one is read through its (symbol, ts) index
+-- with enable_seqscan off for that read only: the session's setting is
+-- back afterwards, also when the read fails (a NULL price) inside a block
+SET enable_seqscan = on;
+SELECT trades_count FROM backtest_run('klines', 'TENX', 'sma_cross');
+SHOW enable_seqscan;
+BEGIN;
+UPDATE klines SET close = NULL WHERE symbol = 'TENX' AND ts = (SELECT max(ts) FROM klines);
+DO $$
+BEGIN
+    PERFORM backtest_run('klines', 'TENX', 'sma_cross');
+EXCEPTION WHEN null_value_not_allowed THEN
+    RAISE NOTICE 'failed: %', SQLERRM;
+END
+$$;
+SHOW enable_seqscan;
+ROLLBACK;
+SET enable_seqscan = off;
+SELECT trades_count FROM backtest_run('klines', 'TENX', 'sma_cross');
+SHOW enable_seqscan;
+RESET enable_seqscan;

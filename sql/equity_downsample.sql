@@ -80,6 +80,41 @@ WHERE attrelid IN ('backtest.equity_curves'::regclass, 'backtest.portfolio_equit
   AND attnum > 0 AND NOT attisdropped AND atttypid IN ('float8[]'::regtype, 'timestamptz[]'::regtype, 'int4[]'::regtype)
 GROUP BY 1 ORDER BY 1;
 
+-- a task worker's save compresses the big curve arrays itself (with the
+-- column's method, btpg_task_curve_array): each is stored as the toaster
+-- stores the same values handed over uncompressed, in a copy of the table
+-- (same compression, same size, same values)
+CREATE TEMP TABLE ds_curve (LIKE backtest.equity_curves INCLUDING STORAGE INCLUDING COMPRESSION);
+INSERT INTO ds_curve (task_id, owner, ts, close, "position", equity, cash)
+SELECT task_id, owner, array_cat(ts, '{}'), array_cat(close, '{}'), array_cat("position", '{}'),
+       array_cat(equity, '{}'), array_cat(cash, '{}')
+FROM backtest.equity_curves WHERE task_id = :task;
+CREATE TEMP TABLE ds_pcurve (LIKE backtest.portfolio_equity_curves INCLUDING STORAGE INCLUDING COMPRESSION);
+INSERT INTO ds_pcurve (task_id, owner, ts, cash, positions_value, equity, open_positions)
+SELECT task_id, owner, array_cat(ts, '{}'), array_cat(cash, '{}'), array_cat(positions_value, '{}'),
+       array_cat(equity, '{}'), array_cat(open_positions, '{}')
+FROM backtest.portfolio_equity_curves WHERE task_id = :pf;
+SELECT v.col, v.bytes > 8192 AS big, v.ac IS NOT DISTINCT FROM v.bc AS same_compression,
+       v.asz = v.bsz AS same_size, v.same AS same_values
+FROM backtest.equity_curves a JOIN ds_curve b USING (task_id),
+     LATERAL (VALUES
+       ('ts', pg_column_compression(a.ts), pg_column_compression(b.ts), pg_column_size(a.ts), pg_column_size(b.ts), a.ts = b.ts, 8 * cardinality(b.ts)),
+       ('close', pg_column_compression(a.close), pg_column_compression(b.close), pg_column_size(a.close), pg_column_size(b.close), a.close = b.close, 8 * cardinality(b.close)),
+       ('position', pg_column_compression(a."position"), pg_column_compression(b."position"), pg_column_size(a."position"), pg_column_size(b."position"), a."position" = b."position", 8 * cardinality(b."position")),
+       ('equity', pg_column_compression(a.equity), pg_column_compression(b.equity), pg_column_size(a.equity), pg_column_size(b.equity), a.equity = b.equity, 8 * cardinality(b.equity)),
+       ('cash', pg_column_compression(a.cash), pg_column_compression(b.cash), pg_column_size(a.cash), pg_column_size(b.cash), a.cash = b.cash, 8 * cardinality(b.cash))
+     ) v(col, ac, bc, asz, bsz, same, bytes)
+UNION ALL
+SELECT 'portfolio ' || v.col, v.bytes > 8192, v.ac IS NOT DISTINCT FROM v.bc, v.asz = v.bsz, v.same
+FROM backtest.portfolio_equity_curves a JOIN ds_pcurve b USING (task_id),
+     LATERAL (VALUES
+       ('ts', pg_column_compression(a.ts), pg_column_compression(b.ts), pg_column_size(a.ts), pg_column_size(b.ts), a.ts = b.ts, 8 * cardinality(b.ts)),
+       ('cash', pg_column_compression(a.cash), pg_column_compression(b.cash), pg_column_size(a.cash), pg_column_size(b.cash), a.cash = b.cash, 8 * cardinality(b.cash)),
+       ('positions_value', pg_column_compression(a.positions_value), pg_column_compression(b.positions_value), pg_column_size(a.positions_value), pg_column_size(b.positions_value), a.positions_value = b.positions_value, 8 * cardinality(b.positions_value)),
+       ('equity', pg_column_compression(a.equity), pg_column_compression(b.equity), pg_column_size(a.equity), pg_column_size(b.equity), a.equity = b.equity, 8 * cardinality(b.equity)),
+       ('open_positions', pg_column_compression(a.open_positions), pg_column_compression(b.open_positions), pg_column_size(a.open_positions), pg_column_size(b.open_positions), a.open_positions = b.open_positions, 4 * cardinality(b.open_positions))
+     ) v(col, ac, bc, asz, bsz, same, bytes);
+
 -- errors naming a task, with its number masked (it depends on earlier tests)
 CREATE FUNCTION ds_error(q text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN

@@ -39,6 +39,21 @@ SELECT count(*) FROM backtest_sweep('big', 'B', 'sma_cross', '{"fast": [5, 10], 
 RESET pg_backtest.max_memory;
 SELECT bars FROM backtest_run('big', 'B', 'sma_cross');
 
+-- a portfolio's engine arrays come from 2 MB slabs (bigalloc.c, arena mode);
+-- the limit counts what is cut from them, not the slabs, so a small
+-- portfolio runs under 1 MB, and gives what it gives without the limit
+CREATE TABLE pfs AS
+SELECT 'S' || s AS symbol, '2020-01-01 00:00+00'::timestamptz + i * interval '1 day' AS ts,
+       100 + s + sin(i / 9.0 + s) AS open, 101 + s + sin(i / 9.0 + s) AS high,
+       99 + s + sin(i / 9.0 + s) AS low, 100 + s + sin(i / 7.0 + s) AS close, 1::float8 AS volume
+FROM generate_series(0, 199) i, generate_series(1, 3) s;
+CREATE TEMP TABLE pfs_free AS SELECT * FROM backtest_portfolio('pfs', 'sma_cross');
+SET pg_backtest.max_memory = '1MB';
+SELECT r.n_symbols, r.trades_count, r IS NOT DISTINCT FROM f AS same_as_without_limit
+FROM backtest_portfolio('pfs', 'sma_cross') r, pfs_free f;
+RESET pg_backtest.max_memory;
+DROP TABLE pfs;
+
 -- only a superuser may change it
 CREATE ROLE regress_bt_mem;
 GRANT SELECT ON big TO regress_bt_mem;

@@ -32,6 +32,10 @@ CREATE INDEX ON ra (symbol, ts);
 ANALYZE ra;
 -- the same rows written in (symbol, ts) order: read as they are, no copy
 CREATE TABLE ra_sorted AS SELECT * FROM ra ORDER BY symbol, ts;
+-- and written bar by bar, every symbol per bar (a feed): each symbol's
+-- rows in time order, placed by symbol without a sort; one NULL symbol
+CREATE TABLE ra_feed AS SELECT * FROM ra ORDER BY ts, symbol;
+INSERT INTO ra_feed SELECT NULL, ts, open, high, low, close, volume FROM ra_src ORDER BY ts LIMIT 1;
 
 -- Every column of every row against backtest_run of that symbol (row text,
 -- floats in their exact shortest form); rows in symbol order.
@@ -64,6 +68,7 @@ $$;
 -- one process
 SELECT * FROM ra_check('ra', 'sma_cross');
 SELECT * FROM ra_check('ra_sorted', 'sma_cross');
+SELECT * FROM ra_check('ra_feed', 'sma_cross');
 SELECT * FROM ra_check('ra', 'macd_cross', '{"commission": 0.001, "stop_loss": 0.05, "allow_short": true}');
 SELECT * FROM ra_check('ra', 'rsi', '{"fill": "close"}', NULL, '2015-06-01', '2018-01-01');
 SELECT * FROM ra_check('ra', 'sma_cross', '{}', ARRAY['TENX', 'SYN', 'TENX']);

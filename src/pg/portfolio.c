@@ -457,7 +457,8 @@ btpg_portfolio_execute(PfCall *c, BtProgressFn progress, void *progress_arg)
 	BtAlloc		a;
 	BtError		err;
 
-	btpg_alloc_init(&a, CurrentMemoryContext);
+	/* a thousand small arrays over 100 symbols: slabs, not palloc (bigalloc.c) */
+	btpg_alloc_init_arena(&a, CurrentMemoryContext);
 	if (bt_portfolio_run(c->syms, c->nsym, c->has_bench ? &c->bench : NULL, &c->p, &a,
 						 progress, progress_arg, &c->res, &err) != BT_OK)
 	{

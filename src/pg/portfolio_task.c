@@ -225,18 +225,17 @@ pf_task_save(TaskRun *run, void *state, const BtSeries *s)
 	}
 	{
 		/* (the drawdown is derived from equity by backtest.portfolio_equity: not stored) */
-		TimestampTz *ts = palloc_extended(sizeof(TimestampTz) * Max(n, 1), MCXT_ALLOC_HUGE);
+		BtpgTaskCurve curve;
 		Datum		values[5];
 		static const Oid types[5] = {1185 /* timestamptz[] */ , FLOAT8ARRAYOID, FLOAT8ARRAYOID,
 		FLOAT8ARRAYOID, INT4ARRAYOID};
 
-		for (int64 i = 0; i < n; i++)
-			ts[i] = btpg_ts_from_engine(r->ts[i]);
-		values[0] = btpg_make_array8(ts, n, TIMESTAMPTZOID);
-		values[1] = btpg_make_array8(r->cash, n, FLOAT8OID);
-		values[2] = btpg_make_array8(r->value, n, FLOAT8OID);
-		values[3] = btpg_make_array8(r->equity, n, FLOAT8OID);
-		values[4] = btpg_make_array_raw(r->open_positions, n, 4, INT4OID);
+		btpg_task_curve_init(&curve, "backtest.portfolio_equity_curves");
+		values[0] = btpg_task_curve_array(&curve, "ts", r->ts, n, TIMESTAMPTZOID);
+		values[1] = btpg_task_curve_array(&curve, "cash", r->cash, n, FLOAT8OID);
+		values[2] = btpg_task_curve_array(&curve, "positions_value", r->value, n, FLOAT8OID);
+		values[3] = btpg_task_curve_array(&curve, "equity", r->equity, n, FLOAT8OID);
+		values[4] = btpg_task_curve_array(&curve, "open_positions", r->open_positions, n, INT4OID);
 		btpg_task_insert_arrays(run, "backtest.portfolio_equity_curves",
 								"ts, cash, positions_value, equity, open_positions", 5, types, values);
 	}

@@ -305,20 +305,40 @@ btpg_trade_values(const BtTrade *t, int64 k, Datum *values, bool *nulls)
 Datum
 btpg_make_array_raw(const void *data, int64 n, int elemsize, Oid type)
 {
-	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + (Size) n * elemsize;
 	ArrayType  *a;
 
 	if (n == 0)
 		return PointerGetDatum(construct_empty_array(type));
-	a = (ArrayType *) palloc_extended(nbytes, MCXT_ALLOC_HUGE);
-	SET_VARSIZE(a, nbytes);
+	a = btpg_array_raw_header(palloc_extended(btpg_array_raw_size(n, elemsize), MCXT_ALLOC_HUGE),
+							  n, elemsize, type);
+	memcpy(ARR_DATA_PTR(a), data, (Size) n * elemsize);
+	return PointerGetDatum(a);
+}
+
+/* The bytes of a 1-D array of n values of elemsize bytes without nulls */
+Size
+btpg_array_raw_size(int64 n, int elemsize)
+{
+	return ARR_OVERHEAD_NONULLS(1) + (Size) n * elemsize;
+}
+
+/*
+ * btpg_array_raw_header
+ *		Make buf (btpg_array_raw_size bytes) such an array of n > 0 values,
+ *		its data still to be written at ARR_DATA_PTR.
+ */
+ArrayType *
+btpg_array_raw_header(void *buf, int64 n, int elemsize, Oid type)
+{
+	ArrayType  *a = (ArrayType *) buf;
+
+	SET_VARSIZE(a, btpg_array_raw_size(n, elemsize));
 	a->ndim = 1;
 	a->dataoffset = 0;
 	a->elemtype = type;
 	ARR_DIMS(a)[0] = (int) n;
 	ARR_LBOUND(a)[0] = 1;
-	memcpy(ARR_DATA_PTR(a), data, (Size) n * elemsize);
-	return PointerGetDatum(a);
+	return a;
 }
 
 /* btpg_make_array8: btpg_make_array_raw of 8-byte values (float8 or timestamptz) */

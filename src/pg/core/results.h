@@ -17,6 +17,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "utils/array.h"
 
 #include "bt_engine.h"
 
@@ -53,5 +54,8 @@ extern void btpg_notice_unfilled(const BtMetrics *m, const BtSimParams *sim);
 /* A 1-D array of n 8-byte values without nulls (float8, timestamptz), in one copy */
 extern Datum btpg_make_array8(const void *data, int64 n, Oid type);
 extern Datum btpg_make_array_raw(const void *data, int64 n, int elemsize, Oid type);
+/* Its size, and its header written into a buffer of that size (n > 0) */
+extern Size btpg_array_raw_size(int64 n, int elemsize);
+extern ArrayType *btpg_array_raw_header(void *buf, int64 n, int elemsize, Oid type);
 
 #endif							/* BTPG_CORE_RESULTS_H */

@@ -162,6 +162,26 @@ extern int	btpg_task_table_columns(const char *table, const char *const *skip, S
 extern void btpg_task_insert_arrays(TaskRun *run, const char *table, const char *columns,
 									int ncols, const Oid *types, Datum *values);
 
+/*
+ * The arrays of one curve row (btpg_task_insert_arrays) built as stored:
+ * btpg_task_curve_array builds the array of column `column` of the table
+ * given to btpg_task_curve_init from n values at data (elemtype FLOAT8OID
+ * or TIMESTAMPTZOID, 8 bytes: the engine's timestamps, converted; INT4OID,
+ * 4 bytes), already compressed with the column's method when the toaster
+ * would compress it anyway, in a scratch buffer the next array reuses.
+ * Caller is in a task transaction; the arrays live until it ends.
+ */
+typedef struct BtpgTaskCurve
+{
+	Oid			relid;			/* the table of the columns */
+	void	   *scratch;		/* a buffer free for the next array, or NULL */
+	Size		scratch_size;
+} BtpgTaskCurve;
+
+extern void btpg_task_curve_init(BtpgTaskCurve *c, const char *table);
+extern Datum btpg_task_curve_array(BtpgTaskCurve *c, const char *column, const void *data,
+								   int64 n, Oid elemtype);
+
 /* Append a run's summary to a completed event's extra JSON */
 extern void btpg_task_summary_json(StringInfo buf, const BtMetrics *m);
 

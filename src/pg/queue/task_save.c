@@ -18,9 +18,13 @@
 
 #include <math.h>
 
+#include "access/heaptoast.h"
+#include "access/htup_details.h"
+#include "access/toast_internals.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_attribute.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -41,6 +45,7 @@
 #include "utils/memutils.h"
 #include "utils/regproc.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "core/results.h"
@@ -98,6 +103,93 @@ btpg_task_insert_arrays(TaskRun *run, const char *table, const char *columns, in
 }
 
 /*
+ * btpg_task_curve_init
+ *		Start building the arrays of one row of table (schema-qualified).
+ */
+void
+btpg_task_curve_init(BtpgTaskCurve *c, const char *table)
+{
+	c->relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(table)),
+								NoLock, false);
+	c->scratch = NULL;
+	c->scratch_size = 0;
+}
+
+/*
+ * btpg_task_curve_array
+ *		The array of column `column` (task_kind.h).  A 3,000,000-bar curve
+ *		is five 24 MB arrays; built one by one and handed to the INSERT as
+ *		they are, each is copied into a fresh 120 MB row before the toaster
+ *		compresses it, and on a VM where a page fault on fresh memory costs
+ *		16-22 us (the development VM) those copies were most of the save.
+ *		So an array the toaster would compress anyway is compressed here:
+ *		its column's storage is EXTENDED and the array alone exceeds the
+ *		largest toast_tuple_target there can be (the toaster tries to
+ *		compress every such value of a row, with the column's method; same
+ *		method, same bytes).  The row is then formed from the compressed
+ *		sizes, the toaster only moves the values out of line, and the next
+ *		array is built in the same buffer.  An array that does not shrink
+ *		is handed over as built (the toaster tries it again and stores it
+ *		uncompressed, as before).
+ */
+Datum
+btpg_task_curve_array(BtpgTaskCurve *c, const char *column, const void *data, int64 n,
+					  Oid elemtype)
+{
+	int			elemsize = elemtype == INT4OID ? 4 : 8;
+	Size		nbytes = btpg_array_raw_size(n, elemsize);
+	AttrNumber	attnum = get_attnum(c->relid, column);
+	HeapTuple	tup;
+	char		storage;
+	char		cmethod;
+	ArrayType  *a;
+
+	if (attnum == InvalidAttrNumber)
+		elog(ERROR, "column \"%s\" of %s is missing: reinstall the extension", column,
+			 get_rel_name(c->relid));
+	tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(c->relid), Int16GetDatum(attnum));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for attribute %d of relation %u", attnum, c->relid);
+	storage = ((Form_pg_attribute) GETSTRUCT(tup))->attstorage;
+	cmethod = ((Form_pg_attribute) GETSTRUCT(tup))->attcompression;
+	ReleaseSysCache(tup);
+	if (n == 0)
+		return PointerGetDatum(construct_empty_array(elemtype));
+
+	if (c->scratch != NULL && c->scratch_size < nbytes)
+	{
+		pfree(c->scratch);
+		c->scratch = NULL;
+	}
+	if (c->scratch == NULL)
+	{
+		c->scratch = palloc_extended(nbytes, MCXT_ALLOC_HUGE);
+		c->scratch_size = nbytes;
+	}
+	a = btpg_array_raw_header(c->scratch, n, elemsize, elemtype);
+	if (elemtype == TIMESTAMPTZOID)
+	{
+		const int64_t *from = (const int64_t *) data;
+		TimestampTz *to = (TimestampTz *) ARR_DATA_PTR(a);
+
+		for (int64 i = 0; i < n; i++)
+			to[i] = btpg_ts_from_engine(from[i]);
+	}
+	else
+		memcpy(ARR_DATA_PTR(a), data, (Size) n * elemsize);
+
+	if (storage == TYPSTORAGE_EXTENDED && nbytes > TOAST_TUPLE_TARGET_MAIN)
+	{
+		Datum		z = toast_compress_datum(PointerGetDatum(a), cmethod);
+
+		if (DatumGetPointer(z) != NULL)
+			return z;			/* the buffer is free for the next array */
+	}
+	c->scratch = NULL;			/* the array keeps it */
+	return PointerGetDatum(a);
+}
+
+/*
  * btpg_task_table_columns
  *		The columns of table after task_id and owner, other than those named
  *		in skip (NULL-terminated, or NULL), in table order: the first max of
@@ -150,10 +242,10 @@ trade_row(void *arg, int64 r, Datum *values, bool *nulls)
  * btpg_task_insert_rows
  *		Insert nrows rows into table, whose columns are the task's id, its
  *		owner, then ncols columns that row_fn fills for each row r, in one
- *		INSERT ... SELECT FROM ROWS FROM (unnest(...)) of one array per
- *		column.  types: the element types of those ncols columns, or NULL to
- *		read them from the table.  Caller is in a task transaction, in a
- *		context that lives until it ends.
+ *		INSERT ... SELECT unnest(...), ... of one array per column.
+ *		types: the element types of those ncols columns, or NULL to read
+ *		them from the table.  Caller is in a task transaction, in a context
+ *		that lives until it ends.
  */
 void
 btpg_task_insert_rows(TaskRun *run, const char *table, int ncols, const Oid *types, int64 nrows,
@@ -211,12 +303,18 @@ btpg_task_insert_rows_into(TaskRun *run, const char *table, const char *columns,
 			cnulls[c][r] = rnulls[c];
 		}
 	}
+	/*
+	 * The unnests in the target list, which runs them in lockstep and
+	 * streams the rows (ROWS FROM materialized them all in a tuplestore
+	 * first); the arrays are of equal length: the same rows.  (A custom
+	 * plan: Citus cannot plan this INSERT ... SELECT into a distributed
+	 * table from a generic one.)
+	 */
 	initStringInfo(&sql);
 	if (columns)
-		appendStringInfo(&sql, "INSERT INTO %s (task_id, owner%s) SELECT $1, $2, u.* FROM ROWS FROM (",
-						 table, columns);
+		appendStringInfo(&sql, "INSERT INTO %s (task_id, owner%s) SELECT $1, $2", table, columns);
 	else
-		appendStringInfo(&sql, "INSERT INTO %s SELECT $1, $2, u.* FROM ROWS FROM (", table);
+		appendStringInfo(&sql, "INSERT INTO %s SELECT $1, $2", table);
 	args[0] = Int64GetDatum(run->task_id);
 	argtypes[0] = INT8OID;
 	args[1] = CStringGetTextDatum(run->owner);
@@ -225,9 +323,8 @@ btpg_task_insert_rows_into(TaskRun *run, const char *table, const char *columns,
 	{
 		args[2 + c] = make_array(cols[c], cnulls[c], nrows, etypes[c]);
 		argtypes[2 + c] = get_array_type(etypes[c]);
-		appendStringInfo(&sql, "%spg_catalog.unnest($%d)", c ? ", " : "", 3 + c);
+		appendStringInfo(&sql, ", pg_catalog.unnest($%d)", 3 + c);
 	}
-	appendStringInfoString(&sql, ") AS u");
 	btpg_task_exec(run, sql.data, 2 + ncols, argtypes, args, NULL);
 }
 
@@ -336,25 +433,20 @@ btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res)
 
 	/* the equity curve: one row of arrays (backtest.equity unnests it) */
 	{
-		TimestampTz *ts = palloc_extended(sizeof(TimestampTz) * (n > 0 ? n : 1), MCXT_ALLOC_HUGE);
-		Datum		evalues[7];
-		Oid			etypes[7] = {INT8OID, TEXTOID, 1185, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
+		BtpgTaskCurve curve;
+		Datum		evalues[5];
+		Oid			etypes[5] = {1185 /* timestamptz[] */ , FLOAT8ARRAYOID, FLOAT8ARRAYOID,
 		FLOAT8ARRAYOID, FLOAT8ARRAYOID};
 
 		/* (the drawdown is derived from equity by backtest.equity: not stored) */
-		for (int64 i = 0; i < n; i++)
-			ts[i] = btpg_ts_from_engine(s->ts[i]);
-		evalues[0] = Int64GetDatum(run->task_id);
-		evalues[1] = CStringGetTextDatum(run->owner);
-		evalues[2] = btpg_make_array8(ts, n, TIMESTAMPTZOID);
-		evalues[3] = btpg_make_array8(s->close, n, FLOAT8OID);
-		evalues[4] = btpg_make_array8(res->position, n, FLOAT8OID);
-		evalues[5] = btpg_make_array8(res->equity, n, FLOAT8OID);
-		evalues[6] = btpg_make_array8(res->cash, n, FLOAT8OID);
-		btpg_exec_as_owner_generic(run->ext_owner,
-								   "INSERT INTO backtest.equity_curves (task_id, owner, ts, close, \"position\", equity, cash) "
-								   "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-								   7, etypes, evalues, NULL);
+		btpg_task_curve_init(&curve, "backtest.equity_curves");
+		evalues[0] = btpg_task_curve_array(&curve, "ts", s->ts, n, TIMESTAMPTZOID);
+		evalues[1] = btpg_task_curve_array(&curve, "close", s->close, n, FLOAT8OID);
+		evalues[2] = btpg_task_curve_array(&curve, "position", res->position, n, FLOAT8OID);
+		evalues[3] = btpg_task_curve_array(&curve, "equity", res->equity, n, FLOAT8OID);
+		evalues[4] = btpg_task_curve_array(&curve, "cash", res->cash, n, FLOAT8OID);
+		btpg_task_insert_arrays(run, "backtest.equity_curves", "ts, close, \"position\", equity, cash",
+								5, etypes, evalues);
 	}
 
 	/* completed, with the summary in the final event */
