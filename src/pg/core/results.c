@@ -158,10 +158,24 @@ sync_progress(void *arg, BtStep step, int64_t done, int64_t total)
 void
 btpg_run_engine(const BtSeries *s, const BtConfig *cfg, BtResult *res)
 {
+	btpg_run_engine_with(s, cfg, NULL, res);
+}
+
+/*
+ * btpg_run_engine_with
+ *		btpg_run_engine, the engine allocating from alloc (NULL: the current
+ *		memory context, as btpg_run_engine).
+ */
+void
+btpg_run_engine_with(const BtSeries *s, const BtConfig *cfg, const BtAlloc *alloc, BtResult *res)
+{
 	BtAlloc		a;
 	BtError		err;
 
-	btpg_alloc_init(&a, CurrentMemoryContext);
+	if (alloc)
+		a = *alloc;
+	else
+		btpg_alloc_init(&a, CurrentMemoryContext);
 	if (bt_run(s, cfg, &a, sync_progress, NULL, res, &err) != BT_OK)
 		btpg_report(&err, s->ts);
 	if (s->n == 0)

@@ -46,6 +46,8 @@ extern void btpg_trade_values(const BtTrade *t, int64 k, Datum *values, bool *nu
 
 /* Run a validated configuration on a loaded series; ereports on error */
 extern void btpg_run_engine(const BtSeries *s, const BtConfig *cfg, BtResult *res);
+extern void btpg_run_engine_with(const BtSeries *s, const BtConfig *cfg, const BtAlloc *alloc,
+								 BtResult *res);
 /* NOTICE why a run without trades filled no entry (m->entries_unfilled > 0) */
 extern void btpg_notice_unfilled(const BtMetrics *m, const BtSimParams *sim);
 /* A 1-D array of n 8-byte values without nulls (float8, timestamptz), in one copy */
