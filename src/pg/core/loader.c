@@ -565,15 +565,7 @@ btpg_load_series(const BtpgLoadSpec *spec, BtSeries *out)
 	if (OidIsValid(spec->relid))
 		sort_by_ts(&r);
 
-	memset(out, 0, sizeof(*out));
-	out->n = r.n;
-	out->ts = r.ts;
-	out->open = r.col[BTCOL_OPEN];
-	out->high = r.col[BTCOL_HIGH];
-	out->low = r.col[BTCOL_LOW];
-	out->close = r.col[BTCOL_CLOSE];
-	out->volume = r.col[BTCOL_VOLUME];
-	out->signal = r.col[BTCOL_SIGNAL];
+	*out = btpg_series_of(r.n, r.ts, &r.col[BTCOL_OPEN]);
 	if (!bt_validate_series(out, out->volume != NULL, &err))
 		btpg_report(&err, out->ts);
 	/* "timeframe": the run's bars are the buckets of the bars read */
@@ -749,15 +741,28 @@ btpg_load_grouped(const BtpgLoadSpec *spec, BtpgSymbolFn symbol_fn, void *arg, B
 				 errdetail("SPI returned %s.", SPI_result_code_string(rc))));
 	SPI_finish();
 
-	memset(out, 0, sizeof(*out));
-	out->n = r.n;
-	out->ts = r.ts;
-	out->open = r.col[BTCOL_OPEN];
-	out->high = r.col[BTCOL_HIGH];
-	out->low = r.col[BTCOL_LOW];
-	out->close = r.col[BTCOL_CLOSE];
-	out->volume = r.col[BTCOL_VOLUME];
-	out->signal = r.col[BTCOL_SIGNAL];
+	*out = btpg_series_of(r.n, r.ts, &r.col[BTCOL_OPEN]);
+}
+
+/*
+ * btpg_series_of
+ *		See core/loader.h.
+ */
+BtSeries
+btpg_series_of(int64 n, const int64_t *ts, double *const *col)
+{
+	BtSeries	s;
+
+	memset(&s, 0, sizeof(s));
+	s.n = n;
+	s.ts = ts;
+	s.open = col[0];
+	s.high = col[1];
+	s.low = col[2];
+	s.close = col[3];
+	s.volume = col[4];
+	s.signal = col[5];
+	return s;
 }
 
 /*

@@ -67,6 +67,13 @@ extern void btpg_load_series(const BtpgLoadSpec *spec, BtSeries *out);
 extern void btpg_load_grouped(const BtpgLoadSpec *spec, BtpgSymbolFn symbol_fn, void *arg,
 							  BtSeries *out);
 
+/*
+ * A series of n bars over columnar arrays: timestamps ts (engine usecs) and
+ * col[0..5] = open, high, low, close, volume, signal (the order of
+ * BTCOL_OPEN..BTCOL_SIGNAL; volume and signal may be NULL).  Copies nothing.
+ */
+extern BtSeries btpg_series_of(int64 n, const int64_t *ts, double *const *col);
+
 /* The loader's conversions (loader.c), for rows read elsewhere (live streams) */
 extern double btpg_datum_to_double(Datum d, Oid typid);
 extern TimestampTz btpg_datum_to_tstz(Datum d, Oid typid);
