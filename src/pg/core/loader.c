@@ -502,49 +502,45 @@ sort_by_ts(LoadReceiver *r)
 static void receiver_init(LoadReceiver *r, const BtpgLoadSpec *spec);
 
 /*
- * btpg_load_series
- *		See core/loader.h.
+ * The name of spec's source in messages ("relation \"k\"", "the query");
+ * an error for a relation that does not exist or an empty query
  */
-void
-btpg_load_series(const BtpgLoadSpec *spec, BtSeries *out)
+static const char *
+source_name(const BtpgLoadSpec *spec)
 {
-	LoadReceiver r;
-	SPIExecuteOptions opts;
-	char	   *query;
-	ParamListInfo params = NULL;
-	int			rc;
-	BtError		err;
-	bool		via_index = false;
-	int			guc_level = 0;
-
-	receiver_init(&r, spec);
-	btpg_alloc_init(&r.alloc, CurrentMemoryContext);
-
 	if (OidIsValid(spec->relid))
 	{
-		r.source_name = psprintf("relation \"%s\"", get_rel_name(spec->relid));
 		if (get_rel_name(spec->relid) == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_TABLE),
 					 errmsg("relation with OID %u does not exist", spec->relid)));
-		query = table_query(spec, r.source_name, &params, false, &via_index);
+		return psprintf("relation \"%s\"", get_rel_name(spec->relid));
 	}
-	else
-	{
-		if (spec->query == NULL || spec->query[0] == '\0')
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the query source is empty")));
-		r.source_name = "the query";
-		query = (char *) spec->query;
-	}
+	if (spec->query == NULL || spec->query[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the query source is empty")));
+	return "the query";
+}
+
+/*
+ * Run query (with params) into receiver r, which must see exactly one
+ * result set; via_index: with enable_seqscan off (btpg_symbol_via_index).
+ * Connects to SPI itself.
+ */
+static void
+read_into(LoadReceiver *r, const char *query, ParamListInfo params, bool via_index)
+{
+	SPIExecuteOptions opts;
+	int			rc;
+	int			guc_level = 0;
 
 	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
 	memset(&opts, 0, sizeof(opts));
 	opts.params = params;
 	opts.read_only = true;
-	opts.dest = (DestReceiver *) &r;
+	opts.dest = (DestReceiver *) r;
 	if (via_index)
 	{
 		/* for this read only: an error restores it with the (sub)transaction */
@@ -556,12 +552,35 @@ btpg_load_series(const BtpgLoadSpec *spec, BtSeries *out)
 	if (via_index)
 		AtEOXact_GUC(true, guc_level);
 	/* our receiver's mydest is DestNone, so SPI says OK_UTILITY for a SELECT */
-	if (rc < 0 || r.nstarted != 1)
+	if (rc < 0 || r->nstarted != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("the query source must be a SELECT returning K-line rows"),
 				 errdetail("SPI returned %s.", SPI_result_code_string(rc))));
 	SPI_finish();
+}
+
+/*
+ * btpg_load_series
+ *		See core/loader.h.
+ */
+void
+btpg_load_series(const BtpgLoadSpec *spec, BtSeries *out)
+{
+	LoadReceiver r;
+	char	   *query;
+	ParamListInfo params = NULL;
+	BtError		err;
+	bool		via_index = false;
+
+	receiver_init(&r, spec);
+	btpg_alloc_init(&r.alloc, CurrentMemoryContext);
+	r.source_name = source_name(spec);
+	if (OidIsValid(spec->relid))
+		query = table_query(spec, r.source_name, &params, false, &via_index);
+	else
+		query = (char *) spec->query;
+	read_into(&r, query, params, via_index);
 	if (OidIsValid(spec->relid))
 		sort_by_ts(&r);
 
@@ -640,16 +659,12 @@ btpg_validate_source(const BtpgLoadSpec *spec)
 	char	   *query;
 
 	receiver_init(&r, spec);
+	r.source_name = source_name(spec);
 	if (OidIsValid(spec->relid))
 	{
 		ParamListInfo params;
 
-		if (get_rel_name(spec->relid) == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_TABLE),
-					 errmsg("relation with OID %u does not exist", spec->relid)));
-		query = table_query(spec, psprintf("relation \"%s\"", get_rel_name(spec->relid)), &params,
-							 spec->grouped, NULL);
+		query = table_query(spec, r.source_name, &params, spec->grouped, NULL);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		check_query_privileges(query, params);
@@ -661,11 +676,6 @@ btpg_validate_source(const BtpgLoadSpec *spec)
 		List	   *sources;
 		CachedPlanSource *ps;
 
-		if (spec->query == NULL || spec->query[0] == '\0')
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the query source is empty")));
-		r.source_name = "the query";
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		plan = SPI_prepare(spec->query, 0, NULL);
@@ -693,53 +703,26 @@ void
 btpg_load_grouped(const BtpgLoadSpec *spec, BtpgSymbolFn symbol_fn, void *arg, BtSeries *out)
 {
 	LoadReceiver r;
-	SPIExecuteOptions opts;
 	char	   *query;
 	ParamListInfo params = NULL;
-	int			rc;
 
 	receiver_init(&r, spec);
 	btpg_alloc_init(&r.alloc, CurrentMemoryContext);
 	r.symbol_fn = symbol_fn;
 	r.symbol_arg = arg;
-
+	r.source_name = source_name(spec);
 	if (OidIsValid(spec->relid))
-	{
-		if (get_rel_name(spec->relid) == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_TABLE),
-					 errmsg("relation with OID %u does not exist", spec->relid)));
-		r.source_name = psprintf("relation \"%s\"", get_rel_name(spec->relid));
 		query = table_query(spec, r.source_name, &params, true, NULL);
-	}
 	else
 	{
-		if (spec->query == NULL || spec->query[0] == '\0')
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the query source is empty")));
 		if (spec->cols.name[BTCOL_SYMBOL] == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("the query source needs a symbol column"),
 					 errhint("Name it with \"columns\": {\"symbol\": \"...\"}, or use backtest_run_query for one series.")));
-		r.source_name = "the query";
 		query = (char *) spec->query;
 	}
-
-	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
-	memset(&opts, 0, sizeof(opts));
-	opts.params = params;
-	opts.read_only = true;
-	opts.dest = (DestReceiver *) &r;
-	rc = SPI_execute_extended(query, &opts);
-	if (rc < 0 || r.nstarted != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("the query source must be a SELECT returning K-line rows"),
-				 errdetail("SPI returned %s.", SPI_result_code_string(rc))));
-	SPI_finish();
+	read_into(&r, query, params, false);
 
 	*out = btpg_series_of(r.n, r.ts, &r.col[BTCOL_OPEN]);
 }
