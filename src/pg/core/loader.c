@@ -442,21 +442,6 @@ table_query(const BtpgLoadSpec *spec, const char *source, ParamListInfo *params_
 }
 
 
-/* (ts, row) pairs for sorting a table source read out of order */
-typedef struct TsRow
-{
-	int64_t		ts;
-	int64		row;
-}			TsRow;
-
-#define ST_SORT sort_tsrow
-#define ST_ELEMENT_TYPE TsRow
-#define ST_COMPARE(a, b) ((a)->ts < (b)->ts ? -1 : (a)->ts > (b)->ts ? 1 : \
-						  (a)->row < (b)->row ? -1 : (a)->row > (b)->row ? 1 : 0)
-#define ST_SCOPE static
-#define ST_DEFINE
-#include "lib/sort_template.h"
-
 /*
  * Put the loaded rows in ts order (stable, so duplicates keep their read
  * order and are then reported by validation).  A no-op when already sorted.
@@ -465,7 +450,7 @@ static void
 sort_by_ts(LoadReceiver *r)
 {
 	int64		n = r->n;
-	TsRow	   *pairs;
+	BtpgTsRow  *pairs;
 	double	   *tmp;
 	int64_t    *tsnew;
 	bool		sorted = true;
@@ -474,13 +459,13 @@ sort_by_ts(LoadReceiver *r)
 		sorted = r->ts[i - 1] <= r->ts[i];
 	if (sorted)
 		return;
-	pairs = r->alloc.realloc_fn(r->alloc.ctx, NULL, sizeof(TsRow) * n);
+	pairs = r->alloc.realloc_fn(r->alloc.ctx, NULL, sizeof(BtpgTsRow) * n);
 	for (int64 i = 0; i < n; i++)
 	{
 		pairs[i].ts = r->ts[i];
 		pairs[i].row = i;
 	}
-	sort_tsrow(pairs, n);
+	btpg_sort_ts_rows(pairs, n);
 	tmp = r->alloc.realloc_fn(r->alloc.ctx, NULL, sizeof(double) * n);
 	for (int c = BTCOL_OPEN; c < BTCOL_COUNT; c++)
 	{

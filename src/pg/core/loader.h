@@ -111,6 +111,14 @@ typedef struct BtpgSymGroup
  */
 extern int32 btpg_read_grouped(const BtpgLoadSpec *spec, const char *fname,
 							   MemoryContext seriescxt, BtSeries *s, BtpgSymGroup **groups);
+/* (ts, row) pairs: rows to put in time order */
+typedef struct BtpgTsRow
+{
+	int64_t		ts;
+	int64		row;
+} BtpgTsRow;
+/* Sort n pairs by ts, ties by row (so stable in row order) */
+extern void btpg_sort_ts_rows(BtpgTsRow *pairs, size_t n);
 /* Bars from..from+n-1 of s */
 extern BtSeries btpg_series_slice(const BtSeries *s, int64 from, int64 n);
 /* Symbols one NOTICE names at most */
