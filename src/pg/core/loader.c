@@ -307,6 +307,17 @@ table_column_type(Oid relid, BtpgColumn c, const char *colname, const char *sour
 	return typid;
 }
 
+/* Set parameter *np (0-based) of params to a non-NULL value of type type; count it */
+static void
+add_param(ParamListInfo params, int *np, Datum value, Oid type)
+{
+	params->params[*np].value = value;
+	params->params[*np].isnull = false;
+	params->params[*np].pflags = PARAM_FLAG_CONST;
+	params->params[*np].ptype = type;
+	(*np)++;
+}
+
 /*
  * Build the query for a table source, and its parameters.  Returns the query;
  * fills params (symbol, start, end as used).  with_symbol (grouped loads):
@@ -381,11 +392,7 @@ table_query(const BtpgLoadSpec *spec, const char *source, ParamListInfo *params_
 					 errmsg("column \"%s\" does not exist in %s", symcol, source),
 					 errhint("Name the symbol column with \"columns\": {\"symbol\": \"...\"}, or pass NULL as the symbol for a single-series table.")));
 		symtype = get_atttype(spec->relid, get_attnum(spec->relid, symcol));
-		params->params[np].value = CStringGetTextDatum(spec->symbol);
-		params->params[np].isnull = false;
-		params->params[np].pflags = PARAM_FLAG_CONST;
-		params->params[np].ptype = TEXTOID;
-		np++;
+		add_param(params, &np, CStringGetTextDatum(spec->symbol), TEXTOID);
 		/* cast the parameter to the column's type so an index applies */
 		appendStringInfo(&q, " WHERE %s OPERATOR(pg_catalog.=) CAST($%d AS %s)",
 						 quote_identifier(symcol), np, format_type_be_qualified(symtype));
@@ -397,11 +404,7 @@ table_query(const BtpgLoadSpec *spec, const char *source, ParamListInfo *params_
 		const char *symcol = cols->name[BTCOL_SYMBOL];
 		Oid			symtype = get_atttype(spec->relid, get_attnum(spec->relid, symcol));
 
-		params->params[np].value = spec->symbols;
-		params->params[np].isnull = false;
-		params->params[np].pflags = PARAM_FLAG_CONST;
-		params->params[np].ptype = TEXTARRAYOID;
-		np++;
+		add_param(params, &np, spec->symbols, TEXTARRAYOID);
 		/* an array of the column's type, so the (symbol, ts) index applies */
 		appendStringInfo(&q, " WHERE %s OPERATOR(pg_catalog.=) ANY (CAST($%d AS %s[]))",
 						 quote_identifier(symcol), np, format_type_be_qualified(symtype));
@@ -421,11 +424,8 @@ table_query(const BtpgLoadSpec *spec, const char *source, ParamListInfo *params_
 		{
 			if (k == 0 ? !spec->has_start : !spec->has_end)
 				continue;
-			params->params[np].value = TimestampTzGetDatum(k == 0 ? spec->start_ts : spec->end_ts);
-			params->params[np].isnull = false;
-			params->params[np].pflags = PARAM_FLAG_CONST;
-			params->params[np].ptype = naive ? TIMESTAMPOID : TIMESTAMPTZOID;
-			np++;
+			add_param(params, &np, TimestampTzGetDatum(k == 0 ? spec->start_ts : spec->end_ts),
+					  naive ? TIMESTAMPOID : TIMESTAMPTZOID);
 			appendStringInfo(&q, " %s %s OPERATOR(pg_catalog.%s) CAST($%d AS %s)",
 							 np == 1 ? "WHERE" : "AND", tsq, k == 0 ? ">=" : "<=", np, tstype);
 		}
