@@ -50,6 +50,7 @@
 
 #include "core/columns.h"
 #include "core/errors.h"
+#include "core/loader.h"
 #include "core/memory.h"
 #include "core/params.h"
 #include "core/results.h"
@@ -389,15 +390,9 @@ run_arrays(FunctionCallInfo fcinfo, int64 n, int64_t *ts, double **col, bool has
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("strategy \"signal\" needs a signal argument"),
 				 errhint("Use backtest(ts, open, high, low, close, volume, signal, 'signal', params).")));
-	memset(&s, 0, sizeof(s));
-	s.n = n;
-	s.ts = ts;
-	s.open = col[0];
-	s.high = col[1];
-	s.low = col[2];
-	s.close = col[3];
-	s.volume = col[4];
-	s.signal = has_signal ? col[5] : NULL;
+	s = btpg_series_of(n, ts, col);
+	if (!has_signal)
+		s.signal = NULL;
 	if (!bt_validate_series(&s, st->needs_volume, &err))
 		btpg_report(&err, s.ts);
 	/* "timeframe": the group's bars resampled, as the loader does (resample.c) */

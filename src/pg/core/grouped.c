@@ -181,18 +181,16 @@ reading_context(void *arg)
 
 /* ---- putting the rows in (symbol, ts) order --------------------------------- */
 
-/* (ts, row) pairs for sorting one symbol's rows by time */
-typedef struct TsRow
-{
-	int64_t		ts;
-	int64		row;
-} TsRow;
-
-#define ST_SORT sort_tsrow
-#define ST_ELEMENT_TYPE TsRow
+/*
+ * btpg_sort_ts_rows
+ *		See core/loader.h: sorts one symbol's rows by time here, and a table
+ *		source read out of order in the loader.
+ */
+#define ST_SORT btpg_sort_ts_rows
+#define ST_ELEMENT_TYPE BtpgTsRow
 #define ST_COMPARE(a, b) ((a)->ts < (b)->ts ? -1 : (a)->ts > (b)->ts ? 1 : \
 						  (a)->row < (b)->row ? -1 : (a)->row > (b)->row ? 1 : 0)
-#define ST_SCOPE static
+#define ST_SCOPE extern
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
@@ -284,20 +282,20 @@ order_rows(Grouper *g, const BtSeries *in, MemoryContext series_cxt, BtSeries *o
 		int64	   *p = perm + groups[r].from;
 		int64		m = groups[r].n;
 		bool		sorted = true;
-		TsRow	   *pairs;
+		BtpgTsRow  *pairs;
 
 		for (int64 k = 1; k < m && sorted; k++)
 			sorted = in->ts[p[k - 1]] <= in->ts[p[k]];
 		if (sorted)
 			continue;
 		identity = false;
-		pairs = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(TsRow) * m);
+		pairs = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(BtpgTsRow) * m);
 		for (int64 k = 0; k < m; k++)
 		{
 			pairs[k].ts = in->ts[p[k]];
 			pairs[k].row = p[k];
 		}
-		sort_tsrow(pairs, m);
+		btpg_sort_ts_rows(pairs, m);
 		for (int64 k = 0; k < m; k++)
 			p[k] = pairs[k].row;
 		pfree(pairs);
