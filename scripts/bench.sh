@@ -19,7 +19,9 @@
 # 6. every symbol at once: backtest_run_all over $BENCH_ALL_SYMBOLS symbols x
 #	 $BENCH_ALL_BARS bars (an unlogged table written minute by minute, every
 #	 symbol per minute, no index) against the same GROUP BY symbol with
-#	 count(*) and five sums, $BENCH_ALL_REPS interleaved rounds;
+#	 count(*) and five sums, and the backtest() aggregate GROUP BY symbol over
+#	 the same table (planner's choice and serial), $BENCH_ALL_REPS interleaved
+#	 rounds;
 # 7. portfolio: backtest_portfolio with sma_cross and with rotation over
 #	 $BENCH_PF_SYMBOLS symbols x $BENCH_PF_BARS daily bars and over
 #	 $BENCH_PF_MIN_SYMBOLS x $BENCH_PF_MIN_BARS minute bars, each against the
@@ -368,17 +370,23 @@ SQL
 			"$(echo "$(date +%s.%N) - $t0" | bc)" \
 			"$("${PSQL[@]}" -At -c "SELECT pg_size_pretty(pg_relation_size('tm'))")"
 		GB6="SELECT symbol, count(*), sum(open), sum(high), sum(low), sum(close), sum(volume) FROM tm GROUP BY symbol"
+		# the aggregate's column is summed: an unused column of a subquery is
+		# not computed at all
+		AGG="SELECT symbol, (backtest(ts, open, high, low, close, volume, 'sma_cross', '{}')).trades_count FROM tm GROUP BY symbol"
 		"${PSQL[@]}" -F ' ' -At > "$WORK/runall" <<SQL
 SET client_min_messages = warning;
 SELECT name, round(median_ms::numeric, 2), round(min_ms::numeric, 2),
 	   round(max_ms::numeric, 2), runs
 FROM bench_rr(
-	ARRAY['groupby6', 'groupby6_serial', 'run_all'],
+	ARRAY['groupby6', 'groupby6_serial', 'run_all', 'agg_all', 'agg_all_serial'],
 	ARRAY[\$q\$SELECT count(*) FROM ($GB6) g\$q\$,
 		  \$q\$SELECT count(*) FROM ($GB6) g\$q\$,
-		  \$q\$SELECT count(*) FROM backtest_run_all('tm', 'sma_cross')\$q\$],
+		  \$q\$SELECT count(*) FROM backtest_run_all('tm', 'sma_cross')\$q\$,
+		  \$q\$SELECT sum(trades_count) FROM ($AGG) g\$q\$,
+		  \$q\$SELECT sum(trades_count) FROM ($AGG) g\$q\$],
 	ARRAY[current_setting('max_parallel_workers_per_gather'), '0',
-		  current_setting('max_parallel_workers_per_gather')],
+		  current_setting('max_parallel_workers_per_gather'),
+		  current_setting('max_parallel_workers_per_gather'), '0'],
 	$ALL_REPS, 1);
 SQL
 		while read -r name med min max runs; do
@@ -392,11 +400,17 @@ SQL
 		printf '  run_all / groupby6 = %sx (target <= 1.2x); / groupby6_serial = %sx\n' \
 			"$(echo "scale=2; $run_all_ms / $groupby6_ms" | bc)" \
 			"$(echo "scale=2; $run_all_ms / $groupby6_serial_ms" | bc)"
+		printf '  aggregate / groupby6 = %sx (target <= 1.3x); both serial: %sx\n' \
+			"$(echo "scale=2; $agg_all_ms / $groupby6_ms" | bc)" \
+			"$(echo "scale=2; $agg_all_serial_ms / $groupby6_serial_ms" | bc)"
 		cat <<'EOF'
   groupby6        = SELECT symbol, count(*), sum(open), sum(high), sum(low), sum(close), sum(volume)
                     FROM tm GROUP BY symbol (server defaults: a parallel plan is allowed)
   groupby6_serial = the same with max_parallel_workers_per_gather = 0
   run_all         = backtest_run_all('tm', 'sma_cross'), pg_backtest.sweep_workers at its default
+  agg_all         = SELECT sum(trades_count) FROM (SELECT symbol, (backtest(ts, open, high, low,
+                    close, volume, 'sma_cross', '{}')).trades_count FROM tm GROUP BY symbol) g
+                    (the planner's choice; agg_all_serial: max_parallel_workers_per_gather = 0)
 EOF
 	fi
 
@@ -690,6 +704,11 @@ printf '  engine, warm buffers (reused arena), M bars/s:%s\n' "$engine_warm"
 if [[ -n "${run_all_ms:-}" ]]; then
 	printf '  backtest_run_all (%s symbols x %s bars): %s ms = %sx the six-sums GROUP BY (%s ms; target <= 1.2x)\n' \
 		"$ALL_SYMS" "$ALL_BARS" "$run_all_ms" "$(echo "scale=2; $run_all_ms / $groupby6_ms" | bc)" "$groupby6_ms"
+	printf '    serial: %sx the serial six-sums GROUP BY (%s ms)\n' \
+		"$(echo "scale=2; $run_all_ms / $groupby6_serial_ms" | bc)" "$groupby6_serial_ms"
+	printf '  aggregate over %s symbols x %s bars, no ORDER BY: %s ms = %sx the six-sums GROUP BY (target <= 1.3x); serial %s ms = %sx\n' \
+		"$ALL_SYMS" "$ALL_BARS" "$agg_all_ms" "$(echo "scale=2; $agg_all_ms / $groupby6_ms" | bc)" \
+		"$agg_all_serial_ms" "$(echo "scale=2; $agg_all_serial_ms / $groupby6_serial_ms" | bc)"
 fi
 if [[ -n "${agg_backtest_ms:-}" ]]; then
 	printf '  aggregate over 2 x 1M bars, no ORDER BY: %s ms = %sx the six-sums GROUP BY (%s ms); with ORDER BY ts %s ms; serial %sx\n' \
