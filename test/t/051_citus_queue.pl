@@ -320,6 +320,14 @@ is($coord->wait_task($rsw), 'completed', "with the real function back, sweep tas
 is($coord->safe_psql_as('alice', "SELECT $scols FROM backtest.sweep_results WHERE task_id = $rsw ORDER BY rank"),
 	$srows, '... with one node\'s rows');
 
+# the batches expand the grid on the worker, under the worker's
+# pg_backtest.max_combinations (README: raise it there too)
+$holder2->safe_psql('postgres', "ALTER SYSTEM SET pg_backtest.max_combinations = 5; SELECT pg_reload_conf()");
+my $lsw = $coord->safe_psql_as('alice', "SELECT backtest_submit_sweep('k', '$s2', 'sma_cross', $grid)");
+is($coord->wait_task($lsw), 'failed: the grid has 6 combinations, more than pg_backtest.max_combinations (5)',
+	"sweep task $lsw fails under the worker's lower pg_backtest.max_combinations");
+$holder2->safe_psql('postgres', "ALTER SYSTEM RESET pg_backtest.max_combinations; SELECT pg_reload_conf()");
+
 # ---- progress reaches a LISTENer on the coordinator -------------------------------
 
 ok($listener->wait_final($a1), "the coordinator's listener saw task $a1 end");
