@@ -19,7 +19,9 @@
 # 6. every symbol at once: backtest_run_all over $BENCH_ALL_SYMBOLS symbols x
 #	 $BENCH_ALL_BARS bars (an unlogged table written minute by minute, every
 #	 symbol per minute, no index) against the same GROUP BY symbol with
-#	 count(*) and five sums, $BENCH_ALL_REPS interleaved rounds;
+#	 count(*) and five sums, and the backtest() aggregate GROUP BY symbol over
+#	 the same table (planner's choice and serial), $BENCH_ALL_REPS interleaved
+#	 rounds;
 # 7. portfolio: backtest_portfolio with sma_cross and with rotation over
 #	 $BENCH_PF_SYMBOLS symbols x $BENCH_PF_BARS daily bars and over
 #	 $BENCH_PF_MIN_SYMBOLS x $BENCH_PF_MIN_BARS minute bars, each against the
@@ -37,7 +39,8 @@
 # (10000; 0 skips part 6), BENCH_ALL_REPS (3), BENCH_PF_SYMBOLS (100),
 # BENCH_PF_BARS (2520; 0 skips it), BENCH_PF_MIN_SYMBOLS (20), BENCH_PF_MIN_BARS
 # (100000; 0 skips it), BENCH_EQUITY_BARS (0: part 9 skipped),
-# PG_CONFIG (a PostgreSQL other than the
+# BENCH_SKIP (parts to leave out, comma-separated: engine, memory, aggregate,
+# live; default none), PG_CONFIG (a PostgreSQL other than the
 # one on PATH: the server then runs in a temporary instance of that
 # installation, made with its initdb and pg_ctl as the postgres OS user,
 # instead of pg_virtualenv), BENCH_PORT.
@@ -63,6 +66,11 @@ ALL_REPS=${BENCH_ALL_REPS:-3}
 EQ_BARS=${BENCH_EQUITY_BARS:-0}
 
 cd "$(dirname "$0")/.."
+
+# true when part $1 is in BENCH_SKIP (engine, memory, aggregate, live)
+skipped() {
+	[[ ",${BENCH_SKIP:-}," == *",$1,"* ]]
+}
 
 # ---------------------------------------------------------------------------
 # Inner part: runs inside pg_virtualenv (PG* variables point at the server)
@@ -218,6 +226,7 @@ SQL
 		round(return_pct::numeric, 2) AS return_pct, round(exposure_pct::numeric, 2) AS exposure_pct
 		FROM backtest_run('t', 'BENCH', 'sma_cross')" | sed 's/^/  /'
 
+	if ! skipped memory; then
 	# ---- memory: one session, RSS read by a shell through /proc ----------
 	echo
 	echo "== memory: backend RSS after 10 and after 1000 backtest_run calls on t10k ($NSMALL bars), one session"
@@ -253,6 +262,8 @@ SQL
 	printf '  growth:           VmRSS %8d kB  RssAnon %8d kB\n' \
 		"$((rss_1000_kb - rss_10_kb))" "$((rss_anon_1000_kb - rss_anon_10_kb))"
 
+	fi
+
 	# ---- parameter sweep: 100 sma_cross combinations over the same 1M bars ----
 	echo
 	echo "== sweep: sma_cross fast 5..50 step 5 x slow 20..200 step 20 (100 combinations, 90 kept), $REPS rounds"
@@ -287,6 +298,7 @@ SQL
 	printf '  backend peak RSS (VmHWM) after the sweeps: %s kB; shared segment: about %s MB (bars shared, not copied per worker)\n' \
 		"$sweep_backend_hwm_kb" "$(echo "scale=1; $NBARS * 5 * 8 / 1048576" | bc)"
 
+	if ! skipped aggregate; then
 	# ---- the aggregate over a universe: 2 symbols x 1M bars, GROUP BY symbol ----
 	echo
 	echo "== aggregate: backtest(...) GROUP BY symbol over 2 x $NBARS bars, no ORDER BY, $REPS rounds"
@@ -333,6 +345,8 @@ SQL
 		"$(echo "scale=2; $agg_backtest_serial_ms / $agg_six_sums_serial_ms" | bc)"
 	"${PSQL[@]}" -At -c "EXPLAIN (COSTS OFF) SELECT symbol, backtest(ts, open, high, low, close, volume, 'sma_cross', '{}') FROM t2 GROUP BY symbol" | sed 's/^/  plan: /'
 
+	fi
+
 	# ---- every symbol at once: backtest_run_all against GROUP BY ------------
 	if ((ALL_BARS > 0)); then
 		echo
@@ -356,17 +370,23 @@ SQL
 			"$(echo "$(date +%s.%N) - $t0" | bc)" \
 			"$("${PSQL[@]}" -At -c "SELECT pg_size_pretty(pg_relation_size('tm'))")"
 		GB6="SELECT symbol, count(*), sum(open), sum(high), sum(low), sum(close), sum(volume) FROM tm GROUP BY symbol"
+		# the aggregate's column is summed: an unused column of a subquery is
+		# not computed at all
+		AGG="SELECT symbol, (backtest(ts, open, high, low, close, volume, 'sma_cross', '{}')).trades_count FROM tm GROUP BY symbol"
 		"${PSQL[@]}" -F ' ' -At > "$WORK/runall" <<SQL
 SET client_min_messages = warning;
 SELECT name, round(median_ms::numeric, 2), round(min_ms::numeric, 2),
 	   round(max_ms::numeric, 2), runs
 FROM bench_rr(
-	ARRAY['groupby6', 'groupby6_serial', 'run_all'],
+	ARRAY['groupby6', 'groupby6_serial', 'run_all', 'agg_all', 'agg_all_serial'],
 	ARRAY[\$q\$SELECT count(*) FROM ($GB6) g\$q\$,
 		  \$q\$SELECT count(*) FROM ($GB6) g\$q\$,
-		  \$q\$SELECT count(*) FROM backtest_run_all('tm', 'sma_cross')\$q\$],
+		  \$q\$SELECT count(*) FROM backtest_run_all('tm', 'sma_cross')\$q\$,
+		  \$q\$SELECT sum(trades_count) FROM ($AGG) g\$q\$,
+		  \$q\$SELECT sum(trades_count) FROM ($AGG) g\$q\$],
 	ARRAY[current_setting('max_parallel_workers_per_gather'), '0',
-		  current_setting('max_parallel_workers_per_gather')],
+		  current_setting('max_parallel_workers_per_gather'),
+		  current_setting('max_parallel_workers_per_gather'), '0'],
 	$ALL_REPS, 1);
 SQL
 		while read -r name med min max runs; do
@@ -380,11 +400,17 @@ SQL
 		printf '  run_all / groupby6 = %sx (target <= 1.2x); / groupby6_serial = %sx\n' \
 			"$(echo "scale=2; $run_all_ms / $groupby6_ms" | bc)" \
 			"$(echo "scale=2; $run_all_ms / $groupby6_serial_ms" | bc)"
+		printf '  aggregate / groupby6 = %sx (target <= 1.3x); both serial: %sx\n' \
+			"$(echo "scale=2; $agg_all_ms / $groupby6_ms" | bc)" \
+			"$(echo "scale=2; $agg_all_serial_ms / $groupby6_serial_ms" | bc)"
 		cat <<'EOF'
   groupby6        = SELECT symbol, count(*), sum(open), sum(high), sum(low), sum(close), sum(volume)
                     FROM tm GROUP BY symbol (server defaults: a parallel plan is allowed)
   groupby6_serial = the same with max_parallel_workers_per_gather = 0
   run_all         = backtest_run_all('tm', 'sma_cross'), pg_backtest.sweep_workers at its default
+  agg_all         = SELECT sum(trades_count) FROM (SELECT symbol, (backtest(ts, open, high, low,
+                    close, volume, 'sma_cross', '{}')).trades_count FROM tm GROUP BY symbol) g
+                    (the planner's choice; agg_all_serial: max_parallel_workers_per_gather = 0)
 EOF
 	fi
 
@@ -442,6 +468,7 @@ SQL
 			"$(echo "scale=2; ${!stops} / ${!base}" | bc)"
 	done
 
+	if ! skipped live; then
 	# ---- live streams: COPY and single-row INSERT with a stream ------------
 	# a 10,000-row COPY into a table with one live stream (three indicators)
 	# against the same COPY into the same table without a stream, $REPS
@@ -522,6 +549,8 @@ SQL
 	echo "live_ins_plain_us=$live_ins_plain_us" >> "$RES"
 	echo "live_ins_us=$live_ins_us" >> "$RES"
 	"${PSQL[@]}" -c "DROP TABLE lv_plain, lv_live; DROP SEQUENCE lv_seq; DROP FUNCTION bench_live(int)"
+	fi
+
 	fi
 
 	# ---- a BI tool downsampling a stored curve (optional) ------------------
@@ -620,13 +649,16 @@ trap 'rm -rf "$WORK"' EXIT
 RES=$WORK/results
 : > "$RES"
 
-echo "== engine alone (test/bench/bench_engine $REPS $BIG_N)"
-test/bench/bench_engine "$REPS" "$BIG_N" | tee "$WORK/engine"
-sed -n 's/^ENGINE_BARS_PER_S=/engine_bars_per_s=/p' "$WORK/engine" >> "$RES"
-awk '/sma_cross bt_run(_metrics)?, reused arena/ && /n=1000000 / {print "engine_reused_mbars=" $(NF-2)}' \
-	"$WORK/engine" >> "$RES"
-engine_warm=$(awk '/ bt_run(_metrics)?, reused arena/ && /n=1000000 / && !seen[$1]++ {printf " %s %s", $1, $(NF-2)}' "$WORK/engine")
-echo
+engine_warm=""
+if ! skipped engine; then
+	echo "== engine alone (test/bench/bench_engine $REPS $BIG_N)"
+	test/bench/bench_engine "$REPS" "$BIG_N" | tee "$WORK/engine"
+	sed -n 's/^ENGINE_BARS_PER_S=/engine_bars_per_s=/p' "$WORK/engine" >> "$RES"
+	awk '/sma_cross bt_run(_metrics)?, reused arena/ && /n=1000000 / {print "engine_reused_mbars=" $(NF-2)}' \
+		"$WORK/engine" >> "$RES"
+	engine_warm=$(awk '/ bt_run(_metrics)?, reused arena/ && /n=1000000 / && !seen[$1]++ {printf " %s %s", $1, $(NF-2)}' "$WORK/engine")
+	echo
+fi
 
 SERVER_OPTS=(shared_preload_libraries=pg_backtest shared_buffers=512MB max_worker_processes=16)
 PORT=${BENCH_PORT:-$((20000 + RANDOM % 20000))}
@@ -655,16 +687,16 @@ fi
 source "$RES"
 ratio=$(echo "scale=2; $backtest_run_ms / $floor_ms" | bc)
 ratio_serial=$(echo "scale=2; $backtest_run_ms / $floor_serial_ms" | bc)
-growth=$((rss_1000_kb - rss_10_kb))
+growth=$((${rss_1000_kb:-0} - ${rss_10_kb:-0}))
 
 echo
 echo "== summary (medians; targets: ratio <= 1.5x, engine >= 200M bars/s on warm buffers, rss growth <= 1024 kB)"
 printf '  floor_ms=%s  backtest_run_ms=%s  ratio=%sx  engine_bars_per_s=%s  rss_10_kb=%s  rss_1000_kb=%s  rss_growth_kb=%s\n' \
-	"$floor_ms" "$backtest_run_ms" "$ratio" "$engine_bars_per_s" "$rss_10_kb" "$rss_1000_kb" "$growth"
+	"$floor_ms" "$backtest_run_ms" "$ratio" "${engine_bars_per_s:-}" "${rss_10_kb:-}" "${rss_1000_kb:-}" "$growth"
 printf '  floor_serial_ms=%s  ratio_serial=%sx  (floor without parallel workers, like backtest_run'"'"'s read)\n' \
 	"$floor_serial_ms" "$ratio_serial"
 printf '  (engine_bars_per_s: fresh arena per run, page faults included; reused arena: %s M bars/s)\n' \
-	"$engine_reused_mbars"
+	"${engine_reused_mbars:-}"
 printf '  sweep (100 combos, 90 run) / backtest_run (%s ms): 2 workers %s ms = %sx (target <= 2x); 1 worker %s ms = %sx\n' \
 	"$sweep_run_ms" "$sweep_w2_ms" "$(echo "scale=2; $sweep_w2_ms / $sweep_run_ms" | bc)" \
 	"$sweep_w1_ms" "$(echo "scale=2; $sweep_w1_ms / $sweep_run_ms" | bc)"
@@ -672,10 +704,17 @@ printf '  engine, warm buffers (reused arena), M bars/s:%s\n' "$engine_warm"
 if [[ -n "${run_all_ms:-}" ]]; then
 	printf '  backtest_run_all (%s symbols x %s bars): %s ms = %sx the six-sums GROUP BY (%s ms; target <= 1.2x)\n' \
 		"$ALL_SYMS" "$ALL_BARS" "$run_all_ms" "$(echo "scale=2; $run_all_ms / $groupby6_ms" | bc)" "$groupby6_ms"
+	printf '    serial: %sx the serial six-sums GROUP BY (%s ms)\n' \
+		"$(echo "scale=2; $run_all_ms / $groupby6_serial_ms" | bc)" "$groupby6_serial_ms"
+	printf '  aggregate over %s symbols x %s bars, no ORDER BY: %s ms = %sx the six-sums GROUP BY (target <= 1.3x); serial %s ms = %sx\n' \
+		"$ALL_SYMS" "$ALL_BARS" "$agg_all_ms" "$(echo "scale=2; $agg_all_ms / $groupby6_ms" | bc)" \
+		"$agg_all_serial_ms" "$(echo "scale=2; $agg_all_serial_ms / $groupby6_serial_ms" | bc)"
 fi
-printf '  aggregate over 2 x 1M bars, no ORDER BY: %s ms = %sx the six-sums GROUP BY (%s ms); with ORDER BY ts %s ms; serial %sx\n' \
-	"$agg_backtest_ms" "$(echo "scale=2; $agg_backtest_ms / $agg_six_sums_ms" | bc)" "$agg_six_sums_ms" \
-	"$agg_backtest_orderby_ms" "$(echo "scale=2; $agg_backtest_serial_ms / $agg_six_sums_serial_ms" | bc)"
+if [[ -n "${agg_backtest_ms:-}" ]]; then
+	printf '  aggregate over 2 x 1M bars, no ORDER BY: %s ms = %sx the six-sums GROUP BY (%s ms); with ORDER BY ts %s ms; serial %sx\n' \
+		"$agg_backtest_ms" "$(echo "scale=2; $agg_backtest_ms / $agg_six_sums_ms" | bc)" "$agg_six_sums_ms" \
+		"$agg_backtest_orderby_ms" "$(echo "scale=2; $agg_backtest_serial_ms / $agg_six_sums_serial_ms" | bc)"
+fi
 if [[ -n "${live_copy_ms:-}" && -n "${live_ins_us:-}" ]]; then
 	printf '  live stream: 10,000-row COPY %s ms / %s ms without = %sx (target <= 1.3x); single-row INSERT +%s us (%s vs %s us; target <= 100 us)\n' \
 		"$live_copy_ms" "$live_plain_ms" "$(echo "scale=2; $live_copy_ms / $live_plain_ms" | bc)" \

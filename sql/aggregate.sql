@@ -66,6 +66,18 @@ SELECT plan_has($q$SELECT symbol, backtest(ts, open, high, low, close, volume, '
                   FROM agk_shuffled GROUP BY symbol$q$, 'Partial') AS group_by_is_partial,
        plan_has($q$SELECT backtest(ts, open, high, low, close, volume, 'sma_cross', '{}')
                   FROM agk WHERE symbol = 'A'$q$, 'Partial Aggregate') AS single_is_partial;
+-- the partial states (all the bars a worker saw of a group) are never
+-- sorted: a hashed finalize over Gather, not Sort + Gather Merge
+-- (aggregate_plan.c); ORDER BY symbol sorts the finished rows
+SELECT plan_has(q, 'Finalize HashAggregate') AS hashed_finalize, plan_has(q, 'Gather Merge') AS gather_merge,
+       plan_has(q, 'Sort') AS sorts_states
+FROM (VALUES ($q$SELECT symbol, backtest(ts, open, high, low, close, volume, 'sma_cross', '{}')
+                FROM agk GROUP BY symbol$q$)) v(q);
+SELECT plan_has(q, 'Finalize HashAggregate') AS hashed_finalize, plan_has(q, 'Gather Merge') AS gather_merge
+FROM (VALUES ($q$SELECT symbol, backtest(ts, open, high, low, close, volume, 'sma_cross', '{}')
+                FROM agk GROUP BY symbol ORDER BY symbol$q$)) v(q);
+-- queries without backtest() keep the planner's choice
+SELECT plan_has($q$SELECT symbol, count(*) FROM agk GROUP BY symbol ORDER BY symbol$q$, 'Gather Merge') AS six_sums_gather_merge;
 SELECT 'parallel' AS form, bool_and(g.r IS NOT DISTINCT FROM ref.r) AS equal_to_run, count(*)
 FROM (SELECT symbol, backtest(ts, open, high, low, close, volume, 'sma_cross', '{"fast": 10, "slow": 30}') r
       FROM agk GROUP BY symbol) g JOIN ref USING (symbol)
@@ -98,8 +110,50 @@ RESET force_parallel_mode;
 RESET parallel_leader_participation;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
+-- at the default parallel_tuple_cost the states' bars are charged like
+-- rows through the Gather: backtest() stays serial where a sum goes
+-- parallel (parallel_setup_cost and the table size 0)
+SET parallel_setup_cost = 0;
+SELECT plan_has($q$SELECT symbol, backtest(ts, open, high, low, close, volume, 'sma_cross', '{}')
+                  FROM agk GROUP BY symbol$q$, 'Gather') AS backtest_parallel,
+       plan_has($q$SELECT backtest(ts, open, high, low, close, volume, 'sma_cross', '{}')
+                  FROM agk WHERE symbol = 'A'$q$, 'Gather') AS single_parallel,
+       plan_has($q$SELECT count(*), sum(close) FROM agk$q$, 'Gather') AS count_parallel;
+RESET parallel_setup_cost;
 RESET min_parallel_table_scan_size;
 SET max_parallel_workers_per_gather = 0;
+
+-- many groups in a hash aggregate with little work_mem: the bars are not
+-- counted as the hash table's memory, so no group's rows spill to disk and
+-- come back batch after batch (before: "Batches: 5" and more here)
+CREATE TABLE agk_many AS
+SELECT symbol || k AS grp, symbol, ts, open, high, low, close, volume
+FROM agk, generate_series(1, 20) k WHERE ts < '2020-01-01 00:00+00'::timestamptz + interval '2000 hours';
+ANALYZE agk_many;
+SET work_mem = '256kB';
+SET enable_sort = off;
+CREATE FUNCTION plan_line(q text, pattern text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE l text;
+BEGIN
+  FOR l IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
+    IF l ~ pattern THEN RETURN regexp_replace(l, '  Memory Usage.*', ''); END IF;
+  END LOOP;
+  RETURN NULL;
+END $$;
+SELECT plan_line($q$SELECT grp, backtest(ts, open, high, low, close, volume, 'sma_cross', '{}')
+                   FROM agk_many GROUP BY grp$q$, 'HashAggregate|Batches') AS hash_plan,
+       plan_line($q$SELECT grp, backtest(ts, open, high, low, close, volume, 'sma_cross', '{}')
+                   FROM agk_many GROUP BY grp$q$, 'Batches') AS batches;
+-- and every group equals the backtest of its symbol's first 2000 bars
+SELECT count(*) AS groups, count(DISTINCT grp) AS distinct_groups,
+       bool_and(g.r IS NOT DISTINCT FROM one.r) AS equal_to_one_group
+FROM (SELECT grp, symbol, backtest(ts, open, high, low, close, volume, 'sma_cross', '{}') r
+      FROM agk_many GROUP BY grp, symbol) g
+JOIN (SELECT symbol, backtest_run_query(format('SELECT ts, open, high, low, close, volume FROM agk WHERE symbol = %L AND ts < %L ORDER BY ts',
+                                               symbol, '2020-01-01 00:00+00'::timestamptz + interval '2000 hours'), 'sma_cross') r
+      FROM (VALUES ('A'), ('B'), ('C')) v(symbol)) one USING (symbol);
+RESET enable_sort;
+RESET work_mem;
 
 -- duplicates are rejected as before, in any order
 SELECT (backtest(ts, open, high, low, close, volume, 'sma_cross', '{}')).bars

@@ -431,6 +431,165 @@ SELECT count(*) FROM backtest_sweep_batch('sweep_klines', 'SYN', 'sma_cross', '{
 SELECT count(*) FROM backtest_sweep_batch('sweep_klines', 'SYN', 'sma_cross', '{}', NULL, NULL,
                                           NULL, 0, 1);
 
+-- ... bad input: each an error with its SQLSTATE, naming the argument, never
+-- an allocation for the count asked (combo_count 2^63-1 fails at once), and
+-- no overflow in the message (combo_from + combo_count is never formed)
+CREATE FUNCTION batch_error(grid jsonb, combo_from bigint, combo_count bigint,
+                            strategy text DEFAULT 'sma_cross', params jsonb DEFAULT '{}')
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    st text; msg text; hint text;
+BEGIN
+    PERFORM count(*) FROM backtest_sweep_batch('sweep_klines', 'SYN', batch_error.strategy, batch_error.params,
+                                               NULL, NULL, batch_error.grid, batch_error.combo_from,
+                                               batch_error.combo_count);
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
+    -- (long hints cut: the list of every parameter is tested elsewhere)
+    RETURN left(st || ': ' || msg || coalesce(nullif(' (hint: ' || hint || ')', ' (hint: )'), ''), 180);
+END
+$$;
+SELECT t.what, batch_error(t.grid, t.f, t.c, t.strategy, t.params)
+FROM (VALUES
+    ('negative combo_from', '{"fast": [5, 10], "slow": [20, 30, 40]}'::jsonb, -1::bigint, 2::bigint, 'sma_cross', '{}'::jsonb),
+    ('negative combo_count', '{"fast": [5, 10], "slow": [20, 30, 40]}', 0, -1, 'sma_cross', '{}'),
+    ('smallest bigint', '{"fast": [5, 10], "slow": [20, 30, 40]}', 3, -9223372036854775808, 'sma_cross', '{}'),
+    ('past the end', '{"fast": [5, 10], "slow": [20, 30, 40]}', 7, 0, 'sma_cross', '{}'),
+    ('one too many', '{"fast": [5, 10], "slow": [20, 30, 40]}', 0, 7, 'sma_cross', '{}'),
+    ('huge count', '{"fast": [5, 10], "slow": [20, 30, 40]}', 0, 9223372036854775807, 'sma_cross', '{}'),
+    ('huge both', '{"fast": [5, 10], "slow": [20, 30, 40]}', 9223372036854775807, 9223372036854775807, 'sma_cross', '{}'),
+    ('an empty batch at the end', '{"fast": [5, 10], "slow": [20, 30, 40]}', 6, 0, 'sma_cross', '{}'),
+    ('NULL combo_from', '{"fast": [5, 10]}', NULL, 1, 'sma_cross', '{}'),
+    ('NULL combo_count', '{"fast": [5, 10]}', 0, NULL, 'sma_cross', '{}'),
+    ('NULL grid', NULL, 0, 1, 'sma_cross', '{}'),
+    ('grid not an object', '[5, 10]', 0, 1, 'sma_cross', '{}'),
+    ('empty grid', '{}', 0, 0, 'sma_cross', '{}'),
+    ('grid value a string', '{"fast": "5"}', 0, 1, 'sma_cross', '{}'),
+    ('unknown grid parameter', '{"fastt": [5]}', 0, 1, 'sma_cross', '{}'),
+    ('params not an object', '{"fast": [5]}', 0, 1, 'sma_cross', '[1]'),
+    ('params of the wrong type', '{"fast": [5]}', 0, 1, 'sma_cross', '{"slow": "abc"}'),
+    ('unknown strategy', '{"fast": [5]}', 0, 1, 'no_such_strategy', '{}'),
+    ('NULL strategy', '{"fast": [5]}', 0, 1, NULL, '{}'),
+    ('a grid past max_combinations', '{"fast": {"from": 1, "to": 1000, "step": 1}, "slow": {"from": 1001, "to": 2000, "step": 1}}', 0, 1, 'sma_cross', '{}')
+) AS t(what, grid, f, c, strategy, params);
+DROP FUNCTION batch_error(jsonb, bigint, bigint, text, jsonb);
+
+-- ... under a hostile search_path (operators on the types the loader
+-- compares, same-named functions, a same-named table, first on the path): the
+-- same bytes as under a clean path, and no trap is ever called
+CREATE TABLE sweep_evil_calls (n int);
+CREATE SCHEMA regress_sweep_evil;
+CREATE FUNCTION regress_sweep_evil.trap_b(text, text) RETURNS boolean LANGUAGE sql AS 'INSERT INTO public.sweep_evil_calls VALUES (1); SELECT true';
+CREATE FUNCTION regress_sweep_evil.trap_b(bigint, bigint) RETURNS boolean LANGUAGE sql AS 'INSERT INTO public.sweep_evil_calls VALUES (2); SELECT true';
+CREATE FUNCTION regress_sweep_evil.trap_b(date, timestamp) RETURNS boolean LANGUAGE sql AS 'INSERT INTO public.sweep_evil_calls VALUES (3); SELECT true';
+CREATE FUNCTION regress_sweep_evil.trap_b(date, date) RETURNS boolean LANGUAGE sql AS 'INSERT INTO public.sweep_evil_calls VALUES (4); SELECT true';
+CREATE FUNCTION regress_sweep_evil.trap_i(bigint, bigint) RETURNS bigint LANGUAGE sql AS 'INSERT INTO public.sweep_evil_calls VALUES (5); SELECT 0::bigint';
+CREATE FUNCTION regress_sweep_evil.trap_f(float8, float8) RETURNS float8 LANGUAGE sql AS 'INSERT INTO public.sweep_evil_calls VALUES (6); SELECT 0::float8';
+CREATE OPERATOR regress_sweep_evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = regress_sweep_evil.trap_b);
+CREATE OPERATOR regress_sweep_evil.= (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = regress_sweep_evil.trap_b);
+CREATE OPERATOR regress_sweep_evil.< (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = regress_sweep_evil.trap_b);
+CREATE OPERATOR regress_sweep_evil.>= (LEFTARG = date, RIGHTARG = timestamp, FUNCTION = regress_sweep_evil.trap_b);
+CREATE OPERATOR regress_sweep_evil.<= (LEFTARG = date, RIGHTARG = timestamp, FUNCTION = regress_sweep_evil.trap_b);
+CREATE OPERATOR regress_sweep_evil.< (LEFTARG = date, RIGHTARG = date, FUNCTION = regress_sweep_evil.trap_b);
+CREATE OPERATOR regress_sweep_evil.+ (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = regress_sweep_evil.trap_i);
+CREATE OPERATOR regress_sweep_evil.+ (LEFTARG = float8, RIGHTARG = float8, FUNCTION = regress_sweep_evil.trap_f);
+CREATE FUNCTION regress_sweep_evil.jsonb_typeof(jsonb) RETURNS text LANGUAGE sql AS 'INSERT INTO public.sweep_evil_calls VALUES (7); SELECT ''object''';
+CREATE FUNCTION regress_sweep_evil.backtest_sweep_batch(regclass, text, text, jsonb, timestamptz, timestamptz, jsonb, bigint, bigint)
+RETURNS TABLE (combo bigint, metrics bytea) LANGUAGE sql AS 'INSERT INTO public.sweep_evil_calls VALUES (8); SELECT 0::bigint, ''\x''::bytea';
+CREATE TABLE regress_sweep_evil.sweep_klines (LIKE public.sweep_klines);
+CREATE FUNCTION sweep_batches()
+RETURNS TABLE (call int, combo bigint, metrics bytea) LANGUAGE sql AS $$
+SELECT 1, * FROM public.backtest_sweep_batch('public.sweep_klines', 'SYN', 'sma_cross', '{"commission": 0.001}',
+                                             '2016-01-01', '2020-06-30', '{"fast": [5, 10], "slow": [20, 30, 40]}', 1, 4)
+UNION ALL
+SELECT 2, * FROM public.backtest_sweep_batch('public.sweep_klines', NULL, 'rsi', '{}', NULL, NULL,
+                                             '{"lower": [20, 30], "upper": [70, 80], "constraint": "lower < upper"}', 0, 4)
+UNION ALL
+SELECT 3, * FROM public.backtest_sweep_batch('public.sweep_signals', 'SYN', 'signal', '{}', NULL, '2019-01-01',
+                                             '{"allow_short": [false, true]}', 0, 2)
+$$;
+CREATE TEMP TABLE batch_clean AS SELECT * FROM sweep_batches();
+SET search_path = regress_sweep_evil, public, pg_catalog;
+-- (the traps do take over unqualified operators here)
+SELECT 1::bigint = 2::bigint AS trapped;
+DELETE FROM public.sweep_evil_calls;
+CREATE TEMP TABLE batch_evil AS SELECT * FROM public.sweep_batches();
+RESET search_path;
+SELECT (SELECT count(*) FROM batch_clean) AS rows,
+       (SELECT count(*) FROM batch_clean c JOIN batch_evil e USING (call, combo) WHERE c.metrics = e.metrics) AS same,
+       (SELECT count(*) FROM sweep_evil_calls) AS trap_calls;
+DROP FUNCTION sweep_batches();
+SET client_min_messages = warning;
+DROP SCHEMA regress_sweep_evil CASCADE;
+RESET client_min_messages;
+DROP TABLE sweep_evil_calls;
+
+-- ... as another role: no SELECT on the source (or on one of its columns) is
+-- a permission error; under row-level security a batch sees only the rows the
+-- caller may see: its bytes equal a batch over a table holding just those
+-- rows, and its bars (the fourth int64 of the metrics, after the 8-byte
+-- header) equal backtest_run's as the caller
+CREATE ROLE regress_sweep_nosel;
+CREATE ROLE regress_sweep_cols;
+CREATE ROLE regress_sweep_rls;
+CREATE TABLE sweep_rls AS SELECT * FROM sweep_klines;
+CREATE TABLE sweep_after AS SELECT * FROM sweep_klines WHERE ts >= '2017-01-01';
+ALTER TABLE sweep_rls ENABLE ROW LEVEL SECURITY;
+CREATE POLICY sweep_rls_read ON sweep_rls FOR SELECT TO regress_sweep_rls USING (ts >= '2017-01-01');
+GRANT SELECT ON sweep_rls TO regress_sweep_rls;
+GRANT SELECT (symbol, ts, close) ON sweep_rls TO regress_sweep_cols;
+CREATE FUNCTION sweep_rls_batch(source regclass)
+RETURNS TABLE (combo bigint, metrics bytea, bars bigint) LANGUAGE sql AS $$
+SELECT b.combo, b.metrics, (SELECT sum(get_byte(b.metrics, 32 + i)::bigint << (8 * i)) FROM generate_series(0, 7) i)::bigint
+FROM backtest_sweep_batch(sweep_rls_batch.source, 'SYN', 'sma_cross', '{}', NULL, NULL,
+                          '{"fast": [5, 10], "slow": [20, 30, 40]}', 0, 6) b
+$$;
+SET ROLE regress_sweep_nosel;
+SELECT count(*) FROM sweep_rls_batch('sweep_rls');
+SET ROLE regress_sweep_cols;
+SELECT count(*) FROM sweep_rls_batch('sweep_rls');
+SET ROLE regress_sweep_rls;
+CREATE TEMP TABLE batch_rls AS SELECT * FROM sweep_rls_batch('sweep_rls');
+SELECT bars AS run_bars FROM backtest_run('sweep_rls', 'SYN', 'sma_cross', '{}') \gset
+RESET ROLE;
+SELECT (SELECT count(*) FROM batch_rls) AS rows,
+       (SELECT count(*) FROM batch_rls r JOIN sweep_rls_batch('sweep_after') a USING (combo)
+        WHERE r.metrics = a.metrics) AS same_as_filtered_table,
+       (SELECT count(*) FROM batch_rls r JOIN sweep_rls_batch('sweep_rls') a USING (combo)
+        WHERE r.metrics = a.metrics) AS same_as_all_rows,
+       (SELECT count(*) FROM batch_rls WHERE bars = :run_bars) AS bars_of_backtest_run,
+       :run_bars AS run_bars, (SELECT count(*) FROM sweep_after) AS visible_rows;
+DROP FUNCTION sweep_rls_batch(regclass);
+DROP TABLE sweep_rls, sweep_after, batch_rls;
+DROP ROLE regress_sweep_nosel;
+DROP ROLE regress_sweep_cols;
+DROP ROLE regress_sweep_rls;
+
+-- ... a cancel (here statement_timeout) stops a big batch promptly, with one
+-- process and with two (10000 combinations take about a second here)
+CREATE FUNCTION sweep_timeout(workers int) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    t0 timestamptz := clock_timestamp();
+BEGIN
+    PERFORM set_config('pg_backtest.sweep_workers', workers::text, true);
+    PERFORM count(*) FROM backtest_sweep_batch('sweep_klines', 'SYN', 'sma_cross', '{}', NULL, NULL,
+        '{"fast": {"from": 1, "to": 100, "step": 1}, "slow": {"from": 101, "to": 200, "step": 1}}', 0, 10000);
+    RETURN 'finished';
+EXCEPTION WHEN query_canceled THEN
+    RETURN SQLERRM || CASE WHEN clock_timestamp() - t0 < interval '5 s' THEN ', within 5 s' ELSE ', too late' END;
+END
+$$;
+BEGIN;
+SET LOCAL statement_timeout = '100ms';
+SELECT sweep_timeout(1) AS one_process;
+ROLLBACK;
+BEGIN;
+SET LOCAL statement_timeout = '100ms';
+SELECT sweep_timeout(2) AS two_processes;
+ROLLBACK;
+DROP FUNCTION sweep_timeout(int);
+
 DROP FUNCTION sweep_rows(text, jsonb, jsonb);
 DROP FUNCTION sweep_check(regclass, text, jsonb, jsonb);
 DROP VIEW sweep_signals;

@@ -1042,7 +1042,7 @@ COMMENT ON FUNCTION @extschema@.backtest_run_all_query(text, text, jsonb) IS
 -- over a Citus table distributed by its symbol column (src/pg/citus_fanout.c).
 -- backtest_run_all sends one query that Citus pushes down to every shard:
 -- (SELECT symbol FROM shard GROUP BY symbol), LATERAL this function; on the
--- node holding the shard it reads the shard directly (core/loader.c).  Its
+-- node holding the shard it reads the shard directly (core/read_plan.c).  Its
 -- row is that symbol's backtest_run_all row with the same arguments (no row
 -- when the symbol has no bars); it emits no NOTICE (backtest_run_all emits
 -- one for every symbol at the end).  Not (source, symbol, ...):

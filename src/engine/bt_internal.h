@@ -94,6 +94,15 @@ typedef struct BtSimBuffers
 	 * exposures (NULL for every other strategy: targets are -1, 0, 1)
 	 */
 	const double *exposure;
+	/*
+	 * bt_simulate_metrics_into: the last bar of each trading day for a day
+	 * starting day_ends_start after midnight (BtDayIter's, nday_ends of
+	 * them), kept by a caller that runs many configurations over one
+	 * series; NULL (or another day start): searched for as the run goes
+	 */
+	const int64_t *day_ends;
+	int64_t		nday_ends;
+	int64_t		day_ends_start;
 } BtSimBuffers;
 
 /*

@@ -142,8 +142,20 @@ typedef struct EqAcc
 	int64_t		next_end;		/* the next day's last bar (-1: none left) */
 	const int64_t *ts;
 	int64_t		n;
+	const int64_t *ends;		/* the days' last bars, or NULL: BtDayIter */
+	int64_t		nends;
+	int64_t		kend;			/* the next one of ends[] */
 	double		last;			/* the equity of the last day end: bar n - 1's at the end */
 } EqAcc;
+
+/* The next day's last bar, or -1 */
+static inline int64_t
+acc_next_end(EqAcc *acc)
+{
+	if (acc->ends)
+		return acc->kend < acc->nends ? acc->ends[acc->kend++] : -1;
+	return bt_day_iter_next(&acc->days, acc->ts, acc->n);
+}
 
 /* Day end at equity v: a daily return, and on to the next day */
 static inline void
@@ -151,7 +163,7 @@ acc_day_end(EqAcc *acc, double v)
 {
 	bt_day_close(&acc->q.d, v);
 	acc->last = v;
-	acc->next_end = bt_day_iter_next(&acc->days, acc->ts, acc->n);
+	acc->next_end = acc_next_end(acc);
 }
 
 /* Count bar i, of equity e */
@@ -163,6 +175,37 @@ acc_bar(EqAcc *acc, int64_t i, double e)
 	bt_eq_bar(&acc->q, acc->ts, i, e);
 	if (i == acc->next_end)
 		acc_day_end(acc, e);
+}
+
+/*
+ * bt_eq_bar over bars [i, e) of equity cash + pos * close[k]: the peak and
+ * the trough in registers, and below the peak (most bars) only the trough
+ * moves, by a comparison without a branch; a bar at or above the peak goes
+ * through bt_eq_bar.  The same comparisons in the same order, so the same
+ * statistics.
+ */
+static inline void
+acc_held(BtEqStats *restrict q, const int64_t *restrict ts, const double *restrict close,
+		 int64_t i, int64_t e, double cash, double pos)
+{
+	double		peak = q->peak,
+				trough = q->trough;
+
+	for (int64_t k = i; k < e; k++)
+	{
+		double		v = cash + pos * close[k];
+
+		if (v >= peak)
+		{
+			q->trough = trough;
+			bt_eq_bar(q, ts, k, v);
+			peak = q->peak;
+			trough = q->trough;
+		}
+		else
+			trough = v < trough ? v : trough;
+	}
+	q->trough = trough;
 }
 
 /*
@@ -198,8 +241,7 @@ acc_quiet(EqAcc *restrict acc, const double *restrict close, int64_t i, int64_t 
 		/* up to the next day's end, or the stretch's */
 		int64_t		e = acc->next_end >= 0 && acc->next_end < j ? acc->next_end + 1 : j;
 
-		for (int64_t k = i; k < e; k++)
-			bt_eq_bar(q, ts, k, cash + pos * close[k]);
+		acc_held(q, ts, close, i, e, cash, pos);
 		if (e - 1 == acc->next_end)
 			acc_day_end(acc, cash + pos * close[e - 1]);
 		i = e;
@@ -733,8 +775,18 @@ bt_simulate_metrics_into(const BtSeries *s, const int8_t *target, int64_t warmup
 	memset(&acc, 0, sizeof(acc));
 	acc.ts = s->ts;
 	acc.n = s->n;
-	bt_day_iter_start(&acc.days, s->ts, bt_metrics_day_start(s, p));
-	acc.next_end = bt_day_iter_next(&acc.days, s->ts, s->n);
+	{
+		int64_t		day_start = bt_metrics_day_start(s, p);
+
+		if (buf->day_ends && buf->day_ends_start == day_start)
+		{
+			acc.ends = buf->day_ends;
+			acc.nends = buf->nday_ends;
+		}
+		else
+			bt_day_iter_start(&acc.days, s->ts, day_start);
+	}
+	acc.next_end = acc_next_end(&acc);
 	rc = simulate(s, target, warmup, p, a, progress, progress_arg, buf, &acc, out, err);
 	if (rc != BT_OK)
 		return rc;

@@ -77,7 +77,40 @@ struct BtSweepCtx
 	double		ppy;			/* inferred periods per year */
 	bool		have_day_start;
 	int64_t		day_start;		/* inferred start of the trading day */
+	int64_t    *day_ends;		/* the days' last bars for buf.day_ends_start */
+	int64_t		day_ends_cap;
 };
+
+/*
+ * Keep in ctx->buf the last bar of each trading day for a day starting
+ * day_start (the metrics' daily returns), found once for every run with
+ * that day start.  s->n >= 1.
+ */
+static void
+cache_day_ends(BtSweepCtx *ctx, int64_t day_start)
+{
+	const BtSeries *s = &ctx->s;
+	BtDayIter	it;
+	int64_t		k = 0,
+				end;
+
+	if (ctx->buf.day_ends && ctx->buf.day_ends_start == day_start)
+		return;
+	bt_day_iter_start(&it, s->ts, day_start);
+	while ((end = bt_day_iter_next(&it, s->ts, s->n)) >= 0)
+	{
+		if (k == ctx->day_ends_cap)
+		{
+			ctx->day_ends_cap = ctx->day_ends_cap ? ctx->day_ends_cap * 2 : 1024;
+			ctx->day_ends = ctx->a.realloc_fn(ctx->a.ctx, ctx->day_ends,
+											  (size_t) ctx->day_ends_cap * sizeof(int64_t));
+		}
+		ctx->day_ends[k++] = end;
+	}
+	ctx->buf.day_ends = ctx->day_ends;
+	ctx->buf.nday_ends = k;
+	ctx->buf.day_ends_start = day_start;
+}
 
 /* Hash of a line key (+0 and -0 alike) */
 static uint64_t
@@ -355,6 +388,7 @@ bt_sweep_ctx_create(const BtSeries *s, const BtAlloc *a, size_t cache_bytes)
 	ctx->buf.cash = NULL;
 	ctx->buf.trades = NULL;
 	ctx->buf.trades_cap = 0;
+	ctx->buf.day_ends = NULL;
 	return ctx;
 }
 
@@ -425,6 +459,8 @@ bt_sweep_run(BtSweepCtx *ctx, const BtConfig *cfg,
 
 		ctx->buf.atr = ctx->lines.get(&ctx->lines, &bt_ind_atr, &period, 1);
 	}
+	if (s->n > 0)
+		cache_day_ends(ctx, bt_metrics_day_start(s, &sim));
 	/* simulation and metrics in one pass: a sweep keeps no equity curve */
 	rc = bt_simulate_metrics_into(s, ctx->target, warmup, &sim, &ctx->a, progress,
 								  progress_arg, &ctx->buf, &res, err);

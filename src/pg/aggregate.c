@@ -36,7 +36,9 @@
 #include "postgres.h"
 
 #include <math.h>
+#include <sys/mman.h>
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "utils/array.h"
@@ -48,6 +50,7 @@
 
 #include "core/columns.h"
 #include "core/errors.h"
+#include "core/loader.h"
 #include "core/memory.h"
 #include "core/params.h"
 #include "core/results.h"
@@ -88,7 +91,9 @@ typedef struct AggState
 	bool		params_const;
 	int8		tskind;			/* AggTsKind */
 	MemoryContext cxt;
-	BtAlloc		alloc;			/* the arrays: mappings owned by cxt (bigalloc.c) */
+	BtAlloc		alloc;			/* the big arrays: mappings owned by cxt (bigalloc.c) */
+	struct AggArena *arena;		/* the smaller arrays */
+	bool		mapped[7];		/* ts, then col[]: a mapping, else in the arena */
 	char	   *strategy;
 	Jsonb	   *params;			/* NULL = '{}' */
 } AggState;
@@ -96,10 +101,277 @@ typedef struct AggState
 /* Bytes one bar of an aggregate state takes */
 #define AGG_BAR_BYTES(ncols)	(sizeof(int64_t) + (ncols) * sizeof(double))
 
-/* Run a backtest on columnar arrays and return the metrics row */
+/*
+ * Where a state's arrays live.  Not in the aggregate's memory context: a
+ * hash aggregate counts that context (and its children) as its hash table,
+ * so a few groups of bars fill work_mem and every later group's rows spill
+ * to disk and are read again, batch after batch, however much memory the
+ * machine has (1000 groups of 10k bars: 174 batches, 2.5x slower).  The
+ * bars of every group must be held until the final function anyway;
+ * pg_backtest.max_memory bounds them all (agg_bytes).
+ *
+ * So an array of at least AGG_MAP_BYTES is a mapping of the state's
+ * allocator (bigalloc.c: huge pages, grown by mremap), and a smaller one a
+ * chunk of the aggregate's arena: anonymous mappings (one list per
+ * aggregate context) carved into power-of-two chunks, a chunk a group
+ * outgrows going to a free list for the next group that grows.  No system
+ * call per array: malloc'd or palloc'd arrays of this size are blocks of
+ * their own, and their frees measured as munmap/brk with a TLB flush each.
+ * The final function's engine runs take their memory from the same arena,
+ * rewound after each group, so they fault no page after the first group.
+ * The mappings belong to the aggregate context (unmapped by bigalloc's reset
+ * callback when it is reset or deleted, which an error does too) and are
+ * outside the hash table's count: only the small AggArena struct is in it.
+ */
+#define AGG_MAP_BYTES	((size_t) 512 * 1024)
+#define AGG_MIN_CHUNK	((size_t) 8 * 1024)
+#define AGG_NCLASSES	7			/* 8 kB .. 512 kB */
+#define AGG_FIRST_BLOCK ((size_t) 256 * 1024)
+#define AGG_MAX_BLOCK	((size_t) 8 * 1024 * 1024)
+
+/* A block of an arena: an anonymous mapping, this header first */
+typedef struct AggBlock
+{
+	struct AggBlock *next;
+	size_t		size;			/* of the mapping, header included */
+	bool		scratch;		/* the final's, counted in agg_mapped */
+} AggBlock;
+
+#define AGG_BLOCK_HDR	MAXALIGN(sizeof(AggBlock))
+
+/*
+ * Bytes the arrays of every live aggregate state of this backend take: a
+ * hash aggregate holds all its groups at once, so pg_backtest.max_memory
+ * bounds their sum (not only one group's).
+ */
+static size_t agg_bytes;
+
+/*
+ * Bytes of the arenas' scratch blocks (the final's engine runs), counted
+ * against pg_backtest.max_memory with the backend's other big arrays; the
+ * blocks of the bars are bounded through agg_bytes
+ */
+static size_t agg_mapped;
+
+typedef struct AggArena
+{
+	MemoryContext owner;		/* the aggregate context it serves */
+	AggBlock   *blocks;			/* every block, unmapped with the owner */
+	size_t		next_block;		/* size of the next block of bars (doubling) */
+	size_t		next_scratch;	/* size of the next scratch block (doubling) */
+	char	   *cur;			/* free space of the current block */
+	size_t		left;
+	void	   *freelist[AGG_NCLASSES]; /* chunks, linked through their first word */
+	size_t		bytes;			/* of the states' arrays, counted in agg_bytes */
+	MemoryContextCallback cb;	/* on owner: uncounts, unlinks */
+	struct AggArena *next;
+	/* the final function's scratch: blocks rewound after each group */
+	char	  **scratch;
+	int			nscratch;
+	int			scratch_cap;
+	int			scratch_block;	/* current block; -1 = none yet */
+	size_t		scratch_used;	/* in it */
+} AggArena;
+
+/* The live arenas of this backend (few: one per running backtest() node) */
+static AggArena *agg_arenas;
+
+/* Reset callback of an arena's owner: unmap its blocks */
+static void
+agg_arena_release(void *arg)
+{
+	AggArena   *a = (AggArena *) arg;
+
+	while (a->blocks)
+	{
+		AggBlock   *b = a->blocks;
+
+		a->blocks = b->next;
+		if (b->scratch)
+			agg_mapped -= Min(agg_mapped, b->size);
+		munmap(b, b->size);
+	}
+
+	for (AggArena **pp = &agg_arenas; *pp; pp = &(*pp)->next)
+		if (*pp == a)
+		{
+			*pp = a->next;
+			break;
+		}
+	agg_bytes -= Min(agg_bytes, a->bytes);
+	a->bytes = 0;
+}
+
+/* The arena of aggregate context owner (made on first use) */
+static AggArena *
+agg_arena(MemoryContext owner)
+{
+	AggArena   *a;
+
+	for (a = agg_arenas; a; a = a->next)
+		if (a->owner == owner)
+			return a;
+	a = MemoryContextAllocZero(owner, sizeof(AggArena));
+	a->owner = owner;
+	a->next_block = AGG_FIRST_BLOCK;
+	a->next_scratch = AGG_FIRST_BLOCK;
+	a->scratch_block = -1;
+	a->cb.func = agg_arena_release;
+	a->cb.arg = a;
+	MemoryContextRegisterResetCallback(owner, &a->cb);
+	a->next = agg_arenas;
+	agg_arenas = a;
+	return a;
+}
+
+/*
+ * A new block of at least size bytes, after the header, for the bars or
+ * (scratch) the final's runs: the block sizes of each kind double from
+ * AGG_FIRST_BLOCK to AGG_MAX_BLOCK; huge pages from 2 MB
+ */
+static char *
+agg_block(AggArena *a, size_t size, bool scratch, size_t *got)
+{
+	size_t	   *next = scratch ? &a->next_scratch : &a->next_block;
+	size_t		ms = Max(*next, size + AGG_BLOCK_HDR);
+	AggBlock   *b;
+
+	ms = TYPEALIGN(8192, ms);
+	if (scratch)
+		btpg_memory_limit_check(btpg_memory_in_use() + agg_mapped, ms,
+								"The arrays of this backend's backtests");
+	b = mmap(NULL, ms, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (b == MAP_FAILED)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Failed on a request of size %zu for the bars of a backtest() group.", ms)));
+#ifdef MADV_HUGEPAGE
+	if (ms >= (size_t) 2 * 1024 * 1024)
+		(void) madvise(b, ms, MADV_HUGEPAGE);
+#endif
+	if (scratch)
+		agg_mapped += ms;
+	b->size = ms;
+	b->scratch = scratch;
+	b->next = a->blocks;
+	a->blocks = b;
+	if (*next < AGG_MAX_BLOCK)
+		*next *= 2;
+	*got = ms - AGG_BLOCK_HDR;
+	return (char *) b + AGG_BLOCK_HDR;
+}
+
+/* Size class of a chunk of at least size bytes (size < AGG_MAP_BYTES) */
+static int
+agg_class(size_t size)
+{
+	int			c = 0;
+
+	while ((AGG_MIN_CHUNK << c) < size)
+		c++;
+	return c;
+}
+
+/* A chunk of class c */
+static void *
+agg_chunk_alloc(AggArena *a, int c)
+{
+	size_t		size = AGG_MIN_CHUNK << c;
+	void	   *p = a->freelist[c];
+
+	if (p != NULL)
+	{
+		a->freelist[c] = *(void **) p;
+		return p;
+	}
+	if (a->left < size)
+		a->cur = agg_block(a, size, false, &a->left);
+	p = a->cur;
+	a->cur += size;
+	a->left -= size;
+	return p;
+}
+
+/* Give back a chunk of class c */
+static void
+agg_chunk_free(AggArena *a, void *p, int c)
+{
+	*(void **) p = a->freelist[c];
+	a->freelist[c] = p;
+}
+
+/*
+ * BtAlloc callback of the final function's scratch (ctx: the arena): a bump
+ * allocator over blocks kept between groups (agg_scratch_rewind); a block is
+ * a block of the arena (so also gone with the owner); a request bigger than
+ * the next block's size gets a block its size.
+ * Growth copies (the engine grows few arrays, by doubling); each allocation
+ * has its size in the 16 bytes before it.
+ */
+static void *
+agg_scratch_realloc(void *ctx, void *ptr, size_t size)
+{
+	AggArena   *a = (AggArena *) ctx;
+	size_t		need = MAXALIGN(size) + 16;
+	size_t		bsize;
+	char	   *p;
+
+	if (ptr != NULL && *(size_t *) ((char *) ptr - 16) >= size)
+		return ptr;
+	for (;;)
+	{
+		if (a->scratch_block >= 0)
+		{
+			char	   *blk = a->scratch[a->scratch_block];
+
+			bsize = *(size_t *) blk;
+			if (a->scratch_used + need <= bsize)
+				break;
+		}
+		if (a->scratch_block + 1 < a->nscratch)
+		{
+			a->scratch_block++;
+			a->scratch_used = 16;
+			continue;
+		}
+		/* a new block */
+		if (a->nscratch == a->scratch_cap)
+		{
+			a->scratch_cap = Max(8, a->scratch_cap * 2);
+			a->scratch = a->scratch ?
+				repalloc(a->scratch, sizeof(char *) * a->scratch_cap) :
+				MemoryContextAlloc(a->owner, sizeof(char *) * a->scratch_cap);
+		}
+		p = agg_block(a, need + 16, true, &bsize);
+		*(size_t *) p = bsize;
+		a->scratch[a->nscratch++] = p;
+		a->scratch_block = a->nscratch - 1;
+		a->scratch_used = 16;
+	}
+	p = a->scratch[a->scratch_block] + a->scratch_used + 16;
+	*(size_t *) (p - 16) = MAXALIGN(size);
+	a->scratch_used += need;
+	if (ptr != NULL)
+		memcpy(p, ptr, *(size_t *) ((char *) ptr - 16));
+	return p;
+}
+
+/* The scratch is free again (after a group's engine run) */
+static void
+agg_scratch_rewind(AggArena *a)
+{
+	a->scratch_block = a->nscratch > 0 ? 0 : -1;
+	a->scratch_used = 16;
+}
+
+/*
+ * Run a backtest on columnar arrays and return the metrics row; the engine
+ * allocates from engine_alloc (NULL: a memory context of the call's)
+ */
 static Datum
 run_arrays(FunctionCallInfo fcinfo, int64 n, int64_t *ts, double **col, bool has_signal,
-		   const char *strategy, Jsonb *params)
+		   const char *strategy, Jsonb *params, const BtAlloc *engine_alloc)
 {
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_backtest run",
 											  ALLOCSET_DEFAULT_SIZES);
@@ -118,25 +390,64 @@ run_arrays(FunctionCallInfo fcinfo, int64 n, int64_t *ts, double **col, bool has
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("strategy \"signal\" needs a signal argument"),
 				 errhint("Use backtest(ts, open, high, low, close, volume, signal, 'signal', params).")));
-	memset(&s, 0, sizeof(s));
-	s.n = n;
-	s.ts = ts;
-	s.open = col[0];
-	s.high = col[1];
-	s.low = col[2];
-	s.close = col[3];
-	s.volume = col[4];
-	s.signal = has_signal ? col[5] : NULL;
+	s = btpg_series_of(n, ts, col);
+	if (!has_signal)
+		s.signal = NULL;
 	if (!bt_validate_series(&s, st->needs_volume, &err))
 		btpg_report(&err, s.ts);
 	/* "timeframe": the group's bars resampled, as the loader does (resample.c) */
 	if (cols.tf_interval > 0)
 		btpg_resample_series(&s, cols.tf_interval, cols.tf_origin, cols.tf_zone, NULL);
-	btpg_run_engine(&s, &cfg, &res);
+	btpg_run_engine_with(&s, &cfg, engine_alloc, false, &res);
 	MemoryContextSwitchTo(old);
 	d = btpg_metrics_datum(fcinfo, &res.metrics);
 	MemoryContextDelete(cxt);
 	return d;
+}
+
+/*
+ * Grow array k of st (0 = ts, 1.. = col[k - 1]; 8-byte elements, st->cap of
+ * them now) to cap elements; see AGG_MAP_BYTES.
+ */
+static void *
+agg_array_grow(AggState *st, int k, void *p, int64 cap)
+{
+	size_t		size = (size_t) cap * 8;
+	size_t		old = (size_t) st->cap * 8;
+	void	   *np;
+
+	if (st->mapped[k])
+		return st->alloc.realloc_fn(st->alloc.ctx, p, size);
+	if (st->arena == NULL)
+		st->arena = agg_arena(st->cxt);
+	if (p != NULL && agg_class(size) == agg_class(old))
+		return p;				/* the chunk has room */
+	if (size >= AGG_MAP_BYTES)
+	{
+		np = st->alloc.realloc_fn(st->alloc.ctx, NULL, size);
+		st->mapped[k] = true;
+	}
+	else
+		np = agg_chunk_alloc(st->arena, agg_class(size));
+	if (p != NULL)
+	{
+		memcpy(np, p, old);
+		agg_chunk_free(st->arena, p, agg_class(old));
+	}
+	return np;
+}
+
+/* Free array k of st now (NULL is a no-op) */
+static void
+agg_array_free(AggState *st, int k, void *p)
+{
+	if (p == NULL)
+		return;
+	if (st->mapped[k])
+		btpg_alloc_free(&st->alloc, p);
+	else
+		agg_chunk_free(st->arena, p, agg_class((size_t) st->cap * 8));
+	st->mapped[k] = false;
 }
 
 /*
@@ -152,12 +463,16 @@ agg_reserve(AggState *st, int64 need)
 
 	if (cap < need)
 		cap = need;
-	btpg_memory_limit_check((size_t) st->cap * AGG_BAR_BYTES(st->ncols),
-							(size_t) (cap - st->cap) * AGG_BAR_BYTES(st->ncols),
-							"The bars of one backtest() group");
-	st->ts = st->alloc.realloc_fn(st->alloc.ctx, st->ts, cap * sizeof(int64_t));
+	btpg_memory_limit_check(agg_bytes, (size_t) (cap - st->cap) * AGG_BAR_BYTES(st->ncols),
+							"The bars of the backtest() groups held at once");
+	st->ts = agg_array_grow(st, 0, st->ts, cap);
 	for (int c = 0; c < st->ncols; c++)
-		st->col[c] = st->alloc.realloc_fn(st->alloc.ctx, st->col[c], cap * sizeof(double));
+		st->col[c] = agg_array_grow(st, c + 1, st->col[c], cap);
+	/* counted on the arena (the mappings are counted by bigalloc.c too) */
+	if (st->arena == NULL)
+		st->arena = agg_arena(st->cxt);
+	agg_bytes += (size_t) (cap - st->cap) * AGG_BAR_BYTES(st->ncols);
+	st->arena->bytes += (size_t) (cap - st->cap) * AGG_BAR_BYTES(st->ncols);
 	st->cap = cap;
 }
 
@@ -250,7 +565,7 @@ agg_check_same(FunctionCallInfo fcinfo, AggState *st, int sarg)
 	}
 }
 
-/* A new, empty state in cxt */
+/* A new, empty state in cxt (its arrays: see AGG_MAP_BYTES) */
 static AggState *
 agg_new_state(MemoryContext cxt, bool has_signal)
 {
@@ -383,10 +698,10 @@ typedef struct AggTsRow
 /*
  * Put a state's bars in ts order, in place (stable: duplicates stay next to
  * each other and validation then reports them as with ORDER BY ts).  The
- * scratch arrays come from the state's allocator and are freed at once.
+ * scratch arrays come from scratch (the final's, rewound after the run).
  */
 static void
-agg_sort(AggState *st)
+agg_sort(AggState *st, const BtAlloc *scratch)
 {
 	int64		n = st->n;
 	AggTsRow   *pairs;
@@ -395,8 +710,8 @@ agg_sort(AggState *st)
 	btpg_memory_limit_check((size_t) n * AGG_BAR_BYTES(st->ncols),
 							(size_t) n * (sizeof(AggTsRow) + sizeof(double)),
 							"Sorting the bars of one backtest() group");
-	pairs = st->alloc.realloc_fn(st->alloc.ctx, NULL, sizeof(AggTsRow) * n);
-	tmp = st->alloc.realloc_fn(st->alloc.ctx, NULL, sizeof(double) * n);
+	pairs = scratch->realloc_fn(scratch->ctx, NULL, sizeof(AggTsRow) * n);
+	tmp = scratch->realloc_fn(scratch->ctx, NULL, sizeof(double) * n);
 	for (int64 i = 0; i < n; i++)
 	{
 		pairs[i].ts = st->ts[i];
@@ -413,8 +728,6 @@ agg_sort(AggState *st)
 	}
 	for (int64 i = 0; i < n; i++)
 		st->ts[i] = pairs[i].ts;
-	btpg_alloc_free(&st->alloc, tmp);
-	btpg_alloc_free(&st->alloc, pairs);
 	st->sorted = true;
 }
 
@@ -430,13 +743,22 @@ Datum
 backtest_agg_final(PG_FUNCTION_ARGS)
 {
 	AggState   *st;
+	BtAlloc		scratch;
+	Datum		d;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();		/* no rows */
 	st = (AggState *) PG_GETARG_POINTER(0);
+	if (st->arena == NULL)
+		st->arena = agg_arena(st->cxt);
+	scratch.realloc_fn = agg_scratch_realloc;
+	scratch.ctx = st->arena;
 	if (!st->sorted)
-		agg_sort(st);
-	return run_arrays(fcinfo, st->n, st->ts, st->col, st->has_signal, st->strategy, st->params);
+		agg_sort(st, &scratch);
+	d = run_arrays(fcinfo, st->n, st->ts, st->col, st->has_signal, st->strategy, st->params,
+				   &scratch);
+	agg_scratch_rewind(st->arena);
+	return d;
 }
 
 /*
@@ -499,10 +821,17 @@ backtest_agg_combine(PG_FUNCTION_ARGS)
 	if (s2->cxt == aggcxt && s2 != s1)
 	{
 		/* a deserialized state we just copied: free its arrays now */
-		btpg_alloc_free(&s2->alloc, s2->ts);
+		if (s2->arena)
+		{
+			size_t		b = (size_t) s2->cap * AGG_BAR_BYTES(s2->ncols);
+
+			agg_bytes -= Min(agg_bytes, b);
+			s2->arena->bytes -= Min(s2->arena->bytes, b);
+		}
+		agg_array_free(s2, 0, s2->ts);
 		for (int c = 0; c < s2->ncols; c++)
 		{
-			btpg_alloc_free(&s2->alloc, s2->col[c]);
+			agg_array_free(s2, c + 1, s2->col[c]);
 			s2->col[c] = NULL;
 		}
 		s2->ts = NULL;
@@ -741,5 +1070,5 @@ backtest_arrays(PG_FUNCTION_ARGS)
 	}
 	return run_arrays(fcinfo, nts, ts, col, has_signal,
 					  text_to_cstring(PG_GETARG_TEXT_PP(6)),
-					  PG_ARGISNULL(7) ? NULL : PG_GETARG_JSONB_P(7));
+					  PG_ARGISNULL(7) ? NULL : PG_GETARG_JSONB_P(7), NULL);
 }

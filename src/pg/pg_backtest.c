@@ -24,6 +24,7 @@
 
 #include "miscadmin.h"
 
+#include "aggregate_plan.h"
 #include "core/memory.h"
 #include "portfolio.h"
 #include "sweep.h"
@@ -53,6 +54,7 @@ _PG_init(void)
 	btpg_sweep_parallel_define_gucs();
 	btpg_tasks_define_gucs();
 	btpg_notify_define_gucs();
+	btpg_aggregate_plan_init();
 
 	/* the features' task kinds (the queue knows no feature) */
 	btpg_sweep_register_task_kind();

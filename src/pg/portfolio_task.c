@@ -225,19 +225,15 @@ pf_task_save(TaskRun *run, void *state, const BtSeries *s)
 	}
 	{
 		/* (the drawdown is derived from equity by backtest.portfolio_equity: not stored) */
-		BtpgTaskCurve curve;
-		Datum		values[5];
-		static const Oid types[5] = {1185 /* timestamptz[] */ , FLOAT8ARRAYOID, FLOAT8ARRAYOID,
-		FLOAT8ARRAYOID, INT4ARRAYOID};
+		const BtpgTaskCurveColumn cols[] = {
+			{"ts", r->ts, TIMESTAMPTZOID},
+			{"cash", r->cash, FLOAT8OID},
+			{"positions_value", r->value, FLOAT8OID},
+			{"equity", r->equity, FLOAT8OID},
+			{"open_positions", r->open_positions, INT4OID},
+		};
 
-		btpg_task_curve_init(&curve, "backtest.portfolio_equity_curves");
-		values[0] = btpg_task_curve_array(&curve, "ts", r->ts, n, TIMESTAMPTZOID);
-		values[1] = btpg_task_curve_array(&curve, "cash", r->cash, n, FLOAT8OID);
-		values[2] = btpg_task_curve_array(&curve, "positions_value", r->value, n, FLOAT8OID);
-		values[3] = btpg_task_curve_array(&curve, "equity", r->equity, n, FLOAT8OID);
-		values[4] = btpg_task_curve_array(&curve, "open_positions", r->open_positions, n, INT4OID);
-		btpg_task_insert_arrays(run, "backtest.portfolio_equity_curves",
-								"ts, cash, positions_value, equity, open_positions", 5, types, values);
+		btpg_task_save_curve(run, "backtest.portfolio_equity_curves", cols, lengthof(cols), n);
 	}
 	{
 		StringInfoData extra;

@@ -204,7 +204,6 @@ btpg_resample_groups(BtSeries *s, BtpgSymGroup *groups, int32 ngroups, const Btp
 	MemoryContext tmp = AllocSetContextCreate(cxt, "pg_backtest resample groups",
 											  ALLOCSET_DEFAULT_SIZES);
 	BtSeries   *each = palloc(sizeof(BtSeries) * Max(ngroups, 1));
-	BtSeries	out = *s;
 	int64		total = 0;
 	Size		sz;
 	int64_t    *ts;
@@ -239,17 +238,9 @@ btpg_resample_groups(BtSeries *s, BtpgSymGroup *groups, int32 ngroups, const Btp
 		groups[r].n = e->n;
 		total += e->n;
 	}
-	out.n = total;
-	out.ts = ts;
-	out.open = col[0];
-	out.high = col[1];
-	out.low = col[2];
-	out.close = col[3];
-	out.volume = col[4];
-	out.signal = col[5];
+	*s = btpg_series_of(total, ts, col);
 	MemoryContextDelete(tmp);
 	pfree(each);
-	*s = out;
 }
 
 /*

@@ -20,6 +20,7 @@
 #include "port/atomics.h"
 #include "utils/memutils.h"
 
+#include "core/loader.h"
 #include "core/memory.h"
 #include "sweep.h"
 #include "sweep_shared.h"
@@ -133,24 +134,12 @@ sweep_run_one(SweepView *v, BtSweepCtx *ctx, int64 i, BtMetrics *m, BtError *err
 	BtAlloc		a;
 	BtErrCode	rc;
 	MemoryContext old;
-	int64		from;
 
 	cfg.strategy = v->st;
 	if (v->jobs == NULL)
 		return bt_sweep_run(ctx, &cfg, sweep_progress, v, m, err);
 
-	from = v->jobs[i].from;
-	js = v->s;
-	js.n = v->jobs[i].n;
-	js.ts += from;
-	js.open += from;
-	js.high += from;
-	js.low += from;
-	js.close += from;
-	if (js.volume)
-		js.volume += from;
-	if (js.signal)
-		js.signal += from;
+	js = btpg_series_slice(&v->s, v->jobs[i].from, v->jobs[i].n);
 	old = MemoryContextSwitchTo(v->jobcxt);
 	btpg_alloc_init(&a, v->jobcxt);
 	rc = bt_sweep_run(bt_sweep_ctx_create(&js, &a, 0), &cfg, sweep_progress, v, m, err);

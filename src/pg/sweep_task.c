@@ -120,6 +120,23 @@ typedef struct SweepBatchMetrics
 #define SWEEP_BATCH_MAGIC	0x62747377	/* "btsw" */
 
 /*
+ * The node answered a batch with what is not its rows (what: "metrics this
+ * server cannot read", "combination 3 twice", ...): a node of another build,
+ * or a function there that is not ours.  Nothing is stored.
+ */
+static void sweep_batch_refused(const char *node, const char *what) pg_attribute_noreturn();
+
+static void
+sweep_batch_refused(const char *node, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("the node %s returned %s", node, what),
+			 errdetail("A sweep batch returns each of its combinations once, as backtest_sweep_batch of this build computes it."),
+			 errhint("Install the same pg_backtest build on every node of the cluster.")));
+}
+
+/*
  * Run the combinations on the Citus node holding the symbol, in the same
  * batches as execute, one delegated backtest_sweep_batch call each
  * (BtpgTaskKind.execute_on); each batch's metrics come back bit for bit.
@@ -139,6 +156,7 @@ sweep_task_execute_on(TaskRun *run, void *state, const char *node)
 		int64		cnt = Min(batch, n - from);
 		Datum		values[3];
 		BtpgDelegatedRows rows;
+		bool	   *seen;
 
 		CHECK_FOR_INTERRUPTS();
 		if (btpg_task_cancel_requested())
@@ -150,8 +168,10 @@ sweep_task_execute_on(TaskRun *run, void *state, const char *node)
 		values[2] = Int64GetDatum(cnt);
 		rows = btpg_task_delegated_call(run, "backtest_sweep_batch", "combo, metrics", 3, types, values);
 		if (rows.n != cnt)
-			elog(ERROR, "backtest_sweep_batch on %s returned " INT64_FORMAT
-				 " rows for " INT64_FORMAT " combinations", node, rows.n, cnt);
+			sweep_batch_refused(node, psprintf(INT64_FORMAT " rows for " INT64_FORMAT " combinations",
+											   rows.n, cnt));
+		/* each combination of the batch exactly once: none left unset */
+		seen = palloc0(sizeof(bool) * cnt);
 		for (int64 r = 0; r < rows.n; r++)
 		{
 			Datum		d[2];
@@ -162,18 +182,19 @@ sweep_task_execute_on(TaskRun *run, void *state, const char *node)
 
 			heap_deform_tuple(rows.rows[r], rows.td, d, isnull);
 			if (isnull[0] || isnull[1])
-				elog(ERROR, "backtest_sweep_batch on %s returned a NULL", node);
+				sweep_batch_refused(node, "a NULL");
 			k = DatumGetInt64(d[0]);
 			b = DatumGetByteaPP(d[1]);
 			bm = (const SweepBatchMetrics *) VARDATA_ANY(b);
 			if (k < from || k >= from + cnt || VARSIZE_ANY_EXHDR(b) != sizeof(SweepBatchMetrics) ||
 				bm->magic != SWEEP_BATCH_MAGIC || bm->size != sizeof(BtMetrics))
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("the node %s returned metrics this server cannot read", node),
-						 errhint("Install the same pg_backtest build on every node of the cluster.")));
+				sweep_batch_refused(node, "metrics this server cannot read");
+			if (seen[k - from])
+				sweep_batch_refused(node, psprintf("combination " INT64_FORMAT " twice", k));
+			seen[k - from] = true;
 			memcpy(&t->metrics[k], &bm->m, sizeof(BtMetrics));
 		}
+		pfree(seen);
 		btpg_task_report(run, 3, 10.0 + 75.0 * (double) (from + cnt) / (double) n,
 						 psprintf(INT64_FORMAT " of " INT64_FORMAT " combinations on %s", from + cnt, n, node),
 						 from + cnt == n);
@@ -213,7 +234,7 @@ backtest_sweep_batch(PG_FUNCTION_ARGS)
 		if (PG_ARGISNULL(i))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("the %s must not be NULL",
+					 errmsg("argument \"%s\" of backtest_sweep_batch must not be NULL",
 							i == 6 ? "grid" : i == 7 ? "combo_from" : "combo_count")));
 	st = btpg_args_strategy(fcinfo, 2);
 	from = PG_GETARG_INT64(7);
@@ -225,11 +246,19 @@ backtest_sweep_batch(PG_FUNCTION_ARGS)
 	memset(&load, 0, sizeof(load));
 	btpg_sweep_plan(PG_GETARG_JSONB_P(6), PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), st,
 					&alloc, &plan, &load.cols);
-	if (from < 0 || cnt < 0 || cnt > plan.ncombos - from)
+	/* (from + cnt is never formed: both may be near INT64_MAX) */
+	if (from < 0 || cnt < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("combinations " INT64_FORMAT " to " INT64_FORMAT " are not in the grid's "
-						INT64_FORMAT, from, from + cnt - 1, plan.ncombos)));
+				 errmsg("%s " INT64_FORMAT " is negative", from < 0 ? "combo_from" : "combo_count",
+						from < 0 ? from : cnt),
+				 errhint("Combinations are numbered from 0.")));
+	if (from > plan.ncombos || cnt > plan.ncombos - from)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("combo_from " INT64_FORMAT " and combo_count " INT64_FORMAT
+						" go past the grid's " INT64_FORMAT " combinations", from, cnt, plan.ncombos),
+				 errhint("combo_from + combo_count must be at most " INT64_FORMAT ".", plan.ncombos)));
 	load.need_volume = load.cols.name[BTCOL_VOLUME] != NULL;
 	load.need_signal = st->needs_signal;
 	btpg_args_table_source(fcinfo, 1, 4, 5, &load);

@@ -11,9 +11,12 @@
 # task; a cancel interrupts the delegated call on the worker; a kill -9 of
 # the worker's backend doing a task's delegated call requeues the task, which
 # then completes; pg_cron's
-# cleanup and backtest_delete remove the rows from every node.  Sweep and
-# portfolio tasks run on the coordinator and store their rows in the
-# distributed tables, equal to a single node's.
+# cleanup and backtest_delete remove the rows from every node.  A sweep task
+# runs its batches on the worker holding its symbol, a portfolio task on the
+# coordinator; their rows equal a single node's.  Sweep tasks attacked: a
+# hostile search_path on every node, another tenant's batches (run as him,
+# under his row-level security), a grant revoked after the claim, a worker
+# answering with rows that are not the batch's, a cancel mid-batch.
 # Skipped when citus.so is not installed.
 use strict;
 use warnings;
@@ -21,6 +24,7 @@ use warnings;
 use PgBacktestNode;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes ();
 
 my $why = PgBacktestNode::citus_missing();
 plan skip_all => $why if $why;
@@ -47,7 +51,8 @@ $coord->safe_psql('postgres', $csetup);
 # the workers log every statement: where the delegated calls run
 for my $w ($w1, $w2)
 {
-	$w->safe_psql('postgres', "ALTER SYSTEM SET log_statement = 'all'; SELECT pg_reload_conf()");
+	$w->safe_psql('postgres',
+		"ALTER SYSTEM SET log_statement = 'all'; ALTER SYSTEM SET log_line_prefix = '%m [%p] %u '; SELECT pg_reload_conf()");
 }
 
 my $dist = q{SELECT string_agg(logicalrelid::text || ':' || partmethod::text || ':'
@@ -184,6 +189,145 @@ WHERE p.shardid IN (get_shard_id_for_distribution_column('backtest.results', $a1
   AND n.nodeport IN (@{[ $w1->port ]}, @{[ $w2->port ]})}),
 	'2', "task ${a1}'s results and equity curve are stored on a worker");
 
+# ---- sweep tasks attacked: a hostile search_path, another tenant, a lost grant, ---
+# ---- a node answering garbage ------------------------------------------------------
+
+# alice submits from a session whose search_path puts traps first, on every
+# node (the task runs under her settings): the same rows, no trap called
+my $traps = q{
+SET citus.enable_ddl_propagation = off;
+CREATE TABLE public.evil_calls (n int);
+GRANT ALL ON public.evil_calls TO PUBLIC;
+CREATE SCHEMA evil;
+GRANT USAGE ON SCHEMA evil TO PUBLIC;
+CREATE FUNCTION evil.trap(text, text) RETURNS boolean LANGUAGE sql AS 'INSERT INTO public.evil_calls VALUES (1); SELECT true';
+CREATE FUNCTION evil.trap(bigint, bigint) RETURNS boolean LANGUAGE sql AS 'INSERT INTO public.evil_calls VALUES (2); SELECT true';
+CREATE FUNCTION evil.trap(timestamptz, timestamptz) RETURNS boolean LANGUAGE sql AS 'INSERT INTO public.evil_calls VALUES (3); SELECT true';
+CREATE FUNCTION evil.plus(bigint, bigint) RETURNS bigint LANGUAGE sql AS 'INSERT INTO public.evil_calls VALUES (4); SELECT 0::bigint';
+CREATE OPERATOR evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.trap);
+CREATE OPERATOR evil.= (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = evil.trap);
+CREATE OPERATOR evil.< (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = evil.trap);
+CREATE OPERATOR evil.>= (LEFTARG = timestamptz, RIGHTARG = timestamptz, FUNCTION = evil.trap);
+CREATE OPERATOR evil.+ (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = evil.plus);
+CREATE FUNCTION evil.backtest_sweep_batch(regclass, text, text, jsonb, timestamptz, timestamptz, jsonb, bigint, bigint)
+RETURNS TABLE (combo bigint, metrics bytea) LANGUAGE sql AS 'INSERT INTO public.evil_calls VALUES (5); SELECT 0::bigint, ''\x''::bytea';
+};
+$_->safe_psql('postgres', $traps) for ($coord, $w1, $w2);
+my $esw = $coord->safe_psql_as('alice',
+	"SET search_path = evil, public, pg_catalog; SELECT public.backtest_submit_sweep('public.k', '$s2', 'sma_cross', $grid)");
+is($coord->wait_task($esw), 'completed', "sweep task $esw, submitted under a hostile search_path, completed");
+is($coord->safe_psql('postgres', "SELECT settings->>'search_path' FROM backtest.tasks WHERE id = $esw"),
+	'evil, public, pg_catalog', '... and ran under that search_path');
+is($coord->safe_psql_as('alice', "SELECT $scols FROM backtest.sweep_results WHERE task_id = $esw ORDER BY rank"),
+	$srows, '... its rows equal backtest_sweep on one node');
+is(join(',', map { $_->safe_psql('postgres', 'SELECT count(*) FROM public.evil_calls') } ($coord, $w1, $w2)),
+	'0,0,0', '... and no trap was called on any node');
+$_->safe_psql('postgres', 'SET citus.enable_ddl_propagation = off; DROP SCHEMA evil CASCADE; DROP TABLE public.evil_calls')
+  for ($coord, $w1, $w2);
+
+# bob may read only the bars from 2020-06-01 on (a restrictive policy, here
+# and on the single node): his sweep task's batches run as bob on the worker
+# holding the symbol, under that policy
+my $bob_policy = q{CREATE POLICY k_bob ON %s AS RESTRICTIVE FOR SELECT TO bob USING (ts >= '2020-06-01')};
+$_->safe_psql('postgres', sprintf($bob_policy, 'k')) for ($single, $coord);
+# (Citus 13.2 creates the policy on the shards as a permissive one, which
+# lets bob read every row, through Citus or not: README, "Security"; so it is
+# made restrictive on the shards by hand, as the README says)
+$coord->safe_psql('postgres', q{SELECT run_command_on_shards('k', $$DROP POLICY k_bob ON %s$$)});
+$coord->safe_psql('postgres', sprintf(q{SELECT run_command_on_shards('k', $$%s$$)}, sprintf($bob_policy, '%s')));
+is($coord->safe_psql_as('bob', "SELECT count(*) FROM k WHERE symbol = '$s2'"),
+	$single->safe_psql_as('bob', "SELECT count(*) FROM k WHERE symbol = '$s2'"),
+	'bob reads as many rows of k through Citus as on one node');
+my $bob_bars = $single->safe_psql_as('bob', "SELECT count(*) FROM k WHERE symbol = '$s2'");
+ok($bob_bars > 0 && $bob_bars < 400, "bob sees $bob_bars of the 400 bars of $s2");
+%offset = map { $_ => -s $w{$_}->logfile } keys %w;
+my $bsw = $coord->safe_psql_as('bob', "SELECT backtest_submit_sweep('k', '$s2', 'sma_cross', $grid)");
+is($coord->wait_task($bsw), 'completed', "bob's sweep task $bsw completed");
+is($coord->safe_psql_as('bob', "SELECT DISTINCT bars FROM backtest.sweep_results WHERE task_id = $bsw"),
+	$bob_bars, '... over the bars he may see');
+is($coord->safe_psql_as('bob', "SELECT $scols FROM backtest.sweep_results WHERE task_id = $bsw ORDER BY rank"),
+	$single->safe_psql_as('bob', "SELECT $scols FROM backtest_sweep('k', '$s2', 'sma_cross', $grid)"),
+	'... its rows equal backtest_sweep as bob on one node');
+is($coord->safe_psql_as('bob', "SELECT $scols FROM backtest.sweep_results WHERE task_id = $bsw ORDER BY rank"),
+	$single->safe_psql_as('alice', "SELECT $scols FROM backtest_sweep('k', '$s2', 'sma_cross', $grid, '{}', '2020-06-01')"),
+	'... and alice\'s sweep of the bars from 2020-06-01');
+{
+	my $log = slurp_file($w{ $holder{$s2} }->logfile, $offset{ $holder{$s2} });
+	my @users = $log =~ /\] (\S*) LOG:  [^\n]*SELECT combo, metrics FROM public\.backtest_sweep_batch\('public\.k'::regclass, '$s2'::text/g;
+	is(join(',', @users), join(',', ('bob') x 6), '... its six batches ran as bob on the worker holding ' . $s2);
+}
+is($coord->safe_psql_as('alice', "SELECT count(*) FROM backtest.sweep_results WHERE task_id = $bsw"),
+	'0', 'alice sees none of bob\'s sweep rows');
+$_->safe_psql('postgres', 'DROP POLICY k_bob ON k') for ($single, $coord);
+$coord->safe_psql_as('bob', "SELECT backtest_delete($bsw)");
+is($coord->safe_psql('postgres', "SELECT count(*) FROM backtest.tasks WHERE id = $bsw"), '0', 'bob deletes his sweep task');
+
+# a role without SELECT on the source cannot submit; one whose grant is
+# revoked after the submit (the task worker waits after its claim) fails the
+# task with the permission error of the worker node
+$coord->safe_psql('postgres', 'CREATE ROLE carol LOGIN');
+my ($crc, $cout, $cerr) = $coord->psql_as('carol', "SELECT backtest_submit_sweep('k', '$s2', 'sma_cross', $grid)");
+like($cerr, qr/ERROR:  permission denied for table k/, 'carol, without SELECT on k, cannot submit a sweep');
+$coord->safe_psql('postgres', 'GRANT SELECT ON k TO carol');
+$coord->safe_psql('postgres', "ALTER SYSTEM SET pg_backtest.test_delay = 'after_claim:3000'; SELECT pg_reload_conf()");
+my $csw = $coord->safe_psql_as('carol', "SELECT backtest_submit_sweep('k', '$s2', 'sma_cross', $grid)");
+$coord->poll_query_until('postgres', "SELECT status = 'running' FROM backtest.tasks WHERE id = $csw")
+  or die "task $csw did not start";
+$coord->safe_psql('postgres', 'REVOKE SELECT ON k FROM carol');
+like($coord->wait_task($csw), qr/^failed: permission denied for table k\b/,
+	"carol's sweep task $csw, her grant revoked after the claim, failed with the permission error");
+$coord->safe_psql('postgres', "ALTER SYSTEM RESET pg_backtest.test_delay; SELECT pg_reload_conf()");
+is($coord->safe_psql('postgres', "SELECT count(*) FROM backtest.sweep_results WHERE task_id = $csw"),
+	'0', '... and stored nothing');
+
+# the worker holding the symbol answers with metrics that are not a batch's
+# (a node of another build, or broken): the task fails cleanly, storing
+# nothing (the real function back afterwards)
+my $holder2 = $w{ $holder{$s2} };
+# (40 combinations: batches of 2, so a batch can repeat one)
+my $grid40 = q{'{"fast": {"from": 2, "to": 11, "step": 1}, "slow": [20, 25, 30, 35]}'};
+my $sig = 'source regclass, symbol text, strategy text, params jsonb, start_ts timestamptz, end_ts timestamptz, '
+  . 'grid jsonb, combo_from bigint, combo_count bigint';
+my %forged = (
+	'a bad header' => q{SELECT g, '\x7773746208000000'::bytea FROM generate_series(combo_from, combo_from + combo_count - 1) g},
+	'one combination repeated' => q{SELECT combo_from, b.metrics
+FROM public.bt_real_sweep_batch(source, symbol, strategy, params, start_ts, end_ts, grid, combo_from, 1) b,
+     generate_series(1, combo_count)},
+	'too few rows' => q{SELECT * FROM public.bt_real_sweep_batch(source, symbol, strategy, params, start_ts, end_ts, grid, combo_from, 0)},
+	'a combination of another batch' => q{SELECT b.combo + combo_count, b.metrics
+FROM public.bt_real_sweep_batch(source, symbol, strategy, params, start_ts, end_ts, grid, combo_from, combo_count) b});
+$holder2->safe_psql('postgres', qq{SET citus.enable_ddl_propagation = off;
+CREATE FUNCTION public.bt_real_sweep_batch($sig) RETURNS TABLE (combo bigint, metrics bytea)
+LANGUAGE C STABLE AS '\$libdir/pg_backtest', 'backtest_sweep_batch'});
+for my $how (sort keys %forged)
+{
+	$holder2->safe_psql('postgres', qq{SET citus.enable_ddl_propagation = off;
+CREATE OR REPLACE FUNCTION public.backtest_sweep_batch($sig) RETURNS TABLE (combo bigint, metrics bytea)
+LANGUAGE sql AS \$\$$forged{$how}\$\$});
+	my $fsw = $coord->safe_psql_as('alice', "SELECT backtest_submit_sweep('k', '$s2', 'sma_cross', $grid40)");
+	like($coord->wait_task($fsw),
+		qr/^failed: the node 127\.0\.0\.1:$holder{$s2} returned (metrics this server cannot read|\d+ rows for \d+ combinations|combination \d+ twice)/,
+		"a node answering with $how fails sweep task $fsw");
+	is($coord->safe_psql('postgres', "SELECT count(*) FROM backtest.sweep_results WHERE task_id = $fsw"),
+		'0', '... which stored nothing');
+}
+$holder2->safe_psql('postgres', qq{SET citus.enable_ddl_propagation = off;
+CREATE OR REPLACE FUNCTION public.backtest_sweep_batch($sig) RETURNS TABLE (combo bigint, metrics bytea)
+LANGUAGE C STABLE PARALLEL RESTRICTED CALLED ON NULL INPUT ROWS 100 AS '\$libdir/pg_backtest', 'backtest_sweep_batch';
+DROP FUNCTION public.bt_real_sweep_batch($sig)});
+my $rsw = $coord->safe_psql_as('alice', "SELECT backtest_submit_sweep('k', '$s2', 'sma_cross', $grid)");
+is($coord->wait_task($rsw), 'completed', "with the real function back, sweep task $rsw completes");
+is($coord->safe_psql_as('alice', "SELECT $scols FROM backtest.sweep_results WHERE task_id = $rsw ORDER BY rank"),
+	$srows, '... with one node\'s rows');
+
+# the batches expand the grid on the worker, under the worker's
+# pg_backtest.max_combinations (README: raise it there too)
+$holder2->safe_psql('postgres', "ALTER SYSTEM SET pg_backtest.max_combinations = 5; SELECT pg_reload_conf()");
+my $lsw = $coord->safe_psql_as('alice', "SELECT backtest_submit_sweep('k', '$s2', 'sma_cross', $grid)");
+is($coord->wait_task($lsw), 'failed: the grid has 6 combinations, more than pg_backtest.max_combinations (5)',
+	"sweep task $lsw fails under the worker's lower pg_backtest.max_combinations");
+$holder2->safe_psql('postgres', "ALTER SYSTEM RESET pg_backtest.max_combinations; SELECT pg_reload_conf()");
+
 # ---- progress reaches a LISTENer on the coordinator -------------------------------
 
 ok($listener->wait_final($a1), "the coordinator's listener saw task $a1 end");
@@ -235,6 +379,21 @@ $w{$sd}->wait_for_log(qr/ERROR:  canceling statement due to user request/, $doff
 ok(1, '... its delegated call was cancelled on the worker holding D');
 is( $coord->safe_psql('postgres',
 		"SELECT (SELECT count(*) FROM backtest.results WHERE task_id = $d1) + (SELECT count(*) FROM backtest.equity_curves WHERE task_id = $d1)"),
+	'0', '... and stored nothing');
+
+# a sweep task of his: the cancel interrupts the batch running on the worker
+# (its one batch of one combination reads 400 rows at 20 ms each: 8 s)
+$doff = -s $w{$sd}->logfile;
+my $d3 = $coord->safe_psql_as('dave', "SELECT backtest_submit_sweep('k', 'D', 'sma_cross', '{\"fast\": [5]}')");
+$w{$sd}->wait_for_log(qr/backtest_sweep_batch\('public\.k'::regclass, 'D'::text/, $doff);
+my $t0 = Time::HiRes::time();
+is($coord->safe_psql_as('dave', "SELECT backtest_cancel($d3)"), 't', 'dave cancels his running sweep task');
+is($coord->wait_task($d3), 'cancelled', '... which ends cancelled');
+my $took = Time::HiRes::time() - $t0;
+ok($took < 6, sprintf('... %.1f s after the cancel, mid-batch (the batch takes 8 s)', $took));
+$w{$sd}->wait_for_log(qr/ERROR:  canceling statement due to user request/, $doff);
+ok(1, '... its batch was cancelled on the worker holding D');
+is($coord->safe_psql('postgres', "SELECT count(*) FROM backtest.sweep_results WHERE task_id = $d3"),
 	'0', '... and stored nothing');
 
 # ---- kill -9 of the worker node's process doing a task: the task is requeued ----------

@@ -9,7 +9,9 @@
  *	  limit and stop entries, leverage and margin, shorts, borrow fees,
  *	  given or inferred annualisation and trading day).  bt_run's metrics
  *	  come from bt_compute_metrics over the stored equity curve, which the
- *	  golden and backtrader tests pin; this test pins the fast path to it.
+ *	  golden and backtrader tests pin; this test pins the fast path to it,
+ *	  and a sweep context's runs (bt_sweep_run: cached lines and day ends)
+ *	  over the same configurations too.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -20,6 +22,7 @@
 #include <string.h>
 
 #include "unit.h"
+#include "bt_sweep.h"
 
 /* splitmix64: a fixed-seed sequence, portable */
 static uint64_t fz_state;
@@ -293,8 +296,11 @@ test_fused_equals_run(void)
 		int64_t		n = si % 6 == 5 ? fz_int(1, 40) : fz_int(300, 4000);
 		BtSeries	s = fz_series(n, si % 3);
 		BtError		err;
+		BtSweepCtx *ctx;
 
 		CHECK_MSG(bt_validate_series(&s, true, &err), "series %d: %s", si, err.msg);
+		/* one sweep context for all the series' runs (its cached lines and day ends) */
+		ctx = bt_sweep_ctx_create(&s, &unit_alloc, (size_t) 4 << 20);
 		for (int k = 0; k < bt_n_strategies; k++)
 			for (int rep = 0; rep < 5; rep++)
 			{
@@ -334,6 +340,14 @@ test_fused_equals_run(void)
 						  fz_same_trades(full.trades, fused.trades, full.ntrades),
 						  "series %d, %s rep %d: trades differ", si, cfg.strategy->name, rep);
 				CHECK(fused.equity == NULL && fused.position == NULL && fused.cash == NULL);
+				{
+					BtMetrics	m;
+
+					CHECK(bt_sweep_run(ctx, &cfg, NULL, NULL, &m, &err) == BT_OK);
+					CHECK_MSG(memcmp(&full.metrics, &m, sizeof(BtMetrics)) == 0,
+							  "series %d, %s rep %d: the sweep's metrics differ at byte %zu",
+							  si, cfg.strategy->name, rep, fz_metrics_diff(&full.metrics, &m));
+				}
 				if (full.metrics.trades_count > 0)
 					with_trades++;
 				if (full.metrics.return_ann_pct == -100.0)

@@ -60,6 +60,9 @@ typedef struct SymEntry
 typedef struct Grouper
 {
 	MemoryContext cxt;			/* names, the table, the arrays */
+	BtAlloc		big;			/* group_of and the permutation: huge-page
+								 * mappings of cxt (bigalloc.c), not palloc,
+								 * whose 4 kB pages each fault in anew */
 	symtab_hash *tab;
 	int32	   *group_of;		/* per row; -1 = NULL symbol */
 	int64		cap;
@@ -114,9 +117,7 @@ group_row(void *arg, int64 row, Datum d, bool isnull, Oid typid)
 	if (row >= g->cap)
 	{
 		g->cap = Max(g->cap * 2, 4096);
-		g->group_of = g->group_of ?
-			repalloc_huge(g->group_of, sizeof(int32) * g->cap) :
-			MemoryContextAllocHuge(g->cxt, sizeof(int32) * g->cap);
+		g->group_of = g->big.realloc_fn(g->big.ctx, g->group_of, sizeof(int32) * g->cap);
 	}
 	if (isnull)
 	{
@@ -180,18 +181,16 @@ reading_context(void *arg)
 
 /* ---- putting the rows in (symbol, ts) order --------------------------------- */
 
-/* (ts, row) pairs for sorting one symbol's rows by time */
-typedef struct TsRow
-{
-	int64_t		ts;
-	int64		row;
-} TsRow;
-
-#define ST_SORT sort_tsrow
-#define ST_ELEMENT_TYPE TsRow
+/*
+ * btpg_sort_ts_rows
+ *		See core/loader.h: sorts one symbol's rows by time here, and a table
+ *		source read out of order in the loader.
+ */
+#define ST_SORT btpg_sort_ts_rows
+#define ST_ELEMENT_TYPE BtpgTsRow
 #define ST_COMPARE(a, b) ((a)->ts < (b)->ts ? -1 : (a)->ts > (b)->ts ? 1 : \
 						  (a)->row < (b)->row ? -1 : (a)->row > (b)->row ? 1 : 0)
-#define ST_SCOPE static
+#define ST_SCOPE extern
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
@@ -258,7 +257,7 @@ order_rows(Grouper *g, const BtSeries *in, MemoryContext series_cxt, BtSeries *o
 	}
 
 	/* stable counting sort by symbol */
-	perm = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * Max(n, 1));
+	perm = g->big.realloc_fn(g->big.ctx, NULL, sizeof(int64) * Max(n, 1));
 	for (int64 i = 0; i < in->n; i++)
 	{
 		int32		grp = g->group_of[i];
@@ -283,20 +282,20 @@ order_rows(Grouper *g, const BtSeries *in, MemoryContext series_cxt, BtSeries *o
 		int64	   *p = perm + groups[r].from;
 		int64		m = groups[r].n;
 		bool		sorted = true;
-		TsRow	   *pairs;
+		BtpgTsRow  *pairs;
 
 		for (int64 k = 1; k < m && sorted; k++)
 			sorted = in->ts[p[k - 1]] <= in->ts[p[k]];
 		if (sorted)
 			continue;
 		identity = false;
-		pairs = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(TsRow) * m);
+		pairs = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(BtpgTsRow) * m);
 		for (int64 k = 0; k < m; k++)
 		{
 			pairs[k].ts = in->ts[p[k]];
 			pairs[k].row = p[k];
 		}
-		sort_tsrow(pairs, m);
+		btpg_sort_ts_rows(pairs, m);
 		for (int64 k = 0; k < m; k++)
 			p[k] = pairs[k].row;
 		pfree(pairs);
@@ -306,6 +305,7 @@ order_rows(Grouper *g, const BtSeries *in, MemoryContext series_cxt, BtSeries *o
 	if (identity && n == in->n)
 	{
 		*out = *in;
+		btpg_alloc_free(&g->big, perm);
 		return;
 	}
 	{
@@ -338,7 +338,7 @@ order_rows(Grouper *g, const BtSeries *in, MemoryContext series_cxt, BtSeries *o
 		out->volume = cols[5];
 		out->signal = cols[6];
 	}
-	pfree(perm);
+	btpg_alloc_free(&g->big, perm);
 }
 
 /* A slice of a series */
@@ -380,6 +380,7 @@ btpg_read_grouped(const BtpgLoadSpec *spec, const char *fname, MemoryContext ser
 
 	memset(&g, 0, sizeof(g));
 	g.cxt = cxt;
+	btpg_alloc_init(&g.big, cxt);
 	g.tab = symtab_create(cxt, 1024, NULL);
 	g.last = -1;
 	g.fname = fname;
@@ -395,6 +396,7 @@ btpg_read_grouped(const BtpgLoadSpec *spec, const char *fname, MemoryContext ser
 
 	*groups = palloc(sizeof(SymGroup) * Max(g.ngroups, 1));
 	order_rows(&g, &raw, seriescxt, s, *groups);
+	btpg_alloc_free(&g.big, g.group_of);
 	if (g.nnull > 0)
 		ereport(NOTICE,
 				(errmsg(INT64_FORMAT " rows with a NULL symbol were skipped", g.nnull)));

@@ -27,14 +27,7 @@
 
 #include <math.h>
 
-#include "access/htup_details.h"
-#include "access/table.h"
-#include "catalog/pg_am.h"
-#include "catalog/pg_class.h"
-#include "catalog/pg_index.h"
-#include "catalog/pg_statistic.h"
 #include "catalog/pg_type.h"
-#include "commands/extension.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
@@ -47,14 +40,13 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/plancache.h"
-#include "utils/rel.h"
-#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "core/columns.h"
 #include "core/errors.h"
 #include "core/loader.h"
 #include "core/memory.h"
+#include "core/read_plan.h"
 #include "core/timestamps.h"
 #include "resample.h"
 
@@ -315,137 +307,15 @@ table_column_type(Oid relid, BtpgColumn c, const char *colname, const char *sour
 	return typid;
 }
 
-/*
- * The local shard holding symbol's rows when relid is a Citus table
- * hash-distributed by symcol and this node has an active placement of that
- * shard (a delegated call runs on that node); else InvalidOid.  Reading the
- * shard skips Citus' executor (about 3x the read on one node); the shard
- * carries the table's privileges and policies.  The shard is found in
- * Citus' metadata (dynamic SQL: its catalogs exist only with Citus), and
- * only for a caller who may SELECT the table (Citus' shard lookup demands
- * it; otherwise the ordinary read reports the missing privilege).
- */
-static Oid
-citus_local_shard(Oid relid, const char *symcol, const char *symbol)
+/* Set parameter *np (0-based) of params to a non-NULL value of type type; count it */
+static void
+add_param(ParamListInfo params, int *np, Datum value, Oid type)
 {
-	static const char *sql =
-		"SELECT pg_catalog.to_regclass(pg_catalog.shard_name(p.logicalrelid, s.shardid))"
-		" FROM pg_catalog.pg_dist_partition p,"
-		" LATERAL (SELECT CASE WHEN pg_catalog.has_table_privilege(p.logicalrelid, 'SELECT')"
-		"  THEN pg_catalog.get_shard_id_for_distribution_column(p.logicalrelid, $2) END AS shardid) s"
-		" WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1"
-		" AND p.partmethod OPERATOR(pg_catalog.=) 'h'"
-		" AND pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) OPERATOR(pg_catalog.=) $3"
-		" AND EXISTS (SELECT FROM pg_catalog.pg_dist_placement pl"
-		"  WHERE pl.shardid OPERATOR(pg_catalog.=) s.shardid AND pl.shardstate OPERATOR(pg_catalog.=) 1"
-		"  AND pl.groupid OPERATOR(pg_catalog.=) (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g))";
-	Oid			argtypes[3] = {OIDOID, TEXTOID, TEXTOID};
-	Datum		values[3];
-	Oid			shard = InvalidOid;
-	int			rc;
-
-	if (symcol == NULL || !OidIsValid(get_extension_oid("citus", true)))
-		return InvalidOid;
-	values[0] = ObjectIdGetDatum(relid);
-	values[1] = CStringGetTextDatum(symbol);
-	values[2] = CStringGetTextDatum(symcol);
-	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
-	rc = SPI_execute_with_args(sql, 3, argtypes, values, NULL, true, 1);
-	if (rc == SPI_OK_SELECT && SPI_processed == 1)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-		if (!isnull)
-			shard = DatumGetObjectId(d);
-	}
-	SPI_finish();
-	/*
-	 * shard_name leaves a shard of a table in public unqualified, so
-	 * to_regclass looked it up through the caller's search_path: only the
-	 * relation of that name in the table's own schema is the shard
-	 */
-	if (OidIsValid(shard) && get_rel_namespace(shard) != get_rel_namespace(relid))
-		shard = InvalidOid;
-	return shard;
-}
-
-/*
- * Whether relid has a valid btree or hash index whose first key is column
- * attnum, and no predicate.
- */
-static bool
-index_leads_with(Oid relid, AttrNumber attnum)
-{
-	Relation	rel = table_open(relid, AccessShareLock);
-	List	   *indexes = RelationGetIndexList(rel);
-	ListCell   *lc;
-	bool		found = false;
-
-	foreach(lc, indexes)
-	{
-		HeapTuple	itup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(lc)));
-		HeapTuple	ctup = SearchSysCache1(RELOID, ObjectIdGetDatum(lfirst_oid(lc)));
-
-		if (HeapTupleIsValid(itup) && HeapTupleIsValid(ctup))
-		{
-			Form_pg_index ix = (Form_pg_index) GETSTRUCT(itup);
-			Oid			am = ((Form_pg_class) GETSTRUCT(ctup))->relam;
-
-			found |= ix->indisvalid && ix->indnkeyatts > 0 && ix->indkey.values[0] == attnum &&
-				heap_attisnull(itup, Anum_pg_index_indpred, NULL) &&
-				(am == BTREE_AM_OID || am == HASH_AM_OID);
-		}
-		if (HeapTupleIsValid(ctup))
-			ReleaseSysCache(ctup);
-		if (HeapTupleIsValid(itup))
-			ReleaseSysCache(itup);
-	}
-	list_free(indexes);
-	table_close(rel, AccessShareLock);
-	return found;
-}
-
-/*
- * symbol_via_index
- *		Whether to read symbol's rows of relid through an index on its
- *		symbol column (attnum): the statistics' most common values say the
- *		symbol is between a twentieth and nine tenths of the rows.  There
- *		the planner prefers a sequential scan that reads and filters every
- *		row: 36-39 ms against 27-30 through the index for 200k bars of one
- *		of two symbols written symbol by symbol (a table loaded per symbol,
- *		a Citus shard of a few symbols); with the rows interleaved in time
- *		order both take the same.  Nearly all of the rows: the sequential
- *		scan is faster (25 ms against 28).
- */
-static bool
-symbol_via_index(Oid relid, AttrNumber attnum, const char *symbol)
-{
-	HeapTuple	stats;
-	AttStatsSlot sslot;
-	double		freq = -1;
-
-	if (attnum == InvalidAttrNumber)
-		return false;
-	stats = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(relid), Int16GetDatum(attnum),
-							BoolGetDatum(false));
-	if (!HeapTupleIsValid(stats))
-		return false;
-	if (get_attstatsslot(&sslot, stats, STATISTIC_KIND_MCV, InvalidOid,
-						 ATTSTATSSLOT_VALUES | ATTSTATSSLOT_NUMBERS))
-	{
-		Oid			outfn;
-		bool		isvarlena;
-
-		getTypeOutputInfo(sslot.valuetype, &outfn, &isvarlena);
-		for (int i = 0; i < sslot.nvalues && i < sslot.nnumbers && freq < 0; i++)
-			if (strcmp(OidOutputFunctionCall(outfn, sslot.values[i]), symbol) == 0)
-				freq = sslot.numbers[i];
-		free_attstatsslot(&sslot);
-	}
-	ReleaseSysCache(stats);
-	return freq >= 0.05 && freq <= 0.9 && index_leads_with(relid, attnum);
+	params->params[*np].value = value;
+	params->params[*np].isnull = false;
+	params->params[*np].pflags = PARAM_FLAG_CONST;
+	params->params[*np].ptype = type;
+	(*np)++;
 }
 
 /*
@@ -453,7 +323,7 @@ symbol_via_index(Oid relid, AttrNumber attnum, const char *symbol)
  * fills params (symbol, start, end as used).  with_symbol (grouped loads):
  * select the symbol column too, filtered by spec->symbols if given.
  * *via_index (may be NULL): read it with enable_seqscan off
- * (symbol_via_index).
+ * (btpg_symbol_via_index, read_plan.c).
  */
 static char *
 table_query(const BtpgLoadSpec *spec, const char *source, ParamListInfo *params_out,
@@ -472,7 +342,7 @@ table_query(const BtpgLoadSpec *spec, const char *source, ParamListInfo *params_
 	if (spec->symbol != NULL)
 	{
 		/* one symbol of a Citus table whose shard is here: read the shard */
-		Oid			shard = citus_local_shard(spec->relid, cols->name[BTCOL_SYMBOL], spec->symbol);
+		Oid			shard = btpg_citus_local_shard(spec->relid, cols->name[BTCOL_SYMBOL], spec->symbol);
 
 		if (OidIsValid(shard))
 			relid_read = shard;
@@ -522,27 +392,19 @@ table_query(const BtpgLoadSpec *spec, const char *source, ParamListInfo *params_
 					 errmsg("column \"%s\" does not exist in %s", symcol, source),
 					 errhint("Name the symbol column with \"columns\": {\"symbol\": \"...\"}, or pass NULL as the symbol for a single-series table.")));
 		symtype = get_atttype(spec->relid, get_attnum(spec->relid, symcol));
-		params->params[np].value = CStringGetTextDatum(spec->symbol);
-		params->params[np].isnull = false;
-		params->params[np].pflags = PARAM_FLAG_CONST;
-		params->params[np].ptype = TEXTOID;
-		np++;
+		add_param(params, &np, CStringGetTextDatum(spec->symbol), TEXTOID);
 		/* cast the parameter to the column's type so an index applies */
 		appendStringInfo(&q, " WHERE %s OPERATOR(pg_catalog.=) CAST($%d AS %s)",
 						 quote_identifier(symcol), np, format_type_be_qualified(symtype));
 		if (via_index)
-			*via_index = symbol_via_index(relid_read, get_attnum(relid_read, symcol), spec->symbol);
+			*via_index = btpg_symbol_via_index(relid_read, get_attnum(relid_read, symcol), spec->symbol);
 	}
 	if (with_symbol && spec->has_symbols)
 	{
 		const char *symcol = cols->name[BTCOL_SYMBOL];
 		Oid			symtype = get_atttype(spec->relid, get_attnum(spec->relid, symcol));
 
-		params->params[np].value = spec->symbols;
-		params->params[np].isnull = false;
-		params->params[np].pflags = PARAM_FLAG_CONST;
-		params->params[np].ptype = TEXTARRAYOID;
-		np++;
+		add_param(params, &np, spec->symbols, TEXTARRAYOID);
 		/* an array of the column's type, so the (symbol, ts) index applies */
 		appendStringInfo(&q, " WHERE %s OPERATOR(pg_catalog.=) ANY (CAST($%d AS %s[]))",
 						 quote_identifier(symcol), np, format_type_be_qualified(symtype));
@@ -562,11 +424,8 @@ table_query(const BtpgLoadSpec *spec, const char *source, ParamListInfo *params_
 		{
 			if (k == 0 ? !spec->has_start : !spec->has_end)
 				continue;
-			params->params[np].value = TimestampTzGetDatum(k == 0 ? spec->start_ts : spec->end_ts);
-			params->params[np].isnull = false;
-			params->params[np].pflags = PARAM_FLAG_CONST;
-			params->params[np].ptype = naive ? TIMESTAMPOID : TIMESTAMPTZOID;
-			np++;
+			add_param(params, &np, TimestampTzGetDatum(k == 0 ? spec->start_ts : spec->end_ts),
+					  naive ? TIMESTAMPOID : TIMESTAMPTZOID);
 			appendStringInfo(&q, " %s %s OPERATOR(pg_catalog.%s) CAST($%d AS %s)",
 							 np == 1 ? "WHERE" : "AND", tsq, k == 0 ? ">=" : "<=", np, tstype);
 		}
@@ -583,21 +442,6 @@ table_query(const BtpgLoadSpec *spec, const char *source, ParamListInfo *params_
 }
 
 
-/* (ts, row) pairs for sorting a table source read out of order */
-typedef struct TsRow
-{
-	int64_t		ts;
-	int64		row;
-}			TsRow;
-
-#define ST_SORT sort_tsrow
-#define ST_ELEMENT_TYPE TsRow
-#define ST_COMPARE(a, b) ((a)->ts < (b)->ts ? -1 : (a)->ts > (b)->ts ? 1 : \
-						  (a)->row < (b)->row ? -1 : (a)->row > (b)->row ? 1 : 0)
-#define ST_SCOPE static
-#define ST_DEFINE
-#include "lib/sort_template.h"
-
 /*
  * Put the loaded rows in ts order (stable, so duplicates keep their read
  * order and are then reported by validation).  A no-op when already sorted.
@@ -606,7 +450,7 @@ static void
 sort_by_ts(LoadReceiver *r)
 {
 	int64		n = r->n;
-	TsRow	   *pairs;
+	BtpgTsRow  *pairs;
 	double	   *tmp;
 	int64_t    *tsnew;
 	bool		sorted = true;
@@ -615,13 +459,13 @@ sort_by_ts(LoadReceiver *r)
 		sorted = r->ts[i - 1] <= r->ts[i];
 	if (sorted)
 		return;
-	pairs = r->alloc.realloc_fn(r->alloc.ctx, NULL, sizeof(TsRow) * n);
+	pairs = r->alloc.realloc_fn(r->alloc.ctx, NULL, sizeof(BtpgTsRow) * n);
 	for (int64 i = 0; i < n; i++)
 	{
 		pairs[i].ts = r->ts[i];
 		pairs[i].row = i;
 	}
-	sort_tsrow(pairs, n);
+	btpg_sort_ts_rows(pairs, n);
 	tmp = r->alloc.realloc_fn(r->alloc.ctx, NULL, sizeof(double) * n);
 	for (int c = BTCOL_OPEN; c < BTCOL_COUNT; c++)
 	{
@@ -643,49 +487,45 @@ sort_by_ts(LoadReceiver *r)
 static void receiver_init(LoadReceiver *r, const BtpgLoadSpec *spec);
 
 /*
- * btpg_load_series
- *		See core/loader.h.
+ * The name of spec's source in messages ("relation \"k\"", "the query");
+ * an error for a relation that does not exist or an empty query
  */
-void
-btpg_load_series(const BtpgLoadSpec *spec, BtSeries *out)
+static const char *
+source_name(const BtpgLoadSpec *spec)
 {
-	LoadReceiver r;
-	SPIExecuteOptions opts;
-	char	   *query;
-	ParamListInfo params = NULL;
-	int			rc;
-	BtError		err;
-	bool		via_index = false;
-	int			guc_level = 0;
-
-	receiver_init(&r, spec);
-	btpg_alloc_init(&r.alloc, CurrentMemoryContext);
-
 	if (OidIsValid(spec->relid))
 	{
-		r.source_name = psprintf("relation \"%s\"", get_rel_name(spec->relid));
 		if (get_rel_name(spec->relid) == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_TABLE),
 					 errmsg("relation with OID %u does not exist", spec->relid)));
-		query = table_query(spec, r.source_name, &params, false, &via_index);
+		return psprintf("relation \"%s\"", get_rel_name(spec->relid));
 	}
-	else
-	{
-		if (spec->query == NULL || spec->query[0] == '\0')
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the query source is empty")));
-		r.source_name = "the query";
-		query = (char *) spec->query;
-	}
+	if (spec->query == NULL || spec->query[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the query source is empty")));
+	return "the query";
+}
+
+/*
+ * Run query (with params) into receiver r, which must see exactly one
+ * result set; via_index: with enable_seqscan off (btpg_symbol_via_index).
+ * Connects to SPI itself.
+ */
+static void
+read_into(LoadReceiver *r, const char *query, ParamListInfo params, bool via_index)
+{
+	SPIExecuteOptions opts;
+	int			rc;
+	int			guc_level = 0;
 
 	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
 	memset(&opts, 0, sizeof(opts));
 	opts.params = params;
 	opts.read_only = true;
-	opts.dest = (DestReceiver *) &r;
+	opts.dest = (DestReceiver *) r;
 	if (via_index)
 	{
 		/* for this read only: an error restores it with the (sub)transaction */
@@ -697,24 +537,39 @@ btpg_load_series(const BtpgLoadSpec *spec, BtSeries *out)
 	if (via_index)
 		AtEOXact_GUC(true, guc_level);
 	/* our receiver's mydest is DestNone, so SPI says OK_UTILITY for a SELECT */
-	if (rc < 0 || r.nstarted != 1)
+	if (rc < 0 || r->nstarted != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("the query source must be a SELECT returning K-line rows"),
 				 errdetail("SPI returned %s.", SPI_result_code_string(rc))));
 	SPI_finish();
+}
+
+/*
+ * btpg_load_series
+ *		See core/loader.h.
+ */
+void
+btpg_load_series(const BtpgLoadSpec *spec, BtSeries *out)
+{
+	LoadReceiver r;
+	char	   *query;
+	ParamListInfo params = NULL;
+	BtError		err;
+	bool		via_index = false;
+
+	receiver_init(&r, spec);
+	btpg_alloc_init(&r.alloc, CurrentMemoryContext);
+	r.source_name = source_name(spec);
+	if (OidIsValid(spec->relid))
+		query = table_query(spec, r.source_name, &params, false, &via_index);
+	else
+		query = (char *) spec->query;
+	read_into(&r, query, params, via_index);
 	if (OidIsValid(spec->relid))
 		sort_by_ts(&r);
 
-	memset(out, 0, sizeof(*out));
-	out->n = r.n;
-	out->ts = r.ts;
-	out->open = r.col[BTCOL_OPEN];
-	out->high = r.col[BTCOL_HIGH];
-	out->low = r.col[BTCOL_LOW];
-	out->close = r.col[BTCOL_CLOSE];
-	out->volume = r.col[BTCOL_VOLUME];
-	out->signal = r.col[BTCOL_SIGNAL];
+	*out = btpg_series_of(r.n, r.ts, &r.col[BTCOL_OPEN]);
 	if (!bt_validate_series(out, out->volume != NULL, &err))
 		btpg_report(&err, out->ts);
 	/* "timeframe": the run's bars are the buckets of the bars read */
@@ -789,16 +644,12 @@ btpg_validate_source(const BtpgLoadSpec *spec)
 	char	   *query;
 
 	receiver_init(&r, spec);
+	r.source_name = source_name(spec);
 	if (OidIsValid(spec->relid))
 	{
 		ParamListInfo params;
 
-		if (get_rel_name(spec->relid) == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_TABLE),
-					 errmsg("relation with OID %u does not exist", spec->relid)));
-		query = table_query(spec, psprintf("relation \"%s\"", get_rel_name(spec->relid)), &params,
-							 spec->grouped, NULL);
+		query = table_query(spec, r.source_name, &params, spec->grouped, NULL);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		check_query_privileges(query, params);
@@ -810,11 +661,6 @@ btpg_validate_source(const BtpgLoadSpec *spec)
 		List	   *sources;
 		CachedPlanSource *ps;
 
-		if (spec->query == NULL || spec->query[0] == '\0')
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the query source is empty")));
-		r.source_name = "the query";
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		plan = SPI_prepare(spec->query, 0, NULL);
@@ -842,63 +688,49 @@ void
 btpg_load_grouped(const BtpgLoadSpec *spec, BtpgSymbolFn symbol_fn, void *arg, BtSeries *out)
 {
 	LoadReceiver r;
-	SPIExecuteOptions opts;
 	char	   *query;
 	ParamListInfo params = NULL;
-	int			rc;
 
 	receiver_init(&r, spec);
 	btpg_alloc_init(&r.alloc, CurrentMemoryContext);
 	r.symbol_fn = symbol_fn;
 	r.symbol_arg = arg;
-
+	r.source_name = source_name(spec);
 	if (OidIsValid(spec->relid))
-	{
-		if (get_rel_name(spec->relid) == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_TABLE),
-					 errmsg("relation with OID %u does not exist", spec->relid)));
-		r.source_name = psprintf("relation \"%s\"", get_rel_name(spec->relid));
 		query = table_query(spec, r.source_name, &params, true, NULL);
-	}
 	else
 	{
-		if (spec->query == NULL || spec->query[0] == '\0')
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the query source is empty")));
 		if (spec->cols.name[BTCOL_SYMBOL] == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("the query source needs a symbol column"),
 					 errhint("Name it with \"columns\": {\"symbol\": \"...\"}, or use backtest_run_query for one series.")));
-		r.source_name = "the query";
 		query = (char *) spec->query;
 	}
+	read_into(&r, query, params, false);
 
-	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
-	memset(&opts, 0, sizeof(opts));
-	opts.params = params;
-	opts.read_only = true;
-	opts.dest = (DestReceiver *) &r;
-	rc = SPI_execute_extended(query, &opts);
-	if (rc < 0 || r.nstarted != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("the query source must be a SELECT returning K-line rows"),
-				 errdetail("SPI returned %s.", SPI_result_code_string(rc))));
-	SPI_finish();
+	*out = btpg_series_of(r.n, r.ts, &r.col[BTCOL_OPEN]);
+}
 
-	memset(out, 0, sizeof(*out));
-	out->n = r.n;
-	out->ts = r.ts;
-	out->open = r.col[BTCOL_OPEN];
-	out->high = r.col[BTCOL_HIGH];
-	out->low = r.col[BTCOL_LOW];
-	out->close = r.col[BTCOL_CLOSE];
-	out->volume = r.col[BTCOL_VOLUME];
-	out->signal = r.col[BTCOL_SIGNAL];
+/*
+ * btpg_series_of
+ *		See core/loader.h.
+ */
+BtSeries
+btpg_series_of(int64 n, const int64_t *ts, double *const *col)
+{
+	BtSeries	s;
+
+	memset(&s, 0, sizeof(s));
+	s.n = n;
+	s.ts = ts;
+	s.open = col[0];
+	s.high = col[1];
+	s.low = col[2];
+	s.close = col[3];
+	s.volume = col[4];
+	s.signal = col[5];
+	return s;
 }
 
 /*

@@ -67,6 +67,13 @@ extern void btpg_load_series(const BtpgLoadSpec *spec, BtSeries *out);
 extern void btpg_load_grouped(const BtpgLoadSpec *spec, BtpgSymbolFn symbol_fn, void *arg,
 							  BtSeries *out);
 
+/*
+ * A series of n bars over columnar arrays: timestamps ts (engine usecs) and
+ * col[0..5] = open, high, low, close, volume, signal (the order of
+ * BTCOL_OPEN..BTCOL_SIGNAL; volume and signal may be NULL).  Copies nothing.
+ */
+extern BtSeries btpg_series_of(int64 n, const int64_t *ts, double *const *col);
+
 /* The loader's conversions (loader.c), for rows read elsewhere (live streams) */
 extern double btpg_datum_to_double(Datum d, Oid typid);
 extern TimestampTz btpg_datum_to_tstz(Datum d, Oid typid);
@@ -104,6 +111,14 @@ typedef struct BtpgSymGroup
  */
 extern int32 btpg_read_grouped(const BtpgLoadSpec *spec, const char *fname,
 							   MemoryContext seriescxt, BtSeries *s, BtpgSymGroup **groups);
+/* (ts, row) pairs: rows to put in time order */
+typedef struct BtpgTsRow
+{
+	int64_t		ts;
+	int64		row;
+} BtpgTsRow;
+/* Sort n pairs by ts, ties by row (so stable in row order) */
+extern void btpg_sort_ts_rows(BtpgTsRow *pairs, size_t n);
 /* Bars from..from+n-1 of s */
 extern BtSeries btpg_series_slice(const BtSeries *s, int64 from, int64 n);
 /* Symbols one NOTICE names at most */

@@ -151,19 +151,23 @@ sync_progress(void *arg, BtStep step, int64_t done, int64_t total)
 }
 
 /*
- * run_engine
+ * btpg_run_engine_with
  *		Validate, run and report: the common tail of every backtest entry
  *		point once the series is loaded, with the per-bar curves
- *		(bt_run) or without (bt_run_metrics, faster).  Allocates in
- *		CurrentMemoryContext.
+ *		(bt_run) or without (bt_run_metrics, faster).  The engine allocates
+ *		from alloc, or (alloc NULL) from CurrentMemoryContext.
  */
-static void
-run_engine(const BtSeries *s, const BtConfig *cfg, bool curves, BtResult *res)
+void
+btpg_run_engine_with(const BtSeries *s, const BtConfig *cfg, const BtAlloc *alloc, bool curves,
+					 BtResult *res)
 {
 	BtAlloc		a;
 	BtError		err;
 
-	btpg_alloc_init(&a, CurrentMemoryContext);
+	if (alloc)
+		a = *alloc;
+	else
+		btpg_alloc_init(&a, CurrentMemoryContext);
 	if ((curves ? bt_run : bt_run_metrics) (s, cfg, &a, sync_progress, NULL, res, &err) != BT_OK)
 		btpg_report(&err, s->ts);
 	if (s->n == 0)
@@ -180,18 +184,18 @@ run_engine(const BtSeries *s, const BtConfig *cfg, bool curves, BtResult *res)
 		btpg_notice_unfilled(&res->metrics, &cfg->sim);
 }
 
-/* run_engine with the equity, position and cash curves (res->equity ...) */
+/* With the equity, position and cash curves (res->equity ...) */
 void
 btpg_run_engine(const BtSeries *s, const BtConfig *cfg, BtResult *res)
 {
-	run_engine(s, cfg, true, res);
+	btpg_run_engine_with(s, cfg, NULL, true, res);
 }
 
-/* run_engine for metrics and trades only: res->equity, position, cash NULL */
+/* For metrics and trades only: res->equity, position, cash NULL */
 void
 btpg_run_engine_metrics(const BtSeries *s, const BtConfig *cfg, BtResult *res)
 {
-	run_engine(s, cfg, false, res);
+	btpg_run_engine_with(s, cfg, NULL, false, res);
 }
 
 /* An amount for a message: 2 decimals, or 6 significant digits when tiny */

@@ -49,6 +49,9 @@ extern void btpg_trade_values(const BtTrade *t, int64 k, Datum *values, bool *nu
 extern void btpg_run_engine(const BtSeries *s, const BtConfig *cfg, BtResult *res);
 /* The same without the per-bar curves (res->equity ... NULL): metrics and trades */
 extern void btpg_run_engine_metrics(const BtSeries *s, const BtConfig *cfg, BtResult *res);
+/* Either, the engine allocating from alloc (NULL: CurrentMemoryContext) */
+extern void btpg_run_engine_with(const BtSeries *s, const BtConfig *cfg, const BtAlloc *alloc,
+								 bool curves, BtResult *res);
 /* NOTICE why a run without trades filled no entry (m->entries_unfilled > 0) */
 extern void btpg_notice_unfilled(const BtMetrics *m, const BtSimParams *sim);
 /* A 1-D array of n 8-byte values without nulls (float8, timestamptz), in one copy */

@@ -215,6 +215,22 @@ extern void btpg_task_curve_init(BtpgTaskCurve *c, const char *table);
 extern Datum btpg_task_curve_array(BtpgTaskCurve *c, const char *column, const void *data,
 								   int64 n, Oid elemtype);
 
+/* One column of a curve row: its name, n values at data of type elemtype */
+typedef struct BtpgTaskCurveColumn
+{
+	const char *name;
+	const void *data;
+	Oid			elemtype;		/* as btpg_task_curve_array takes it */
+} BtpgTaskCurveColumn;
+
+/*
+ * Insert one curve row into table: the ncols columns' arrays of n values
+ * each, built by btpg_task_curve_array in the order given (one scratch
+ * buffer), in one btpg_task_insert_arrays.  Caller is in a task transaction.
+ */
+extern void btpg_task_save_curve(TaskRun *run, const char *table, const BtpgTaskCurveColumn *cols,
+								 int ncols, int64 n);
+
 /* Append a run's summary to a completed event's extra JSON */
 extern void btpg_task_summary_json(StringInfo buf, const BtMetrics *m);
 

@@ -190,6 +190,31 @@ btpg_task_curve_array(BtpgTaskCurve *c, const char *column, const void *data, in
 }
 
 /*
+ * btpg_task_save_curve
+ *		One curve row (task_kind.h); the column list is the columns' names,
+ *		quoted, and each array's type that of its elements' arrays.
+ */
+void
+btpg_task_save_curve(TaskRun *run, const char *table, const BtpgTaskCurveColumn *cols, int ncols,
+					 int64 n)
+{
+	BtpgTaskCurve curve;
+	Datum	   *values = palloc(sizeof(Datum) * ncols);
+	Oid		   *types = palloc(sizeof(Oid) * ncols);
+	StringInfoData names;
+
+	btpg_task_curve_init(&curve, table);
+	initStringInfo(&names);
+	for (int c = 0; c < ncols; c++)
+	{
+		values[c] = btpg_task_curve_array(&curve, cols[c].name, cols[c].data, n, cols[c].elemtype);
+		types[c] = get_array_type(cols[c].elemtype);
+		appendStringInfo(&names, "%s%s", c > 0 ? ", " : "", quote_identifier(cols[c].name));
+	}
+	btpg_task_insert_arrays(run, table, names.data, ncols, types, values);
+}
+
+/*
  * btpg_task_table_columns
  *		The columns of table after task_id and owner, other than those named
  *		in skip (NULL-terminated, or NULL), in table order: the first max of
@@ -433,20 +458,16 @@ btpg_task_save_results(TaskRun *run, const BtSeries *s, const BtResult *res)
 
 	/* the equity curve: one row of arrays (backtest.equity unnests it) */
 	{
-		BtpgTaskCurve curve;
-		Datum		evalues[5];
-		Oid			etypes[5] = {1185 /* timestamptz[] */ , FLOAT8ARRAYOID, FLOAT8ARRAYOID,
-		FLOAT8ARRAYOID, FLOAT8ARRAYOID};
-
 		/* (the drawdown is derived from equity by backtest.equity: not stored) */
-		btpg_task_curve_init(&curve, "backtest.equity_curves");
-		evalues[0] = btpg_task_curve_array(&curve, "ts", s->ts, n, TIMESTAMPTZOID);
-		evalues[1] = btpg_task_curve_array(&curve, "close", s->close, n, FLOAT8OID);
-		evalues[2] = btpg_task_curve_array(&curve, "position", res->position, n, FLOAT8OID);
-		evalues[3] = btpg_task_curve_array(&curve, "equity", res->equity, n, FLOAT8OID);
-		evalues[4] = btpg_task_curve_array(&curve, "cash", res->cash, n, FLOAT8OID);
-		btpg_task_insert_arrays(run, "backtest.equity_curves", "ts, close, \"position\", equity, cash",
-								5, etypes, evalues);
+		const BtpgTaskCurveColumn cols[] = {
+			{"ts", s->ts, TIMESTAMPTZOID},
+			{"close", s->close, FLOAT8OID},
+			{"position", res->position, FLOAT8OID},
+			{"equity", res->equity, FLOAT8OID},
+			{"cash", res->cash, FLOAT8OID},
+		};
+
+		btpg_task_save_curve(run, "backtest.equity_curves", cols, lengthof(cols), n);
 	}
 
 	/* completed, with the summary in the final event */
