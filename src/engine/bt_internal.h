@@ -390,6 +390,9 @@ extern int64_t bt_day_of(int64_t ts);
 extern int64_t bt_days_from_civil(int64_t y, int m, int d);
 extern void bt_civil_from_days(int64_t z, int *year, int *month, int *day);
 
+/* The first bar in [i, n) spaced lim or more from the one before, or n (calendar.c) */
+extern int64_t bt_next_gap(const int64_t *ts, int64_t i, int64_t n, int64_t lim);
+
 /* The trading day of a timestamp, days starting day_start after midnight UTC */
 extern int64_t bt_trading_day(int64_t ts, int64_t day_start);
 

@@ -51,10 +51,7 @@
 
 #include "bt_internal.h"
 #include "bt_kernels.h"
-
-#if defined(__GNUC__) && defined(__x86_64__)
-#define SMA_CROSS_SIMD 1
-#endif
+#include "bt_simd.h"
 
 /* Bars per lane per chunk (at least; longer for a long slow window) */
 #define CHUNK_MIN		512
@@ -151,25 +148,15 @@ range_bits(const double *x, int64_t i, int64_t j, uint64_t *mx, uint64_t *mn)
 	}
 }
 
-#ifdef SMA_CROSS_SIMD
+#ifdef BT_SIMD_X86
 
-typedef double v4df __attribute__((vector_size(32)));
-typedef long long v4di __attribute__((vector_size(32)));
-typedef unsigned long long v4du __attribute__((vector_size(32)));
-typedef double v4df_u __attribute__((vector_size(32), aligned(8), may_alias));
-
-#ifdef __clang__
-#define SHUF(a, b, i0, i1, i2, i3) __builtin_shufflevector(a, b, i0, i1, i2, i3)
-#else
-#define SHUF(a, b, i0, i1, i2, i3) __builtin_shuffle(a, b, (v4di) {i0, i1, i2, i3})
-#endif
+#define SHUF			BT_SHUF
 
 /* Lanes of a where m is set, else b's */
 #define SEL(m, a, b)	((v4df) (((v4di) (a) & (m)) | ((v4di) (b) & ~(m))))
 #define SELI(m, a, b)	(((a) & (m)) | ((b) & ~(m)))
 
-/* The lanes of a mask as 4 bits */
-#define MASK4(m)		__builtin_ia32_movmskpd256((v4df) (m))
+#define MASK4			BT_MASK4
 
 /*
  * The state of the four lanes.  The crossing rule's last sign is kept as
@@ -363,7 +350,7 @@ lane_last(const Lanes *L, int j)
 	return L->canup[j] ? -1 : L->candn[j] ? 1 : 0;
 }
 
-#endif							/* SMA_CROSS_SIMD */
+#endif							/* BT_SIMD_X86 */
 
 /*
  * bt_sma_cross_fused
@@ -379,7 +366,7 @@ bool
 bt_sma_cross_fused(const double *x, int64_t n, int fast, int slow, int8_t *target,
 				   int64_t *warmup, const BtAlloc *a)
 {
-#ifdef SMA_CROSS_SIMD
+#ifdef BT_SIMD_X86
 	const int64_t pf = fast,
 				ps = slow;
 	int64_t		f,

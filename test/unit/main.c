@@ -243,6 +243,7 @@ unit_sim(const UnitBars *b, const int8_t *target, const BtSimParams *p)
 	X(test_sweep) \
 	X(test_fused) \
 	X(test_sma_cross) \
+	X(test_next_gap) \
 	X(test_tables) \
 	X(test_walkforward) \
 	X(test_chart) \

@@ -10,7 +10,9 @@
  *	  declines (so the general path runs) where it cannot vouch for the
  *	  result: a NaN after the start, a jump by more than a factor of two,
  *	  values too far apart in magnitude, sums near overflow.  Every case
- *	  also goes through bt_strategy_compute (what bt_run runs).
+ *	  also goes through bt_strategy_compute (what bt_run runs).  And
+ *	  bt_next_gap (the trading-day inference's gap scan, AVX2 where there
+ *	  is) against the plain loop, with gaps at every position.
  *
  * Copyright (c) 2026, pg_backtest developers
  *
@@ -306,5 +308,47 @@ test_sma_cross(void)
 		check_case("period = n", x, n, 10, (int) n, 0);
 		check_case("period = n - 1", x, n, 1, (int) n - 1, 0);
 	}
+	unit_free_all();
+}
+
+/*
+ * bt_next_gap against the plain loop: minute bars with gaps (overnight,
+ * single missing bars) at every offset from every start, lim on and
+ * around the spacings, series shorter than a vector
+ */
+void
+test_next_gap(void)
+{
+	int64_t		n = 600;
+	int64_t    *ts = unit_alloc.realloc_fn(NULL, NULL, (size_t) n * sizeof(int64_t));
+	int64_t		lims[] = {0, 1, 60000000, 60000001, 120000000, 120000001, INT64_C(86400000000)};
+	int64_t		bad = 0,
+				calls = 0;
+
+	sc_state = 77;
+	ts[0] = INT64_C(1600000000000000);
+	for (int64_t i = 1; i < n; i++)
+	{
+		double		u = sc_uniform();
+		int64_t		step = u < 0.9 ? 60000000 : u < 0.95 ? 120000000 :
+			u < 0.99 ? 61000000 : INT64_C(57600000000);
+
+		ts[i] = ts[i - 1] + step;
+	}
+	for (size_t k = 0; k < sizeof(lims) / sizeof(lims[0]); k++)
+		for (int64_t len = 1; len <= n; len += (len < 20 ? 1 : 37))
+			for (int64_t i = 1; i <= len; i++)
+			{
+				int64_t		want = i;
+
+				while (want < len && ts[want] - ts[want - 1] < lims[k])
+					want++;
+				calls++;
+				if (bt_next_gap(ts, i, len, lims[k]) != want)
+					bad++;
+			}
+	CHECK_MSG(bad == 0, "bt_next_gap: %lld of %lld answers differ from the plain loop",
+			  (long long) bad, (long long) calls);
+	CHECK(calls > 10000);
 	unit_free_all();
 }
