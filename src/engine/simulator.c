@@ -24,6 +24,10 @@
  *	- A position still open at the end is marked to market at the last close
  *	  and reported as an open trade.
  *
+ * This file is the bar loop (simulate) and the equity it writes or
+ * accumulates; the open position's entries, exits and trade rows are in
+ * sim_position.c (their shared state, SimState: sim_internal.h).
+ *
  * Copyright (c) 2026, pg_backtest developers
  *
  * src/engine/simulator.c
@@ -33,37 +37,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "bt_internal.h"
-
-typedef struct SimState
-{
-	const BtSeries *s;
-	const BtSimParams *p;
-	const BtAlloc *a;
-	double		cash;
-	double		pos;			/* signed quantity: the sum of the legs' */
-	/*
-	 * The open position's entry legs, oldest first: one trade each (README,
-	 * "Pyramiding and partial exits"), with its entry costs so far
-	 */
-	BtTrade		legs[BT_MAX_PYRAMIDING];
-	double		leg_fee[BT_MAX_PYRAMIDING];
-	int			nlegs;
-	double		level;			/* units of size targeted now (0 when flat) */
-	const double *exposure;		/* the signal strategy's values, else NULL */
-	double		best;			/* best price since entry (bars before now) */
-	const double *atr;			/* ATR line for sizing "risk" with risk_atr, else NULL */
-	BtEntryOrder order;			/* a limit or stop entry waiting (order.side != 0) */
-	bool		intrabar;		/* the position was entered by such an order */
-	double		commissions;	/* all costs paid */
-	int64_t		unfilled;		/* entries not filled: not one lot affordable */
-	double		unfilled_price; /* ... the first one's fill price */
-	double		unfilled_cash;	/* ... the cash it had */
-	double		unfilled_cost;	/* ... the cost of its smallest order */
-	BtTrade    *trades;
-	int64_t		ntrades;
-	int64_t		cap;
-} SimState;
+#include "sim_internal.h"
 
 /*
  * Bars ahead the simulator prefetches open[] and ts[] (read only on the bars
@@ -248,179 +222,6 @@ acc_quiet(EqAcc *restrict acc, const double *restrict close, int64_t i, int64_t 
 	}
 }
 
-/* Append a trade to the result list, growing it geometrically */
-static void
-push_trade(SimState *st, const BtTrade *t)
-{
-	if (st->ntrades == st->cap)
-	{
-		st->cap = st->cap ? st->cap * 2 : 64;
-		st->trades = st->a->realloc_fn(st->a->ctx, st->trades, (size_t) st->cap * sizeof(BtTrade));
-	}
-	st->trades[st->ntrades++] = *t;
-}
-
-/* bt_legs_reduce's trade rows: into the result list */
-static void
-emit_trade(void *ctx, const BtTrade *t, int leg)
-{
-	(void) leg;
-	push_trade(ctx, t);
-}
-
-/*
- * Sell (or cover) dq (> 0, at most |pos|) of the open position at raw price
- * px on bar i, in one order: its legs are closed oldest first, the last one
- * reached in part (it stays open with the rest), or every leg when `all`
- * (legs.c).
- */
-static void
-reduce_position(SimState *st, int64_t i, double px, double dq, bool all, BtExitReason reason)
-{
-	const BtSimParams *p = st->p;
-	int			side = st->pos > 0 ? 1 : -1;
-	double		fill = bt_sim_slipped(p, px, -side);
-	double		fee = bt_sim_order_cost(p, dq, fill, -side);
-
-	st->cash += side * dq * fill - fee;
-	st->commissions += fee;
-	st->nlegs = bt_legs_reduce(st->legs, st->leg_fee, st->nlegs, side, dq, all, fill, fee, i,
-							   st->s->ts[i], reason, emit_trade, st);
-	if (st->nlegs == 0)
-	{
-		st->pos = 0;
-		st->level = 0;
-	}
-	else
-		st->pos -= side * dq;
-}
-
-/* Close the whole open position at raw price px on bar i */
-static void
-close_position(SimState *st, int64_t i, double px, BtExitReason reason)
-{
-	reduce_position(st, i, px, fabs(st->pos), true, reason);
-}
-
-/*
- * Buy (side 1) or sell short (-1) `units` units of size at raw price px on
- * bar i, decided on bar dbar, sized from equity by the sizing mode
- * (sizing.c), as a new entry leg.  Returns whether it filled.
- */
-static bool
-open_units(SimState *st, int64_t i, int64_t dbar, double px, int side, double units)
-{
-	const BtSimParams *p = st->p;
-	double		fill = bt_sim_slipped(p, px, side);
-	double		equity = st->cash;	/* when flat, equity is cash */
-	BtEntrySize e;
-	double		q,
-				wanted,
-				had;
-	double		fee;
-
-	e.px = fill;
-	e.side = side;
-	e.power = equity * p->leverage;
-	if (st->nlegs > 0)
-	{
-		/* adding: equity at this price; buying power less what is held */
-		equity = st->cash + st->pos * px;
-		e.power = equity * p->leverage - fabs(st->pos) * px;
-	}
-	e.equity = equity;
-	e.unit = e.budget = equity * p->size * p->leverage;
-	if (e.budget > e.power)
-		e.budget = e.power;
-	e.atr = st->atr ? st->atr[dbar] : NAN;
-	q = bt_entry_quantity_units(p, &e, units, &wanted, &had);
-	if (q <= 0)
-	{
-		/* cannot afford the order: no fill, and count it for the caller */
-		if (!isnan(wanted) && st->unfilled++ == 0)
-		{
-			st->unfilled_price = fill;
-			st->unfilled_cash = had;
-			st->unfilled_cost = wanted;
-		}
-		return false;
-	}
-	fee = bt_sim_order_cost(p, q, fill, side);
-	st->cash -= side * q * fill + fee;
-	st->commissions += fee;
-	st->pos += side * q;
-	if (st->nlegs == 0)
-	{
-		st->best = fill;
-		st->intrabar = false;
-	}
-	/* no room for another leg: the fill joins the newest at the mean price */
-	st->nlegs = bt_legs_add(st->legs, st->leg_fee, st->nlegs, BT_MAX_PYRAMIDING, side, i,
-							st->s->ts[i], fill, q, fee);
-	return true;
-}
-
-/*
- * Move to direction dir (-1, 0, 1) at raw price px on bar i, decided on bar
- * dbar: exits at px; entries at px too, or, with limit or stop entries, as
- * an order at a level from dbar's close (orders.c); on the held side, more
- * or fewer units (pyramiding, partial exits) at px.
- */
-static void
-execute(SimState *st, int64_t i, int64_t dbar, double px, int dir)
-{
-	int			cur = st->pos > 0 ? 1 : st->pos < 0 ? -1 : 0;
-	double		units;
-
-	if (dir == cur && st->level >= st->p->pyramiding && !st->exposure)
-		return;					/* held in full: nothing to do */
-	units = dir != 0 ? bt_target_units(st->p, st->exposure, dbar, st->level, dir, cur) : 0;
-	if (cur != 0 && dir != cur)
-	{
-		close_position(st, i, px, BT_EXIT_SIGNAL);
-		cur = 0;
-	}
-	if (dir == 0 || !(units > 0))
-	{
-		if (cur != 0)
-			close_position(st, i, px, BT_EXIT_SIGNAL);
-		return;
-	}
-	if (cur == 0)
-	{
-		if (st->p->entry == BT_ENTRY_MARKET)
-		{
-			if (open_units(st, i, dbar, px, dir, units))
-				st->level = units;
-		}
-		else
-		{
-			bt_order_arm(st->p, &st->order, dir, dbar, st->s->close[dbar]);
-			st->order.units = units;
-		}
-	}
-	else if (units > st->level)
-	{
-		/* scale in: the units missing, as a new leg */
-		if (open_units(st, i, dbar, px, dir, units - st->level))
-			st->level = units;
-	}
-	else if (units < st->level)
-	{
-		/* scale out: that share of the quantity held, in whole lots */
-		double		q = fabs(st->pos);
-		double		dq = bt_scale_out_quantity(st->p, q, units, st->level);
-
-		if (dq >= q)
-			close_position(st, i, px, BT_EXIT_SIGNAL);
-		else if (dq > 0)
-		{
-			reduce_position(st, i, px, dq, false, BT_EXIT_SIGNAL);
-			st->level = units;
-		}
-	}
-}
-
 /*
  * The stop rules (the fill contract): for a position on side (1 long, -1
  * short) entered at `entry`, whose best price since its entry over the bars
@@ -516,7 +317,7 @@ check_stops(SimState *st, int64_t i)
 	if (!stop_hit(st->p, st->pos > 0 ? 1 : -1, bt_legs_entry(st->legs, st->nlegs), &st->best,
 				  s->open[i], s->high[i], s->low[i], &reason, &px))
 		return false;
-	close_position(st, i, px, reason);
+	sim_close_position(st, i, px, reason);
 	return true;
 }
 
@@ -619,13 +420,13 @@ simulate(const BtSeries *s, const int8_t *target, int64_t warmup,
 			 */
 			if (margin_call)
 			{
-				close_position(&st, i, s->open[i], BT_EXIT_MARGIN_CALL);
+				sim_close_position(&st, i, s->open[i], BT_EXIT_MARGIN_CALL);
 				margin_call = false;
 				pending = BT_KEEP;
 			}
 			if (pending != BT_KEEP)
 			{
-				execute(&st, i, i - 1, s->open[i], pending);
+				sim_execute(&st, i, i - 1, s->open[i], pending);
 				pending = BT_KEEP;
 			}
 
@@ -639,7 +440,7 @@ simulate(const BtSeries *s, const int8_t *target, int64_t warmup,
 				double		px = bt_order_on_bar(p, &st.order, i, s->open[i], s->high[i],
 												 s->low[i]);
 
-				if (!isnan(px) && open_units(&st, i, st.order.dbar, px, side, st.order.units))
+				if (!isnan(px) && sim_open_units(&st, i, st.order.dbar, px, side, st.order.units))
 				{
 					st.level = st.order.units;
 					st.intrabar = true;
@@ -672,7 +473,7 @@ simulate(const BtSeries *s, const int8_t *target, int64_t warmup,
 				if (st.order.side == 0)
 				{
 					if (!at_open)
-						execute(&st, i, i, s->close[i], dir);
+						sim_execute(&st, i, i, s->close[i], dir);
 					else if (i + 1 < n)
 						pending = dir;
 				}
@@ -715,7 +516,7 @@ simulate(const BtSeries *s, const int8_t *target, int64_t warmup,
 		BtTrade		t = bt_leg_open_trade(&st.legs[k], st.leg_fee[k], n - 1, s->ts[n - 1],
 										  s->close[n - 1]);
 
-		push_trade(&st, &t);
+		sim_push_trade(&st, &t);
 	}
 	buf->trades = st.trades;
 	buf->trades_cap = st.cap;

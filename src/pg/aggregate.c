@@ -36,7 +36,6 @@
 #include "postgres.h"
 
 #include <math.h>
-#include <sys/mman.h>
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -48,6 +47,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "aggregate_arena.h"
 #include "core/columns.h"
 #include "core/errors.h"
 #include "core/loader.h"
@@ -92,7 +92,7 @@ typedef struct AggState
 	int8		tskind;			/* AggTsKind */
 	MemoryContext cxt;
 	BtAlloc		alloc;			/* the big arrays: mappings owned by cxt (bigalloc.c) */
-	struct AggArena *arena;		/* the smaller arrays */
+	BtpgAggArena *arena;		/* the smaller arrays (aggregate_arena.c) */
 	bool		mapped[7];		/* ts, then col[]: a mapping, else in the arena */
 	char	   *strategy;
 	Jsonb	   *params;			/* NULL = '{}' */
@@ -108,262 +108,23 @@ typedef struct AggState
  * to disk and are read again, batch after batch, however much memory the
  * machine has (1000 groups of 10k bars: 174 batches, 2.5x slower).  The
  * bars of every group must be held until the final function anyway;
- * pg_backtest.max_memory bounds them all (agg_bytes).
+ * pg_backtest.max_memory bounds them all (btpg_agg_arena_bars_bytes).
  *
- * So an array of at least AGG_MAP_BYTES is a mapping of the state's
+ * So an array of at least BTPG_AGG_MAP_BYTES is a mapping of the state's
  * allocator (bigalloc.c: huge pages, grown by mremap), and a smaller one a
- * chunk of the aggregate's arena: anonymous mappings (one list per
- * aggregate context) carved into power-of-two chunks, a chunk a group
- * outgrows going to a free list for the next group that grows.  No system
- * call per array: malloc'd or palloc'd arrays of this size are blocks of
- * their own, and their frees measured as munmap/brk with a TLB flush each.
+ * chunk of the aggregate's arena (aggregate_arena.c): anonymous mappings
+ * (one list per aggregate context) carved into power-of-two chunks, a chunk
+ * a group outgrows going to a free list for the next group that grows.  No
+ * system call per array: malloc'd or palloc'd arrays of this size are
+ * blocks of their own, and their frees measured as munmap/brk with a TLB
+ * flush each.
  * The final function's engine runs take their memory from the same arena,
  * rewound after each group, so they fault no page after the first group.
  * The mappings belong to the aggregate context (unmapped by bigalloc's reset
  * callback when it is reset or deleted, which an error does too) and are
- * outside the hash table's count: only the small AggArena struct is in it.
+ * outside the hash table's count: only the small BtpgAggArena struct is in
+ * it.
  */
-#define AGG_MAP_BYTES	((size_t) 512 * 1024)
-#define AGG_MIN_CHUNK	((size_t) 8 * 1024)
-#define AGG_NCLASSES	7			/* 8 kB .. 512 kB */
-#define AGG_FIRST_BLOCK ((size_t) 256 * 1024)
-#define AGG_MAX_BLOCK	((size_t) 8 * 1024 * 1024)
-
-/* A block of an arena: an anonymous mapping, this header first */
-typedef struct AggBlock
-{
-	struct AggBlock *next;
-	size_t		size;			/* of the mapping, header included */
-	bool		scratch;		/* the final's, counted in agg_mapped */
-} AggBlock;
-
-#define AGG_BLOCK_HDR	MAXALIGN(sizeof(AggBlock))
-
-/*
- * Bytes the arrays of every live aggregate state of this backend take: a
- * hash aggregate holds all its groups at once, so pg_backtest.max_memory
- * bounds their sum (not only one group's).
- */
-static size_t agg_bytes;
-
-/*
- * Bytes of the arenas' scratch blocks (the final's engine runs), counted
- * against pg_backtest.max_memory with the backend's other big arrays; the
- * blocks of the bars are bounded through agg_bytes
- */
-static size_t agg_mapped;
-
-typedef struct AggArena
-{
-	MemoryContext owner;		/* the aggregate context it serves */
-	AggBlock   *blocks;			/* every block, unmapped with the owner */
-	size_t		next_block;		/* size of the next block of bars (doubling) */
-	size_t		next_scratch;	/* size of the next scratch block (doubling) */
-	char	   *cur;			/* free space of the current block */
-	size_t		left;
-	void	   *freelist[AGG_NCLASSES]; /* chunks, linked through their first word */
-	size_t		bytes;			/* of the states' arrays, counted in agg_bytes */
-	MemoryContextCallback cb;	/* on owner: uncounts, unlinks */
-	struct AggArena *next;
-	/* the final function's scratch: blocks rewound after each group */
-	char	  **scratch;
-	int			nscratch;
-	int			scratch_cap;
-	int			scratch_block;	/* current block; -1 = none yet */
-	size_t		scratch_used;	/* in it */
-} AggArena;
-
-/* The live arenas of this backend (few: one per running backtest() node) */
-static AggArena *agg_arenas;
-
-/* Reset callback of an arena's owner: unmap its blocks */
-static void
-agg_arena_release(void *arg)
-{
-	AggArena   *a = (AggArena *) arg;
-
-	while (a->blocks)
-	{
-		AggBlock   *b = a->blocks;
-
-		a->blocks = b->next;
-		if (b->scratch)
-			agg_mapped -= Min(agg_mapped, b->size);
-		munmap(b, b->size);
-	}
-
-	for (AggArena **pp = &agg_arenas; *pp; pp = &(*pp)->next)
-		if (*pp == a)
-		{
-			*pp = a->next;
-			break;
-		}
-	agg_bytes -= Min(agg_bytes, a->bytes);
-	a->bytes = 0;
-}
-
-/* The arena of aggregate context owner (made on first use) */
-static AggArena *
-agg_arena(MemoryContext owner)
-{
-	AggArena   *a;
-
-	for (a = agg_arenas; a; a = a->next)
-		if (a->owner == owner)
-			return a;
-	a = MemoryContextAllocZero(owner, sizeof(AggArena));
-	a->owner = owner;
-	a->next_block = AGG_FIRST_BLOCK;
-	a->next_scratch = AGG_FIRST_BLOCK;
-	a->scratch_block = -1;
-	a->cb.func = agg_arena_release;
-	a->cb.arg = a;
-	MemoryContextRegisterResetCallback(owner, &a->cb);
-	a->next = agg_arenas;
-	agg_arenas = a;
-	return a;
-}
-
-/*
- * A new block of at least size bytes, after the header, for the bars or
- * (scratch) the final's runs: the block sizes of each kind double from
- * AGG_FIRST_BLOCK to AGG_MAX_BLOCK; huge pages from 2 MB
- */
-static char *
-agg_block(AggArena *a, size_t size, bool scratch, size_t *got)
-{
-	size_t	   *next = scratch ? &a->next_scratch : &a->next_block;
-	size_t		ms = Max(*next, size + AGG_BLOCK_HDR);
-	AggBlock   *b;
-
-	ms = TYPEALIGN(8192, ms);
-	if (scratch)
-		btpg_memory_limit_check(btpg_memory_in_use() + agg_mapped, ms,
-								"The arrays of this backend's backtests");
-	b = mmap(NULL, ms, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (b == MAP_FAILED)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory"),
-				 errdetail("Failed on a request of size %zu for the bars of a backtest() group.", ms)));
-#ifdef MADV_HUGEPAGE
-	if (ms >= (size_t) 2 * 1024 * 1024)
-		(void) madvise(b, ms, MADV_HUGEPAGE);
-#endif
-	if (scratch)
-		agg_mapped += ms;
-	b->size = ms;
-	b->scratch = scratch;
-	b->next = a->blocks;
-	a->blocks = b;
-	if (*next < AGG_MAX_BLOCK)
-		*next *= 2;
-	*got = ms - AGG_BLOCK_HDR;
-	return (char *) b + AGG_BLOCK_HDR;
-}
-
-/* Size class of a chunk of at least size bytes (size < AGG_MAP_BYTES) */
-static int
-agg_class(size_t size)
-{
-	int			c = 0;
-
-	while ((AGG_MIN_CHUNK << c) < size)
-		c++;
-	return c;
-}
-
-/* A chunk of class c */
-static void *
-agg_chunk_alloc(AggArena *a, int c)
-{
-	size_t		size = AGG_MIN_CHUNK << c;
-	void	   *p = a->freelist[c];
-
-	if (p != NULL)
-	{
-		a->freelist[c] = *(void **) p;
-		return p;
-	}
-	if (a->left < size)
-		a->cur = agg_block(a, size, false, &a->left);
-	p = a->cur;
-	a->cur += size;
-	a->left -= size;
-	return p;
-}
-
-/* Give back a chunk of class c */
-static void
-agg_chunk_free(AggArena *a, void *p, int c)
-{
-	*(void **) p = a->freelist[c];
-	a->freelist[c] = p;
-}
-
-/*
- * BtAlloc callback of the final function's scratch (ctx: the arena): a bump
- * allocator over blocks kept between groups (agg_scratch_rewind); a block is
- * a block of the arena (so also gone with the owner); a request bigger than
- * the next block's size gets a block its size.
- * Growth copies (the engine grows few arrays, by doubling); each allocation
- * has its size in the 16 bytes before it.
- */
-static void *
-agg_scratch_realloc(void *ctx, void *ptr, size_t size)
-{
-	AggArena   *a = (AggArena *) ctx;
-	size_t		need = MAXALIGN(size) + 16;
-	size_t		bsize;
-	char	   *p;
-
-	if (ptr != NULL && *(size_t *) ((char *) ptr - 16) >= size)
-		return ptr;
-	for (;;)
-	{
-		if (a->scratch_block >= 0)
-		{
-			char	   *blk = a->scratch[a->scratch_block];
-
-			bsize = *(size_t *) blk;
-			if (a->scratch_used + need <= bsize)
-				break;
-		}
-		if (a->scratch_block + 1 < a->nscratch)
-		{
-			a->scratch_block++;
-			a->scratch_used = 16;
-			continue;
-		}
-		/* a new block */
-		if (a->nscratch == a->scratch_cap)
-		{
-			a->scratch_cap = Max(8, a->scratch_cap * 2);
-			a->scratch = a->scratch ?
-				repalloc(a->scratch, sizeof(char *) * a->scratch_cap) :
-				MemoryContextAlloc(a->owner, sizeof(char *) * a->scratch_cap);
-		}
-		p = agg_block(a, need + 16, true, &bsize);
-		*(size_t *) p = bsize;
-		a->scratch[a->nscratch++] = p;
-		a->scratch_block = a->nscratch - 1;
-		a->scratch_used = 16;
-	}
-	p = a->scratch[a->scratch_block] + a->scratch_used + 16;
-	*(size_t *) (p - 16) = MAXALIGN(size);
-	a->scratch_used += need;
-	if (ptr != NULL)
-		memcpy(p, ptr, *(size_t *) ((char *) ptr - 16));
-	return p;
-}
-
-/* The scratch is free again (after a group's engine run) */
-static void
-agg_scratch_rewind(AggArena *a)
-{
-	a->scratch_block = a->nscratch > 0 ? 0 : -1;
-	a->scratch_used = 16;
-}
 
 /*
  * Run a backtest on columnar arrays and return the metrics row; the engine
@@ -407,7 +168,7 @@ run_arrays(FunctionCallInfo fcinfo, int64 n, int64_t *ts, double **col, bool has
 
 /*
  * Grow array k of st (0 = ts, 1.. = col[k - 1]; 8-byte elements, st->cap of
- * them now) to cap elements; see AGG_MAP_BYTES.
+ * them now) to cap elements; see BTPG_AGG_MAP_BYTES.
  */
 static void *
 agg_array_grow(AggState *st, int k, void *p, int64 cap)
@@ -419,20 +180,20 @@ agg_array_grow(AggState *st, int k, void *p, int64 cap)
 	if (st->mapped[k])
 		return st->alloc.realloc_fn(st->alloc.ctx, p, size);
 	if (st->arena == NULL)
-		st->arena = agg_arena(st->cxt);
-	if (p != NULL && agg_class(size) == agg_class(old))
+		st->arena = btpg_agg_arena(st->cxt);
+	if (p != NULL && btpg_agg_arena_same_chunk(size, old))
 		return p;				/* the chunk has room */
-	if (size >= AGG_MAP_BYTES)
+	if (size >= BTPG_AGG_MAP_BYTES)
 	{
 		np = st->alloc.realloc_fn(st->alloc.ctx, NULL, size);
 		st->mapped[k] = true;
 	}
 	else
-		np = agg_chunk_alloc(st->arena, agg_class(size));
+		np = btpg_agg_arena_alloc(st->arena, size);
 	if (p != NULL)
 	{
 		memcpy(np, p, old);
-		agg_chunk_free(st->arena, p, agg_class(old));
+		btpg_agg_arena_free(st->arena, p, old);
 	}
 	return np;
 }
@@ -446,7 +207,7 @@ agg_array_free(AggState *st, int k, void *p)
 	if (st->mapped[k])
 		btpg_alloc_free(&st->alloc, p);
 	else
-		agg_chunk_free(st->arena, p, agg_class((size_t) st->cap * 8));
+		btpg_agg_arena_free(st->arena, p, (size_t) st->cap * 8);
 	st->mapped[k] = false;
 }
 
@@ -463,16 +224,16 @@ agg_reserve(AggState *st, int64 need)
 
 	if (cap < need)
 		cap = need;
-	btpg_memory_limit_check(agg_bytes, (size_t) (cap - st->cap) * AGG_BAR_BYTES(st->ncols),
+	btpg_memory_limit_check(btpg_agg_arena_bars_bytes(),
+							(size_t) (cap - st->cap) * AGG_BAR_BYTES(st->ncols),
 							"The bars of the backtest() groups held at once");
 	st->ts = agg_array_grow(st, 0, st->ts, cap);
 	for (int c = 0; c < st->ncols; c++)
 		st->col[c] = agg_array_grow(st, c + 1, st->col[c], cap);
 	/* counted on the arena (the mappings are counted by bigalloc.c too) */
 	if (st->arena == NULL)
-		st->arena = agg_arena(st->cxt);
-	agg_bytes += (size_t) (cap - st->cap) * AGG_BAR_BYTES(st->ncols);
-	st->arena->bytes += (size_t) (cap - st->cap) * AGG_BAR_BYTES(st->ncols);
+		st->arena = btpg_agg_arena(st->cxt);
+	btpg_agg_arena_count(st->arena, (size_t) (cap - st->cap) * AGG_BAR_BYTES(st->ncols));
 	st->cap = cap;
 }
 
@@ -565,7 +326,7 @@ agg_check_same(FunctionCallInfo fcinfo, AggState *st, int sarg)
 	}
 }
 
-/* A new, empty state in cxt (its arrays: see AGG_MAP_BYTES) */
+/* A new, empty state in cxt (its arrays: see BTPG_AGG_MAP_BYTES) */
 static AggState *
 agg_new_state(MemoryContext cxt, bool has_signal)
 {
@@ -750,14 +511,13 @@ backtest_agg_final(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();		/* no rows */
 	st = (AggState *) PG_GETARG_POINTER(0);
 	if (st->arena == NULL)
-		st->arena = agg_arena(st->cxt);
-	scratch.realloc_fn = agg_scratch_realloc;
-	scratch.ctx = st->arena;
+		st->arena = btpg_agg_arena(st->cxt);
+	btpg_agg_arena_scratch(st->arena, &scratch);
 	if (!st->sorted)
 		agg_sort(st, &scratch);
 	d = run_arrays(fcinfo, st->n, st->ts, st->col, st->has_signal, st->strategy, st->params,
 				   &scratch);
-	agg_scratch_rewind(st->arena);
+	btpg_agg_arena_rewind(st->arena);
 	return d;
 }
 
@@ -825,8 +585,7 @@ backtest_agg_combine(PG_FUNCTION_ARGS)
 		{
 			size_t		b = (size_t) s2->cap * AGG_BAR_BYTES(s2->ncols);
 
-			agg_bytes -= Min(agg_bytes, b);
-			s2->arena->bytes -= Min(s2->arena->bytes, b);
+			btpg_agg_arena_uncount(s2->arena, b);
 		}
 		agg_array_free(s2, 0, s2->ts);
 		for (int c = 0; c < s2->ncols; c++)
