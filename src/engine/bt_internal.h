@@ -242,6 +242,21 @@ bt_first_at_or_after(const int64_t *ts, int64_t i, int64_t n, int64_t bound)
 	return hi;
 }
 
+/*
+ * bt_first_at_or_after with a guess: the same index, found without a search
+ * when it is `guess` (ts[guess - 1] < bound <= ts[guess], guess == n meaning
+ * ts[n - 1] < bound).  The next day's first bar is usually as far from this
+ * day's as this day's from the previous one: two adjacent loads (one cache
+ * line) instead of a search's dozen scattered ones.
+ */
+static inline int64_t
+bt_first_at_or_after_hint(const int64_t *ts, int64_t i, int64_t n, int64_t bound, int64_t guess)
+{
+	if (guess > i && guess <= n && ts[guess - 1] < bound && (guess == n || ts[guess] >= bound))
+		return guess;
+	return bt_first_at_or_after(ts, i, n, bound);
+}
+
 /* ------------------------------------------------------------------------
  * The equity curve's metrics, bar by bar (metrics.c)
  *
@@ -309,6 +324,7 @@ typedef struct BtDayIter
 {
 	int64_t		i;				/* where the search for the next day goes on */
 	int64_t		next_day;		/* start of the day after the current one */
+	int64_t		guess;			/* the next day's first bar, if days keep their length */
 	int64_t		day_start;
 	bool		done;
 } BtDayIter;

@@ -120,12 +120,13 @@ dow_scan(const int64_t *ts, int64_t n, DowScan *sc)
 
 	memset(sc, 0, sizeof(*sc));
 	/* day by day: from a day's first bar, search for the next day's */
-	for (int64_t i = 0, j; i < n; i = j)
+	for (int64_t i = 0, j, len = 0; i < n; len = j - i, i = j)
 	{
 		int64_t		d = bt_day_of(ts[i]);
 		int			dow = dow_of(d);
 
-		j = bt_first_at_or_after(ts, i + 1, n, (d + 1) * BT_USECS_PER_DAY);
+		/* guess: as many bars as the day before */
+		j = bt_first_at_or_after_hint(ts, i + 1, n, (d + 1) * BT_USECS_PER_DAY, i + len);
 		sc->days[dow]++;
 		sc->bars[dow] += j - i;
 	}

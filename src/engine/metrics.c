@@ -74,12 +74,14 @@ bt_sort_i64(int64_t *x, int64_t n)
  *		The last bar of each trading day, [k days + day_start, (k+1) days +
  *		day_start), in order (days without bars are skipped, so a return
  *		spans a gap): from each day's first bar to the next one's by a
- *		search, not a scan.  n >= 1.
+ *		search, not a scan (and no search when the day is as long as the
+ *		last one).  n >= 1.
  */
 void
 bt_day_iter_start(BtDayIter *it, const int64_t *ts, int64_t day_start)
 {
 	it->i = 1;
+	it->guess = 0;
 	it->day_start = day_start;
 	it->next_day = (bt_trading_day(ts[0], day_start) + 1) * BT_USECS_PER_DAY + day_start;
 	it->done = false;
@@ -92,7 +94,7 @@ bt_day_iter_next(BtDayIter *it, const int64_t *ts, int64_t n)
 
 	if (it->done)
 		return -1;
-	i = bt_first_at_or_after(ts, it->i, n, it->next_day);
+	i = bt_first_at_or_after_hint(ts, it->i, n, it->next_day, it->guess);
 	if (i >= n)
 	{
 		it->done = true;
@@ -101,6 +103,7 @@ bt_day_iter_next(BtDayIter *it, const int64_t *ts, int64_t n)
 	/* the next day without a division when the bars are daily or finer */
 	it->next_day = ts[i] < it->next_day + BT_USECS_PER_DAY ? it->next_day + BT_USECS_PER_DAY :
 		(bt_trading_day(ts[i], it->day_start) + 1) * BT_USECS_PER_DAY + it->day_start;
+	it->guess = i + (i - (it->i - 1));	/* this day's first bar was it->i - 1 */
 	it->i = i + 1;
 	return i - 1;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "unit.h"
+#include "bt_internal.h"
 
 #define DAY BT_USECS_PER_DAY
 
@@ -573,6 +574,100 @@ test_minute_run(void)
 	unit_free_all();
 }
 
+/*
+ * Random ascending timestamps: bars a step apart, in sessions of random
+ * length (an hour to a few days) separated by gaps of minutes to a weekend,
+ * with hour-sized shifts (a DST change) now and then; kind 0 even spacing.
+ */
+static void
+random_ts(uint64_t *rng, int64_t *ts, int64_t n, int kind)
+{
+	int64_t		t = INT64_C(1577836800000000) + (int64_t) (bt_splitmix64(rng) % DAY),
+				step = (kind == 0 ? 60 : 60 * (int64_t) (1 + bt_splitmix64(rng) % 30)) * INT64_C(1000000),
+				left = 0;
+
+	for (int64_t i = 0; i < n; i++)
+	{
+		ts[i] = t;
+		t += step;
+		if (kind != 0 && --left <= 0)
+		{
+			uint64_t	r = bt_splitmix64(rng);
+
+			left = (int64_t) (1 + r % (4 * DAY / step));
+			if (r % 3 == 0)
+				t += (int64_t) (bt_splitmix64(rng) % (3 * DAY));	/* a gap */
+			if (r % 7 == 0)
+				t += (r % 2 ? 1 : -1) * INT64_C(3600000000);	/* DST-like */
+			if (t <= ts[i])
+				t = ts[i] + 1;
+		}
+	}
+}
+
+/*
+ * bt_first_at_or_after_hint against a linear scan (every guess, right or
+ * wrong), and the day iterator's day ends against a bar-by-bar look at the
+ * trading day: the same indices.
+ */
+static void
+test_day_search(void)
+{
+	uint64_t	rng = 42;
+	int64_t		sizes[] = {1, 2, 3, 5, 50, 1000, 20000};
+	int64_t	   *ts = malloc(20000 * sizeof(int64_t));
+	int			bad_hint = 0,
+				bad_ends = 0,
+				runs = 0;
+
+	for (int rep = 0; rep < 40; rep++)
+		for (int z = 0; z < (int) (sizeof(sizes) / sizeof(sizes[0])); z++)
+		{
+			int64_t		n = sizes[z],
+						day_start = rep % 3 == 0 ? 0 : (int64_t) (bt_splitmix64(&rng) % DAY) - DAY / 2;
+			BtDayIter	it;
+			int64_t		end,
+						k = 0;
+
+			random_ts(&rng, ts, n, rep % 4);
+			runs++;
+			for (int q = 0; q < 50; q++)
+			{
+				int64_t		i = (int64_t) (bt_splitmix64(&rng) % (uint64_t) n),
+							bound = ts[0] - 1 + (int64_t) (bt_splitmix64(&rng) % (uint64_t) (ts[n - 1] - ts[0] + 3)),
+							j = i,
+							guess;
+
+				while (j < n && ts[j] < bound)
+					j++;
+				/* the right answer, its neighbours, anything */
+				for (int g = 0; g < 4; g++)
+				{
+					guess = g == 0 ? j : g == 1 ? j - 1 : g == 2 ? j + 1 :
+						(int64_t) (bt_splitmix64(&rng) % (uint64_t) (n + 2)) - 1;
+					if (bt_first_at_or_after_hint(ts, i, n, bound, guess) != j)
+						bad_hint++;
+				}
+			}
+			bt_day_iter_start(&it, ts, day_start);
+			while ((end = bt_day_iter_next(&it, ts, n)) >= 0)
+			{
+				/* the next bar-by-bar day end at or after k */
+				while (k < n - 1 && bt_trading_day(ts[k], day_start) == bt_trading_day(ts[k + 1], day_start))
+					k++;
+				if (end != k)
+					bad_ends++;
+				k = end + 1;
+			}
+			if (k != n)
+				bad_ends++;
+		}
+	free(ts);
+	CHECK_MSG(runs == 280, "runs %d", runs);
+	CHECK_MSG(bad_hint == 0, "%d hinted searches differ from a scan", bad_hint);
+	CHECK_MSG(bad_ends == 0, "%d day ends differ from a bar-by-bar look", bad_ends);
+}
+
 void
 test_metrics(void)
 {
@@ -580,4 +675,5 @@ test_metrics(void)
 	test_calendars();
 	test_daily_returns();
 	test_minute_run();
+	test_day_search();
 }
