@@ -173,6 +173,7 @@ bt_metrics_finish(const BtSeries *s, int64_t warmup, const BtSimParams *sim,
 	/* trades */
 	int64_t		nclosed = 0,
 				wins = 0,
+				nloss = 0,
 				win_run = 0,
 				loss_run = 0;
 	double		best = -INFINITY,
@@ -292,26 +293,22 @@ bt_metrics_finish(const BtSeries *s, int64_t warmup, const BtSimParams *sim,
 			(pow(equity_final / sim->initial_capital, 1.0 / years) - 1.0) * 100.0 : NAN;
 	}
 
-	/* exposure: bars from each trade's entry to its exit, inclusive */
+	/*
+	 * One pass over the trade list (128 bytes a trade): the exposure, bars
+	 * from each trade's entry to its exit inclusive, of every trade; the
+	 * trade statistics of the closed trades only, in the order of the list
+	 */
 	for (int64_t k = 0; k < res->ntrades; k++)
 	{
 		const BtTrade *t = &res->trades[k];
+		double		r = t->return_pct / 100.0;
+		double		dur = (double) (t->exit_ts - t->entry_ts);
 		int64_t		from = t->entry_bar > covered_to ? t->entry_bar : covered_to + 1;
 
 		if (t->exit_bar >= from)
 			exposed += t->exit_bar - from + 1;
 		if (t->exit_bar > covered_to)
 			covered_to = t->exit_bar;
-	}
-	m->exposure_pct = (double) exposed / (double) n * 100.0;
-
-	/* trade statistics: closed trades only, in the order of the list */
-	for (int64_t k = 0; k < res->ntrades; k++)
-	{
-		const BtTrade *t = &res->trades[k];
-		double		r = t->return_pct / 100.0;
-		double		dur = (double) (t->exit_ts - t->entry_ts);
-
 		if (t->is_open)
 		{
 			m->open_trades++;
@@ -324,7 +321,10 @@ bt_metrics_finish(const BtSeries *s, int64_t warmup, const BtSimParams *sim,
 			sum_win_pl += t->pnl;
 		}
 		else if (t->pnl < 0)
+		{
+			nloss++;
 			sum_loss_pl -= t->pnl;
+		}
 		/* streaks: a win ends a losing streak, a loss a winning one, 0 both */
 		win_run = t->pnl > 0 ? win_run + 1 : 0;
 		loss_run = t->pnl < 0 ? loss_run + 1 : 0;
@@ -351,6 +351,7 @@ bt_metrics_finish(const BtSeries *s, int64_t warmup, const BtSimParams *sim,
 		if (isnan(max_tdur) || dur > max_tdur)
 			max_tdur = dur;
 	}
+	m->exposure_pct = (double) exposed / (double) n * 100.0;
 	m->trades_count = nclosed;
 	if (nclosed == 0)
 	{
@@ -364,11 +365,7 @@ bt_metrics_finish(const BtSeries *s, int64_t warmup, const BtSimParams *sim,
 		double		mean_pl = sum_pl / nclosed;
 		double		var_pl = nclosed > 1 ?
 			(sumsq_pl - sum_pl * sum_pl / nclosed) / (nclosed - 1) : NAN;
-		int64_t		nloss = 0;
 
-		for (int64_t k = 0; k < res->ntrades; k++)
-			if (!res->trades[k].is_open && res->trades[k].pnl < 0)
-				nloss++;
 		m->win_rate_pct = win_rate * 100.0;
 		m->best_trade_pct = best * 100.0;
 		m->worst_trade_pct = worst * 100.0;
