@@ -148,13 +148,15 @@ sweep_task_execute_on(TaskRun *run, void *state, const char *node)
 	int64		n = t->plan.ncombos;
 	int64		batch = sweep_batch_size(n);
 	Oid			types[3] = {JSONBOID, INT8OID, INT8OID};
+	Datum		values[3];
 
 	btpg_task_report(run, 3, 10.0, psprintf("running on %s", node), true);
 	t->metrics = palloc_extended(sizeof(BtMetrics) * Max(n, 1), MCXT_ALLOC_HUGE);
+	/* the grid, parsed once for every batch (this context outlives them) */
+	values[0] = DirectFunctionCall1(jsonb_in, CStringGetDatum(t->grid));
 	for (int64 from = 0; from < n; from += batch)
 	{
 		int64		cnt = Min(batch, n - from);
-		Datum		values[3];
 		BtpgDelegatedRows rows;
 		bool	   *seen;
 
@@ -163,7 +165,6 @@ sweep_task_execute_on(TaskRun *run, void *state, const char *node)
 			ereport(ERROR,
 					(errcode(ERRCODE_QUERY_CANCELED),
 					 errmsg("sweep cancelled")));
-		values[0] = DirectFunctionCall1(jsonb_in, CStringGetDatum(t->grid));
 		values[1] = Int64GetDatum(from);
 		values[2] = Int64GetDatum(cnt);
 		rows = btpg_task_delegated_call(run, "backtest_sweep_batch", "combo, metrics", 3, types, values);
@@ -195,6 +196,8 @@ sweep_task_execute_on(TaskRun *run, void *state, const char *node)
 			memcpy(&t->metrics[k], &bm->m, sizeof(BtMetrics));
 		}
 		pfree(seen);
+		/* the batch's rows are copied out: free them, not keep every batch's */
+		btpg_task_delegated_rows_free(&rows);
 		btpg_task_report(run, 3, 10.0 + 75.0 * (double) (from + cnt) / (double) n,
 						 psprintf(INT64_FORMAT " of " INT64_FORMAT " combinations on %s", from + cnt, n, node),
 						 from + cnt == n);

@@ -143,6 +143,7 @@ btpg_task_delegated_call(TaskRun *run, const char *fn, const char *cols, int nex
 	Datum		values[6 + BTPG_MAX_DELEGATED_EXTRA];
 	char		nulls[6 + BTPG_MAX_DELEGATED_EXTRA + 1];
 	CitusRows	out;
+	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext old;
 	StringInfoData sql;
 
@@ -181,7 +182,22 @@ btpg_task_delegated_call(TaskRun *run, const char *fn, const char *cols, int nex
 		out.rows[r] = heap_copytuple(SPI_tuptable->vals[r]);
 	MemoryContextSwitchTo(old);
 	btpg_end_txn();
+	/* back in the caller's context: btpg_end_txn leaves TopMemoryContext */
+	MemoryContextSwitchTo(caller);
 	return out;
+}
+
+/* btpg_task_delegated_rows_free: see queue/task_kind.h */
+void
+btpg_task_delegated_rows_free(BtpgDelegatedRows *rows)
+{
+	for (int64 r = 0; r < rows->n; r++)
+		heap_freetuple(rows->rows[r]);
+	pfree(rows->rows);
+	FreeTupleDesc(rows->td);
+	rows->rows = NULL;
+	rows->td = NULL;
+	rows->n = 0;
 }
 
 /* fn(the task's six arguments) on the node of the symbol */

@@ -145,6 +145,8 @@ typedef struct BtpgDelegatedRows
 extern BtpgDelegatedRows btpg_task_delegated_call(TaskRun *run, const char *fn, const char *cols,
 												  int nextra, const Oid *types,
 												  const Datum *values);
+/* Free the rows of a delegated call (for callers that make many) */
+extern void btpg_task_delegated_rows_free(BtpgDelegatedRows *rows);
 
 /* Has backtest_cancel asked this worker to stop? */
 extern bool btpg_task_cancel_requested(void);
