@@ -178,22 +178,28 @@ typedef struct Lanes
 } Lanes;
 
 /*
- * chunk_avx2
- *		Bars [b_j + c, b_j + c + len) of lane j (len a multiple of 4): rows
- *		of B (aligned, len + pad rows) hold x[b_j + c - pad + r] in lane j;
- *		ev[i] gets the crosses of row i: bit j up, bit 4 + j down, for lane
- *		j (a lane's first bar on a side, when it started not knowing the
- *		last sign, counts as a cross: the caller settles it).
+ * The bar loop of chunk_avx2 over the transposed rows B (len bars, pad rows
+ * before them).  With sterbenz, every lane's rows of this chunk are
+ * positive normal values within a factor of 1.5 of each other (chunk_avx2
+ * checked it), so that:
+ *
+ *	- every x_in - x_out is exact (Sterbenz), and the check of each bar is
+ *	  skipped: it would find nothing;
+ *	- |d| <= min / 2 <= |hi|, since the window sum S >= min and |lo| is far
+ *	  below S / 2 (at most ~2^18 errors of 2^-52 |hi| since the last
+ *	  renormalisation): TwoSum(hi, d) is then Fast2Sum(hi, d), which gives
+ *	  the same sum and the same (exact) error in three operations, not six.
+ *
+ * So both variants compute the same values bit for bit.
  */
-__attribute__((target("avx2")))
-static void
-chunk_avx2(Lanes *L, const double *x, const int64_t *b, int64_t c, int64_t len,
-		   int64_t pad, int64_t pf, int64_t ps, v4df *restrict B, uint8_t *restrict ev)
+__attribute__((target("avx2"), always_inline))
+static inline void
+chunk_bars(Lanes *L, int64_t len, int64_t pad, int64_t pf, int64_t ps,
+		   const v4df *restrict B, uint8_t *restrict ev, const bool sterbenz)
 {
 	const v4di	two = {INT64_C(1) << 52, INT64_C(1) << 52, INT64_C(1) << 52, INT64_C(1) << 52};
 	const v4du	two2 = {UINT64_C(1) << 53, UINT64_C(1) << 53, UINT64_C(1) << 53, UINT64_C(1) << 53};
 	const v4di	absm = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
-	const v4di	zero = {0, 0, 0, 0};
 	const v4di	one = {1, 1, 1, 1};
 	const v4di	pf2 = {pf - 2, pf - 2, pf - 2, pf - 2};
 	const v4di	ps2 = {ps - 2, ps - 2, ps - 2, ps - 2};
@@ -205,10 +211,6 @@ chunk_avx2(Lanes *L, const double *x, const int64_t *b, int64_t c, int64_t len,
 				m0 = 0x1p-1000;
 	const v4df	rel = {m1, m1, m1, m1};
 	const v4df	tiny = {m0, m0, m0, m0};
-	const double *x0 = x + b[0] + c - pad,
-			   *x1 = x + b[1] + c - pad,
-			   *x2 = x + b[2] + c - pad,
-			   *x3 = x + b[3] + c - pad;
 	v4df		hf = L->hf,
 				lf = L->lf,
 				hs = L->hs,
@@ -217,43 +219,6 @@ chunk_avx2(Lanes *L, const double *x, const int64_t *b, int64_t c, int64_t len,
 				canup = L->canup,
 				candn = L->candn,
 				inexact = L->inexact;
-
-	/* transpose (row r of B = x_j[r]), and the guard's range */
-	{
-		v4di		mx = L->mx,
-					mn = L->mn;
-
-		for (int64_t r = 0; r < len + pad; r += 4)
-		{
-			v4df		r0 = *(const v4df_u *) (x0 + r),
-						r1 = *(const v4df_u *) (x1 + r),
-						r2 = *(const v4df_u *) (x2 + r),
-						r3 = *(const v4df_u *) (x3 + r);
-			v4df		t0 = SHUF(r0, r1, 0, 4, 2, 6),
-						t1 = SHUF(r0, r1, 1, 5, 3, 7),
-						t2 = SHUF(r2, r3, 0, 4, 2, 6),
-						t3 = SHUF(r2, r3, 1, 5, 3, 7);
-			v4di		a0 = (v4di) r0 & absm,
-						a1 = (v4di) r1 & absm,
-						a2 = (v4di) r2 & absm,
-						a3 = (v4di) r3 & absm;
-
-			B[r] = SHUF(t0, t2, 0, 1, 4, 5);
-			B[r + 1] = SHUF(t1, t3, 0, 1, 4, 5);
-			B[r + 2] = SHUF(t0, t2, 2, 3, 6, 7);
-			B[r + 3] = SHUF(t1, t3, 2, 3, 6, 7);
-			mx = SELI(a0 > mx, a0, mx);
-			mx = SELI(a1 > mx, a1, mx);
-			mx = SELI(a2 > mx, a2, mx);
-			mx = SELI(a3 > mx, a3, mx);
-			mn = SELI((a0 < mn) & (a0 != zero), a0, mn);
-			mn = SELI((a1 < mn) & (a1 != zero), a1, mn);
-			mn = SELI((a2 < mn) & (a2 != zero), a2, mn);
-			mn = SELI((a3 < mn) & (a3 != zero), a3, mn);
-		}
-		L->mx = mx;
-		L->mn = mn;
-	}
 
 	for (int64_t i = 0; i < len; i++)
 	{
@@ -279,17 +244,28 @@ chunk_avx2(Lanes *L, const double *x, const int64_t *b, int64_t c, int64_t len,
 					lt;
 
 		/* the exactness of d, as bt_sma checks it */
-		inexact |= (v4di) ((v4du) (bin - (v4di) xof + two) > two2);
-		inexact |= (v4di) ((v4du) (bin - (v4di) xos + two) > two2);
+		if (!sterbenz)
+		{
+			inexact |= (v4di) ((v4du) (bin - (v4di) xof + two) > two2);
+			inexact |= (v4di) ((v4du) (bin - (v4di) xos + two) > two2);
+		}
 		run = (run + one) & (v4di) (bin == (v4di) B[i + pad - 1]);
 
-		/* TwoSum(hi, d); lo += its error */
+		/* TwoSum(hi, d) (Fast2Sum where it is the same); lo += its error */
 		sf = hf + df;
 		ss = hs + ds;
-		bf = sf - hf;
-		bs = ss - hs;
-		lf += (hf - (sf - bf)) + (df - bf);
-		ls += (hs - (ss - bs)) + (ds - bs);
+		if (sterbenz)
+		{
+			lf += df - (sf - hf);
+			ls += ds - (ss - hs);
+		}
+		else
+		{
+			bf = sf - hf;
+			bs = ss - hs;
+			lf += (hf - (sf - bf)) + (df - bf);
+			ls += (hs - (ss - bs)) + (ds - bs);
+		}
 		hf = sf;
 		hs = ss;
 
@@ -339,6 +315,91 @@ chunk_avx2(Lanes *L, const double *x, const int64_t *b, int64_t c, int64_t len,
 	L->canup = canup;
 	L->candn = candn;
 	L->inexact = inexact;
+}
+
+/*
+ * chunk_avx2
+ *		Bars [b_j + c, b_j + c + len) of lane j (len a multiple of 4): rows
+ *		of B (aligned, len + pad rows) hold x[b_j + c - pad + r] in lane j;
+ *		ev[i] gets the crosses of row i: bit j up, bit 4 + j down, for lane
+ *		j (a lane's first bar on a side, when it started not knowing the
+ *		last sign, counts as a cross: the caller settles it).
+ */
+__attribute__((target("avx2")))
+static void
+chunk_avx2(Lanes *L, const double *x, const int64_t *b, int64_t c, int64_t len,
+		   int64_t pad, int64_t pf, int64_t ps, v4df *restrict B, uint8_t *restrict ev)
+{
+	const v4di	absm = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
+	const v4di	zero = {0, 0, 0, 0};
+	/* the smallest normal, and the span of a factor of 1.5 at most (bits) */
+	const int64_t norm = INT64_C(1) << 52,
+				span = INT64_C(1) << 51;
+	const double *x0 = x + b[0] + c - pad,
+			   *x1 = x + b[1] + c - pad,
+			   *x2 = x + b[2] + c - pad,
+			   *x3 = x + b[3] + c - pad;
+	v4di		cmx = {INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN},
+				cmn = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
+	bool		sterbenz = true;
+
+	/* transpose (row r of B = x_j[r]), and each lane's range of bits */
+	for (int64_t r = 0; r < len + pad; r += 4)
+	{
+		v4df		r0 = *(const v4df_u *) (x0 + r),
+					r1 = *(const v4df_u *) (x1 + r),
+					r2 = *(const v4df_u *) (x2 + r),
+					r3 = *(const v4df_u *) (x3 + r);
+		v4df		t0 = SHUF(r0, r1, 0, 4, 2, 6),
+					t1 = SHUF(r0, r1, 1, 5, 3, 7),
+					t2 = SHUF(r2, r3, 0, 4, 2, 6),
+					t3 = SHUF(r2, r3, 1, 5, 3, 7);
+		v4di		a0 = (v4di) SHUF(t0, t2, 0, 1, 4, 5),
+					a1 = (v4di) SHUF(t1, t3, 0, 1, 4, 5),
+					a2 = (v4di) SHUF(t0, t2, 2, 3, 6, 7),
+					a3 = (v4di) SHUF(t1, t3, 2, 3, 6, 7);
+
+		B[r] = (v4df) a0;
+		B[r + 1] = (v4df) a1;
+		B[r + 2] = (v4df) a2;
+		B[r + 3] = (v4df) a3;
+		cmx = SELI(a0 > cmx, a0, cmx);
+		cmx = SELI(a1 > cmx, a1, cmx);
+		cmx = SELI(a2 > cmx, a2, cmx);
+		cmx = SELI(a3 > cmx, a3, cmx);
+		cmn = SELI(a0 < cmn, a0, cmn);
+		cmn = SELI(a1 < cmn, a1, cmn);
+		cmn = SELI(a2 < cmn, a2, cmn);
+		cmn = SELI(a3 < cmn, a3, cmn);
+	}
+	for (int j = 0; j < 4; j++)
+		if (!(cmn[j] >= norm && cmx[j] - cmn[j] <= span))
+			sterbenz = false;
+
+	/* the guard's range: |x| and the smallest nonzero |x| */
+	if (sterbenz)
+	{
+		/* positive values: the bits are |x|'s, none zero */
+		L->mx = SELI(cmx > L->mx, cmx, L->mx);
+		L->mn = SELI(cmn < L->mn, cmn, L->mn);
+		chunk_bars(L, len, pad, pf, ps, B, ev, true);
+	}
+	else
+	{
+		v4di		mx = L->mx,
+					mn = L->mn;
+
+		for (int64_t r = 0; r < len + pad; r++)
+		{
+			v4di		a = (v4di) B[r] & absm;
+
+			mx = SELI(a > mx, a, mx);
+			mn = SELI((a < mn) & (a != zero), a, mn);
+		}
+		L->mx = mx;
+		L->mn = mn;
+		chunk_bars(L, len, pad, pf, ps, B, ev, false);
+	}
 }
 
 /* Lane j's last sign from its crossing state (2: none since its start) */

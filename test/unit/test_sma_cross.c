@@ -6,7 +6,9 @@
  *	  twice and the crossing rule written out here, byte for byte, on
  *	  random walks (4-decimal grid, flat stretches), NaNs at the start,
  *	  long constant runs (lanes that never see a side), huge and tiny
- *	  magnitudes, subnormals, tiny series and period = n; and that it
+ *	  magnitudes, subnormals, wide swings (chunks of the general and of
+ *	  the Sterbenz bar loop), lane ranges at the Sterbenz loop's bound,
+ *	  tiny series and period = n; and that it
  *	  declines (so the general path runs) where it cannot vouch for the
  *	  result: a NaN after the start, a jump by more than a factor of two,
  *	  values too far apart in magnitude, sums near overflow.  Every case
@@ -171,6 +173,50 @@ test_sma_cross(void)
 				check_case(what, x, ns[k], periods[q][0], periods[q][1],
 						   ns[k] - periods[q][1] >= 16 * 512 + 8 ? 1 : -1);
 			}
+	}
+
+	/*
+	 * wide swings (steps up to 2%, so a window of 30 stays within a factor
+	 * of two and every x_in - x_out is exact): chunks whose lane ranges
+	 * exceed a factor of 1.5 (the general bar loop) between chunks within
+	 * it (the Sterbenz loop, Fast2Sum), and lanes of both kinds in a chunk
+	 */
+	{
+		int64_t		ns[] = {20000, 65537};
+
+		for (size_t k = 0; k < sizeof(ns) / sizeof(ns[0]); k++)
+			for (int q = 0; q < np; q++)
+			{
+				double	   *x = walk(ns[k], 50 + 50 * sc_uniform(), 0.02, 20);
+				int			sure = periods[q][1] <= 30 && ns[k] - periods[q][1] >= 16 * 512 + 8;
+
+				snprintf(what, sizeof(what), "wide walk n=%lld", (long long) ns[k]);
+				check_case(what, x, ns[k], periods[q][0], periods[q][1], sure ? 1 : -1);
+			}
+	}
+
+	/*
+	 * lane ranges right at the Sterbenz loop's bound: values 1.0 and 1.5
+	 * (bits 2^51 apart), 1.0 and the next double above 1.5, alternating in
+	 * blocks, the smallest normal and twice it
+	 */
+	{
+		int64_t		n = 30000;
+		double	   *x = unit_alloc.realloc_fn(NULL, NULL, (size_t) n * sizeof(double));
+		double		hi[] = {1.5, nextafter(1.5, 2.0), 1.25, nextafter(1.25, 1.0)};
+
+		for (size_t k = 0; k < sizeof(hi) / sizeof(hi[0]); k++)
+		{
+			for (int64_t i = 0; i < n; i++)
+				x[i] = (i / 7 + i / 3) % 2 ? hi[k] : 1.0;
+			snprintf(what, sizeof(what), "1.0 and %.17g", hi[k]);
+			check_case(what, x, n, 10, 30, 1);
+			check_case(what, x, n, 2, 5, 1);
+			for (int64_t i = 0; i < n; i++)
+				x[i] = ldexp(x[i], -1022);
+			snprintf(what, sizeof(what), "2^-1022 and %.17g 2^-1022", hi[k]);
+			check_case(what, x, n, 10, 30, 1);
+		}
 	}
 
 	/* NaNs at the start: 1..37 of them, and more than a window */
