@@ -186,3 +186,24 @@ SELECT count(*) AS groups, count(DISTINCT (r).trades_count) > 1 AS differ
 FROM (SELECT s.name, backtest(ts, open, high, low, close, volume, s.name, '{}') r
       FROM agk, (VALUES ('sma_cross'), ('rsi'), ('kdj')) s(name) WHERE symbol = 'A' GROUP BY s.name) g;
 RESET max_parallel_workers_per_gather;
+-- as a window aggregate the state outlives each final call: a running frame
+-- over rows out of ts order (a group's bars span several chunks) equals the
+-- aggregate over the same prefix computed on its own (the short frames
+-- notice too few bars)
+SET max_parallel_workers_per_gather = 0;
+SET client_min_messages = warning;
+CREATE TABLE agw AS SELECT *, (i * 7919) % 600 AS k
+FROM (SELECT *, row_number() OVER (ORDER BY ts) AS i FROM agk WHERE symbol = 'A' AND ts < '2020-01-01'::timestamptz + interval '600 hours') a;
+SELECT count(*) AS checked, bool_and(w.r IS NOT DISTINCT FROM p.r) AS running_equals_prefix
+FROM (SELECT k, backtest(ts, open, high, low, close, volume, 'sma_cross', '{"fast": 10, "slow": 30}')
+             OVER (ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) r
+      FROM agw) w,
+     LATERAL (SELECT backtest(ts, open, high, low, close, volume, 'sma_cross', '{"fast": 10, "slow": 30}' ORDER BY ts) r
+              FROM agw WHERE agw.k <= w.k) p
+WHERE w.k >= 100 AND w.k % 50 = 0;
+SELECT (backtest(ts, open, high, low, close, volume, 'sma_cross', '{"fast": 10, "slow": 30}' ORDER BY ts)).bars AS window_bars,
+       (SELECT count(DISTINCT k) FROM agw) AS distinct_k
+FROM agw;
+DROP TABLE agw;
+RESET client_min_messages;
+RESET max_parallel_workers_per_gather;

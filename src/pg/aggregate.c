@@ -73,17 +73,39 @@ typedef enum AggTsKind
 } AggTsKind;
 
 /*
- * The aggregate's transition state.  Rows may arrive in any order: sorted
- * stays true while every ts is >= the previous one, and the final function
- * sorts (in C) only when it is false.  The arrays live in cxt (the
- * aggregate context of the call that created the state).
+ * A run of a state's bars: columnar arrays of cap bars after this header
+ * (ts, then each column), n of them filled.  A state's bars are a list of
+ * chunks, so a growing group never copies its bars, nor leaves smaller
+ * arrays behind (see BTPG_AGG_MAP_BYTES).
  */
-typedef struct AggState
+typedef struct AggChunk
 {
+	struct AggChunk *next;
 	int64		n;
 	int64		cap;
 	int64_t    *ts;
 	double	   *col[6];			/* open, high, low, close, volume, signal */
+} AggChunk;
+
+#define AGG_CHUNK_HDR	MAXALIGN(sizeof(AggChunk))
+
+/* Chunk sizes of the transition: doubling from the first to the last */
+#define AGG_CHUNK_FIRST ((size_t) 8 * 1024)
+#define AGG_CHUNK_LAST	((size_t) 256 * 1024)
+
+/*
+ * The aggregate's transition state.  Rows may arrive in any order: sorted
+ * stays true while every ts is >= the previous one, and the final function
+ * sorts (in C, a copy) only when it is false.  The chunks live in cxt (the
+ * aggregate context of the call that created the state).
+ */
+typedef struct AggState
+{
+	int64		n;				/* bars, over all chunks */
+	AggChunk   *head;
+	AggChunk   *tail;			/* where the next bar goes */
+	size_t		next_chunk;		/* bytes of the next chunk of the transition */
+	int64_t		last_ts;		/* of the last bar appended */
 	int			ncols;			/* 5, or 6 with a signal */
 	bool		has_signal;
 	bool		sorted;
@@ -91,9 +113,8 @@ typedef struct AggState
 	bool		params_const;
 	int8		tskind;			/* AggTsKind */
 	MemoryContext cxt;
-	BtAlloc		alloc;			/* the big arrays: mappings owned by cxt (bigalloc.c) */
-	BtpgAggArena *arena;		/* the smaller arrays (aggregate_arena.c) */
-	bool		mapped[7];		/* ts, then col[]: a mapping, else in the arena */
+	BtAlloc		alloc;			/* the big chunks: mappings owned by cxt (bigalloc.c) */
+	BtpgAggArena *arena;		/* the smaller chunks (aggregate_arena.c) */
 	char	   *strategy;
 	Jsonb	   *params;			/* NULL = '{}' */
 } AggState;
@@ -110,14 +131,22 @@ typedef struct AggState
  * bars of every group must be held until the final function anyway;
  * pg_backtest.max_memory bounds them all (btpg_agg_arena_bars_bytes).
  *
- * So an array of at least BTPG_AGG_MAP_BYTES is a mapping of the state's
- * allocator (bigalloc.c: huge pages, grown by mremap), and a smaller one a
- * chunk of the aggregate's arena (aggregate_arena.c): anonymous mappings
- * (one list per aggregate context) carved into power-of-two chunks, a chunk
- * a group outgrows going to a free list for the next group that grows.  No
- * system call per array: malloc'd or palloc'd arrays of this size are
- * blocks of their own, and their frees measured as munmap/brk with a TLB
- * flush each.
+ * So a state's bars are a list of chunks (AggChunk: columnar arrays of a
+ * run of bars), chunk sizes doubling from 8 kB to 256 kB: a growing group
+ * appends a chunk, never copies its bars, and leaves no outgrown array
+ * behind.  (With one array per column, doubled and copied, the groups of a
+ * table written minute by minute grow in lockstep, so no later group took
+ * an outgrown array from the free list: 1000 groups of 10k bars mapped and
+ * zeroed 1.5 GB for 480 MB of bars, and page zeroing was 40% of the
+ * query's time.)  A chunk of at least BTPG_AGG_MAP_BYTES (a deserialized
+ * state's, all its bars in one) is a mapping of the state's allocator
+ * (bigalloc.c: huge pages), a smaller one a chunk of the aggregate's arena
+ * (aggregate_arena.c): anonymous mappings (one list per aggregate context)
+ * carved into power-of-two chunks.  No system call per chunk: malloc'd or
+ * palloc'd arrays of this size are blocks of their own, and their frees
+ * measured as munmap/brk with a TLB flush each.  The final function runs
+ * the engine on a state's one chunk in place, else on a copy of its chunks
+ * in the scratch below.
  * The final function's engine runs take their memory from the same arena,
  * rewound after each group, so they fault no page after the first group.
  * The mappings belong to the aggregate context (unmapped by bigalloc's reset
@@ -167,74 +196,85 @@ run_arrays(FunctionCallInfo fcinfo, int64 n, int64_t *ts, double **col, bool has
 }
 
 /*
- * Grow array k of st (0 = ts, 1.. = col[k - 1]; 8-byte elements, st->cap of
- * them now) to cap elements; see BTPG_AGG_MAP_BYTES.
+ * A new chunk of at least cap bars at the tail of st, within
+ * pg_backtest.max_memory: a chunk of the arena below BTPG_AGG_MAP_BYTES, a
+ * mapping of the state's allocator from there (huge pages).  Caller is in
+ * any context; the chunk belongs to st->cxt.
  */
-static void *
-agg_array_grow(AggState *st, int k, void *p, int64 cap)
+static AggChunk *
+agg_add_chunk(AggState *st, int64 cap)
 {
-	size_t		size = (size_t) cap * 8;
-	size_t		old = (size_t) st->cap * 8;
-	void	   *np;
+	size_t		bar = AGG_BAR_BYTES(st->ncols);
+	size_t		size = AGG_CHUNK_HDR + (size_t) cap * bar;
+	AggChunk   *ch;
+	char	   *p;
 
-	if (st->mapped[k])
-		return st->alloc.realloc_fn(st->alloc.ctx, p, size);
 	if (st->arena == NULL)
 		st->arena = btpg_agg_arena(st->cxt);
-	if (p != NULL && btpg_agg_arena_same_chunk(size, old))
-		return p;				/* the chunk has room */
+	btpg_memory_limit_check(btpg_agg_arena_bars_bytes(), size,
+							"The bars of the backtest() groups held at once");
 	if (size >= BTPG_AGG_MAP_BYTES)
-	{
-		np = st->alloc.realloc_fn(st->alloc.ctx, NULL, size);
-		st->mapped[k] = true;
-	}
+		ch = st->alloc.realloc_fn(st->alloc.ctx, NULL, size);
 	else
-		np = btpg_agg_arena_alloc(st->arena, size);
-	if (p != NULL)
 	{
-		memcpy(np, p, old);
-		btpg_agg_arena_free(st->arena, p, old);
+		/* the whole chunk of its size class: fill it */
+		size = btpg_agg_arena_chunk_size(size);
+		ch = btpg_agg_arena_alloc(st->arena, size);
+		cap = (int64) ((size - AGG_CHUNK_HDR) / bar);
 	}
-	return np;
+	btpg_agg_arena_count(st->arena, size);
+	ch->next = NULL;
+	ch->n = 0;
+	ch->cap = cap;
+	p = (char *) ch + AGG_CHUNK_HDR;
+	ch->ts = (int64_t *) p;
+	p += sizeof(int64_t) * cap;
+	for (int c = 0; c < st->ncols; c++)
+	{
+		ch->col[c] = (double *) p;
+		p += sizeof(double) * cap;
+	}
+	if (st->tail)
+		st->tail->next = ch;
+	else
+		st->head = ch;
+	st->tail = ch;
+	return ch;
 }
 
-/* Free array k of st now (NULL is a no-op) */
-static void
-agg_array_free(AggState *st, int k, void *p)
+/* Room for one more bar at the tail of st (chunks doubling up to AGG_CHUNK_LAST) */
+static AggChunk *
+agg_grow(AggState *st)
 {
-	if (p == NULL)
-		return;
-	if (st->mapped[k])
-		btpg_alloc_free(&st->alloc, p);
+	size_t		size = st->next_chunk ? st->next_chunk : AGG_CHUNK_FIRST;
+
+	if (size < AGG_CHUNK_LAST)
+		st->next_chunk = size * 2;
 	else
-		btpg_agg_arena_free(st->arena, p, (size_t) st->cap * 8);
-	st->mapped[k] = false;
+		st->next_chunk = size;
+	return agg_add_chunk(st, (int64) ((size - AGG_CHUNK_HDR) / AGG_BAR_BYTES(st->ncols)));
 }
 
 /*
- * Make room for at least need bars (need > cap): doubling, and within
- * pg_backtest.max_memory.  Caller is in any context; arrays stay in st->cxt.
- * Big arrays are mappings grown by mremap (no copy, huge pages), as in the
- * loader: repalloc's copies and 4 kB page faults were most of the cost.
+ * Append n bars of arrays ts and col[] to st (a copy), as one chunk at its
+ * tail; notes whether they keep st in time order
  */
 static void
-agg_reserve(AggState *st, int64 need)
+agg_append(AggState *st, int64 n, const int64_t *ts, double *const *col, bool sorted)
 {
-	int64		cap = st->cap ? st->cap * 2 : 1024;
+	AggChunk   *ch;
 
-	if (cap < need)
-		cap = need;
-	btpg_memory_limit_check(btpg_agg_arena_bars_bytes(),
-							(size_t) (cap - st->cap) * AGG_BAR_BYTES(st->ncols),
-							"The bars of the backtest() groups held at once");
-	st->ts = agg_array_grow(st, 0, st->ts, cap);
+	if (n <= 0)
+		return;
+	ch = agg_add_chunk(st, n);
+	memcpy(ch->ts, ts, sizeof(int64_t) * n);
 	for (int c = 0; c < st->ncols; c++)
-		st->col[c] = agg_array_grow(st, c + 1, st->col[c], cap);
-	/* counted on the arena (the mappings are counted by bigalloc.c too) */
-	if (st->arena == NULL)
-		st->arena = btpg_agg_arena(st->cxt);
-	btpg_agg_arena_count(st->arena, (size_t) (cap - st->cap) * AGG_BAR_BYTES(st->ncols));
-	st->cap = cap;
+		memcpy(ch->col[c], col[c], sizeof(double) * n);
+	ch->n = n;
+	if (!sorted || (st->n > 0 && ts[0] < st->last_ts))
+		st->sorted = false;
+	st->last_ts = ts[n - 1];
+	st->n += n;
 }
 
 /* Is aggregate argument argno (0-based, as in the Aggref) a constant? */
@@ -354,8 +394,10 @@ backtest_agg_sfunc(PG_FUNCTION_ARGS)
 	AggState   *st;
 	bool		with_signal = PG_NARGS() == 10;
 	int			sarg = with_signal ? 8 : 7;
+	AggChunk   *ch;
 	int64		i;
-	int64_t		t;
+	int64_t		t,
+				e;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		elog(ERROR, "backtest_agg_sfunc called in non-aggregate context");
@@ -388,9 +430,10 @@ backtest_agg_sfunc(PG_FUNCTION_ARGS)
 			agg_check_same(fcinfo, st, sarg);
 	}
 
-	if (st->n == st->cap)
-		agg_reserve(st, st->n + 1);
-	i = st->n;
+	ch = st->tail;
+	if (ch == NULL || ch->n == ch->cap)
+		ch = agg_grow(st);
+	i = ch->n;
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -414,9 +457,11 @@ backtest_agg_sfunc(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("backtest() got an infinite timestamp")));
 	}
-	st->ts[i] = btpg_ts_to_engine(t);
-	if (i > 0 && st->ts[i] < st->ts[i - 1])
+	e = btpg_ts_to_engine(t);
+	ch->ts[i] = e;
+	if (st->n > 0 && e < st->last_ts)
 		st->sorted = false;
+	st->last_ts = e;
 	for (int c = 0; c < st->ncols; c++)
 	{
 		static const char *const names[] = {"open", "high", "low", "close", "volume", "signal"};
@@ -426,17 +471,18 @@ backtest_agg_sfunc(PG_FUNCTION_ARGS)
 			if (c >= 4)
 			{
 				/* NULL volume: only an error for strategies that read volume */
-				st->col[c][i] = NAN;
+				ch->col[c][i] = NAN;
 				continue;
 			}
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("invalid bar at %s: %s is NULL", timestamptz_to_str(t), names[c])));
 		}
-		st->col[c][i] = PG_GETARG_FLOAT8(c + 2);
-		if (c == 5 && isnan(st->col[c][i]))
+		ch->col[c][i] = PG_GETARG_FLOAT8(c + 2);
+		if (c == 5 && isnan(ch->col[c][i]))
 			btpg_signal_nan_error(t);	/* NaN is not NULL ("keep") */
 	}
+	ch->n++;
 	st->n++;
 	PG_RETURN_POINTER(st);
 }
@@ -457,54 +503,84 @@ typedef struct AggTsRow
 #include "lib/sort_template.h"
 
 /*
- * Put a state's bars in ts order, in place (stable: duplicates stay next to
- * each other and validation then reports them as with ORDER BY ts).  The
- * scratch arrays come from scratch (the final's, rewound after the run).
+ * Put n bars (ts and col[0..ncols-1], arrays of the final's scratch) in ts
+ * order, in place (stable: duplicates stay next to each other and
+ * validation then reports them as with ORDER BY ts).  The scratch arrays
+ * come from scratch (the final's, rewound after the run).
  */
 static void
-agg_sort(AggState *st, const BtAlloc *scratch)
+agg_sort(int64 n, int64_t *ts, double **col, int ncols, const BtAlloc *scratch)
 {
-	int64		n = st->n;
 	AggTsRow   *pairs;
 	double	   *tmp;
 
-	btpg_memory_limit_check((size_t) n * AGG_BAR_BYTES(st->ncols),
+	btpg_memory_limit_check((size_t) n * AGG_BAR_BYTES(ncols),
 							(size_t) n * (sizeof(AggTsRow) + sizeof(double)),
 							"Sorting the bars of one backtest() group");
 	pairs = scratch->realloc_fn(scratch->ctx, NULL, sizeof(AggTsRow) * n);
 	tmp = scratch->realloc_fn(scratch->ctx, NULL, sizeof(double) * n);
 	for (int64 i = 0; i < n; i++)
 	{
-		pairs[i].ts = st->ts[i];
+		pairs[i].ts = ts[i];
 		pairs[i].row = i;
 	}
 	sort_agg_tsrow(pairs, n);
-	for (int c = 0; c < st->ncols; c++)
+	for (int c = 0; c < ncols; c++)
 	{
-		double	   *col = st->col[c];
+		double	   *cc = col[c];
 
 		for (int64 i = 0; i < n; i++)
-			tmp[i] = col[pairs[i].row];
-		memcpy(col, tmp, sizeof(double) * n);
+			tmp[i] = cc[pairs[i].row];
+		memcpy(cc, tmp, sizeof(double) * n);
 	}
 	for (int64 i = 0; i < n; i++)
-		st->ts[i] = pairs[i].ts;
-	st->sorted = true;
+		ts[i] = pairs[i].ts;
+}
+
+/*
+ * Set ts and col[] to a state's bars as whole arrays: its one chunk's, or a
+ * copy of every chunk's in order into scratch (the final's)
+ */
+static void
+agg_flatten(AggState *st, const BtAlloc *scratch, int64_t **ts, double **col)
+{
+	int64		at = 0;
+
+	if (st->head != NULL && st->head->next == NULL)
+	{
+		*ts = st->head->ts;
+		for (int c = 0; c < st->ncols; c++)
+			col[c] = st->head->col[c];
+		return;
+	}
+	btpg_memory_limit_check(btpg_agg_arena_bars_bytes(), (size_t) st->n * AGG_BAR_BYTES(st->ncols),
+							"The bars of one backtest() group");
+	*ts = scratch->realloc_fn(scratch->ctx, NULL, sizeof(int64_t) * Max(st->n, 1));
+	for (int c = 0; c < st->ncols; c++)
+		col[c] = scratch->realloc_fn(scratch->ctx, NULL, sizeof(double) * Max(st->n, 1));
+	for (AggChunk *ch = st->head; ch; ch = ch->next)
+	{
+		memcpy(*ts + at, ch->ts, sizeof(int64_t) * ch->n);
+		for (int c = 0; c < st->ncols; c++)
+			memcpy(col[c] + at, ch->col[c], sizeof(double) * ch->n);
+		at += ch->n;
+	}
 }
 
 /*
  * backtest_agg_final(state)
  *		Run the backtest on the collected bars, sorting them first if they
- *		came out of order.  The sort permutes the state in place but keeps
- *		its meaning (the same bars; sorted stays true, so later transitions
- *		of a window aggregate still work): READ_ONLY in the sense that
- *		matters.
+ *		came out of order.  The state is left as it is (the run reads its
+ *		one chunk in place, else a copy in the scratch that the sort
+ *		permutes): later transitions of a window aggregate still work.
  */
 Datum
 backtest_agg_final(PG_FUNCTION_ARGS)
 {
 	AggState   *st;
 	BtAlloc		scratch;
+	int64_t    *ts;
+	double	   *col[6] = {0};
 	Datum		d;
 
 	if (PG_ARGISNULL(0))
@@ -514,8 +590,30 @@ backtest_agg_final(PG_FUNCTION_ARGS)
 		st->arena = btpg_agg_arena(st->cxt);
 	btpg_agg_arena_scratch(st->arena, &scratch);
 	if (!st->sorted)
-		agg_sort(st, &scratch);
-	d = run_arrays(fcinfo, st->n, st->ts, st->col, st->has_signal, st->strategy, st->params,
+	{
+		/* sorting a copy: force one, even of a single chunk */
+		AggChunk   *one = st->head;
+		int64_t    *t2;
+		double	   *c2[6] = {0};
+
+		agg_flatten(st, &scratch, &ts, col);
+		if (one != NULL && one->next == NULL)
+		{
+			t2 = scratch.realloc_fn(scratch.ctx, NULL, sizeof(int64_t) * st->n);
+			memcpy(t2, ts, sizeof(int64_t) * st->n);
+			ts = t2;
+			for (int c = 0; c < st->ncols; c++)
+			{
+				c2[c] = scratch.realloc_fn(scratch.ctx, NULL, sizeof(double) * st->n);
+				memcpy(c2[c], col[c], sizeof(double) * st->n);
+				col[c] = c2[c];
+			}
+		}
+		agg_sort(st->n, ts, col, st->ncols, &scratch);
+	}
+	else
+		agg_flatten(st, &scratch, &ts, col);
+	d = run_arrays(fcinfo, st->n, ts, col, st->has_signal, st->strategy, st->params,
 				   &scratch);
 	btpg_agg_arena_rewind(st->arena);
 	return d;
@@ -524,8 +622,9 @@ backtest_agg_final(PG_FUNCTION_ARGS)
 /*
  * backtest_agg_combine(state1, state2)
  *		Merge two partial states (parallel workers, partitions): appends
- *		state2's bars to state1.  Not strict: either may be NULL.  A state
- *		not in this aggregate's context is copied, never adopted.
+ *		state2's bars to state1: a state of this aggregate's context (a
+ *		deserialized one) gives its chunks over, another is copied, never
+ *		adopted.  Not strict: either may be NULL.
  */
 Datum
 backtest_agg_combine(PG_FUNCTION_ARGS)
@@ -567,34 +666,29 @@ backtest_agg_combine(PG_FUNCTION_ARGS)
 	if (s1->ncols != s2->ncols)
 		elog(ERROR, "backtest_agg_combine: states of different aggregates");
 
-	if (s2->n > 0)
+	if (s2->n > 0 && s2 != s1)
 	{
-		if (s1->n + s2->n > s1->cap)
-			agg_reserve(s1, s1->n + s2->n);
-		if (!s2->sorted || (s1->n > 0 && s2->ts[0] < s1->ts[s1->n - 1]))
+		if (!s2->sorted || (s1->n > 0 && s2->head->ts[0] < s1->last_ts))
 			s1->sorted = false;
-		memcpy(s1->ts + s1->n, s2->ts, sizeof(int64_t) * s2->n);
-		for (int c = 0; c < s1->ncols; c++)
-			memcpy(s1->col[c] + s1->n, s2->col[c], sizeof(double) * s2->n);
-		s1->n += s2->n;
-	}
-	if (s2->cxt == aggcxt && s2 != s1)
-	{
-		/* a deserialized state we just copied: free its arrays now */
-		if (s2->arena)
+		if (s2->cxt == aggcxt)
 		{
-			size_t		b = (size_t) s2->cap * AGG_BAR_BYTES(s2->ncols);
-
-			btpg_agg_arena_uncount(s2->arena, b);
+			/*
+			 * a deserialized state (of this context, as s1): its chunks move
+			 * over as they are, counted as they were; s2 is left empty
+			 */
+			if (s1->tail)
+				s1->tail->next = s2->head;
+			else
+				s1->head = s2->head;
+			s1->tail = s2->tail;
+			s1->n += s2->n;
+			s1->last_ts = s2->last_ts;
+			s2->head = s2->tail = NULL;
+			s2->n = 0;
 		}
-		agg_array_free(s2, 0, s2->ts);
-		for (int c = 0; c < s2->ncols; c++)
-		{
-			agg_array_free(s2, c + 1, s2->col[c]);
-			s2->col[c] = NULL;
-		}
-		s2->ts = NULL;
-		s2->n = s2->cap = 0;
+		else
+			for (AggChunk *ch = s2->head; ch; ch = ch->next)
+				agg_append(s1, ch->n, ch->ts, ch->col, true);
 	}
 	PG_RETURN_POINTER(s1);
 }
@@ -670,13 +764,17 @@ backtest_agg_serialize(PG_FUNCTION_ARGS)
 	if (plen)
 		memcpy(buf, st->params, plen);
 	buf += MAXALIGN(plen);
-	memcpy(buf, st->ts, sizeof(int64_t) * st->n);
-	buf += sizeof(int64_t) * st->n;
-	for (int c = 0; c < st->ncols; c++)
+	for (AggChunk *ch = st->head; ch; ch = ch->next)
 	{
-		memcpy(buf, st->col[c], sizeof(double) * st->n);
-		buf += sizeof(double) * st->n;
+		memcpy(buf, ch->ts, sizeof(int64_t) * ch->n);
+		buf += sizeof(int64_t) * ch->n;
 	}
+	for (int c = 0; c < st->ncols; c++)
+		for (AggChunk *ch = st->head; ch; ch = ch->next)
+		{
+			memcpy(buf, ch->col[c], sizeof(double) * ch->n);
+			buf += sizeof(double) * ch->n;
+		}
 	PG_RETURN_BYTEA_P((bytea *) w);
 }
 
@@ -704,7 +802,6 @@ backtest_agg_deserialize(PG_FUNCTION_ARGS)
 		elog(ERROR, "backtest_agg_deserialize: malformed state");
 	old = MemoryContextSwitchTo(aggcxt);
 	st = agg_new_state(aggcxt, w->has_signal);
-	st->sorted = w->sorted;
 	st->tskind = w->tskind;
 	p = (const char *) b + MAXALIGN(sizeof(AggWire));
 	st->strategy = pnstrdup(p, w->strategy_len);
@@ -718,15 +815,16 @@ backtest_agg_deserialize(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(old);
 	if (w->n > 0)
 	{
-		agg_reserve(st, w->n);
-		memcpy(st->ts, p, sizeof(int64_t) * w->n);
+		const int64_t *ts = (const int64_t *) p;
+		double	   *col[6] = {0};
+
 		p += sizeof(int64_t) * w->n;
 		for (int c = 0; c < st->ncols; c++)
 		{
-			memcpy(st->col[c], p, sizeof(double) * w->n);
+			col[c] = (double *) p;
 			p += sizeof(double) * w->n;
 		}
-		st->n = w->n;
+		agg_append(st, w->n, ts, col, w->sorted);
 	}
 	PG_RETURN_POINTER(st);
 }

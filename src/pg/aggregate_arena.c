@@ -283,14 +283,14 @@ btpg_agg_arena_rewind(BtpgAggArena *a)
 }
 
 /*
- * btpg_agg_arena_same_chunk
- *		Whether the chunk of an array of old bytes (< BTPG_AGG_MAP_BYTES)
- *		is one of size bytes too (the same size class: it has room)
+ * btpg_agg_arena_chunk_size
+ *		Bytes of the chunk btpg_agg_arena_alloc gives for size bytes
+ *		(< BTPG_AGG_MAP_BYTES): its size class, all of it usable
  */
-bool
-btpg_agg_arena_same_chunk(size_t size, size_t old)
+size_t
+btpg_agg_arena_chunk_size(size_t size)
 {
-	return agg_class(size) == agg_class(old);
+	return AGG_MIN_CHUNK << agg_class(size);
 }
 
 /*

@@ -21,8 +21,8 @@
 #include "bt_engine.h"
 
 /*
- * An array of at least this many bytes is a mapping of the state's own
- * allocator (bigalloc.c), a smaller one a chunk of the arena
+ * A chunk of bars of at least this many bytes is a mapping of the state's
+ * own allocator (bigalloc.c), a smaller one a chunk of the arena
  */
 #define BTPG_AGG_MAP_BYTES	((size_t) 512 * 1024)
 
@@ -35,8 +35,8 @@ extern BtpgAggArena *btpg_agg_arena(MemoryContext owner);
 extern void *btpg_agg_arena_alloc(BtpgAggArena *a, size_t size);
 extern void btpg_agg_arena_free(BtpgAggArena *a, void *p, size_t size);
 
-/* Whether a chunk for old bytes has room for size bytes (the same class) */
-extern bool btpg_agg_arena_same_chunk(size_t size, size_t old);
+/* Bytes of the chunk given for size bytes (all usable) */
+extern size_t btpg_agg_arena_chunk_size(size_t size);
 
 /*
  * The bars of every live state of this backend, in bytes, and a state's

@@ -113,7 +113,7 @@ btpg_period_rows(FunctionCallInfo fcinfo, const int64_t *ts, const double *equit
  *		has SPI connected.
  */
 bool
-btpg_task_curve(MemoryContext cxt, int64 task_id, const char *what, BtpgTaskCurve *c)
+btpg_task_curve(MemoryContext cxt, int64 task_id, const char *what, BtpgStoredCurve *c)
 {
 	char	   *kind,
 			   *status;
@@ -168,7 +168,7 @@ backtest_period_returns_task(PG_FUNCTION_ARGS)
 	MemoryContext cxt = CurrentMemoryContext;
 	int64		task_id;
 	BtPeriod	period;
-	BtpgTaskCurve c;
+	BtpgStoredCurve c;
 	bool		portfolio;
 	Jsonb	   *params;
 	double		base;

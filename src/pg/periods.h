@@ -34,21 +34,21 @@ extern void btpg_period_rows(FunctionCallInfo fcinfo, const int64_t *ts, const d
 							 int64 n, double base, const int64_t *exits, int64 nexits,
 							 BtPeriod period);
 
-/* A completed task's stored curve (btpg_task_curve) */
-typedef struct BtpgTaskCurve
+/* A completed task's stored curve, as read back (btpg_task_curve) */
+typedef struct BtpgStoredCurve
 {
 	char	   *strategy;
 	char	   *params_text;	/* the task's params as text, or NULL */
 	int64		n;
 	int64_t    *ts;				/* engine timestamps */
 	double	   *equity;
-} BtpgTaskCurve;
+} BtpgStoredCurve;
 
 /*
  * Read completed backtest or portfolio task task_id's stored curve as the
  * caller; true for a portfolio.  Caller has SPI connected.
  */
 extern bool btpg_task_curve(MemoryContext cxt, int64 task_id, const char *what,
-							BtpgTaskCurve *c);
+							BtpgStoredCurve *c);
 
 #endif							/* BTPG_PERIODS_H */

@@ -368,7 +368,7 @@ backtest_equity_downsample(PG_FUNCTION_ARGS)
 	int64		origin;
 	char	   *tz;
 	text	   *tzt;
-	BtpgTaskCurve c;
+	BtpgStoredCurve c;
 	int64_t    *clock;
 	BtAlloc		a;
 	BtCurveBuckets b;

@@ -24,6 +24,7 @@ use parent 'PostgreSQL::Test::Cluster';
 
 use Exporter 'import';
 use PostgreSQL::Test::Utils ();
+use Time::HiRes ();
 
 our @EXPORT_OK = qw(sleep_query nap_query klines_sql notifications);
 
@@ -241,6 +242,55 @@ sub wait_task
 	  or die "task $id in $db did not finish";
 	return $self->safe_psql($db,
 		"SELECT status || coalesce(': ' || error, '') FROM backtest.tasks WHERE id = $id");
+}
+
+# The used bytes of TopMemoryContext itself (not its children) in the
+# process $pid, which must reach a CHECK_FOR_INTERRUPTS within 30 s: it
+# logs its memory contexts (pg_log_backend_memory_contexts) and this reads
+# the server log from before the call
+sub top_memory_used
+{
+	my ($self, $pid) = @_;
+	my $offset = -s $self->logfile;
+	$self->safe_psql('postgres', "SELECT pg_log_backend_memory_contexts($pid)") eq 't'
+	  or die "could not signal process $pid";
+	for (1 .. 300)
+	{
+		my $log = PostgreSQL::Test::Utils::slurp_file($self->logfile, $offset);
+		return $1
+		  if $log =~ /\[$pid\][^\n]*level: 0; TopMemoryContext: \d+ total in \d+ blocks; \d+ free \(\d+ chunks\); (\d+) used/;
+		Time::HiRes::usleep(100_000);
+	}
+	die "process $pid did not log its memory contexts";
+}
+
+# The TopMemoryContext used bytes (top_memory_used) of the worker of each
+# of the tasks $ids (an array ref), which one worker runs one after the
+# other, pausing after each claim (pg_backtest.test_delay =
+# 'after_claim:<ms>', long enough for the call): each is read during the
+# pause, so at the same point of every task.  Returns the array ref and the
+# number of distinct worker processes.  $start: the size of the server log
+# before the tasks were submitted.
+sub claim_memory
+{
+	my ($self, $ids, $start) = @_;
+	my (@used, %pids);
+	for my $i (1 .. @$ids)
+	{
+		my $id = $ids->[ $i - 1 ];
+		for (my $n = 0;; $n++)
+		{
+			my $log = PostgreSQL::Test::Utils::slurp_file($self->logfile, $start);
+			last if (() = $log =~ /test delay at after_claim/g) >= $i;
+			die "task $id was not claimed" if $n > 600;
+			Time::HiRes::usleep(50_000);
+		}
+		my $pid = $self->safe_psql('postgres', "SELECT worker_pid FROM backtest.tasks WHERE id = $id AND status = 'running'");
+		die "task $id is not running" if $pid eq '';
+		$pids{$pid} = 1;
+		push @used, $self->top_memory_used($pid);
+	}
+	return (\@used, scalar(keys %pids));
 }
 
 # Wait until task $id has status $want; dies with the status it has

@@ -169,5 +169,22 @@ is( $node->safe_psql(
 		'postgres', "SELECT string_agg(attempts::text, ',') FROM backtest.tasks WHERE id >= $b[0]"),
 	'1,1,1,1,1', 'each task once');
 
+# --- a reused worker's own memory stays flat ----------------------------------
+# Each transaction of a worker used to end in TopMemoryContext, so what a
+# task allocated after one (its progress messages: "N bars loaded") stayed
+# there for the worker's life.  Eight tasks in one worker; at each claim
+# the test reads TopMemoryContext's own used bytes (claim_memory).
+$node->set_conf('pg_backtest.tasks_per_worker', 100);
+$node->set_conf('pg_backtest.test_delay', 'after_claim:1500');
+$offset = -s $node->logfile;
+my @m = map { submit_as('alice', "SELECT backtest_submit('k', 'A', 'sma_cross')") } 1 .. 8;
+my ($used, $workers) = $node->claim_memory(\@m, $offset);
+is($node->wait_task($m[-1]), 'completed', 'eight tasks of one owner complete');
+is($workers, 1, '... all in one reused worker');
+note("TopMemoryContext used at each claim: @$used");
+cmp_ok($used->[-1] - $used->[2], '<=', 0,
+	"... whose TopMemoryContext does not grow from the third task to the eighth (@$used[2 .. 7] bytes)");
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET pg_backtest.test_delay; SELECT pg_reload_conf()');
+
 $node->stop;
 done_testing();

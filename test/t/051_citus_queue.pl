@@ -462,5 +462,26 @@ my $a3 = $coord->safe_psql_as('alice', "SELECT backtest_submit('k', '$s2', 'sma_
 is($coord->wait_task($a3), 'completed', "a new task $a3 completes");
 ok($a3 > $b1, '... with a new id from the coordinator\'s sequence');
 
+# --- a reused worker's own memory stays flat over delegated tasks.
+# btpg_task_delegated_call used to leave TopMemoryContext current after its
+# transaction, so what a delegated task allocated next (progress messages,
+# the next call's arguments) stayed there for the worker's life, up to
+# pg_backtest.tasks_per_worker tasks.  Eight tasks of one owner run in one
+# worker (max_concurrent 1); at each claim the test has the worker log its
+# memory contexts and reads TopMemoryContext's own used bytes
+# (claim_memory).  Local tasks: t/013.
+$coord->set_conf('pg_backtest.max_concurrent', '1');
+$coord->set_conf('pg_backtest.test_delay', 'after_claim:1500');
+my $moffset = -s $coord->logfile;
+my @mt = map { $coord->safe_psql_as('alice', "SELECT backtest_submit('k', '$s1', 'sma_cross', $params)") } 1 .. 8;
+my ($mused, $mworkers) = $coord->claim_memory(\@mt, $moffset);
+my @used = @$mused;
+is($coord->wait_task($mt[-1]), 'completed', 'eight delegated tasks of one owner complete');
+is($mworkers, 1, '... all in one reused worker');
+note("TopMemoryContext used at each claim: @used");
+cmp_ok($used[-1] - $used[2], '<=', 0,
+	"... whose TopMemoryContext does not grow from the third task to the eighth (@used[2 .. 7] bytes)");
+$coord->safe_psql('postgres', "ALTER SYSTEM RESET pg_backtest.test_delay; ALTER SYSTEM RESET pg_backtest.max_concurrent; SELECT pg_reload_conf()");
+
 $_->stop for (@nodes, $single);
 done_testing();

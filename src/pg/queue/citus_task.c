@@ -143,7 +143,6 @@ btpg_task_delegated_call(TaskRun *run, const char *fn, const char *cols, int nex
 	Datum		values[6 + BTPG_MAX_DELEGATED_EXTRA];
 	char		nulls[6 + BTPG_MAX_DELEGATED_EXTRA + 1];
 	CitusRows	out;
-	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext old;
 	StringInfoData sql;
 
@@ -182,8 +181,6 @@ btpg_task_delegated_call(TaskRun *run, const char *fn, const char *cols, int nex
 		out.rows[r] = heap_copytuple(SPI_tuptable->vals[r]);
 	MemoryContextSwitchTo(old);
 	btpg_end_txn();
-	/* back in the caller's context: btpg_end_txn leaves TopMemoryContext */
-	MemoryContextSwitchTo(caller);
 	return out;
 }
 

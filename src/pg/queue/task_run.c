@@ -463,9 +463,11 @@ run_task(TaskRun *run)
 {
 	MemoryContext runcxt = AllocSetContextCreate(TopMemoryContext, "pg_backtest task",
 												 ALLOCSET_DEFAULT_SIZES);
+	MemoryContext caller = MemoryContextSwitchTo(runcxt);
 	MemoryContext old;
 	volatile bool delegated = false;
 
+	/* everything of this task in runcxt, gone with it at the end */
 	run->cxt = runcxt;
 	PG_TRY();
 	{
@@ -473,11 +475,9 @@ run_task(TaskRun *run)
 		int64		nbars;
 		char	   *node;
 
+		/* (no return inside PG_TRY: the error handler stack must be popped) */
 		if (!read_task(run, runcxt))
-		{
-			MemoryContextDelete(runcxt);
-			return;
-		}
+			goto done;
 		btpg_test_delay_point("after_claim");
 		/* on Citus, a backtest or a sweep runs on the node holding its symbol */
 		if ((node = btpg_citus_task_node(run)) != NULL)
@@ -526,6 +526,8 @@ run_task(TaskRun *run)
 			run->kind->save(run, run->kind_state, &s);
 			MemoryContextSwitchTo(old);
 		}
+done:
+		;
 	}
 	PG_CATCH();
 	{
@@ -559,6 +561,7 @@ run_task(TaskRun *run)
 		btpg_task_finish_with_error(run, edata, cancelled);
 	}
 	PG_END_TRY();
+	MemoryContextSwitchTo(caller);
 	MemoryContextDelete(runcxt);
 }
 

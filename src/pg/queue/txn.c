@@ -26,15 +26,20 @@
 #include "queue.h"
 #include "task_kind.h"
 
+/* The memory context current when btpg_begin_txn began the transaction */
+static MemoryContext txn_caller_cxt = NULL;
+
 /*
  * btpg_begin_txn
  *		Start a transaction with SPI connected and a snapshot pushed, the
  *		backend shown as running `activity`.  Leaves CurrentMemoryContext in
- *		SPI's procedure context; undo with btpg_end_txn.
+ *		SPI's procedure context; undo with btpg_end_txn, which comes back to
+ *		the caller's context.  (Transactions of a worker do not nest.)
  */
 void
 btpg_begin_txn(const char *activity)
 {
+	txn_caller_cxt = CurrentMemoryContext;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -45,8 +50,10 @@ btpg_begin_txn(const char *activity)
 
 /*
  * btpg_end_txn
- *		Commit the transaction of btpg_begin_txn; CurrentMemoryContext is
- *		TopMemoryContext afterwards.
+ *		Commit the transaction of btpg_begin_txn and switch back to the
+ *		memory context that was current when it began (CommitTransaction
+ *		leaves TopMemoryContext current: whatever a worker allocated next
+ *		would stay there for its life).
  */
 void
 btpg_end_txn(void)
@@ -54,6 +61,7 @@ btpg_end_txn(void)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(txn_caller_cxt);
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
