@@ -312,6 +312,22 @@ SELECT (SELECT count(*) FROM signal_1) AS rows_1,
                 "allow_short": [false, true], "sample": 2800, "seed": 3}')
               WITH ORDINALITY AS s) d) AS table_1_minus_table_4;
 RESET client_min_messages;
+-- the bars load straight into the workers' shared segment, sized from the
+-- planner's row estimate; an estimate far too low (the planner guesses that
+-- "close * 1 = close" keeps 0.5% of the rows) moves them to the backend and
+-- copies them as before: the same rows either way (many processes even for
+-- the estimate: a bar-run per process)
+SET pg_backtest.sweep_workers = 4;
+SET pg_backtest.sweep_bar_runs_per_process = 1;
+CREATE TEMP TABLE signal_under_4 AS
+SELECT s.ordinality, (s.*)::text AS row_text FROM backtest_sweep_query(
+    'SELECT ts, open, high, low, close, signal FROM sweep_signals WHERE close * 1 = close ORDER BY ts', 'signal',
+    '{"stop_loss": {"from": 0, "to": 0.3, "step": 0.001}, "take_profit": [0, 0.05, 0.1, 0.2, 0.5],
+      "allow_short": [false, true], "sample": 2800, "seed": 3}') WITH ORDINALITY AS s;
+RESET pg_backtest.sweep_bar_runs_per_process;
+SELECT (SELECT count(*) FROM signal_under_4) AS rows_4,
+       (SELECT count(*) FROM (TABLE signal_under_4 EXCEPT TABLE signal_1) d) +
+       (SELECT count(*) FROM (TABLE signal_1 EXCEPT TABLE signal_under_4) d) AS diff_underestimated_4_1;
 SET pg_backtest.sweep_workers = 1;
 
 -- ---------------------------------------------------------------------------

@@ -123,6 +123,7 @@ sweep_common(FunctionCallInfo fcinfo, bool query_source)
 	const BtStrategyDef *st;
 	BtpgSweepPlan plan;
 	BtpgLoadSpec	load;
+	BtpgSweepPre pre;
 	BtSeries	s;
 	int64		ncombos;
 	int64		nskipped;
@@ -170,6 +171,15 @@ sweep_common(FunctionCallInfo fcinfo, bool query_source)
 		load.query = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	else
 		btpg_args_table_source(fcinfo, 1, 5, 6, &load);
+	/* the bars straight into the parallel sweep's segment, if the planner knows how many */
+	memset(&pre, 0, sizeof(pre));
+	pre.st = st;
+	pre.ncombos = ncombos;
+	if (load.cols.tf_interval == 0)
+	{
+		load.presize = btpg_sweep_presize;
+		load.presize_arg = &pre;
+	}
 	loadcxt = AllocSetContextCreate(cxt, "pg_backtest sweep bars", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(loadcxt);
 	btpg_load_series(&load, &s);
@@ -201,7 +211,7 @@ sweep_common(FunctionCallInfo fcinfo, bool query_source)
 
 	/* ---- run ---- */
 	metrics = palloc_extended(sizeof(BtMetrics) * Max(ncombos, 1), MCXT_ALLOC_HUGE);
-	btpg_sweep_execute(&s, st, plan.combos, ncombos, loadcxt, metrics);
+	btpg_sweep_execute_pre(&s, plan.combos, &pre, loadcxt, metrics);
 	/* s's arrays are gone with loadcxt */
 
 	if (ncombos > 0 && nbars == 0)

@@ -76,6 +76,33 @@ extern void btpg_sweep_execute_jobs(const BtSeries *s, const BtStrategyDef *st,
 									int64 njobs, MemoryContext series_cxt,
 									BtMetrics *metrics);
 
+/*
+ * A sweep whose bars are loaded straight into its shared segment:
+ * btpg_sweep_presize is the loader's BtpgPresizeFn (core/loader.h), with a
+ * BtpgSweepPre whose st, combos and ncombos are set (the rest zero); it
+ * sizes the segment from the planner's estimate, starts the workers (they
+ * start while the bars load) and hands the loader the segment's columns.
+ * btpg_sweep_execute_pre is then btpg_sweep_execute over the loaded series:
+ * it uses the segment if the bars landed in it and the estimate gave the
+ * same number of processes, else drops it and copies as usual.
+ */
+typedef struct BtpgSweepPre
+{
+	const BtStrategyDef *st;
+	int64		ncombos;
+	void	   *seg;			/* dsm_segment *; NULL: none */
+	void	   *ld;				/* the leader's worker handles */
+	int			nprocs;
+	int			nstarted;
+	int64		cap;			/* bars the segment holds */
+} BtpgSweepPre;
+
+extern bool btpg_sweep_presize(void *arg, double est_rows, const bool *present,
+							   int64 *cap, int64_t **ts, double **col);
+extern void btpg_sweep_execute_pre(const BtSeries *s, const BtConfig *combos,
+								   BtpgSweepPre *pre, MemoryContext series_cxt,
+								   BtMetrics *metrics);
+
 /* Entry point of a sweep worker (sweep_worker.c); main_arg is the sweep's dsm_handle */
 extern PGDLLEXPORT void btpg_sweep_worker_main(Datum main_arg);
 

@@ -46,6 +46,7 @@
 #include "utils/memutils.h"
 
 #include "core/bgworker.h"
+#include "core/columns.h"
 #include "core/errors.h"
 #include "core/memory.h"
 #include "sweep.h"
@@ -321,6 +322,137 @@ sweep_job_context(void *arg)
 }
 
 /*
+ * The header of a sweep of ncombos over nbars (jobs: one run per bar) in
+ * *hdr; returns the processes to use
+ */
+static int
+sweep_plan_header(SweepShared *hdr, const BtStrategyDef *st, int64 nbars, int64 ncombos,
+				  bool jobs)
+{
+	int			nprocs;
+	int			nchunks;
+
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->magic = SWEEP_MAGIC;
+	hdr->strategy_index = (int32) (st - bt_strategies);
+	if (hdr->strategy_index < 0 || hdr->strategy_index >= bt_n_strategies)
+		elog(ERROR, "strategy \"%s\" is not in bt_strategies", st->name);
+	hdr->leader_pgprocno = MyProc->pgprocno;
+	hdr->nbars = nbars;
+	hdr->ncombos = ncombos;
+	hdr->cache_bytes = (Size) btpg_sweep_cache_kb * 1024;
+	/*
+	 * Jobs run each bar once, so copying the bars into the segment costs
+	 * about what running them does (a cheap strategy): a process must get
+	 * SWEEP_JOB_BARS_FACTOR times a sweep's share of bars to be worth it.
+	 */
+	nprocs = jobs ? sweep_process_count(nbars / SWEEP_JOB_BARS_FACTOR, 1) :
+		sweep_process_count(nbars, ncombos);
+	hdr->chunk = sweep_chunk_size(ncombos, nprocs);
+	nchunks = (int) Min((ncombos + hdr->chunk - 1) / hdr->chunk, (int64) BTPG_MAX_SWEEP_WORKERS);
+	nprocs = Min(nprocs, nchunks);
+	/* a block of the run order per process (jobs share no lines: one block) */
+	hdr->nblocks = jobs ? 1 : nprocs;
+	return nprocs;
+}
+
+/*
+ * Write the header hdr into the new segment seg of size bytes and start
+ * nprocs - 1 workers on it (they start while we fill the rest); returns
+ * how many were registered, and the handles in *ldp
+ */
+static int
+sweep_segment_start(dsm_segment *seg, const SweepShared *hdr, int nprocs, Size size,
+					SweepLeader **ldp)
+{
+	char	   *base = dsm_segment_address(seg);
+	SweepShared *sh = (SweepShared *) base;
+	SweepLeader *ld;
+	int			nstarted;
+
+	ld = MemoryContextAllocZero(TopMemoryContext, sizeof(SweepLeader));
+	ld->sh = sh;
+	on_dsm_detach(seg, sweep_leader_detach, PointerGetDatum(ld));
+
+	memcpy(sh, hdr, sizeof(*hdr));
+	pg_atomic_init_u32(&sh->ready, 0);
+	pg_atomic_init_u32(&sh->nprocs_seen, 1);
+	pg_atomic_init_u64(&sh->ndone, 0);
+	pg_atomic_init_u32(&sh->nactive, 0);
+	pg_atomic_init_u32(&sh->abort, 0);
+	sweep_blocks_init(sh);
+	pg_write_barrier();
+	sweep_wait_previous_workers();
+	nstarted = sweep_start_workers(seg, ld, nprocs - 1);
+	sweep_prefault(base, size, true);
+	*ldp = ld;
+	return nstarted;
+}
+
+/*
+ * btpg_sweep_presize
+ *		See sweep.h.  The segment holds the estimate plus a tenth (and 1024
+ *		bars): ANALYZE's sample may fall short of the rows by a little.
+ */
+bool
+btpg_sweep_presize(void *arg, double est_rows, const bool *present,
+				   int64 *cap, int64_t **ts, double **col)
+{
+	BtpgSweepPre *pre = (BtpgSweepPre *) arg;
+	SweepShared hdr;
+	BtSeries	shape;
+	dsm_segment *seg;
+	SweepLeader *ld;
+	uint64		avail = 0;
+	Size		size;
+	int			nprocs;
+	char	   *base;
+
+	if (pre->ncombos <= 0 || pre->seg != NULL || !(est_rows >= 1) || est_rows > 1e12)
+		return false;
+	nprocs = sweep_plan_header(&hdr, pre->st, (int64) est_rows, pre->ncombos, false);
+	if (nprocs <= 1)
+		return false;
+	memset(&shape, 0, sizeof(shape));
+	shape.n = (int64) (est_rows * 1.1) + 1024;
+	/* only where the layout takes them: non-NULL marks a present column */
+	shape.volume = present[BTCOL_VOLUME] ? (const double *) &shape : NULL;
+	shape.signal = present[BTCOL_SIGNAL] ? (const double *) &shape : NULL;
+	size = sweep_layout(&hdr, &shape, true, false);
+	if (btpg_memory_in_use() + size > (Size) btpg_max_memory_kb * 1024 ||
+		!sweep_dsm_space_ok(size, &avail) ||
+		(seg = dsm_create(size, DSM_CREATE_NULL_IF_MAXSEGMENTS)) == NULL)
+		return false;			/* the usual path says why, if it fails too */
+	pre->nstarted = sweep_segment_start(seg, &hdr, nprocs, size, &ld);
+	pre->seg = seg;
+	pre->ld = ld;
+	pre->nprocs = nprocs;
+	pre->cap = shape.n;
+	base = dsm_segment_address(seg);
+	*cap = shape.n;
+	*ts = (int64_t *) (base + hdr.off_ts);
+	for (int c = 0; c < SWEEP_NCOLS; c++)
+		if (hdr.off_col[c])
+			col[BTCOL_OPEN + c] = (double *) (base + hdr.off_col[c]);
+	return true;
+}
+
+static void sweep_execute(const BtSeries *s, const BtStrategyDef *st,
+						  const BtConfig *combos, const BtpgSweepJob *jobs, int64 ncombos,
+						  MemoryContext series_cxt, BtMetrics *metrics, BtpgSweepPre *pre);
+
+/*
+ * btpg_sweep_execute_pre
+ *		See sweep.h.
+ */
+void
+btpg_sweep_execute_pre(const BtSeries *s, const BtConfig *combos, BtpgSweepPre *pre,
+					   MemoryContext series_cxt, BtMetrics *metrics)
+{
+	sweep_execute(s, pre->st, combos, NULL, pre->ncombos, series_cxt, metrics, pre);
+}
+
+/*
  * btpg_sweep_execute
  *		See sweep.h.
  */
@@ -329,7 +461,7 @@ btpg_sweep_execute(const BtSeries *s, const BtStrategyDef *st,
 				   const BtConfig *combos, int64 ncombos,
 				   MemoryContext series_cxt, BtMetrics *metrics)
 {
-	btpg_sweep_execute_jobs(s, st, combos, NULL, ncombos, series_cxt, metrics);
+	sweep_execute(s, st, combos, NULL, ncombos, series_cxt, metrics, NULL);
 }
 
 /*
@@ -341,6 +473,15 @@ btpg_sweep_execute_jobs(const BtSeries *s, const BtStrategyDef *st,
 						const BtConfig *combos, const BtpgSweepJob *jobs, int64 ncombos,
 						MemoryContext series_cxt, BtMetrics *metrics)
 {
+	sweep_execute(s, st, combos, jobs, ncombos, series_cxt, metrics, NULL);
+}
+
+/* The three above; pre (may be NULL): a segment the bars were loaded into */
+static void
+sweep_execute(const BtSeries *s, const BtStrategyDef *st,
+			  const BtConfig *combos, const BtpgSweepJob *jobs, int64 ncombos,
+			  MemoryContext series_cxt, BtMetrics *metrics, BtpgSweepPre *pre)
+{
 	SweepShared hdr;
 	SweepShared *sh;
 	SweepView	v;
@@ -351,40 +492,49 @@ btpg_sweep_execute_jobs(const BtSeries *s, const BtStrategyDef *st,
 	BtSweepCtx *ctx;
 	Size		size;
 	int			nprocs;
-	int			nchunks;
 	int			nstarted = 0;
 
 	if (ncombos <= 0)
 	{
+		if (pre && pre->seg)
+		{
+			sweep_finish_workers((SweepLeader *) pre->ld);
+			dsm_detach((dsm_segment *) pre->seg);
+			pre->seg = NULL;
+		}
 		if (series_cxt)
 			MemoryContextDelete(series_cxt);
 		return;
 	}
 
-	memset(&hdr, 0, sizeof(hdr));
-	hdr.magic = SWEEP_MAGIC;
-	hdr.strategy_index = (int32) (st - bt_strategies);
-	if (hdr.strategy_index < 0 || hdr.strategy_index >= bt_n_strategies)
-		elog(ERROR, "strategy \"%s\" is not in bt_strategies", st->name);
-	hdr.leader_pgprocno = MyProc->pgprocno;
-	hdr.nbars = s->n;
-	hdr.ncombos = ncombos;
-	hdr.cache_bytes = (Size) btpg_sweep_cache_kb * 1024;
-	/*
-	 * Jobs run each bar once, so copying the bars into the segment costs
-	 * about what running them does (a cheap strategy): a process must get
-	 * SWEEP_JOB_BARS_FACTOR times a sweep's share of bars to be worth it.
-	 */
-	nprocs = jobs ? sweep_process_count(s->n / SWEEP_JOB_BARS_FACTOR, 1) :
-		sweep_process_count(s->n, ncombos);
-	hdr.chunk = sweep_chunk_size(ncombos, nprocs);
-	nchunks = (int) Min((ncombos + hdr.chunk - 1) / hdr.chunk, (int64) BTPG_MAX_SWEEP_WORKERS);
-	nprocs = Min(nprocs, nchunks);
-	/* a block of the run order per process (jobs share no lines: one block) */
-	hdr.nblocks = jobs ? 1 : nprocs;
+	nprocs = sweep_plan_header(&hdr, st, s->n, ncombos, jobs != NULL);
+
+	/* ---- the segment the bars were loaded into, if it fits them ---- */
+	if (pre && pre->seg)
+	{
+		SweepShared *psh = (SweepShared *) dsm_segment_address((dsm_segment *) pre->seg);
+
+		if (!jobs && nprocs == pre->nprocs && s->n <= pre->cap &&
+			(s->volume != NULL) == (psh->off_col[SWEEP_COL_VOLUME] != 0) &&
+			(s->signal != NULL) == (psh->off_col[SWEEP_COL_SIGNAL] != 0))
+		{
+			seg = (dsm_segment *) pre->seg;
+			ld = (SweepLeader *) pre->ld;
+			nstarted = pre->nstarted;
+			psh->nbars = s->n;
+			size = dsm_segment_map_length(seg);
+		}
+		else
+		{
+			/* as after a sweep: the next segment's workers wait for these */
+			sweep_finish_workers((SweepLeader *) pre->ld);
+			dsm_detach((dsm_segment *) pre->seg);
+		}
+		pre->seg = NULL;
+	}
 
 	/* ---- parallel: a segment with everything, then the workers ---- */
-	if (nprocs > 1)
+	if (seg == NULL && nprocs > 1)
 	{
 		uint64		avail = 0;
 
@@ -406,30 +556,15 @@ btpg_sweep_execute_jobs(const BtSeries *s, const BtStrategyDef *st,
 					 errhint("Retry when fewer parallel queries run, or set pg_backtest.sweep_workers = 1.")));
 			nprocs = 1;
 		}
+		else
+			nstarted = sweep_segment_start(seg, &hdr, nprocs, size, &ld);
 	}
 
 	if (seg != NULL)
 	{
 		char	   *base = dsm_segment_address(seg);
 
-		ld = MemoryContextAllocZero(TopMemoryContext, sizeof(SweepLeader));
 		sh = (SweepShared *) base;
-		ld->sh = sh;
-		on_dsm_detach(seg, sweep_leader_detach, PointerGetDatum(ld));
-
-		/* the header, then the workers: they start while we fill the rest */
-		memcpy(sh, &hdr, sizeof(hdr));
-		pg_atomic_init_u32(&sh->ready, 0);
-		pg_atomic_init_u32(&sh->nprocs_seen, 1);
-		pg_atomic_init_u64(&sh->ndone, 0);
-		pg_atomic_init_u32(&sh->nactive, 0);
-		pg_atomic_init_u32(&sh->abort, 0);
-		sweep_blocks_init(sh);
-		pg_write_barrier();
-		sweep_wait_previous_workers();
-		nstarted = sweep_start_workers(seg, ld, nprocs - 1);
-
-		sweep_prefault(base, size, true);
 		for (int64 i = 0; i < ncombos; i++)
 		{
 			SweepSlot  *slot = &((SweepSlot *) (base + sh->off_slots))[i];
@@ -447,7 +582,9 @@ btpg_sweep_execute_jobs(const BtSeries *s, const BtStrategyDef *st,
 				j->n = jobs[i].n;
 			}
 		}
-		memcpy(base + sh->off_ts, s->ts, sizeof(int64_t) * s->n);
+		/* (the loader may have put the bars there already: btpg_sweep_presize) */
+		if ((const char *) s->ts != base + sh->off_ts)
+			memcpy(base + sh->off_ts, s->ts, sizeof(int64_t) * s->n);
 		for (int c = 0; c < SWEEP_NCOLS; c++)
 		{
 			const double *src = c == SWEEP_COL_OPEN ? s->open :
@@ -456,7 +593,7 @@ btpg_sweep_execute_jobs(const BtSeries *s, const BtStrategyDef *st,
 				c == SWEEP_COL_CLOSE ? s->close :
 				c == SWEEP_COL_VOLUME ? s->volume : s->signal;
 
-			if (sh->off_col[c])
+			if (sh->off_col[c] && (const char *) src != base + sh->off_col[c])
 				memcpy(base + sh->off_col[c], src, sizeof(double) * s->n);
 		}
 		/* the bars live in the segment now: free the backend's copy */

@@ -65,6 +65,8 @@ typedef struct LoadReceiver
 	MemoryContext cxt;
 	BtAlloc		alloc;			/* arrays: big mappings owned by cxt */
 	int			nstarted;		/* result sets seen: must be exactly 1 */
+	double		est_rows;		/* the planner's estimate (spec->presize only) */
+	bool		preset;			/* the arrays are spec->presize's, not ours */
 	BtpgSymbolFn symbol_fn;		/* grouped loads: gets each row's symbol */
 	void	   *symbol_arg;
 } LoadReceiver;
@@ -192,6 +194,46 @@ load_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
 		if (r->attidx[c] + 1 > r->natts_needed)
 			r->natts_needed = r->attidx[c] + 1;
 	}
+	if (r->spec->presize && r->est_rows > 0)
+	{
+		bool		present[BTCOL_COUNT];
+
+		for (int c = 0; c < BTCOL_COUNT; c++)
+			present[c] = r->attidx[c] >= 0;
+		r->preset = r->spec->presize(r->spec->presize_arg, r->est_rows, present,
+									 &r->cap, &r->ts, r->col);
+		if (!r->preset)
+		{
+			r->cap = 0;
+			r->ts = NULL;
+			memset(r->col, 0, sizeof(r->col));
+		}
+	}
+}
+
+/*
+ * Move the rows read so far out of the presize arrays into arrays of ours
+ * of newcap rows (at least r->n)
+ */
+static void
+load_unpreset(LoadReceiver *r, int64 newcap)
+{
+	int64_t    *ts = r->alloc.realloc_fn(r->alloc.ctx, NULL, newcap * sizeof(int64_t));
+
+	memcpy(ts, r->ts, r->n * sizeof(int64_t));
+	r->ts = ts;
+	for (int c = BTCOL_OPEN; c < BTCOL_COUNT; c++)
+	{
+		double	   *col;
+
+		if (r->attidx[c] < 0)
+			continue;
+		col = r->alloc.realloc_fn(r->alloc.ctx, NULL, newcap * sizeof(double));
+		memcpy(col, r->col[c], r->n * sizeof(double));
+		r->col[c] = col;
+	}
+	r->cap = newcap;
+	r->preset = false;
 }
 
 /* Grow the arrays to hold at least one more row */
@@ -212,6 +254,11 @@ load_grow(LoadReceiver *r)
 		btpg_memory_limit_check((size_t) r->cap * row_bytes, (size_t) (newcap - r->cap) * row_bytes,
 								psprintf("Reading %s (%lld rows so far, %zu bytes a row)",
 										 r->source_name, (long long) r->n, row_bytes));
+	if (r->preset)
+	{
+		load_unpreset(r, newcap);
+		return;
+	}
 	/* grows by mremap when big, so doubling copies nothing */
 	r->ts = r->alloc.realloc_fn(r->alloc.ctx, r->ts, newcap * sizeof(int64_t));
 	for (int c = BTCOL_OPEN; c < BTCOL_COUNT; c++)
@@ -459,6 +506,8 @@ sort_by_ts(LoadReceiver *r)
 		sorted = r->ts[i - 1] <= r->ts[i];
 	if (sorted)
 		return;
+	if (r->preset)
+		load_unpreset(r, n);	/* the columns are swapped around below */
 	pairs = r->alloc.realloc_fn(r->alloc.ctx, NULL, sizeof(BtpgTsRow) * n);
 	for (int64 i = 0; i < n; i++)
 	{
@@ -509,6 +558,40 @@ source_name(const BtpgLoadSpec *spec)
 }
 
 /*
+ * SPI_execute_extended(query, opts) for a receiver with spec->presize:
+ * planned first, so that r->est_rows is the planner's row estimate of the
+ * plan for these parameter values when load_startup runs.
+ */
+static int
+execute_estimated(LoadReceiver *r, const char *query, ParamListInfo params,
+				  SPIExecuteOptions *opts)
+{
+	int			nargs = params ? params->numParams : 0;
+	Oid		   *argtypes = palloc(sizeof(Oid) * Max(nargs, 1));
+	SPIPlanPtr	plan;
+	List	   *sources;
+
+	for (int i = 0; i < nargs; i++)
+		argtypes[i] = params->params[i].ptype;
+	plan = SPI_prepare(query, nargs, argtypes);
+	if (plan == NULL)
+		return SPI_result;
+	sources = SPI_plan_get_plan_sources(plan);
+	if (list_length(sources) == 1)
+	{
+		CachedPlan *cplan = GetCachedPlan((CachedPlanSource *) linitial(sources), params,
+										  NULL, NULL);
+		PlannedStmt *stmt = list_length(cplan->stmt_list) == 1 ?
+			linitial_node(PlannedStmt, cplan->stmt_list) : NULL;
+
+		if (stmt && stmt->commandType == CMD_SELECT && stmt->planTree)
+			r->est_rows = stmt->planTree->plan_rows;
+		ReleaseCachedPlan(cplan, NULL);
+	}
+	return SPI_execute_plan_extended(plan, opts);
+}
+
+/*
  * Run query (with params) into receiver r, which must see exactly one
  * result set; via_index: with enable_seqscan off (btpg_symbol_via_index).
  * Connects to SPI itself.
@@ -533,7 +616,10 @@ read_into(LoadReceiver *r, const char *query, ParamListInfo params, bool via_ind
 		(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 	}
-	rc = SPI_execute_extended(query, &opts);
+	if (r->spec->presize)
+		rc = execute_estimated(r, query, params, &opts);
+	else
+		rc = SPI_execute_extended(query, &opts);
 	if (via_index)
 		AtEOXact_GUC(true, guc_level);
 	/* our receiver's mydest is DestNone, so SPI says OK_UTILITY for a SELECT */

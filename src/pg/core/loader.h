@@ -23,6 +23,20 @@
 #include "bt_engine.h"
 #include "core/columns.h"
 
+/*
+ * Where btpg_load_series may put the rows, asked once the result's columns
+ * are known and before the first row (spec->presize): est_rows is the
+ * planner's estimate of the rows, present[c] whether column c (BTCOL_TS ..
+ * BTCOL_SIGNAL) is read.  Returns false to load into backend memory as
+ * usual, or true after setting *cap (rows the arrays hold), *ts and col[c]
+ * for every present column c >= BTCOL_OPEN.  The loader writes the rows
+ * there as long as they fit; if they do not (or must be sorted) it moves
+ * them to backend memory and goes on there, so the caller must compare the
+ * series' pointers with its arrays.
+ */
+typedef bool (*BtpgPresizeFn) (void *arg, double est_rows, const bool *present,
+							   int64 *cap, int64_t **ts, double **col);
+
 typedef struct BtpgLoadSpec
 {
 	Oid			relid;			/* table/view source, or InvalidOid */
@@ -39,6 +53,9 @@ typedef struct BtpgLoadSpec
 	bool		grouped;		/* btpg_validate_source: check the symbol column too */
 	bool		has_symbols;
 	Datum		symbols;		/* text[]: read only these symbols */
+	/* btpg_load_series only: the caller's arrays for the rows (may be NULL) */
+	BtpgPresizeFn presize;
+	void	   *presize_arg;
 } BtpgLoadSpec;
 
 /*
