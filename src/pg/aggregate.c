@@ -7,9 +7,8 @@
  *							   'sma_cross', '{}' ORDER BY ts)).*
  *	  FROM klines GROUP BY symbol;
  *
- *	  and its core, backtest_arrays(), an IMMUTABLE, PARALLEL SAFE function
- *	  over arrays (what lets a distributed planner push a backtest down to
- *	  the node that holds the symbol).
+ *	  Its final function runs a group's bars through btpg_run_arrays, the
+ *	  core of backtest_arrays() (backtest_arrays.c).
  *
  * The aggregate state collects the bars in columnar arrays in the
  * aggregate's memory context, in whatever order they come: ORDER BY ts is
@@ -48,21 +47,18 @@
 #include "utils/memutils.h"
 
 #include "aggregate_arena.h"
+#include "backtest_arrays.h"
 #include "core/columns.h"
 #include "core/errors.h"
-#include "core/loader.h"
 #include "core/memory.h"
 #include "core/params.h"
-#include "core/results.h"
 #include "core/timestamps.h"
-#include "resample.h"
 
 PG_FUNCTION_INFO_V1(backtest_agg_sfunc);
 PG_FUNCTION_INFO_V1(backtest_agg_final);
 PG_FUNCTION_INFO_V1(backtest_agg_combine);
 PG_FUNCTION_INFO_V1(backtest_agg_serialize);
 PG_FUNCTION_INFO_V1(backtest_agg_deserialize);
-PG_FUNCTION_INFO_V1(backtest_arrays);
 
 /* How the ts argument is read (see the README: naive values are UTC) */
 typedef enum AggTsKind
@@ -154,46 +150,6 @@ typedef struct AggState
  * outside the hash table's count: only the small BtpgAggArena struct is in
  * it.
  */
-
-/*
- * Run a backtest on columnar arrays and return the metrics row; the engine
- * allocates from engine_alloc (NULL: a memory context of the call's)
- */
-static Datum
-run_arrays(FunctionCallInfo fcinfo, int64 n, int64_t *ts, double **col, bool has_signal,
-		   const char *strategy, Jsonb *params, const BtAlloc *engine_alloc)
-{
-	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_backtest run",
-											  ALLOCSET_DEFAULT_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-	const BtStrategyDef *st = btpg_lookup_strategy(strategy);
-	BtConfig	cfg;
-	BtpgColumns	cols;
-	BtSeries	s;
-	BtResult	res;
-	BtError		err;
-	Datum		d;
-
-	btpg_parse_backtest_params(params, st, &cfg, &cols);
-	if (st->needs_signal && !has_signal)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("strategy \"signal\" needs a signal argument"),
-				 errhint("Use backtest(ts, open, high, low, close, volume, signal, 'signal', params).")));
-	s = btpg_series_of(n, ts, col);
-	if (!has_signal)
-		s.signal = NULL;
-	if (!bt_validate_series(&s, st->needs_volume, &err))
-		btpg_report(&err, s.ts);
-	/* "timeframe": the group's bars resampled, as the loader does (resample.c) */
-	if (cols.tf_interval > 0)
-		btpg_resample_series(&s, cols.tf_interval, cols.tf_origin, cols.tf_zone, NULL);
-	btpg_run_engine_with(&s, &cfg, engine_alloc, false, &res);
-	MemoryContextSwitchTo(old);
-	d = btpg_metrics_datum(fcinfo, &res.metrics);
-	MemoryContextDelete(cxt);
-	return d;
-}
 
 /*
  * A new chunk of at least cap bars at the tail of st, within
@@ -613,7 +569,7 @@ backtest_agg_final(PG_FUNCTION_ARGS)
 	}
 	else
 		agg_flatten(st, &scratch, &ts, col);
-	d = run_arrays(fcinfo, st->n, ts, col, st->has_signal, st->strategy, st->params,
+	d = btpg_run_arrays(fcinfo, st->n, ts, col, st->has_signal, st->strategy, st->params,
 				   &scratch);
 	btpg_agg_arena_rewind(st->arena);
 	return d;
@@ -827,105 +783,4 @@ backtest_agg_deserialize(PG_FUNCTION_ARGS)
 		agg_append(st, w->n, ts, col, w->sorted);
 	}
 	PG_RETURN_POINTER(st);
-}
-
-/* Deconstruct a float8[] argument into a fresh double array of length n */
-static double *
-float8_array(FunctionCallInfo fcinfo, int argno, const char *name, int64 *n)
-{
-	ArrayType  *arr;
-	Datum	   *elems;
-	bool	   *nulls;
-	int			nelems;
-	double	   *out;
-
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("array \"%s\" must not be NULL", name)));
-	arr = PG_GETARG_ARRAYTYPE_P(argno);
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("array \"%s\" must be one-dimensional", name)));
-	deconstruct_array(arr, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-					  &elems, &nulls, &nelems);
-	if (*n >= 0 && nelems != *n)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("array \"%s\" has %d elements but \"ts\" has %lld", name, nelems,
-						(long long) *n)));
-	out = palloc(sizeof(double) * (nelems > 0 ? nelems : 1));
-	for (int i = 0; i < nelems; i++)
-	{
-		if (nulls[i] && strcmp(name, "signal") != 0 && strcmp(name, "volume") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("array \"%s\" has a NULL at position %d", name, i + 1)));
-		out[i] = nulls[i] ? NAN : DatumGetFloat8(elems[i]);
-		if (!nulls[i] && isnan(out[i]) && strcmp(name, "signal") == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("array \"signal\" has NaN at position %d", i + 1),
-					 errhint("A signal must be between -1 and 1, or NULL (NULL keeps the current position).")));
-	}
-	*n = nelems;
-	return out;
-}
-
-/*
- * backtest_arrays(ts timestamptz[], open, high, low, close, volume float8[],
- *				   strategy text, params jsonb [, signal float8[]])
- *		A backtest over arrays (same length, ts ascending).
- */
-Datum
-backtest_arrays(PG_FUNCTION_ARGS)
-{
-	ArrayType  *tsarr;
-	Datum	   *elems;
-	bool	   *nulls;
-	int			nts;
-	int64		n;
-	int64_t    *ts;
-	double	   *col[6] = {0};
-	static const char *const names[] = {"open", "high", "low", "close", "volume", "signal"};
-	bool		has_signal = PG_NARGS() > 8 && !PG_ARGISNULL(8);
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("array \"ts\" must not be NULL")));
-	if (PG_ARGISNULL(6))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the strategy must not be NULL")));
-	tsarr = PG_GETARG_ARRAYTYPE_P(0);
-	deconstruct_array(tsarr, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-					  &elems, &nulls, &nts);
-	ts = palloc(sizeof(int64_t) * (nts > 0 ? nts : 1));
-	for (int i = 0; i < nts; i++)
-	{
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("array \"ts\" has a NULL at position %d", i + 1)));
-		if (TIMESTAMP_NOT_FINITE(DatumGetTimestampTz(elems[i])))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("array \"ts\" has an infinite timestamp at position %d", i + 1)));
-		ts[i] = btpg_ts_to_engine(DatumGetTimestampTz(elems[i]));
-	}
-	for (int c = 0; c < 5; c++)
-	{
-		n = nts;
-		col[c] = float8_array(fcinfo, c + 1, names[c], &n);
-	}
-	if (has_signal)
-	{
-		n = nts;
-		col[5] = float8_array(fcinfo, 8, names[5], &n);
-	}
-	return run_arrays(fcinfo, nts, ts, col, has_signal,
-					  text_to_cstring(PG_GETARG_TEXT_PP(6)),
-					  PG_ARGISNULL(7) ? NULL : PG_GETARG_JSONB_P(7), NULL);
 }
