@@ -357,6 +357,22 @@ sweep_plan_header(SweepShared *hdr, const BtStrategyDef *st, int64 nbars, int64 
 }
 
 /*
+ * The header at sh: a copy of hdr with the counters zero, the blocks of
+ * combinations set up; ready: the data is there already (a serial sweep's)
+ */
+static void
+sweep_header_init(SweepShared *sh, const SweepShared *hdr, bool ready)
+{
+	memcpy(sh, hdr, sizeof(*hdr));
+	pg_atomic_init_u32(&sh->ready, ready ? 1 : 0);
+	pg_atomic_init_u32(&sh->nprocs_seen, 1);
+	pg_atomic_init_u64(&sh->ndone, 0);
+	pg_atomic_init_u32(&sh->nactive, 0);
+	pg_atomic_init_u32(&sh->abort, 0);
+	sweep_blocks_init(sh);
+}
+
+/*
  * Write the header hdr into the new segment seg of size bytes and start
  * nprocs - 1 workers on it (they start while we fill the rest); returns
  * how many were registered, and the handles in *ldp
@@ -374,13 +390,7 @@ sweep_segment_start(dsm_segment *seg, const SweepShared *hdr, int nprocs, Size s
 	ld->sh = sh;
 	on_dsm_detach(seg, sweep_leader_detach, PointerGetDatum(ld));
 
-	memcpy(sh, hdr, sizeof(*hdr));
-	pg_atomic_init_u32(&sh->ready, 0);
-	pg_atomic_init_u32(&sh->nprocs_seen, 1);
-	pg_atomic_init_u64(&sh->ndone, 0);
-	pg_atomic_init_u32(&sh->nactive, 0);
-	pg_atomic_init_u32(&sh->abort, 0);
-	sweep_blocks_init(sh);
+	sweep_header_init(sh, hdr, false);
 	pg_write_barrier();
 	sweep_wait_previous_workers();
 	nstarted = sweep_start_workers(seg, ld, nprocs - 1);
@@ -622,13 +632,7 @@ sweep_execute(const BtSeries *s, const BtStrategyDef *st,
 		size = sweep_layout(&hdr, s, false, jobs != NULL);
 		sh = (SweepShared *) palloc0(size);
 		hdr.nblocks = 1;
-		memcpy(sh, &hdr, sizeof(hdr));
-		pg_atomic_init_u32(&sh->ready, 1);
-		pg_atomic_init_u32(&sh->nprocs_seen, 1);
-		pg_atomic_init_u64(&sh->ndone, 0);
-		pg_atomic_init_u32(&sh->nactive, 0);
-		pg_atomic_init_u32(&sh->abort, 0);
-		sweep_blocks_init(sh);
+		sweep_header_init(sh, &hdr, true);
 		v.sh = sh;
 		v.slots = (SweepSlot *) ((char *) sh + sh->off_slots);
 		for (int64 i = 0; i < ncombos; i++)
