@@ -286,6 +286,30 @@ RESET work_mem;
 SELECT (SELECT count(*) FROM w1) AS rows_1,
        (SELECT count(*) FROM (TABLE w1 EXCEPT TABLE w2) d) + (SELECT count(*) FROM (TABLE w2 EXCEPT TABLE w1) d) AS diff_1_2,
        (SELECT count(*) FROM (TABLE w1 EXCEPT TABLE w4) d) + (SELECT count(*) FROM (TABLE w4 EXCEPT TABLE w1) d) AS diff_1_4;
+-- where the workers find the bars: copied from the backend's own memory
+-- where the kernel allows it (pg_backtest.sweep_bars = auto, the default,
+-- as above), or read from the shared segment (shared); a worker that cannot
+-- copy them (test_unreadable) runs nothing and leaves its share to the
+-- backend ("0 by workers").  The same rows every way.
+SET pg_backtest.sweep_workers = 2;
+CREATE TEMP TABLE w2_shared (LIKE w1);
+CREATE TEMP TABLE w2_unreadable (LIKE w1);
+SET pg_backtest.sweep_bars = shared;
+INSERT INTO w2_shared
+SELECT * FROM sweep_rows('sma_cross', '{"fast": {"from": 2, "to": 100, "step": 1}, "slow": {"from": 10, "to": 600, "step": 10}}');
+SET pg_backtest.sweep_bars = test_unreadable;
+SET work_mem = '16MB';
+SET client_min_messages = debug2;
+INSERT INTO w2_unreadable
+SELECT * FROM sweep_rows('sma_cross', '{"fast": {"from": 2, "to": 100, "step": 1}, "slow": {"from": 10, "to": 600, "step": 10}}');
+RESET client_min_messages;
+RESET work_mem;
+RESET pg_backtest.sweep_bars;
+SELECT (SELECT count(*) FROM w2_shared) AS rows_shared,
+       (SELECT count(*) FROM (TABLE w2_shared EXCEPT SELECT * FROM w1 WHERE pos > 0) d) +
+       (SELECT count(*) FROM (SELECT * FROM w1 WHERE pos > 0 EXCEPT TABLE w2_shared) d) AS diff_shared,
+       (SELECT count(*) FROM (TABLE w2_unreadable EXCEPT SELECT * FROM w1 WHERE pos > 0) d) +
+       (SELECT count(*) FROM (SELECT * FROM w1 WHERE pos > 0 EXCEPT TABLE w2_unreadable) d) AS diff_unreadable;
 -- the query source, the signal column and sampling go through the workers
 -- too; two sweeps in one statement (the first one's workers are gone when
 -- the second starts)

@@ -60,6 +60,30 @@
 static int	sweep_bar_runs_per_process = 4000000;
 
 /*
+ * Where the workers find the bars (sweep_shared.h, private bars):
+ * pg_backtest.sweep_bars, a developer setting.  auto: the leader's own
+ * arrays, copied by each worker, when they fit in sweep_cache_size and the
+ * kernel allows it, else the segment; shared: always the segment;
+ * test_unreadable (tests): private bars at addresses no worker can read,
+ * so every worker leaves its share to the leader.
+ */
+typedef enum SweepBarsMode
+{
+	SWEEP_BARS_AUTO,
+	SWEEP_BARS_SHARED,
+	SWEEP_BARS_TEST_UNREADABLE
+} SweepBarsMode;
+
+static const struct config_enum_entry sweep_bars_options[] = {
+	{"auto", SWEEP_BARS_AUTO, false},
+	{"shared", SWEEP_BARS_SHARED, false},
+	{"test_unreadable", SWEEP_BARS_TEST_UNREADABLE, false},
+	{NULL, 0, false}
+};
+
+static int	sweep_bars_mode = SWEEP_BARS_AUTO;
+
+/*
  * Jobs (one run per bar): bars per process = this x the setting above.
  * Measured on 1000 symbols x 10k bars of sma_cross: the engine took well
  * under a tenth of backtest_run_all, the segment copy about as much, and a
@@ -312,6 +336,30 @@ btpg_sweep_parallel_define_gucs(void)
 							&sweep_bar_runs_per_process, 4000000, 1, INT_MAX,
 							PGC_SUSET, GUC_NOT_IN_SAMPLE,
 							NULL, NULL, NULL);
+	DefineCustomEnumVariable("pg_backtest.sweep_bars",
+							 "Where the workers of a sweep or backtest_run_all find the bars.",
+							 "A developer option: auto (a copy of the backend's own when that is "
+							 "possible and they fit in sweep_cache_size), shared (the shared "
+							 "segment), test_unreadable (tests: no worker can read them).",
+							 &sweep_bars_mode, SWEEP_BARS_AUTO, sweep_bars_options,
+							 PGC_SUSET, GUC_NOT_IN_SAMPLE,
+							 NULL, NULL, NULL);
+}
+
+/*
+ * Do the workers copy the bars (n of them, with volume and signal columns
+ * if present) from the leader's memory instead of reading them from the
+ * segment (sweep_shared.h, private bars)?
+ */
+static bool
+sweep_use_private_bars(int64 n, bool volume, bool signal)
+{
+	double		bytes = (double) n * sizeof(double) * (5 + (volume ? 1 : 0) + (signal ? 1 : 0));
+
+	if (sweep_bars_mode == SWEEP_BARS_TEST_UNREADABLE)
+		return true;
+	return sweep_bars_mode == SWEEP_BARS_AUTO &&
+		bytes <= (double) btpg_sweep_cache_kb * 1024.0 && sweep_private_bars_possible();
 }
 
 /* Error context of a failing job: its name */
@@ -423,6 +471,10 @@ btpg_sweep_presize(void *arg, double est_rows, const bool *present,
 	nprocs = sweep_plan_header(&hdr, pre->st, (int64) est_rows, pre->ncombos, false);
 	if (nprocs <= 1)
 		return false;
+	/* bars that stay in the backend's memory are loaded there */
+	if (sweep_use_private_bars((int64) (est_rows * 1.1) + 1024, present[BTCOL_VOLUME],
+							   present[BTCOL_SIGNAL]))
+		return false;
 	memset(&shape, 0, sizeof(shape));
 	shape.n = (int64) (est_rows * 1.1) + 1024;
 	/* only where the layout takes them: non-NULL marks a present column */
@@ -503,6 +555,7 @@ sweep_execute(const BtSeries *s, const BtStrategyDef *st,
 	Size		size;
 	int			nprocs;
 	int			nstarted = 0;
+	bool		private_bars = false;
 
 	if (ncombos <= 0)
 	{
@@ -547,8 +600,13 @@ sweep_execute(const BtSeries *s, const BtStrategyDef *st,
 	if (seg == NULL && nprocs > 1)
 	{
 		uint64		avail = 0;
+		BtSeries	shape = *s;
 
-		size = sweep_layout(&hdr, s, true, jobs != NULL);
+		/* private bars: a segment without them (they stay in s's arrays) */
+		private_bars = sweep_use_private_bars(s->n, s->volume != NULL, s->signal != NULL);
+		if (private_bars)
+			shape.n = 0;
+		size = sweep_layout(&hdr, &shape, true, jobs != NULL);
 		btpg_memory_limit_check(btpg_memory_in_use(), size, "The shared segment of a parallel sweep");
 		if (!sweep_dsm_space_ok(size, &avail))
 		{
@@ -592,29 +650,47 @@ sweep_execute(const BtSeries *s, const BtStrategyDef *st,
 				j->n = jobs[i].n;
 			}
 		}
-		/* (the loader may have put the bars there already: btpg_sweep_presize) */
-		if ((const char *) s->ts != base + sh->off_ts)
-			memcpy(base + sh->off_ts, s->ts, sizeof(int64_t) * s->n);
-		for (int c = 0; c < SWEEP_NCOLS; c++)
+		if (private_bars)
 		{
-			const double *src = c == SWEEP_COL_OPEN ? s->open :
-				c == SWEEP_COL_HIGH ? s->high :
-				c == SWEEP_COL_LOW ? s->low :
-				c == SWEEP_COL_CLOSE ? s->close :
-				c == SWEEP_COL_VOLUME ? s->volume : s->signal;
+			/* the workers copy s's arrays, which live until the sweep ends */
+			BtSeries	src = *s;
+			bool		unreadable = sweep_bars_mode == SWEEP_BARS_TEST_UNREADABLE;
 
-			if (sh->off_col[c] && (const char *) src != base + sh->off_col[c])
-				memcpy(base + sh->off_col[c], src, sizeof(double) * s->n);
+			sh->bars_pid = (int32) MyProcPid;
+			sh->bars_addr[0] = unreadable ? 1 : (uint64) (uintptr_t) s->ts;
+			for (int c = 0; c < SWEEP_NCOLS; c++)
+			{
+				const double *col = *sweep_series_col(&src, c);
+
+				sh->bars_addr[1 + c] = col == NULL ? 0 : unreadable ? 1 : (uint64) (uintptr_t) col;
+			}
 		}
-		/* the bars live in the segment now: free the backend's copy */
-		if (series_cxt)
+		else
 		{
-			MemoryContextDelete(series_cxt);
-			series_cxt = NULL;
+			BtSeries	src = *s;
+
+			/* (the loader may have put the bars there already: btpg_sweep_presize) */
+			if ((const char *) s->ts != base + sh->off_ts)
+				memcpy(base + sh->off_ts, s->ts, sizeof(int64_t) * s->n);
+			for (int c = 0; c < SWEEP_NCOLS; c++)
+			{
+				const double *col = *sweep_series_col(&src, c);
+
+				if (sh->off_col[c] && (const char *) col != base + sh->off_col[c])
+					memcpy(base + sh->off_col[c], col, sizeof(double) * s->n);
+			}
+			/* the bars live in the segment now: free the backend's copy */
+			if (series_cxt)
+			{
+				MemoryContextDelete(series_cxt);
+				series_cxt = NULL;
+			}
 		}
 		if (!jobs)
 			sweep_fill_order(sh, st, combos, (int64 *) (base + sh->off_order));
 		sweep_view_init(&v, sh, true);
+		if (private_bars)
+			v.s = *s;
 		pg_write_barrier();
 		pg_atomic_write_u32(&sh->ready, 1);
 

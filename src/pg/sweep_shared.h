@@ -15,7 +15,18 @@
  *	  SweepJob[]	jobs only: the slice of the bars of each configuration
  *	  bars			ts, open, high, low, close[, volume][, signal]
  *
- * The arrays are shared, not copied per worker.  The segment holds no
+ * The arrays are shared, not copied per worker, with one exception,
+ * private bars: when the bars fit in a process's line cache
+ * (pg_backtest.sweep_cache_size) and the kernel lets a process of the
+ * same user read another's memory (Linux, no Yama ptrace restriction, the
+ * backend dumpable: sweep_private_bars_possible), the bars stay in the
+ * leader's own memory and each worker copies them into its own with one
+ * process_vm_readv per array (bars_pid, bars_addr).  On this project's
+ * VMs a 4 kB page of shared memory costs each process about 12 us the
+ * first time it touches it (40 MB of bars: ~70 ms for the leader to fill
+ * and again for each worker to read), a copy between private
+ * huge-page-backed arrays ~5 ms.  A worker that cannot copy them (a
+ * kernel that refuses after all) leaves its share to the others.  The segment holds no
  * pointers (the library may be mapped at a different address in each
  * process): arrays are found by offset from the segment's start, and the
  * strategy by its index in bt_strategies.  Workers need no database
@@ -122,6 +133,13 @@ typedef struct SweepShared
 	pg_atomic_uint32 nactive;	/* workers attached */
 	pg_atomic_uint32 abort;		/* the leader has left: stop */
 	pg_atomic_uint64 block_next[BTPG_MAX_SWEEP_WORKERS];	/* first position not yet claimed */
+	/*
+	 * Private bars: not 0, the bars are not in the segment but in the
+	 * memory of process bars_pid (the leader) at bars_addr: ts, then the
+	 * columns in SWEEP_COL_ order (0 = absent)
+	 */
+	int32		bars_pid;
+	uint64		bars_addr[1 + SWEEP_NCOLS];
 } SweepShared;
 
 /* One process's view of a sweep (backend-local pointers) */
@@ -140,6 +158,27 @@ typedef struct SweepView
 	int64		nrun;			/* combinations this process ran */
 } SweepView;
 
+/* Column c (SWEEP_COL_) of a series */
+static inline const double **
+sweep_series_col(BtSeries *s, int c)
+{
+	switch (c)
+	{
+		case SWEEP_COL_OPEN:
+			return &s->open;
+		case SWEEP_COL_HIGH:
+			return &s->high;
+		case SWEEP_COL_LOW:
+			return &s->low;
+		case SWEEP_COL_CLOSE:
+			return &s->close;
+		case SWEEP_COL_VOLUME:
+			return &s->volume;
+		default:
+			return &s->signal;
+	}
+}
+
 /* First position of block b (b = nblocks: the end) */
 static inline int64
 sweep_block_start(const SweepShared *sh, int b)
@@ -149,6 +188,18 @@ sweep_block_start(const SweepShared *sh, int b)
 
 /* sweep_shared.c: the layout, a process's view, running combinations */
 extern Size sweep_layout(SweepShared *sh, const BtSeries *s, bool parallel, bool with_jobs);
+
+/*
+ * May the workers of this backend copy bars from its memory (see private
+ * bars above)?  Checked once per backend.
+ */
+extern bool sweep_private_bars_possible(void);
+
+/*
+ * A worker's copy of the leader's private bars into arrays from a, put in
+ * v->s; false (errno set) if the kernel refused
+ */
+extern bool sweep_copy_private_bars(SweepView *v, const BtAlloc *a);
 extern void sweep_view_init(SweepView *v, SweepShared *sh, bool is_leader);
 extern BtErrCode sweep_run_one(SweepView *v, BtSweepCtx *ctx, int64 i, BtMetrics *m,
 							   BtError *err);

@@ -44,6 +44,14 @@ sweep_worker_detach(dsm_segment *seg, Datum arg)
 	SetLatch(&GetPGProcByNumber(sh->leader_pgprocno)->procLatch);
 }
 
+/* Has the leader left (abort), after what we read before? */
+static bool
+sweep_worker_leader_left(SweepShared *sh)
+{
+	pg_read_barrier();
+	return pg_atomic_read_u32(&sh->abort) != 0;
+}
+
 /*
  * btpg_sweep_worker_main
  *		A sweep worker: attach to the segment, run chunks of combinations
@@ -94,15 +102,31 @@ btpg_sweep_worker_main(Datum main_arg)
 		MemoryContextSwitchTo(cxt);
 		sweep_prefault(sh, dsm_segment_map_length(seg), false);
 		sweep_view_init(&v, sh, false);
-		v.proc = (int) (pg_atomic_fetch_add_u32(&sh->nprocs_seen, 1) % (uint32) sh->nblocks);
 		btpg_alloc_init(&a, cxt);
-		ctx = NULL;
-		if (v.jobs)
-			v.jobcxt = AllocSetContextCreate(cxt, "pg_backtest sweep job",
-											 ALLOCSET_DEFAULT_SIZES);
+		if (sh->bars_pid != 0 && !sweep_copy_private_bars(&v, &a))
+		{
+			/* the others run our share */
+			elog(DEBUG1, "pg_backtest sweep worker: could not copy the bars from process %d: %m",
+				 (int) sh->bars_pid);
+		}
+		else if (sweep_worker_leader_left(sh))
+		{
+			/*
+			 * The leader sets abort before it frees its bars: a copy made
+			 * while they were going away is not used
+			 */
+		}
 		else
-			ctx = bt_sweep_ctx_create(&v.s, &a, sh->cache_bytes);
-		(void) sweep_run_chunks(&v, ctx);
+		{
+			v.proc = (int) (pg_atomic_fetch_add_u32(&sh->nprocs_seen, 1) % (uint32) sh->nblocks);
+			ctx = NULL;
+			if (v.jobs)
+				v.jobcxt = AllocSetContextCreate(cxt, "pg_backtest sweep job",
+												 ALLOCSET_DEFAULT_SIZES);
+			else
+				ctx = bt_sweep_ctx_create(&v.s, &a, sh->cache_bytes);
+			(void) sweep_run_chunks(&v, ctx);
+		}
 	}
 	dsm_detach(seg);
 	proc_exit(0);
