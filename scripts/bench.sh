@@ -295,7 +295,7 @@ SQL
 	printf '  sweep (2 workers) / backtest_run = %sx (target <= 2x)   1 worker: %sx   speed-up 1 -> 2 workers = %sx\n' \
 		"$(echo "scale=2; $sweep_w2_ms / $sweep_run_ms" | bc)" "$(echo "scale=2; $sweep_w1_ms / $sweep_run_ms" | bc)" \
 		"$(echo "scale=2; $sweep_w1_ms / $sweep_w2_ms" | bc)"
-	printf '  backend peak RSS (VmHWM) after the sweeps: %s kB; shared segment: about %s MB (bars shared, not copied per worker)\n' \
+	printf '  backend peak RSS (VmHWM) after the sweeps: %s kB; bars: about %s MB (copied by each worker from the backend when they fit in sweep_cache_size, else in the shared segment)\n' \
 		"$sweep_backend_hwm_kb" "$(echo "scale=1; $NBARS * 5 * 8 / 1048576" | bc)"
 
 	if ! skipped aggregate; then

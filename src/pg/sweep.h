@@ -81,10 +81,13 @@ extern void btpg_sweep_execute_jobs(const BtSeries *s, const BtStrategyDef *st,
  * btpg_sweep_presize is the loader's BtpgPresizeFn (core/loader.h), with a
  * BtpgSweepPre whose st, combos and ncombos are set (the rest zero); it
  * sizes the segment from the planner's estimate, starts the workers (they
- * start while the bars load) and hands the loader the segment's columns.
- * btpg_sweep_execute_pre is then btpg_sweep_execute over the loaded series:
- * it uses the segment if the bars landed in it and the estimate gave the
- * same number of processes, else drops it and copies as usual.
+ * start while the bars load) and hands the loader the segment's columns;
+ * for bars that will stay in the backend (private bars, sweep_shared.h) it
+ * makes the segment without them, starts the workers and lets the loader
+ * read into backend memory (returns false).  btpg_sweep_execute_pre is then
+ * btpg_sweep_execute over the loaded series: it uses the segment if the
+ * bars landed in it (or may stay private) and the estimate gave the same
+ * number of processes, else drops it and copies as usual.
  */
 typedef struct BtpgSweepPre
 {
@@ -95,6 +98,7 @@ typedef struct BtpgSweepPre
 	int			nprocs;
 	int			nstarted;
 	int64		cap;			/* bars the segment holds */
+	bool		private_bars;	/* the segment holds none: they stay in the backend */
 } BtpgSweepPre;
 
 extern bool btpg_sweep_presize(void *arg, double est_rows, const bool *present,

@@ -465,18 +465,22 @@ btpg_sweep_presize(void *arg, double est_rows, const bool *present,
 	Size		size;
 	int			nprocs;
 	char	   *base;
+	bool		private_bars;
 
 	if (pre->ncombos <= 0 || pre->seg != NULL || !(est_rows >= 1) || est_rows > 1e12)
 		return false;
 	nprocs = sweep_plan_header(&hdr, pre->st, (int64) est_rows, pre->ncombos, false);
 	if (nprocs <= 1)
 		return false;
-	/* bars that stay in the backend's memory are loaded there */
-	if (sweep_use_private_bars((int64) (est_rows * 1.1) + 1024, present[BTCOL_VOLUME],
-							   present[BTCOL_SIGNAL]))
-		return false;
 	memset(&shape, 0, sizeof(shape));
 	shape.n = (int64) (est_rows * 1.1) + 1024;
+	/*
+	 * Bars that will stay in the backend's memory (private bars) are loaded
+	 * there: the segment is made without them, only to start the workers now
+	 */
+	private_bars = sweep_use_private_bars(shape.n, present[BTCOL_VOLUME], present[BTCOL_SIGNAL]);
+	if (private_bars)
+		shape.n = 0;
 	/* only where the layout takes them: non-NULL marks a present column */
 	shape.volume = present[BTCOL_VOLUME] ? (const double *) &shape : NULL;
 	shape.signal = present[BTCOL_SIGNAL] ? (const double *) &shape : NULL;
@@ -490,6 +494,9 @@ btpg_sweep_presize(void *arg, double est_rows, const bool *present,
 	pre->ld = ld;
 	pre->nprocs = nprocs;
 	pre->cap = shape.n;
+	pre->private_bars = private_bars;
+	if (private_bars)
+		return false;
 	base = dsm_segment_address(seg);
 	*cap = shape.n;
 	*ts = (int64_t *) (base + hdr.off_ts);
@@ -577,11 +584,15 @@ sweep_execute(const BtSeries *s, const BtStrategyDef *st,
 	{
 		SweepShared *psh = (SweepShared *) dsm_segment_address((dsm_segment *) pre->seg);
 
-		if (!jobs && nprocs == pre->nprocs && s->n <= pre->cap &&
+		if (!jobs && nprocs == pre->nprocs &&
+			(pre->private_bars ?
+			 sweep_use_private_bars(s->n, s->volume != NULL, s->signal != NULL) :
+			 s->n <= pre->cap) &&
 			(s->volume != NULL) == (psh->off_col[SWEEP_COL_VOLUME] != 0) &&
 			(s->signal != NULL) == (psh->off_col[SWEEP_COL_SIGNAL] != 0))
 		{
 			seg = (dsm_segment *) pre->seg;
+			private_bars = pre->private_bars;
 			ld = (SweepLeader *) pre->ld;
 			nstarted = pre->nstarted;
 			psh->nbars = s->n;
