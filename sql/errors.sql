@@ -100,6 +100,9 @@ SELECT (backtest(ts, open, high, low, close, volume, 'nope', '{}' ORDER BY ts)).
 SELECT (backtest(ts, open, high, low, close, volume, 'signal', '{}' ORDER BY ts)).bars FROM k WHERE symbol = 'A';
 SELECT backtest_arrays(ARRAY[now()], ARRAY[1.0, 2.0], ARRAY[1.0], ARRAY[1.0], ARRAY[1.0], ARRAY[1.0], 'sma_cross');
 SELECT backtest_arrays(NULL, ARRAY[1.0], ARRAY[1.0], ARRAY[1.0], ARRAY[1.0], ARRAY[1.0], 'sma_cross');
+SELECT backtest_arrays(ARRAY[now()], NULL, ARRAY[1.0], ARRAY[1.0], ARRAY[1.0], ARRAY[1.0], 'sma_cross');
+SELECT backtest_arrays(ARRAY[now()], ARRAY[1.0], ARRAY[1.0], ARRAY[1.0], ARRAY[[1.0]], ARRAY[1.0], 'sma_cross');
+SELECT backtest_arrays(ARRAY[now()], ARRAY[1.0], ARRAY[NULL]::float8[], ARRAY[1.0], ARRAY[1.0], ARRAY[1.0], 'sma_cross');
 SELECT (backtest_arrays('{}', '{}', '{}', '{}', '{}', '{}', 'sma_cross')).bars;
 
 -- a signal outside [-1, 1]

@@ -22,6 +22,8 @@ SELECT (xpath('count(//s:rect[@fill="rgb(220,220,220)"])',
 -- errors
 SELECT backtest_heatmap_svg(ARRAY[1]::float8[], ARRAY[1, 2]::float8[], ARRAY[1]::float8[], 'a', 'b', 't');
 SELECT backtest_heatmap_svg('{}'::float8[], '{}'::float8[], '{}'::float8[], 'a', 'b', 't');
+SELECT backtest_heatmap_svg(NULL, ARRAY[1]::float8[], ARRAY[1]::float8[], 'a', 'b', 't');
+SELECT backtest_heatmap_svg(ARRAY[1]::float8[], ARRAY[[1]]::float8[], ARRAY[1]::float8[], 'a', 'b', 't');
 -- one scale on both sides of zero: +0.21 is a paler green than -0.57 is red,
 -- and a positive value is never red; values are printed in the cells
 SELECT backtest_heatmap_svg(ARRAY[1, 2, 3, 4]::float8[], ARRAY[1, 1, 1, 1]::float8[],

@@ -25,6 +25,7 @@
 #include "utils/timestamp.h"
 
 #include "backtest_arrays.h"
+#include "core/arrays.h"
 #include "core/columns.h"
 #include "core/errors.h"
 #include "core/loader.h"
@@ -77,36 +78,23 @@ btpg_run_arrays(FunctionCallInfo fcinfo, int64 n, int64_t *ts, double **col, boo
 static double *
 float8_array(FunctionCallInfo fcinfo, int argno, const char *name, int64 *n)
 {
-	ArrayType  *arr;
-	Datum	   *elems;
 	bool	   *nulls;
 	int			nelems;
-	double	   *out;
+	char	   *what = psprintf("array \"%s\"", name);
+	double	   *out = btpg_float8_array_arg(fcinfo, argno, what, &nelems, &nulls);
 
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("array \"%s\" must not be NULL", name)));
-	arr = PG_GETARG_ARRAYTYPE_P(argno);
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("array \"%s\" must be one-dimensional", name)));
-	deconstruct_array(arr, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-					  &elems, &nulls, &nelems);
 	if (*n >= 0 && nelems != *n)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("array \"%s\" has %d elements but \"ts\" has %lld", name, nelems,
 						(long long) *n)));
-	out = palloc(sizeof(double) * (nelems > 0 ? nelems : 1));
+	pfree(what);
 	for (int i = 0; i < nelems; i++)
 	{
 		if (nulls[i] && strcmp(name, "signal") != 0 && strcmp(name, "volume") != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("array \"%s\" has a NULL at position %d", name, i + 1)));
-		out[i] = nulls[i] ? NAN : DatumGetFloat8(elems[i]);
 		if (!nulls[i] && isnan(out[i]) && strcmp(name, "signal") == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),

@@ -34,6 +34,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "core/arrays.h"
 #include "core/xml.h"
 
 PG_FUNCTION_INFO_V1(backtest_heatmap_svg);
@@ -43,31 +44,6 @@ PG_FUNCTION_INFO_V1(backtest_heatmap_svg);
 #define MARGIN_T	50
 #define MARGIN_B	60
 #define LEGEND_W	90
-
-/* A float8[] argument as doubles (NULL elements become NaN) */
-static double *
-get_doubles(FunctionCallInfo fcinfo, int arg, const char *name, int *n)
-{
-	ArrayType  *a;
-	Datum	   *d;
-	bool	   *nulls;
-	double	   *out;
-
-	if (PG_ARGISNULL(arg))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"%s\" of backtest_heatmap_svg must not be NULL", name)));
-	a = PG_GETARG_ARRAYTYPE_P(arg);
-	if (ARR_NDIM(a) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("argument \"%s\" of backtest_heatmap_svg must be one-dimensional", name)));
-	deconstruct_array(a, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &d, &nulls, n);
-	out = palloc(sizeof(double) * (*n > 0 ? *n : 1));
-	for (int i = 0; i < *n; i++)
-		out[i] = nulls[i] ? NAN : DatumGetFloat8(d[i]);
-	return out;
-}
 
 static int
 cmp_double(const void *a, const void *b)
@@ -161,9 +137,9 @@ backtest_heatmap_svg(PG_FUNCTION_ARGS)
 	int			nx_in,
 				ny_in,
 				nv_in;
-	double	   *x = get_doubles(fcinfo, 0, "x", &nx_in);
-	double	   *y = get_doubles(fcinfo, 1, "y", &ny_in);
-	double	   *v = get_doubles(fcinfo, 2, "value", &nv_in);
+	double	   *x = btpg_float8_array_arg(fcinfo, 0, "argument \"x\" of backtest_heatmap_svg", &nx_in, NULL);
+	double	   *y = btpg_float8_array_arg(fcinfo, 1, "argument \"y\" of backtest_heatmap_svg", &ny_in, NULL);
+	double	   *v = btpg_float8_array_arg(fcinfo, 2, "argument \"value\" of backtest_heatmap_svg", &nv_in, NULL);
 	const char *xl = PG_ARGISNULL(3) ? "x" : text_to_cstring(PG_GETARG_TEXT_PP(3));
 	const char *yl = PG_ARGISNULL(4) ? "y" : text_to_cstring(PG_GETARG_TEXT_PP(4));
 	const char *title = PG_ARGISNULL(5) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(5));
