@@ -642,6 +642,7 @@ sweep_execute(const BtSeries *s, const BtStrategyDef *st,
 	if (seg != NULL)
 	{
 		char	   *base = dsm_segment_address(seg);
+		BtSeries	src = *s;	/* (sweep_series_col takes a mutable series) */
 
 		sh = (SweepShared *) base;
 		for (int64 i = 0; i < ncombos; i++)
@@ -664,7 +665,6 @@ sweep_execute(const BtSeries *s, const BtStrategyDef *st,
 		if (private_bars)
 		{
 			/* the workers copy s's arrays, which live until the sweep ends */
-			BtSeries	src = *s;
 			bool		unreadable = sweep_bars_mode == SWEEP_BARS_TEST_UNREADABLE;
 
 			sh->bars_pid = (int32) MyProcPid;
@@ -678,8 +678,6 @@ sweep_execute(const BtSeries *s, const BtStrategyDef *st,
 		}
 		else
 		{
-			BtSeries	src = *s;
-
 			/* (the loader may have put the bars there already: btpg_sweep_presize) */
 			if ((const char *) s->ts != base + sh->off_ts)
 				memcpy(base + sh->off_ts, s->ts, sizeof(int64_t) * s->n);

@@ -152,6 +152,24 @@ sweep_copy_private_bars(SweepView *v, const BtAlloc *a)
 		else
 			*sweep_series_col(&v->s, c - 1) = (const double *) buf;
 	}
+
+	/*
+	 * The leader checked these bars before it published them; check the
+	 * copy too, so that a copy taken while an aborting leader freed and
+	 * reused that memory (it frees before it sets abort) never reaches the
+	 * engine (a job's slice at a time: the jobs' series are not one series)
+	 */
+	for (int64 i = 0; i < (v->jobs ? sh->ncombos : 1); i++)
+	{
+		BtSeries	js = v->jobs ? btpg_series_slice(&v->s, v->jobs[i].from, v->jobs[i].n) : v->s;
+		BtError		err;
+
+		if (!bt_validate_series(&js, v->st->needs_volume, &err))
+		{
+			errno = EFAULT;
+			return false;
+		}
+	}
 	return true;
 #else
 	errno = ENOSYS;

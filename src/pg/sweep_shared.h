@@ -197,7 +197,8 @@ extern bool sweep_private_bars_possible(void);
 
 /*
  * A worker's copy of the leader's private bars into arrays from a, put in
- * v->s; false (errno set) if the kernel refused
+ * v->s and checked with bt_validate_series; false (errno set) if the kernel
+ * refused or the copy is not a valid series
  */
 extern bool sweep_copy_private_bars(SweepView *v, const BtAlloc *a);
 extern void sweep_view_init(SweepView *v, SweepShared *sh, bool is_leader);
