@@ -54,11 +54,39 @@ FROM backtest_portfolio('pfs', 'sma_cross') r, pfs_free f;
 RESET pg_backtest.max_memory;
 DROP TABLE pfs;
 
--- only a superuser may change it
+-- pg_backtest.keep_memory: freed arrays are kept (MADV_FREE) for the next
+-- calls of this backend; what they hold must never leak into a result, so
+-- calls that reuse kept pages give exactly what calls on fresh pages give
+SELECT setting::bigint BETWEEN 1024 AND 1048576 AS sane_default, unit, context
+FROM pg_settings WHERE name = 'pg_backtest.keep_memory';
+CREATE TEMP TABLE keep_off (k int, r text);
+SET pg_backtest.keep_memory = 0;
+INSERT INTO keep_off SELECT 1, r::text FROM backtest_run('big', 'B', 'sma_cross') r;
+INSERT INTO keep_off SELECT 2, r::text FROM backtest_run('big', 'B', 'sma_cross', '{"fast": 7, "slow": 40}') r;
+INSERT INTO keep_off SELECT 3, r::text FROM backtest_run_all('big', 'sma_cross') r;
+INSERT INTO keep_off SELECT 4, r::text
+FROM (SELECT symbol, (backtest(ts, open, high, low, close, volume, 'sma_cross', '{}')).* FROM big GROUP BY symbol) r;
+RESET pg_backtest.keep_memory;
+-- runs of other sizes first leave pages behind
+SELECT count(*) > 0 AS ran FROM backtest_sweep('big', 'B', 'sma_cross', '{"fast": [5, 10], "slow": [20, 30]}');
+SELECT count(*) > 0 AS ran FROM backtest_trades('big', 'A', 'sma_cross');
+CREATE TEMP TABLE keep_on (k int, r text);
+INSERT INTO keep_on SELECT 1, r::text FROM backtest_run('big', 'B', 'sma_cross') r;
+INSERT INTO keep_on SELECT 2, r::text FROM backtest_run('big', 'B', 'sma_cross', '{"fast": 7, "slow": 40}') r;
+INSERT INTO keep_on SELECT 3, r::text FROM backtest_run_all('big', 'sma_cross') r;
+INSERT INTO keep_on SELECT 4, r::text
+FROM (SELECT symbol, (backtest(ts, open, high, low, close, volume, 'sma_cross', '{}')).* FROM big GROUP BY symbol) r;
+SELECT k, count(*) AS rows,
+	   count(*) FILTER (WHERE (k, r) NOT IN (SELECT k, r FROM keep_off)) AS differing
+FROM keep_on GROUP BY k ORDER BY k;
+DROP TABLE keep_off, keep_on;
+
+-- only a superuser may change them
 CREATE ROLE regress_bt_mem;
 GRANT SELECT ON big TO regress_bt_mem;
 SET ROLE regress_bt_mem;
 SET pg_backtest.max_memory = '100GB';
+SET pg_backtest.keep_memory = '100GB';
 SELECT bars FROM backtest_run('big', 'A', 'sma_cross');
 RESET ROLE;
 REVOKE ALL ON big FROM regress_bt_mem;

@@ -11,8 +11,9 @@
  * context), carved into power-of-two chunks for the states' arrays (a chunk
  * a group outgrows goes to a free list for the next group that grows), or
  * used by a bump allocator for the final function's scratch, rewound after
- * each group.  The blocks are unmapped by a reset callback of the aggregate
- * context (reset or deleted, which an error does too).
+ * each group.  The blocks come from and go back to the backend's kept pages
+ * (bigalloc.c, pg_backtest.keep_memory), given back by a reset callback of
+ * the aggregate context (reset or deleted, which an error does too).
  *
  * Accounting against pg_backtest.max_memory: the scratch blocks with the
  * backend's other big arrays (btpg_memory_in_use), the bars of every live
@@ -38,6 +39,7 @@
 #define AGG_NCLASSES	7			/* 8 kB .. 512 kB */
 #define AGG_FIRST_BLOCK ((size_t) 256 * 1024)
 #define AGG_MAX_BLOCK	((size_t) 8 * 1024 * 1024)
+#define AGG_HUGE		((size_t) 2 * 1024 * 1024)
 
 /* A block of an arena: an anonymous mapping, this header first */
 typedef struct AggBlock
@@ -87,7 +89,7 @@ struct BtpgAggArena
 /* The live arenas of this backend (few: one per running backtest() node) */
 static BtpgAggArena *agg_arenas;
 
-/* Reset callback of an arena's owner: unmap its blocks */
+/* Reset callback of an arena's owner: give back its blocks */
 static void
 agg_arena_release(void *arg)
 {
@@ -100,7 +102,7 @@ agg_arena_release(void *arg)
 		a->blocks = b->next;
 		if (b->scratch)
 			agg_mapped -= Min(agg_mapped, b->size);
-		munmap(b, b->size);
+		btpg_pages_put(b, b->size);
 	}
 
 	for (BtpgAggArena **pp = &agg_arenas; *pp; pp = &(*pp)->next)
@@ -154,14 +156,14 @@ agg_block(BtpgAggArena *a, size_t size, bool scratch, size_t *got)
 	if (scratch)
 		btpg_memory_limit_check(btpg_memory_in_use() + agg_mapped, ms,
 								"The arrays of this backend's backtests");
-	b = mmap(NULL, ms, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (b == MAP_FAILED)
+	b = btpg_pages_get(ms, ms >= AGG_HUGE ? AGG_HUGE : 8192);
+	if (b == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory"),
 				 errdetail("Failed on a request of size %zu for the bars of a backtest() group.", ms)));
 #ifdef MADV_HUGEPAGE
-	if (ms >= (size_t) 2 * 1024 * 1024)
+	if (ms >= AGG_HUGE)
 		(void) madvise(b, ms, MADV_HUGEPAGE);
 #endif
 	if (scratch)

@@ -65,7 +65,7 @@ typedef struct LoadReceiver
 	MemoryContext cxt;
 	BtAlloc		alloc;			/* arrays: big mappings owned by cxt */
 	int			nstarted;		/* result sets seen: must be exactly 1 */
-	double		est_rows;		/* the planner's estimate (spec->presize only) */
+	double		est_rows;		/* the planner's estimate (presize, grouped loads) */
 	bool		preset;			/* the arrays are spec->presize's, not ours */
 	BtpgSymbolFn symbol_fn;		/* grouped loads: gets each row's symbol */
 	void	   *symbol_arg;
@@ -246,6 +246,15 @@ load_grow(LoadReceiver *r)
 	for (int c = BTCOL_OPEN; c < BTCOL_COUNT; c++)
 		if (r->attidx[c] >= 0)
 			row_bytes += sizeof(double);
+	/*
+	 * First growth of a read with the planner's estimate (grouped loads):
+	 * room for the estimate and a little more, so a good estimate grows no
+	 * further (each doubling would touch fresh pages).  Only while that
+	 * stays well within pg_backtest.max_memory, as an estimate can be wrong.
+	 */
+	if (r->cap == 0 && r->est_rows > newcap &&
+		r->est_rows * 1.02 * row_bytes <= (double) btpg_max_memory_kb * 1024 / 4)
+		newcap = (int64) (r->est_rows * 1.02) + 1024;
 	/*
 	 * pg_backtest.max_memory, checked before growing, naming the rows read
 	 * (the mappings are checked again, with everything else, in bigalloc.c)
@@ -558,7 +567,8 @@ source_name(const BtpgLoadSpec *spec)
 }
 
 /*
- * SPI_execute_extended(query, opts) for a receiver with spec->presize:
+ * SPI_execute_extended(query, opts) for a receiver with spec->presize or a
+ * grouped load (which sizes its arrays by the estimate, load_grow):
  * planned first, so that r->est_rows is the planner's row estimate of the
  * plan for these parameter values when load_startup runs.
  */
@@ -616,7 +626,7 @@ read_into(LoadReceiver *r, const char *query, ParamListInfo params, bool via_ind
 		(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 	}
-	if (r->spec->presize)
+	if (r->spec->presize || r->symbol_fn)
 		rc = execute_estimated(r, query, params, &opts);
 	else
 		rc = SPI_execute_extended(query, &opts);

@@ -35,6 +35,25 @@ extern void btpg_alloc_free(BtAlloc *a, void *ptr);
 extern int	btpg_max_memory_kb;
 extern void btpg_memory_define_gucs(void);
 
+/* pg_backtest.keep_memory, in kB (bigalloc.c) */
+extern int	btpg_keep_memory_kb;
+
+/*
+ * len bytes (a multiple of the page size) of anonymous memory aligned to
+ * align (a power of two), taken from this backend's kept pages or newly
+ * mapped; NULL when mmap fails.  Its contents are undefined.
+ */
+extern void *btpg_pages_get(size_t len, size_t align);
+
+/*
+ * Give back len bytes from btpg_pages_get: kept (MADV_FREE) for the next
+ * btpg_pages_get while pg_backtest.keep_memory allows, else unmapped
+ */
+extern void btpg_pages_put(void *ptr, size_t len);
+
+/* Bytes of kept pages now (not counted in btpg_memory_in_use) */
+extern size_t btpg_pages_kept(void);
+
 /* Bytes the big arrays of this backend's backtests take now (bigalloc.c) */
 extern size_t btpg_memory_in_use(void);
 
