@@ -206,21 +206,24 @@ static int	nkept;
 static size_t kept_bytes;
 static uint64 kept_clock;
 
-/*
- * btpg_pages_kept
- *		See core/memory.h.
- */
-size_t
-btpg_pages_kept(void)
-{
-	return kept_bytes;
-}
-
 static void
 kept_remove(int i)
 {
 	kept_bytes -= kept[i].resident;
 	kept[i] = kept[--nkept];
+}
+
+/* Unmap the kept range kept longest */
+static void
+evict_oldest(void)
+{
+	int			old = 0;
+
+	for (int i = 1; i < nkept; i++)
+		if (kept[i].stamp < kept[old].stamp)
+			old = i;
+	munmap(kept[old].addr, kept[old].len);
+	kept_remove(old);
 }
 
 /* Bytes of addr..addr+len in memory (mincore); len when it cannot tell */
@@ -251,16 +254,7 @@ kept_insert(char *addr, size_t len)
 	if (len == 0)
 		return;
 	if (nkept == KEEP_SLOTS)
-	{
-		/* the oldest makes room */
-		int			old = 0;
-
-		for (int i = 1; i < nkept; i++)
-			if (kept[i].stamp < kept[old].stamp)
-				old = i;
-		munmap(kept[old].addr, kept[old].len);
-		kept_remove(old);
-	}
+		evict_oldest();		/* it makes room */
 	kept[nkept].addr = addr;
 	kept[nkept].len = len;
 	kept[nkept].resident = resident_bytes(addr, len);
@@ -277,15 +271,7 @@ static void
 kept_trim(size_t limit)
 {
 	while (nkept > 0 && kept_bytes > limit)
-	{
-		int			old = 0;
-
-		for (int i = 1; i < nkept; i++)
-			if (kept[i].stamp < kept[old].stamp)
-				old = i;
-		munmap(kept[old].addr, kept[old].len);
-		kept_remove(old);
-	}
+		evict_oldest();
 }
 
 /* Keep addr..addr+len (MADV_FREE'd), joined with its kept neighbours */

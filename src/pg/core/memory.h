@@ -51,9 +51,6 @@ extern void *btpg_pages_get(size_t len, size_t align);
  */
 extern void btpg_pages_put(void *ptr, size_t len);
 
-/* Bytes of kept pages now (not counted in btpg_memory_in_use) */
-extern size_t btpg_pages_kept(void);
-
 /* Bytes the big arrays of this backend's backtests take now (bigalloc.c) */
 extern size_t btpg_memory_in_use(void);
 
